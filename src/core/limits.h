@@ -1,0 +1,49 @@
+/* Every size the program accepts, named in one place.
+ * Limits before authentication are tighter than after. */
+#ifndef WG_LIMITS_H
+#define WG_LIMITS_H
+
+#define WG_MAX_BODY_ANON        (16u * 1024)          /* request body before sign-in */
+#define WG_MAX_BODY             (1u * 1024 * 1024)    /* JSON request body */
+#define WG_MAX_UPLOAD           (256u * 1024 * 1024)  /* import upload */
+#define WG_MAX_URL              2048u
+#define WG_MAX_PATH_SEGMENTS    8u
+#define WG_MAX_JSON_DEPTH       16u
+#define WG_MAX_STRING_FIELD     4096u                 /* any single text field */
+#define WG_MAX_NAME             200u
+#define WG_MAX_USERNAME         64u
+#define WG_MIN_PASSWORD         10u
+#define WG_MAX_PASSWORD         256u
+#define WG_MAX_LIST_LIMIT       1000u
+#define WG_DEFAULT_LIST_LIMIT   50u
+#define WG_MAX_CSV_CELL         (64u * 1024)
+#define WG_MAX_CSV_LINE         (1u * 1024 * 1024)
+#define WG_MAX_IMPORT_ROWS      5000000u
+#define WG_MAX_IMPORT_ERRORS    1000u
+#define WG_MAX_SQL              (64u * 1024)
+#define WG_MAX_GRID_DEPTH       12u
+#define WG_MAX_GRID_PATH        512u
+#define WG_MAX_LEADERS          32u
+#define WG_MAX_RESPONSE         (64u * 1024 * 1024)
+
+#define WG_SESSION_IDLE_SECONDS      (2 * 3600)
+#define WG_SESSION_ABSOLUTE_SECONDS  (12 * 3600)
+#define WG_LOGIN_FAILS_PER_USER      5
+#define WG_LOGIN_FAILS_PER_ADDRESS   20
+#define WG_LOGIN_WINDOW_SECONDS      (15 * 60)
+#define WG_LOGIN_LOCK_SECONDS        (15 * 60)
+
+#define WG_CONNECTION_TIMEOUT_SECONDS 30u
+#define WG_DB_POOL_SIZE               8u
+
+/* Spreadsheet reading (sheet_*.c). XLSX parts are decompressed as streams;
+ * these caps stop zip bombs. */
+#define WG_MAX_SHEET_CELL         WG_MAX_CSV_CELL        /* one cell, any format */
+#define WG_MAX_SHEET_ROW          WG_MAX_CSV_LINE        /* all cells of one row */
+#define WG_MAX_SHEET_COLUMNS      1024u
+#define WG_MAX_SHEET_XML          (1024ull * 1024 * 1024) /* worksheet XML, uncompressed */
+#define WG_MAX_SHARED_STRINGS_XML (128u * 1024 * 1024)   /* sharedStrings.xml, uncompressed */
+#define WG_MAX_SHARED_STRINGS     (2u * 1024 * 1024)     /* entries in the shared string table */
+#define WG_MAX_XLSX_PART          (4u * 1024 * 1024)     /* workbook.xml and .rels parts */
+
+#endif

@@ -1,0 +1,678 @@
+#include "resource.h"
+#include "audit.h"
+#include "buf.h"
+#include "err.h"
+#include "limits.h"
+#include "mem.h"
+#include "parse.h"
+#include "scope.h"
+
+#include <microhttpd.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_RESOURCES 32
+#define MAX_FILTERS 16
+
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+const struct wg_field *resource_field(const struct wg_resource *res, const char *name)
+{
+	for (size_t i = 0; i < res->nfields; i++)
+		if (strcmp(res->fields[i].name, name) == 0)
+			return &res->fields[i];
+	return NULL;
+}
+
+static const char *type_zh(enum wg_field_type t)
+{
+	switch (t) {
+	case FT_INT: case FT_REF: return "整数";
+	case FT_BOOL: return "布尔值";
+	case FT_DATE: return "日期(YYYY-MM-DD)";
+	default: return "字符串";
+	}
+}
+
+static const char *type_en(enum wg_field_type t)
+{
+	switch (t) {
+	case FT_INT: case FT_REF: return "an integer";
+	case FT_BOOL: return "a boolean";
+	case FT_DATE: return "a date (YYYY-MM-DD)";
+	default: return "a string";
+	}
+}
+
+static int validate_value(wg_req *r, const struct wg_field *f, json_t *v)
+{
+	const char *name = f->name;
+	if (json_is_null(v)) {
+		if (f->flags & FF_NULLABLE)
+			return 0;
+		return req_failf(r, WG_ERR_VALIDATION, name, "%s(%s)不能为空", "%s must not be null",
+				 f->zh, name, name);
+	}
+	switch (f->type) {
+	case FT_INT:
+	case FT_REF: {
+		if (!json_is_integer(v))
+			break;
+		json_int_t x = json_integer_value(v);
+		int64_t lo = f->type == FT_REF ? 1 : f->min, hi = f->type == FT_REF ? INT64_MAX : f->max;
+		if (x < lo || x > hi)
+			return req_failf(r, WG_ERR_VALIDATION, name, "%s(%s)应在 %lld 到 %lld 之间",
+					 "%s must be from %lld to %lld", f->zh, name, (long long)lo, (long long)hi,
+					 name, (long long)lo, (long long)hi);
+		return 0;
+	}
+	case FT_BOOL:
+		if (json_is_boolean(v))
+			return 0;
+		break;
+	case FT_TEXT:
+	case FT_ENUM:
+	case FT_DATE: {
+		if (!json_is_string(v))
+			break;
+		const char *s = json_string_value(v);
+		size_t chars = utf8_chars(s);
+		if (f->type == FT_DATE) {
+			int y, m, d;
+			if (!wg_parse_date(s, strlen(s), &y, &m, &d))
+				return req_failf(r, WG_ERR_VALIDATION, name, "%s(%s)不是有效日期:%s",
+						 "%s is not a valid date (YYYY-MM-DD): %s", f->zh, name, s, name, s);
+			return 0;
+		}
+		if (f->type == FT_ENUM) {
+			for (const char *const *e = f->values; *e; e++)
+				if (strcmp(*e, s) == 0)
+					return 0;
+			return req_failf(r, WG_ERR_VALIDATION, name, "%s(%s)的取值“%s”无效", "%s: '%s' is not an accepted value",
+					 f->zh, name, s, name, s);
+		}
+		int64_t lo = f->min, hi = f->max ? f->max : WG_MAX_STRING_FIELD;
+		if ((int64_t)chars < lo || (int64_t)chars > hi)
+			return req_failf(r, WG_ERR_VALIDATION, name, "%s(%s)长度应为 %lld 到 %lld 个字符",
+					 "%s must be %lld to %lld characters long", f->zh, name, (long long)lo, (long long)hi,
+					 name, (long long)lo, (long long)hi);
+		for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+			if (*p < 0x20 && *p != '\n' && *p != '\t')
+				return req_failf(r, WG_ERR_VALIDATION, name, "%s(%s)含有控制字符",
+						 "%s contains control characters", f->zh, name, name);
+		return 0;
+	}
+	}
+	return req_failf(r, WG_ERR_VALIDATION, name, "%s(%s)应为%s", "%s must be %s",
+			 f->zh, name, type_zh(f->type), name, type_en(f->type));
+}
+
+int resource_validate(wg_req *r, const struct wg_resource *res, json_t *body, bool create)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(body, key, v) {
+		const struct wg_field *f = resource_field(res, key);
+		if (!f)
+			return req_failf(r, WG_ERR_UNKNOWN_FIELD, key, "未知字段 %s", "unknown field %s", key, key);
+		if (f->flags & FF_READONLY)
+			return req_failf(r, WG_ERR_VALIDATION, key, "字段 %s 由系统维护,不能修改",
+					 "field %s is maintained by the system and cannot be set", key, key);
+		if (!create && (f->flags & FF_CREATE_ONLY))
+			return req_failf(r, WG_ERR_VALIDATION, key, "字段 %s 创建后不能修改", "field %s cannot be changed after creation",
+					 key, key);
+		if (validate_value(r, f, v))
+			return r->fail.code;
+	}
+	if (create) {
+		for (size_t i = 0; i < res->nfields; i++) {
+			const struct wg_field *f = &res->fields[i];
+			if ((f->flags & FF_REQUIRED) && !json_object_get(body, f->name))
+				return req_failf(r, WG_ERR_REQUIRED, f->name, "缺少必填字段 %s(%s)", "required field %s is missing",
+						 f->name, f->zh, f->name);
+		}
+	}
+	return 0;
+}
+
+static wg_param param_of(const struct wg_field *f, json_t *v)
+{
+	if (json_is_null(v))
+		return WG_PNULL;
+	if (f->type == FT_INT || f->type == FT_REF)
+		return WG_PINT(json_integer_value(v));
+	if (f->type == FT_BOOL)
+		return WG_PINT(json_is_true(v) ? 1 : 0);
+	return WG_PTEXTN(json_string_value(v), json_string_length(v));
+}
+
+json_t *resource_row_json(const struct wg_resource *res, wg_stmt *s)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "id", json_integer(stmt_int(s, 0)));
+	json_object_set_new(o, "version", json_integer(stmt_int(s, 1)));
+	json_object_set_new(o, "created_at", json_integer(stmt_int(s, 2)));
+	json_object_set_new(o, "updated_at", json_integer(stmt_int(s, 3)));
+	json_object_set_new(o, res->path_column, json_string(stmt_text(s, 4)));
+	int col = 5;
+	for (size_t i = 0; i < res->nfields; i++) {
+		const struct wg_field *f = &res->fields[i];
+		if (strcmp(f->name, res->path_column) == 0)
+			continue;
+		json_t *v;
+		if (stmt_is_null(s, col))
+			v = json_null();
+		else if (f->type == FT_INT || f->type == FT_REF)
+			v = json_integer(stmt_int(s, col));
+		else if (f->type == FT_BOOL)
+			v = json_boolean(stmt_int(s, col) != 0);
+		else
+			v = json_stringn(stmt_text(s, col), stmt_len(s, col));
+		json_object_set_new(o, f->name, v);
+		col++;
+	}
+	return o;
+}
+
+int resource_node_path(wg_req *r, int64_t node_id, const char *field, char *path, size_t size)
+{
+	wg_stmt *s;
+	wg_param p[] = { WG_PINT(node_id) };
+	int rc = store_query(r->db, "SELECT path FROM grid_nodes WHERE id = ?", p, 1, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	rc = stmt_next(s);
+	if (rc == 1)
+		snprintf(path, size, "%s", stmt_text(s, 0));
+	stmt_done(s);
+	if (rc < 0)
+		return req_fail(r, -rc, NULL, NULL, NULL);
+	if (rc == 0 || !scope_contains(r->user->scope_path, path))
+		return req_failf(r, WG_ERR_NOT_FOUND, field, "网格节点 %lld 不存在或不在您的管辖范围内",
+				 "grid node %lld does not exist or is outside your scope",
+				 (long long)node_id, (long long)node_id);
+	return 0;
+}
+
+int resource_load(wg_req *r, const struct wg_resource *res, int64_t id, json_t **item, char *path, size_t size)
+{
+	char sql[1024];
+	wg_stmt *s;
+	snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE id = ?", res->select_columns, res->table);
+	wg_param p[] = { WG_PINT(id) };
+	int rc = store_query(r->db, sql, p, 1, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	rc = stmt_next(s);
+	if (rc == 1 && scope_contains(r->user->scope_path, stmt_text(s, 4))) {
+		if (path)
+			snprintf(path, size, "%s", stmt_text(s, 4));
+		*item = resource_row_json(res, s);
+		stmt_done(s);
+		return *item ? 0 : req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	}
+	stmt_done(s);
+	if (rc < 0)
+		return req_fail(r, -rc, NULL, NULL, NULL);
+	return req_failf(r, WG_ERR_NOT_FOUND, NULL, "%s %lld 不存在或不在您的管辖范围内",
+			 "%s %lld does not exist or is outside your scope", res->zh, (long long)id, res->en, (long long)id);
+}
+
+static int decorate(wg_req *r, const struct wg_resource *res, json_t *item)
+{
+	return res->hooks.decorate ? res->hooks.decorate(r, res, item) : 0;
+}
+
+/* ---- handlers ---- */
+
+static const struct wg_resource *route_resource(wg_req *r) { return r->route->data; }
+
+static int handle_get(wg_req *r)
+{
+	const struct wg_resource *res = route_resource(r);
+	json_t *item;
+	char path[WG_MAX_GRID_PATH];
+	if (resource_load(r, res, r->id, &item, path, sizeof path))
+		return r->fail.code;
+	if ((res->audit_reads && audit_read(r, res->name, r->id, path)) || decorate(r, res, item)) {
+		json_decref(item);
+		return r->fail.code;
+	}
+	return req_reply(r, 200, item);
+}
+
+struct list_query {
+	wg_buf where;
+	wg_param params[MAX_FILTERS + 8];
+	size_t n;
+	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
+	char like[WG_MAX_STRING_FIELD * 2 + 2];
+};
+
+static bool query_key_known(const struct wg_resource *res, const char *key)
+{
+	static const char *const common[] = { "limit", "cursor", "grid", "q", NULL };
+	for (const char *const *k = common; *k; k++)
+		if (strcmp(*k, key) == 0)
+			return true;
+	const struct wg_field *f = resource_field(res, key);
+	return f && (f->flags & FF_FILTER);
+}
+
+struct key_check { const struct wg_resource *res; const char *bad; };
+
+static enum MHD_Result check_key(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct key_check *kc = cls;
+	(void)kind;
+	(void)value;
+	if (!query_key_known(kc->res, key)) {
+		kc->bad = key;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+static int add_filter(wg_req *r, struct list_query *q, const struct wg_field *f, const char *value)
+{
+	int64_t x;
+	wg_buf_printf(&q->where, " AND %s = ?", f->name);
+	if (f->type == FT_INT || f->type == FT_REF || f->type == FT_BOOL) {
+		if (f->type == FT_BOOL && (strcmp(value, "true") == 0 || strcmp(value, "false") == 0))
+			x = value[0] == 't';
+		else if (!wg_parse_i64(value, strlen(value), &x))
+			return req_failf(r, WG_ERR_BAD_QUERY, f->name, "查询参数 %s 应为整数", "query parameter %s must be an integer",
+					 f->name, f->name);
+		q->params[q->n++] = WG_PINT(x);
+	} else {
+		q->params[q->n++] = WG_PTEXT(value);
+	}
+	return 0;
+}
+
+static void escape_like(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+	for (; *in && o + 3 < size; in++) {
+		if (*in == '%' || *in == '_' || *in == '!')
+			out[o++] = '!';
+		out[o++] = *in;
+	}
+	out[o++] = '%';
+	out[o] = '\0';
+}
+
+static int build_where(wg_req *r, const struct wg_resource *res, struct list_query *q)
+{
+	struct key_check kc = { res, NULL };
+	MHD_get_connection_values(r->mhd, MHD_GET_ARGUMENT_KIND, check_key, &kc);
+	if (kc.bad)
+		return req_failf(r, WG_ERR_BAD_QUERY, kc.bad, "未知查询参数 %s", "unknown query parameter %s", kc.bad, kc.bad);
+	char path[WG_MAX_GRID_PATH];
+	snprintf(path, sizeof path, "%s", r->user->scope_path);
+	int64_t grid;
+	if (req_query_int(r, "grid", 1, INT64_MAX, 0, &grid))
+		return r->fail.code;
+	if (grid && resource_node_path(r, grid, "grid", path, sizeof path))
+		return r->fail.code;
+	scope_range(path, q->lo, q->hi, sizeof q->lo);
+	wg_buf_printf(&q->where, "%s >= ? AND %s < ?", res->path_column, res->path_column);
+	q->params[q->n++] = WG_PTEXT(q->lo);
+	q->params[q->n++] = WG_PTEXT(q->hi);
+	for (size_t i = 0; i < res->nfields && q->n < MAX_FILTERS; i++) {
+		const struct wg_field *f = &res->fields[i];
+		const char *v = (f->flags & FF_FILTER) ? req_query(r, f->name) : NULL;
+		if (v && add_filter(r, q, f, v))
+			return r->fail.code;
+	}
+	const char *text = req_query(r, "q");
+	if (text && *text) {
+		if (strlen(text) > WG_MAX_STRING_FIELD)
+			return req_fail(r, WG_ERR_BAD_QUERY, "q", "查询内容过长", "q is too long");
+		escape_like(text, q->like, sizeof q->like);
+		const char *sep = " AND (";
+		for (size_t i = 0; i < res->nfields; i++) {
+			if (!(res->fields[i].flags & FF_SEARCH))
+				continue;
+			wg_buf_printf(&q->where, "%s%s LIKE ? ESCAPE '!'", sep, res->fields[i].name);
+			q->params[q->n++] = WG_PTEXT(q->like);
+			sep = " OR ";
+		}
+		if (strcmp(sep, " OR ") == 0)
+			wg_buf_putc(&q->where, ')');
+	}
+	return q->where.err ? req_fail(r, q->where.err, NULL, NULL, NULL) : 0;
+}
+
+static int count_rows(wg_req *r, const struct wg_resource *res, struct list_query *q, int64_t *total)
+{
+	wg_buf sql = WG_BUF_INIT(WG_MAX_SQL);
+	wg_buf_printf(&sql, "SELECT COUNT(*) FROM %s WHERE %s", res->table, q->where.data);
+	int rc = sql.err ? sql.err : store_int(r->db, sql.data, q->params, q->n, total);
+	wg_buf_release(&sql);
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+}
+
+static int handle_list(wg_req *r)
+{
+	const struct wg_resource *res = route_resource(r);
+	struct list_query q = { .where = WG_BUF_INIT(WG_MAX_SQL) };
+	wg_buf sql = WG_BUF_INIT(WG_MAX_SQL);
+	json_t *items = NULL;
+	int64_t limit, cursor, total = 0;
+	int rc = WG_ERR_INTERNAL;
+	if (req_query_int(r, "limit", 1, WG_MAX_LIST_LIMIT, WG_DEFAULT_LIST_LIMIT, &limit) ||
+	    req_query_int(r, "cursor", 0, INT64_MAX, 0, &cursor) || build_where(r, res, &q) ||
+	    count_rows(r, res, &q, &total))
+		goto out;
+	size_t nwhere = q.n;
+	q.params[q.n++] = WG_PINT(cursor);
+	q.params[q.n++] = WG_PINT(limit + 1);
+	wg_buf_printf(&sql, "SELECT %s FROM %s WHERE %s AND id > ? ORDER BY id LIMIT ?",
+		      res->select_columns, res->table, q.where.data);
+	if (sql.err) {
+		req_fail(r, sql.err, NULL, NULL, NULL);
+		goto out;
+	}
+	(void)nwhere;
+	wg_stmt *s;
+	rc = store_query(r->db, sql.data, q.params, q.n, &s);
+	if (rc) {
+		req_fail(r, rc, NULL, NULL, NULL);
+		goto out;
+	}
+	items = json_array();
+	int64_t n = 0, last = 0;
+	bool more = false;
+	while ((rc = stmt_next(s)) == 1) {
+		if (n == limit) {
+			more = true;
+			break;
+		}
+		json_t *item = resource_row_json(res, s);
+		if (!item || json_array_append_new(items, item)) {
+			rc = -WG_ERR_NOMEM;
+			break;
+		}
+		last = stmt_int(s, 0);
+		n++;
+	}
+	stmt_done(s);
+	if (rc < 0) {
+		req_fail(r, -rc, NULL, NULL, NULL);
+		goto out;
+	}
+	for (size_t i = 0; i < json_array_size(items); i++) {
+		json_t *item = json_array_get(items, i);
+		if (decorate(r, res, item) || (res->audit_reads &&
+		    audit_read(r, res->name, json_integer_value(json_object_get(item, "id")),
+			       json_string_value(json_object_get(item, res->path_column)))))
+			goto out;
+	}
+	json_t *out = json_pack("{s:O, s:I}", "items", items, "total", (json_int_t)total);
+	json_object_set_new(out, "next_cursor", more ? json_integer(last) : json_null());
+	req_reply(r, 200, out);
+	rc = 0;
+out:
+	json_decref(items);
+	wg_buf_release(&sql);
+	wg_buf_release(&q.where);
+	return r->fail.code ? r->fail.code : rc;
+}
+
+static int scope_of_new(wg_req *r, const struct wg_resource *res, json_t *body, char *path, size_t size)
+{
+	if (res->hooks.scope_of_new)
+		return res->hooks.scope_of_new(r, res, body, path, size);
+	for (size_t i = 0; i < res->nfields; i++) {
+		const struct wg_field *f = &res->fields[i];
+		if (f->flags & FF_SCOPE)
+			return resource_node_path(r, json_integer_value(json_object_get(body, f->name)), f->name, path, size);
+	}
+	return req_fail(r, WG_ERR_INTERNAL, NULL, NULL, NULL);
+}
+
+static int insert_row(wg_req *r, const struct wg_resource *res, json_t *body, const char *path, int64_t *id)
+{
+	wg_buf sql = WG_BUF_INIT(WG_MAX_SQL), vals = WG_BUF_INIT(WG_MAX_SQL);
+	wg_param p[64];
+	size_t n = 0;
+	const char *key;
+	json_t *v;
+	wg_buf_printf(&sql, "INSERT INTO %s (version, created_at, updated_at, %s", res->table, res->path_column);
+	wg_buf_puts(&vals, "1, ?, ?, ?");
+	p[n++] = WG_PINT(r->now);
+	p[n++] = WG_PINT(r->now);
+	p[n++] = WG_PTEXT(path);
+	json_object_foreach(body, key, v) {
+		if (n == sizeof p / sizeof p[0])
+			break;
+		wg_buf_printf(&sql, ", %s", key);
+		wg_buf_puts(&vals, ", ?");
+		p[n++] = param_of(resource_field(res, key), v);
+	}
+	wg_buf_printf(&sql, ") VALUES (%s) RETURNING id", vals.data);
+	int rc = sql.err ? sql.err : vals.err;
+	if (!rc)
+		rc = store_int(r->db, sql.data, p, n, id);
+	wg_buf_release(&sql);
+	wg_buf_release(&vals);
+	if (rc == WG_ERR_CONFLICT)
+		return req_failf(r, WG_ERR_CONFLICT, NULL, "%s 与已有记录冲突", "%s conflicts with an existing record", res->zh, res->en);
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+}
+
+static int handle_create(wg_req *r)
+{
+	const struct wg_resource *res = route_resource(r);
+	char path[WG_MAX_GRID_PATH];
+	int64_t id;
+	json_t *item = NULL;
+	if (resource_validate(r, res, r->body, true) ||
+	    (res->hooks.check && res->hooks.check(r, res, 0, r->body)) ||
+	    scope_of_new(r, res, r->body, path, sizeof path) ||
+	    insert_row(r, res, r->body, path, &id) ||
+	    (res->hooks.after_insert && res->hooks.after_insert(r, res, id, r->body, path)) ||
+	    resource_load(r, res, id, &item, path, sizeof path) ||
+	    audit_req(r, "create", res->name, id, path, r->body) ||
+	    decorate(r, res, item)) {
+		json_decref(item);
+		return r->fail.code;
+	}
+	char *loc = arena_printf(&r->arena, "/api/v1/%s/%lld", res->name, (long long)id);
+	if (loc)
+		req_add_header(r, "Location", loc);
+	return req_reply(r, 201, item);
+}
+
+static int if_match(wg_req *r, int64_t current)
+{
+	const char *h = req_header(r, "If-Match");
+	int64_t want;
+	if (!h)
+		return 0;
+	size_t n = strlen(h);
+	if (n >= 2 && h[0] == '"' && h[n - 1] == '"') {
+		h++;
+		n -= 2;
+	}
+	if (!wg_parse_i64(h, n, &want))
+		return req_fail(r, WG_ERR_VALIDATION, "If-Match", "If-Match 应为记录的版本号(整数)",
+				"If-Match must be the record's version (an integer)");
+	if (want != current)
+		return req_failf(r, WG_ERR_PRECONDITION, "version", "记录已被他人修改(当前版本 %lld),请刷新后重试",
+				 "the record was changed by someone else (now version %lld); reload and retry",
+				 (long long)current, (long long)current);
+	return 0;
+}
+
+static int update_row(wg_req *r, const struct wg_resource *res, int64_t id, int64_t version, const char *new_path)
+{
+	wg_buf sql = WG_BUF_INIT(WG_MAX_SQL);
+	wg_param p[64];
+	size_t n = 0;
+	const char *key;
+	json_t *v;
+	wg_buf_printf(&sql, "UPDATE %s SET version = version + 1, updated_at = ?", res->table);
+	p[n++] = WG_PINT(r->now);
+	if (new_path) {
+		wg_buf_printf(&sql, ", %s = ?", res->path_column);
+		p[n++] = WG_PTEXT(new_path);
+	}
+	json_object_foreach(r->body, key, v) {
+		if (n + 2 >= sizeof p / sizeof p[0])
+			break;
+		wg_buf_printf(&sql, ", %s = ?", key);
+		p[n++] = param_of(resource_field(res, key), v);
+	}
+	wg_buf_puts(&sql, " WHERE id = ? AND version = ?");
+	p[n++] = WG_PINT(id);
+	p[n++] = WG_PINT(version);
+	wg_stmt *s;
+	int rc = sql.err ? sql.err : store_query(r->db, sql.data, p, n, &s);
+	wg_buf_release(&sql);
+	if (rc == WG_ERR_CONFLICT)
+		return req_failf(r, WG_ERR_CONFLICT, NULL, "%s 与已有记录冲突", "%s conflicts with an existing record", res->zh, res->en);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	int64_t changed = stmt_changes(s);
+	stmt_done(s);
+	if (changed == 0)
+		return req_fail(r, WG_ERR_PRECONDITION, "version", NULL, NULL);
+	return 0;
+}
+
+static int handle_patch(wg_req *r)
+{
+	const struct wg_resource *res = route_resource(r);
+	char path[WG_MAX_GRID_PATH], new_path[WG_MAX_GRID_PATH];
+	json_t *item = NULL;
+	const char *moved = NULL;
+	if (resource_load(r, res, r->id, &item, path, sizeof path))
+		return r->fail.code;
+	int64_t version = json_integer_value(json_object_get(item, "version"));
+	json_decref(item);
+	item = NULL;
+	if (if_match(r, version) || resource_validate(r, res, r->body, false) ||
+	    (res->hooks.check && res->hooks.check(r, res, r->id, r->body)))
+		return r->fail.code;
+	for (size_t i = 0; i < res->nfields; i++) {
+		const struct wg_field *f = &res->fields[i];
+		json_t *v = (f->flags & FF_SCOPE) ? json_object_get(r->body, f->name) : NULL;
+		if (v) {
+			if (resource_node_path(r, json_integer_value(v), f->name, new_path, sizeof new_path))
+				return r->fail.code;
+			moved = new_path;
+		}
+	}
+	if (update_row(r, res, r->id, version, moved) ||
+	    resource_load(r, res, r->id, &item, path, sizeof path) ||
+	    audit_req(r, "update", res->name, r->id, path, r->body) ||
+	    decorate(r, res, item)) {
+		json_decref(item);
+		return r->fail.code;
+	}
+	return req_reply(r, 200, item);
+}
+
+static int handle_delete(wg_req *r)
+{
+	const struct wg_resource *res = route_resource(r);
+	char path[WG_MAX_GRID_PATH], sql[256];
+	json_t *item = NULL;
+	if (resource_load(r, res, r->id, &item, path, sizeof path))
+		return r->fail.code;
+	int64_t version = json_integer_value(json_object_get(item, "version"));
+	json_decref(item);
+	if (if_match(r, version) || (res->hooks.before_delete && res->hooks.before_delete(r, res, r->id, path)))
+		return r->fail.code;
+	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?", res->table);
+	wg_param p[] = { WG_PINT(r->id) };
+	int rc = store_run(r->db, sql, p, 1);
+	if (rc == WG_ERR_CONFLICT)
+		return req_failf(r, WG_ERR_CONFLICT, NULL, "%s %lld 仍被其他记录引用,不能删除",
+				 "%s %lld is still referenced by other records and cannot be deleted",
+				 res->zh, (long long)r->id, res->en, (long long)r->id);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	if (audit_req(r, "delete", res->name, r->id, path, NULL))
+		return r->fail.code;
+	return req_reply(r, 204, NULL);
+}
+
+/* ---- registration ---- */
+
+struct resource_routes {
+	char collection[64], item[80];
+	struct wg_route routes[5];
+};
+
+static struct resource_routes registered[MAX_RESOURCES];
+static struct wg_resource *resources[MAX_RESOURCES];
+static int nregistered;
+
+void resource_release_all(void)
+{
+	for (int i = 0; i < nregistered; i++) {
+		wg_free(resources[i]->select_columns);
+		resources[i]->select_columns = NULL;
+	}
+	nregistered = 0;
+}
+
+int resource_rewrite_paths(wg_conn *c, const char *old_path, const char *new_path)
+{
+	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2], sql[512];
+	scope_range(old_path, lo, hi, sizeof lo);
+	for (int i = 0; i < nregistered; i++) {
+		const struct wg_resource *res = resources[i];
+		snprintf(sql, sizeof sql, "UPDATE %s SET %s = CAST(? AS TEXT) || substr(%s, ?) WHERE %s >= ? AND %s < ?",
+			 res->table, res->path_column, res->path_column, res->path_column, res->path_column);
+		wg_param p[] = { WG_PTEXT(new_path), WG_PINT((int64_t)strlen(old_path) + 1), WG_PTEXT(lo), WG_PTEXT(hi) };
+		int rc = store_run(c, sql, p, 4);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int resource_register(struct wg_resource *res)
+{
+	if (nregistered == MAX_RESOURCES)
+		return WG_ERR_TOO_LARGE;
+	if (!res->select_columns) {
+		wg_buf cols = WG_BUF_INIT(4096);
+		wg_buf_printf(&cols, "id, version, created_at, updated_at, %s", res->path_column);
+		for (size_t i = 0; i < res->nfields; i++)
+			if (strcmp(res->fields[i].name, res->path_column) != 0)
+				wg_buf_printf(&cols, ", %s", res->fields[i].name);
+		if (cols.err) {
+			wg_buf_release(&cols);
+			return WG_ERR_NOMEM;
+		}
+		res->select_columns = wg_buf_detach(&cols, NULL);
+		if (!res->select_columns)
+			return WG_ERR_NOMEM;
+	}
+	resources[nregistered] = res;
+	struct resource_routes *rr = &registered[nregistered++];
+	snprintf(rr->collection, sizeof rr->collection, "/api/v1/%s", res->name);
+	snprintf(rr->item, sizeof rr->item, "/api/v1/%s/{id}", res->name);
+	struct wg_route routes[] = {
+		{ "GET",    rr->collection, handle_list,   res->read_right,  0, res },
+		{ "POST",   rr->collection, handle_create, res->write_right, ROUTE_WRITE | ROUTE_JSON, res },
+		{ "GET",    rr->item,       handle_get,    res->read_right,  0, res },
+		{ "PATCH",  rr->item,       handle_patch,  res->write_right, ROUTE_WRITE | ROUTE_JSON, res },
+		{ "DELETE", rr->item,       handle_delete, res->write_right, ROUTE_WRITE, res },
+	};
+	memcpy(rr->routes, routes, sizeof routes);
+	return router_add(rr->routes, 5);
+}

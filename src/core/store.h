@@ -1,0 +1,86 @@
+/* The store: one interface, two backends (SQLite embedded, PostgreSQL).
+ *
+ * SQL is written once, portable, with `?` placeholders; the PostgreSQL
+ * backend rewrites them to $1..$n. Statements are prepared once per
+ * connection and cached by their text, so callers just pass the SQL.
+ * Every value goes through parameters: no SQL is ever built from input.
+ *
+ * Connections come from a small pool; a request holds one connection for its
+ * whole life and runs its writes in one transaction (store_begin/commit).
+ */
+#ifndef WG_STORE_H
+#define WG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct wg_store wg_store;
+typedef struct wg_conn wg_conn;
+typedef struct wg_stmt wg_stmt;
+
+enum wg_dialect { WG_SQLITE, WG_POSTGRES };
+
+enum wg_param_type { WG_P_NULL, WG_P_INT, WG_P_TEXT };
+
+typedef struct wg_param {
+	enum wg_param_type type;
+	int64_t i;
+	const char *s;  /* text (UTF-8, need not be NUL-terminated) */
+	size_t n;       /* length of s */
+} wg_param;
+
+#define WG_PNULL        ((wg_param){ .type = WG_P_NULL })
+#define WG_PINT(v)      ((wg_param){ .type = WG_P_INT, .i = (int64_t)(v) })
+#define WG_PTEXT(str)   ((wg_param){ .type = WG_P_TEXT, .s = (str), .n = strlen(str) })
+#define WG_PTEXTN(p, l) ((wg_param){ .type = WG_P_TEXT, .s = (p), .n = (l) })
+
+/* target: a PostgreSQL URL ("postgres://..." or "postgresql://...") or a SQLite file path. */
+int  store_open(const char *target, unsigned pool_size, wg_store **out);
+void store_close(wg_store *st);
+enum wg_dialect store_dialect(const wg_store *st);
+/* Cumulative time spent inside the database, for /metrics. */
+uint64_t store_busy_micros(const wg_store *st);
+uint64_t store_query_count(const wg_store *st);
+
+int  store_acquire(wg_store *st, wg_conn **out);
+void store_release(wg_store *st, wg_conn *c);
+enum wg_dialect conn_dialect(const wg_conn *c);
+
+/* Runs a script of several statements without parameters (migrations). */
+int store_exec_script(wg_conn *c, const char *sql);
+
+int store_begin(wg_conn *c);     /* SQLite: BEGIN IMMEDIATE; PostgreSQL: BEGIN */
+int store_commit(wg_conn *c);
+int store_rollback(wg_conn *c);
+bool store_in_transaction(const wg_conn *c);
+
+/* Runs a statement; rows are then read with stmt_next(). The statement
+ * belongs to the connection and stays valid until the next store_query()
+ * on the same connection or stmt_done(). */
+int store_query(wg_conn *c, const char *sql, const wg_param *params, size_t n, wg_stmt **out);
+/* 1 = a row is ready, 0 = no more rows, otherwise a wg_err code (negated). */
+int  stmt_next(wg_stmt *s);
+void stmt_done(wg_stmt *s);
+int  stmt_columns(const wg_stmt *s);
+bool stmt_is_null(const wg_stmt *s, int col);
+int64_t stmt_int(const wg_stmt *s, int col);
+const char *stmt_text(const wg_stmt *s, int col);   /* "" for NULL */
+size_t stmt_len(const wg_stmt *s, int col);
+const char *stmt_column_name(const wg_stmt *s, int col);
+/* Rows changed by the last INSERT/UPDATE/DELETE. */
+int64_t stmt_changes(const wg_stmt *s);
+
+/* Convenience: run a statement, discard rows. */
+int store_run(wg_conn *c, const char *sql, const wg_param *params, size_t n);
+/* Convenience: the first column of the first row as an integer; WG_ERR_NOT_FOUND if no row. */
+int store_int(wg_conn *c, const char *sql, const wg_param *params, size_t n, int64_t *out);
+
+/* True when the last failure was a unique-constraint violation. */
+bool store_last_was_unique_violation(const wg_conn *c);
+const char *store_last_error(const wg_conn *c);
+
+/* SQLite online backup to a file; WG_ERR_USAGE on PostgreSQL (use pg_dump). */
+int store_backup(wg_store *st, const char *dest_path);
+
+#endif

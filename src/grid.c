@@ -1,0 +1,389 @@
+/* What is special about the grid tree: nodes own their path, kinds nest in
+ * order, administrative codes extend their parent's code, subtrees move
+ * whole, and each node has its responsible people (leaders). */
+#include "grid.h"
+#include "core/audit.h"
+#include "core/auth.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/parse.h"
+#include "core/resource.h"
+#include "core/scope.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const kinds[] = {
+	"province", "city", "county", "street", "town", "community", "village", "grid", "building", NULL
+};
+
+/* The duties the reports name for responsible people. */
+static const char *const duties[] = {
+	"一级网格长", "二级网格长", "网格员", "专职网格员", "兼职网格员", "楼栋长", "单元长",
+	"党支部书记", "党小组长", "驻点领导", "驻点干部", "包联干部", "网格指导员", NULL
+};
+
+static const struct {
+	const char *kind;
+	int level;
+	unsigned code_digits;   /* administrative code length; 0 = free text */
+} kind_levels[] = {
+	{ "province", 1, 2 }, { "city", 2, 4 }, { "county", 3, 6 }, { "street", 4, 9 }, { "town", 4, 9 },
+	{ "community", 5, 12 }, { "village", 5, 12 }, { "grid", 6, 0 }, { "building", 7, 0 },
+};
+
+int grid_kind_level(const char *kind)
+{
+	for (size_t i = 0; i < sizeof kind_levels / sizeof kind_levels[0]; i++)
+		if (strcmp(kind_levels[i].kind, kind) == 0)
+			return kind_levels[i].level;
+	return 0;
+}
+
+static unsigned kind_code_digits(const char *kind)
+{
+	for (size_t i = 0; i < sizeof kind_levels / sizeof kind_levels[0]; i++)
+		if (strcmp(kind_levels[i].kind, kind) == 0)
+			return kind_levels[i].code_digits;
+	return 0;
+}
+
+static const struct wg_field grid_fields[] = {
+	{ "parent_id", FT_REF,  FF_REQUIRED | FF_CREATE_ONLY | FF_FILTER, 0, 0, NULL, "上级网格" },
+	{ "kind",      FT_ENUM, FF_REQUIRED | FF_CREATE_ONLY | FF_FILTER, 0, 0, kinds, "层级" },
+	{ "code",      FT_TEXT, FF_NULLABLE | FF_FILTER | FF_SEARCH, 1, 32, NULL, "编码" },
+	{ "name",      FT_TEXT, FF_REQUIRED | FF_SEARCH, 1, WG_MAX_NAME, NULL, "名称" },
+	{ "geometry",  FT_TEXT, FF_NULLABLE, 0, 200000, NULL, "边界" },
+	{ "path",      FT_TEXT, FF_READONLY, 0, 0, NULL, "路径" },
+};
+
+struct node_info {
+	int64_t id, parent_id;
+	char kind[16], code[40], path[WG_MAX_GRID_PATH];
+};
+
+static int node_info(wg_conn *c, int64_t id, struct node_info *n)
+{
+	wg_stmt *s;
+	wg_param p[] = { WG_PINT(id) };
+	int rc = store_query(c, "SELECT id, COALESCE(parent_id, 0), kind, COALESCE(code, ''), path FROM grid_nodes WHERE id = ?", p, 1, &s);
+	if (rc)
+		return rc;
+	rc = stmt_next(s);
+	if (rc == 1) {
+		n->id = stmt_int(s, 0);
+		n->parent_id = stmt_int(s, 1);
+		snprintf(n->kind, sizeof n->kind, "%s", stmt_text(s, 2));
+		snprintf(n->code, sizeof n->code, "%s", stmt_text(s, 3));
+		snprintf(n->path, sizeof n->path, "%s", stmt_text(s, 4));
+	}
+	stmt_done(s);
+	return rc == 1 ? 0 : rc == 0 ? WG_ERR_NOT_FOUND : -rc;
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* A child's kind is below its parent's; an administrative code has the
+ * digits its level needs and begins with the parent's code. */
+static int check_placement(wg_req *r, const struct node_info *parent, const char *kind, const char *code)
+{
+	if (grid_kind_level(kind) <= grid_kind_level(parent->kind))
+		return req_failf(r, WG_ERR_VALIDATION, "kind", "“%s”不能设在“%s”之下", "a %s cannot be placed under a %s",
+				 kind, parent->kind, kind, parent->kind);
+	unsigned digits = kind_code_digits(kind);
+	if (!code || !digits)
+		return 0;
+	size_t n = strlen(code);
+	if (n != digits || !all_digits(code, n))
+		return req_failf(r, WG_ERR_VALIDATION, "code", "%s 的区划代码应为 %u 位数字", "the code of a %s must be %u digits",
+				 kind, digits, kind, digits);
+	size_t pn = strlen(parent->code);
+	if (pn && kind_code_digits(parent->kind) && (pn > n || strncmp(code, parent->code, pn) != 0))
+		return req_failf(r, WG_ERR_VALIDATION, "code", "区划代码 %s 应以上级代码 %s 开头",
+				 "code %s must begin with the parent's code %s", code, parent->code, code, parent->code);
+	return 0;
+}
+
+static int grid_scope_of_new(wg_req *r, const struct wg_resource *res, json_t *body, char *path, size_t size)
+{
+	(void)res;
+	return resource_node_path(r, json_integer_value(json_object_get(body, "parent_id")), "parent_id", path, size);
+}
+
+static int grid_check(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body)
+{
+	struct node_info parent, self;
+	(void)res;
+	json_t *code = json_object_get(body, "code");
+	const char *code_text = json_is_string(code) ? json_string_value(code) : NULL;
+	if (id == 0) {
+		int64_t pid = json_integer_value(json_object_get(body, "parent_id"));
+		if (resource_node_path(r, pid, "parent_id", parent.path, sizeof parent.path))
+			return r->fail.code;
+		if (node_info(r->db, pid, &parent))
+			return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
+		return check_placement(r, &parent, json_string_value(json_object_get(body, "kind")), code_text);
+	}
+	if (!code_text)
+		return 0;
+	if (node_info(r->db, id, &self))
+		return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
+	if (!self.parent_id)
+		return 0;
+	if (node_info(r->db, self.parent_id, &parent))
+		return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
+	return check_placement(r, &parent, self.kind, code_text);
+}
+
+static int set_own_path(wg_conn *c, int64_t id, const char *parent_path)
+{
+	char path[WG_MAX_GRID_PATH];
+	int n = snprintf(path, sizeof path, "%s%lld/", parent_path, (long long)id);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return WG_ERR_TOO_LARGE;
+	wg_param p[] = { WG_PTEXT(path), WG_PINT(id) };
+	return store_run(c, "UPDATE grid_nodes SET path = ? WHERE id = ?", p, 2);
+}
+
+static int grid_after_insert(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body, const char *parent_path)
+{
+	(void)res;
+	(void)body;
+	int depth = 0;
+	for (const char *p = parent_path; *p; p++)
+		depth += *p == '/';
+	if (depth > (int)WG_MAX_GRID_DEPTH)
+		return req_failf(r, WG_ERR_VALIDATION, "parent_id", "网格层级不能超过 %u 级", "the tree may be at most %u levels deep",
+				 WG_MAX_GRID_DEPTH, WG_MAX_GRID_DEPTH);
+	int rc = set_own_path(r->db, id, parent_path);
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+}
+
+static int grid_decorate(wg_req *r, const struct wg_resource *res, json_t *item)
+{
+	(void)res;
+	wg_stmt *s;
+	wg_param p[] = { WG_PINT(json_integer_value(json_object_get(item, "id"))) };
+	int rc = store_query(r->db, "SELECT l.user_id, l.duty, u.display_name FROM grid_leaders l"
+			     " JOIN users u ON u.id = l.user_id WHERE l.node_id = ? ORDER BY l.duty, l.user_id", p, 1, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	json_t *leaders = json_array();
+	while ((rc = stmt_next(s)) == 1)
+		json_array_append_new(leaders, json_pack("{s:I, s:s, s:s}", "user_id", (json_int_t)stmt_int(s, 0),
+							 "duty", stmt_text(s, 1), "name", stmt_text(s, 2)));
+	stmt_done(s);
+	json_object_set_new(item, "leaders", leaders);
+	return rc < 0 ? req_fail(r, -rc, NULL, NULL, NULL) : 0;
+}
+
+static int grid_before_delete(wg_req *r, const struct wg_resource *res, int64_t id, const char *path)
+{
+	int64_t n = 0;
+	wg_param p[] = { WG_PINT(id) };
+	(void)res;
+	(void)path;
+	if (id == r->user->scope_node_id)
+		return req_fail(r, WG_ERR_FORBIDDEN, NULL, "不能删除自己的管辖节点", "you cannot delete your own scope node");
+	int rc = store_int(r->db, "SELECT COUNT(*) FROM grid_nodes WHERE parent_id = ?", p, 1, &n);
+	if (!rc && n > 0)
+		return req_failf(r, WG_ERR_CONFLICT, NULL, "该网格下还有 %lld 个下级节点,请先删除或移走",
+				 "this node still has %lld children; delete or move them first", (long long)n, (long long)n);
+	if (!rc)
+		rc = store_int(r->db, "SELECT COUNT(*) FROM users WHERE scope_node_id = ?", p, 1, &n);
+	if (!rc && n > 0)
+		return req_failf(r, WG_ERR_CONFLICT, NULL, "有 %lld 个账户的管辖范围是该节点", "%lld accounts are scoped to this node",
+				 (long long)n, (long long)n);
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+}
+
+static struct wg_resource grid_resource = {
+	.name = "grids", .table = "grid_nodes", .zh = "网格", .en = "grid node",
+	.fields = grid_fields, .nfields = sizeof grid_fields / sizeof grid_fields[0],
+	.path_column = "path", .read_right = RIGHT_GRID_READ, .write_right = RIGHT_GRID_WRITE,
+	/* Reads show the names of the node's responsible people. */
+	.audit_reads = true,
+	.hooks = {
+		.scope_of_new = grid_scope_of_new,
+		.after_insert = grid_after_insert,
+		.check = grid_check,
+		.decorate = grid_decorate,
+		.before_delete = grid_before_delete,
+	},
+};
+
+/* GET /api/v1/grids/{id}/children */
+static int grid_children(wg_req *r)
+{
+	json_t *self;
+	char path[WG_MAX_GRID_PATH], sql[1024];
+	if (resource_load(r, &grid_resource, r->id, &self, path, sizeof path))
+		return r->fail.code;
+	json_decref(self);
+	snprintf(sql, sizeof sql, "SELECT %s FROM grid_nodes WHERE parent_id = ? ORDER BY code, id", grid_resource.select_columns);
+	wg_stmt *s;
+	wg_param p[] = { WG_PINT(r->id) };
+	int rc = store_query(r->db, sql, p, 1, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	json_t *items = json_array();
+	while ((rc = stmt_next(s)) == 1)
+		json_array_append_new(items, resource_row_json(&grid_resource, s));
+	stmt_done(s);
+	if (rc < 0) {
+		json_decref(items);
+		return req_fail(r, -rc, NULL, NULL, NULL);
+	}
+	return req_reply(r, 200, json_pack("{s:o, s:I, s:n}", "items", items, "total", (json_int_t)json_array_size(items), "next_cursor"));
+}
+
+/* POST /api/v1/grids/{id}/move {"parent_id": …}: the whole subtree, and every
+ * record hanging on it, gets its new path in this one transaction. */
+static int grid_move(wg_req *r)
+{
+	json_t *self, *jp = json_object_get(r->body, "parent_id");
+	char path[WG_MAX_GRID_PATH], parent_path[WG_MAX_GRID_PATH], new_path[WG_MAX_GRID_PATH];
+	struct node_info node, parent;
+	const char *key;
+	json_t *v;
+	json_object_foreach(r->body, key, v)
+		if (strcmp(key, "parent_id") != 0)
+			return req_failf(r, WG_ERR_UNKNOWN_FIELD, key, "未知字段 %s", "unknown field %s", key, key);
+	if (!jp)
+		return req_fail(r, WG_ERR_REQUIRED, "parent_id", "缺少必填字段 parent_id(新的上级网格)", "parent_id is required");
+	if (!json_is_integer(jp) || json_integer_value(jp) < 1)
+		return req_fail(r, WG_ERR_VALIDATION, "parent_id", "parent_id 应为正整数", "parent_id must be a positive integer");
+	if (resource_load(r, &grid_resource, r->id, &self, path, sizeof path))
+		return r->fail.code;
+	json_decref(self);
+	int64_t pid = json_integer_value(jp);
+	if (resource_node_path(r, pid, "parent_id", parent_path, sizeof parent_path))
+		return r->fail.code;
+	if (r->id == r->user->scope_node_id)
+		return req_fail(r, WG_ERR_FORBIDDEN, NULL, "不能移动自己的管辖节点", "you cannot move your own scope node");
+	if (scope_contains(path, parent_path))
+		return req_fail(r, WG_ERR_VALIDATION, "parent_id", "不能移到自己或自己的下级之下", "a node cannot move below itself");
+	if (node_info(r->db, r->id, &node) || node_info(r->db, pid, &parent))
+		return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
+	if (check_placement(r, &parent, node.kind, NULL))
+		return r->fail.code;
+	int n = snprintf(new_path, sizeof new_path, "%s%lld/", parent_path, (long long)r->id);
+	if (n < 0 || (size_t)n >= sizeof new_path)
+		return req_fail(r, WG_ERR_TOO_LARGE, "parent_id", "网格层级过深", "the tree would be too deep");
+	wg_param p[] = { WG_PINT(pid), WG_PINT(r->now), WG_PINT(r->id) };
+	int rc = store_run(r->db, "UPDATE grid_nodes SET parent_id = ?, updated_at = ?, version = version + 1 WHERE id = ?", p, 3);
+	if (!rc)
+		rc = resource_rewrite_paths(r->db, path, new_path);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	json_t *change = json_pack("{s:s, s:s}", "from", path, "to", new_path);
+	rc = audit_req(r, "move", "grids", r->id, new_path, change);
+	json_decref(change);
+	if (rc)
+		return rc;
+	/* Scope paths of signed-in users below the node have changed. */
+	auth_forget_sessions(r->app, 0);
+	if (resource_load(r, &grid_resource, r->id, &self, path, sizeof path) || grid_decorate(r, &grid_resource, self))
+		return r->fail.code;
+	return req_reply(r, 200, self);
+}
+
+static bool duty_known(const char *d)
+{
+	for (const char *const *k = duties; *k; k++)
+		if (strcmp(*k, d) == 0)
+			return true;
+	return false;
+}
+
+/* PUT /api/v1/grids/{id}/leaders [{"user_id", "duty"}…]: replaces the list. */
+static int grid_set_leaders(wg_req *r)
+{
+	json_t *self, *list = json_object_get(r->body, "leaders");
+	char path[WG_MAX_GRID_PATH], field[64];
+	if (json_object_size(r->body) != 1 || !json_is_array(list))
+		return req_fail(r, WG_ERR_VALIDATION, "leaders", "请求体应为 {\"leaders\": [{\"user_id\", \"duty\"}…]}",
+				"the body must be {\"leaders\": [{\"user_id\", \"duty\"}…]}");
+	if (json_array_size(list) > WG_MAX_LEADERS)
+		return req_failf(r, WG_ERR_VALIDATION, "leaders", "负责人不能超过 %u 个", "at most %u leaders", WG_MAX_LEADERS, WG_MAX_LEADERS);
+	if (resource_load(r, &grid_resource, r->id, &self, path, sizeof path))
+		return r->fail.code;
+	json_decref(self);
+	wg_param del[] = { WG_PINT(r->id) };
+	int rc = store_run(r->db, "DELETE FROM grid_leaders WHERE node_id = ?", del, 1);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	size_t i;
+	json_t *l;
+	json_array_foreach(list, i, l) {
+		json_t *u = json_object_get(l, "user_id"), *d = json_object_get(l, "duty");
+		snprintf(field, sizeof field, "leaders[%zu]", i);
+		if (!json_is_object(l) || json_object_size(l) != 2 || !json_is_integer(u) || !json_is_string(d))
+			return req_failf(r, WG_ERR_VALIDATION, field, "%s 应为 {\"user_id\": 整数, \"duty\": 职责}",
+					 "%s must be {\"user_id\": integer, \"duty\": text}", field, field);
+		if (!duty_known(json_string_value(d)))
+			return req_failf(r, WG_ERR_VALIDATION, field, "%s 的职责“%s”无效", "%s: unknown duty '%s'",
+					 field, json_string_value(d), field, json_string_value(d));
+		rc = grid_add_leader(r->db, r->id, json_integer_value(u), json_string_value(d));
+		if (rc == WG_ERR_CONFLICT)
+			return req_failf(r, WG_ERR_VALIDATION, field, "%s:用户不存在或重复", "%s: no such user, or listed twice", field, field);
+		if (rc)
+			return req_fail(r, rc, NULL, NULL, NULL);
+	}
+	if (audit_req(r, "update", "grids", r->id, path, r->body) ||
+	    resource_load(r, &grid_resource, r->id, &self, path, sizeof path))
+		return r->fail.code;
+	if (grid_decorate(r, &grid_resource, self)) {
+		json_decref(self);
+		return r->fail.code;
+	}
+	return req_reply(r, 200, self);
+}
+
+static const struct wg_route grid_routes[] = {
+	{ "GET",  "/api/v1/grids/{id}/children", grid_children,    RIGHT_GRID_READ,  0, NULL },
+	{ "POST", "/api/v1/grids/{id}/move",     grid_move,        RIGHT_GRID_WRITE, ROUTE_WRITE | ROUTE_JSON, NULL },
+	{ "PUT",  "/api/v1/grids/{id}/leaders",  grid_set_leaders, RIGHT_GRID_WRITE, ROUTE_WRITE | ROUTE_JSON, NULL },
+};
+
+int grid_register(void)
+{
+	int rc = resource_register(&grid_resource);
+	return rc ? rc : router_add(grid_routes, sizeof grid_routes / sizeof grid_routes[0]);
+}
+
+int grid_create_node(wg_conn *c, int64_t parent_id, const char *kind, const char *code, const char *name,
+		     int64_t now, int64_t *id)
+{
+	char parent_path[WG_MAX_GRID_PATH] = "/";
+	if (parent_id) {
+		wg_stmt *s;
+		wg_param p[] = { WG_PINT(parent_id) };
+		int rc = store_query(c, "SELECT path FROM grid_nodes WHERE id = ?", p, 1, &s);
+		if (rc)
+			return rc;
+		rc = stmt_next(s);
+		if (rc == 1)
+			snprintf(parent_path, sizeof parent_path, "%s", stmt_text(s, 0));
+		stmt_done(s);
+		if (rc != 1)
+			return rc == 0 ? WG_ERR_NOT_FOUND : -rc;
+	}
+	wg_param p[] = { parent_id ? WG_PINT(parent_id) : WG_PNULL, WG_PTEXT(kind), code ? WG_PTEXT(code) : WG_PNULL,
+			 WG_PTEXT(name), WG_PINT(now), WG_PINT(now) };
+	int rc = store_int(c, "INSERT INTO grid_nodes (parent_id, kind, code, name, path, created_at, updated_at)"
+			      " VALUES (?, ?, ?, ?, '', ?, ?) RETURNING id", p, 6, id);
+	return rc ? rc : set_own_path(c, *id, parent_path);
+}
+
+int grid_add_leader(wg_conn *c, int64_t node_id, int64_t user_id, const char *duty)
+{
+	wg_param p[] = { WG_PINT(node_id), WG_PINT(user_id), WG_PTEXT(duty) };
+	return store_run(c, "INSERT INTO grid_leaders (node_id, user_id, duty) VALUES (?, ?, ?)", p, 3);
+}

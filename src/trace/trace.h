@@ -1,0 +1,215 @@
+/* The tracing engine: close contacts (密接), secondary contacts (次密接) and
+ * spatiotemporal companions (时空伴随) computed from venue scans and cell
+ * dwell records. No HTTP, no SQL: a library with its own store and CLI.
+ *
+ * Times in the API are Unix seconds (UTC). The store keeps minutes since the
+ * Unix epoch (u32) and a duration in minutes (u16); t_in is rounded down and
+ * t_out up, so a stay never shrinks. All rules work on those minutes.
+ *
+ * Rules (docs/trace.md has the full text):
+ *   contact event   two stays at the same place with
+ *                   min(out1,out2) - max(in1,in2) >= min_overlap - buffer
+ *                   (with min_overlap 0: the stays overlap or miss each
+ *                   other by at most `buffer` minutes, boundary included).
+ *   close contact   a contact event with one of the case's stays that ends
+ *                   at or after onset - lookback days.
+ *   secondary       time-ordered (default): a contact event with a close
+ *                   contact c such that min(out_c, out_s) + buffer >= e_c,
+ *                   e_c = c's first exposure to the case (the later arrival
+ *                   of the earliest event). Whole-window: any contact event
+ *                   with a stay of c ending at or after the window start.
+ *                   The case and close contacts are never secondary.
+ *   companion       same cell, overlap > companion_overlap minutes, stays
+ *                   of the case ending at or after the window start; a cell
+ *                   where either person dwelt more than dwell_limit minutes
+ *                   in the dwell_days before onset (home, work) is skipped.
+ */
+#ifndef WG_TRACE_H
+#define WG_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+/* Error kinds of the engine: X(name, zh-CN, English). Append only. */
+#define TRACE_ERRORS(X) \
+	X(OK,             "成功",                         "ok") \
+	X(NOMEM,          "内存不足",                     "out of memory") \
+	X(IO,             "读写文件失败",                 "file read or write failed") \
+	X(CORRUPT,        "数据校验失败(文件损坏)",       "checksum mismatch (corrupted data)") \
+	X(TRUNCATED,      "文件不完整(被截断)",           "file is truncated") \
+	X(FORMAT,         "格式错误",                     "malformed input") \
+	X(COLUMNS,        "列数错误",                     "wrong number of columns") \
+	X(NUMBER,         "数值无效",                     "invalid number") \
+	X(TIME_ORDER,     "离开时间早于进入时间",         "t_out is before t_in") \
+	X(FUTURE,         "时间在未来",                   "time is in the future") \
+	X(TOO_LONG,       "停留时间超过上限",             "stay is longer than the maximum") \
+	X(TIME_RANGE,     "时间超出可表示范围",           "time out of range") \
+	X(UNKNOWN_PERSON, "人员不存在",                   "unknown person") \
+	X(USAGE,          "命令参数错误",                 "bad arguments") \
+	X(TOO_LARGE,      "数据超过大小限制",             "input exceeds the size limit") \
+	X(COORD,          "经纬度无效或超出范围",         "latitude/longitude invalid or out of range") \
+	X(PARAM,          "参数无效",                     "invalid parameter")
+
+enum trace_err {
+#define TRACE_ERR_ENUM(name, zh, en) TRACE_ERR_##name,
+	TRACE_ERRORS(TRACE_ERR_ENUM)
+#undef TRACE_ERR_ENUM
+	TRACE_ERR__COUNT
+};
+#define TRACE_OK TRACE_ERR_OK
+
+const char *trace_err_zh(int err);
+const char *trace_err_en(int err);
+
+/* Where an input error was found: row (1-based CSV line) or byte offset. */
+struct trace_diag {
+	int      code;   /* enum trace_err */
+	uint64_t row;    /* 0 when not a CSV row */
+	uint64_t offset; /* byte offset in the input */
+	char     what[64];
+};
+
+enum trace_kind {
+	TRACE_SCAN = 0, /* venue scans: place = venue id */
+	TRACE_CELL = 1  /* location dwell records: place = cell id */
+};
+
+/* A packed record: 16 bytes on disk and in load batches. */
+struct trace_rec {
+	uint32_t person;
+	uint32_t place;
+	uint32_t t_min;  /* minutes since the Unix epoch */
+	uint16_t dur;    /* minutes */
+	uint16_t zero;   /* reserved, must be 0 */
+};
+
+/* Store parameters, fixed while a store is open. */
+struct trace_params {
+	uint32_t retention_days; /* default 28 */
+	uint32_t max_stay_min;   /* longest venue stay accepted, default 120 */
+	uint32_t max_dwell_min;  /* longest cell dwell record accepted, default 1440 */
+	uint32_t cell_size_m;    /* default 800 */
+};
+
+enum trace_mode {
+	TRACE_TIME_ORDERED = 0, /* secondary: met c after c's exposure (default) */
+	TRACE_WHOLE_WINDOW = 1  /* secondary: contacts of contacts (SQL self-join) */
+};
+
+/* Query rule. */
+struct trace_rule {
+	uint32_t buffer_min;        /* default 30 */
+	uint32_t lookback_days;     /* default 14 */
+	uint32_t max_stay_min;      /* 0 = the store's; longer stays are cut to it */
+	uint32_t min_overlap_min;   /* default 0 */
+	enum trace_mode mode;       /* secondary contacts */
+	uint32_t comp_overlap_min;  /* companions: overlap must exceed, default 10 */
+	uint32_t comp_dwell_limit_min; /* companions: long-dwell cell, default 1800 */
+	uint32_t comp_dwell_days;   /* window of the dwell limit, default 14 */
+	int      threads;           /* 0 = all cores */
+};
+
+void trace_params_default(struct trace_params *p);
+void trace_rule_default(struct trace_rule *r);
+
+/* One result row: a person and the evidence for the strongest event. */
+struct trace_hit {
+	uint32_t person;     /* the contact */
+	uint32_t source;     /* the case (close, companion, batch) or the close contact (secondary) */
+	uint32_t place;      /* venue or cell id */
+	int64_t  src_in, src_out;   /* source's stay, Unix seconds */
+	int64_t  hit_in, hit_out;   /* contact's stay */
+	uint32_t overlap_min;       /* overlap of the two stays, 0 if they only met within the buffer */
+	uint32_t events;            /* contact events found (close, companions) */
+	uint64_t total_overlap_min; /* sum over events (close, companions) */
+};
+
+struct trace_result {
+	struct trace_hit *hits;
+	size_t n;
+};
+void trace_result_free(struct trace_result *r);
+
+typedef struct trace_store trace_store;
+
+/* Opens (creating if needed) the store in dir (the directory itself, e.g.
+ * DATA/trace). Every segment is checked against its checksum; a bad one
+ * makes the open fail with TRACE_ERR_CORRUPT and its name in diag->what. */
+int  trace_store_open(const char *dir, const struct trace_params *p,
+		      trace_store **out, struct trace_diag *diag);
+void trace_store_close(trace_store *s);
+
+/* Validates, de-duplicates (against the batch and the store) and appends a
+ * batch as one new segment; returns only after it is on disk (fsync of the
+ * segment and the directory). Nothing is written if any record is bad.
+ * *added = records that were new. `now` is Unix seconds. */
+int  trace_store_append(trace_store *s, enum trace_kind kind, struct trace_rec *recs,
+			size_t n, int64_t now, size_t *added, struct trace_diag *diag);
+
+/* Deletes every record that ended before now - retention: whole segments are
+ * unlinked, partly old ones rewritten without the old records. */
+int  trace_store_expire(trace_store *s, int64_t now, size_t *removed);
+
+/* Number of records of a kind, and bytes of the resident index per record
+ * (after the index was built by a query or trace_store_build). */
+size_t trace_store_count(const trace_store *s, enum trace_kind kind);
+int    trace_store_build(trace_store *s);
+double trace_store_bytes_per_rec(const trace_store *s, enum trace_kind kind);
+uint32_t trace_store_max_dur(const trace_store *s, enum trace_kind kind);
+
+/* Converts one stay (Unix seconds) into a packed record, with the checks of
+ * a load: order, future, maximum length, range. */
+int trace_rec_make(uint32_t person, uint32_t place, int64_t t_in, int64_t t_out,
+		   int64_t now, uint32_t max_min, struct trace_rec *out);
+
+/* Cell of a WGS-84 point (China and neighbours: lat 0..60, lng 70..140). */
+int trace_cell_of(double lat, double lng, uint32_t cell_size_m, uint32_t *cell);
+
+/* Parsers of the load formats, from memory. Each returns a new array in *recs
+ * (freed by the caller with wg_free) and its length in *n and on error fills diag.
+ * CSV scans: person,venue,t_in,t_out (Unix seconds), optional header line.
+ * CSV cells: person,lat,lng,t_in,t_out.
+ * Binary: see trace_bin_*; records must be valid as in trace_rec_make. */
+int trace_parse_csv(const char *data, size_t len, enum trace_kind kind,
+		    const struct trace_params *p, int64_t now,
+		    struct trace_rec **recs, size_t *n, struct trace_diag *diag);
+int trace_parse_bin(const uint8_t *data, size_t len, enum trace_kind *kind,
+		    const struct trace_params *p, int64_t now,
+		    struct trace_rec **recs, size_t *n, struct trace_diag *diag);
+
+/* The binary file format (also the segment format):
+ *   header 64 bytes: magic "WGTRACE1", u32 version = 1, u32 kind,
+ *   u64 count, u32 min_t, u32 max_t (minutes), u64 payload checksum,
+ *   u32 flags (bit 0: records sorted), zero padding, u64 header checksum
+ *   (of the first 56 bytes); then count packed little-endian records. */
+#define TRACE_BIN_HEADER 64u
+int  trace_bin_header(uint8_t hdr[TRACE_BIN_HEADER], enum trace_kind kind,
+		      const struct trace_rec *recs, size_t n, bool sorted);
+uint64_t trace_checksum(const void *data, size_t len);
+
+/* Queries. `person` is the case; onset Unix seconds. An unknown person gives
+ * TRACE_ERR_UNKNOWN_PERSON; a known person without stays in the window an
+ * empty result. Results are ranked by exposure (total overlap, then the
+ * strongest event's overlap), then person id. */
+int trace_close_contacts(trace_store *s, uint32_t person, int64_t onset,
+			 const struct trace_rule *r, struct trace_result *out);
+int trace_secondary_contacts(trace_store *s, uint32_t person, int64_t onset,
+			     const struct trace_rule *r, struct trace_result *out);
+int trace_companions(trace_store *s, uint32_t person, int64_t onset,
+		     const struct trace_rule *r, struct trace_result *out);
+
+struct trace_case {
+	uint32_t person;
+	int64_t  onset;
+};
+/* Close contacts of many cases: one row per distinct (case, contact) pair,
+ * ordered by case then rank. Cases unknown to the store are skipped and
+ * counted in *unknown (may be NULL). */
+int trace_batch_close(trace_store *s, const struct trace_case *cases, size_t n,
+		      const struct trace_rule *r, struct trace_result *out, size_t *unknown);
+
+/* The CLI: argv[0] is "trace". Returns 0, 1 on failure, 2 on bad usage. */
+int trace_cmd(int argc, char **argv);
+
+#endif

@@ -1,0 +1,21 @@
+/* Input and output helpers of the trace CLI (trace_out.c). */
+#ifndef WG_TRACE_CLI_H
+#define WG_TRACE_CLI_H
+
+#include <stdio.h>
+
+#include "trace/trace.h"
+
+enum cli_format { CLI_TABLE, CLI_CSV, CLI_JSON };
+
+/* Reads a whole file (progress bar on stderr when it is a terminal). */
+int  cli_read_file(const char *path, uint8_t **buf, size_t *len);
+/* Shows a phase (label) or a fraction done on stderr when it is a tty;
+ * label NULL clears the line. */
+void cli_progress(const char *label, uint64_t done, uint64_t total);
+/* Cases file: CSV person,onset (Unix seconds), optional header. */
+int  cli_read_cases(const char *path, struct trace_case **cases, size_t *n, struct trace_diag *d);
+/* Prints a result; `what` is the command (close, secondary, companions, batch). */
+int  cli_print(FILE *f, enum cli_format fmt, const char *what, const struct trace_result *r);
+
+#endif

@@ -1,0 +1,89 @@
+/* Internals of the tracing engine shared by its files; not a public API. */
+#ifndef WG_TRACE_INT_H
+#define WG_TRACE_INT_H
+
+#include "trace/trace.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the trace segment format is written for little-endian hosts"
+#endif
+
+#define TRACE_MAGIC      "WGTRACE1"
+#define TRACE_VERSION    1u
+#define TRACE_FLAG_SORTED 1u
+#define TRACE_MAX_RECS   4000000000u  /* positions are u32 */
+#define TRACE_MAX_CASES  1000000u
+
+/* Resident index of one kind, struct-of-arrays sorted by (place, t_in,
+ * person, dur): 10 bytes per record, plus 4 for the per-person positions. */
+struct trace_table {
+	uint32_t  n;
+	uint32_t  nplace;
+	uint32_t *place_id;   /* dense place index -> id, ascending */
+	uint32_t *place_off;  /* nplace + 1 */
+	uint32_t  npers;
+	uint32_t *pers_id;    /* dense person index -> id, ascending */
+	uint32_t *pers_off;   /* npers + 1 */
+	uint32_t *r_person;   /* dense person index */
+	uint32_t *r_tin;      /* minutes */
+	uint16_t *r_dur;      /* minutes */
+	uint32_t *p_pos;      /* positions grouped by person */
+	uint32_t  max_dur;
+};
+
+struct trace_seg {
+	uint64_t seq;
+	uint32_t kind;
+	uint64_t count;
+	uint32_t min_t, max_t; /* min t_in, max t_in + dur */
+};
+
+struct trace_store {
+	char  *dir;
+	struct trace_params p;
+	struct trace_seg *segs;
+	size_t nseg, capseg;
+	uint64_t next_seq;
+	bool   built[2];
+	struct trace_table tab[2];
+};
+
+/* trace_util.c */
+int  trace_diag_set(struct trace_diag *d, int code, uint64_t row, uint64_t offset, const char *what);
+int  trace_rec_cmp(const struct trace_rec *a, const struct trace_rec *b);
+void trace_recs_sort(struct trace_rec *r, size_t n);
+bool trace_recs_sorted(const struct trace_rec *r, size_t n);
+size_t trace_recs_unique(struct trace_rec *r, size_t n);
+int  trace_header_read(const uint8_t *hdr, size_t len, struct trace_seg *seg, uint64_t *sum,
+		       uint32_t *flags, struct trace_diag *d);
+int  trace_check_rec(const struct trace_rec *r, int64_t now_min, uint32_t max_min);
+uint32_t trace_max_len(const struct trace_params *p, enum trace_kind kind);
+
+/* trace_seg.c */
+int  trace_seg_path(const struct trace_store *s, const struct trace_seg *g, char *buf, size_t cap);
+struct trace_map {
+	void  *base;
+	size_t len;
+	const struct trace_rec *recs;
+	size_t n;
+};
+int  trace_seg_map(const struct trace_store *s, const struct trace_seg *g,
+		   struct trace_map *m, struct trace_diag *d);
+void trace_seg_unmap(struct trace_map *m);
+int  trace_seg_remove(struct trace_store *s, size_t i);
+int  trace_seg_write(struct trace_store *s, struct trace_seg *g, const struct trace_rec *recs,
+		     size_t n, bool replace);
+int  trace_seg_scan_dir(struct trace_store *s, struct trace_diag *d);
+int  trace_store_add_seg(struct trace_store *s, const struct trace_seg *g);
+
+/* trace_index.c */
+void trace_table_free(struct trace_table *t);
+int  trace_table_build(struct trace_store *s, enum trace_kind kind, struct trace_diag *d);
+bool trace_table_person(const struct trace_table *t, uint32_t id, uint32_t *idx);
+uint32_t trace_table_place_of(const struct trace_table *t, uint32_t pos);
+uint32_t trace_table_lower(const struct trace_table *t, uint32_t place, uint32_t t_min);
+
+/* trace_query.c helpers used by the CLI and tests */
+int  trace_threads(const struct trace_rule *r);
+
+#endif

@@ -1,0 +1,253 @@
+/* Loaders of the two input formats, from memory. Every record is checked as
+ * trace_rec_make does; the first bad row (CSV, 1-based line number) or record
+ * (binary, byte offset) is named in the diagnosis and nothing is returned. */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "core/parse.h"
+#include "trace/trace_int.h"
+
+#define CSV_SPLIT_MIN (8u << 20) /* below this one thread parses the file */
+#define CSV_MAX_COLS  8
+
+struct csv_part {
+	const char *data;     /* whole input */
+	size_t start, end;    /* byte range, starting at a line start */
+	enum trace_kind kind;
+	const struct trace_params *p;
+	int64_t now;
+	struct trace_rec *out;
+	size_t n;
+	uint64_t lines;       /* lines consumed */
+	struct trace_diag diag;
+	int rc;
+};
+
+static bool is_space(char c) { return c == ' ' || c == '\t'; }
+
+static void trim(const char **s, size_t *n)
+{
+	while (*n && is_space(**s)) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && is_space((*s)[*n - 1]))
+		(*n)--;
+}
+
+/* A decimal degree: optional sign, digits, optional fraction (<= 12 digits). */
+static bool parse_degree(const char *s, size_t n, double *out)
+{
+	bool neg = false;
+	uint64_t ip = 0, fp = 0, scale = 1;
+	size_t i = 0, dot;
+
+	if (n && (s[0] == '-' || s[0] == '+')) {
+		neg = s[0] == '-';
+		i = 1;
+	}
+	for (dot = i; dot < n && s[dot] != '.'; dot++)
+		;
+	if (dot == i || dot - i > 3 || !wg_parse_u64(s + i, dot - i, &ip))
+		return false;
+	if (dot < n) {
+		size_t fl = n - dot - 1;
+		if (fl == 0 || fl > 12 || !wg_parse_u64(s + dot + 1, fl, &fp))
+			return false;
+		for (size_t k = 0; k < fl; k++)
+			scale *= 10;
+	}
+	*out = ((double)ip + (double)fp / (double)scale) * (neg ? -1.0 : 1.0);
+	return true;
+}
+
+static int row_error(struct csv_part *c, int code, uint64_t row, size_t off, const char *what)
+{
+	c->rc = code;
+	trace_diag_set(&c->diag, code, row, off, what);
+	return code;
+}
+
+static int parse_row(struct csv_part *c, const char *line, size_t len, uint64_t row, size_t off)
+{
+	const char *f[CSV_MAX_COLS];
+	size_t fl[CSV_MAX_COLS], nf = 0, want = c->kind == TRACE_SCAN ? 4 : 5;
+	const char *s = line, *end = line + len;
+	uint32_t person, place;
+	int64_t t_in, t_out;
+	int rc;
+
+	for (;;) {
+		const char *comma = memchr(s, ',', (size_t)(end - s));
+		const char *fe = comma ? comma : end;
+		if (nf == CSV_MAX_COLS)
+			return row_error(c, TRACE_ERR_COLUMNS, row, off, "too many columns");
+		f[nf] = s;
+		fl[nf] = (size_t)(fe - s);
+		trim(&f[nf], &fl[nf]);
+		nf++;
+		if (!comma)
+			break;
+		s = comma + 1;
+	}
+	if (nf != want) {
+		char what[64];
+		snprintf(what, sizeof(what), "expected %zu columns, got %zu", want, nf);
+		return row_error(c, TRACE_ERR_COLUMNS, row, off, what);
+	}
+	if (!wg_parse_u32(f[0], fl[0], &person))
+		return row_error(c, TRACE_ERR_NUMBER, row, off, "person");
+	if (c->kind == TRACE_SCAN) {
+		if (!wg_parse_u32(f[1], fl[1], &place))
+			return row_error(c, TRACE_ERR_NUMBER, row, off, "venue");
+	} else {
+		double lat, lng;
+		if (!parse_degree(f[1], fl[1], &lat))
+			return row_error(c, TRACE_ERR_NUMBER, row, off, "lat");
+		if (!parse_degree(f[2], fl[2], &lng))
+			return row_error(c, TRACE_ERR_NUMBER, row, off, "lng");
+		rc = trace_cell_of(lat, lng, c->p->cell_size_m, &place);
+		if (rc)
+			return row_error(c, rc, row, off, "lat,lng");
+	}
+	if (!wg_parse_i64(f[want - 2], fl[want - 2], &t_in))
+		return row_error(c, TRACE_ERR_NUMBER, row, off, "t_in");
+	if (!wg_parse_i64(f[want - 1], fl[want - 1], &t_out))
+		return row_error(c, TRACE_ERR_NUMBER, row, off, "t_out");
+	rc = trace_rec_make(person, place, t_in, t_out, c->now, trace_max_len(c->p, c->kind),
+			    &c->out[c->n]);
+	if (rc)
+		return row_error(c, rc, row, off, rc == TRACE_ERR_TOO_LONG ? "t_out - t_in" : "t_out");
+	c->n++;
+	return TRACE_OK;
+}
+
+static bool is_header(const char *line, size_t len)
+{
+	return len > 0 && ((line[0] >= 'a' && line[0] <= 'z') || (line[0] >= 'A' && line[0] <= 'Z'));
+}
+
+static void *csv_run(void *arg)
+{
+	struct csv_part *c = arg;
+	size_t pos = c->start;
+
+	while (pos < c->end) {
+		const char *line = c->data + pos;
+		const char *nl = memchr(line, '\n', c->end - pos);
+		size_t len = nl ? (size_t)(nl - line) : c->end - pos;
+		size_t next = pos + len + (nl ? 1 : 0);
+		uint64_t row = ++c->lines;
+
+		if (pos == 0 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+			line += 3; /* UTF-8 byte order mark */
+			len -= 3;
+		}
+		if (len && line[len - 1] == '\r')
+			len--;
+		if (!(len == 0 || (pos == 0 && is_header(line, len)))
+		    && parse_row(c, line, len, row, pos))
+			return NULL;
+		pos = next;
+	}
+	return NULL;
+}
+
+int trace_parse_csv(const char *data, size_t len, enum trace_kind kind,
+		    const struct trace_params *p, int64_t now,
+		    struct trace_rec **recs, size_t *n, struct trace_diag *diag)
+{
+	struct csv_part part[2];
+	struct trace_rec *out = NULL;
+	size_t split = len, cap1, cap, bytes;
+	pthread_t th;
+	bool threaded = false;
+	int rc = TRACE_ERR_NOMEM;
+
+	*recs = NULL;
+	*n = 0;
+	if (len >= CSV_SPLIT_MIN) {
+		const char *nl = memchr(data + len / 2, '\n', len - len / 2);
+		split = nl ? (size_t)(nl - data) + 1 : len;
+	}
+	cap1 = split / 8 + 1;
+	cap = cap1 + (len - split) / 8 + 1;
+	if (!wg_size_mul(cap, sizeof(*out), &bytes) || !(out = wg_malloc(bytes)))
+		return trace_diag_set(diag, TRACE_ERR_NOMEM, 0, 0, NULL);
+	for (int i = 0; i < 2; i++) {
+		memset(&part[i], 0, sizeof(part[i]));
+		part[i].data = data;
+		part[i].kind = kind;
+		part[i].p = p;
+		part[i].now = now;
+	}
+	part[0].start = 0;
+	part[0].end = split;
+	part[0].out = out;
+	part[1].start = split;
+	part[1].end = len;
+	part[1].out = out + cap1;
+	if (split < len)
+		threaded = pthread_create(&th, NULL, csv_run, &part[1]) == 0;
+	csv_run(&part[0]);
+	if (threaded)
+		pthread_join(th, NULL);
+	else if (split < len)
+		csv_run(&part[1]);
+	if (part[0].rc || part[1].rc) {
+		struct csv_part *bad = part[0].rc ? &part[0] : &part[1];
+		if (bad == &part[1])
+			bad->diag.row += part[0].lines;
+		if (diag)
+			*diag = bad->diag;
+		rc = bad->rc;
+		wg_free(out);
+		return rc;
+	}
+	memmove(out + part[0].n, part[1].out, part[1].n * sizeof(*out));
+	*recs = out;
+	*n = part[0].n + part[1].n;
+	return TRACE_OK;
+}
+
+int trace_parse_bin(const uint8_t *data, size_t len, enum trace_kind *kind,
+		    const struct trace_params *p, int64_t now,
+		    struct trace_rec **recs, size_t *n, struct trace_diag *diag)
+{
+	struct trace_seg h;
+	struct trace_rec *out;
+	uint64_t sum, want;
+	uint32_t flags, max_len;
+	size_t bytes;
+	int rc;
+
+	*recs = NULL;
+	*n = 0;
+	rc = trace_header_read(data, len, &h, &sum, &flags, diag);
+	if (rc)
+		return rc;
+	want = h.count * sizeof(struct trace_rec) + TRACE_BIN_HEADER;
+	if (len < want)
+		return trace_diag_set(diag, TRACE_ERR_TRUNCATED, 0, len, "records");
+	if (len > want)
+		return trace_diag_set(diag, TRACE_ERR_FORMAT, 0, want, "trailing bytes");
+	if (trace_checksum(data + TRACE_BIN_HEADER, len - TRACE_BIN_HEADER) != sum)
+		return trace_diag_set(diag, TRACE_ERR_CORRUPT, 0, TRACE_BIN_HEADER, "records");
+	if (!wg_size_mul(h.count ? (size_t)h.count : 1, sizeof(*out), &bytes) || !(out = wg_malloc(bytes)))
+		return trace_diag_set(diag, TRACE_ERR_NOMEM, 0, 0, NULL);
+	memcpy(out, data + TRACE_BIN_HEADER, (size_t)h.count * sizeof(*out));
+	max_len = trace_max_len(p, (enum trace_kind)h.kind);
+	for (size_t i = 0; i < h.count; i++) {
+		rc = trace_check_rec(&out[i], now / 60, max_len);
+		if (rc) {
+			wg_free(out);
+			return trace_diag_set(diag, rc, 0, TRACE_BIN_HEADER + i * sizeof(*out), "record");
+		}
+	}
+	*kind = (enum trace_kind)h.kind;
+	*recs = out;
+	*n = (size_t)h.count;
+	return TRACE_OK;
+}

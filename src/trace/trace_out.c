@@ -1,0 +1,218 @@
+/* Files in, results out, for the trace CLI. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+#include "core/parse.h"
+#include "trace/trace_int.h"
+#include "trace/trace_cli.h"
+
+#define READ_CHUNK (16u << 20)
+
+void cli_progress(const char *label, uint64_t done, uint64_t total)
+{
+	static const char *last;
+	if (!isatty(STDERR_FILENO))
+		return;
+	if (!label) {
+		fputs("\r\033[K", stderr);
+		last = NULL;
+		return;
+	}
+	if (total) {
+		int width = 40, fill = (int)(done * (uint64_t)width / total);
+		fprintf(stderr, "\r%s [", label);
+		for (int i = 0; i < width; i++)
+			fputc(i < fill ? '#' : '.', stderr);
+		fprintf(stderr, "] %3d%%", (int)(done * 100 / total));
+	} else if (label != last) {
+		fprintf(stderr, "\r\033[K%s …", label);
+	}
+	last = label;
+	fflush(stderr);
+}
+
+int cli_read_file(const char *path, uint8_t **buf, size_t *len)
+{
+	struct stat st;
+	uint8_t *b = NULL;
+	size_t size, got = 0;
+	int fd, rc = TRACE_ERR_IO;
+
+	*buf = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return TRACE_ERR_IO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		goto out;
+	size = (size_t)st.st_size;
+	rc = TRACE_ERR_NOMEM;
+	b = wg_malloc(size ? size : 1);
+	if (!b)
+		goto out;
+	rc = TRACE_ERR_IO;
+	while (got < size) {
+		size_t want = size - got < READ_CHUNK ? size - got : READ_CHUNK;
+		ssize_t r = read(fd, b + got, want);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			goto out;
+		got += (size_t)r;
+		cli_progress("读取 / reading", got, size);
+	}
+	*buf = b;
+	*len = size;
+	b = NULL;
+	rc = TRACE_OK;
+out:
+	wg_free(b);
+	close(fd);
+	return rc;
+}
+
+int cli_read_cases(const char *path, struct trace_case **cases, size_t *n, struct trace_diag *d)
+{
+	uint8_t *buf = NULL;
+	struct trace_case *c = NULL;
+	size_t len, pos = 0, k = 0, cap, bytes;
+	uint64_t row = 0;
+	int rc;
+
+	*cases = NULL;
+	*n = 0;
+	rc = cli_read_file(path, &buf, &len);
+	if (rc)
+		return trace_diag_set(d, rc, 0, 0, NULL);
+	cap = len / 4 + 1;
+	rc = TRACE_ERR_NOMEM;
+	if (!wg_size_mul(cap, sizeof(*c), &bytes) || !(c = wg_malloc(bytes)))
+		goto out;
+	while (pos < len) {
+		const char *line = (const char *)buf + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t ll = nl ? (size_t)(nl - line) : len - pos;
+		const char *comma;
+		uint32_t person;
+		int64_t onset;
+
+		row++;
+		pos += ll + (nl ? 1 : 0);
+		if (ll && line[ll - 1] == '\r')
+			ll--;
+		if (ll == 0 || (row == 1 && ((line[0] | 0x20) >= 'a' && (line[0] | 0x20) <= 'z')))
+			continue;
+		comma = memchr(line, ',', ll);
+		if (!comma || memchr(comma + 1, ',', ll - (size_t)(comma + 1 - line))) {
+			rc = trace_diag_set(d, TRACE_ERR_COLUMNS, row, pos, "expected person,onset");
+			goto out;
+		}
+		if (!wg_parse_u32(line, (size_t)(comma - line), &person)) {
+			rc = trace_diag_set(d, TRACE_ERR_NUMBER, row, pos, "person");
+			goto out;
+		}
+		if (!wg_parse_i64(comma + 1, ll - (size_t)(comma + 1 - line), &onset) || onset < 0) {
+			rc = trace_diag_set(d, TRACE_ERR_NUMBER, row, pos, "onset");
+			goto out;
+		}
+		if (k >= TRACE_MAX_CASES) {
+			rc = trace_diag_set(d, TRACE_ERR_TOO_LARGE, row, pos, "cases");
+			goto out;
+		}
+		c[k++] = (struct trace_case){ person, onset };
+	}
+	*cases = c;
+	*n = k;
+	c = NULL;
+	rc = TRACE_OK;
+out:
+	wg_free(c);
+	wg_free(buf);
+	return rc;
+}
+
+static void put_time(FILE *f, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char s[32];
+	if (gmtime_r(&tt, &tm) && strftime(s, sizeof(s), "%Y-%m-%d %H:%M", &tm))
+		fputs(s, f);
+	else
+		fprintf(f, "%lld", (long long)t);
+}
+
+static const char *source_name(const char *what)
+{
+	return strcmp(what, "secondary") == 0 ? "via" : "case";
+}
+
+static void print_table(FILE *f, const char *what, const struct trace_result *r)
+{
+	bool sec = strcmp(what, "secondary") == 0;
+	fprintf(f, "%-6s %-10s %-10s %-10s %-33s %-33s %8s %6s %8s\n", "rank", "person",
+		sec ? "via(密接)" : "case", strcmp(what, "companions") == 0 ? "cell" : "venue",
+		"source stay (UTC)", "contact stay (UTC)", "overlap", "events", "total");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct trace_hit *h = &r->hits[i];
+		fprintf(f, "%-6zu %-10u %-10u %-10u ", i + 1, h->person, h->source, h->place);
+		put_time(f, h->src_in);
+		fputs(" – ", f);
+		put_time(f, h->src_out);
+		fputs("  ", f);
+		put_time(f, h->hit_in);
+		fputs(" – ", f);
+		put_time(f, h->hit_out);
+		fprintf(f, " %8u %6u %8llu\n", h->overlap_min, h->events,
+			(unsigned long long)h->total_overlap_min);
+	}
+	fprintf(f, "%zu %s\n", r->n, r->n == 1 ? "person" : "persons");
+}
+
+static void print_csv(FILE *f, const char *what, const struct trace_result *r)
+{
+	fprintf(f, "rank,person,%s,place,source_in,source_out,contact_in,contact_out,"
+		"overlap_min,events,total_overlap_min\n", source_name(what));
+	for (size_t i = 0; i < r->n; i++) {
+		const struct trace_hit *h = &r->hits[i];
+		fprintf(f, "%zu,%u,%u,%u,%lld,%lld,%lld,%lld,%u,%u,%llu\n", i + 1, h->person, h->source,
+			h->place, (long long)h->src_in, (long long)h->src_out, (long long)h->hit_in,
+			(long long)h->hit_out, h->overlap_min, h->events,
+			(unsigned long long)h->total_overlap_min);
+	}
+}
+
+static void print_json(FILE *f, const char *what, const struct trace_result *r)
+{
+	fprintf(f, "{\"query\":\"%s\",\"count\":%zu,\"results\":[", what, r->n);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct trace_hit *h = &r->hits[i];
+		fprintf(f, "%s\n{\"rank\":%zu,\"person\":%u,\"%s\":%u,\"%s\":%u,"
+			"\"source_stay\":[%lld,%lld],\"contact_stay\":[%lld,%lld],"
+			"\"overlap_min\":%u,\"events\":%u,\"total_overlap_min\":%llu}",
+			i ? "," : "", i + 1, h->person, source_name(what), h->source,
+			strcmp(what, "companions") == 0 ? "cell" : "venue", h->place,
+			(long long)h->src_in, (long long)h->src_out, (long long)h->hit_in,
+			(long long)h->hit_out, h->overlap_min, h->events,
+			(unsigned long long)h->total_overlap_min);
+	}
+	fputs("]}\n", f);
+}
+
+int cli_print(FILE *f, enum cli_format fmt, const char *what, const struct trace_result *r)
+{
+	if (fmt == CLI_TABLE)
+		print_table(f, what, r);
+	else if (fmt == CLI_CSV)
+		print_csv(f, what, r);
+	else
+		print_json(f, what, r);
+	if (fflush(f) != 0 || ferror(f))
+		return TRACE_ERR_IO;
+	return TRACE_OK;
+}

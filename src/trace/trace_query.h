@@ -1,0 +1,59 @@
+/* Internals of the queries (trace_query.c, trace_second.c). */
+#ifndef WG_TRACE_QUERY_H
+#define WG_TRACE_QUERY_H
+
+#include "trace/trace_int.h"
+
+/* The rule applied to one table, in minutes. A contact event between stays
+ * [a1,b1] and [a2,b2] at one place: min(b1,b2) - max(a1,a2) >= k. */
+struct tq {
+	const struct trace_table *t;
+	int64_t  onset, W, B, k;
+	uint32_t cut, maxd;
+};
+
+struct tq_event {
+	uint32_t place;          /* dense */
+	uint32_t src_pos, hit_pos;
+	int64_t  overlap, meet;
+	int64_t  src_a, src_b, hit_a, hit_b;
+};
+
+struct tq_acc {
+	uint32_t person;         /* dense; UINT32_MAX = empty slot */
+	uint32_t events;
+	uint64_t total;
+	int64_t  first_meet;     /* exposure time */
+	struct tq_event best;
+};
+
+struct tq_map {
+	struct tq_acc *slots;
+	size_t cap, n;
+};
+
+struct tq_dwell {
+	int64_t from, to, limit;
+};
+
+static inline int64_t tq_dur(const struct tq *q, uint32_t pos)
+{
+	uint32_t d = q->t->r_dur[pos];
+	return d > q->cut ? q->cut : d;
+}
+
+void tq_init(struct tq *q, const struct trace_table *t, const struct trace_rule *r,
+	     int64_t onset, uint32_t buffer, uint32_t min_overlap);
+bool tq_better(const struct tq_event *e, const struct tq_event *f);
+int  tq_collect(const struct tq *q, uint32_t who, struct tq_map *m, const struct tq_dwell *dwell);
+int64_t tq_dwell_of(const struct tq *q, const struct tq_dwell *dw, uint32_t p, uint32_t v);
+void tq_fill_hit(const struct tq *q, struct trace_hit *h, uint32_t person, uint32_t source,
+		 const struct tq_event *e);
+void tq_rank(struct trace_hit *h, size_t n);
+int  tq_map_hits(const struct tq *q, const struct tq_map *m, uint32_t source,
+		 struct trace_hit **out, size_t *n);
+int  tq_prepare(trace_store *s, enum trace_kind kind, uint32_t person, struct trace_result *out);
+void tq_map_free(struct tq_map *m);
+void tq_map_clear(struct tq_map *m);
+
+#endif

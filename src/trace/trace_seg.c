@@ -1,0 +1,325 @@
+/* Segment files: DIR/scan-<seq>.seg and DIR/cell-<seq>.seg, each a binary
+ * header and sorted packed records. A segment is written to a temporary name,
+ * fsync'ed, renamed into place and the directory fsync'ed: it is visible
+ * whole or not at all. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+#include "trace/trace_int.h"
+
+static const char *kind_prefix(uint32_t kind)
+{
+	return kind == TRACE_CELL ? "cell" : "scan";
+}
+
+int trace_seg_path(const struct trace_store *s, const struct trace_seg *g, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "%s/%s-%016llx.seg", s->dir, kind_prefix(g->kind),
+			 (unsigned long long)g->seq);
+	return n < 0 || (size_t)n >= cap ? TRACE_ERR_TOO_LARGE : TRACE_OK;
+}
+
+void trace_seg_unmap(struct trace_map *m)
+{
+	if (m->base && m->len)
+		munmap(m->base, m->len);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Maps a segment and verifies its header, size and checksum. */
+int trace_seg_map(const struct trace_store *s, const struct trace_seg *g,
+		  struct trace_map *m, struct trace_diag *d)
+{
+	char path[4096];
+	struct trace_seg h;
+	struct stat st;
+	uint64_t sum;
+	uint32_t flags;
+	int fd = -1, rc;
+
+	memset(m, 0, sizeof(*m));
+	rc = trace_seg_path(s, g, path, sizeof(path));
+	if (rc)
+		return trace_diag_set(d, rc, 0, 0, "path");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		rc = trace_diag_set(d, TRACE_ERR_IO, 0, 0, strrchr(path, '/') + 1);
+		goto out;
+	}
+	if ((uint64_t)st.st_size < TRACE_BIN_HEADER) {
+		rc = trace_diag_set(d, TRACE_ERR_TRUNCATED, 0, (uint64_t)st.st_size, strrchr(path, '/') + 1);
+		goto out;
+	}
+	m->len = (size_t)st.st_size;
+	m->base = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m->base == MAP_FAILED) {
+		m->base = NULL;
+		m->len = 0;
+		rc = trace_diag_set(d, TRACE_ERR_IO, 0, 0, strrchr(path, '/') + 1);
+		goto out;
+	}
+	rc = trace_header_read(m->base, m->len, &h, &sum, &flags, d);
+	if (rc)
+		goto bad;
+	if (h.count * sizeof(struct trace_rec) + TRACE_BIN_HEADER != m->len) {
+		rc = trace_diag_set(d, m->len < h.count * sizeof(struct trace_rec) + TRACE_BIN_HEADER
+				    ? TRACE_ERR_TRUNCATED : TRACE_ERR_FORMAT, 0, m->len, NULL);
+		goto bad;
+	}
+	madvise(m->base, m->len, MADV_SEQUENTIAL);
+	m->recs = (const struct trace_rec *)((const uint8_t *)m->base + TRACE_BIN_HEADER);
+	m->n = (size_t)h.count;
+	if (trace_checksum(m->recs, m->n * sizeof(struct trace_rec)) != sum) {
+		rc = trace_diag_set(d, TRACE_ERR_CORRUPT, 0, TRACE_BIN_HEADER, NULL);
+		goto bad;
+	}
+	rc = TRACE_OK;
+	goto out;
+bad:
+	/* name the segment in the diagnosis */
+	if (d) {
+		const char *name = strrchr(path, '/') + 1;
+		size_t n = strlen(name);
+		if (n >= sizeof(d->what))
+			n = sizeof(d->what) - 1;
+		memcpy(d->what, name, n);
+		d->what[n] = '\0';
+	}
+	trace_seg_unmap(m);
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	while (n > 0) {
+		size_t chunk = n > (1u << 30) ? (1u << 30) : n;
+		ssize_t w = write(fd, b, chunk);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return TRACE_ERR_IO;
+		}
+		b += w;
+		n -= (size_t)w;
+	}
+	return TRACE_OK;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = TRACE_OK;
+	if (fd < 0)
+		return TRACE_ERR_IO;
+	if (fsync(fd) != 0)
+		rc = TRACE_ERR_IO;
+	close(fd);
+	return rc;
+}
+
+/* Writes recs (sorted) as segment g (seq and kind set by the caller); with
+ * replace, an existing segment of that name is atomically replaced. */
+int trace_seg_write(struct trace_store *s, struct trace_seg *g, const struct trace_rec *recs,
+		    size_t n, bool replace)
+{
+	char path[4096], tmp[4200];
+	uint8_t hdr[TRACE_BIN_HEADER];
+	int fd = -1, rc = TRACE_ERR_IO, k;
+
+	(void)replace;
+	if (trace_seg_path(s, g, path, sizeof(path)))
+		return TRACE_ERR_TOO_LARGE;
+	k = snprintf(tmp, sizeof(tmp), "%s/tmp-%s-%016llx", s->dir, kind_prefix(g->kind),
+		     (unsigned long long)g->seq);
+	if (k < 0 || (size_t)k >= sizeof(tmp))
+		return TRACE_ERR_TOO_LARGE;
+	trace_bin_header(hdr, (enum trace_kind)g->kind, recs, n, true);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto out;
+	if (write_all(fd, hdr, sizeof(hdr)) || write_all(fd, recs, n * sizeof(*recs)))
+		goto out;
+	if (fsync(fd) != 0)
+		goto out;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		goto out;
+	rc = fsync_dir(s->dir);
+	if (rc)
+		goto out;
+	{
+		uint64_t sum;
+		uint32_t flags;
+		struct trace_seg h;
+		trace_header_read(hdr, sizeof(hdr), &h, &sum, &flags, NULL);
+		g->count = n;
+		g->min_t = h.min_t;
+		g->max_t = h.max_t;
+	}
+	return TRACE_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return rc;
+}
+
+int trace_seg_remove(struct trace_store *s, size_t i)
+{
+	char path[4096];
+	int rc = trace_seg_path(s, &s->segs[i], path, sizeof(path));
+	if (rc)
+		return rc;
+	if (unlink(path) != 0 && errno != ENOENT)
+		return TRACE_ERR_IO;
+	memmove(&s->segs[i], &s->segs[i + 1], (s->nseg - i - 1) * sizeof(s->segs[0]));
+	s->nseg--;
+	return fsync_dir(s->dir);
+}
+
+static int add_seg(struct trace_store *s, const struct trace_seg *g)
+{
+	if (s->nseg == s->capseg) {
+		size_t cap = s->capseg ? s->capseg * 2 : 16, bytes;
+		struct trace_seg *n;
+		if (!wg_size_mul(cap, sizeof(*n), &bytes) || !(n = wg_realloc(s->segs, bytes)))
+			return TRACE_ERR_NOMEM;
+		s->segs = n;
+		s->capseg = cap;
+	}
+	s->segs[s->nseg++] = *g;
+	return TRACE_OK;
+}
+
+static bool parse_name(const char *name, struct trace_seg *g)
+{
+	size_t len = strlen(name);
+	uint64_t seq = 0;
+
+	if (len != 4 + 1 + 16 + 4 || name[4] != '-' || memcmp(name + 21, ".seg", 4) != 0)
+		return false;
+	if (memcmp(name, "scan", 4) == 0)
+		g->kind = TRACE_SCAN;
+	else if (memcmp(name, "cell", 4) == 0)
+		g->kind = TRACE_CELL;
+	else
+		return false;
+	for (int i = 5; i < 21; i++) {
+		char c = name[i];
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (v < 0)
+			return false;
+		seq = seq << 4 | (uint64_t)v;
+	}
+	g->seq = seq;
+	return true;
+}
+
+static int read_header(const struct trace_store *s, struct trace_seg *g, struct trace_diag *d)
+{
+	char path[4096];
+	uint8_t hdr[TRACE_BIN_HEADER];
+	struct trace_seg h;
+	struct stat st;
+	uint64_t sum;
+	uint32_t flags;
+	ssize_t r;
+	int fd, rc;
+
+	rc = trace_seg_path(s, g, path, sizeof(path));
+	if (rc)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return trace_diag_set(d, TRACE_ERR_IO, 0, 0, strrchr(path, '/') + 1);
+	r = read(fd, hdr, sizeof(hdr));
+	rc = fstat(fd, &st);
+	close(fd);
+	if (rc != 0 || r < 0)
+		return trace_diag_set(d, TRACE_ERR_IO, 0, 0, strrchr(path, '/') + 1);
+	rc = trace_header_read(hdr, (size_t)r, &h, &sum, &flags, d);
+	if (!rc && (h.kind != g->kind
+		    || (uint64_t)st.st_size != h.count * sizeof(struct trace_rec) + TRACE_BIN_HEADER))
+		rc = trace_diag_set(d, (uint64_t)st.st_size < h.count * sizeof(struct trace_rec)
+				    + TRACE_BIN_HEADER ? TRACE_ERR_TRUNCATED : TRACE_ERR_FORMAT,
+				    0, (uint64_t)st.st_size, NULL);
+	if (rc) {
+		const char *name = strrchr(path, '/') + 1;
+		if (d) {
+			size_t n = strlen(name);
+			if (n >= sizeof(d->what))
+				n = sizeof(d->what) - 1;
+			memcpy(d->what, name, n);
+			d->what[n] = '\0';
+		}
+		return rc;
+	}
+	g->count = h.count;
+	g->min_t = h.min_t;
+	g->max_t = h.max_t;
+	return TRACE_OK;
+}
+
+static int seg_cmp(const void *a, const void *b)
+{
+	const struct trace_seg *x = a, *y = b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Lists the segments (headers checked), removes leftover temporary files of
+ * a write that never committed. */
+int trace_seg_scan_dir(struct trace_store *s, struct trace_diag *d)
+{
+	DIR *dir = opendir(s->dir);
+	struct dirent *e;
+	int rc = TRACE_OK;
+
+	if (!dir)
+		return trace_diag_set(d, TRACE_ERR_IO, 0, 0, "open directory");
+	while ((e = readdir(dir)) != NULL) {
+		struct trace_seg g;
+		memset(&g, 0, sizeof(g));
+		if (strncmp(e->d_name, "tmp-", 4) == 0) {
+			char path[4096];
+			int k = snprintf(path, sizeof(path), "%s/%s", s->dir, e->d_name);
+			if (k > 0 && (size_t)k < sizeof(path))
+				unlink(path);
+			continue;
+		}
+		if (!parse_name(e->d_name, &g))
+			continue;
+		rc = read_header(s, &g, d);
+		if (rc)
+			break;
+		rc = add_seg(s, &g);
+		if (rc)
+			break;
+		if (g.seq >= s->next_seq)
+			s->next_seq = g.seq + 1;
+	}
+	closedir(dir);
+	if (!rc && s->nseg > 1)
+		qsort(s->segs, s->nseg, sizeof(s->segs[0]), seg_cmp);
+	return rc;
+}
+
+int trace_store_add_seg(struct trace_store *s, const struct trace_seg *g)
+{
+	return add_seg(s, g);
+}

@@ -1,0 +1,284 @@
+/* The store: open, append (validated, de-duplicated, durable), expire. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/mem.h"
+#include "trace/trace_int.h"
+
+static int make_dir(const char *dir)
+{
+	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+		return TRACE_OK;
+	return TRACE_ERR_IO;
+}
+
+static bool params_ok(const struct trace_params *p)
+{
+	return p->retention_days >= 1 && p->retention_days <= 3650
+		&& p->max_stay_min >= 1 && p->max_stay_min < UINT16_MAX
+		&& p->max_dwell_min >= 1 && p->max_dwell_min < UINT16_MAX
+		&& p->cell_size_m >= 200 && p->cell_size_m <= 100000;
+}
+
+int trace_store_open(const char *dir, const struct trace_params *p,
+		     trace_store **out, struct trace_diag *diag)
+{
+	struct trace_store *s = NULL;
+	int rc = TRACE_ERR_NOMEM;
+
+	*out = NULL;
+	if (p && !params_ok(p))
+		return trace_diag_set(diag, TRACE_ERR_PARAM, 0, 0, "params");
+	s = wg_calloc(1, sizeof(*s));
+	if (!s)
+		goto out;
+	s->dir = wg_strdup(dir);
+	if (!s->dir)
+		goto out;
+	if (p)
+		s->p = *p;
+	else
+		trace_params_default(&s->p);
+	s->next_seq = 1;
+	rc = make_dir(dir);
+	if (rc) {
+		trace_diag_set(diag, rc, 0, 0, dir);
+		goto out;
+	}
+	rc = trace_seg_scan_dir(s, diag);
+	if (rc)
+		goto out;
+	*out = s;
+	s = NULL;
+out:
+	trace_store_close(s);
+	return rc;
+}
+
+void trace_store_close(trace_store *s)
+{
+	if (!s)
+		return;
+	trace_table_free(&s->tab[0]);
+	trace_table_free(&s->tab[1]);
+	wg_free(s->segs);
+	wg_free(s->dir);
+	wg_free(s);
+}
+
+size_t trace_store_count(const trace_store *s, enum trace_kind kind)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->nseg; i++)
+		if (s->segs[i].kind == (uint32_t)kind)
+			n += (size_t)s->segs[i].count;
+	return n;
+}
+
+static void invalidate(struct trace_store *s, enum trace_kind kind)
+{
+	trace_table_free(&s->tab[kind]);
+	s->built[kind] = false;
+}
+
+/* Marks (by setting zero = 1) the records of recs[0..n) that seg holds. */
+static void mark_dups(const struct trace_rec *seg, size_t m, struct trace_rec *recs, size_t n)
+{
+	if (n < m / 32) {
+		for (size_t i = 0; i < n; i++) {
+			size_t lo = 0, hi = m;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (trace_rec_cmp(&seg[mid], &recs[i]) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < m && trace_rec_cmp(&seg[lo], &recs[i]) == 0)
+				recs[i].zero = 1;
+		}
+		return;
+	}
+	for (size_t i = 0, j = 0; i < n && j < m;) {
+		int c = trace_rec_cmp(&recs[i], &seg[j]);
+		if (c == 0) {
+			recs[i].zero = 1;
+			i++;
+			j++;
+		} else if (c < 0) {
+			i++;
+		} else {
+			j++;
+		}
+	}
+}
+
+static int drop_existing(struct trace_store *s, enum trace_kind kind, struct trace_rec *recs,
+			 size_t *n, struct trace_diag *diag)
+{
+	uint32_t min_t = UINT32_MAX, max_t = 0;
+	size_t w = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (recs[i].t_min < min_t)
+			min_t = recs[i].t_min;
+		if (recs[i].t_min + recs[i].dur > max_t)
+			max_t = recs[i].t_min + recs[i].dur;
+	}
+	for (size_t g = 0; g < s->nseg; g++) {
+		struct trace_map m;
+		const struct trace_seg *seg = &s->segs[g];
+		int rc;
+		if (seg->kind != (uint32_t)kind || seg->count == 0 || seg->max_t < min_t || seg->min_t > max_t)
+			continue;
+		rc = trace_seg_map(s, seg, &m, diag);
+		if (rc)
+			return rc;
+		mark_dups(m.recs, m.n, recs, *n);
+		trace_seg_unmap(&m);
+	}
+	for (size_t i = 0; i < *n; i++)
+		if (recs[i].zero == 0)
+			recs[w++] = recs[i];
+	*n = w;
+	return TRACE_OK;
+}
+
+int trace_store_append(trace_store *s, enum trace_kind kind, struct trace_rec *recs,
+		       size_t n, int64_t now, size_t *added, struct trace_diag *diag)
+{
+	uint32_t max_len = trace_max_len(&s->p, kind);
+	int64_t now_min = now / 60;
+	struct trace_seg g;
+	int rc;
+
+	if (added)
+		*added = 0;
+	if ((unsigned)kind > TRACE_CELL)
+		return trace_diag_set(diag, TRACE_ERR_PARAM, 0, 0, "kind");
+	for (size_t i = 0; i < n; i++) {
+		rc = trace_check_rec(&recs[i], now_min, max_len);
+		if (rc)
+			return trace_diag_set(diag, rc, i + 1, TRACE_BIN_HEADER + i * sizeof(*recs), "record");
+	}
+	if (n > TRACE_MAX_RECS || trace_store_count(s, kind) + n > TRACE_MAX_RECS)
+		return trace_diag_set(diag, TRACE_ERR_TOO_LARGE, 0, 0, "records");
+	trace_recs_sort(recs, n);
+	n = trace_recs_unique(recs, n);
+	rc = drop_existing(s, kind, recs, &n, diag);
+	if (rc)
+		return rc;
+	if (n == 0)
+		return TRACE_OK;
+	memset(&g, 0, sizeof(g));
+	g.seq = s->next_seq;
+	g.kind = (uint32_t)kind;
+	rc = trace_seg_write(s, &g, recs, n, false);
+	if (rc)
+		return trace_diag_set(diag, rc, 0, 0, "segment");
+	s->next_seq++;
+	rc = trace_store_add_seg(s, &g);
+	if (rc)
+		return rc;
+	invalidate(s, kind);
+	if (added)
+		*added = n;
+	return TRACE_OK;
+}
+
+static int expire_seg(struct trace_store *s, size_t i, uint32_t cutoff, size_t *removed, bool *gone)
+{
+	struct trace_map m;
+	struct trace_rec *keep = NULL;
+	size_t k = 0, bytes;
+	int rc;
+
+	*gone = false;
+	rc = trace_seg_map(s, &s->segs[i], &m, NULL);
+	if (rc)
+		return rc;
+	rc = TRACE_ERR_NOMEM;
+	if (!wg_size_mul(m.n ? m.n : 1, sizeof(*keep), &bytes) || !(keep = wg_malloc(bytes)))
+		goto out;
+	for (size_t j = 0; j < m.n; j++)
+		if ((uint64_t)m.recs[j].t_min + m.recs[j].dur >= cutoff)
+			keep[k++] = m.recs[j];
+	rc = TRACE_OK;
+	if (k == m.n)
+		goto out;
+	*removed += m.n - k;
+	if (k == 0) {
+		rc = trace_seg_remove(s, i);
+		*gone = rc == TRACE_OK;
+		goto out;
+	}
+	rc = trace_seg_write(s, &s->segs[i], keep, k, true);
+out:
+	trace_seg_unmap(&m);
+	wg_free(keep);
+	return rc;
+}
+
+int trace_store_expire(trace_store *s, int64_t now, size_t *removed)
+{
+	int64_t cut = (now - (int64_t)s->p.retention_days * 86400) / 60;
+	uint32_t cutoff = cut < 0 ? 0 : cut > UINT32_MAX ? UINT32_MAX : (uint32_t)cut;
+	size_t dummy = 0;
+	int rc = TRACE_OK;
+
+	if (!removed)
+		removed = &dummy;
+	*removed = 0;
+	for (size_t i = 0; i < s->nseg;) {
+		struct trace_seg *g = &s->segs[i];
+		uint32_t kind = g->kind;
+		bool gone = false;
+		if (g->min_t >= cutoff) {
+			i++;
+			continue;
+		}
+		if (g->max_t < cutoff) {
+			*removed += (size_t)g->count;
+			rc = trace_seg_remove(s, i);
+			gone = rc == TRACE_OK;
+		} else {
+			rc = expire_seg(s, i, cutoff, removed, &gone);
+		}
+		if (rc)
+			return rc;
+		invalidate(s, (enum trace_kind)kind);
+		if (!gone)
+			i++;
+	}
+	return rc;
+}
+
+int trace_store_build(trace_store *s)
+{
+	for (int k = 0; k < 2; k++) {
+		if (!s->built[k]) {
+			int rc = trace_table_build(s, (enum trace_kind)k, NULL);
+			if (rc)
+				return rc;
+			s->built[k] = true;
+		}
+	}
+	return TRACE_OK;
+}
+
+double trace_store_bytes_per_rec(const trace_store *s, enum trace_kind kind)
+{
+	const struct trace_table *t = &s->tab[kind];
+	double bytes;
+	if (!s->built[kind] || t->n == 0)
+		return 0.0;
+	bytes = (double)t->n * (4 + 4 + 2 + 4) + (double)(t->nplace + 1) * 8
+		+ (double)(t->npers + 1) * 8;
+	return bytes / t->n;
+}
+
+uint32_t trace_store_max_dur(const trace_store *s, enum trace_kind kind)
+{
+	return s->built[kind] ? s->tab[kind].max_dur : 0;
+}

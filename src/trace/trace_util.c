@@ -1,0 +1,362 @@
+/* Errors, defaults, the packed record and its order, checksums, cells. */
+#include <math.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "trace/trace_int.h"
+
+struct trace_err_text {
+	const char *zh;
+	const char *en;
+};
+
+static const struct trace_err_text err_text[] = {
+#define TRACE_ERR_ROW(name, zh, en) { zh, en },
+	TRACE_ERRORS(TRACE_ERR_ROW)
+#undef TRACE_ERR_ROW
+};
+
+static const struct trace_err_text *err_info(int err)
+{
+	if (err < 0 || err >= TRACE_ERR__COUNT)
+		err = TRACE_ERR_FORMAT;
+	return &err_text[err];
+}
+
+const char *trace_err_zh(int err) { return err_info(err)->zh; }
+const char *trace_err_en(int err) { return err_info(err)->en; }
+
+int trace_diag_set(struct trace_diag *d, int code, uint64_t row, uint64_t offset, const char *what)
+{
+	if (d) {
+		d->code = code;
+		d->row = row;
+		d->offset = offset;
+		d->what[0] = '\0';
+		if (what) {
+			size_t n = strlen(what);
+			if (n >= sizeof(d->what))
+				n = sizeof(d->what) - 1;
+			memcpy(d->what, what, n);
+			d->what[n] = '\0';
+		}
+	}
+	return code;
+}
+
+void trace_params_default(struct trace_params *p)
+{
+	p->retention_days = 28;
+	p->max_stay_min = 120;
+	p->max_dwell_min = 1440;
+	p->cell_size_m = 800;
+}
+
+void trace_rule_default(struct trace_rule *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->buffer_min = 30;
+	r->lookback_days = 14;
+	r->max_stay_min = 0;
+	r->min_overlap_min = 0;
+	r->mode = TRACE_TIME_ORDERED;
+	r->comp_overlap_min = 10;
+	r->comp_dwell_limit_min = 30 * 60;
+	r->comp_dwell_days = 14;
+	r->threads = 0;
+}
+
+uint32_t trace_max_len(const struct trace_params *p, enum trace_kind kind)
+{
+	return kind == TRACE_SCAN ? p->max_stay_min : p->max_dwell_min;
+}
+
+void trace_result_free(struct trace_result *r)
+{
+	if (!r)
+		return;
+	wg_free(r->hits);
+	r->hits = NULL;
+	r->n = 0;
+}
+
+/* ---- packed records ---------------------------------------------------- */
+
+int trace_check_rec(const struct trace_rec *r, int64_t now_min, uint32_t max_min)
+{
+	if (r->zero != 0)
+		return TRACE_ERR_FORMAT;
+	if (r->dur > max_min + 1u)
+		return TRACE_ERR_TOO_LONG;
+	if ((int64_t)r->t_min + r->dur > now_min + 1)
+		return TRACE_ERR_FUTURE;
+	return TRACE_OK;
+}
+
+int trace_rec_make(uint32_t person, uint32_t place, int64_t t_in, int64_t t_out,
+		   int64_t now, uint32_t max_min, struct trace_rec *out)
+{
+	int64_t a, b;
+
+	if (t_in < 0 || t_out < 0 || t_in > (int64_t)UINT32_MAX * 60 - 60 * 70000
+	    || t_out > (int64_t)UINT32_MAX * 60 - 60 * 70000)
+		return TRACE_ERR_TIME_RANGE;
+	if (t_out < t_in)
+		return TRACE_ERR_TIME_ORDER;
+	if (t_out > now)
+		return TRACE_ERR_FUTURE;
+	if (t_out - t_in > (int64_t)max_min * 60)
+		return TRACE_ERR_TOO_LONG;
+	a = t_in / 60;
+	b = (t_out + 59) / 60;
+	if (b - a > UINT16_MAX)
+		return TRACE_ERR_TOO_LONG;
+	out->person = person;
+	out->place = place;
+	out->t_min = (uint32_t)a;
+	out->dur = (uint16_t)(b - a);
+	out->zero = 0;
+	return TRACE_OK;
+}
+
+int trace_rec_cmp(const struct trace_rec *a, const struct trace_rec *b)
+{
+	if (a->place != b->place)
+		return a->place < b->place ? -1 : 1;
+	if (a->t_min != b->t_min)
+		return a->t_min < b->t_min ? -1 : 1;
+	if (a->person != b->person)
+		return a->person < b->person ? -1 : 1;
+	if (a->dur != b->dur)
+		return a->dur < b->dur ? -1 : 1;
+	return 0;
+}
+
+bool trace_recs_sorted(const struct trace_rec *r, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (trace_rec_cmp(&r[i - 1], &r[i]) > 0)
+			return false;
+	return true;
+}
+
+static inline uint64_t rec_key(const struct trace_rec *r)
+{
+	return (uint64_t)r->place << 32 | r->t_min;
+}
+
+static void sort_ties(struct trace_rec *r, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		size_t j = i + 1;
+		uint64_t k = rec_key(&r[i]);
+		while (j < n && rec_key(&r[j]) == k)
+			j++;
+		for (size_t x = i + 1; x < j; x++) {
+			struct trace_rec v = r[x];
+			size_t y = x;
+			while (y > i && trace_rec_cmp(&r[y - 1], &v) > 0) {
+				r[y] = r[y - 1];
+				y--;
+			}
+			r[y] = v;
+		}
+		i = j;
+	}
+}
+
+static void insertion_sort(struct trace_rec *r, size_t n)
+{
+	for (size_t x = 1; x < n; x++) {
+		struct trace_rec v = r[x];
+		size_t y = x;
+		while (y > 0 && trace_rec_cmp(&r[y - 1], &v) > 0) {
+			r[y] = r[y - 1];
+			y--;
+		}
+		r[y] = v;
+	}
+}
+
+/* LSD radix sort on (place, t_min) by bytes, skipping bytes that never vary,
+ * then the short runs of equal keys by (person, dur). Falls back to an
+ * in-place insertion sort when the scratch buffer cannot be had. */
+void trace_recs_sort(struct trace_rec *r, size_t n)
+{
+	struct trace_rec *tmp, *src, *dst;
+	uint64_t and_all = ~(uint64_t)0, or_all = 0;
+	size_t bytes;
+
+	if (n < 2 || trace_recs_sorted(r, n))
+		return;
+	if (n < 64 || !wg_size_mul(n, sizeof(*r), &bytes) || !(tmp = wg_malloc(bytes))) {
+		insertion_sort(r, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t k = rec_key(&r[i]);
+		and_all &= k;
+		or_all |= k;
+	}
+	src = r;
+	dst = tmp;
+	for (unsigned shift = 0; shift < 64; shift += 8) {
+		size_t count[256] = { 0 };
+		if (((and_all ^ or_all) >> shift & 0xff) == 0)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			count[rec_key(&src[i]) >> shift & 0xff]++;
+		size_t sum = 0;
+		for (int b = 0; b < 256; b++) {
+			size_t c = count[b];
+			count[b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[rec_key(&src[i]) >> shift & 0xff]++] = src[i];
+		struct trace_rec *sw = src;
+		src = dst;
+		dst = sw;
+	}
+	if (src != r)
+		memcpy(r, src, bytes);
+	wg_free(tmp);
+	sort_ties(r, n);
+}
+
+size_t trace_recs_unique(struct trace_rec *r, size_t n)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++)
+		if (w == 0 || trace_rec_cmp(&r[w - 1], &r[i]) != 0)
+			r[w++] = r[i];
+	return w;
+}
+
+/* ---- checksum: four 64-bit lanes, 32 bytes a step ----------------------- */
+
+#define CK_P1 0x9E3779B185EBCA87ull
+#define CK_P2 0xC2B2AE3D27D4EB4Full
+#define CK_P3 0x165667B19E3779F9ull
+
+static inline uint64_t rotl64(uint64_t x, int r) { return x << r | x >> (64 - r); }
+
+static inline uint64_t ck_lane(uint64_t acc, uint64_t w)
+{
+	acc += w * CK_P2;
+	acc = rotl64(acc, 31);
+	return acc * CK_P1;
+}
+
+uint64_t trace_checksum(const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	uint64_t l0 = CK_P1 + CK_P2, l1 = CK_P2, l2 = 0, l3 = (uint64_t)0 - CK_P1;
+	uint64_t h;
+	size_t i = 0;
+
+	for (; i + 32 <= len; i += 32) {
+		uint64_t w[4];
+		memcpy(w, p + i, 32);
+		l0 = ck_lane(l0, w[0]);
+		l1 = ck_lane(l1, w[1]);
+		l2 = ck_lane(l2, w[2]);
+		l3 = ck_lane(l3, w[3]);
+	}
+	h = rotl64(l0, 1) + rotl64(l1, 7) + rotl64(l2, 12) + rotl64(l3, 18) + (uint64_t)len;
+	for (; i < len; i++)
+		h = rotl64(h ^ (p[i] * CK_P3), 11) * CK_P1;
+	h ^= h >> 33;
+	h *= CK_P2;
+	h ^= h >> 29;
+	h *= CK_P3;
+	h ^= h >> 32;
+	return h;
+}
+
+/* ---- binary header ------------------------------------------------------ */
+
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+int trace_bin_header(uint8_t hdr[TRACE_BIN_HEADER], enum trace_kind kind,
+		     const struct trace_rec *recs, size_t n, bool sorted)
+{
+	uint32_t min_t = UINT32_MAX, max_t = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t end = recs[i].t_min + recs[i].dur;
+		if (recs[i].t_min < min_t)
+			min_t = recs[i].t_min;
+		if (end > max_t)
+			max_t = end;
+	}
+	if (n == 0)
+		min_t = 0;
+	memset(hdr, 0, TRACE_BIN_HEADER);
+	memcpy(hdr, TRACE_MAGIC, 8);
+	put32(hdr + 8, TRACE_VERSION);
+	put32(hdr + 12, (uint32_t)kind);
+	put64(hdr + 16, (uint64_t)n);
+	put32(hdr + 24, min_t);
+	put32(hdr + 28, max_t);
+	put64(hdr + 32, trace_checksum(recs, n * sizeof(*recs)));
+	put32(hdr + 40, sorted ? TRACE_FLAG_SORTED : 0);
+	put64(hdr + 56, trace_checksum(hdr, 56));
+	return TRACE_OK;
+}
+
+int trace_header_read(const uint8_t *hdr, size_t len, struct trace_seg *seg, uint64_t *sum,
+		      uint32_t *flags, struct trace_diag *d)
+{
+	if (len < TRACE_BIN_HEADER)
+		return trace_diag_set(d, TRACE_ERR_TRUNCATED, 0, len, "header");
+	if (memcmp(hdr, TRACE_MAGIC, 8) != 0)
+		return trace_diag_set(d, TRACE_ERR_FORMAT, 0, 0, "magic");
+	if (get64(hdr + 56) != trace_checksum(hdr, 56))
+		return trace_diag_set(d, TRACE_ERR_CORRUPT, 0, 56, "header");
+	if (get32(hdr + 8) != TRACE_VERSION)
+		return trace_diag_set(d, TRACE_ERR_FORMAT, 0, 8, "version");
+	seg->kind = get32(hdr + 12);
+	if (seg->kind > TRACE_CELL)
+		return trace_diag_set(d, TRACE_ERR_FORMAT, 0, 12, "kind");
+	seg->count = get64(hdr + 16);
+	if (seg->count > TRACE_MAX_RECS)
+		return trace_diag_set(d, TRACE_ERR_TOO_LARGE, 0, 16, "count");
+	seg->min_t = get32(hdr + 24);
+	seg->max_t = get32(hdr + 28);
+	*sum = get64(hdr + 32);
+	*flags = get32(hdr + 40);
+	return TRACE_OK;
+}
+
+/* ---- cells -------------------------------------------------------------- */
+
+#define CELL_LAT_MIN   0.0
+#define CELL_LAT_MAX   60.0
+#define CELL_LNG_MIN   70.0
+#define CELL_LNG_MAX   140.0
+#define METRES_PER_DEG 111320.0
+
+/* Rows are bands of cell_size metres of latitude; in each band the columns are
+ * cell_size metres of longitude measured at the band's centre, so a cell is
+ * close to cell_size x cell_size everywhere. id = row * 2^16 + column. */
+int trace_cell_of(double lat, double lng, uint32_t cell_size_m, uint32_t *cell)
+{
+	double size = cell_size_m, row, centre, col;
+
+	if (cell_size_m < 200 || cell_size_m > 100000)
+		return TRACE_ERR_PARAM;
+	if (!(lat >= CELL_LAT_MIN && lat < CELL_LAT_MAX && lng >= CELL_LNG_MIN && lng < CELL_LNG_MAX))
+		return TRACE_ERR_COORD;
+	row = floor((lat - CELL_LAT_MIN) * METRES_PER_DEG / size);
+	centre = CELL_LAT_MIN + (row + 0.5) * size / METRES_PER_DEG;
+	col = floor((lng - CELL_LNG_MIN) * METRES_PER_DEG * cos(centre * M_PI / 180.0) / size);
+	if (row < 0 || row >= 65536 || col < 0 || col >= 65536)
+		return TRACE_ERR_COORD;
+	*cell = (uint32_t)row << 16 | (uint32_t)col;
+	return TRACE_OK;
+}

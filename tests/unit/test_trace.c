@@ -1,0 +1,1027 @@
+/* The tracing engine against a plain brute-force reference, and its edges. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+#include "trace/trace.h"
+
+#define NOW   1700000000LL           /* "now" of the tests */
+#define DAY   86400LL
+#define T0    (NOW - 4 * DAY)        /* start of generated data */
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static void rm_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[512];
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		struct stat st;
+		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+			rm_tree(p);
+		else
+			unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static char *tmp_dir(void)
+{
+	char *d = malloc(64);
+	assert_non_null(d);
+	snprintf(d, 64, "/tmp/wg_trace_XXXXXX");
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static trace_store *open_at(const char *dir)
+{
+	trace_store *s = NULL;
+	struct trace_diag d;
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(trace_store_open(dir, NULL, &s, &d), TRACE_OK);
+	return s;
+}
+
+static struct trace_rec rec(uint32_t person, uint32_t place, int64_t in, int64_t out)
+{
+	struct trace_rec r;
+	assert_int_equal(trace_rec_make(person, place, in, out, NOW, 1440, &r), TRACE_OK);
+	return r;
+}
+
+static void append(trace_store *s, enum trace_kind kind, struct trace_rec *r, size_t n, size_t want_added)
+{
+	struct trace_diag d;
+	size_t added = 0;
+	struct trace_rec *copy = malloc((n ? n : 1) * sizeof(*r));
+	assert_non_null(copy);
+	memcpy(copy, r, n * sizeof(*r));
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(trace_store_append(s, kind, copy, n, NOW, &added, &d), TRACE_OK);
+	assert_int_equal(added, want_added);
+	free(copy);
+}
+
+static uint64_t rng_state = 88172645463325252ull;
+static uint32_t rnd(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state % n);
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct trace_rec *x = a, *y = b;
+	if (x->place != y->place) return x->place < y->place ? -1 : 1;
+	if (x->t_min != y->t_min) return x->t_min < y->t_min ? -1 : 1;
+	if (x->person != y->person) return x->person < y->person ? -1 : 1;
+	return x->dur < y->dur ? -1 : x->dur > y->dur;
+}
+
+/* n unique records, sorted, persons 1..np, places 1..nv, over `days`. */
+static struct trace_rec *gen(size_t *n, uint32_t np, uint32_t nv, int days, int maxdur)
+{
+	struct trace_rec *r = malloc(*n * sizeof(*r));
+	size_t w = 0;
+	assert_non_null(r);
+	for (size_t i = 0; i < *n; i++) {
+		int64_t in = T0 + (int64_t)rnd((uint32_t)days * 1440) * 60 + (rnd(4) == 0 ? rnd(60) : 0);
+		int64_t out = in + (int64_t)rnd((uint32_t)maxdur + 1) * 60 - (rnd(4) == 0 ? rnd(60) : 0);
+		if (out < in)
+			out = in;
+		r[i] = rec(1 + rnd(np), 1 + rnd(nv), in, out);
+	}
+	qsort(r, *n, sizeof(*r), rec_cmp);
+	for (size_t i = 0; i < *n; i++)
+		if (w == 0 || rec_cmp(&r[w - 1], &r[i]) != 0)
+			r[w++] = r[i];
+	*n = w;
+	return r;
+}
+
+/* ---- the brute-force reference -------------------------------------------- */
+
+struct ev {
+	int64_t ov, meet, place, a1, b1, a2, b2;
+};
+
+struct ref_hit {
+	uint32_t person, source;
+	struct ev best;
+	uint32_t events;
+	uint64_t total;
+	int64_t first_meet;
+	int used;
+};
+
+static int better(const struct ev *e, const struct ev *f)
+{
+	if (e->ov != f->ov) return e->ov > f->ov;
+	if (e->meet != f->meet) return e->meet < f->meet;
+	if (e->place != f->place) return e->place < f->place;
+	if (e->a1 != f->a1) return e->a1 < f->a1;
+	if (e->b1 != f->b1) return e->b1 < f->b1;
+	if (e->a2 != f->a2) return e->a2 < f->a2;
+	return e->b2 < f->b2;
+}
+
+struct ref_rule {
+	int64_t W, k, B, onset;
+	int64_t dw_from, dw_to, dw_limit; /* companions; dw_limit < 0: off */
+};
+
+static int64_t ref_dwell(const struct trace_rec *r, size_t n, uint32_t p, uint32_t place,
+			 const struct ref_rule *q)
+{
+	int64_t sum = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].person != p || r[i].place != place)
+			continue;
+		int64_t a = r[i].t_min, b = a + r[i].dur;
+		if (a < q->dw_from) a = q->dw_from;
+		if (b > q->dw_to) b = q->dw_to;
+		if (b > a) sum += b - a;
+	}
+	return sum;
+}
+
+/* Close contacts (or companions) of `who`: hits indexed by person id. */
+static void ref_contacts(const struct trace_rec *r, size_t n, uint32_t who, const struct ref_rule *q,
+			 struct ref_hit *hits, uint32_t np)
+{
+	memset(hits, 0, (np + 1) * sizeof(*hits));
+	for (size_t i = 0; i < n; i++) {
+		const struct trace_rec *x = &r[i];
+		int64_t a1 = x->t_min, b1 = a1 + x->dur;
+		if (x->person != who || b1 < q->W || (q->k > 0 && x->dur < q->k))
+			continue;
+		if (q->dw_limit >= 0 && ref_dwell(r, n, who, x->place, q) > q->dw_limit)
+			continue;
+		for (size_t j = 0; j < n; j++) {
+			const struct trace_rec *y = &r[j];
+			int64_t a2 = y->t_min, b2 = a2 + y->dur;
+			if (y->place != x->place || y->person == who)
+				continue;
+			int64_t ov = (b1 < b2 ? b1 : b2) - (a1 > a2 ? a1 : a2);
+			if (ov < q->k)
+				continue;
+			if (q->dw_limit >= 0 && ref_dwell(r, n, y->person, x->place, q) > q->dw_limit)
+				continue;
+			struct ev e = { ov > 0 ? ov : 0, a1 > a2 ? a1 : a2, x->place, a1, b1, a2, b2 };
+			struct ref_hit *h = &hits[y->person];
+			if (!h->used || better(&e, &h->best))
+				h->best = e;
+			if (!h->used || e.meet < h->first_meet)
+				h->first_meet = e.meet;
+			h->used = 1;
+			h->person = y->person;
+			h->source = who;
+			h->events++;
+			h->total += (uint64_t)e.ov;
+		}
+	}
+}
+
+static void ref_secondary(const struct trace_rec *r, size_t n, uint32_t who, const struct ref_rule *q,
+			  int ordered, const struct ref_hit *close, struct ref_hit *out, uint32_t np)
+{
+	memset(out, 0, (np + 1) * sizeof(*out));
+	/* r is sorted by (place, t_in, person, dur): the first qualifying stay wins */
+	for (size_t j = 0; j < n; j++) {
+		const struct trace_rec *y = &r[j];
+		uint32_t s = y->person;
+		int64_t a2 = y->t_min, b2 = a2 + y->dur;
+		if (s == who || close[s].used || out[s].used || (q->k > 0 && y->dur < q->k))
+			continue;
+		int found = 0;
+		int64_t bov = 0, ba = 0, bb = 0;
+		uint32_t bc = 0;
+		for (size_t i = 0; i < n; i++) {
+			const struct trace_rec *x = &r[i];
+			uint32_t c = x->person;
+			int64_t a1 = x->t_min, b1 = a1 + x->dur;
+			if (x->place != y->place || c == who || !close[c].used)
+				continue;
+			if (q->k > 0 && x->dur < q->k)
+				continue;
+			int64_t ov = (b1 < b2 ? b1 : b2) - (a1 > a2 ? a1 : a2);
+			if (ov < q->k)
+				continue;
+			if (ordered ? (b1 < b2 ? b1 : b2) + q->B < close[c].first_meet : b1 < q->W)
+				continue;
+			if (ov < 0) ov = 0;
+			if (!found || ov > bov || (ov == bov && (c < bc || (c == bc && (a1 < ba || (a1 == ba && b1 < bb)))))) {
+				found = 1;
+				bov = ov; bc = c; ba = a1; bb = b1;
+			}
+		}
+		if (found) {
+			out[s].used = 1;
+			out[s].person = s;
+			out[s].source = bc;
+			out[s].best = (struct ev){ bov, 0, y->place, ba, bb, a2, b2 };
+		}
+	}
+}
+
+static void check_hits(const struct trace_result *res, const struct ref_hit *ref, uint32_t np, int counts)
+{
+	size_t want = 0;
+	for (uint32_t p = 0; p <= np; p++)
+		want += ref[p].used ? 1 : 0;
+	assert_int_equal(res->n, want);
+	for (size_t i = 0; i < res->n; i++) {
+		const struct trace_hit *h = &res->hits[i];
+		assert_true(h->person <= np);
+		const struct ref_hit *x = &ref[h->person];
+		assert_true(x->used);
+		assert_int_equal(h->source, x->source);
+		assert_int_equal(h->place, x->best.place);
+		assert_int_equal(h->src_in, x->best.a1 * 60);
+		assert_int_equal(h->src_out, x->best.b1 * 60);
+		assert_int_equal(h->hit_in, x->best.a2 * 60);
+		assert_int_equal(h->hit_out, x->best.b2 * 60);
+		assert_int_equal(h->overlap_min, x->best.ov);
+		if (counts) {
+			assert_int_equal(h->events, x->events);
+			assert_int_equal(h->total_overlap_min, x->total);
+		}
+		if (i > 0) { /* ranked */
+			const struct trace_hit *g = &res->hits[i - 1];
+			if (counts)
+				assert_true(g->total_overlap_min > h->total_overlap_min
+					    || (g->total_overlap_min == h->total_overlap_min
+						&& (g->overlap_min > h->overlap_min
+						    || (g->overlap_min == h->overlap_min && g->person < h->person))));
+			else
+				assert_true(g->overlap_min > h->overlap_min
+					    || (g->overlap_min == h->overlap_min && g->person < h->person));
+		}
+	}
+}
+
+static struct ref_rule ref_rule_of(const struct trace_rule *r, int64_t onset, int comp)
+{
+	struct ref_rule q;
+	q.onset = onset / 60;
+	q.W = q.onset - (int64_t)r->lookback_days * 1440;
+	q.B = comp ? 0 : r->buffer_min;
+	q.k = comp ? (int64_t)r->comp_overlap_min + 1 : (int64_t)r->min_overlap_min - r->buffer_min;
+	q.dw_from = q.onset - (int64_t)r->comp_dwell_days * 1440;
+	q.dw_to = q.onset;
+	q.dw_limit = comp ? (int64_t)r->comp_dwell_limit_min : -1;
+	return q;
+}
+
+/* ---- generated data against the reference --------------------------------- */
+
+static void compare_random(int buffer, int min_overlap, int lookback, int threads)
+{
+	const uint32_t np = 160, nv = 12;
+	size_t n = 1400;
+	struct trace_rec *r = gen(&n, np, nv, 3, 120);
+	struct ref_hit *close = calloc(np + 1, sizeof(*close)), *sec = calloc(np + 1, sizeof(*sec));
+	char *dir = tmp_dir();
+	trace_store *s = open_at(dir);
+	struct trace_rule rule;
+
+	assert_non_null(close);
+	assert_non_null(sec);
+	append(s, TRACE_SCAN, r, n / 2, n / 2);
+	append(s, TRACE_SCAN, r, n, n - n / 2); /* overlapping batch: only the new half is added */
+	assert_int_equal(trace_store_count(s, TRACE_SCAN), n);
+	trace_rule_default(&rule);
+	rule.buffer_min = (uint32_t)buffer;
+	rule.min_overlap_min = (uint32_t)min_overlap;
+	rule.lookback_days = (uint32_t)lookback;
+	rule.threads = threads;
+	for (int iter = 0; iter < 6; iter++) {
+		uint32_t who = 1 + rnd(np);
+		int64_t onset = T0 + (int64_t)rnd(3 * 1440) * 60;
+		struct ref_rule q = ref_rule_of(&rule, onset, 0);
+		struct trace_result res = { NULL, 0 };
+		int rc = trace_close_contacts(s, who, onset, &rule, &res);
+		if (rc == TRACE_ERR_UNKNOWN_PERSON)
+			continue;
+		assert_int_equal(rc, TRACE_OK);
+		ref_contacts(r, n, who, &q, close, np);
+		check_hits(&res, close, np, 1);
+		trace_result_free(&res);
+		for (int mode = 0; mode < 2; mode++) {
+			rule.mode = mode ? TRACE_WHOLE_WINDOW : TRACE_TIME_ORDERED;
+			assert_int_equal(trace_secondary_contacts(s, who, onset, &rule, &res), TRACE_OK);
+			ref_secondary(r, n, who, &q, !mode, close, sec, np);
+			check_hits(&res, sec, np, 0);
+			trace_result_free(&res);
+		}
+		rule.mode = TRACE_TIME_ORDERED;
+	}
+	trace_store_close(s);
+	rm_tree(dir);
+	free(dir);
+	free(r);
+	free(close);
+	free(sec);
+}
+
+static void test_random_default(void **st) { (void)st; compare_random(30, 0, 14, 1); }
+static void test_random_nobuffer(void **st) { (void)st; compare_random(0, 0, 1, 2); }
+static void test_random_minoverlap(void **st) { (void)st; compare_random(10, 25, 2, 1); }
+static void test_random_big_minoverlap(void **st) { (void)st; compare_random(5, 40, 14, 1); }
+
+static void test_random_batch(void **st)
+{
+	const uint32_t np = 120, nv = 10;
+	size_t n = 1000, unknown = 0, k = 0;
+	struct trace_rec *r = gen(&n, np, nv, 3, 120);
+	struct ref_hit *close = calloc(np + 1, sizeof(*close));
+	char *dir = tmp_dir();
+	trace_store *s = open_at(dir);
+	struct trace_rule rule;
+	struct trace_case cases[6] = {
+		{ 5, T0 + DAY }, { 3, T0 + 2 * DAY }, { 5, T0 + 2 * DAY }, { 9999, T0 }, { 7, NOW }, { 1, T0 },
+	};
+	uint32_t order[] = { 1, 3, 5, 7 };
+	int64_t onset[] = { T0, T0 + 2 * DAY, T0 + DAY, NOW };
+	struct trace_result res = { NULL, 0 };
+
+	(void)st;
+	assert_non_null(close);
+	append(s, TRACE_SCAN, r, n, n);
+	trace_rule_default(&rule);
+	rule.lookback_days = 1;
+	assert_int_equal(trace_batch_close(s, cases, 6, &rule, &res, &unknown), TRACE_OK);
+	assert_int_equal(unknown, 1);
+	for (int c = 0; c < 4; c++) {
+		struct ref_rule q = ref_rule_of(&rule, onset[c], 0);
+		struct trace_result one = { NULL, 0 };
+		ref_contacts(r, n, order[c], &q, close, np);
+		assert_int_equal(trace_close_contacts(s, order[c], onset[c], &rule, &one), TRACE_OK);
+		check_hits(&one, close, np, 1);
+		assert_true(k + one.n <= res.n);
+		assert_memory_equal(res.hits + k, one.hits, one.n * sizeof(*one.hits));
+		k += one.n;
+		trace_result_free(&one);
+	}
+	assert_int_equal(k, res.n);
+	trace_result_free(&res);
+	trace_store_close(s);
+	rm_tree(dir);
+	free(dir);
+	free(r);
+	free(close);
+}
+
+static void test_random_companions(void **st)
+{
+	const uint32_t np = 80, nv = 6;
+	size_t n = 900;
+	struct trace_rec *r = gen(&n, np, nv, 3, 600);
+	struct ref_hit *ref = calloc(np + 1, sizeof(*ref));
+	char *dir = tmp_dir();
+	trace_store *s = open_at(dir);
+	struct trace_rule rule;
+
+	(void)st;
+	assert_non_null(ref);
+	append(s, TRACE_CELL, r, n, n);
+	trace_rule_default(&rule);
+	rule.comp_dwell_limit_min = 900; /* 15 h, so some cells are long-dwell in 3 days */
+	for (int iter = 0; iter < 8; iter++) {
+		uint32_t who = 1 + rnd(np);
+		int64_t onset = T0 + 3 * DAY;
+		struct ref_rule q = ref_rule_of(&rule, onset, 1);
+		struct trace_result res = { NULL, 0 };
+		int rc = trace_companions(s, who, onset, &rule, &res);
+		if (rc == TRACE_ERR_UNKNOWN_PERSON)
+			continue;
+		assert_int_equal(rc, TRACE_OK);
+		ref_contacts(r, n, who, &q, ref, np);
+		check_hits(&res, ref, np, 1);
+		trace_result_free(&res);
+	}
+	trace_store_close(s);
+	rm_tree(dir);
+	free(dir);
+	free(r);
+	free(ref);
+}
+
+/* ---- edges ---------------------------------------------------------------- */
+
+#define M(x) ((int64_t)(x) * 60)
+#define BASE (T0 - T0 % DAY)        /* a midnight, UTC */
+
+static trace_store *edge_store(char **dir)
+{
+	struct trace_rec r[] = {
+		rec(1, 10, BASE + M(600), BASE + M(660)),   /* case 1 at venue 10, 10:00-11:00 */
+		rec(2, 10, BASE + M(690), BASE + M(700)),   /* arrives exactly buffer after: contact */
+		rec(3, 10, BASE + M(691), BASE + M(700)),   /* one minute later: not */
+		rec(4, 10, BASE + M(540), BASE + M(570)),   /* left exactly buffer before: contact */
+		rec(5, 10, BASE + M(530), BASE + M(569)),   /* one minute earlier: not */
+		rec(6, 10, BASE + M(610), BASE + M(620)),   /* inside: 10 min */
+		rec(6, 10, BASE + M(640), BASE + M(650)),   /* same person, same venue again: 10 min */
+		rec(7, 11, BASE + M(600), BASE + M(660)),   /* other venue */
+		rec(1, 12, BASE + M(1430), BASE + M(1460)), /* across midnight */
+		rec(8, 12, BASE + M(1450), BASE + M(1500)), /* 10 min after midnight */
+		rec(1, 13, BASE + M(1000), BASE + M(1000)), /* zero-length stay */
+		rec(9, 13, BASE + M(1000), BASE + M(1000)), /* zero-length, same minute */
+		rec(11, 14, BASE + M(100), BASE + M(110)),  /* 11 scans only long before */
+	};
+	trace_store *s;
+	struct trace_rec cell = rec(12, 77, BASE + M(100), BASE + M(130));
+	*dir = tmp_dir();
+	s = open_at(*dir);
+	append(s, TRACE_SCAN, r, sizeof(r) / sizeof(r[0]), sizeof(r) / sizeof(r[0]));
+	append(s, TRACE_CELL, &cell, 1, 1);
+	return s;
+}
+
+static const struct trace_hit *find(const struct trace_result *r, uint32_t person)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->hits[i].person == person)
+			return &r->hits[i];
+	return NULL;
+}
+
+static void test_edges(void **st)
+{
+	char *dir;
+	trace_store *s = edge_store(&dir);
+	struct trace_rule rule;
+	struct trace_result res = { NULL, 0 };
+	const struct trace_hit *h;
+	int64_t onset = BASE + DAY + M(600);
+
+	(void)st;
+	trace_rule_default(&rule);
+	rule.lookback_days = 1;
+	assert_int_equal(trace_close_contacts(s, 1, onset, &rule, &res), TRACE_OK);
+	assert_non_null(h = find(&res, 2));
+	assert_int_equal(h->overlap_min, 0);
+	assert_null(find(&res, 3));
+	assert_non_null(find(&res, 4));
+	assert_null(find(&res, 5));
+	assert_null(find(&res, 7));
+	assert_non_null(h = find(&res, 6));
+	assert_int_equal(h->events, 2);
+	assert_int_equal(h->total_overlap_min, 20);
+	assert_int_equal(res.hits[0].person, 6); /* ranked by exposure */
+	assert_non_null(h = find(&res, 8));      /* across midnight */
+	assert_int_equal(h->overlap_min, 10);
+	assert_int_equal(h->place, 12);
+	assert_non_null(h = find(&res, 9));      /* zero-length stays meet */
+	assert_int_equal(h->overlap_min, 0);
+	assert_int_equal(res.n, 5);
+	trace_result_free(&res);
+
+	/* buffer 0: zero-length stays in the same minute still meet */
+	rule.buffer_min = 0;
+	assert_int_equal(trace_close_contacts(s, 1, onset, &rule, &res), TRACE_OK);
+	assert_non_null(find(&res, 9));
+	assert_null(find(&res, 2));
+	trace_result_free(&res);
+	rule.buffer_min = 30;
+
+	/* look-back boundary: window starts exactly when the 11:00 stay ends */
+	rule.lookback_days = 1;
+	onset = BASE + M(660) + DAY;
+	assert_int_equal(trace_close_contacts(s, 1, onset, &rule, &res), TRACE_OK);
+	assert_non_null(find(&res, 2));
+	trace_result_free(&res);
+	assert_int_equal(trace_close_contacts(s, 1, onset + 60, &rule, &res), TRACE_OK);
+	assert_null(find(&res, 2));
+	assert_non_null(find(&res, 8)); /* the midnight stay is still inside */
+	trace_result_free(&res);
+
+	/* a known person without scans in the window: empty; only cells: empty */
+	assert_int_equal(trace_close_contacts(s, 11, BASE + 2 * DAY, &rule, &res), TRACE_OK);
+	assert_int_equal(res.n, 0);
+	assert_int_equal(trace_close_contacts(s, 12, BASE + DAY, &rule, &res), TRACE_OK);
+	assert_int_equal(res.n, 0);
+	assert_int_equal(trace_secondary_contacts(s, 11, BASE + 2 * DAY, &rule, &res), TRACE_OK);
+	assert_int_equal(res.n, 0);
+	/* unknown */
+	assert_int_equal(trace_close_contacts(s, 424242, onset, &rule, &res), TRACE_ERR_UNKNOWN_PERSON);
+	assert_int_equal(trace_secondary_contacts(s, 424242, onset, &rule, &res), TRACE_ERR_UNKNOWN_PERSON);
+	assert_int_equal(trace_companions(s, 424242, onset, &rule, &res), TRACE_ERR_UNKNOWN_PERSON);
+	trace_store_close(s);
+	rm_tree(dir);
+	free(dir);
+}
+
+static void test_secondary_order(void **st)
+{
+	/* c meets the case at 12:00; s met c at 09:00 (before) and t at 14:00 (after) */
+	struct trace_rec r[] = {
+		rec(1, 1, BASE + M(720), BASE + M(780)),
+		rec(2, 1, BASE + M(730), BASE + M(790)),
+		rec(2, 2, BASE + M(540), BASE + M(560)),
+		rec(3, 2, BASE + M(545), BASE + M(600)),
+		rec(2, 3, BASE + M(840), BASE + M(900)),
+		rec(4, 3, BASE + M(850), BASE + M(860)),
+	};
+	char *dir = tmp_dir();
+	trace_store *s = open_at(dir);
+	struct trace_rule rule;
+	struct trace_result res = { NULL, 0 };
+	const struct trace_hit *h;
+
+	(void)st;
+	append(s, TRACE_SCAN, r, 6, 6);
+	trace_rule_default(&rule);
+	assert_int_equal(trace_secondary_contacts(s, 1, BASE + DAY, &rule, &res), TRACE_OK);
+	assert_int_equal(res.n, 1);
+	assert_non_null(h = find(&res, 4));
+	assert_int_equal(h->source, 2);
+	assert_int_equal(h->place, 3);
+	assert_int_equal(h->overlap_min, 10);
+	trace_result_free(&res);
+	rule.mode = TRACE_WHOLE_WINDOW;
+	assert_int_equal(trace_secondary_contacts(s, 1, BASE + DAY, &rule, &res), TRACE_OK);
+	assert_int_equal(res.n, 2);
+	assert_non_null(find(&res, 3));
+	trace_result_free(&res);
+	trace_store_close(s);
+	rm_tree(dir);
+	free(dir);
+}
+
+static void test_companion_long_dwell(void **st)
+{
+	/* cell 5: home of person 1 (40 h in 14 days); cell 6: a market */
+	struct trace_rec r[] = {
+		rec(1, 5, BASE - 5 * DAY, BASE - 5 * DAY + M(1200)),
+		rec(1, 5, BASE - 3 * DAY, BASE - 3 * DAY + M(1200)),
+		rec(1, 5, BASE + M(600), BASE + M(700)),
+		rec(2, 5, BASE + M(600), BASE + M(700)),
+		rec(1, 6, BASE + M(800), BASE + M(830)),
+		rec(3, 6, BASE + M(815), BASE + M(840)),  /* 15 min: companion */
+		rec(4, 6, BASE + M(820), BASE + M(830)),  /* 10 min: not (> 10 needed) */
+		rec(5, 6, BASE + M(819), BASE + M(830)),  /* 11 min: companion */
+	};
+	char *dir = tmp_dir();
+	trace_store *s = open_at(dir);
+	struct trace_rule rule;
+	struct trace_result res = { NULL, 0 };
+
+	(void)st;
+	append(s, TRACE_CELL, r, 8, 8);
+	trace_rule_default(&rule);
+	assert_int_equal(trace_companions(s, 1, BASE + DAY, &rule, &res), TRACE_OK);
+	assert_int_equal(res.n, 2);
+	assert_int_equal(res.hits[0].person, 3);
+	assert_int_equal(res.hits[0].overlap_min, 15);
+	assert_int_equal(res.hits[1].person, 5);
+	trace_result_free(&res);
+	rule.comp_dwell_limit_min = 60000;
+	assert_int_equal(trace_companions(s, 1, BASE + DAY, &rule, &res), TRACE_OK);
+	assert_non_null(find(&res, 2));
+	trace_result_free(&res);
+	trace_store_close(s);
+	rm_tree(dir);
+	free(dir);
+}
+
+static void test_cells(void **st)
+{
+	uint32_t a, b, c;
+	(void)st;
+	assert_int_equal(trace_cell_of(32.06, 118.79, 800, &a), TRACE_OK);
+	assert_int_equal(trace_cell_of(32.0601, 118.7901, 800, &b), TRACE_OK);
+	assert_int_equal(a, b);
+	assert_int_equal(trace_cell_of(32.07, 118.79, 800, &c), TRACE_OK); /* ~1.1 km north */
+	assert_int_not_equal(a, c);
+	assert_int_equal(trace_cell_of(32.06, 118.80, 800, &c), TRACE_OK); /* ~940 m east */
+	assert_int_not_equal(a, c);
+	assert_int_equal(trace_cell_of(-1.0, 118.0, 800, &c), TRACE_ERR_COORD);
+	assert_int_equal(trace_cell_of(32.0, 200.0, 800, &c), TRACE_ERR_COORD);
+	assert_int_equal(trace_cell_of(32.0, 118.0, 10, &c), TRACE_ERR_PARAM);
+}
+
+/* ---- persistence, corruption, retention ----------------------------------- */
+
+static void test_persistence_and_idempotence(void **st)
+{
+	size_t n = 600;
+	struct trace_rec *r = gen(&n, 50, 5, 3, 120);
+	char *dir = tmp_dir();
+	trace_store *s = open_at(dir);
+	struct trace_rule rule;
+	struct trace_result a = { NULL, 0 }, b = { NULL, 0 };
+
+	(void)st;
+	append(s, TRACE_SCAN, r, n, n);
+	append(s, TRACE_SCAN, r, n, 0);
+	trace_rule_default(&rule);
+	assert_int_equal(trace_close_contacts(s, r[0].person, NOW, &rule, &a), TRACE_OK);
+	trace_store_close(s);
+	s = open_at(dir);
+	assert_int_equal(trace_store_count(s, TRACE_SCAN), n);
+	assert_int_equal(trace_close_contacts(s, r[0].person, NOW, &rule, &b), TRACE_OK);
+	assert_int_equal(a.n, b.n);
+	assert_memory_equal(a.hits, b.hits, a.n * sizeof(*a.hits));
+	assert_true(trace_store_bytes_per_rec(s, TRACE_SCAN) <= 16.5);
+	trace_result_free(&a);
+	trace_result_free(&b);
+	trace_store_close(s);
+	rm_tree(dir);
+	free(dir);
+	free(r);
+}
+
+static char *first_segment(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char *p = NULL;
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, "scan-", 5) == 0) {
+			p = malloc(512);
+			snprintf(p, 512, "%s/%s", dir, e->d_name);
+			break;
+		}
+	closedir(d);
+	assert_non_null(p);
+	return p;
+}
+
+static void test_corruption(void **st)
+{
+	size_t n = 100;
+	struct trace_rec *r = gen(&n, 20, 3, 1, 60);
+	char *dir = tmp_dir(), *seg;
+	trace_store *s = open_at(dir);
+	struct trace_rule rule;
+	struct trace_result res = { NULL, 0 };
+	struct trace_diag d;
+	struct stat sb;
+	int fd;
+	uint8_t byte;
+
+	(void)st;
+	append(s, TRACE_SCAN, r, n, n);
+	trace_store_close(s);
+	seg = first_segment(dir);
+	fd = open(seg, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &byte, 1, 64 + 16 * 7 + 2), 1);
+	byte ^= 0x40;
+	assert_int_equal(pwrite(fd, &byte, 1, 64 + 16 * 7 + 2), 1);
+	close(fd);
+	s = open_at(dir);
+	trace_rule_default(&rule);
+	assert_int_equal(trace_close_contacts(s, r[0].person, NOW, &rule, &res), TRACE_ERR_CORRUPT);
+	trace_store_close(s);
+	/* truncated: the open itself refuses */
+	assert_int_equal(stat(seg, &sb), 0);
+	assert_int_equal(truncate(seg, sb.st_size - 5), 0);
+	memset(&d, 0, sizeof(d));
+	s = NULL;
+	assert_int_equal(trace_store_open(dir, NULL, &s, &d), TRACE_ERR_TRUNCATED);
+	assert_null(s);
+	assert_non_null(strstr(d.what, "scan-"));
+	/* corrupted header */
+	fd = open(seg, O_RDWR);
+	assert_int_equal(pwrite(fd, "X", 1, 20), 1);
+	close(fd);
+	assert_int_equal(trace_store_open(dir, NULL, &s, &d), TRACE_ERR_CORRUPT);
+	free(seg);
+	rm_tree(dir);
+	free(dir);
+	free(r);
+}
+
+static void test_retention(void **st)
+{
+	struct trace_rec old1 = rec(1, 1, NOW - 40 * DAY, NOW - 40 * DAY + 600);
+	struct trace_rec old2 = rec(2, 1, NOW - 30 * DAY, NOW - 30 * DAY + 600);
+	struct trace_rec fresh = rec(3, 1, NOW - 2 * DAY, NOW - 2 * DAY + 600);
+	struct trace_rec edge = rec(4, 1, NOW - 28 * DAY - 300, NOW - 28 * DAY); /* ends on the cut */
+	struct trace_rec batch1[] = { old1 };
+	struct trace_rec batch2[] = { old2, fresh, edge };
+	char *dir = tmp_dir();
+	trace_store *s = open_at(dir);
+	struct trace_rule rule;
+	struct trace_result res = { NULL, 0 };
+	size_t removed = 0;
+
+	(void)st;
+	append(s, TRACE_SCAN, batch1, 1, 1);
+	append(s, TRACE_SCAN, batch2, 3, 3);
+	assert_int_equal(trace_store_expire(s, NOW, &removed), TRACE_OK);
+	assert_int_equal(removed, 2);
+	assert_int_equal(trace_store_count(s, TRACE_SCAN), 2);
+	trace_store_close(s);
+	s = open_at(dir);
+	assert_int_equal(trace_store_count(s, TRACE_SCAN), 2);
+	trace_rule_default(&rule);
+	assert_int_equal(trace_close_contacts(s, 1, NOW, &rule, &res), TRACE_ERR_UNKNOWN_PERSON);
+	assert_int_equal(trace_close_contacts(s, 3, NOW, &rule, &res), TRACE_OK);
+	assert_int_equal(trace_store_expire(s, NOW, &removed), TRACE_OK);
+	assert_int_equal(removed, 0);
+	assert_int_equal(trace_store_expire(s, NOW + 60 * DAY, &removed), TRACE_OK);
+	assert_int_equal(removed, 2);
+	trace_store_close(s);
+	rm_tree(dir);
+	free(dir);
+}
+
+/* ---- loaders -------------------------------------------------------------- */
+
+static int parse_csv(const char *text, struct trace_diag *d, size_t *n)
+{
+	struct trace_params p;
+	struct trace_rec *r = NULL;
+	int rc;
+	trace_params_default(&p);
+	memset(d, 0, sizeof(*d));
+	rc = trace_parse_csv(text, strlen(text), TRACE_SCAN, &p, NOW, &r, n, d);
+	wg_free(r);
+	return rc;
+}
+
+static void test_csv_errors(void **st)
+{
+	struct trace_diag d;
+	size_t n;
+	char buf[256];
+	(void)st;
+	snprintf(buf, sizeof(buf), "person,venue,t_in,t_out\n1,2,%lld,%lld\r\n\n3,4,%lld,%lld",
+		 NOW - 600, NOW - 60, NOW - 600, NOW - 60);
+	assert_int_equal(parse_csv(buf, &d, &n), TRACE_OK);
+	assert_int_equal(n, 2);
+	snprintf(buf, sizeof(buf), "1,2,%lld,%lld\n1,2,%lld,%lld\n", NOW - 600, NOW - 60, NOW - 60, NOW - 600);
+	assert_int_equal(parse_csv(buf, &d, &n), TRACE_ERR_TIME_ORDER);
+	assert_int_equal(d.row, 2);
+	snprintf(buf, sizeof(buf), "1,2,%lld,%lld\n", NOW - 600, NOW + 600);
+	assert_int_equal(parse_csv(buf, &d, &n), TRACE_ERR_FUTURE);
+	assert_int_equal(d.row, 1);
+	snprintf(buf, sizeof(buf), "1,2,%lld,%lld\n", NOW - 3 * 3600, NOW - 60);
+	assert_int_equal(parse_csv(buf, &d, &n), TRACE_ERR_TOO_LONG);
+	snprintf(buf, sizeof(buf), "1,2,%lld,%lld\n1,2,%lld\n", NOW - 600, NOW - 60, NOW - 600);
+	assert_int_equal(parse_csv(buf, &d, &n), TRACE_ERR_COLUMNS);
+	assert_int_equal(d.row, 2);
+	assert_int_equal(parse_csv("1,2,3,4,5\n", &d, &n), TRACE_ERR_COLUMNS);
+	assert_int_equal(parse_csv("1,x,3,4\n", &d, &n), TRACE_ERR_NUMBER);
+	assert_string_equal(d.what, "venue");
+	assert_int_equal(parse_csv("1,2,-5,4\n", &d, &n), TRACE_ERR_TIME_RANGE);
+	assert_int_equal(parse_csv("\"1\",2,3,4\n", &d, &n), TRACE_ERR_NUMBER);
+}
+
+static void test_csv_big_split(void **st)
+{
+	/* large enough for the two-thread split; an error in the second half
+	 * still names the right row */
+	size_t rows = 400000, cap = rows * 40, len = 0, n = 0;
+	char *text = malloc(cap);
+	struct trace_params p;
+	struct trace_rec *r = NULL;
+	struct trace_diag d;
+	(void)st;
+	assert_non_null(text);
+	for (size_t i = 0; i < rows; i++)
+		len += (size_t)snprintf(text + len, cap - len, "%zu,%zu,%lld,%lld\n", i % 1000, i % 77,
+					NOW - 7200 + (long long)(i % 60) * 60, NOW - 3600);
+	trace_params_default(&p);
+	assert_int_equal(trace_parse_csv(text, len, TRACE_SCAN, &p, NOW, &r, &n, &d), TRACE_OK);
+	assert_int_equal(n, rows);
+	assert_int_equal(r[rows - 1].person, (rows - 1) % 1000);
+	wg_free(r);
+	/* break row 300001 */
+	{
+		size_t line = 0, pos = 0;
+		while (line < 300000) {
+			if (text[pos++] == '\n')
+				line++;
+		}
+		text[pos] = 'z';
+	}
+	assert_int_equal(trace_parse_csv(text, len, TRACE_SCAN, &p, NOW, &r, &n, &d), TRACE_ERR_NUMBER);
+	assert_int_equal(d.row, 300001);
+	assert_null(r);
+	free(text);
+}
+
+static void test_cells_csv(void **st)
+{
+	struct trace_params p;
+	struct trace_rec *r = NULL;
+	struct trace_diag d;
+	size_t n;
+	char buf[256];
+	(void)st;
+	trace_params_default(&p);
+	snprintf(buf, sizeof(buf), "1,32.0601,118.79,%lld,%lld\n2,32.06,118.7901,%lld,%lld\n",
+		 NOW - 600, NOW - 60, NOW - 600, NOW - 60);
+	assert_int_equal(trace_parse_csv(buf, strlen(buf), TRACE_CELL, &p, NOW, &r, &n, &d), TRACE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].place, r[1].place);
+	wg_free(r);
+	snprintf(buf, sizeof(buf), "1,95.5,118.79,%lld,%lld\n", NOW - 600, NOW - 60);
+	assert_int_equal(trace_parse_csv(buf, strlen(buf), TRACE_CELL, &p, NOW, &r, &n, &d), TRACE_ERR_NUMBER);
+	snprintf(buf, sizeof(buf), "1,5.5,10.79,%lld,%lld\n", NOW - 600, NOW - 60);
+	assert_int_equal(trace_parse_csv(buf, strlen(buf), TRACE_CELL, &p, NOW, &r, &n, &d), TRACE_ERR_COORD);
+}
+
+static void test_binary(void **st)
+{
+	struct trace_rec r[3] = {
+		rec(1, 2, NOW - 600, NOW - 60), rec(2, 2, NOW - 700, NOW - 100), rec(3, 4, NOW - 900, NOW - 800),
+	};
+	uint8_t file[64 + sizeof(r)];
+	struct trace_params p;
+	struct trace_rec *out = NULL;
+	struct trace_diag d;
+	enum trace_kind kind;
+	size_t n;
+	(void)st;
+	trace_params_default(&p);
+	trace_bin_header(file, TRACE_SCAN, r, 3, false);
+	memcpy(file + 64, r, sizeof(r));
+	assert_int_equal(trace_parse_bin(file, sizeof(file), &kind, &p, NOW, &out, &n, &d), TRACE_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(kind, TRACE_SCAN);
+	assert_memory_equal(out, r, sizeof(r));
+	wg_free(out);
+	assert_int_equal(trace_parse_bin(file, sizeof(file) - 1, &kind, &p, NOW, &out, &n, &d), TRACE_ERR_TRUNCATED);
+	assert_int_equal(trace_parse_bin(file, 30, &kind, &p, NOW, &out, &n, &d), TRACE_ERR_TRUNCATED);
+	file[64 + 20] ^= 1;
+	assert_int_equal(trace_parse_bin(file, sizeof(file), &kind, &p, NOW, &out, &n, &d), TRACE_ERR_CORRUPT);
+	file[64 + 20] ^= 1;
+	file[3] = 'x';
+	assert_int_equal(trace_parse_bin(file, sizeof(file), &kind, &p, NOW, &out, &n, &d), TRACE_ERR_FORMAT);
+	file[3] = 'R';
+	/* a valid checksum over an invalid record: named by offset */
+	r[1].dur = 5000;
+	trace_bin_header(file, TRACE_SCAN, r, 3, false);
+	memcpy(file + 64, r, sizeof(r));
+	assert_int_equal(trace_parse_bin(file, sizeof(file), &kind, &p, NOW, &out, &n, &d), TRACE_ERR_TOO_LONG);
+	assert_int_equal(d.offset, 64 + 16);
+}
+
+static void test_append_rejects_whole_batch(void **st)
+{
+	struct trace_rec r[2] = { rec(1, 2, NOW - 600, NOW - 60), rec(2, 2, NOW - 700, NOW - 100) };
+	char *dir = tmp_dir();
+	trace_store *s = open_at(dir);
+	struct trace_diag d;
+	size_t added = 9;
+	(void)st;
+	r[1].t_min = (uint32_t)(NOW / 60 + 100); /* in the future */
+	assert_int_equal(trace_store_append(s, TRACE_SCAN, r, 2, NOW, &added, &d), TRACE_ERR_FUTURE);
+	assert_int_equal(d.row, 2);
+	assert_int_equal(added, 0);
+	assert_int_equal(trace_store_count(s, TRACE_SCAN), 0);
+	trace_store_close(s);
+	rm_tree(dir);
+	free(dir);
+}
+
+/* ---- CLI ------------------------------------------------------------------ */
+
+static int run(int argc, const char **argv)
+{
+	return trace_cmd(argc, (char **)argv);
+}
+
+static void test_cli(void **st)
+{
+	char *dir = tmp_dir(), csv[256], cases[256], data[256], now[32], onset[32], line[128];
+	FILE *f;
+	(void)st;
+	snprintf(csv, sizeof(csv), "%s/scans.csv", dir);
+	snprintf(cases, sizeof(cases), "%s/cases.csv", dir);
+	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(now, sizeof(now), "%lld", NOW);
+	snprintf(onset, sizeof(onset), "%lld", NOW - 3600);
+	f = fopen(csv, "w");
+	assert_non_null(f);
+	fprintf(f, "person,venue,t_in,t_out\n1,7,%lld,%lld\n2,7,%lld,%lld\n3,7,%lld,%lld\n",
+		NOW - 7200, NOW - 3600, NOW - 5000, NOW - 4000, NOW - 6000, NOW - 100);
+	fclose(f);
+	f = fopen(cases, "w");
+	fprintf(f, "person,onset\n1,%lld\n2,%lld\n", NOW - 3600, NOW - 3600);
+	fclose(f);
+	{
+		const char *a[] = { "trace", "--help" };
+		assert_int_equal(run(2, a), 0);
+	}
+	{
+		const char *a[] = { "trace", "close", "--help" };
+		assert_int_equal(run(3, a), 0);
+	}
+	{
+		const char *a[] = { "trace" };
+		assert_int_equal(run(1, a), 2);
+	}
+	{
+		const char *a[] = { "trace", "nonsense" };
+		assert_int_equal(run(2, a), 2);
+	}
+	{
+		const char *a[] = { "trace", "close", "--person", "x1", "--onset", "5", "--data", data };
+		assert_int_equal(run(8, a), 2);
+	}
+	{
+		const char *a[] = { "trace", "close", "--bogus" };
+		assert_int_equal(run(3, a), 2);
+	}
+	{
+		const char *a[] = { "trace", "load", csv, "--data", data, "--now", now };
+		assert_int_equal(run(7, a), 0);
+		assert_int_equal(run(7, a), 0); /* idempotent */
+	}
+	{
+		const char *a[] = { "trace", "close", "--person", "1", "--onset", onset, "--data", data,
+				    "--format", "json" };
+		assert_int_equal(run(10, a), 0);
+		a[9] = "csv";
+		assert_int_equal(run(10, a), 0);
+		a[9] = "table";
+		assert_int_equal(run(10, a), 0);
+		a[0] = "trace";
+		a[1] = "secondary";
+		assert_int_equal(run(10, a), 0);
+		a[1] = "companions";
+		assert_int_equal(run(10, a), 0);
+		a[1] = "close";
+		a[3] = "99";
+		assert_int_equal(run(10, a), 1); /* unknown person */
+		a[9] = "xml";
+		assert_int_equal(run(10, a), 2);
+	}
+	{
+		const char *a[] = { "trace", "batch", "--cases", cases, "--data", data, "--format", "csv" };
+		assert_int_equal(run(8, a), 0);
+	}
+	{
+		const char *a[] = { "trace", "stats", "--data", data };
+		assert_int_equal(run(4, a), 0);
+		const char *b[] = { "trace", "expire", "--data", data, "--now", now };
+		assert_int_equal(run(6, b), 0);
+	}
+	/* a bad row: error, nothing stored */
+	f = fopen(csv, "w");
+	fprintf(f, "9,7,%lld,%lld\n9,7,%lld\n", NOW - 7200, NOW - 3600, NOW - 7200);
+	fclose(f);
+	{
+		const char *a[] = { "trace", "load", csv, "--data", data, "--now", now };
+		assert_int_equal(run(7, a), 1);
+		const char *b[] = { "trace", "close", "--person", "9", "--onset", onset, "--data", data };
+		assert_int_equal(run(8, b), 1);
+	}
+	(void)line;
+	rm_tree(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_default),
+		cmocka_unit_test(test_random_nobuffer),
+		cmocka_unit_test(test_random_minoverlap),
+		cmocka_unit_test(test_random_big_minoverlap),
+		cmocka_unit_test(test_random_batch),
+		cmocka_unit_test(test_random_companions),
+		cmocka_unit_test(test_edges),
+		cmocka_unit_test(test_secondary_order),
+		cmocka_unit_test(test_companion_long_dwell),
+		cmocka_unit_test(test_cells),
+		cmocka_unit_test(test_persistence_and_idempotence),
+		cmocka_unit_test(test_corruption),
+		cmocka_unit_test(test_retention),
+		cmocka_unit_test(test_csv_errors),
+		cmocka_unit_test(test_csv_big_split),
+		cmocka_unit_test(test_cells_csv),
+		cmocka_unit_test(test_binary),
+		cmocka_unit_test(test_append_rejects_whole_batch),
+		cmocka_unit_test(test_cli),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
