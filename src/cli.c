@@ -159,8 +159,6 @@ int cmd_init(int argc, char **argv)
 	return 0;
 }
 
-static volatile sig_atomic_t stop_requested;
-
 int cmd_serve(int argc, char **argv)
 {
 	const char *data = DEFAULT_DATA, *listen = "127.0.0.1:8080", *threads = NULL, *pos[1];
@@ -294,5 +292,26 @@ int cmd_audit(int argc, char **argv)
 		return 1;
 	}
 	printf("audit chain intact / 审计链完整: %lld records\n", (long long)res.records);
+	return 0;
+}
+
+int cmd_routes(int argc, char **argv)
+{
+	const char *pos[1];
+	int npos;
+	const struct wg_opt opts[] = { { 0 } };
+	int rc = opts_parse(argc, argv, opts, pos, 0, &npos, "wangge routes");
+	if (rc)
+		return rc == 1 ? 0 : 2;
+	if (cli_register_routes())
+		return 1;
+	for (int i = 0; i < router_count(); i++) {
+		const struct wg_route *r = router_get(i);
+		printf("%-7s %-36s %-14s %s%s%s\n", r->method, r->pattern,
+		       r->flags & ROUTE_PUBLIC ? "public" : rbac_right_name(r->right),
+		       r->flags & ROUTE_WRITE ? "write " : "", r->flags & ROUTE_JSON ? "json " : "",
+		       r->flags & ROUTE_UPLOAD ? "upload" : "");
+	}
+	resource_release_all();
 	return 0;
 }

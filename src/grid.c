@@ -9,6 +9,7 @@
 #include "core/parse.h"
 #include "core/resource.h"
 #include "core/scope.h"
+#include "core/sheet.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -48,13 +49,22 @@ static unsigned kind_code_digits(const char *kind)
 	return 0;
 }
 
+static const char *const kind_labels[] = {
+	"省", "市", "县", "街道", "镇", "社区", "村", "网格", "楼栋", NULL
+};
+
 static const struct wg_field grid_fields[] = {
-	{ "parent_id", FT_REF,  FF_REQUIRED | FF_CREATE_ONLY | FF_FILTER, 0, 0, NULL, "上级网格" },
-	{ "kind",      FT_ENUM, FF_REQUIRED | FF_CREATE_ONLY | FF_FILTER, 0, 0, kinds, "层级" },
-	{ "code",      FT_TEXT, FF_NULLABLE | FF_FILTER | FF_SEARCH, 1, 32, NULL, "编码" },
-	{ "name",      FT_TEXT, FF_REQUIRED | FF_SEARCH, 1, WG_MAX_NAME, NULL, "名称" },
-	{ "geometry",  FT_TEXT, FF_NULLABLE, 0, 200000, NULL, "边界" },
-	{ "path",      FT_TEXT, FF_READONLY, 0, 0, NULL, "路径" },
+	{ "parent_id", FT_REF,  FF_REQUIRED | FF_CREATE_ONLY | FF_FILTER | FF_IMPORT_OPTIONAL, 0, 0, NULL, "上级编号", NULL },
+	{ "kind",      FT_ENUM, FF_REQUIRED | FF_CREATE_ONLY | FF_FILTER, 0, 0, kinds, "层级", kind_labels },
+	{ "code",      FT_TEXT, FF_NULLABLE | FF_FILTER | FF_SEARCH, 1, 32, NULL, "编码", NULL },
+	{ "name",      FT_TEXT, FF_REQUIRED | FF_SEARCH, 1, WG_MAX_NAME, NULL, "名称", NULL },
+	{ "geometry",  FT_TEXT, FF_NULLABLE, 0, 200000, NULL, "边界", NULL },
+	{ "path",      FT_TEXT, FF_READONLY, 0, 0, NULL, "路径", NULL },
+};
+
+static const char *const parent_code_names[] = { "上级编码", "上级代码", "parent_code", NULL };
+static const struct sheet_column_spec grid_import_extra[] = {
+	{ "parent_code", parent_code_names, false },
 };
 
 struct node_info {
@@ -203,6 +213,43 @@ static int grid_before_delete(wg_req *r, const struct wg_resource *res, int64_t 
 	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
 }
 
+/* Import: a row names its parent by 上级编码 (a code of a node already in
+ * the tree or earlier in the file) or by 上级编号 (its id). */
+static int grid_import_row(wg_req *r, const struct wg_resource *res, json_t *row)
+{
+	json_t *code = json_object_get(row, "parent_code");
+	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
+	(void)res;
+	if (!code)
+		return 0;
+	if (json_object_get(row, "parent_id"))
+		return req_fail(r, WG_ERR_VALIDATION, "parent_code", "上级编码和上级编号只能填一个",
+				"give either the parent's code or its id, not both");
+	scope_range(r->user->scope_path, lo, hi, sizeof lo);
+	wg_param p[] = { WG_PTEXT(json_string_value(code)), WG_PTEXT(lo), WG_PTEXT(hi) };
+	wg_stmt *s;
+	int rc = store_query(r->db, "SELECT id FROM grid_nodes WHERE code = ? AND path >= ? AND path < ? LIMIT 2", p, 3, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	int64_t id = 0;
+	int found = 0;
+	while ((rc = stmt_next(s)) == 1) {
+		id = stmt_int(s, 0);
+		found++;
+	}
+	stmt_done(s);
+	if (rc < 0)
+		return req_fail(r, -rc, NULL, NULL, NULL);
+	if (found != 1)
+		return req_failf(r, WG_ERR_VALIDATION, "parent_code",
+				 found ? "上级编码 %s 对应多个节点,请改用上级编号" : "上级编码 %s 不存在或不在您的管辖范围内",
+				 found ? "parent code %s matches several nodes; use the parent's id" : "parent code %s does not exist or is outside your scope",
+				 json_string_value(code), json_string_value(code));
+	json_object_del(row, "parent_code");
+	json_object_set_new(row, "parent_id", json_integer(id));
+	return 0;
+}
+
 static struct wg_resource grid_resource = {
 	.name = "grids", .table = "grid_nodes", .zh = "网格", .en = "grid node",
 	.fields = grid_fields, .nfields = sizeof grid_fields / sizeof grid_fields[0],
@@ -215,7 +262,11 @@ static struct wg_resource grid_resource = {
 		.check = grid_check,
 		.decorate = grid_decorate,
 		.before_delete = grid_before_delete,
+		.import_row = grid_import_row,
 	},
+	.import_extra = grid_import_extra,
+	.nimport_extra = sizeof grid_import_extra / sizeof grid_import_extra[0],
+	.import_key = "code",
 };
 
 /* GET /api/v1/grids/{id}/children */

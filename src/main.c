@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "backup",  cmd_backup,  "在线备份 SQLite 数据库 / online backup of the SQLite store" },
 	{ "audit",   cmd_audit,   "校验审计链 / verify the audit chain" },
 	{ "trace",   trace_cmd,   "流调:密接、次密接、时空伴随 / contact tracing" },
+	{ "routes",  cmd_routes,  "列出全部接口及所需权限 / list every API route and the right it needs" },
 };
 
 static void usage(FILE *to)

@@ -3,6 +3,7 @@
 #include "mem.h"
 
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,7 +28,7 @@ int wg_buf_reserve(wg_buf *b, size_t extra)
 			break;
 		}
 	}
-	if (cap > b->max + 1)
+	if (b->max < SIZE_MAX && cap > b->max + 1)
 		cap = b->max + 1;
 	char *p = wg_realloc(b->data, cap);
 	if (!p)

@@ -47,19 +47,51 @@ int req_fail(wg_req *r, int code, const char *field, const char *zh, const char 
 	return code;
 }
 
+/* Consumes from ap the arguments that fmt's conversions take. */
+static void skip_format_args(const char *fmt, va_list *ap)
+{
+	for (const char *p = fmt; *p; p++) {
+		if (*p != '%')
+			continue;
+		p++;
+		if (*p == '%')
+			continue;
+		while (*p && strchr("-+ #0123456789.", *p))
+			p++;
+		int longs = 0;
+		bool size = false;
+		for (; *p == 'l' || *p == 'h' || *p == 'z' || *p == 'j' || *p == 't'; p++) {
+			longs += *p == 'l' || *p == 'j';
+			size |= *p == 'z' || *p == 't';
+		}
+		switch (*p) {
+		case 's': case 'p': (void)va_arg(*ap, void *); break;
+		case 'f': case 'g': case 'e': (void)va_arg(*ap, double); break;
+		case 'd': case 'i': case 'u': case 'x': case 'X': case 'c':
+			if (size) (void)va_arg(*ap, size_t);
+			else if (longs >= 2) (void)va_arg(*ap, long long);
+			else if (longs == 1) (void)va_arg(*ap, long);
+			else (void)va_arg(*ap, int);
+			break;
+		default:
+			return;
+		}
+		if (!*p)
+			return;
+	}
+}
+
+/* The Chinese format's arguments come first, then the English format's. */
 int req_failf(wg_req *r, int code, const char *field, const char *zh_fmt, const char *en_fmt, ...)
 {
 	char zh[384], en[384];
-	va_list ap;
+	va_list ap, zh_ap;
 	va_start(ap, en_fmt);
-	vsnprintf(zh, sizeof zh, zh_fmt, ap);
-	va_end(ap);
-	va_start(ap, en_fmt);
-	/* Both formats take the same arguments in the same order. */
-	va_list ap2;
-	va_copy(ap2, ap);
-	vsnprintf(en, sizeof en, en_fmt, ap2);
-	va_end(ap2);
+	va_copy(zh_ap, ap);
+	vsnprintf(zh, sizeof zh, zh_fmt, zh_ap);
+	va_end(zh_ap);
+	skip_format_args(zh_fmt, &ap);
+	vsnprintf(en, sizeof en, en_fmt, ap);
 	va_end(ap);
 	return req_fail(r, code, field, zh, en);
 }
@@ -355,9 +387,9 @@ static void run_write(wg_req *r)
 	}
 	if (!r->fail.code)
 		r->route->handler(r);
-	if (!r->fail.code && key && r->user)
+	if (!r->fail.code && !r->rollback && key && r->user)
 		idempotency_save(r, key);
-	if (r->fail.code && !commit_on_failure(r)) {
+	if ((r->fail.code && !commit_on_failure(r)) || r->rollback) {
 		store_rollback(r->db);
 		return;
 	}
@@ -387,10 +419,19 @@ static void dispatch(wg_req *r)
 		return;
 	if (!(rt->flags & ROUTE_NO_DB))
 		store_acquire(r->app->store, &r->db);
-	if (rt->flags & ROUTE_WRITE)
+	if (rt->flags & ROUTE_WRITE) {
 		run_write(r);
-	else
+	} else if (r->db) {
+		int rc = store_begin_read(r->db);
+		if (rc)
+			req_fail(r, rc, NULL, NULL, NULL);
+		else
+			rt->handler(r);
+		if (!rc)
+			store_commit(r->db);
+	} else {
 		rt->handler(r);
+	}
 	if (r->db) {
 		store_release(r->app->store, r->db);
 		r->db = NULL;

@@ -91,6 +91,7 @@ struct wg_req {
 	char *out_raw; size_t out_len; const char *out_type; /* non-JSON body (exports, metrics) */
 	struct wg_header headers[4]; int nheaders;
 	struct wg_fail fail;
+	bool rollback;              /* a write that answers normally but must change nothing (dry runs, rejected imports) */
 	uint64_t started_us;
 };
 

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #define MAX_RESOURCES 32
-#define MAX_FILTERS 16
 
 static size_t utf8_chars(const char *s)
 {
@@ -94,8 +93,14 @@ static int validate_value(wg_req *r, const struct wg_field *f, json_t *v)
 			for (const char *const *e = f->values; *e; e++)
 				if (strcmp(*e, s) == 0)
 					return 0;
-			return req_failf(r, WG_ERR_VALIDATION, name, "%s(%s)的取值“%s”无效", "%s: '%s' is not an accepted value",
-					 f->zh, name, s, name, s);
+			wg_buf accepted = WG_BUF_INIT(512);
+			for (const char *const *e = f->values; *e; e++)
+				wg_buf_printf(&accepted, "%s%s", e == f->values ? "" : ", ", *e);
+			req_failf(r, WG_ERR_VALIDATION, name, "%s(%s)的取值“%s”无效,可选:%s",
+				  "%s: '%s' is not an accepted value (one of: %s)", f->zh, name, s,
+				  accepted.data ? accepted.data : "", name, s, accepted.data ? accepted.data : "");
+			wg_buf_release(&accepted);
+			return r->fail.code;
 		}
 		int64_t lo = f->min, hi = f->max ? f->max : WG_MAX_STRING_FIELD;
 		if ((int64_t)chars < lo || (int64_t)chars > hi)
@@ -204,11 +209,9 @@ int resource_node_path(wg_req *r, int64_t node_id, const char *field, char *path
 
 int resource_load(wg_req *r, const struct wg_resource *res, int64_t id, json_t **item, char *path, size_t size)
 {
-	char sql[1024];
 	wg_stmt *s;
-	snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE id = ?", res->select_columns, res->table);
 	wg_param p[] = { WG_PINT(id) };
-	int rc = store_query(r->db, sql, p, 1, &s);
+	int rc = store_query(r->db, res->select_by_id, p, 1, &s);
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
 	rc = stmt_next(s);
@@ -249,17 +252,9 @@ static int handle_get(wg_req *r)
 	return req_reply(r, 200, item);
 }
 
-struct list_query {
-	wg_buf where;
-	wg_param params[MAX_FILTERS + 8];
-	size_t n;
-	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
-	char like[WG_MAX_STRING_FIELD * 2 + 2];
-};
-
 static bool query_key_known(const struct wg_resource *res, const char *key)
 {
-	static const char *const common[] = { "limit", "cursor", "grid", "q", NULL };
+	static const char *const common[] = { "limit", "cursor", "grid", "q", "format", "dry_run", "partial", NULL };
 	for (const char *const *k = common; *k; k++)
 		if (strcmp(*k, key) == 0)
 			return true;
@@ -281,7 +276,7 @@ static enum MHD_Result check_key(void *cls, enum MHD_ValueKind kind, const char 
 	return MHD_YES;
 }
 
-static int add_filter(wg_req *r, struct list_query *q, const struct wg_field *f, const char *value)
+static int add_filter(wg_req *r, struct resource_query *q, const struct wg_field *f, const char *value)
 {
 	int64_t x;
 	wg_buf_printf(&q->where, " AND %s = ?", f->name);
@@ -310,7 +305,7 @@ static void escape_like(const char *in, char *out, size_t size)
 	out[o] = '\0';
 }
 
-static int build_where(wg_req *r, const struct wg_resource *res, struct list_query *q)
+int resource_build_where(wg_req *r, const struct wg_resource *res, struct resource_query *q)
 {
 	struct key_check kc = { res, NULL };
 	MHD_get_connection_values(r->mhd, MHD_GET_ARGUMENT_KIND, check_key, &kc);
@@ -327,7 +322,7 @@ static int build_where(wg_req *r, const struct wg_resource *res, struct list_que
 	wg_buf_printf(&q->where, "%s >= ? AND %s < ?", res->path_column, res->path_column);
 	q->params[q->n++] = WG_PTEXT(q->lo);
 	q->params[q->n++] = WG_PTEXT(q->hi);
-	for (size_t i = 0; i < res->nfields && q->n < MAX_FILTERS; i++) {
+	for (size_t i = 0; i < res->nfields && q->n < WG_RESOURCE_MAX_FILTERS; i++) {
 		const struct wg_field *f = &res->fields[i];
 		const char *v = (f->flags & FF_FILTER) ? req_query(r, f->name) : NULL;
 		if (v && add_filter(r, q, f, v))
@@ -352,7 +347,7 @@ static int build_where(wg_req *r, const struct wg_resource *res, struct list_que
 	return q->where.err ? req_fail(r, q->where.err, NULL, NULL, NULL) : 0;
 }
 
-static int count_rows(wg_req *r, const struct wg_resource *res, struct list_query *q, int64_t *total)
+static int count_rows(wg_req *r, const struct wg_resource *res, struct resource_query *q, int64_t *total)
 {
 	wg_buf sql = WG_BUF_INIT(WG_MAX_SQL);
 	wg_buf_printf(&sql, "SELECT COUNT(*) FROM %s WHERE %s", res->table, q->where.data);
@@ -364,13 +359,13 @@ static int count_rows(wg_req *r, const struct wg_resource *res, struct list_quer
 static int handle_list(wg_req *r)
 {
 	const struct wg_resource *res = route_resource(r);
-	struct list_query q = { .where = WG_BUF_INIT(WG_MAX_SQL) };
+	struct resource_query q = { .where = WG_BUF_INIT(WG_MAX_SQL) };
 	wg_buf sql = WG_BUF_INIT(WG_MAX_SQL);
 	json_t *items = NULL;
 	int64_t limit, cursor, total = 0;
 	int rc = WG_ERR_INTERNAL;
 	if (req_query_int(r, "limit", 1, WG_MAX_LIST_LIMIT, WG_DEFAULT_LIST_LIMIT, &limit) ||
-	    req_query_int(r, "cursor", 0, INT64_MAX, 0, &cursor) || build_where(r, res, &q) ||
+	    req_query_int(r, "cursor", 0, INT64_MAX, 0, &cursor) || resource_build_where(r, res, &q) ||
 	    count_rows(r, res, &q, &total))
 		goto out;
 	size_t nwhere = q.n;
@@ -428,7 +423,7 @@ out:
 	return r->fail.code ? r->fail.code : rc;
 }
 
-static int scope_of_new(wg_req *r, const struct wg_resource *res, json_t *body, char *path, size_t size)
+int resource_scope_of_new(wg_req *r, const struct wg_resource *res, json_t *body, char *path, size_t size)
 {
 	if (res->hooks.scope_of_new)
 		return res->hooks.scope_of_new(r, res, body, path, size);
@@ -440,7 +435,7 @@ static int scope_of_new(wg_req *r, const struct wg_resource *res, json_t *body, 
 	return req_fail(r, WG_ERR_INTERNAL, NULL, NULL, NULL);
 }
 
-static int insert_row(wg_req *r, const struct wg_resource *res, json_t *body, const char *path, int64_t *id)
+int resource_insert(wg_req *r, const struct wg_resource *res, json_t *body, const char *path, int64_t *id)
 {
 	wg_buf sql = WG_BUF_INIT(WG_MAX_SQL), vals = WG_BUF_INIT(WG_MAX_SQL);
 	wg_param p[64];
@@ -478,8 +473,8 @@ static int handle_create(wg_req *r)
 	json_t *item = NULL;
 	if (resource_validate(r, res, r->body, true) ||
 	    (res->hooks.check && res->hooks.check(r, res, 0, r->body)) ||
-	    scope_of_new(r, res, r->body, path, sizeof path) ||
-	    insert_row(r, res, r->body, path, &id) ||
+	    resource_scope_of_new(r, res, r->body, path, sizeof path) ||
+	    resource_insert(r, res, r->body, path, &id) ||
 	    (res->hooks.after_insert && res->hooks.after_insert(r, res, id, r->body, path)) ||
 	    resource_load(r, res, id, &item, path, sizeof path) ||
 	    audit_req(r, "create", res->name, id, path, r->body) ||
@@ -514,7 +509,8 @@ static int if_match(wg_req *r, int64_t current)
 	return 0;
 }
 
-static int update_row(wg_req *r, const struct wg_resource *res, int64_t id, int64_t version, const char *new_path)
+int resource_update(wg_req *r, const struct wg_resource *res, int64_t id, int64_t version, const char *new_path,
+		    json_t *body)
 {
 	wg_buf sql = WG_BUF_INIT(WG_MAX_SQL);
 	wg_param p[64];
@@ -527,7 +523,7 @@ static int update_row(wg_req *r, const struct wg_resource *res, int64_t id, int6
 		wg_buf_printf(&sql, ", %s = ?", res->path_column);
 		p[n++] = WG_PTEXT(new_path);
 	}
-	json_object_foreach(r->body, key, v) {
+	json_object_foreach(body, key, v) {
 		if (n + 2 >= sizeof p / sizeof p[0])
 			break;
 		wg_buf_printf(&sql, ", %s = ?", key);
@@ -573,7 +569,7 @@ static int handle_patch(wg_req *r)
 			moved = new_path;
 		}
 	}
-	if (update_row(r, res, r->id, version, moved) ||
+	if (resource_update(r, res, r->id, version, moved, r->body) ||
 	    resource_load(r, res, r->id, &item, path, sizeof path) ||
 	    audit_req(r, "update", res->name, r->id, path, r->body) ||
 	    decorate(r, res, item)) {
@@ -611,8 +607,8 @@ static int handle_delete(wg_req *r)
 /* ---- registration ---- */
 
 struct resource_routes {
-	char collection[64], item[80];
-	struct wg_route routes[5];
+	char collection[64], item[80], import[80], export[80];
+	struct wg_route routes[7];
 };
 
 static struct resource_routes registered[MAX_RESOURCES];
@@ -623,7 +619,9 @@ void resource_release_all(void)
 {
 	for (int i = 0; i < nregistered; i++) {
 		wg_free(resources[i]->select_columns);
+		wg_free(resources[i]->select_by_id);
 		resources[i]->select_columns = NULL;
+		resources[i]->select_by_id = NULL;
 	}
 	nregistered = 0;
 }
@@ -649,30 +647,38 @@ int resource_register(struct wg_resource *res)
 	if (nregistered == MAX_RESOURCES)
 		return WG_ERR_TOO_LARGE;
 	if (!res->select_columns) {
-		wg_buf cols = WG_BUF_INIT(4096);
+		wg_buf cols = WG_BUF_INIT(4096), by_id = WG_BUF_INIT(4096 + 128);
 		wg_buf_printf(&cols, "id, version, created_at, updated_at, %s", res->path_column);
 		for (size_t i = 0; i < res->nfields; i++)
 			if (strcmp(res->fields[i].name, res->path_column) != 0)
 				wg_buf_printf(&cols, ", %s", res->fields[i].name);
-		if (cols.err) {
+		wg_buf_printf(&by_id, "SELECT %s FROM %s WHERE id = ?", cols.data ? cols.data : "", res->table);
+		if (cols.err || by_id.err) {
 			wg_buf_release(&cols);
+			wg_buf_release(&by_id);
 			return WG_ERR_NOMEM;
 		}
 		res->select_columns = wg_buf_detach(&cols, NULL);
-		if (!res->select_columns)
+		res->select_by_id = wg_buf_detach(&by_id, NULL);
+		if (!res->select_columns || !res->select_by_id)
 			return WG_ERR_NOMEM;
 	}
 	resources[nregistered] = res;
 	struct resource_routes *rr = &registered[nregistered++];
 	snprintf(rr->collection, sizeof rr->collection, "/api/v1/%s", res->name);
 	snprintf(rr->item, sizeof rr->item, "/api/v1/%s/{id}", res->name);
+	snprintf(rr->import, sizeof rr->import, "/api/v1/%s/import", res->name);
+	snprintf(rr->export, sizeof rr->export, "/api/v1/%s/export", res->name);
 	struct wg_route routes[] = {
 		{ "GET",    rr->collection, handle_list,   res->read_right,  0, res },
 		{ "POST",   rr->collection, handle_create, res->write_right, ROUTE_WRITE | ROUTE_JSON, res },
 		{ "GET",    rr->item,       handle_get,    res->read_right,  0, res },
 		{ "PATCH",  rr->item,       handle_patch,  res->write_right, ROUTE_WRITE | ROUTE_JSON, res },
 		{ "DELETE", rr->item,       handle_delete, res->write_right, ROUTE_WRITE, res },
+		{ "POST",   rr->import,     resource_handle_import, res->write_right, ROUTE_WRITE | ROUTE_UPLOAD, res },
+		{ "GET",    rr->export,     resource_handle_export, res->read_right, 0, res },
 	};
+	_Static_assert(sizeof routes == sizeof rr->routes, "route slots");
 	memcpy(rr->routes, routes, sizeof routes);
-	return router_add(rr->routes, 5);
+	return router_add(rr->routes, sizeof routes / sizeof routes[0]);
 }

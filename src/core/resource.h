@@ -12,6 +12,7 @@
 #define WG_RESOURCE_H
 
 #include "http.h"
+#include "limits.h"
 
 #include <jansson.h>
 
@@ -25,6 +26,8 @@ enum wg_field_type { FT_TEXT, FT_INT, FT_ENUM, FT_REF, FT_BOOL, FT_DATE };
  *   FF_SEARCH       ?q=<prefix> matches the start of this field
  *   FF_NULLABLE     null is an accepted value
  *   FF_SCOPE        a grid node id: the record hangs on that node (scope)
+ *   FF_IMPORT_OPTIONAL  required, but an import may supply it from another
+ *                   column (the hooks.import_row turns that column into it)
  */
 #define FF_REQUIRED    (1u << 0)
 #define FF_READONLY    (1u << 1)
@@ -33,6 +36,7 @@ enum wg_field_type { FT_TEXT, FT_INT, FT_ENUM, FT_REF, FT_BOOL, FT_DATE };
 #define FF_SEARCH      (1u << 4)
 #define FF_NULLABLE    (1u << 5)
 #define FF_SCOPE       (1u << 6)
+#define FF_IMPORT_OPTIONAL (1u << 7)
 
 struct wg_field {
 	const char *name;              /* JSON key and column name */
@@ -41,6 +45,7 @@ struct wg_field {
 	int64_t min, max;              /* FT_INT: value range; FT_TEXT: length in characters */
 	const char *const *values;     /* FT_ENUM: NULL-terminated list */
 	const char *zh;                /* label for messages and export headers */
+	const char *const *labels;     /* FT_ENUM: zh-CN label of each value (import accepts either, export writes these) */
 };
 
 struct wg_resource;
@@ -56,7 +61,11 @@ struct wg_resource_hooks {
 	int (*decorate)(wg_req *r, const struct wg_resource *res, json_t *item);
 	/* Refuses or prepares a delete. */
 	int (*before_delete)(wg_req *r, const struct wg_resource *res, int64_t id, const char *path);
+	/* Import: turns the extra columns of a row into fields (e.g. a parent's code into parent_id). */
+	int (*import_row)(wg_req *r, const struct wg_resource *res, json_t *row);
 };
+
+struct sheet_column_spec;
 
 struct wg_resource {
 	const char *name;              /* URL segment: "grids" */
@@ -68,14 +77,41 @@ struct wg_resource {
 	int read_right, write_right;
 	bool audit_reads;              /* every read is audited (personal data) */
 	struct wg_resource_hooks hooks;
-	/* Filled by resource_register(): the column list every SELECT uses. */
+	/* Import: columns beyond the fields (read into the row under their key),
+	 * and the field whose value finds an existing record to update. */
+	const struct sheet_column_spec *import_extra;
+	size_t nimport_extra;
+	const char *import_key;
+	/* Filled by resource_register(): the column list every SELECT uses, and
+	 * the statement that loads one record by id. */
 	char *select_columns;
+	char *select_by_id;
 };
 
-/* Adds list, get, create, patch, delete and export routes for res. */
+/* Adds list, get, create, patch, delete, import and export routes for res. */
 int resource_register(struct wg_resource *res);
+/* The import and export handlers (resource_io.c). */
+int resource_handle_export(wg_req *r);
+int resource_handle_import(wg_req *r);
 
-/* Building blocks for domain handlers. */
+/* A list query under construction: the WHERE clause (scope, ?grid=, field
+ * filters, ?q=) and its parameters. */
+#define WG_RESOURCE_MAX_FILTERS 16
+struct resource_query {
+	wg_buf where;
+	wg_param params[WG_RESOURCE_MAX_FILTERS + 8];
+	size_t n;
+	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
+	char like[WG_MAX_STRING_FIELD * 2 + 2];
+};
+
+/* Building blocks for domain handlers and the import/export layer. */
+int  resource_build_where(wg_req *r, const struct wg_resource *res, struct resource_query *q);
+int  resource_scope_of_new(wg_req *r, const struct wg_resource *res, json_t *body, char *path, size_t size);
+int  resource_insert(wg_req *r, const struct wg_resource *res, json_t *body, const char *path, int64_t *id);
+/* Updates the fields in body (and the path when new_path); 412 when version is stale. */
+int  resource_update(wg_req *r, const struct wg_resource *res, int64_t id, int64_t version, const char *new_path,
+		     json_t *body);
 int  resource_validate(wg_req *r, const struct wg_resource *res, json_t *body, bool create);
 /* Loads one record in the caller's scope; 404 when absent or out of scope. path receives its path. */
 int  resource_load(wg_req *r, const struct wg_resource *res, int64_t id, json_t **item, char *path, size_t size);

@@ -9,8 +9,11 @@
 #include "core/mem.h"
 
 #include <assert.h>
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct sheet_saved_row {
@@ -164,6 +167,87 @@ void sheet_format_general(double v, char out[32])
 	*e = '\0';
 	strip_fraction_zeros(tmp);
 	snprintf(out, 32, "%.20s%.8s", tmp, exponent);
+}
+
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void c_locale_init(void)
+{
+	c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+bool sheet_number_parse(const char *s, size_t n, double *out)
+{
+	char tmp[72];
+	if (n == 0 || n >= sizeof tmp)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("0123456789+-.eE", s[i]) || s[i] == '\0')
+			return false;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	pthread_once(&c_locale_once, c_locale_init);
+	char *end = NULL;
+	double v = c_locale ? strtod_l(tmp, &end, c_locale) : strtod(tmp, &end);
+	if (end != tmp + n || !isfinite(v))
+		return false;
+	*out = v;
+	return true;
+}
+
+bool sheet_excel_date(double v, int *year, int *month, int *day)
+{
+	/* serial 61 is 1900-03-01; 2958465 is 9999-12-31 */
+	if (!(v >= 61 && v <= 2958465) || v != floor(v))
+		return false;
+	/* days since 1970-01-01, then Howard Hinnant's civil_from_days */
+	int64_t z = (int64_t)v - 25569 + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	int64_t d = doy - (153 * mp + 2) / 5 + 1;
+	int64_t m = mp < 10 ? mp + 3 : mp - 9;
+	*year = (int)(yoe + era * 400 + (m <= 2));
+	*month = (int)m;
+	*day = (int)d;
+	return true;
+}
+
+bool sheet_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		unsigned char b = p[i];
+		size_t len;
+		uint32_t cp, min;
+		if (b < 0x80) {
+			i++;
+			continue;
+		}
+		if ((b & 0xE0) == 0xC0)
+			len = 2, cp = b & 0x1F, min = 0x80;
+		else if ((b & 0xF0) == 0xE0)
+			len = 3, cp = b & 0x0F, min = 0x800;
+		else if ((b & 0xF8) == 0xF0)
+			len = 4, cp = b & 0x07, min = 0x10000;
+		else
+			return false;
+		if (n - i < len)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((p[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i + k] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += len;
+	}
+	return true;
 }
 
 /* ---- the row builder --------------------------------------------------- */

@@ -124,6 +124,12 @@ void sheet_column_name(uint32_t col, char out[8]);
  * 1 → "1", 13357463704 → "13357463704", 320923197701165255 → "3.20923E+17". */
 void sheet_format_general(double v, char out[32]);
 
+/* An Excel serial date (what a date cell holds: 1 = 1900-01-01, with
+ * Excel's phantom 1900-02-29 at 60) as a calendar date; false when v is not
+ * a whole day within 1900-03-01..9999-12-31. The 1904 date system of old Mac
+ * workbooks is not applied. */
+bool sheet_excel_date(double v, int *year, int *month, int *day);
+
 /* ---- header detection ---------------------------------------------- */
 
 struct sheet_column_spec {
@@ -149,7 +155,8 @@ struct sheet_header {
  * Fails with WG_ERR_VALIDATION (err: SHEET_HEADER_NOT_FOUND or
  * SHEET_HEADER_MISSING naming every missing column) when required columns
  * are absent; h is filled in either case and released by
- * sheet_header_release(). */
+ * sheet_header_release(). Call it once, before the first sheet_next_row()
+ * (WG_ERR_INTERNAL otherwise). */
 int sheet_find_header(struct sheet_reader *r, const struct sheet_column_spec *specs, size_t nspecs,
                       struct sheet_header *h, struct sheet_error *err);
 void sheet_header_release(struct sheet_header *h);
@@ -236,6 +243,12 @@ int sheet_fail(struct sheet_reader *r, int rc, int code, uint32_t row, uint32_t 
                const char *detail_zh, const char *detail_en);
 void sheet_error_set(struct sheet_error *e, int code, uint32_t row, const char *column,
                      const char *detail_zh, const char *detail_en);
+
+/* A number as XLSX stores it ("3.20923197701165e+17"), whatever the
+ * process locale says the decimal point is. */
+bool sheet_number_parse(const char *s, size_t n, double *out);
+/* True when s[0..n) is well-formed UTF-8. */
+bool sheet_utf8_valid(const char *s, size_t n);
 
 int sheet_csv_open(struct sheet_reader *r, const char *path, const void *data, size_t len);
 int sheet_xlsx_open(struct sheet_reader *r, const char *path, const void *data, size_t len);

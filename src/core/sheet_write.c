@@ -10,8 +10,6 @@
 #include "core/mem.h"
 
 #include <assert.h>
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 #include <xlsxwriter.h>
 
@@ -179,24 +177,6 @@ static double header_width(const char *s)
 	return w;
 }
 
-static bool text_is_number(const char *s, size_t n, double *out)
-{
-	char tmp[64];
-	if (n == 0 || n >= sizeof tmp)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!strchr("0123456789+-.eE", s[i]))
-			return false;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	char *end = NULL;
-	double v = strtod(tmp, &end);
-	if (end != tmp + n || !isfinite(v))
-		return false;
-	*out = v;
-	return true;
-}
-
 static int xlsx_header(struct sheet_writer *w, const char *const *names, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -233,7 +213,7 @@ static int xlsx_row(struct sheet_writer *w, const char *const *cells, const size
 		if (len == 0)
 			continue;
 		bool number = i < w->ncols && w->kinds[i] == SHEET_COL_NUMBER;
-		if (number && text_is_number(cells[i], len, &v)) {
+		if (number && sheet_number_parse(cells[i], len, &v)) {
 			e = worksheet_write_number(w->ws, w->row, (lxw_col_t)i, v, NULL);
 		} else {
 			wg_buf_reset(&tmp);

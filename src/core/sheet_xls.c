@@ -24,6 +24,18 @@ struct xls {
 	unsigned int next;
 };
 
+static int xls_text(struct sheet_reader *r, unsigned int row, unsigned short col, const char *text,
+                    bool from_number)
+{
+	size_t len;
+	if (!text)
+		return 0;
+	len = strlen(text);
+	if (!sheet_utf8_valid(text, len))
+		return sheet_fail(r, WG_ERR_VALIDATION, SHEET_ENCODING, row + 1, (uint32_t)col + 1, NULL, NULL);
+	return sheet_rowbuf_add(r, (uint32_t)col + 1, text, len, from_number, 0);
+}
+
 static int xls_cell(struct sheet_reader *r, struct xls *x, unsigned int row, unsigned short col)
 {
 	FreeXL_CellValue v;
@@ -40,18 +52,12 @@ static int xls_cell(struct sheet_reader *r, struct xls *x, unsigned int row, uns
 		return sheet_rowbuf_add(r, (uint32_t)col + 1, shown, strlen(shown), true, v.value.double_value);
 	case FREEXL_CELL_TEXT:
 	case FREEXL_CELL_SST_TEXT:
-		if (!v.value.text_value)
-			return 0;
-		return sheet_rowbuf_add(r, (uint32_t)col + 1, v.value.text_value, strlen(v.value.text_value),
-		                        false, 0);
+		return xls_text(r, row, col, v.value.text_value, false);
 	case FREEXL_CELL_DATE:
 	case FREEXL_CELL_DATETIME:
 	case FREEXL_CELL_TIME:
 		/* a number in Excel; libfreexl gives it as text, keep the flag */
-		if (!v.value.text_value)
-			return 0;
-		return sheet_rowbuf_add(r, (uint32_t)col + 1, v.value.text_value, strlen(v.value.text_value),
-		                        true, 0);
+		return xls_text(r, row, col, v.value.text_value, true);
 	default:
 		return 0;
 	}
@@ -147,7 +153,8 @@ static int select_first_sheet(struct sheet_reader *r, struct xls *x)
 	if (x->rows > WG_MAX_IMPORT_ROWS)
 		return sheet_fail(r, WG_ERR_TOO_LARGE, SHEET_TOO_MANY_ROWS, 0, 0, NULL, NULL);
 	if (x->cols > WG_MAX_SHEET_COLUMNS)
-		x->cols = WG_MAX_SHEET_COLUMNS; /* cells further right are reported by sheet_rowbuf_add */
+		return sheet_fail(r, WG_ERR_TOO_LARGE, SHEET_TOO_MANY_COLUMNS, 0, 0, "(最多1024列)",
+		                  " (at most 1024)");
 	return 0;
 }
 

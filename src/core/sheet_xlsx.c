@@ -16,9 +16,7 @@
 
 #include <assert.h>
 #include <expat.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <zip.h>
 
@@ -428,22 +426,6 @@ static bool parse_u32_text(const char *s, uint32_t *out)
 	return true;
 }
 
-static bool parse_number(const char *s, double *out)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!strchr("0123456789+-.eE", s[i]))
-			return false;
-	char *end = NULL;
-	double v = strtod(s, &end);
-	if (end != s + n || !isfinite(v))
-		return false;
-	*out = v;
-	return true;
-}
-
 static void XMLCALL ws_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
 	struct sheet_reader *r = ud;
@@ -527,7 +509,7 @@ static int cell_end(struct sheet_reader *r, struct xlsx *x)
 		char shown[32];
 		if (len == 0)
 			return 0;
-		if (parse_number(v, &d)) {
+		if (sheet_number_parse(v, len, &d)) {
 			sheet_format_general(d, shown);
 			return sheet_rowbuf_add(r, x->col, shown, strlen(shown), true, d);
 		}

@@ -122,6 +122,14 @@ int store_begin(wg_conn *c)
 	return rc;
 }
 
+int store_begin_read(wg_conn *c)
+{
+	int rc = store_run(c, conn_dialect(c) == WG_SQLITE ? "BEGIN DEFERRED" : "BEGIN READ ONLY", NULL, 0);
+	if (!rc)
+		c->in_tx = true;
+	return rc;
+}
+
 int store_commit(wg_conn *c)
 {
 	int rc = store_run(c, "COMMIT", NULL, 0);

@@ -51,6 +51,8 @@ enum wg_dialect conn_dialect(const wg_conn *c);
 int store_exec_script(wg_conn *c, const char *sql);
 
 int store_begin(wg_conn *c);     /* SQLite: BEGIN IMMEDIATE; PostgreSQL: BEGIN */
+/* A read-only transaction: one consistent snapshot for a whole read request. */
+int store_begin_read(wg_conn *c);
 int store_commit(wg_conn *c);
 int store_rollback(wg_conn *c);
 bool store_in_transaction(const wg_conn *c);

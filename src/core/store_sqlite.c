@@ -38,7 +38,8 @@ static int sqlite_connect(wg_store *st, wg_conn *c)
 		"PRAGMA journal_mode=WAL;"
 		"PRAGMA synchronous=NORMAL;"
 		"PRAGMA foreign_keys=ON;"
-		"PRAGMA temp_store=MEMORY;", NULL, NULL, NULL);
+		"PRAGMA temp_store=MEMORY;"
+		"PRAGMA mmap_size=268435456;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return sqlite_fail(c, rc);
 	return 0;

@@ -341,6 +341,8 @@ struct batch_worker {
 
 static int worker_push(struct batch_worker *w, const struct trace_hit *h, size_t n)
 {
+	if (n == 0)
+		return TRACE_OK;
 	if (w->n + n > w->cap) {
 		size_t cap = w->cap ? w->cap : 1024, bytes;
 		struct trace_hit *x;
@@ -468,6 +470,8 @@ int trace_batch_close(trace_store *s, const struct trace_case *cases, size_t n,
 		      || !(out->hits = wg_malloc(bytes))))
 		goto out;
 	for (size_t i = 0; i < nc; i++) {
+		if (c[i].n == 0)
+			continue;
 		memcpy(out->hits + out->n, wk[c[i].worker].hits + c[i].off, c[i].n * sizeof(struct trace_hit));
 		out->n += c[i].n;
 	}

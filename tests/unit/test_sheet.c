@@ -446,6 +446,15 @@ static void test_format_general(void **state)
 		if (strcmp(out, cases[i].want) != 0)
 			fail_msg("%.17g: got %s, want %s", cases[i].v, out, cases[i].want);
 	}
+	int y, m, d;
+	assert_true(sheet_excel_date(44197, &y, &m, &d));
+	assert_true(y == 2021 && m == 1 && d == 1);
+	assert_true(sheet_excel_date(61, &y, &m, &d));
+	assert_true(y == 1900 && m == 3 && d == 1);
+	assert_true(sheet_excel_date(28491, &y, &m, &d));
+	assert_true(y == 1978 && m == 1 && d == 1);
+	assert_false(sheet_excel_date(60, &y, &m, &d));
+	assert_false(sheet_excel_date(44197.5, &y, &m, &d));
 	char col[8];
 	sheet_column_name(1, col);
 	assert_string_equal(col, "A");
@@ -663,28 +672,39 @@ static void test_alloc_failures(void **state)
 	(void)state;
 	char path[600];
 	size_t len;
+	struct sheet_column_spec cols[NCOLS];
+	memcpy(cols, person_cols, sizeof cols);
+	cols[5].required = false; /* no 网格编码 column in these files */
 	path_of("shared.xlsx", path, sizeof path);
 	make_roster_xlsx("shared.xlsx", false);
 	char *xlsx = read_file(path, &len);
 	for (int kind = 0; kind < 2; kind++) {
 		const void *data = kind ? (const void *)xlsx : (const void *)roster_csv;
 		size_t n = kind ? len : strlen(roster_csv);
-		for (uint64_t nth = 1; nth < 400; nth++) {
+		uint64_t nth = 1;
+		for (; nth < 2000; nth++) {
 			struct sheet_reader *r = NULL;
+			struct sheet_header h;
 			struct sheet_row row;
 			wg_mem_fail_at(nth);
 			int rc = sheet_open_memory(data, n, &r, NULL);
 			if (rc == 0) {
-				while ((rc = sheet_next_row(r, &row)) == 0 && !row.end)
+				rc = sheet_find_header(r, cols, NCOLS, &h, NULL);
+				sheet_header_release(&h);
+				while (rc == 0 && (rc = sheet_next_row(r, &row)) == 0 && !row.end)
 					;
 				sheet_close(r);
 			}
 			bool fired = wg_mem_failure_fired();
 			wg_mem_fail_at(0);
-			if (!fired)
+			if (!fired) {
+				assert_int_equal(rc, 0);
 				break;
+			}
 			assert_int_not_equal(rc, 0);
 		}
+		/* every allocation of a whole read was made to fail once */
+		assert_true(nth > 5 && nth < 2000);
 	}
 	free(xlsx);
 }

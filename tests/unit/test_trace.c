@@ -305,6 +305,7 @@ static void compare_random(int buffer, int min_overlap, int lookback, int thread
 	char *dir = tmp_dir();
 	trace_store *s = open_at(dir);
 	struct trace_rule rule;
+	size_t seen_close = 0, seen_sec = 0;
 
 	assert_non_null(close);
 	assert_non_null(sec);
@@ -327,16 +328,20 @@ static void compare_random(int buffer, int min_overlap, int lookback, int thread
 		assert_int_equal(rc, TRACE_OK);
 		ref_contacts(r, n, who, &q, close, np);
 		check_hits(&res, close, np, 1);
+		seen_close += res.n;
 		trace_result_free(&res);
 		for (int mode = 0; mode < 2; mode++) {
 			rule.mode = mode ? TRACE_WHOLE_WINDOW : TRACE_TIME_ORDERED;
 			assert_int_equal(trace_secondary_contacts(s, who, onset, &rule, &res), TRACE_OK);
 			ref_secondary(r, n, who, &q, !mode, close, sec, np);
 			check_hits(&res, sec, np, 0);
+			seen_sec += res.n;
 			trace_result_free(&res);
 		}
 		rule.mode = TRACE_TIME_ORDERED;
 	}
+	assert_true(seen_close > 10); /* the data must exercise the rules */
+	assert_true(seen_sec > 10);
 	trace_store_close(s);
 	rm_tree(dir);
 	free(dir);
@@ -843,7 +848,10 @@ static void test_cells_csv(void **st)
 	assert_int_equal(r[0].place, r[1].place);
 	wg_free(r);
 	snprintf(buf, sizeof(buf), "1,95.5,118.79,%lld,%lld\n", NOW - 600, NOW - 60);
+	assert_int_equal(trace_parse_csv(buf, strlen(buf), TRACE_CELL, &p, NOW, &r, &n, &d), TRACE_ERR_COORD);
+	snprintf(buf, sizeof(buf), "1,3x.5,118.79,%lld,%lld\n", NOW - 600, NOW - 60);
 	assert_int_equal(trace_parse_csv(buf, strlen(buf), TRACE_CELL, &p, NOW, &r, &n, &d), TRACE_ERR_NUMBER);
+	assert_string_equal(d.what, "lat");
 	snprintf(buf, sizeof(buf), "1,5.5,10.79,%lld,%lld\n", NOW - 600, NOW - 60);
 	assert_int_equal(trace_parse_csv(buf, strlen(buf), TRACE_CELL, &p, NOW, &r, &n, &d), TRACE_ERR_COORD);
 }

@@ -1,0 +1,221 @@
+/* The engine's side of the tracing benchmark.
+ *
+ *   bench_trace PREFIX WORKDIR
+ *
+ * Loads PREFIX.csv and PREFIX.bin into fresh stores under WORKDIR (timing
+ * read + parse + validate + sort + de-duplicate + write + fsync), builds the
+ * index, then times Q1 (close contacts of the case in PREFIX.meta), Q2
+ * (secondary contacts, whole window = the SQL self-join, and time-ordered)
+ * and Q3 (close contacts of the 1,000 cases, distinct pairs). Prints
+ * `RESULT name median_ms count checksum` lines; checksum = sum of
+ * case * 1000003 + contact over the distinct pairs. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/mem.h"
+#include "core/parse.h"
+#include "trace/trace.h"
+#include "trace/trace_cli.h"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(double), dbl_cmp);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void sum_pairs(const struct trace_result *r, size_t *count, uint64_t *sum)
+{
+	*count = r->n;
+	*sum = 0;
+	for (size_t i = 0; i < r->n; i++)
+		*sum += (uint64_t)r->hits[i].source * 1000003u + r->hits[i].person;
+}
+
+/* Q2 pairs are (case, contact): the source is the close contact there. */
+static void sum_secondary(const struct trace_result *r, uint32_t who, size_t *count, uint64_t *sum)
+{
+	*count = r->n;
+	*sum = 0;
+	for (size_t i = 0; i < r->n; i++)
+		*sum += (uint64_t)who * 1000003u + r->hits[i].person;
+}
+
+static int load(const char *file, const char *dir, int64_t now, double *ms, size_t *n_out)
+{
+	struct trace_params p;
+	struct trace_diag d;
+	struct trace_rec *recs = NULL;
+	trace_store *s = NULL;
+	enum trace_kind kind = TRACE_SCAN;
+	uint8_t *buf = NULL;
+	size_t len, n, added;
+	double t0 = now_ms();
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	trace_params_default(&p);
+	rc = cli_read_file(file, &buf, &len);
+	if (rc)
+		return rc;
+	if (len >= 8 && memcmp(buf, "WGTRACE1", 8) == 0)
+		rc = trace_parse_bin(buf, len, &kind, &p, now, &recs, &n, &d);
+	else
+		rc = trace_parse_csv((const char *)buf, len, TRACE_SCAN, &p, now, &recs, &n, &d);
+	wg_free(buf);
+	if (rc) {
+		fprintf(stderr, "parse %s: %s row %llu off %llu %s\n", file, trace_err_en(rc),
+			(unsigned long long)d.row, (unsigned long long)d.offset, d.what);
+		return rc;
+	}
+	double t1 = now_ms();
+	rc = trace_store_open(dir, &p, &s, &d);
+	if (!rc)
+		rc = trace_store_append(s, kind, recs, n, now, &added, &d);
+	trace_store_close(s);
+	wg_free(recs);
+	*ms = now_ms() - t0;
+	*n_out = n;
+	fprintf(stderr, "load %s: %zu records, parse %.0f ms, append %.0f ms\n", file, n, t1 - t0,
+		*ms - (t1 - t0));
+	return rc;
+}
+
+static int read_meta(const char *prefix, uint32_t *who, int64_t *onset)
+{
+	char path[4096], line[256];
+	FILE *f;
+	snprintf(path, sizeof(path), "%s.meta", prefix);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strcspn(line, "\n");
+		if (strncmp(line, "CASE=", 5) == 0)
+			wg_parse_u32(line + 5, n - 5, who);
+		else if (strncmp(line, "ONSET=", 6) == 0)
+			wg_parse_i64(line + 6, n - 6, onset);
+	}
+	fclose(f);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char csv[4096], bin[4096], cases_path[4096], d1[4096], d2[4096];
+	struct trace_rule rule;
+	struct trace_result res = { NULL, 0 };
+	struct trace_case *cases = NULL;
+	struct trace_diag d;
+	trace_store *s = NULL;
+	uint32_t who = 0;
+	int64_t onset = 0, now = (int64_t)time(NULL);
+	double ms, t[64];
+	size_t n, count, ncases = 0;
+	uint64_t sum;
+	int runs;
+
+	if (argc != 3) {
+		fputs("usage: bench_trace PREFIX WORKDIR\n", stderr);
+		return 2;
+	}
+	snprintf(csv, sizeof(csv), "%s.csv", argv[1]);
+	snprintf(bin, sizeof(bin), "%s.bin", argv[1]);
+	snprintf(cases_path, sizeof(cases_path), "%s.cases.csv", argv[1]);
+	snprintf(d1, sizeof(d1), "%s/store_csv", argv[2]);
+	snprintf(d2, sizeof(d2), "%s/store_bin", argv[2]);
+	if (read_meta(argv[1], &who, &onset))
+		return 1;
+	if (!getenv("BENCH_QUERIES_ONLY")) {
+		if (load(csv, d1, now, &ms, &n))
+			return 1;
+		printf("RESULT load_csv %.1f %zu %.0f\n", ms, n, n / (ms / 1e3));
+		if (load(bin, d2, now, &ms, &n))
+			return 1;
+		printf("RESULT load_bin %.1f %zu %.0f\n", ms, n, n / (ms / 1e3));
+		fflush(stdout);
+	}
+
+	memset(&d, 0, sizeof(d));
+	if (trace_store_open(d2, NULL, &s, &d))
+		return 1;
+	ms = now_ms();
+	if (trace_store_build(s))
+		return 1;
+	printf("RESULT open_build %.1f %zu %.2f\n", now_ms() - ms, trace_store_count(s, TRACE_SCAN),
+	       trace_store_bytes_per_rec(s, TRACE_SCAN));
+	trace_rule_default(&rule);
+	rule.buffer_min = 30;
+	rule.lookback_days = 14;
+	rule.max_stay_min = 120;
+
+	runs = 31;
+	for (int i = 0; i < runs; i++) {
+		trace_result_free(&res);
+		ms = now_ms();
+		if (trace_close_contacts(s, who, onset, &rule, &res))
+			return 1;
+		t[i] = now_ms() - ms;
+	}
+	sum_secondary(&res, who, &count, &sum);
+	printf("RESULT q1 %.3f %zu %llu\n", median(t, runs), count, (unsigned long long)sum);
+	fflush(stdout);
+
+	runs = 5;
+	rule.mode = TRACE_WHOLE_WINDOW;
+	for (int i = 0; i < runs; i++) {
+		trace_result_free(&res);
+		ms = now_ms();
+		if (trace_secondary_contacts(s, who, onset, &rule, &res))
+			return 1;
+		t[i] = now_ms() - ms;
+	}
+	sum_secondary(&res, who, &count, &sum);
+	printf("RESULT q2 %.1f %zu %llu\n", median(t, runs), count, (unsigned long long)sum);
+	fflush(stdout);
+	rule.mode = TRACE_TIME_ORDERED;
+	for (int i = 0; i < runs; i++) {
+		trace_result_free(&res);
+		ms = now_ms();
+		if (trace_secondary_contacts(s, who, onset, &rule, &res))
+			return 1;
+		t[i] = now_ms() - ms;
+	}
+	sum_secondary(&res, who, &count, &sum);
+	printf("RESULT q2_ordered %.1f %zu %llu\n", median(t, runs), count, (unsigned long long)sum);
+	fflush(stdout);
+
+	if (cli_read_cases(cases_path, &cases, &ncases, &d))
+		return 1;
+	for (int i = 0; i < runs; i++) {
+		size_t unknown;
+		trace_result_free(&res);
+		ms = now_ms();
+		if (trace_batch_close(s, cases, ncases, &rule, &res, &unknown))
+			return 1;
+		t[i] = now_ms() - ms;
+	}
+	sum_pairs(&res, &count, &sum);
+	printf("RESULT q3 %.1f %zu %llu\n", median(t, runs), count, (unsigned long long)sum);
+	trace_result_free(&res);
+	wg_free(cases);
+	trace_store_close(s);
+	return 0;
+}

@@ -1,0 +1,44 @@
+// Summarises out/SIZE/*.txt into a markdown table:  node report.mjs DIR SIZE
+import { readFileSync, existsSync } from 'node:fs';
+
+const [dir, size] = process.argv.slice(2);
+const engines = ['trace', 'sqlite', 'postgres', 'duckdb'];
+const res = {};
+for (const e of engines) {
+  res[e] = {};
+  const f = `${dir}/${e}.txt`;
+  if (!existsSync(f)) continue;
+  for (const line of readFileSync(f, 'utf8').split('\n')) {
+    const m = line.match(/^RESULT (\S+) (\S+)(?: (\S+))?(?: (\S+))?/);
+    if (m) res[e][m[1]] = { v: m[2], count: m[3], sum: m[4] };
+  }
+}
+const fmt = (r) => !r ? 'not run' : r.v === 'timeout' ? `> ${(Number(r.count) / 1000).toFixed(0)} s (cancelled)`
+  : Number(r.v) >= 1000 ? `${(Number(r.v) / 1000).toFixed(2)} s` : `${Number(r.v).toFixed(3)} ms`;
+const num = (r) => r && r.v !== 'timeout' ? Number(r.v) : null;
+console.log(`### ${size}\n`);
+const meta = readFileSync(`${dir}/data.meta`, 'utf8');
+console.log('```\n' + meta.trim() + '\n```\n');
+console.log('| measure | wangge trace | SQLite | PostgreSQL | DuckDB | fastest other / trace | answers agree |');
+console.log('|---|---|---|---|---|---|---|');
+for (const q of ['load_csv', 'q1', 'q2', 'q3']) {
+  const t = res.trace[q];
+  const others = ['sqlite', 'postgres', 'duckdb'].map((e) => res[e][q]);
+  const best = Math.min(...others.map(num).filter((x) => x !== null));
+  const ratio = num(t) && isFinite(best) ? `${(best / num(t)).toFixed(1)}×` : '–';
+  let agree = '–';
+  if (q !== 'load_csv' && t) {
+    const checked = others.filter((r) => r && r.v !== 'timeout');
+    const bad = checked.filter((r) => r.count !== t.count || r.sum !== t.sum);
+    agree = bad.length ? `NO (${bad.map((r) => `${r.count}/${r.sum}`).join(', ')})`
+      : `yes, ${checked.length} engines: ${t.count} rows, checksum ${t.sum}`;
+  }
+  console.log(`| ${q} | ${fmt(t)} | ${others.map(fmt).join(' | ')} | ${ratio} | ${agree} |`);
+}
+const x = res.trace;
+console.log('');
+if (x.load_bin) console.log(`- binary load: ${fmt(x.load_bin)} for ${x.load_bin.count} scans = ${(Number(x.load_bin.sum) / 1e6).toFixed(1)} M scans/s`);
+if (x.load_csv) console.log(`- CSV load (read, parse, validate, sort, de-duplicate, write, fsync): ${(Number(x.load_csv.sum) / 1e6).toFixed(1)} M scans/s`);
+if (x.open_build) console.log(`- open + index build: ${fmt(x.open_build)}; resident index ${x.open_build.sum} bytes/scan; on disk 16 bytes/scan + 64-byte header per segment`);
+if (x.q2_ordered) console.log(`- Q2 time-ordered rule (product default): ${fmt(x.q2_ordered)}, ${x.q2_ordered.count} persons`);
+for (const e of ['sqlite', 'postgres']) if (res[e].index) console.log(`- ${e} index build: ${fmt(res[e].index)}`);

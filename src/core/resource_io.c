@@ -1,0 +1,439 @@
+/* Import and export for every declared resource: spreadsheets in (CSV in
+ * UTF-8 or GB18030, XLSX, XLS), CSV or XLSX out, with the same validation,
+ * scope and audit as the JSON API. An import runs in the request's one
+ * transaction: all or nothing unless ?partial=1, nothing at all with
+ * ?dry_run=1, and every bad row is reported with its row and column. */
+#include "audit.h"
+#include "err.h"
+#include "limits.h"
+#include "mem.h"
+#include "parse.h"
+#include "resource.h"
+#include "scope.h"
+#include "sheet.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- export ---- */
+
+static const char *enum_label(const struct wg_field *f, const char *value)
+{
+	if (!f->labels)
+		return value;
+	for (size_t i = 0; f->values[i]; i++)
+		if (strcmp(f->values[i], value) == 0)
+			return f->labels[i];
+	return value;
+}
+
+static int read_file(const char *path, char **data, size_t *len)
+{
+	wg_buf b = WG_BUF_INIT(WG_MAX_RESPONSE);
+	char chunk[65536];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return WG_ERR_IO;
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (wg_buf_append(&b, chunk, n))
+			break;
+	fclose(f);
+	if (b.err) {
+		int rc = b.err;
+		wg_buf_release(&b);
+		return rc;
+	}
+	*data = wg_buf_detach(&b, len);
+	return *data ? 0 : WG_ERR_NOMEM;
+}
+
+static int write_rows(wg_req *r, const struct wg_resource *res, struct resource_query *q, struct sheet_writer *w,
+		      int64_t *count)
+{
+	wg_buf sql = WG_BUF_INIT(WG_MAX_SQL);
+	wg_stmt *s;
+	const char *cells[64];
+	char ids[2][24];
+	wg_buf_printf(&sql, "SELECT %s FROM %s WHERE %s ORDER BY %s, id", res->select_columns, res->table,
+		      q->where.data, res->path_column);
+	int rc = sql.err ? sql.err : store_query(r->db, sql.data, q->params, q->n, &s);
+	wg_buf_release(&sql);
+	if (rc)
+		return rc;
+	while ((rc = stmt_next(s)) == 1) {
+		size_t n = 0;
+		snprintf(ids[0], sizeof ids[0], "%lld", (long long)stmt_int(s, 0));
+		cells[n++] = ids[0];
+		int col = 5;
+		for (size_t i = 0; i < res->nfields && n < 63; i++) {
+			const struct wg_field *f = &res->fields[i];
+			if (strcmp(f->name, res->path_column) == 0)
+				continue;
+			const char *v = stmt_is_null(s, col) ? NULL : stmt_text(s, col);
+			if (v && f->type == FT_ENUM)
+				v = enum_label(f, v);
+			if (v && f->type == FT_BOOL)
+				v = stmt_int(s, col) ? "是" : "否";
+			cells[n++] = v;
+			col++;
+		}
+		cells[n++] = stmt_text(s, 4);
+		rc = sheet_writer_row(w, cells, NULL, n);
+		if (rc)
+			break;
+		(*count)++;
+	}
+	stmt_done(s);
+	return rc < 0 ? -rc : rc;
+}
+
+static int export_header(const struct wg_resource *res, struct sheet_writer *w)
+{
+	const char *names[64];
+	size_t n = 0;
+	names[n++] = "编号";
+	for (size_t i = 0; i < res->nfields && n < 63; i++)
+		if (strcmp(res->fields[i].name, res->path_column) != 0)
+			names[n++] = res->fields[i].zh;
+	names[n++] = "路径";
+	return sheet_writer_header(w, names, NULL, n);
+}
+
+int resource_handle_export(wg_req *r)
+{
+	const struct wg_resource *res = r->route->data;
+	struct resource_query q = { .where = WG_BUF_INIT(WG_MAX_SQL) };
+	struct sheet_writer *w = NULL;
+	wg_buf csv = WG_BUF_INIT(WG_MAX_RESPONSE);
+	char tmp[] = "/tmp/wangge-export-XXXXXX";
+	int fd = -1, rc;
+	int64_t count = 0;
+	const char *format = req_query(r, "format");
+	if (!format)
+		format = "csv";
+	if (strcmp(format, "csv") != 0 && strcmp(format, "xlsx") != 0) {
+		rc = req_fail(r, WG_ERR_BAD_QUERY, "format", "format 应为 csv 或 xlsx", "format must be csv or xlsx");
+		goto out;
+	}
+	if (resource_build_where(r, res, &q)) {
+		rc = r->fail.code;
+		goto out;
+	}
+	bool xlsx = strcmp(format, "xlsx") == 0;
+	if (xlsx) {
+		fd = mkstemp(tmp);
+		rc = fd < 0 ? WG_ERR_IO : sheet_xlsx_writer_open(tmp, res->zh, NULL, &w);
+	} else {
+		rc = sheet_csv_writer_open_buf(&csv, &w);
+	}
+	if (!rc)
+		rc = export_header(res, w);
+	if (!rc)
+		rc = write_rows(r, res, &q, w, &count);
+	if (rc) {
+		sheet_writer_abort(w);
+		w = NULL;
+		req_fail(r, rc, NULL, NULL, NULL);
+		goto out;
+	}
+	rc = sheet_writer_close(w);
+	w = NULL;
+	char *data = NULL;
+	size_t len = 0;
+	if (!rc && xlsx)
+		rc = read_file(tmp, &data, &len);
+	else if (!rc)
+		data = wg_buf_detach(&csv, &len), rc = data ? 0 : WG_ERR_NOMEM;
+	if (rc) {
+		req_fail(r, rc, NULL, NULL, NULL);
+		goto out;
+	}
+	char change[48];
+	snprintf(change, sizeof change, "%lld", (long long)count);
+	char *disposition = arena_printf(&r->arena, "attachment; filename=\"%s.%s\"", res->name, format);
+	if (disposition)
+		req_add_header(r, "Content-Disposition", disposition);
+	req_reply_raw(r, 200, xlsx ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+				   : "text/csv; charset=utf-8", data, len);
+	rc = audit_read(r, res->name, 0, r->user->scope_path);
+out:
+	if (w)
+		sheet_writer_abort(w);
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	wg_buf_release(&csv);
+	wg_buf_release(&q.where);
+	return rc;
+}
+
+/* ---- import ---- */
+
+struct import_state {
+	json_t *errors;
+	int64_t inserted, updated;
+	bool partial, dry_run;
+};
+
+static void add_error(struct import_state *st, uint32_t row, const char *field, const char *zh, const char *en)
+{
+	if (json_array_size(st->errors) >= WG_MAX_IMPORT_ERRORS)
+		return;
+	json_array_append_new(st->errors, json_pack("{s:i, s:s, s:s, s:s}", "row", (int)row, "field", field ? field : "",
+						    "message", zh, "message_en", en));
+}
+
+/* Takes the request's recorded failure as an error of this row and clears it. */
+static void row_failed(wg_req *r, struct import_state *st, uint32_t row)
+{
+	char zh[512], en[512];
+	snprintf(zh, sizeof zh, "第%u行:%s", row, r->fail.zh);
+	snprintf(en, sizeof en, "row %u: %s", row, r->fail.en);
+	add_error(st, row, r->fail.field, zh, en);
+	memset(&r->fail, 0, sizeof r->fail);
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "是", "true", "1", "yes", "y", NULL }, *const no[] = { "否", "false", "0", "no", "n", NULL };
+	for (const char *const *y = yes; *y; y++)
+		if (strcasecmp(s, *y) == 0)
+			return *out = true, true;
+	for (const char *const *n = no; *n; n++)
+		if (strcasecmp(s, *n) == 0)
+			return *out = false, true;
+	return false;
+}
+
+static json_t *cell_value(wg_req *r, const struct wg_field *f, const struct sheet_cell *c)
+{
+	int64_t x;
+	bool b;
+	if (f->type == FT_INT || f->type == FT_REF) {
+		if (wg_parse_i64(c->text, c->len, &x))
+			return json_integer(x);
+		if (c->from_number && c->number == (double)(int64_t)c->number)
+			return json_integer((int64_t)c->number);
+		req_failf(r, WG_ERR_VALIDATION, f->name, "%s列应为整数,而不是“%s”", "column %s must be an integer, not '%s'",
+			  f->zh, c->text, f->name, c->text);
+		return NULL;
+	}
+	if (f->type == FT_BOOL) {
+		if (parse_bool(c->text, &b))
+			return json_boolean(b);
+		req_failf(r, WG_ERR_VALIDATION, f->name, "%s列应为“是”或“否”", "column %s must be yes or no", f->zh, f->name);
+		return NULL;
+	}
+	if (f->type == FT_DATE && c->from_number) {
+		/* Excel stores dates as days since 1899-12-30. */
+		int64_t days = (int64_t)c->number - 25569;
+		int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+		int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+		int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+		int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
+		char text[64];
+		snprintf(text, sizeof text, "%04lld-%02lld-%02lld", (long long)y, (long long)m, (long long)d);
+		return json_string(text);
+	}
+	if (f->type == FT_ENUM && f->labels) {
+		for (size_t i = 0; f->values[i]; i++)
+			if (strcmp(f->labels[i], c->text) == 0)
+				return json_string(f->values[i]);
+	}
+	return json_stringn(c->text, c->len);
+}
+
+/* Column specs: every settable field (by name or zh label), then the extras. */
+static int import_specs(const struct wg_resource *res, struct sheet_column_spec **specs, const char ***names, size_t *n)
+{
+	size_t k = 0;
+	*specs = wg_calloc(res->nfields + res->nimport_extra + 1, sizeof **specs);
+	*names = wg_calloc((res->nfields + 1) * 3, sizeof **names);
+	if (!*specs || !*names)
+		return WG_ERR_NOMEM;
+	for (size_t i = 0; i < res->nfields; i++) {
+		const struct wg_field *f = &res->fields[i];
+		if (f->flags & FF_READONLY)
+			continue;
+		const char **nm = &(*names)[k * 3];
+		nm[0] = f->zh;
+		nm[1] = f->name;
+		nm[2] = NULL;
+		/* A field another column can supply (parent_id from parent_code) is not required here. */
+		(*specs)[k++] = (struct sheet_column_spec){ f->name, nm, (f->flags & FF_REQUIRED) && !(f->flags & FF_IMPORT_OPTIONAL) };
+	}
+	for (size_t i = 0; i < res->nimport_extra; i++)
+		(*specs)[k++] = res->import_extra[i];
+	*n = k;
+	return 0;
+}
+
+static int existing_by_key(wg_req *r, const struct wg_resource *res, json_t *row, int64_t *id, int64_t *version)
+{
+	json_t *key = res->import_key ? json_object_get(row, res->import_key) : NULL;
+	*id = 0;
+	if (!json_is_string(key))
+		return 0;
+	char sql[512], lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
+	snprintf(sql, sizeof sql, "SELECT id, version FROM %s WHERE %s = ? AND %s >= ? AND %s < ?", res->table,
+		 res->import_key, res->path_column, res->path_column);
+	wg_stmt *s;
+	scope_range(r->user->scope_path, lo, hi, sizeof lo);
+	wg_param p[] = { WG_PTEXT(json_string_value(key)), WG_PTEXT(lo), WG_PTEXT(hi) };
+	int rc = store_query(r->db, sql, p, 3, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	int found = 0;
+	while ((rc = stmt_next(s)) == 1) {
+		*id = stmt_int(s, 0);
+		*version = stmt_int(s, 1);
+		found++;
+	}
+	stmt_done(s);
+	if (found > 1)
+		return req_failf(r, WG_ERR_CONFLICT, res->import_key, "%s“%s”对应多条记录,无法确定更新哪一条",
+				 "%s '%s' matches several records", res->import_key, json_string_value(key),
+				 res->import_key, json_string_value(key));
+	return rc < 0 ? req_fail(r, -rc, NULL, NULL, NULL) : 0;
+}
+
+static int import_one(wg_req *r, const struct wg_resource *res, json_t *row, struct import_state *st)
+{
+	int64_t id, version = 0;
+	char path[WG_MAX_GRID_PATH];
+	if ((res->hooks.import_row && res->hooks.import_row(r, res, row)) || existing_by_key(r, res, row, &id, &version))
+		return r->fail.code;
+	if (id) {
+		/* An update changes what may change; where a record hangs is not moved by an import. */
+		for (size_t i = 0; i < res->nfields; i++)
+			if (res->fields[i].flags & FF_CREATE_ONLY)
+				json_object_del(row, res->fields[i].name);
+		if (resource_validate(r, res, row, false) || (res->hooks.check && res->hooks.check(r, res, id, row)) ||
+		    resource_update(r, res, id, version, NULL, row) || audit_req(r, "update", res->name, id, NULL, row))
+			return r->fail.code;
+		st->updated++;
+		return 0;
+	}
+	if (resource_validate(r, res, row, true) || (res->hooks.check && res->hooks.check(r, res, 0, row)) ||
+	    resource_scope_of_new(r, res, row, path, sizeof path) || resource_insert(r, res, row, path, &id) ||
+	    (res->hooks.after_insert && res->hooks.after_insert(r, res, id, row, path)) ||
+	    audit_req(r, "create", res->name, id, path, row))
+		return r->fail.code;
+	st->inserted++;
+	return 0;
+}
+
+static json_t *row_object(wg_req *r, const struct wg_resource *res, const struct sheet_row *row,
+			  const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs)
+{
+	json_t *o = json_object();
+	for (size_t k = 0; o && k < nspecs; k++) {
+		const struct sheet_cell *c = sheet_row_cell(row, h, k);
+		if (!c || c->len == 0)
+			continue;
+		const struct wg_field *f = resource_field(res, specs[k].key);
+		json_t *v = f ? cell_value(r, f, c) : json_stringn(c->text, c->len);
+		if (!v) {
+			json_decref(o);
+			return NULL;
+		}
+		json_object_set_new(o, specs[k].key, v);
+	}
+	return o;
+}
+
+int resource_handle_import(wg_req *r)
+{
+	const struct wg_resource *res = r->route->data;
+	struct sheet_reader *reader = NULL;
+	struct sheet_column_spec *specs = NULL;
+	const char **names = NULL;
+	struct sheet_header h = { 0 };
+	struct sheet_error e = { 0 };
+	struct sheet_row row;
+	struct import_state st = { .errors = json_array() };
+	size_t nspecs = 0;
+	int64_t flag;
+	int rc;
+	if (req_query_int(r, "dry_run", 0, 1, 0, &flag))
+		goto done;
+	st.dry_run = flag;
+	if (req_query_int(r, "partial", 0, 1, 0, &flag))
+		goto done;
+	st.partial = flag;
+	if (r->raw.len == 0) {
+		req_fail(r, WG_ERR_REQUIRED, "file", "请上传 CSV 或 XLSX 文件", "upload a CSV or XLSX file as the request body");
+		goto done;
+	}
+	if ((rc = import_specs(res, &specs, &names, &nspecs))) {
+		req_fail(r, rc, NULL, NULL, NULL);
+		goto done;
+	}
+	rc = sheet_open_memory(r->raw.data, r->raw.len, &reader, &e);
+	if (!rc)
+		rc = sheet_find_header(reader, specs, nspecs, &h, &e);
+	if (rc) {
+		req_fail(r, rc == WG_ERR_NOMEM ? rc : WG_ERR_VALIDATION, e.column[0] ? e.column : "file", e.message_zh, e.message_en);
+		goto done;
+	}
+	uint32_t rows = 0;
+	while ((rc = sheet_next_row(reader, &row)) == 0 && !row.end) {
+		if (++rows > WG_MAX_IMPORT_ROWS) {
+			add_error(&st, row.number, "", "行数超过上限", "too many rows");
+			break;
+		}
+		/* With ?partial=1 a failed row must leave nothing behind: a savepoint each. */
+		if (st.partial && store_run(r->db, "SAVEPOINT import_row", NULL, 0)) {
+			req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
+			break;
+		}
+		json_t *o = row_object(r, res, &row, &h, specs, nspecs);
+		bool failed = !o || import_one(r, res, o, &st);
+		bool out_of_memory = r->fail.code == WG_ERR_NOMEM;
+		if (failed)
+			row_failed(r, &st, row.number);
+		json_decref(o);
+		if (st.partial && store_run(r->db, failed ? "ROLLBACK TO SAVEPOINT import_row" : "RELEASE SAVEPOINT import_row", NULL, 0)) {
+			req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
+			break;
+		}
+		if (out_of_memory) {
+			req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+			break;
+		}
+	}
+	if (rc) {
+		const struct sheet_error *se = sheet_last_error(reader);
+		add_error(&st, se->row, se->column, se->message_zh, se->message_en);
+	}
+	json_t *out = json_pack("{s:I, s:I, s:O, s:b}", "inserted", (json_int_t)st.inserted, "updated", (json_int_t)st.updated,
+				"errors", st.errors, "dry_run", st.dry_run);
+	size_t nerr = json_array_size(st.errors);
+	if (nerr && !st.partial) {
+		/* All or nothing: nothing of this file is kept. */
+		json_object_set_new(out, "inserted", json_integer(0));
+		json_object_set_new(out, "updated", json_integer(0));
+		json_object_set_new(out, "error", json_pack("{s:s, s:s, s:s}", "code", "validation_failed",
+			"message", "文件中有错误,未导入任何数据;请改正后重新导入", "message_en",
+			"the file has errors and nothing was imported; fix them and import again"));
+		r->rollback = true;
+		req_reply(r, 422, out);
+	} else {
+		r->rollback = st.dry_run;
+		if (!st.dry_run && audit_req(r, "import", res->name, 0, r->user->scope_path, out))
+			json_decref(out);
+		else
+			req_reply(r, 200, out);
+	}
+done:
+	json_decref(st.errors);
+	sheet_header_release(&h);
+	sheet_close(reader);
+	wg_free(specs);
+	wg_free(names);
+	return r->fail.code;
+}

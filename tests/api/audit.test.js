@@ -1,0 +1,237 @@
+// The audit trail: every write and every read of a grid node is recorded with
+// who, from where, what and on which record; only auditors (and the admin)
+// read it; the hash chain shows any edit or deletion made behind the server.
+'use strict';
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
+const path = require('node:path');
+const { startServer, run, ADMIN_PASSWORD, DEMO_PASSWORD, STORE, DEMO } = require('./helpers');
+const { expectError, poll } = require('./expect');
+
+let srv;
+let auditor;
+let command;
+
+async function trail(query = '') {
+  const r = await srv.api('GET', `/api/v1/audit?limit=1000${query}`, { token: auditor });
+  assert.equal(r.status, 200, r.text);
+  return r.json.items;
+}
+
+// The newest record matching every key of `want`.
+async function find(want, query = '') {
+  return poll(async () => (await trail(query)).find((a) => Object.entries(want).every(([k, v]) => a[k] === v)));
+}
+
+function expectRecord(a, want) {
+  assert.ok(a, `no audit record like ${JSON.stringify(want)}`);
+  for (const [k, v] of Object.entries(want)) assert.equal(a[k], v, k);
+  assert.equal(a.address, '127.0.0.1');
+  assert.match(a.hash, /^[0-9a-f]{64}$/);
+  assert.ok(Math.abs(a.at - Date.now() / 1000) < 120, 'at is the current Unix time');
+}
+
+before(async () => {
+  srv = await startServer();
+  auditor = await srv.login('auditor');
+  command = await srv.login('command');
+});
+after(async () => { if (srv) await srv.stop(); });
+
+test('grid writes are audited with user, address, action, resource, record and node', async () => {
+  const c = await srv.api('POST', '/api/v1/grids', { token: command, body: { parent_id: DEMO.grid, kind: 'building', name: '审计楼' } });
+  assert.equal(c.status, 201);
+  const id = c.json.id;
+  const rid = String(id);
+  const base = { user_id: 2, username: 'command', resource: 'grids', record_id: rid };
+  expectRecord(await find({ ...base, action: 'create' }, '&resource=grids'), { ...base, action: 'create', node_path: c.json.path });
+
+  assert.equal((await srv.api('PATCH', `/api/v1/grids/${id}`, { token: command, body: { name: '审计楼改' } })).status, 200);
+  expectRecord(await find({ ...base, action: 'update' }), { ...base, node_path: c.json.path });
+
+  const lead = await srv.api('PUT', `/api/v1/grids/${id}/leaders`, { token: command, body: { leaders: [{ user_id: 4, duty: '楼栋长' }] } });
+  assert.equal(lead.status, 200);
+  const updates = (await trail('&resource=grids')).filter((a) => a.action === 'update' && a.record_id === rid);
+  assert.equal(updates.length, 2, 'the patch and the leaders change');
+
+  const mv = await srv.api('POST', `/api/v1/grids/${id}/move`, { token: command, body: { parent_id: 12 } });
+  assert.equal(mv.status, 200);
+  expectRecord(await find({ ...base, action: 'move' }), { ...base, node_path: `/1/2/3/12/${id}/` });
+
+  assert.equal((await srv.api('DELETE', `/api/v1/grids/${id}`, { token: command })).status, 204);
+  expectRecord(await find({ ...base, action: 'delete' }), { ...base, node_path: `/1/2/3/12/${id}/` });
+
+  // In order, newest first, with distinct ids.
+  const mine = (await trail('&resource=grids')).filter((a) => a.record_id === rid && a.action !== 'read');
+  assert.deepEqual(mine.map((a) => a.action), ['delete', 'move', 'update', 'update', 'create']);
+  for (let i = 1; i < mine.length; i++) assert.ok(mine[i - 1].id > mine[i].id);
+});
+
+test('account changes and sign-ins are audited', async () => {
+  const admin = await srv.login('admin', ADMIN_PASSWORD);
+  expectRecord(await find({ action: 'login', username: 'admin' }, '&resource=session'),
+    { action: 'login', resource: 'session', user_id: 1, node_path: '/1/' });
+  const u = await srv.api('POST', '/api/v1/users', {
+    token: admin, body: { username: 'audited-user', password: 'audited-user-pw', role: 'volunteer', scope_node_id: DEMO.grid },
+  });
+  assert.equal(u.status, 201);
+  expectRecord(await find({ action: 'create', resource: 'users', record_id: String(u.json.id) }),
+    { user_id: 1, username: 'admin', node_path: '/1/2/3/4/' });
+  assert.equal((await srv.api('PATCH', `/api/v1/users/${u.json.id}`, { token: admin, body: { disabled: true } })).status, 200);
+  expectRecord(await find({ action: 'update', resource: 'users', record_id: String(u.json.id) }), { username: 'admin' });
+
+  const bad = await srv.api('POST', '/api/v1/session', { body: { username: 'partyadmin', password: 'not-the-password' } });
+  assert.equal(bad.status, 401);
+  const failed = await find({ action: 'login_failed', username: 'partyadmin' }, '&resource=session');
+  expectRecord(failed, { resource: 'session', user_id: 0 });
+
+  const t = await srv.login('partyadmin', DEMO_PASSWORD);
+  const login = await find({ action: 'login', username: 'partyadmin' }, '&resource=session');
+  expectRecord(login, { user_id: 6, node_path: '/1/2/' });
+  assert.equal((await srv.api('DELETE', '/api/v1/session', { token: t })).status, 204);
+  expectRecord(await find({ action: 'logout', username: 'partyadmin' }, '&resource=session'), { user_id: 6, resource: 'session' });
+});
+
+test('reads of grid nodes are audited, one record per node read', async () => {
+  const gw = await srv.login('gridworker');
+  assert.equal((await srv.api('GET', `/api/v1/grids/${DEMO.building}`, { token: gw })).status, 200);
+  const read = await find({ action: 'read', username: 'gridworker', record_id: String(DEMO.building) }, '&resource=grids');
+  expectRecord(read, { user_id: 4, resource: 'grids', node_path: '/1/2/3/4/5/' });
+
+  const list = await srv.api('GET', `/api/v1/grids?grid=${DEMO.grid}`, { token: gw });
+  assert.equal(list.status, 200);
+  const ids = list.json.items.map((i) => String(i.id));
+  assert.ok(ids.length >= 8);
+  const all = await poll(async () => {
+    const reads = (await trail('&resource=grids')).filter((a) => a.action === 'read' && a.username === 'gridworker');
+    return ids.every((id) => reads.some((a) => a.record_id === id)) ? reads : null;
+  });
+  assert.ok(all, 'every listed node is recorded as read');
+  // A refused read is not a read.
+  const hidden = await srv.api('GET', '/api/v1/grids/12', { token: gw });
+  assert.equal(hidden.status, 404);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(!(await trail('&resource=grids')).some((a) => a.action === 'read' && a.username === 'gridworker' && a.record_id === '12'));
+});
+
+test('failed writes leave no audit record', async () => {
+  const writes = async () => (await trail()).filter((a) => a.action !== 'read').map((a) => a.id);
+  const before = await writes();
+  const calls = [
+    ['POST', '/api/v1/grids', { parent_id: DEMO.grid, kind: 'street', name: '错层' }],
+    ['POST', '/api/v1/grids', { parent_id: 505, kind: 'building', name: '越界' }],
+    ['PATCH', `/api/v1/grids/${DEMO.building}`, { kind: 'grid' }],
+    ['POST', `/api/v1/grids/${DEMO.community}/move`, { parent_id: DEMO.grid }],
+    ['DELETE', `/api/v1/grids/${DEMO.community}`],
+    ['PUT', `/api/v1/grids/${DEMO.building}/leaders`, { leaders: [{ user_id: 4, duty: '国王' }] }],
+    ['POST', '/api/v1/users', { username: 'gridworker', password: 'abcdefghijkl', role: 'volunteer', scope_node_id: 4 }],
+  ];
+  const ct = await srv.login('community');
+  for (const [m, p, body] of calls) {
+    const r = await srv.api(m, p, { token: ct, body });
+    assert.ok(r.status >= 400, `${m} ${p} → ${r.status}`);
+  }
+  const after = await writes();
+  // Only the community's sign-in was added.
+  assert.deepEqual(after.slice(1), before);
+  const added = (await trail()).find((a) => a.id === after[0]);
+  assert.equal(added.action, 'login');
+  assert.equal(added.username, 'community');
+});
+
+test('only the auditor and the admin read the audit trail', async () => {
+  assert.equal((await srv.api('GET', '/api/v1/audit', { token: auditor })).status, 200);
+  const admin = await srv.login('admin', ADMIN_PASSWORD);
+  assert.equal((await srv.api('GET', '/api/v1/audit', { token: admin })).status, 200);
+  for (const user of ['command', 'community', 'gridworker', 'partyadmin', 'checkpoint', 'commissioner', 'volunteer']) {
+    const t = await srv.login(user);
+    expectError(await srv.api('GET', '/api/v1/audit', { token: t }), 403, 'forbidden', undefined, user);
+  }
+  expectError(await srv.api('GET', '/api/v1/audit'), 401, 'unauthorized');
+});
+
+test('an auditor scoped to one town sees that town\'s records and the sign-ins only', async () => {
+  const admin = await srv.login('admin', ADMIN_PASSWORD);
+  const u = await srv.api('POST', '/api/v1/users', {
+    token: admin, body: { username: 'town-auditor', password: 'town-auditor-pw', role: 'auditor', scope_node_id: 505 },
+  });
+  assert.equal(u.status, 201);
+  const c = await srv.api('POST', '/api/v1/grids', { token: command, body: { parent_id: 505, kind: 'community', name: '吴滩审计社区' } });
+  assert.equal(c.status, 201);
+  const t = await srv.login('town-auditor', 'town-auditor-pw');
+  const r = await srv.api('GET', '/api/v1/audit?limit=1000', { token: t });
+  assert.equal(r.status, 200);
+  assert.ok(r.json.items.length > 0);
+  for (const a of r.json.items) assert.ok(a.node_path === '' || a.node_path.startsWith('/1/505/'), a.node_path);
+  assert.ok(r.json.items.some((a) => a.action === 'create' && a.record_id === String(c.json.id)));
+});
+
+test('the trail pages newest first with a cursor; bad paging is refused', async () => {
+  const first = await srv.api('GET', '/api/v1/audit?limit=3', { token: auditor });
+  assert.equal(first.status, 200);
+  assert.equal(first.json.items.length, 3);
+  assert.equal(first.json.next_cursor, first.json.items[2].id);
+  const second = await srv.api('GET', `/api/v1/audit?limit=3&cursor=${first.json.next_cursor}`, { token: auditor });
+  const ids = [...first.json.items, ...second.json.items].map((a) => a.id);
+  for (let i = 1; i < ids.length; i++) assert.equal(ids[i], ids[i - 1] - 1, 'consecutive, newest first');
+  const sessions = await trail('&resource=session');
+  assert.ok(sessions.length > 0 && sessions.every((a) => a.resource === 'session'));
+  for (const q of ['limit=0', 'limit=abc', 'limit=5000', 'cursor=-1']) {
+    expectError(await srv.api('GET', `/api/v1/audit?${q}`, { token: auditor }), 400, 'bad_query', q.split('=')[0], q);
+  }
+});
+
+// Runs SQL on the stopped server's database, behind the program's back.
+function sql(data, stmt) {
+  if (STORE === 'postgres') {
+    return execFileSync('psql', ['-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', data.db, '-c', stmt], { encoding: 'utf8' }).trim();
+  }
+  return execFileSync('sqlite3', [path.join(data.dir, 'wangge.db'), stmt], { encoding: 'utf8' }).trim();
+}
+
+test('audit verify: intact, then an edited record and a deleted record are named', async () => {
+  const data = srv.data;
+  await srv.stop();
+  srv = null;
+  const verify = () => run(['audit', 'verify', '--data', data.dir]);
+  let v = verify();
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+  assert.match(v.stdout, /intact/);
+  const count = Number(sql(data, 'SELECT COUNT(*) FROM audit'));
+  assert.ok(count > 30, `only ${count} records`);
+  assert.match(v.stdout, new RegExp(`\\b${count} records`));
+
+  // Edit one field of record 3.
+  const action = sql(data, 'SELECT action FROM audit WHERE id = 3');
+  sql(data, "UPDATE audit SET action = 'x' WHERE id = 3");
+  v = verify();
+  assert.equal(v.code, 1, v.stdout);
+  assert.match(v.stdout, /BROKEN/);
+  assert.match(v.stdout, /record 3 was altered/);
+  // Putting it back makes the chain whole again: the check is exact.
+  sql(data, `UPDATE audit SET action = '${action}' WHERE id = 3`);
+  v = verify();
+  assert.equal(v.code, 0, v.stdout);
+
+  // Change where record 10 came from.
+  const addr = sql(data, 'SELECT address FROM audit WHERE id = 10');
+  sql(data, "UPDATE audit SET address = '10.0.0.1' WHERE id = 10");
+  v = verify();
+  assert.equal(v.code, 1);
+  assert.match(v.stdout, /record 10 was altered/);
+  sql(data, `UPDATE audit SET address = '${addr}' WHERE id = 10`);
+  assert.equal(verify().code, 0);
+
+  // Delete the newest record.
+  sql(data, `DELETE FROM audit WHERE id = ${count}`);
+  v = verify();
+  assert.equal(v.code, 1, v.stdout);
+  assert.match(v.stdout, new RegExp(`records after ${count - 1} were deleted`));
+
+  // Delete one in the middle.
+  sql(data, 'DELETE FROM audit WHERE id = 20');
+  v = verify();
+  assert.equal(v.code, 1, v.stdout);
+  assert.match(v.stdout, /record 20 is missing/);
+});

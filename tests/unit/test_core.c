@@ -1,0 +1,236 @@
+/* Unit tests of the platform's pure building blocks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/mem.h"
+#include "core/opts.h"
+#include "core/parse.h"
+#include "core/rbac.h"
+#include "core/scope.h"
+
+#include <string.h>
+
+static void buf_respects_its_maximum(void **state)
+{
+	(void)state;
+	wg_buf b = WG_BUF_INIT(8);
+	assert_int_equal(wg_buf_puts(&b, "12345678"), 0);
+	assert_string_equal(b.data, "12345678");
+	assert_int_equal(wg_buf_putc(&b, '9'), WG_ERR_TOO_LARGE);
+	/* The failure sticks until reset, and the content is unchanged. */
+	assert_int_equal(wg_buf_puts(&b, ""), WG_ERR_TOO_LARGE);
+	assert_string_equal(b.data, "12345678");
+	wg_buf_reset(&b);
+	assert_int_equal(wg_buf_printf(&b, "%d-%s", 42, "x"), 0);
+	assert_string_equal(b.data, "42-x");
+	wg_buf_release(&b);
+}
+
+static void buf_rejects_overflowing_sizes(void **state)
+{
+	(void)state;
+	wg_buf b = WG_BUF_INIT(SIZE_MAX);
+	assert_int_equal(wg_buf_putc(&b, 'a'), 0);
+	assert_int_equal(wg_buf_reserve(&b, SIZE_MAX), WG_ERR_TOO_LARGE);
+	wg_buf_release(&b);
+}
+
+static void buf_hex_and_detach(void **state)
+{
+	(void)state;
+	wg_buf b = WG_BUF_INIT(64);
+	const uint8_t bytes[] = { 0x00, 0xab, 0xff };
+	assert_int_equal(wg_buf_hex(&b, bytes, 3), 0);
+	size_t len;
+	char *s = wg_buf_detach(&b, &len);
+	assert_string_equal(s, "00abff");
+	assert_int_equal(len, 6);
+	assert_null(b.data);
+	wg_free(s);
+}
+
+static void failed_allocation_is_reported_not_fatal(void **state)
+{
+	(void)state;
+	wg_buf b = WG_BUF_INIT(1024);
+	wg_mem_fail_at(1);
+	assert_int_equal(wg_buf_puts(&b, "hello"), WG_ERR_NOMEM);
+	assert_true(wg_mem_failure_fired());
+	wg_mem_fail_at(0);
+	wg_buf_reset(&b);
+	assert_int_equal(wg_buf_puts(&b, "hello"), 0);
+	wg_buf_release(&b);
+}
+
+static void every_allocation_of_an_arena_can_fail_cleanly(void **state)
+{
+	(void)state;
+	for (uint64_t n = 1; n < 20; n++) {
+		wg_arena a;
+		arena_init(&a, 1 << 20);
+		wg_mem_fail_at(n);
+		bool failed = false;
+		for (int i = 0; i < 100 && !failed; i++)
+			failed = arena_printf(&a, "item %d of a long enough text to fill chunks %0200d", i, i) == NULL;
+		assert_true(failed == wg_mem_failure_fired());
+		arena_release(&a);
+	}
+	wg_mem_fail_at(0);
+}
+
+static void arena_enforces_its_budget(void **state)
+{
+	(void)state;
+	wg_arena a;
+	arena_init(&a, 100);
+	assert_non_null(arena_alloc(&a, 64));
+	assert_null(arena_alloc(&a, 64));
+	char *s = arena_strndup(&a, "abcdef", 3);
+	assert_string_equal(s, "abc");
+	assert_int_equal((uintptr_t)s % 16, 0);
+	arena_release(&a);
+}
+
+static void numbers_parse_exactly(void **state)
+{
+	(void)state;
+	uint32_t u;
+	int64_t i;
+	uint64_t v;
+	assert_true(wg_parse_u32("4294967295", 10, &u));
+	assert_int_equal(u, 4294967295u);
+	assert_false(wg_parse_u32("4294967296", 10, &u));
+	assert_false(wg_parse_u32("", 0, &u));
+	assert_false(wg_parse_u32("12a", 3, &u));
+	assert_false(wg_parse_u32("+1", 2, &u));
+	assert_false(wg_parse_u32(" 1", 2, &u));
+	assert_true(wg_parse_u32("123456", 3, &u)); /* reads only n bytes */
+	assert_int_equal(u, 123);
+	assert_true(wg_parse_i64("-9223372036854775808", 20, &i));
+	assert_true(i == INT64_MIN);
+	assert_false(wg_parse_i64("9223372036854775808", 19, &i));
+	assert_false(wg_parse_i64("-", 1, &i));
+	assert_false(wg_parse_u64("18446744073709551616", 20, &v));
+}
+
+static void dates_must_exist(void **state)
+{
+	(void)state;
+	int y, m, d;
+	assert_true(wg_parse_date("2020-02-29", 10, &y, &m, &d));
+	assert_int_equal(d, 29);
+	assert_false(wg_parse_date("2021-02-29", 10, &y, &m, &d));
+	assert_false(wg_parse_date("1900-02-29", 10, &y, &m, &d));
+	assert_true(wg_parse_date("2000-02-29", 10, &y, &m, &d));
+	assert_false(wg_parse_date("2021-13-01", 10, &y, &m, &d));
+	assert_false(wg_parse_date("2021-04-31", 10, &y, &m, &d));
+	assert_false(wg_parse_date("2021-4-30", 9, &y, &m, &d));
+	assert_false(wg_parse_date("2021/04/30", 10, &y, &m, &d));
+	assert_int_equal(wg_days_from_civil(1970, 1, 1), 0);
+	assert_int_equal(wg_days_from_civil(2022, 11, 11), 19307);
+}
+
+static void scope_is_a_path_prefix(void **state)
+{
+	(void)state;
+	char lo[64], hi[64];
+	assert_true(scope_contains("/1/2/", "/1/2/"));
+	assert_true(scope_contains("/1/2/", "/1/2/30/"));
+	assert_false(scope_contains("/1/2/", "/1/20/"));
+	assert_false(scope_contains("/1/2/", "/1/"));
+	assert_false(scope_contains("", "/1/"));
+	scope_range("/1/2/", lo, hi, sizeof lo);
+	assert_string_equal(lo, "/1/2/");
+	assert_string_equal(hi, "/1/20");
+	/* Everything inside the range has the prefix, and the sibling /1/20/ sorts after it. */
+	assert_true(strcmp("/1/2/999/", hi) < 0);
+	assert_true(strcmp("/1/20/", hi) >= 0);
+	assert_true(strcmp("/1/2/", lo) >= 0);
+}
+
+static void error_table_is_complete(void **state)
+{
+	(void)state;
+	for (int e = 0; e < WG_ERR__COUNT; e++) {
+		assert_true(strlen(wg_err_code(e)) > 0);
+		assert_true(wg_err_status(e) >= 200 && wg_err_status(e) < 600);
+		assert_true(strlen(wg_err_zh(e)) > 0);
+		assert_true(strlen(wg_err_en(e)) > 0);
+	}
+	assert_int_equal(wg_err_status(WG_ERR_PRECONDITION), 412);
+	assert_string_equal(wg_err_code(9999), "internal");
+}
+
+static void roles_follow_least_privilege(void **state)
+{
+	(void)state;
+	const struct wg_role *admin = rbac_role("admin"), *auditor = rbac_role("auditor"),
+		*community = rbac_role("community"), *grid = rbac_role("grid_worker"), *command = rbac_role("command");
+	assert_non_null(admin);
+	assert_null(rbac_role("root"));
+	assert_true(rbac_allows(auditor, RIGHT_AUDIT_READ));
+	assert_false(rbac_allows(auditor, RIGHT_GRID_READ));
+	assert_false(rbac_allows(grid, RIGHT_GRID_WRITE));
+	assert_true(rbac_allows(grid, RIGHT_NONE));
+	assert_false(rbac_allows(NULL, RIGHT_GRID_READ));
+	assert_true(rbac_may_manage(admin, admin));
+	assert_true(rbac_may_manage(command, community));
+	assert_false(rbac_may_manage(community, command));
+	assert_false(rbac_may_manage(community, community));
+	assert_false(rbac_may_manage(grid, rbac_role("volunteer")));  /* no USER_WRITE */
+}
+
+static void options_parse_from_a_table(void **state)
+{
+	(void)state;
+	const char *data = "default", *pos[2];
+	bool flag = false;
+	int npos;
+	const struct wg_opt opts[] = {
+		{ "--data", "DIR", &data, NULL, "data" },
+		{ "--fast", NULL, NULL, &flag, "flag" },
+		{ 0 },
+	};
+	char *ok[] = { "cmd", "--data", "/x", "--fast", "file", NULL };
+	assert_int_equal(opts_parse(5, ok, opts, pos, 2, &npos, "cmd"), 0);
+	assert_string_equal(data, "/x");
+	assert_true(flag);
+	assert_int_equal(npos, 1);
+	assert_string_equal(pos[0], "file");
+	char *eq[] = { "cmd", "--data=/y", NULL };
+	assert_int_equal(opts_parse(2, eq, opts, pos, 2, &npos, "cmd"), 0);
+	assert_string_equal(data, "/y");
+	char *unknown[] = { "cmd", "--nope", NULL };
+	assert_int_equal(opts_parse(2, unknown, opts, pos, 2, &npos, "cmd"), 2);
+	char *missing[] = { "cmd", "--data", NULL };
+	assert_int_equal(opts_parse(2, missing, opts, pos, 2, &npos, "cmd"), 2);
+	char *extra[] = { "cmd", "a", "b", "c", NULL };
+	assert_int_equal(opts_parse(4, extra, opts, pos, 2, &npos, "cmd"), 2);
+	char *flagval[] = { "cmd", "--fast=1", NULL };
+	assert_int_equal(opts_parse(2, flagval, opts, pos, 2, &npos, "cmd"), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(buf_respects_its_maximum),
+		cmocka_unit_test(buf_rejects_overflowing_sizes),
+		cmocka_unit_test(buf_hex_and_detach),
+		cmocka_unit_test(failed_allocation_is_reported_not_fatal),
+		cmocka_unit_test(every_allocation_of_an_arena_can_fail_cleanly),
+		cmocka_unit_test(arena_enforces_its_budget),
+		cmocka_unit_test(numbers_parse_exactly),
+		cmocka_unit_test(dates_must_exist),
+		cmocka_unit_test(scope_is_a_path_prefix),
+		cmocka_unit_test(error_table_is_complete),
+		cmocka_unit_test(roles_follow_least_privilege),
+		cmocka_unit_test(options_parse_from_a_table),
+	};
+	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
+}

@@ -1,0 +1,195 @@
+/* The store on a real SQLite file: parameters, transactions, conflicts,
+ * migrations, backup, and allocation failures along the way. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/err.h"
+#include "core/mem.h"
+#include "core/migrate.h"
+#include "core/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	wg_store *st;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/wg-store-XXXXXX");
+	if (!f || !mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+	if (store_open(f->path, 2, &f->st))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[160];
+	store_close(f->st);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+static void migrations_apply_once(void **state)
+{
+	struct fixture *f = *state;
+	int applied;
+	assert_int_equal(migrate_up(f->st, &applied), 0);
+	assert_int_equal(applied, migrate_latest_version(WG_SQLITE));
+	assert_int_equal(migrate_up(f->st, &applied), 0);
+	assert_int_equal(applied, 0);
+}
+
+static void parameters_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	wg_conn *c;
+	wg_stmt *s;
+	int applied;
+	assert_int_equal(migrate_up(f->st, &applied), 0);
+	store_acquire(f->st, &c);
+	const char *name = "阜宁县 'quoted' ?";
+	wg_param p[] = { WG_PTEXT("county"), WG_PTEXT(name), WG_PINT(1700000000) };
+	assert_int_equal(store_run(c, "INSERT INTO grid_nodes (kind, name, path, created_at, updated_at) VALUES (?, ?, '/1/', ?, 0)", p, 3), 0);
+	wg_param q[] = { WG_PTEXTN("county-and-more", 6) };
+	assert_int_equal(store_query(c, "SELECT name, created_at, code FROM grid_nodes WHERE kind = ?", q, 1, &s), 0);
+	assert_int_equal(stmt_next(s), 1);
+	assert_string_equal(stmt_text(s, 0), name);
+	assert_int_equal(stmt_int(s, 1), 1700000000);
+	assert_true(stmt_is_null(s, 2));
+	assert_string_equal(stmt_text(s, 2), "");
+	assert_int_equal(stmt_next(s), 0);
+	stmt_done(s);
+	int64_t n;
+	assert_int_equal(store_int(c, "SELECT COUNT(*) FROM grid_nodes WHERE name = '?'", NULL, 0, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_int(c, "SELECT id FROM grid_nodes WHERE id = ?", (wg_param[]){ WG_PINT(999) }, 1, &n), WG_ERR_NOT_FOUND);
+	store_release(f->st, c);
+}
+
+static void rollback_changes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	wg_conn *c;
+	int applied;
+	int64_t n;
+	assert_int_equal(migrate_up(f->st, &applied), 0);
+	store_acquire(f->st, &c);
+	assert_int_equal(store_begin(c), 0);
+	assert_int_equal(store_run(c, "INSERT INTO grid_nodes (kind, name, path, created_at, updated_at) VALUES ('county', 'x', '/1/', 0, 0)", NULL, 0), 0);
+	assert_int_equal(store_rollback(c), 0);
+	assert_int_equal(store_int(c, "SELECT COUNT(*) FROM grid_nodes", NULL, 0, &n), 0);
+	assert_int_equal(n, 0);
+	store_release(f->st, c);
+}
+
+static void unique_violation_is_a_conflict(void **state)
+{
+	struct fixture *f = *state;
+	wg_conn *c;
+	int applied;
+	assert_int_equal(migrate_up(f->st, &applied), 0);
+	store_acquire(f->st, &c);
+	const char *sql = "INSERT INTO login_failures (subject, failures, first_at) VALUES (?, 1, 0)";
+	wg_param p[] = { WG_PTEXT("u:x") };
+	assert_int_equal(store_run(c, sql, p, 1), 0);
+	assert_int_equal(store_run(c, sql, p, 1), WG_ERR_CONFLICT);
+	assert_true(store_last_was_unique_violation(c));
+	assert_true(strlen(store_last_error(c)) > 0);
+	assert_int_equal(store_run(c, "SELECT nonsense FROM nowhere", NULL, 0), WG_ERR_DB);
+	/* A wrong parameter count is refused before anything runs. */
+	assert_int_equal(store_run(c, sql, NULL, 0), WG_ERR_DB);
+	store_release(f->st, c);
+}
+
+static void release_rolls_back_an_open_transaction(void **state)
+{
+	struct fixture *f = *state;
+	wg_conn *c;
+	int applied;
+	int64_t n;
+	assert_int_equal(migrate_up(f->st, &applied), 0);
+	store_acquire(f->st, &c);
+	assert_int_equal(store_begin(c), 0);
+	assert_int_equal(store_run(c, "INSERT INTO login_failures (subject, failures, first_at) VALUES ('a', 1, 0)", NULL, 0), 0);
+	store_release(f->st, c);
+	store_acquire(f->st, &c);
+	assert_false(store_in_transaction(c));
+	assert_int_equal(store_int(c, "SELECT COUNT(*) FROM login_failures", NULL, 0, &n), 0);
+	assert_int_equal(n, 0);
+	store_release(f->st, c);
+}
+
+static void statements_survive_allocation_failures(void **state)
+{
+	struct fixture *f = *state;
+	int applied;
+	assert_int_equal(migrate_up(f->st, &applied), 0);
+	for (uint64_t nth = 1; nth < 12; nth++) {
+		wg_conn *c;
+		int64_t v = 0;
+		char sql[96];
+		/* A statement text not seen before, so the cache must allocate. */
+		snprintf(sql, sizeof sql, "SELECT %llu + ?", (unsigned long long)nth);
+		store_acquire(f->st, &c);
+		wg_mem_fail_at(nth);
+		int rc = store_int(c, sql, (wg_param[]){ WG_PINT(1) }, 1, &v);
+		bool fired = wg_mem_failure_fired();
+		wg_mem_fail_at(0);
+		if (fired)
+			assert_int_equal(rc, WG_ERR_NOMEM);
+		else
+			assert_int_equal(v, (int64_t)nth + 1);
+		store_release(f->st, c);
+	}
+}
+
+static void backup_copies_the_database(void **state)
+{
+	struct fixture *f = *state;
+	int applied;
+	char dest[160];
+	assert_int_equal(migrate_up(f->st, &applied), 0);
+	snprintf(dest, sizeof dest, "%s/backup.db", f->dir);
+	assert_int_equal(store_backup(f->st, dest), 0);
+	wg_store *copy;
+	assert_int_equal(store_open(dest, 1, &copy), 0);
+	wg_conn *c;
+	int version;
+	store_acquire(copy, &c);
+	assert_int_equal(migrate_current_version(c, &version), 0);
+	assert_int_equal(version, migrate_latest_version(WG_SQLITE));
+	store_release(copy, c);
+	store_close(copy);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(migrations_apply_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(parameters_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(rollback_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(unique_violation_is_a_conflict, setup, teardown),
+		cmocka_unit_test_setup_teardown(release_rolls_back_an_open_transaction, setup, teardown),
+		cmocka_unit_test_setup_teardown(statements_survive_allocation_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(backup_copies_the_database, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
