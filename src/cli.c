@@ -1,6 +1,7 @@
 /* init, serve, migrate, backup, user, audit: the commands around the server. */
 #include "cli.h"
 #include "grid.h"
+#include "registry/registry.h"
 #include "core/app.h"
 #include "core/audit.h"
 #include "core/auth.h"
@@ -48,6 +49,7 @@ int cli_register_routes(void)
 	if (!rc) rc = accounts_register();
 	if (!rc) rc = audit_register();
 	if (!rc) rc = grid_register();
+	if (!rc) rc = registry_register();
 	return rc;
 }
 
@@ -108,7 +110,7 @@ int cmd_init(int argc, char **argv)
 	if (make_dir(path))
 		return 1;
 	static const struct { const char *name; size_t size; } keys[] = {
-		{ "audit.key", 32 }, { "field.key", 32 }, { "blind.key", 32 }, { "pass_seed.key", 32 },
+		{ "audit.key", 32 }, { "field.1.key", 32 }, { "blind.key", 32 }, { "pass_seed.key", 32 },
 	};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		snprintf(path, sizeof path, "%s/keys/%s", data, keys[i].name);

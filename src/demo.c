@@ -18,6 +18,7 @@
 #include <time.h>
 
 #define DEMO_PASSWORD "wangge-demo-2026"
+#define DEMO_GRIDS_PER_VILLAGE 12
 
 struct division {
 	char code[16];
@@ -122,16 +123,17 @@ static int build_tree(wg_conn *c, const char *dir, const char *county, uint64_t 
 			(*nodes)++;
 			if (!ids->community && town == ids->town)
 				ids->community = village;
-			int grids = 2 + (int)(next_random(&seed) % 3);
-			for (int g = 1; !rc && g <= grids; g++) {
-				char name[64];
+			/* Grid codes follow CJ/T 349: the 12-digit community code and an 8-digit serial. */
+			for (int g = 1; !rc && g <= DEMO_GRIDS_PER_VILLAGE; g++) {
+				char name[64], code[32];
 				int64_t grid;
 				snprintf(name, sizeof name, "第%d网格", g);
-				rc = grid_create_node(c, village, "grid", NULL, name, now, &grid);
+				snprintf(code, sizeof code, "%s%08d", villages[v].code, g);
+				rc = grid_create_node(c, village, "grid", code, name, now, &grid);
 				(*nodes)++;
 				if (!ids->grid && village == ids->community)
 					ids->grid = grid;
-				int buildings = 3 + (int)(next_random(&seed) % 6);
+				int buildings = 1 + (int)(next_random(&seed) % 3);
 				for (int b = 1; !rc && b <= buildings; b++) {
 					int64_t building;
 					snprintf(name, sizeof name, "%d号楼", b);

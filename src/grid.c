@@ -54,12 +54,12 @@ static const char *const kind_labels[] = {
 };
 
 static const struct wg_field grid_fields[] = {
-	{ "parent_id", FT_REF,  FF_REQUIRED | FF_CREATE_ONLY | FF_FILTER | FF_IMPORT_OPTIONAL, 0, 0, NULL, "上级编号", NULL },
-	{ "kind",      FT_ENUM, FF_REQUIRED | FF_CREATE_ONLY | FF_FILTER, 0, 0, kinds, "层级", kind_labels },
-	{ "code",      FT_TEXT, FF_NULLABLE | FF_FILTER | FF_SEARCH, 1, 32, NULL, "编码", NULL },
-	{ "name",      FT_TEXT, FF_REQUIRED | FF_SEARCH, 1, WG_MAX_NAME, NULL, "名称", NULL },
-	{ "geometry",  FT_TEXT, FF_NULLABLE, 0, 200000, NULL, "边界", NULL },
-	{ "path",      FT_TEXT, FF_READONLY, 0, 0, NULL, "路径", NULL },
+	{ "parent_id", FT_REF,  FF_REQUIRED | FF_CREATE_ONLY | FF_FILTER | FF_IMPORT_OPTIONAL, 0, 0, NULL, "上级编号", NULL, NULL, NULL },
+	{ "kind",      FT_ENUM, FF_REQUIRED | FF_CREATE_ONLY | FF_FILTER, 0, 0, kinds, "层级", kind_labels, NULL, NULL },
+	{ "code",      FT_TEXT, FF_NULLABLE | FF_FILTER | FF_SEARCH, 1, 32, NULL, "编码", NULL, NULL, NULL },
+	{ "name",      FT_TEXT, FF_REQUIRED | FF_SEARCH, 1, WG_MAX_NAME, NULL, "名称", NULL, NULL, NULL },
+	{ "geometry",  FT_TEXT, FF_NULLABLE, 0, 200000, NULL, "边界", NULL, NULL, NULL },
+	{ "path",      FT_TEXT, FF_READONLY, 0, 0, NULL, "路径", NULL, NULL, NULL },
 };
 
 static const char *const parent_code_names[] = { "上级编码", "上级代码", "parent_code", NULL };
@@ -285,7 +285,7 @@ static int grid_children(wg_req *r)
 		return req_fail(r, rc, NULL, NULL, NULL);
 	json_t *items = json_array();
 	while ((rc = stmt_next(s)) == 1)
-		json_array_append_new(items, resource_row_json(&grid_resource, s));
+		json_array_append_new(items, resource_row_json(r, &grid_resource, s));
 	stmt_done(s);
 	if (rc < 0) {
 		json_decref(items);

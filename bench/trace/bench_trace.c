@@ -62,35 +62,37 @@ static int load(const char *file, const char *dir, int64_t now, double *ms, size
 {
 	struct trace_params p;
 	struct trace_diag d;
-	struct trace_rec *recs = NULL;
+	struct trace_rec *recs = NULL, *owned = NULL;
 	trace_store *s = NULL;
 	enum trace_kind kind = TRACE_SCAN;
-	uint8_t *buf = NULL;
-	size_t len, n, added;
+	uint8_t *map = NULL;
+	size_t len, n = 0, added;
 	double t0 = now_ms();
 	int rc;
 
 	memset(&d, 0, sizeof(d));
 	trace_params_default(&p);
-	rc = cli_read_file(file, &buf, &len);
+	rc = cli_map_file(file, &map, &len);
 	if (rc)
 		return rc;
-	if (len >= 8 && memcmp(buf, "WGTRACE1", 8) == 0)
-		rc = trace_parse_bin(buf, len, &kind, &p, now, &recs, &n, &d);
+	if (len >= 8 && memcmp(map, "WGTRACE1", 8) == 0)
+		rc = trace_check_bin(map, len, &kind, &p, now, &recs, &n, &d);
 	else
-		rc = trace_parse_csv((const char *)buf, len, TRACE_SCAN, &p, now, &recs, &n, &d);
-	wg_free(buf);
-	if (rc) {
+		rc = trace_parse_csv((const char *)map, len, TRACE_SCAN, &p, now, &owned, &n, &d);
+	if (owned)
+		recs = owned;
+	if (rc || !recs) {
 		fprintf(stderr, "parse %s: %s row %llu off %llu %s\n", file, trace_err_en(rc),
 			(unsigned long long)d.row, (unsigned long long)d.offset, d.what);
-		return rc;
+		return rc ? rc : 1;
 	}
 	double t1 = now_ms();
 	rc = trace_store_open(dir, &p, &s, &d);
 	if (!rc)
 		rc = trace_store_append(s, kind, recs, n, now, &added, &d);
 	trace_store_close(s);
-	wg_free(recs);
+	wg_free(owned);
+	cli_unmap_file(map, len);
 	*ms = now_ms() - t0;
 	*n_out = n;
 	fprintf(stderr, "load %s: %zu records, parse %.0f ms, append %.0f ms\n", file, n, t1 - t0,

@@ -176,6 +176,8 @@ int app_open(const char *data_dir, struct wg_app **out)
 		goto fail;
 	snprintf(path, sizeof path, "%s/keys/audit.key", data_dir);
 	rc = key_file_read(path, app->audit_key, sizeof app->audit_key);
+	if (!rc)
+		rc = crypt_keys_load(data_dir, &app->keys);
 	if (rc)
 		goto fail;
 	const char *db = app->config.db;
@@ -207,6 +209,7 @@ void app_close(struct wg_app *app)
 	session_cache_destroy(app->sessions);
 	store_close(app->store);
 	sodium_memzero(app->audit_key, sizeof app->audit_key);
+	crypt_keys_wipe(&app->keys);
 	wg_free(app->data_dir);
 	wg_free(app);
 }

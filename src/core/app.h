@@ -2,6 +2,7 @@
 #ifndef WG_APP_H
 #define WG_APP_H
 
+#include "crypt.h"
 #include "store.h"
 
 #include <stdint.h>
@@ -30,6 +31,7 @@ struct wg_app {
 	struct session_cache *sessions;
 	struct audit_queue *audit;
 	unsigned char audit_key[32];
+	struct wg_keys keys;            /* personal-data keys (crypt.h) */
 	int64_t started_at;
 };
 

@@ -16,6 +16,7 @@ struct audit_item {
 	int64_t at, user_id;
 	char username[65];
 	char address[64];
+	char action[16];
 	char resource[32];
 	char record_id[24];
 	char node_path[512];
@@ -161,7 +162,7 @@ int audit_req(wg_req *r, const char *action, const char *resource, int64_t recor
 
 /* ---- queued reads ---- */
 
-int audit_read(wg_req *r, const char *resource, int64_t record_id, const char *node_path)
+int audit_read(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path)
 {
 	struct audit_queue *q = r->app->audit;
 	int rc = 0;
@@ -169,7 +170,7 @@ int audit_read(wg_req *r, const char *resource, int64_t record_id, const char *n
 		bool own = !store_in_transaction(r->db);
 		if (own && store_begin(r->db))
 			return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
-		rc = audit_req(r, "read", resource, record_id, node_path, NULL);
+		rc = audit_req(r, action, resource, record_id, node_path, NULL);
 		if (own)
 			rc = rc ? (store_rollback(r->db), rc) : store_commit(r->db);
 		return rc;
@@ -190,6 +191,7 @@ int audit_read(wg_req *r, const char *resource, int64_t record_id, const char *n
 	it->user_id = r->user ? r->user->id : 0;
 	snprintf(it->username, sizeof it->username, "%s", r->user ? r->user->username : "");
 	snprintf(it->address, sizeof it->address, "%s", r->address);
+	snprintf(it->action, sizeof it->action, "%s", action);
 	snprintf(it->resource, sizeof it->resource, "%s", resource);
 	snprintf(it->record_id, sizeof it->record_id, "%lld", (long long)record_id);
 	snprintf(it->node_path, sizeof it->node_path, "%s", node_path ? node_path : "");
@@ -213,7 +215,7 @@ static int flush_batch(struct wg_app *app, struct audit_item *items, size_t n)
 	for (size_t i = 0; !rc && i < n; i++) {
 		struct audit_row a = {
 			.id = ++last_id, .at = items[i].at, .user_id = items[i].user_id,
-			.username = items[i].username, .address = items[i].address, .action = "read",
+			.username = items[i].username, .address = items[i].address, .action = items[i].action,
 			.resource = items[i].resource, .record_id = items[i].record_id,
 			.node_path = items[i].node_path, .change_hash = "",
 		};

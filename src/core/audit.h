@@ -33,8 +33,8 @@ int audit_write(struct wg_app *app, wg_conn *c, const struct wg_principal *who, 
 /* Convenience for handlers: audit as the request's user, in its transaction. */
 int audit_req(wg_req *r, const char *action, const char *resource, int64_t record_id,
 	      const char *node_path, json_t *change);
-/* Queues an audited read; 503 busy when the queue is full. */
-int audit_read(wg_req *r, const char *resource, int64_t record_id, const char *node_path);
+/* Queues an audited read (action "read", "reveal" or "export"); 503 busy when the queue is full. */
+int audit_read(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path);
 
 int  audit_queue_start(struct wg_app *app);
 void audit_queue_stop(struct wg_app *app);  /* flushes what is queued */

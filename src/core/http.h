@@ -91,6 +91,8 @@ struct wg_req {
 	char *out_raw; size_t out_len; const char *out_type; /* non-JSON body (exports, metrics) */
 	struct wg_header headers[4]; int nheaders;
 	struct wg_fail fail;
+	json_t *import_rows;        /* during an import: record id → the file row that created it */
+	bool reveal;                /* this request may see personal data whole (asked and allowed) */
 	bool rollback;              /* a write that answers normally but must change nothing (dry runs, rejected imports) */
 	uint64_t started_us;
 };

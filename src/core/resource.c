@@ -1,6 +1,8 @@
 #include "resource.h"
 #include "audit.h"
 #include "buf.h"
+#include "crypt.h"
+#include "app.h"
 #include "err.h"
 #include "limits.h"
 #include "mem.h"
@@ -8,6 +10,7 @@
 #include "scope.h"
 
 #include <microhttpd.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,7 +52,10 @@ static const char *type_en(enum wg_field_type t)
 	}
 }
 
-static int validate_value(wg_req *r, const struct wg_field *f, json_t *v)
+static int validate_tags(wg_req *r, const struct wg_field *f, json_t *v);
+static int canonicalise(wg_req *r, const struct wg_field *f, json_t *body, const char *key, const char *s);
+
+static int validate_value(wg_req *r, const struct wg_field *f, json_t *body, const char *key, json_t *v)
 {
 	const char *name = f->name;
 	if (json_is_null(v)) {
@@ -75,6 +81,10 @@ static int validate_value(wg_req *r, const struct wg_field *f, json_t *v)
 		if (json_is_boolean(v))
 			return 0;
 		break;
+	case FT_TAGS:
+		if (json_is_array(v))
+			return validate_tags(r, f, v);
+		break;
 	case FT_TEXT:
 	case FT_ENUM:
 	case FT_DATE: {
@@ -84,6 +94,11 @@ static int validate_value(wg_req *r, const struct wg_field *f, json_t *v)
 		size_t chars = utf8_chars(s);
 		if (f->type == FT_DATE) {
 			int y, m, d;
+			if (f->canon) {
+				if (canonicalise(r, f, body, key, s))
+					return r->fail.code;
+				s = json_string_value(json_object_get(body, key));
+			}
 			if (!wg_parse_date(s, strlen(s), &y, &m, &d))
 				return req_failf(r, WG_ERR_VALIDATION, name, "%s(%s)不是有效日期:%s",
 						 "%s is not a valid date (YYYY-MM-DD): %s", f->zh, name, s, name, s);
@@ -111,7 +126,7 @@ static int validate_value(wg_req *r, const struct wg_field *f, json_t *v)
 			if (*p < 0x20 && *p != '\n' && *p != '\t')
 				return req_failf(r, WG_ERR_VALIDATION, name, "%s(%s)含有控制字符",
 						 "%s contains control characters", f->zh, name, name);
-		return 0;
+		return f->canon ? canonicalise(r, f, body, key, s) : 0;
 	}
 	}
 	return req_failf(r, WG_ERR_VALIDATION, name, "%s(%s)应为%s", "%s must be %s",
@@ -132,7 +147,7 @@ int resource_validate(wg_req *r, const struct wg_resource *res, json_t *body, bo
 		if (!create && (f->flags & FF_CREATE_ONLY))
 			return req_failf(r, WG_ERR_VALIDATION, key, "字段 %s 创建后不能修改", "field %s cannot be changed after creation",
 					 key, key);
-		if (validate_value(r, f, v))
+		if (validate_value(r, f, body, key, v))
 			return r->fail.code;
 	}
 	if (create) {
@@ -146,18 +161,229 @@ int resource_validate(wg_req *r, const struct wg_resource *res, json_t *body, bo
 	return 0;
 }
 
-static wg_param param_of(const struct wg_field *f, json_t *v)
+
+#define WG_MAX_TAGS 16
+#define WG_MAX_TAG_BYTES 64
+
+static int validate_tags(wg_req *r, const struct wg_field *f, json_t *v)
 {
-	if (json_is_null(v))
-		return WG_PNULL;
-	if (f->type == FT_INT || f->type == FT_REF)
-		return WG_PINT(json_integer_value(v));
-	if (f->type == FT_BOOL)
-		return WG_PINT(json_is_true(v) ? 1 : 0);
-	return WG_PTEXTN(json_string_value(v), json_string_length(v));
+	size_t i, j;
+	json_t *t, *u;
+	if (json_array_size(v) > WG_MAX_TAGS)
+		return req_failf(r, WG_ERR_VALIDATION, f->name, "%s(%s)最多 %d 项", "%s may hold at most %d entries",
+				 f->zh, f->name, WG_MAX_TAGS, f->name, WG_MAX_TAGS);
+	json_array_foreach(v, i, t) {
+		const char *s = json_string_value(t);
+		if (!s || !*s || json_string_length(t) > WG_MAX_TAG_BYTES || strchr(s, ','))
+			return req_failf(r, WG_ERR_VALIDATION, f->name, "%s(%s)的每一项应为不含逗号的短文本",
+					 "each entry of %s must be a short text without commas", f->zh, f->name, f->name);
+		bool known = !f->values;
+		for (const char *const *e = f->values; e && *e; e++)
+			known |= strcmp(*e, s) == 0;
+		if (!known)
+			return req_failf(r, WG_ERR_VALIDATION, f->name, "%s(%s)中的“%s”不是可选项",
+					 "%s: '%s' is not an accepted value", f->zh, f->name, s, f->name, s);
+		json_array_foreach(v, j, u)
+			if (j < i && json_equal(t, u))
+				return req_failf(r, WG_ERR_VALIDATION, f->name, "%s(%s)中的“%s”重复", "%s: '%s' is listed twice",
+						 f->zh, f->name, s, f->name, s);
+	}
+	return 0;
 }
 
-json_t *resource_row_json(const struct wg_resource *res, wg_stmt *s)
+static int canonicalise(wg_req *r, const struct wg_field *f, json_t *body, const char *key, const char *s)
+{
+	char out[512];
+	const char *zh = NULL, *en = NULL;
+	if (f->canon(s, strlen(s), out, sizeof out, &zh, &en) != 0)
+		return req_failf(r, WG_ERR_VALIDATION, f->name, "%s(%s):%s", "%s: %s", f->zh, f->name,
+				 zh ? zh : "格式无效", f->name, en ? en : "invalid");
+	if (strcmp(out, s) != 0 && json_object_set_new(body, key, json_string(out)))
+		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	return 0;
+}
+
+/* The column(s) and parameter(s) that store one field's value: a secret
+ * becomes its ciphertext and blind index, tags their delimited text. */
+struct bound { const char *column[2]; wg_param param[2]; int n; };
+
+static int bind_field(wg_req *r, const struct wg_field *f, json_t *v, struct bound *b)
+{
+	b->n = 1;
+	b->column[0] = f->name;
+	if (json_is_null(v)) {
+		b->param[0] = WG_PNULL;
+		if (f->flags & FF_SECRET) {
+			b->column[0] = arena_printf(&r->arena, "%s_enc", f->name);
+			b->column[1] = arena_printf(&r->arena, "%s_bidx", f->name);
+			b->param[1] = WG_PNULL;
+			b->n = 2;
+			return b->column[0] && b->column[1] ? 0 : req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+		}
+		return 0;
+	}
+	if (f->type == FT_INT || f->type == FT_REF) {
+		b->param[0] = WG_PINT(json_integer_value(v));
+		return 0;
+	}
+	if (f->type == FT_BOOL) {
+		b->param[0] = WG_PINT(json_is_true(v) ? 1 : 0);
+		return 0;
+	}
+	if (f->type == FT_TAGS) {
+		wg_buf t = WG_BUF_INIT(WG_MAX_TAGS * (WG_MAX_TAG_BYTES + 1) + 2);
+		size_t i;
+		json_t *e;
+		wg_buf_putc(&t, ',');
+		json_array_foreach(v, i, e)
+			wg_buf_printf(&t, "%s,", json_string_value(e));
+		char *text = t.err ? NULL : arena_strndup(&r->arena, t.data, t.len);
+		wg_buf_release(&t);
+		if (!text)
+			return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+		b->param[0] = WG_PTEXT(strcmp(text, ",") == 0 ? "" : text);
+		return 0;
+	}
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+	if (!(f->flags & FF_SECRET)) {
+		b->param[0] = WG_PTEXTN(s, n);
+		return 0;
+	}
+	wg_buf enc = WG_BUF_INIT(2048);
+	char bidx[WG_BLIND_HEX];
+	char column[128];
+	snprintf(column, sizeof column, "%s", f->name);
+	int rc = crypt_encrypt(&r->app->keys, column, s, n, &enc);
+	crypt_blind_index(&r->app->keys, column, s, n, bidx);
+	b->column[0] = arena_printf(&r->arena, "%s_enc", f->name);
+	b->column[1] = arena_printf(&r->arena, "%s_bidx", f->name);
+	char *ct = rc ? NULL : arena_strndup(&r->arena, enc.data, enc.len);
+	char *bi = arena_strndup(&r->arena, bidx, strlen(bidx));
+	wg_buf_release(&enc);
+	if (!ct || !bi || !b->column[0] || !b->column[1])
+		return req_fail(r, rc ? rc : WG_ERR_NOMEM, NULL, NULL, NULL);
+	b->param[0] = WG_PTEXT(ct);
+	b->param[1] = WG_PTEXT(bi);
+	b->n = 2;
+	return 0;
+}
+
+int resource_want_reveal(wg_req *r, const struct wg_resource *res)
+{
+	const char *v = req_query(r, "reveal");
+	r->reveal = false;
+	if (!v || strcmp(v, "0") == 0)
+		return 0;
+	if (strcmp(v, "1") != 0)
+		return req_fail(r, WG_ERR_BAD_QUERY, "reveal", "reveal 应为 0 或 1", "reveal must be 0 or 1");
+	if (!res->reveal_right || !rbac_allows(r->user->role, res->reveal_right))
+		return req_fail(r, WG_ERR_FORBIDDEN, "reveal", "您的角色无权查看完整的身份证号和电话",
+				"your role may not see full ID numbers and phone numbers");
+	r->reveal = true;
+	return 0;
+}
+
+static bool has_secrets(const struct wg_resource *res)
+{
+	for (size_t i = 0; i < res->nfields; i++)
+		if (res->fields[i].flags & FF_SECRET)
+			return true;
+	return false;
+}
+
+/* What reading a record is called in the audit trail. */
+static const char *read_action(const wg_req *r, const struct wg_resource *res)
+{
+	return r->reveal && has_secrets(res) ? "reveal" : "read";
+}
+
+static json_t *tags_json(const char *text)
+{
+	json_t *a = json_array();
+	const char *p = text;
+	while (a && *p) {
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		json_array_append_new(a, json_stringn(p, n));
+		p += n;
+	}
+	return a;
+}
+
+static json_t *secret_json(wg_req *r, const struct wg_field *f, const char *text, size_t n)
+{
+	wg_buf plain = WG_BUF_INIT(1024);
+	json_t *v;
+	if (crypt_decrypt(&r->app->keys, f->name, text, n, &plain) != 0) {
+		v = json_string("(无法解密 / cannot decrypt)");
+	} else if (r->reveal || !f->mask) {
+		v = json_stringn(plain.data ? plain.data : "", plain.len);
+	} else {
+		char masked[256];
+		f->mask(plain.data ? plain.data : "", masked, sizeof masked);
+		v = json_string(masked);
+	}
+	if (plain.data)
+		sodium_memzero(plain.data, plain.len);
+	wg_buf_release(&plain);
+	return v;
+}
+
+/* FF_UNIQUE: the value may not belong to another record (409, naming it when visible). */
+static int check_unique(wg_req *r, const struct wg_resource *res, json_t *body, int64_t self)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(body, key, v) {
+		const struct wg_field *f = resource_field(res, key);
+		if (!f || !(f->flags & FF_UNIQUE) || !json_is_string(v))
+			continue;
+		char sql[512], bidx[WG_BLIND_HEX];
+		const char *value = json_string_value(v);
+		if (f->flags & FF_SECRET) {
+			crypt_blind_index(&r->app->keys, f->name, value, strlen(value), bidx);
+			value = bidx;
+			snprintf(sql, sizeof sql, "SELECT id, %s FROM %s WHERE %s_bidx = ? AND id <> ?", res->path_column, res->table, f->name);
+		} else {
+			snprintf(sql, sizeof sql, "SELECT id, %s FROM %s WHERE %s = ? AND id <> ?", res->path_column, res->table, f->name);
+		}
+		wg_stmt *s;
+		wg_param p[] = { WG_PTEXT(value), WG_PINT(self) };
+		int rc = store_query(r->db, sql, p, 2, &s);
+		if (rc)
+			return req_fail(r, rc, NULL, NULL, NULL);
+		rc = stmt_next(s);
+		int64_t other = rc == 1 ? stmt_int(s, 0) : 0;
+		bool visible = rc == 1 && scope_contains(r->user->scope_path, stmt_text(s, 1));
+		stmt_done(s);
+		if (rc < 0)
+			return req_fail(r, -rc, NULL, NULL, NULL);
+		if (!other)
+			continue;
+		char idtext[24];
+		snprintf(idtext, sizeof idtext, "%lld", (long long)other);
+		json_t *row = r->import_rows ? json_object_get(r->import_rows, idtext) : NULL;
+		if (row)
+			return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)与本文件第%lld行重复:同一人登记了两次",
+					 "%s repeats row %lld of this file: the same person twice",
+					 f->zh, f->name, (long long)json_integer_value(row), f->name, (long long)json_integer_value(row));
+		if (visible)
+			return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)已登记在%s %lld 中,不能重复登记;如是同一人请合并",
+					 "%s is already registered as %s %lld; merge if it is the same person",
+					 f->zh, f->name, res->zh, (long long)other, f->name, res->en, (long long)other);
+		return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)已在您管辖范围以外登记,请联系上级核实",
+				 "%s is already registered outside your scope; ask the level above to check",
+				 f->zh, f->name, f->name);
+	}
+	return 0;
+}
+
+json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s)
 {
 	json_t *o = json_object();
 	if (!o)
@@ -174,11 +400,15 @@ json_t *resource_row_json(const struct wg_resource *res, wg_stmt *s)
 			continue;
 		json_t *v;
 		if (stmt_is_null(s, col))
-			v = json_null();
+			v = f->type == FT_TAGS ? json_array() : json_null();
 		else if (f->type == FT_INT || f->type == FT_REF)
 			v = json_integer(stmt_int(s, col));
 		else if (f->type == FT_BOOL)
 			v = json_boolean(stmt_int(s, col) != 0);
+		else if (f->type == FT_TAGS)
+			v = tags_json(stmt_text(s, col));
+		else if (f->flags & FF_SECRET)
+			v = secret_json(r, f, stmt_text(s, col), stmt_len(s, col));
 		else
 			v = json_stringn(stmt_text(s, col), stmt_len(s, col));
 		json_object_set_new(o, f->name, v);
@@ -218,7 +448,7 @@ int resource_load(wg_req *r, const struct wg_resource *res, int64_t id, json_t *
 	if (rc == 1 && scope_contains(r->user->scope_path, stmt_text(s, 4))) {
 		if (path)
 			snprintf(path, size, "%s", stmt_text(s, 4));
-		*item = resource_row_json(res, s);
+		*item = resource_row_json(r, res, s);
 		stmt_done(s);
 		return *item ? 0 : req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	}
@@ -243,9 +473,9 @@ static int handle_get(wg_req *r)
 	const struct wg_resource *res = route_resource(r);
 	json_t *item;
 	char path[WG_MAX_GRID_PATH];
-	if (resource_load(r, res, r->id, &item, path, sizeof path))
+	if (resource_want_reveal(r, res) || resource_load(r, res, r->id, &item, path, sizeof path))
 		return r->fail.code;
-	if ((res->audit_reads && audit_read(r, res->name, r->id, path)) || decorate(r, res, item)) {
+	if ((res->audit_reads && audit_read(r, read_action(r, res), res->name, r->id, path)) || decorate(r, res, item)) {
 		json_decref(item);
 		return r->fail.code;
 	}
@@ -254,7 +484,7 @@ static int handle_get(wg_req *r)
 
 static bool query_key_known(const struct wg_resource *res, const char *key)
 {
-	static const char *const common[] = { "limit", "cursor", "grid", "q", "format", "dry_run", "partial", NULL };
+	static const char *const common[] = { "limit", "cursor", "grid", "q", "format", "dry_run", "partial", "reveal", NULL };
 	for (const char *const *k = common; *k; k++)
 		if (strcmp(*k, key) == 0)
 			return true;
@@ -279,6 +509,30 @@ static enum MHD_Result check_key(void *cls, enum MHD_ValueKind kind, const char 
 static int add_filter(wg_req *r, struct resource_query *q, const struct wg_field *f, const char *value)
 {
 	int64_t x;
+	if (f->type == FT_TAGS) {
+		char *like = arena_printf(&r->arena, "%%,%s,%%", value);
+		if (!like || strchr(value, ','))
+			return req_failf(r, WG_ERR_BAD_QUERY, f->name, "查询参数 %s 无效", "query parameter %s is invalid", f->name, f->name);
+		wg_buf_printf(&q->where, " AND %s LIKE ?", f->name);
+		q->params[q->n++] = WG_PTEXT(like);
+		return 0;
+	}
+	if (f->flags & FF_SECRET) {
+		/* Exact lookup through the blind index, on the canonical form. */
+		char canon[512], bidx[WG_BLIND_HEX];
+		const char *zh = NULL, *en = NULL;
+		if (f->canon && f->canon(value, strlen(value), canon, sizeof canon, &zh, &en) != 0)
+			return req_failf(r, WG_ERR_BAD_QUERY, f->name, "查询参数 %s:%s", "query parameter %s: %s",
+					 f->name, zh ? zh : "格式无效", f->name, en ? en : "invalid");
+		const char *plain = f->canon ? canon : value;
+		crypt_blind_index(&r->app->keys, f->name, plain, strlen(plain), bidx);
+		char *kept = arena_strndup(&r->arena, bidx, strlen(bidx));
+		if (!kept)
+			return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+		wg_buf_printf(&q->where, " AND %s_bidx = ?", f->name);
+		q->params[q->n++] = WG_PTEXT(kept);
+		return 0;
+	}
 	wg_buf_printf(&q->where, " AND %s = ?", f->name);
 	if (f->type == FT_INT || f->type == FT_REF || f->type == FT_BOOL) {
 		if (f->type == FT_BOOL && (strcmp(value, "true") == 0 || strcmp(value, "false") == 0))
@@ -364,7 +618,8 @@ static int handle_list(wg_req *r)
 	json_t *items = NULL;
 	int64_t limit, cursor, total = 0;
 	int rc = WG_ERR_INTERNAL;
-	if (req_query_int(r, "limit", 1, WG_MAX_LIST_LIMIT, WG_DEFAULT_LIST_LIMIT, &limit) ||
+	if (resource_want_reveal(r, res) ||
+	    req_query_int(r, "limit", 1, WG_MAX_LIST_LIMIT, WG_DEFAULT_LIST_LIMIT, &limit) ||
 	    req_query_int(r, "cursor", 0, INT64_MAX, 0, &cursor) || resource_build_where(r, res, &q) ||
 	    count_rows(r, res, &q, &total))
 		goto out;
@@ -392,7 +647,7 @@ static int handle_list(wg_req *r)
 			more = true;
 			break;
 		}
-		json_t *item = resource_row_json(res, s);
+		json_t *item = resource_row_json(r, res, s);
 		if (!item || json_array_append_new(items, item)) {
 			rc = -WG_ERR_NOMEM;
 			break;
@@ -408,7 +663,7 @@ static int handle_list(wg_req *r)
 	for (size_t i = 0; i < json_array_size(items); i++) {
 		json_t *item = json_array_get(items, i);
 		if (decorate(r, res, item) || (res->audit_reads &&
-		    audit_read(r, res->name, json_integer_value(json_object_get(item, "id")),
+		    audit_read(r, read_action(r, res), res->name, json_integer_value(json_object_get(item, "id")),
 			       json_string_value(json_object_get(item, res->path_column)))))
 			goto out;
 	}
@@ -442,17 +697,27 @@ int resource_insert(wg_req *r, const struct wg_resource *res, json_t *body, cons
 	size_t n = 0;
 	const char *key;
 	json_t *v;
+	if (check_unique(r, res, body, 0))
+		return r->fail.code;
 	wg_buf_printf(&sql, "INSERT INTO %s (version, created_at, updated_at, %s", res->table, res->path_column);
 	wg_buf_puts(&vals, "1, ?, ?, ?");
 	p[n++] = WG_PINT(r->now);
 	p[n++] = WG_PINT(r->now);
 	p[n++] = WG_PTEXT(path);
 	json_object_foreach(body, key, v) {
-		if (n == sizeof p / sizeof p[0])
+		struct bound b;
+		if (n + 2 > sizeof p / sizeof p[0])
 			break;
-		wg_buf_printf(&sql, ", %s", key);
-		wg_buf_puts(&vals, ", ?");
-		p[n++] = param_of(resource_field(res, key), v);
+		if (bind_field(r, resource_field(res, key), v, &b)) {
+			wg_buf_release(&sql);
+			wg_buf_release(&vals);
+			return r->fail.code;
+		}
+		for (int k = 0; k < b.n; k++) {
+			wg_buf_printf(&sql, ", %s", b.column[k]);
+			wg_buf_puts(&vals, ", ?");
+			p[n++] = b.param[k];
+		}
 	}
 	wg_buf_printf(&sql, ") VALUES (%s) RETURNING id", vals.data);
 	int rc = sql.err ? sql.err : vals.err;
@@ -517,6 +782,8 @@ int resource_update(wg_req *r, const struct wg_resource *res, int64_t id, int64_
 	size_t n = 0;
 	const char *key;
 	json_t *v;
+	if (check_unique(r, res, body, id))
+		return r->fail.code;
 	wg_buf_printf(&sql, "UPDATE %s SET version = version + 1, updated_at = ?", res->table);
 	p[n++] = WG_PINT(r->now);
 	if (new_path) {
@@ -524,10 +791,17 @@ int resource_update(wg_req *r, const struct wg_resource *res, int64_t id, int64_
 		p[n++] = WG_PTEXT(new_path);
 	}
 	json_object_foreach(body, key, v) {
-		if (n + 2 >= sizeof p / sizeof p[0])
+		struct bound b;
+		if (n + 4 >= sizeof p / sizeof p[0])
 			break;
-		wg_buf_printf(&sql, ", %s = ?", key);
-		p[n++] = param_of(resource_field(res, key), v);
+		if (bind_field(r, resource_field(res, key), v, &b)) {
+			wg_buf_release(&sql);
+			return r->fail.code;
+		}
+		for (int k = 0; k < b.n; k++) {
+			wg_buf_printf(&sql, ", %s = ?", b.column[k]);
+			p[n++] = b.param[k];
+		}
 	}
 	wg_buf_puts(&sql, " WHERE id = ? AND version = ?");
 	p[n++] = WG_PINT(id);
@@ -651,7 +925,7 @@ int resource_register(struct wg_resource *res)
 		wg_buf_printf(&cols, "id, version, created_at, updated_at, %s", res->path_column);
 		for (size_t i = 0; i < res->nfields; i++)
 			if (strcmp(res->fields[i].name, res->path_column) != 0)
-				wg_buf_printf(&cols, ", %s", res->fields[i].name);
+				wg_buf_printf(&cols, (res->fields[i].flags & FF_SECRET) ? ", %s_enc" : ", %s", res->fields[i].name);
 		wg_buf_printf(&by_id, "SELECT %s FROM %s WHERE id = ?", cols.data ? cols.data : "", res->table);
 		if (cols.err || by_id.err) {
 			wg_buf_release(&cols);

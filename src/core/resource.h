@@ -16,7 +16,9 @@
 
 #include <jansson.h>
 
-enum wg_field_type { FT_TEXT, FT_INT, FT_ENUM, FT_REF, FT_BOOL, FT_DATE };
+/* FT_TAGS: a set of words from `values` (free words when values is NULL);
+ * JSON array in the API, stored as ",a,b,", filtered with ?<name>=word. */
+enum wg_field_type { FT_TEXT, FT_INT, FT_ENUM, FT_REF, FT_BOOL, FT_DATE, FT_TAGS };
 
 /* Field flags:
  *   FF_REQUIRED     must be given on create
@@ -28,6 +30,12 @@ enum wg_field_type { FT_TEXT, FT_INT, FT_ENUM, FT_REF, FT_BOOL, FT_DATE };
  *   FF_SCOPE        a grid node id: the record hangs on that node (scope)
  *   FF_IMPORT_OPTIONAL  required, but an import may supply it from another
  *                   column (the hooks.import_row turns that column into it)
+ *   FF_SECRET       personal data: stored only encrypted (<name>_enc) with a
+ *                   blind index (<name>_bidx) for exact filters; masked in
+ *                   every answer unless the caller holds the resource's
+ *                   reveal right and asks ?reveal=1 (audited as "reveal")
+ *   FF_UNIQUE       no two records share the value: 409 naming the one
+ *                   that has it (when the caller may see it)
  */
 #define FF_REQUIRED    (1u << 0)
 #define FF_READONLY    (1u << 1)
@@ -37,6 +45,8 @@ enum wg_field_type { FT_TEXT, FT_INT, FT_ENUM, FT_REF, FT_BOOL, FT_DATE };
 #define FF_NULLABLE    (1u << 5)
 #define FF_SCOPE       (1u << 6)
 #define FF_IMPORT_OPTIONAL (1u << 7)
+#define FF_SECRET      (1u << 8)
+#define FF_UNIQUE      (1u << 9)
 
 struct wg_field {
 	const char *name;              /* JSON key and column name */
@@ -46,6 +56,11 @@ struct wg_field {
 	const char *const *values;     /* FT_ENUM: NULL-terminated list */
 	const char *zh;                /* label for messages and export headers */
 	const char *const *labels;     /* FT_ENUM: zh-CN label of each value (import accepts either, export writes these) */
+	/* Text fields: turns what people type into the one stored form, or says
+	 * why it cannot (zh, en); the value is replaced by the canonical form. */
+	int (*canon)(const char *in, size_t n, char *out, size_t size, const char **zh, const char **en);
+	/* FF_SECRET: how the value is shown to those who may not see it whole. */
+	void (*mask)(const char *in, char *out, size_t size);
 };
 
 struct wg_resource;
@@ -75,6 +90,7 @@ struct wg_resource {
 	size_t nfields;
 	const char *path_column;       /* "path" or "node_path" */
 	int read_right, write_right;
+	int reveal_right;              /* needed for ?reveal=1 on FF_SECRET fields */
 	bool audit_reads;              /* every read is audited (personal data) */
 	struct wg_resource_hooks hooks;
 	/* Import: columns beyond the fields (read into the row under their key),
@@ -115,7 +131,11 @@ int  resource_update(wg_req *r, const struct wg_resource *res, int64_t id, int64
 int  resource_validate(wg_req *r, const struct wg_resource *res, json_t *body, bool create);
 /* Loads one record in the caller's scope; 404 when absent or out of scope. path receives its path. */
 int  resource_load(wg_req *r, const struct wg_resource *res, int64_t id, json_t **item, char *path, size_t size);
-json_t *resource_row_json(const struct wg_resource *res, wg_stmt *s);
+/* The record at the statement's current row; secret fields decrypted and,
+ * unless r->reveal, masked. */
+json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s);
+/* ?reveal=1: checks the right (403) and sets r->reveal. */
+int  resource_want_reveal(wg_req *r, const struct wg_resource *res);
 /* The path of a grid node inside the caller's scope (404 otherwise). */
 int  resource_node_path(wg_req *r, int64_t node_id, const char *field, char *path, size_t size);
 const struct wg_field *resource_field(const struct wg_resource *res, const char *name);

@@ -50,13 +50,41 @@ static int read_file(const char *path, char **data, size_t *len)
 	return *data ? 0 : WG_ERR_NOMEM;
 }
 
+/* One exported cell: what a person reads (labels, 是/否, tags joined by 、).
+ * Texts made here go into scratch, which lives as long as the row. */
+static const char *cell_text(const struct wg_field *f, json_t *v, char *scratch, size_t size)
+{
+	if (!v || json_is_null(v))
+		return NULL;
+	if (json_is_integer(v)) {
+		snprintf(scratch, size, "%lld", (long long)json_integer_value(v));
+		return scratch;
+	}
+	if (json_is_boolean(v))
+		return json_is_true(v) ? "是" : "否";
+	if (json_is_array(v)) {
+		size_t i, used = 0;
+		json_t *e;
+		scratch[0] = '\0';
+		json_array_foreach(v, i, e) {
+			int n = snprintf(scratch + used, size - used, "%s%s", i ? "、" : "", json_string_value(e));
+			if (n < 0 || (size_t)n >= size - used)
+				break;
+			used += (size_t)n;
+		}
+		return scratch;
+	}
+	const char *text = json_string_value(v);
+	return f && f->type == FT_ENUM ? enum_label(f, text) : text;
+}
+
 static int write_rows(wg_req *r, const struct wg_resource *res, struct resource_query *q, struct sheet_writer *w,
 		      int64_t *count)
 {
 	wg_buf sql = WG_BUF_INIT(WG_MAX_SQL);
 	wg_stmt *s;
 	const char *cells[64];
-	char ids[2][24];
+	static _Thread_local char scratch[64][1100];
 	wg_buf_printf(&sql, "SELECT %s FROM %s WHERE %s ORDER BY %s, id", res->select_columns, res->table,
 		      q->where.data, res->path_column);
 	int rc = sql.err ? sql.err : store_query(r->db, sql.data, q->params, q->n, &s);
@@ -64,24 +92,24 @@ static int write_rows(wg_req *r, const struct wg_resource *res, struct resource_
 	if (rc)
 		return rc;
 	while ((rc = stmt_next(s)) == 1) {
+		json_t *item = resource_row_json(r, res, s);
+		if (!item) {
+			rc = -WG_ERR_NOMEM;
+			break;
+		}
 		size_t n = 0;
-		snprintf(ids[0], sizeof ids[0], "%lld", (long long)stmt_int(s, 0));
-		cells[n++] = ids[0];
-		int col = 5;
+		cells[n] = cell_text(NULL, json_object_get(item, "id"), scratch[n], sizeof scratch[n]);
+		n++;
 		for (size_t i = 0; i < res->nfields && n < 63; i++) {
 			const struct wg_field *f = &res->fields[i];
 			if (strcmp(f->name, res->path_column) == 0)
 				continue;
-			const char *v = stmt_is_null(s, col) ? NULL : stmt_text(s, col);
-			if (v && f->type == FT_ENUM)
-				v = enum_label(f, v);
-			if (v && f->type == FT_BOOL)
-				v = stmt_int(s, col) ? "是" : "否";
-			cells[n++] = v;
-			col++;
+			cells[n] = cell_text(f, json_object_get(item, f->name), scratch[n], sizeof scratch[n]);
+			n++;
 		}
-		cells[n++] = stmt_text(s, 4);
+		cells[n++] = json_string_value(json_object_get(item, res->path_column));
 		rc = sheet_writer_row(w, cells, NULL, n);
+		json_decref(item);
 		if (rc)
 			break;
 		(*count)++;
@@ -118,7 +146,7 @@ int resource_handle_export(wg_req *r)
 		rc = req_fail(r, WG_ERR_BAD_QUERY, "format", "format 应为 csv 或 xlsx", "format must be csv or xlsx");
 		goto out;
 	}
-	if (resource_build_where(r, res, &q)) {
+	if (resource_want_reveal(r, res) || resource_build_where(r, res, &q)) {
 		rc = r->fail.code;
 		goto out;
 	}
@@ -158,7 +186,7 @@ int resource_handle_export(wg_req *r)
 		req_add_header(r, "Content-Disposition", disposition);
 	req_reply_raw(r, 200, xlsx ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 				   : "text/csv; charset=utf-8", data, len);
-	rc = audit_read(r, res->name, 0, r->user->scope_path);
+	rc = audit_read(r, r->reveal ? "export_reveal" : "export", res->name, 0, r->user->scope_path);
 out:
 	if (w)
 		sheet_writer_abort(w);
@@ -177,6 +205,7 @@ struct import_state {
 	json_t *errors;
 	int64_t inserted, updated;
 	bool partial, dry_run;
+	uint32_t row;            /* the file row being imported */
 };
 
 static void add_error(struct import_state *st, uint32_t row, const char *field, const char *zh, const char *en)
@@ -238,6 +267,26 @@ static json_t *cell_value(wg_req *r, const struct wg_field *f, const struct shee
 		char text[64];
 		snprintf(text, sizeof text, "%04lld-%02lld-%02lld", (long long)y, (long long)m, (long long)d);
 		return json_string(text);
+	}
+	if (f->type == FT_TAGS) {
+		/* People separate words with 、 , ， ; ； or spaces. */
+		json_t *a = json_array();
+		const char *p = c->text, *end = c->text + c->len;
+		while (a && p < end) {
+			static const char *const seps[] = { "、", "，", "；", ",", ";", " ", "\t", NULL };
+			size_t word = 0, sep = 0;
+			while (p + word < end && !sep) {
+				for (const char *const *s = seps; *s && !sep; s++)
+					if (strncmp(p + word, *s, strlen(*s)) == 0)
+						sep = strlen(*s);
+				if (!sep)
+					word++;
+			}
+			if (word)
+				json_array_append_new(a, json_stringn(p, word));
+			p += word + sep;
+		}
+		return a;
 	}
 	if (f->type == FT_ENUM && f->labels) {
 		for (size_t i = 0; f->values[i]; i++)
@@ -323,6 +372,9 @@ static int import_one(wg_req *r, const struct wg_resource *res, json_t *row, str
 	    (res->hooks.after_insert && res->hooks.after_insert(r, res, id, row, path)) ||
 	    audit_req(r, "create", res->name, id, path, row))
 		return r->fail.code;
+	char idtext[24];
+	snprintf(idtext, sizeof idtext, "%lld", (long long)id);
+	json_object_set_new(r->import_rows, idtext, json_integer(st->row));
 	st->inserted++;
 	return 0;
 }
@@ -332,6 +384,8 @@ static json_t *row_object(wg_req *r, const struct wg_resource *res, const struct
 {
 	json_t *o = json_object();
 	for (size_t k = 0; o && k < nspecs; k++) {
+		if (specs[k].key[0] == '_')  /* recognised, deliberately unused (序号) */
+			continue;
 		const struct sheet_cell *c = sheet_row_cell(row, h, k);
 		if (!c || c->len == 0)
 			continue;
@@ -365,6 +419,11 @@ int resource_handle_import(wg_req *r)
 	if (req_query_int(r, "partial", 0, 1, 0, &flag))
 		goto done;
 	st.partial = flag;
+	r->import_rows = json_object();
+	if (!r->import_rows || !st.errors) {
+		req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+		goto done;
+	}
 	if (r->raw.len == 0) {
 		req_fail(r, WG_ERR_REQUIRED, "file", "请上传 CSV 或 XLSX 文件", "upload a CSV or XLSX file as the request body");
 		goto done;
@@ -391,6 +450,7 @@ int resource_handle_import(wg_req *r)
 			req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
 			break;
 		}
+		st.row = row.number;
 		json_t *o = row_object(r, res, &row, &h, specs, nspecs);
 		bool failed = !o || import_one(r, res, o, &st);
 		bool out_of_memory = r->fail.code == WG_ERR_NOMEM;
@@ -430,6 +490,8 @@ int resource_handle_import(wg_req *r)
 			req_reply(r, 200, out);
 	}
 done:
+	json_decref(r->import_rows);
+	r->import_rows = NULL;
 	json_decref(st.errors);
 	sheet_header_release(&h);
 	sheet_close(reader);

@@ -39,7 +39,9 @@ static int sqlite_connect(wg_store *st, wg_conn *c)
 		"PRAGMA synchronous=NORMAL;"
 		"PRAGMA foreign_keys=ON;"
 		"PRAGMA temp_store=MEMORY;"
-		"PRAGMA mmap_size=268435456;", NULL, NULL, NULL);
+		"PRAGMA mmap_size=268435456;"
+		/* Name-prefix searches (LIKE 'x%') then use the plain index. */
+		"PRAGMA case_sensitive_like=ON;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return sqlite_fail(c, rc);
 	return 0;

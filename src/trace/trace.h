@@ -178,6 +178,14 @@ int trace_parse_bin(const uint8_t *data, size_t len, enum trace_kind *kind,
 		    const struct trace_params *p, int64_t now,
 		    struct trace_rec **recs, size_t *n, struct trace_diag *diag);
 
+/* trace_parse_bin without the copy: *recs points into data (NULL when data
+ * is not 4-byte aligned). Nothing is written to data here; trace_store_append
+ * writes into a batch only when it must sort it or drop duplicates, so a
+ * private writable mapping of the file is enough. */
+int trace_check_bin(uint8_t *data, size_t len, enum trace_kind *kind,
+		    const struct trace_params *p, int64_t now,
+		    struct trace_rec **recs, size_t *n, struct trace_diag *diag);
+
 /* The binary file format (also the segment format):
  *   header 64 bytes: magic "WGTRACE1", u32 version = 1, u32 kind,
  *   u64 count, u32 min_t, u32 max_t (minutes), u64 payload checksum,

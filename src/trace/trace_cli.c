@@ -285,10 +285,10 @@ static int cmd_load(struct cli *c)
 {
 	struct trace_params p;
 	struct trace_diag d;
-	struct trace_rec *recs = NULL;
+	struct trace_rec *recs = NULL, *owned = NULL;
 	trace_store *s = NULL;
 	enum trace_kind kind = c->set[OPT_CELLS] ? TRACE_CELL : TRACE_SCAN;
-	uint8_t *buf = NULL;
+	uint8_t *map = NULL;
 	size_t len = 0, n = 0, added = 0;
 	int64_t now = (int64_t)time(NULL);
 	double t0 = now_seconds();
@@ -299,19 +299,21 @@ static int cmd_load(struct cli *c)
 	if (c->npos != 1)
 		return bad_usage(c->cmd, "需要一个文件", "one FILE is needed", "load");
 	memset(&d, 0, sizeof(d));
-	rc = cli_read_file(c->pos[0], &buf, &len);
+	rc = cli_map_file(c->pos[0], &map, &len);
 	if (rc) {
 		rc = report(rc, NULL, c->pos[0]);
 		goto out;
 	}
 	cli_progress("校验 / checking", 0, 0);
-	if (len >= 8 && memcmp(buf, TRACE_MAGIC, 8) == 0) {
-		rc = trace_parse_bin(buf, len, &kind, &p, now, &recs, &n, &d);
+	if (len >= 8 && memcmp(map, TRACE_MAGIC, 8) == 0) {
+		rc = trace_check_bin(map, len, &kind, &p, now, &recs, &n, &d);
+		if (!rc && !recs)
+			rc = trace_parse_bin(map, len, &kind, &p, now, &owned, &n, &d);
 	} else {
-		rc = trace_parse_csv((const char *)buf, len, kind, &p, now, &recs, &n, &d);
+		rc = trace_parse_csv((const char *)map, len, kind, &p, now, &owned, &n, &d);
 	}
-	wg_free(buf);
-	buf = NULL;
+	if (owned)
+		recs = owned;
 	if (rc) {
 		rc = report(rc, &d, c->pos[0]);
 		goto out;
@@ -330,8 +332,9 @@ static int cmd_load(struct cli *c)
 	       n, added, n - added, c->pos[0], now_seconds() - t0);
 	rc = 0;
 out:
-	wg_free(buf);
-	wg_free(recs);
+	cli_progress(NULL, 0, 0);
+	cli_unmap_file(map, len);
+	wg_free(owned);
 	trace_store_close(s);
 	return rc;
 }

@@ -10,6 +10,11 @@ enum cli_format { CLI_TABLE, CLI_CSV, CLI_JSON };
 
 /* Reads a whole file (progress bar on stderr when it is a terminal). */
 int  cli_read_file(const char *path, uint8_t **buf, size_t *len);
+/* Maps a whole file privately (writable copy-on-write, so a batch can be
+ * sorted in place without touching the file); on a terminal a progress bar
+ * shows it being paged in. cli_unmap_file releases it. */
+int  cli_map_file(const char *path, uint8_t **data, size_t *len);
+void cli_unmap_file(uint8_t *data, size_t len);
 /* Shows a phase (label) or a fraction done on stderr when it is a tty;
  * label NULL clears the line. */
 void cli_progress(const char *label, uint64_t done, uint64_t total);

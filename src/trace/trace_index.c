@@ -335,6 +335,8 @@ int trace_table_build(struct trace_store *s, enum trace_kind kind, struct trace_
 	if (rc)
 		goto out;
 	rc = person_positions(t);
+	t->pers_seq = t->npers > 0 && t->pers_id[t->npers - 1] - t->pers_id[0] == t->npers - 1;
+	t->place_seq = t->nplace > 0 && t->place_id[t->nplace - 1] - t->place_id[0] == t->nplace - 1;
 out:
 	if (maps)
 		for (size_t i = 0; i < k; i++)

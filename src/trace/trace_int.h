@@ -29,7 +29,18 @@ struct trace_table {
 	uint16_t *r_dur;      /* minutes */
 	uint32_t *p_pos;      /* positions grouped by person */
 	uint32_t  max_dur;
+	bool      pers_seq, place_seq; /* ids are id[0] + index: no lookup needed */
 };
+
+static inline uint32_t trace_table_person_id(const struct trace_table *t, uint32_t idx)
+{
+	return t->pers_seq ? t->pers_id[0] + idx : t->pers_id[idx];
+}
+
+static inline uint32_t trace_table_place_id(const struct trace_table *t, uint32_t idx)
+{
+	return t->place_seq ? t->place_id[0] + idx : t->place_id[idx];
+}
 
 struct trace_seg {
 	uint64_t seq;

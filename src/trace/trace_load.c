@@ -212,15 +212,13 @@ int trace_parse_csv(const char *data, size_t len, enum trace_kind kind,
 	return TRACE_OK;
 }
 
-int trace_parse_bin(const uint8_t *data, size_t len, enum trace_kind *kind,
+int trace_check_bin(uint8_t *data, size_t len, enum trace_kind *kind,
 		    const struct trace_params *p, int64_t now,
 		    struct trace_rec **recs, size_t *n, struct trace_diag *diag)
 {
 	struct trace_seg h;
-	struct trace_rec *out;
 	uint64_t sum, want;
 	uint32_t flags, max_len;
-	size_t bytes;
 	int rc;
 
 	*recs = NULL;
@@ -235,19 +233,38 @@ int trace_parse_bin(const uint8_t *data, size_t len, enum trace_kind *kind,
 		return trace_diag_set(diag, TRACE_ERR_FORMAT, 0, want, "trailing bytes");
 	if (trace_checksum(data + TRACE_BIN_HEADER, len - TRACE_BIN_HEADER) != sum)
 		return trace_diag_set(diag, TRACE_ERR_CORRUPT, 0, TRACE_BIN_HEADER, "records");
-	if (!wg_size_mul(h.count ? (size_t)h.count : 1, sizeof(*out), &bytes) || !(out = wg_malloc(bytes)))
-		return trace_diag_set(diag, TRACE_ERR_NOMEM, 0, 0, NULL);
-	memcpy(out, data + TRACE_BIN_HEADER, (size_t)h.count * sizeof(*out));
 	max_len = trace_max_len(p, (enum trace_kind)h.kind);
 	for (size_t i = 0; i < h.count; i++) {
-		rc = trace_check_rec(&out[i], now / 60, max_len);
-		if (rc) {
-			wg_free(out);
-			return trace_diag_set(diag, rc, 0, TRACE_BIN_HEADER + i * sizeof(*out), "record");
-		}
+		struct trace_rec r;
+		memcpy(&r, data + TRACE_BIN_HEADER + i * sizeof(r), sizeof(r));
+		rc = trace_check_rec(&r, now / 60, max_len);
+		if (rc)
+			return trace_diag_set(diag, rc, 0, TRACE_BIN_HEADER + i * sizeof(r), "record");
 	}
 	*kind = (enum trace_kind)h.kind;
-	*recs = out;
+	*recs = ((uintptr_t)data & 3) == 0 ? (struct trace_rec *)(void *)(data + TRACE_BIN_HEADER) : NULL;
 	*n = (size_t)h.count;
+	return TRACE_OK;
+}
+
+int trace_parse_bin(const uint8_t *data, size_t len, enum trace_kind *kind,
+		    const struct trace_params *p, int64_t now,
+		    struct trace_rec **recs, size_t *n, struct trace_diag *diag)
+{
+	struct trace_rec *view, *out;
+	size_t count, bytes;
+	int rc;
+
+	*recs = NULL;
+	*n = 0;
+	/* checked in place (read only: trace_check_bin writes nothing) */
+	rc = trace_check_bin((uint8_t *)(uintptr_t)data, len, kind, p, now, &view, &count, diag);
+	if (rc)
+		return rc;
+	if (!wg_size_mul(count ? count : 1, sizeof(*out), &bytes) || !(out = wg_malloc(bytes)))
+		return trace_diag_set(diag, TRACE_ERR_NOMEM, 0, 0, NULL);
+	memcpy(out, data + TRACE_BIN_HEADER, count * sizeof(*out));
+	*recs = out;
+	*n = count;
 	return TRACE_OK;
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -74,6 +75,51 @@ out:
 	wg_free(b);
 	close(fd);
 	return rc;
+}
+
+int cli_map_file(const char *path, uint8_t **data, size_t *len)
+{
+	struct stat st;
+	void *p;
+	int fd, rc = TRACE_ERR_IO;
+
+	*data = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return TRACE_ERR_IO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		goto out;
+	rc = TRACE_OK;
+	if (st.st_size == 0)
+		goto out;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED) {
+		rc = TRACE_ERR_IO;
+		goto out;
+	}
+	madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
+	*data = p;
+	*len = (size_t)st.st_size;
+	if (isatty(STDERR_FILENO)) {
+		volatile uint8_t sink = 0;
+		for (size_t off = 0; off < *len; off += 4096) {
+			sink ^= ((const uint8_t *)p)[off];
+			if (off % (64u << 20) == 0)
+				cli_progress("读取 / reading", off, *len);
+		}
+		cli_progress("读取 / reading", *len, *len);
+		(void)sink;
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+void cli_unmap_file(uint8_t *data, size_t len)
+{
+	if (data && len)
+		munmap(data, len);
 }
 
 int cli_read_cases(const char *path, struct trace_case **cases, size_t *n, struct trace_diag *d)

@@ -27,14 +27,14 @@ int trace_threads(const struct trace_rule *r)
 void tq_map_free(struct tq_map *m)
 {
 	wg_free(m->slots);
+	wg_free(m->used);
 	memset(m, 0, sizeof(*m));
 }
 
 void tq_map_clear(struct tq_map *m)
 {
-	if (m->slots && m->n)
-		for (size_t i = 0; i < m->cap; i++)
-			m->slots[i].person = UINT32_MAX;
+	for (size_t i = 0; i < m->n; i++)
+		m->slots[m->used[i]].person = UINT32_MAX;
 	m->n = 0;
 }
 
@@ -45,23 +45,33 @@ static inline size_t slot_hash(uint32_t k, size_t mask)
 
 static int map_grow(struct tq_map *m)
 {
-	size_t cap = m->cap ? m->cap * 2 : 256, bytes;
+	size_t cap = m->cap ? m->cap * 2 : 256, bytes, ubytes;
 	struct tq_acc *s;
+	uint32_t *u;
 
-	if (!wg_size_mul(cap, sizeof(*s), &bytes) || !(s = wg_malloc(bytes)))
+	if (!wg_size_mul(cap, sizeof(*s), &bytes) || !wg_size_mul(cap, sizeof(*u), &ubytes))
 		return TRACE_ERR_NOMEM;
+	s = wg_malloc(bytes);
+	u = wg_malloc(ubytes);
+	if (!s || !u) {
+		wg_free(s);
+		wg_free(u);
+		return TRACE_ERR_NOMEM;
+	}
 	for (size_t i = 0; i < cap; i++)
 		s[i].person = UINT32_MAX;
-	for (size_t i = 0; i < m->cap; i++) {
-		if (m->slots[i].person == UINT32_MAX)
-			continue;
-		size_t j = slot_hash(m->slots[i].person, cap - 1);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct tq_acc *a = &m->slots[m->used[i]];
+		size_t j = slot_hash(a->person, cap - 1);
 		while (s[j].person != UINT32_MAX)
 			j = (j + 1) & (cap - 1);
-		s[j] = m->slots[i];
+		s[j] = *a;
+		u[i] = (uint32_t)j;
 	}
 	wg_free(m->slots);
+	wg_free(m->used);
 	m->slots = s;
+	m->used = u;
 	m->cap = cap;
 	return TRACE_OK;
 }
@@ -80,7 +90,7 @@ static struct tq_acc *map_get(struct tq_map *m, uint32_t person, bool *fresh)
 		}
 		j = (j + 1) & (m->cap - 1);
 	}
-	m->n++;
+	m->used[m->n++] = (uint32_t)j;
 	*fresh = true;
 	m->slots[j].person = person;
 	return &m->slots[j];
@@ -203,9 +213,9 @@ void tq_fill_hit(const struct tq *q, struct trace_hit *h, uint32_t person, uint3
 		 const struct tq_event *e)
 {
 	const struct trace_table *t = q->t;
-	h->person = t->pers_id[person];
-	h->source = t->pers_id[source];
-	h->place = t->place_id[e->place];
+	h->person = trace_table_person_id(t, person);
+	h->source = trace_table_person_id(t, source);
+	h->place = trace_table_place_id(t, e->place);
 	h->src_in = e->src_a * 60;
 	h->src_out = e->src_b * 60;
 	h->hit_in = e->hit_a * 60;
@@ -215,29 +225,166 @@ void tq_fill_hit(const struct tq *q, struct trace_hit *h, uint32_t person, uint3
 	h->total_overlap_min = (uint64_t)e->overlap;
 }
 
-static int hit_rank_cmp(const void *a, const void *b)
+static inline bool key_less(const struct tq_key *a, const struct tq_key *b)
 {
-	const struct trace_hit *x = a, *y = b;
-	if (x->total_overlap_min != y->total_overlap_min)
-		return x->total_overlap_min > y->total_overlap_min ? -1 : 1;
-	if (x->overlap_min != y->overlap_min)
-		return x->overlap_min > y->overlap_min ? -1 : 1;
-	if (x->source != y->source)
-		return x->source < y->source ? -1 : 1;
-	return x->person < y->person ? -1 : x->person > y->person;
+	return a->hi < b->hi || (a->hi == b->hi && a->lo < b->lo);
 }
 
-void tq_rank(struct trace_hit *h, size_t n)
+static void key_swap(struct tq_key *a, struct tq_key *b)
 {
-	qsort(h, n, sizeof(*h), hit_rank_cmp);
+	struct tq_key t = *a;
+	*a = *b;
+	*b = t;
 }
 
-/* Turns the map into ranked hits appended to *out (allocated to fit). */
+/* Quicksort (median of three, smaller side first) with insertion sort for
+ * short runs: keys are 16 bytes and compared inline. */
+static void quick_keys(struct tq_key *k, size_t n)
+{
+	while (n > 24) {
+		size_t mid = n / 2, i = 0, j = n - 1;
+		if (key_less(&k[mid], &k[0]))
+			key_swap(&k[mid], &k[0]);
+		if (key_less(&k[n - 1], &k[0]))
+			key_swap(&k[n - 1], &k[0]);
+		if (key_less(&k[n - 1], &k[mid]))
+			key_swap(&k[n - 1], &k[mid]);
+		struct tq_key pivot = k[mid];
+		for (;;) {
+			while (key_less(&k[i], &pivot))
+				i++;
+			while (key_less(&pivot, &k[j]))
+				j--;
+			if (i >= j)
+				break;
+			key_swap(&k[i], &k[j]);
+			i++;
+			j--;
+		}
+		/* [0, j] <= pivot <= [j + 1, n) */
+		if (j + 1 < n - j - 1) {
+			quick_keys(k, j + 1);
+			k += j + 1;
+			n -= j + 1;
+		} else {
+			quick_keys(k + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	for (size_t x = 1; x < n; x++) {
+		struct tq_key v = k[x];
+		size_t y = x;
+		while (y > 0 && key_less(&v, &k[y - 1])) {
+			k[y] = k[y - 1];
+			y--;
+		}
+		k[y] = v;
+	}
+}
+
+#define RANK_TOTAL_MAX 0xFFFFFu /* 20 bits */
+#define RANK_BEST_MAX  0xFFFu   /* 12 bits */
+
+/* Keys are (UINT32_MAX - total) << 32 | (UINT32_MAX - best), then lo. When
+ * total and best are small, as they nearly always are, (total, best, lo) fit
+ * one 64-bit key and a byte-wise radix sort does the work; otherwise, or
+ * without memory for the scratch array, quicksort. */
+void tq_sort_keys(struct tq_key *k, size_t n)
+{
+	struct tq_key *tmp, *src, *dst;
+	uint64_t and_all = ~(uint64_t)0, or_all = 0;
+	size_t bytes;
+
+	if (n < 64 || !wg_size_mul(n, sizeof(*k), &bytes)) {
+		quick_keys(k, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t total = UINT32_MAX - (uint32_t)(k[i].hi >> 32);
+		uint32_t best = UINT32_MAX - (uint32_t)k[i].hi;
+		if (total > RANK_TOTAL_MAX || best > RANK_BEST_MAX) {
+			quick_keys(k, n);
+			return;
+		}
+	}
+	tmp = wg_malloc(bytes);
+	if (!tmp) {
+		quick_keys(k, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t total = UINT32_MAX - (uint32_t)(k[i].hi >> 32);
+		uint64_t best = UINT32_MAX - (uint32_t)k[i].hi;
+		uint64_t c = ((RANK_TOTAL_MAX - total) << 12 | (RANK_BEST_MAX - best)) << 32 | k[i].lo;
+		k[i].hi = c; /* restored below */
+		and_all &= c;
+		or_all |= c;
+	}
+	src = k;
+	dst = tmp;
+	for (unsigned shift = 0; shift < 64; shift += 8) {
+		size_t count[256] = { 0 }, sum = 0;
+		if (((and_all ^ or_all) >> shift & 0xff) == 0)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			count[src[i].hi >> shift & 0xff]++;
+		for (int b = 0; b < 256; b++) {
+			size_t c = count[b];
+			count[b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[src[i].hi >> shift & 0xff]++] = src[i];
+		struct tq_key *sw = src;
+		src = dst;
+		dst = sw;
+	}
+	if (src != k)
+		memcpy(k, src, bytes);
+	wg_free(tmp);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t total = RANK_TOTAL_MAX - (k[i].hi >> 44);
+		uint64_t best = RANK_BEST_MAX - (k[i].hi >> 32 & RANK_BEST_MAX);
+		k[i].hi = (UINT32_MAX - total) << 32 | (UINT32_MAX - best);
+	}
+}
+
+/* Writes the map's persons as ranked hits into dst (room for m->n). */
+int tq_map_hits_into(const struct tq *q, const struct tq_map *m, uint32_t source,
+		     struct trace_hit *dst)
+{
+	struct tq_key *k;
+	size_t bytes;
+
+	if (m->n == 0)
+		return TRACE_OK;
+	if (!wg_size_mul(m->n, sizeof(*k), &bytes) || !(k = wg_malloc(bytes)))
+		return TRACE_ERR_NOMEM;
+	for (size_t i = 0; i < m->n; i++) {
+		const struct tq_acc *a = &m->slots[m->used[i]];
+		uint64_t total = a->total > UINT32_MAX ? UINT32_MAX : a->total;
+		uint64_t best = (uint64_t)a->best.overlap > UINT32_MAX ? UINT32_MAX : (uint64_t)a->best.overlap;
+		k[i].hi = (uint64_t)(UINT32_MAX - total) << 32 | (UINT32_MAX - best);
+		k[i].lo = a->person; /* dense indexes keep the order of the ids */
+		k[i].idx = m->used[i];
+	}
+	tq_sort_keys(k, m->n);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct tq_acc *a = &m->slots[k[i].idx];
+		tq_fill_hit(q, &dst[i], a->person, source, &a->best);
+		dst[i].events = a->events;
+		dst[i].total_overlap_min = a->total;
+	}
+	wg_free(k);
+	return TRACE_OK;
+}
+
 int tq_map_hits(const struct tq *q, const struct tq_map *m, uint32_t source,
 		struct trace_hit **out, size_t *n)
 {
 	struct trace_hit *h;
-	size_t bytes, k = 0;
+	size_t bytes;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
@@ -245,18 +392,13 @@ int tq_map_hits(const struct tq *q, const struct tq_map *m, uint32_t source,
 		return TRACE_OK;
 	if (!wg_size_mul(m->n, sizeof(*h), &bytes) || !(h = wg_malloc(bytes)))
 		return TRACE_ERR_NOMEM;
-	for (size_t i = 0; i < m->cap; i++) {
-		const struct tq_acc *a = &m->slots[i];
-		if (a->person == UINT32_MAX)
-			continue;
-		tq_fill_hit(q, &h[k], a->person, source, &a->best);
-		h[k].events = a->events;
-		h[k].total_overlap_min = a->total;
-		k++;
+	rc = tq_map_hits_into(q, m, source, h);
+	if (rc) {
+		wg_free(h);
+		return rc;
 	}
-	tq_rank(h, k);
 	*out = h;
-	*n = k;
+	*n = m->n;
 	return TRACE_OK;
 }
 
@@ -325,26 +467,22 @@ int trace_companions(trace_store *s, uint32_t person, int64_t onset,
 struct batch_case {
 	uint32_t idx;     /* dense person */
 	int64_t  onset;
-	size_t   off, n;  /* its hits in the worker's array */
-	int      worker;
 };
 
 struct batch_worker {
 	const struct trace_table *t;
 	const struct trace_rule *r;
 	struct batch_case *cases;
-	size_t ncases, first, step;
+	size_t first, end;  /* its block of cases */
 	struct trace_hit *hits;
 	size_t n, cap;
 	int rc;
 };
 
-static int worker_push(struct batch_worker *w, const struct trace_hit *h, size_t n)
+static int worker_reserve(struct batch_worker *w, size_t n)
 {
-	if (n == 0)
-		return TRACE_OK;
 	if (w->n + n > w->cap) {
-		size_t cap = w->cap ? w->cap : 1024, bytes;
+		size_t cap = w->cap ? w->cap : 4096, bytes;
 		struct trace_hit *x;
 		while (cap < w->n + n)
 			cap *= 2;
@@ -353,8 +491,6 @@ static int worker_push(struct batch_worker *w, const struct trace_hit *h, size_t
 		w->hits = x;
 		w->cap = cap;
 	}
-	memcpy(w->hits + w->n, h, n * sizeof(*h));
-	w->n += n;
 	return TRACE_OK;
 }
 
@@ -364,23 +500,19 @@ static void *batch_run(void *arg)
 	struct tq_map m;
 
 	memset(&m, 0, sizeof(m));
-	for (size_t i = w->first; i < w->ncases && !w->rc; i += w->step) {
+	for (size_t i = w->first; i < w->end && !w->rc; i++) {
 		struct batch_case *c = &w->cases[i];
-		struct trace_hit *h = NULL;
 		struct tq q;
-		size_t n = 0;
 
 		tq_init(&q, w->t, w->r, c->onset, w->r->buffer_min, w->r->min_overlap_min);
 		tq_map_clear(&m);
 		w->rc = tq_collect(&q, c->idx, &m, NULL);
 		if (!w->rc)
-			w->rc = tq_map_hits(&q, &m, c->idx, &h, &n);
-		if (!w->rc) {
-			c->off = w->n;
-			c->n = n;
-			w->rc = worker_push(w, h, n);
-		}
-		wg_free(h);
+			w->rc = worker_reserve(w, m.n);
+		if (!w->rc)
+			w->rc = tq_map_hits_into(&q, &m, c->idx, w->hits + w->n);
+		if (!w->rc)
+			w->n += m.n;
 	}
 	tq_map_free(&m);
 	return NULL;
@@ -408,7 +540,7 @@ static int batch_cases(const struct trace_table *t, const struct trace_case *cas
 			(*unknown)++;
 			continue;
 		}
-		c[k++] = (struct batch_case){ idx, cases[i].onset, 0, 0, 0 };
+		c[k++] = (struct batch_case){ idx, cases[i].onset };
 	}
 	qsort(c, k, sizeof(*c), case_cmp);
 	for (size_t i = 0; i < k; i++) /* one case per person: the earliest onset */
@@ -427,6 +559,7 @@ int trace_batch_close(trace_store *s, const struct trace_case *cases, size_t n,
 	struct batch_case *c = NULL;
 	size_t nc = 0, total = 0, dummy = 0, bytes;
 	int nt, started = 0, rc;
+	struct trace_hit *all;
 
 	if (!unknown)
 		unknown = &dummy;
@@ -441,12 +574,9 @@ int trace_batch_close(trace_store *s, const struct trace_case *cases, size_t n,
 	if ((size_t)nt > nc)
 		nt = nc ? (int)nc : 1;
 	memset(wk, 0, sizeof(wk));
-	for (int i = 0; i < nt; i++) {
-		wk[i] = (struct batch_worker){ &s->tab[TRACE_SCAN], r, c, nc, (size_t)i, (size_t)nt,
-					       NULL, 0, 0, 0 };
-		for (size_t j = (size_t)i; j < nc; j += (size_t)nt)
-			c[j].worker = i;
-	}
+	for (int i = 0; i < nt; i++)
+		wk[i] = (struct batch_worker){ &s->tab[TRACE_SCAN], r, c, nc * (size_t)i / (size_t)nt,
+					       nc * (size_t)(i + 1) / (size_t)nt, NULL, 0, 0, 0 };
 	for (int i = 1; i < nt; i++) {
 		if (pthread_create(&th[i], NULL, batch_run, &wk[i]) != 0)
 			break;
@@ -465,15 +595,20 @@ int trace_batch_close(trace_store *s, const struct trace_case *cases, size_t n,
 	}
 	if (rc)
 		goto out;
-	rc = TRACE_ERR_NOMEM;
-	if (total && (!wg_size_mul(total, sizeof(struct trace_hit), &bytes)
-		      || !(out->hits = wg_malloc(bytes))))
+	rc = TRACE_OK;
+	if (total == 0)
 		goto out;
-	for (size_t i = 0; i < nc; i++) {
-		if (c[i].n == 0)
-			continue;
-		memcpy(out->hits + out->n, wk[c[i].worker].hits + c[i].off, c[i].n * sizeof(struct trace_hit));
-		out->n += c[i].n;
+	/* the blocks are in case order: the first worker's array grows to hold all */
+	rc = TRACE_ERR_NOMEM;
+	if (!wg_size_mul(total, sizeof(struct trace_hit), &bytes) || !(all = wg_realloc(wk[0].hits, bytes)))
+		goto out;
+	wk[0].hits = NULL;
+	out->hits = all;
+	out->n = wk[0].n;
+	for (int i = 1; i < nt; i++) {
+		if (wk[i].n)
+			memcpy(all + out->n, wk[i].hits, wk[i].n * sizeof(struct trace_hit));
+		out->n += wk[i].n;
 	}
 	rc = TRACE_OK;
 out:

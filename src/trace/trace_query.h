@@ -29,7 +29,15 @@ struct tq_acc {
 
 struct tq_map {
 	struct tq_acc *slots;
+	uint32_t *used;          /* slots in use, so clearing costs what was used */
 	size_t cap, n;
+};
+
+/* A rank key: sorted ascending by (hi, lo); idx points back to the row. */
+struct tq_key {
+	uint64_t hi;
+	uint32_t lo;
+	uint32_t idx;
 };
 
 struct tq_dwell {
@@ -49,9 +57,11 @@ int  tq_collect(const struct tq *q, uint32_t who, struct tq_map *m, const struct
 int64_t tq_dwell_of(const struct tq *q, const struct tq_dwell *dw, uint32_t p, uint32_t v);
 void tq_fill_hit(const struct tq *q, struct trace_hit *h, uint32_t person, uint32_t source,
 		 const struct tq_event *e);
-void tq_rank(struct trace_hit *h, size_t n);
+void tq_sort_keys(struct tq_key *k, size_t n);
 int  tq_map_hits(const struct tq *q, const struct tq_map *m, uint32_t source,
 		 struct trace_hit **out, size_t *n);
+int  tq_map_hits_into(const struct tq *q, const struct tq_map *m, uint32_t source,
+		      struct trace_hit *dst);
 int  tq_prepare(trace_store *s, enum trace_kind kind, uint32_t person, struct trace_result *out);
 void tq_map_free(struct tq_map *m);
 void tq_map_clear(struct tq_map *m);

@@ -133,7 +133,7 @@ static void witness(const struct second *x, const struct ival *g, size_t ng, int
 			ov = 0;
 		if (*best) {
 			const struct ival *w = *best;
-			uint32_t pv = t->pers_id[t->r_person[v->cpos]], pw = t->pers_id[t->r_person[w->cpos]];
+			uint32_t pv = t->r_person[v->cpos], pw = t->r_person[w->cpos]; /* dense: same order */
 			if (ov < *best_ov)
 				continue;
 			if (ov == *best_ov) {
@@ -222,12 +222,37 @@ static int sweep_place(struct second *x, const struct ival *g, size_t ng)
 	return TRACE_OK;
 }
 
-static int hit_cmp(const void *a, const void *b)
+/* Ranks the hits by overlap, then person id. */
+static int rank_hits(struct second *x)
 {
-	const struct trace_hit *x = a, *y = b;
-	if (x->overlap_min != y->overlap_min)
-		return x->overlap_min > y->overlap_min ? -1 : 1;
-	return x->person < y->person ? -1 : x->person > y->person;
+	struct tq_key *k = NULL;
+	struct trace_hit *h = NULL;
+	size_t bytes;
+	int rc = TRACE_ERR_NOMEM;
+
+	if (x->nhits < 2)
+		return TRACE_OK;
+	if (!wg_size_mul(x->nhits, sizeof(*k), &bytes) || !(k = wg_malloc(bytes)))
+		goto out;
+	if (!wg_size_mul(x->nhits, sizeof(*h), &bytes) || !(h = wg_malloc(bytes)))
+		goto out;
+	for (size_t i = 0; i < x->nhits; i++) {
+		k[i].hi = (uint64_t)UINT32_MAX << 32 | (UINT32_MAX - x->hits[i].overlap_min);
+		k[i].lo = x->hits[i].person;
+		k[i].idx = (uint32_t)i;
+	}
+	tq_sort_keys(k, x->nhits);
+	for (size_t i = 0; i < x->nhits; i++)
+		h[i] = x->hits[k[i].idx];
+	wg_free(x->hits);
+	x->hits = h;
+	x->caphits = x->nhits;
+	h = NULL;
+	rc = TRACE_OK;
+out:
+	wg_free(k);
+	wg_free(h);
+	return rc;
 }
 
 static int sweep_all(struct second *x, const struct tq_map *close)
@@ -235,10 +260,8 @@ static int sweep_all(struct second *x, const struct tq_map *close)
 	size_t bytes;
 	int rc;
 
-	for (size_t i = 0; i < close->cap; i++) {
-		if (close->slots[i].person == UINT32_MAX)
-			continue;
-		rc = contact_intervals(x, &close->slots[i]);
+	for (size_t i = 0; i < close->n; i++) {
+		rc = contact_intervals(x, &close->slots[close->used[i]]);
 		if (rc)
 			return rc;
 	}
@@ -292,14 +315,14 @@ int trace_secondary_contacts(trace_store *s, uint32_t person, int64_t onset,
 	if (!x.excl || !x.found)
 		goto out;
 	bit_set(x.excl, idx);
-	for (size_t i = 0; i < close.cap; i++)
-		if (close.slots[i].person != UINT32_MAX)
-			bit_set(x.excl, close.slots[i].person);
+	for (size_t i = 0; i < close.n; i++)
+		bit_set(x.excl, close.slots[close.used[i]].person);
 	rc = sweep_all(&x, &close);
 	if (rc)
 		goto out;
-	if (x.nhits > 1)
-		qsort(x.hits, x.nhits, sizeof(*x.hits), hit_cmp);
+	rc = rank_hits(&x);
+	if (rc)
+		goto out;
 	out->hits = x.hits;
 	out->n = x.nhits;
 	x.hits = NULL;

@@ -126,6 +126,8 @@ static int drop_existing(struct trace_store *s, enum trace_kind kind, struct tra
 		if (recs[i].t_min + recs[i].dur > max_t)
 			max_t = recs[i].t_min + recs[i].dur;
 	}
+	bool marked = false;
+
 	for (size_t g = 0; g < s->nseg; g++) {
 		struct trace_map m;
 		const struct trace_seg *seg = &s->segs[g];
@@ -136,11 +138,18 @@ static int drop_existing(struct trace_store *s, enum trace_kind kind, struct tra
 		if (rc)
 			return rc;
 		mark_dups(m.recs, m.n, recs, *n);
+		marked = true;
 		trace_seg_unmap(&m);
 	}
-	for (size_t i = 0; i < *n; i++)
-		if (recs[i].zero == 0)
-			recs[w++] = recs[i];
+	if (!marked)
+		return TRACE_OK; /* nothing stored overlaps: the batch is untouched */
+	for (size_t i = 0; i < *n; i++) {
+		if (recs[i].zero != 0)
+			continue;
+		if (w != i)
+			recs[w] = recs[i];
+		w++;
+	}
 	*n = w;
 	return TRACE_OK;
 }

@@ -225,12 +225,17 @@ void trace_recs_sort(struct trace_rec *r, size_t n)
 	sort_ties(r, n);
 }
 
+/* Drops adjacent duplicates; writes nothing before the first one. */
 size_t trace_recs_unique(struct trace_rec *r, size_t n)
 {
 	size_t w = 0;
-	for (size_t i = 0; i < n; i++)
-		if (w == 0 || trace_rec_cmp(&r[w - 1], &r[i]) != 0)
-			r[w++] = r[i];
+	for (size_t i = 0; i < n; i++) {
+		if (w > 0 && trace_rec_cmp(&r[w - 1], &r[i]) == 0)
+			continue;
+		if (w != i)
+			r[w] = r[i];
+		w++;
+	}
 	return w;
 }
 

@@ -231,7 +231,7 @@ test('sign-in with missing or wrong-typed fields names the field', async () => {
 });
 
 // The English message must be English, and name the field by its API name.
-test('English messages are English and correct', { todo: 'server bug: message_en of field errors carries the Chinese label and garbage numbers' }, async () => {
+test('English messages are English and correct', async () => {
   const cases = [
     [{ ...NODE, name: 'x'.repeat(201) }, /name must be 1 to 200 characters/],
     [{ ...NODE, name: null }, /name must not be null/],
@@ -249,4 +249,11 @@ test('English messages are English and correct', { todo: 'server bug: message_en
   const nf = await srv.api('GET', '/api/v1/grids/99999999', { token });
   if (CJK.test(nf.json.error.message_en)) problems.push(nf.json.error.message_en);
   assert.deepEqual(problems, []);
+});
+
+test('unknown query parameters on the account and audit lists are 400 bad_query too', { todo: 'server bug: GET /users and GET /audit ignore unknown parameters' }, async () => {
+  // A typo such as ?rol= would otherwise silently list everyone.
+  expectError(await srv.api('GET', '/api/v1/users?rol=grid_worker', { token }), 400, 'bad_query', 'rol');
+  const auditor = await srv.login('auditor');
+  expectError(await srv.api('GET', '/api/v1/audit?resourse=grids', { token: auditor }), 400, 'bad_query', 'resourse');
 });

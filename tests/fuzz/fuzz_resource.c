@@ -12,13 +12,13 @@
 static const char *const kinds[] = { "grid", "building", NULL };
 
 static const struct wg_field fields[] = {
-	{ "parent_id", FT_REF,  FF_REQUIRED | FF_CREATE_ONLY, 0, 0, NULL, "上级", NULL },
-	{ "kind",      FT_ENUM, FF_REQUIRED, 0, 0, kinds, "层级", NULL },
-	{ "name",      FT_TEXT, FF_REQUIRED, 1, 20, NULL, "名称", NULL },
-	{ "count",     FT_INT,  FF_NULLABLE, -5, 5, NULL, "数量", NULL },
-	{ "open",      FT_BOOL, 0, 0, 0, NULL, "开放", NULL },
-	{ "day",       FT_DATE, 0, 0, 0, NULL, "日期", NULL },
-	{ "path",      FT_TEXT, FF_READONLY, 0, 0, NULL, "路径", NULL },
+	{ "parent_id", FT_REF,  FF_REQUIRED | FF_CREATE_ONLY, 0, 0, NULL, "上级", NULL, NULL, NULL },
+	{ "kind",      FT_ENUM, FF_REQUIRED, 0, 0, kinds, "层级", NULL, NULL, NULL },
+	{ "name",      FT_TEXT, FF_REQUIRED, 1, 20, NULL, "名称", NULL, NULL, NULL },
+	{ "count",     FT_INT,  FF_NULLABLE, -5, 5, NULL, "数量", NULL, NULL, NULL },
+	{ "open",      FT_BOOL, 0, 0, 0, NULL, "开放", NULL, NULL, NULL },
+	{ "day",       FT_DATE, 0, 0, 0, NULL, "日期", NULL, NULL, NULL },
+	{ "path",      FT_TEXT, FF_READONLY, 0, 0, NULL, "路径", NULL, NULL, NULL },
 };
 
 static const struct wg_resource res = {
