@@ -24,6 +24,9 @@ TESTS    := $(patsubst tests/unit/%.c,build/san/tests/%,$(TEST_SRC))
 DATA    ?= data
 LISTEN  ?= 127.0.0.1:8080
 
+# Keep objects make would otherwise treat as intermediate and delete.
+.SECONDARY:
+
 .PHONY: all deps run test unit api api-sqlite api-postgres fuzz fuzz-smoke lint bench clean san
 
 all: build/wangge

@@ -186,16 +186,17 @@ int cmd_serve(int argc, char **argv)
 		app->config.threads = nthreads;
 	log_enable_access(access_log);
 	struct wg_http *http = NULL;
-	rc = cli_register_routes();
-	if (!rc)
-		rc = audit_queue_start(app);
-	struct wg_http_config hc = { listen, app->config.static_dir, app->config.threads };
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);  /* worker threads inherit the mask */
+	/* Before any thread starts: they inherit the mask, so only sigwait() below sees these. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	rc = cli_register_routes();
+	if (!rc)
+		rc = audit_queue_start(app);
+	struct wg_http_config hc = { listen, app->config.static_dir, app->config.threads };
 	if (!rc)
 		rc = http_start(app, &hc, &http);
 	if (rc) {

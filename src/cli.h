@@ -12,6 +12,7 @@ int cmd_user(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 /* Opens DIR (default ./data) after checking the schema is current. */
 struct wg_app;

@@ -322,7 +322,7 @@ static int grid_move(wg_req *r)
 		return req_fail(r, WG_ERR_VALIDATION, "parent_id", "不能移到自己或自己的下级之下", "a node cannot move below itself");
 	if (node_info(r->db, r->id, &node) || node_info(r->db, pid, &parent))
 		return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
-	if (check_placement(r, &parent, node.kind, NULL))
+	if (check_placement(r, &parent, node.kind, node.code[0] ? node.code : NULL))
 		return r->fail.code;
 	int n = snprintf(new_path, sizeof new_path, "%s%lld/", parent_path, (long long)r->id);
 	if (n < 0 || (size_t)n >= sizeof new_path)
@@ -353,6 +353,20 @@ static bool duty_known(const char *d)
 	return false;
 }
 
+/* 1 when the user exists and is scoped inside the caller's scope, 0 when not, -1 on failure. */
+static int leader_visible(wg_req *r, int64_t user_id)
+{
+	wg_stmt *s;
+	wg_param p[] = { WG_PINT(user_id) };
+	int rc = store_query(r->db, "SELECT g.path FROM users u JOIN grid_nodes g ON g.id = u.scope_node_id WHERE u.id = ?", p, 1, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL), -1;
+	rc = stmt_next(s);
+	int visible = rc == 1 && scope_contains(r->user->scope_path, stmt_text(s, 0));
+	stmt_done(s);
+	return rc < 0 ? (req_fail(r, -rc, NULL, NULL, NULL), -1) : visible;
+}
+
 /* PUT /api/v1/grids/{id}/leaders [{"user_id", "duty"}…]: replaces the list. */
 static int grid_set_leaders(wg_req *r)
 {
@@ -381,6 +395,11 @@ static int grid_set_leaders(wg_req *r)
 		if (!duty_known(json_string_value(d)))
 			return req_failf(r, WG_ERR_VALIDATION, field, "%s 的职责“%s”无效", "%s: unknown duty '%s'",
 					 field, json_string_value(d), field, json_string_value(d));
+		if (leader_visible(r, json_integer_value(u)) != 1)
+			return r->fail.code ? r->fail.code
+					    : req_failf(r, WG_ERR_VALIDATION, field, "%s:用户 %lld 不存在或不在您的管辖范围内",
+							"%s: user %lld does not exist or is outside your scope", field,
+							(long long)json_integer_value(u), field, (long long)json_integer_value(u));
 		rc = grid_add_leader(r->db, r->id, json_integer_value(u), json_string_value(d));
 		if (rc == WG_ERR_CONFLICT)
 			return req_failf(r, WG_ERR_VALIDATION, field, "%s:用户不存在或重复", "%s: no such user, or listed twice", field, field);

@@ -1,5 +1,6 @@
 /* wangge: one program, one table of commands. */
 #include "cli.h"
+#include "registry/registry.h"
 #include "trace/trace.h"
 
 #include <stdio.h>
@@ -16,6 +17,8 @@ static const struct command commands[] = {
 	{ "serve",   cmd_serve,   "启动 HTTP 服务(API 和网页) / serve the API and the web UI" },
 	{ "migrate", cmd_migrate, "升级数据库结构 / apply pending schema migrations" },
 	{ "user",    cmd_user,    "管理账户 / add, list, disable users, set passwords" },
+	{ "import",  cmd_import,  "从 CSV/XLSX/XLS 导入网格、户、人员 / import grids, households or persons from a spreadsheet" },
+	{ "keys",    cmd_keys,    "轮换个人信息加密密钥 / rotate the personal-data encryption key" },
 	{ "demo",    cmd_demo,    "生成演示县(真实区划)和演示账户 / build a demo county and demo accounts" },
 	{ "backup",  cmd_backup,  "在线备份 SQLite 数据库 / online backup of the SQLite store" },
 	{ "audit",   cmd_audit,   "校验审计链 / verify the audit chain" },

@@ -90,7 +90,15 @@ static int users_list(wg_req *r)
 		json_decref(items);
 		return req_fail(r, -rc, NULL, NULL, NULL);
 	}
-	json_t *out = json_pack("{s:o, s:I}", "items", items, "total", (json_int_t)n);
+	int64_t total = 0;
+	rc = store_int(r->db, "SELECT COUNT(*) FROM users u JOIN grid_nodes g ON g.id = u.scope_node_id"
+		       " WHERE g.path >= ? AND g.path < ? AND (? = '' OR u.role = ?)"
+		       " AND (u.username LIKE ? ESCAPE '!' OR u.display_name LIKE ? ESCAPE '!')", p, 6, &total);
+	if (rc) {
+		json_decref(items);
+		return req_fail(r, rc, NULL, NULL, NULL);
+	}
+	json_t *out = json_pack("{s:o, s:I}", "items", items, "total", (json_int_t)total);
 	json_object_set_new(out, "next_cursor", more ? json_integer(last) : json_null());
 	return req_reply(r, 200, out);
 }

@@ -122,16 +122,26 @@ void req_add_header(wg_req *r, const char *name, const char *value)
 
 const char *req_query(wg_req *r, const char *key)
 {
+	if (!r->mhd) {
+		for (const char *const *kv = r->local_query; kv && kv[0]; kv += 2)
+			if (strcmp(kv[0], key) == 0)
+				return kv[1];
+		return NULL;
+	}
 	return MHD_lookup_connection_value(r->mhd, MHD_GET_ARGUMENT_KIND, key);
 }
 
 const char *req_header(wg_req *r, const char *key)
 {
+	if (!r->mhd)
+		return NULL;
 	return MHD_lookup_connection_value(r->mhd, MHD_HEADER_KIND, key);
 }
 
 const char *req_cookie(wg_req *r, const char *key)
 {
+	if (!r->mhd)
+		return NULL;
 	return MHD_lookup_connection_value(r->mhd, MHD_COOKIE_KIND, key);
 }
 

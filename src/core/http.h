@@ -91,6 +91,10 @@ struct wg_req {
 	char *out_raw; size_t out_len; const char *out_type; /* non-JSON body (exports, metrics) */
 	struct wg_header headers[4]; int nheaders;
 	struct wg_fail fail;
+	/* A request made in-process (CLI import): query values as key, value, …, NULL,
+	 * and a progress report every so many rows. */
+	const char *const *local_query;
+	void (*progress)(uint64_t rows);
 	json_t *import_rows;        /* during an import: record id → the file row that created it */
 	bool reveal;                /* this request may see personal data whole (asked and allowed) */
 	bool rollback;              /* a write that answers normally but must change nothing (dry runs, rejected imports) */

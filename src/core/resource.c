@@ -562,7 +562,8 @@ static void escape_like(const char *in, char *out, size_t size)
 int resource_build_where(wg_req *r, const struct wg_resource *res, struct resource_query *q)
 {
 	struct key_check kc = { res, NULL };
-	MHD_get_connection_values(r->mhd, MHD_GET_ARGUMENT_KIND, check_key, &kc);
+	if (r->mhd)
+		MHD_get_connection_values(r->mhd, MHD_GET_ARGUMENT_KIND, check_key, &kc);
 	if (kc.bad)
 		return req_failf(r, WG_ERR_BAD_QUERY, kc.bad, "未知查询参数 %s", "unknown query parameter %s", kc.bad, kc.bad);
 	char path[WG_MAX_GRID_PATH];
@@ -898,6 +899,73 @@ void resource_release_all(void)
 		resources[i]->select_by_id = NULL;
 	}
 	nregistered = 0;
+}
+
+struct reencrypt_row {
+	int64_t id;
+	char *text;
+};
+
+/* Re-encrypts one secret column with the current key, a batch at a time. */
+static int reencrypt_column(wg_conn *c, const struct wg_keys *k, const struct wg_resource *res,
+			    const struct wg_field *f, int64_t *count)
+{
+	char select[512], update[512];
+	struct reencrypt_row rows[500];
+	int64_t after = 0;
+	int rc = 0;
+	snprintf(select, sizeof select, "SELECT id, %s_enc FROM %s WHERE id > ? AND %s_enc IS NOT NULL ORDER BY id LIMIT 500",
+		 f->name, res->table, f->name);
+	snprintf(update, sizeof update, "UPDATE %s SET %s_enc = ? WHERE id = ?", res->table, f->name);
+	for (;;) {
+		wg_stmt *s;
+		size_t n = 0;
+		wg_param p[] = { WG_PINT(after) };
+		rc = store_query(c, select, p, 1, &s);
+		while (!rc && n < 500 && (rc = stmt_next(s)) == 1) {
+			rows[n].id = stmt_int(s, 0);
+			rows[n].text = wg_strdup(stmt_text(s, 1));
+			if (!rows[n++].text)
+				rc = -WG_ERR_NOMEM;
+			else
+				rc = 0;
+		}
+		stmt_done(s);
+		rc = rc < 0 ? -rc : rc;
+		wg_buf plain = WG_BUF_INIT(1024), enc = WG_BUF_INIT(2048);
+		for (size_t i = 0; !rc && i < n; i++) {
+			rc = crypt_decrypt(k, f->name, rows[i].text, strlen(rows[i].text), &plain);
+			if (!rc)
+				rc = crypt_encrypt(k, f->name, plain.data ? plain.data : "", plain.len, &enc);
+			wg_param u[] = { WG_PTEXT(enc.data ? enc.data : ""), WG_PINT(rows[i].id) };
+			if (!rc)
+				rc = store_run(c, update, u, 2);
+			if (!rc)
+				(*count)++;
+		}
+		if (plain.data)
+			sodium_memzero(plain.data, plain.len);
+		wg_buf_release(&plain);
+		wg_buf_release(&enc);
+		for (size_t i = 0; i < n; i++)
+			wg_free(rows[i].text);
+		if (rc || n < 500)
+			return rc;
+		after = rows[n - 1].id;
+	}
+}
+
+int resource_reencrypt_all(wg_conn *c, const struct wg_keys *k, int64_t *count)
+{
+	*count = 0;
+	for (int i = 0; i < nregistered; i++)
+		for (size_t j = 0; j < resources[i]->nfields; j++)
+			if (resources[i]->fields[j].flags & FF_SECRET) {
+				int rc = reencrypt_column(c, k, resources[i], &resources[i]->fields[j], count);
+				if (rc)
+					return rc;
+			}
+	return 0;
 }
 
 int resource_rewrite_paths(wg_conn *c, const char *old_path, const char *new_path)

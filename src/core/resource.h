@@ -142,5 +142,8 @@ const struct wg_field *resource_field(const struct wg_resource *res, const char 
 /* Moves every record of every registered resource from below old_path to below new_path. */
 int  resource_rewrite_paths(wg_conn *c, const char *old_path, const char *new_path);
 void resource_release_all(void);
+/* Re-encrypts every secret of every registered resource with the current key. */
+struct wg_keys;
+int  resource_reencrypt_all(wg_conn *c, const struct wg_keys *k, int64_t *count);
 
 #endif

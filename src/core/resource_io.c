@@ -457,6 +457,8 @@ int resource_handle_import(wg_req *r)
 		if (failed)
 			row_failed(r, &st, row.number);
 		json_decref(o);
+		if (r->progress && rows % 1000 == 0)
+			r->progress(rows);
 		if (st.partial && store_run(r->db, failed ? "ROLLBACK TO SAVEPOINT import_row" : "RELEASE SAVEPOINT import_row", NULL, 0)) {
 			req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
 			break;

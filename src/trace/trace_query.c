@@ -26,6 +26,7 @@ int trace_threads(const struct trace_rule *r)
 
 void tq_map_free(struct tq_map *m)
 {
+	wg_free(m->keys);
 	wg_free(m->slots);
 	wg_free(m->used);
 	memset(m, 0, sizeof(*m));
@@ -34,62 +35,68 @@ void tq_map_free(struct tq_map *m)
 void tq_map_clear(struct tq_map *m)
 {
 	for (size_t i = 0; i < m->n; i++)
-		m->slots[m->used[i]].person = UINT32_MAX;
+		m->keys[m->used[i]] = UINT32_MAX;
 	m->n = 0;
 }
 
 static inline size_t slot_hash(uint32_t k, size_t mask)
 {
-	return (size_t)(k * 0x9E3779B1u) & mask;
+	return (size_t)((uint64_t)k * 0x9E3779B97F4A7C15ull >> 32) & mask;
 }
 
 static int map_grow(struct tq_map *m)
 {
-	size_t cap = m->cap ? m->cap * 2 : 256, bytes, ubytes;
+	size_t cap = m->cap ? m->cap * 2 : 1024, bytes, ubytes;
 	struct tq_acc *s;
-	uint32_t *u;
+	uint32_t *u, *k;
 
 	if (!wg_size_mul(cap, sizeof(*s), &bytes) || !wg_size_mul(cap, sizeof(*u), &ubytes))
 		return TRACE_ERR_NOMEM;
 	s = wg_malloc(bytes);
 	u = wg_malloc(ubytes);
-	if (!s || !u) {
+	k = wg_malloc(ubytes);
+	if (!s || !u || !k) {
 		wg_free(s);
 		wg_free(u);
+		wg_free(k);
 		return TRACE_ERR_NOMEM;
 	}
-	for (size_t i = 0; i < cap; i++)
-		s[i].person = UINT32_MAX;
+	memset(k, 0xff, ubytes);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct tq_acc *a = &m->slots[m->used[i]];
 		size_t j = slot_hash(a->person, cap - 1);
-		while (s[j].person != UINT32_MAX)
+		while (k[j] != UINT32_MAX)
 			j = (j + 1) & (cap - 1);
+		k[j] = a->person;
 		s[j] = *a;
 		u[i] = (uint32_t)j;
 	}
+	wg_free(m->keys);
 	wg_free(m->slots);
 	wg_free(m->used);
+	m->keys = k;
 	m->slots = s;
 	m->used = u;
 	m->cap = cap;
 	return TRACE_OK;
 }
 
+/* Open addressing, linear probing over a dense key array, at most half full. */
 static struct tq_acc *map_get(struct tq_map *m, uint32_t person, bool *fresh)
 {
 	size_t j;
 
-	if ((m->n + 1) * 4 > m->cap * 3 && map_grow(m))
+	if ((m->n + 1) * 2 > m->cap && map_grow(m))
 		return NULL;
 	j = slot_hash(person, m->cap - 1);
-	while (m->slots[j].person != UINT32_MAX) {
-		if (m->slots[j].person == person) {
+	while (m->keys[j] != UINT32_MAX) {
+		if (m->keys[j] == person) {
 			*fresh = false;
 			return &m->slots[j];
 		}
 		j = (j + 1) & (m->cap - 1);
 	}
+	m->keys[j] = person;
 	m->used[m->n++] = (uint32_t)j;
 	*fresh = true;
 	m->slots[j].person = person;

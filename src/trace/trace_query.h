@@ -28,7 +28,8 @@ struct tq_acc {
 };
 
 struct tq_map {
-	struct tq_acc *slots;
+	uint32_t *keys;          /* dense person per slot, UINT32_MAX = empty: probed */
+	struct tq_acc *slots;    /* the value of a slot, read once found */
 	uint32_t *used;          /* slots in use, so clearing costs what was used */
 	size_t cap, n;
 };

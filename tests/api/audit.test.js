@@ -134,10 +134,11 @@ test('failed writes leave no audit record', async () => {
   }
   const after = await writes();
   // Only the community's sign-in was added.
-  assert.deepEqual(after.slice(1), before);
-  const added = (await trail()).find((a) => a.id === after[0]);
-  assert.equal(added.action, 'login');
-  assert.equal(added.username, 'community');
+  const added = after.filter((id) => id > Math.max(...before));
+  assert.equal(added.length, 1, JSON.stringify(added));
+  const rec = (await trail()).find((a) => a.id === added[0]);
+  assert.equal(rec.action, 'login');
+  assert.equal(rec.username, 'community');
 });
 
 test('only the auditor and the admin read the audit trail', async () => {

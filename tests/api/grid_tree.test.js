@@ -426,3 +426,24 @@ test('concurrent moves and creates keep every path equal to its parent\'s path p
   if (sub.total !== 8) problems.push(`the subtree of the grid holds ${sub.total} nodes, not 8`);
   assert.deepEqual(problems, []);
 });
+
+test('the root\'s code follows the rules of its kind', { todo: 'server bug: PATCH of the root node skips the code check' }, async () => {
+  const r = await srv.api('PATCH', `/api/v1/grids/${DEMO.county}`, { token: admin, body: { code: 'abc' } });
+  try {
+    expectError(r, 422, 'validation_failed', 'code');
+    assert.equal((await get(DEMO.county)).json.code, '320923');
+  } finally {
+    if (r.status === 200) await srv.api('PATCH', `/api/v1/grids/${DEMO.county}`, { token: admin, body: { code: '320923' } });
+  }
+});
+
+test('a code change never leaves the children\'s codes behind', { todo: 'server bug: changing a code does not look at the children' }, async () => {
+  const s = await created({ parent_id: 1, kind: 'street', name: '改码街道', code: '320923931' });
+  const c = await created({ parent_id: s.id, kind: 'community', name: '改码社区', code: '320923931001' });
+  const r = await srv.api('PATCH', `/api/v1/grids/${s.id}`, { token, body: { code: '320923932' } });
+  const child = (await get(c.id)).json;
+  // Either refused, or the children follow: never a child code outside its parent's.
+  if (r.status === 200) assert.ok(child.code.startsWith(r.json.code), `${child.code} under ${r.json.code}`);
+  else assert.equal((await get(s.id)).json.code, '320923931');
+  if (r.status !== 200) assert.ok(r.status === 409 || r.status === 422, r.text);
+});

@@ -331,6 +331,6 @@ test('a second SIGTERM during the shutdown does not kill the process', { todo: '
     assert.deepEqual([e.code, e.signal], [0, null]);
   } finally {
     await exited;
-    await server.stop().catch(() => {});
+    await server.stop();
   }
 });
