@@ -115,6 +115,19 @@ test('reads of grid nodes are audited, one record per node read', async () => {
   assert.ok(!(await trail('&resource=grids')).some((a) => a.action === 'read' && a.username === 'gridworker' && a.record_id === '12'));
 });
 
+test('listing the children of a node is audited as reads of those nodes', { todo: 'server bug: GET /grids/{id}/children is not audited' }, async () => {
+  const vt = await srv.login('volunteer');
+  const r = await srv.api('GET', `/api/v1/grids/${DEMO.grid}/children`, { token: vt });
+  assert.equal(r.status, 200);
+  const ids = r.json.items.map((i) => String(i.id));
+  assert.ok(ids.length > 0);
+  const ok = await poll(async () => {
+    const reads = (await trail('&resource=grids')).filter((a) => a.action === 'read' && a.username === 'volunteer');
+    return ids.every((id) => reads.some((a) => a.record_id === id));
+  }, 500);
+  assert.ok(ok, 'every child returned is recorded as read');
+});
+
 test('failed writes leave no audit record', async () => {
   const writes = async () => (await trail()).filter((a) => a.action !== 'read').map((a) => a.id);
   const before = await writes();
