@@ -468,17 +468,14 @@ static wg_req *request_new(struct wg_http *h, struct MHD_Connection *mhd, const 
 	r->started_us = now_us();
 	arena_init(&r->arena, 1u << 20);
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char addr[64] = "";
 	if (ci && ci->client_addr) {
 		const struct sockaddr *sa = ci->client_addr;
 		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof addr);
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->address_text, sizeof r->address_text);
 		else if (sa->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, sizeof addr);
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->address_text, sizeof r->address_text);
 	}
-	r->address = arena_strndup(&r->arena, addr, strlen(addr));
-	if (!r->address)
-		r->address = "";
+	r->address = r->address_text;
 	return r;
 }
 

@@ -75,6 +75,7 @@ struct wg_req {
 	const char *method;
 	const char *url;
 	const char *address;
+	char address_text[48];
 	struct MHD_Connection *mhd;
 	int64_t id;                 /* the {id} of the path, 0 if none */
 	const struct wg_principal *user;  /* NULL when not signed in */

@@ -451,8 +451,13 @@ int resource_handle_import(wg_req *r)
 			break;
 		}
 		st.row = row.number;
+		/* What a row allocates in the arena dies with the row: files are long. */
+		wg_arena request_arena = r->arena;
+		arena_init(&r->arena, 1u << 20);
 		json_t *o = row_object(r, res, &row, &h, specs, nspecs);
 		bool failed = !o || import_one(r, res, o, &st);
+		arena_release(&r->arena);
+		r->arena = request_arena;
 		bool out_of_memory = r->fail.code == WG_ERR_NOMEM;
 		if (failed)
 			row_failed(r, &st, row.number);

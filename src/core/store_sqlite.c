@@ -40,6 +40,7 @@ static int sqlite_connect(wg_store *st, wg_conn *c)
 		"PRAGMA foreign_keys=ON;"
 		"PRAGMA temp_store=MEMORY;"
 		"PRAGMA mmap_size=268435456;"
+		"PRAGMA cache_size=-32768;"
 		/* Name-prefix searches (LIKE 'x%') then use the plain index. */
 		"PRAGMA case_sensitive_like=ON;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)

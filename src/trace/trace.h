@@ -186,11 +186,13 @@ int trace_check_bin(uint8_t *data, size_t len, enum trace_kind *kind,
 		    const struct trace_params *p, int64_t now,
 		    struct trace_rec **recs, size_t *n, struct trace_diag *diag);
 
-/* The binary file format (also the segment format):
+/* The binary file format (segments use the same header):
  *   header 64 bytes: magic "WGTRACE1", u32 version = 1, u32 kind,
  *   u64 count, u32 min_t, u32 max_t (minutes), u64 payload checksum,
- *   u32 flags (bit 0: records sorted), zero padding, u64 header checksum
- *   (of the first 56 bytes); then count packed little-endian records. */
+ *   u32 flags (bit 0: records sorted; bit 1: packed, segments only),
+ *   u64 payload length (0 allowed for raw records), zero padding,
+ *   u64 header checksum (of the first 56 bytes); then the payload: count
+ *   16-byte little-endian records (packed segments: see trace_seg.c). */
 #define TRACE_BIN_HEADER 64u
 int  trace_bin_header(uint8_t hdr[TRACE_BIN_HEADER], enum trace_kind kind,
 		      const struct trace_rec *recs, size_t n, bool sorted);

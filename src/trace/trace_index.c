@@ -31,16 +31,17 @@ static void *alloc_array(size_t count, size_t size)
 /* ---- k-way merge of sorted segments --------------------------------------- */
 
 struct cursor {
-	const struct trace_rec *p, *end;
+	struct trace_dec d;
+	struct trace_rec cur;
 };
 
 static void heap_down(struct cursor *h, size_t n, size_t i)
 {
 	for (;;) {
 		size_t l = 2 * i + 1, m = i;
-		if (l < n && trace_rec_cmp(h[l].p, h[m].p) < 0)
+		if (l < n && trace_rec_cmp(&h[l].cur, &h[m].cur) < 0)
 			m = l;
-		if (l + 1 < n && trace_rec_cmp(h[l + 1].p, h[m].p) < 0)
+		if (l + 1 < n && trace_rec_cmp(&h[l + 1].cur, &h[m].cur) < 0)
 			m = l + 1;
 		if (m == i)
 			return;
@@ -53,9 +54,11 @@ static void heap_down(struct cursor *h, size_t n, size_t i)
 
 struct builder {
 	struct trace_table *t;
+	size_t total;
 	size_t cap_place;
 	uint32_t max_person;
-	const struct trace_rec *last;
+	struct trace_rec last;
+	bool has_last;
 };
 
 static int emit(struct builder *b, const struct trace_rec *r)
@@ -63,9 +66,14 @@ static int emit(struct builder *b, const struct trace_rec *r)
 	struct trace_table *t = b->t;
 	uint32_t pos = t->n;
 
-	if (b->last && trace_rec_cmp(b->last, r) == 0)
+	if (b->has_last && trace_rec_cmp(&b->last, r) == 0)
 		return TRACE_OK; /* the same record in two segments */
-	b->last = r;
+	if (b->has_last && trace_rec_cmp(&b->last, r) > 0)
+		return TRACE_ERR_CORRUPT; /* a segment out of order */
+	if (pos >= b->total)
+		return TRACE_ERR_CORRUPT;
+	b->last = *r;
+	b->has_last = true;
 	if (t->nplace == 0 || t->place_id[t->nplace - 1] != r->place) {
 		if (t->nplace + 1 >= b->cap_place) {
 			size_t cap = b->cap_place * 2;
@@ -98,32 +106,47 @@ static int emit(struct builder *b, const struct trace_rec *r)
 	return TRACE_OK;
 }
 
+/* Advances a cursor: 1 with a record, 0 at the end, -1 corrupt. */
+static int advance(struct cursor *c)
+{
+	return trace_dec_next(&c->d, &c->cur);
+}
+
 static int merge(struct builder *b, struct trace_map *maps, size_t k)
 {
 	struct cursor *h = alloc_array(k, sizeof(*h));
 	size_t n = 0;
-	int rc = TRACE_OK;
+	int rc = TRACE_OK, got;
 
 	if (!h)
 		return TRACE_ERR_NOMEM;
-	for (size_t i = 0; i < k; i++)
-		if (maps[i].n > 0)
-			h[n++] = (struct cursor){ maps[i].recs, maps[i].recs + maps[i].n };
+	for (size_t i = 0; i < k; i++) {
+		trace_dec_init(&h[n].d, &maps[i]);
+		got = advance(&h[n]);
+		if (got < 0) {
+			rc = TRACE_ERR_CORRUPT;
+			goto out;
+		}
+		if (got > 0)
+			n++;
+	}
 	for (size_t i = n; i-- > 0;)
 		heap_down(h, n, i);
-	while (n > 0) {
-		if (n == 1) {
-			for (const struct trace_rec *p = h[0].p; p < h[0].end && !rc; p++)
-				rc = emit(b, p);
-			break;
-		}
-		rc = emit(b, h[0].p);
+	while (n > 0 && !rc) {
+		rc = emit(b, &h[0].cur);
 		if (rc)
 			break;
-		if (++h[0].p == h[0].end)
+		got = advance(&h[0]);
+		if (got < 0) {
+			rc = TRACE_ERR_CORRUPT;
+			break;
+		}
+		if (got == 0)
 			h[0] = h[--n];
-		heap_down(h, n, 0);
+		if (n > 1)
+			heap_down(h, n, 0);
 	}
+out:
 	wg_free(h);
 	return rc;
 }
@@ -312,6 +335,10 @@ int trace_table_build(struct trace_store *s, enum trace_kind kind, struct trace_
 		if (rc)
 			goto out;
 		total += maps[k++].n;
+		if (total > TRACE_MAX_RECS) {
+			rc = TRACE_ERR_TOO_LARGE;
+			goto out;
+		}
 	}
 	rc = TRACE_ERR_NOMEM;
 	t->place_id = alloc_array(b.cap_place, sizeof(uint32_t));
@@ -321,9 +348,12 @@ int trace_table_build(struct trace_store *s, enum trace_kind kind, struct trace_
 	t->r_dur = alloc_array(total, sizeof(uint16_t));
 	if (!t->place_id || !t->place_off || !t->r_person || !t->r_tin || !t->r_dur)
 		goto out;
+	b.total = total;
 	rc = merge(&b, maps, k);
-	if (rc)
+	if (rc) {
+		trace_diag_set(d, rc, 0, 0, "segment");
 		goto out;
+	}
 	t->place_off[t->nplace] = t->n;
 	for (size_t i = 0; i < k; i++)
 		trace_seg_unmap(&maps[i]);

@@ -11,6 +11,7 @@
 #define TRACE_MAGIC      "WGTRACE1"
 #define TRACE_VERSION    1u
 #define TRACE_FLAG_SORTED 1u
+#define TRACE_FLAG_PACKED 2u  /* segment payload: varint groups (trace_seg.c) */
 #define TRACE_MAX_RECS   4000000000u  /* positions are u32 */
 #define TRACE_MAX_CASES  1000000u
 
@@ -47,6 +48,7 @@ struct trace_seg {
 	uint32_t kind;
 	uint64_t count;
 	uint32_t min_t, max_t; /* min t_in, max t_in + dur */
+	uint64_t payload;      /* bytes after the header */
 };
 
 struct trace_store {
@@ -68,6 +70,9 @@ size_t trace_recs_unique(struct trace_rec *r, size_t n);
 int  trace_header_read(const uint8_t *hdr, size_t len, struct trace_seg *seg, uint64_t *sum,
 		       uint32_t *flags, struct trace_diag *d);
 int  trace_check_rec(const struct trace_rec *r, int64_t now_min, uint32_t max_min);
+void trace_header_fill(uint8_t hdr[TRACE_BIN_HEADER], uint32_t kind, uint64_t count,
+		       uint32_t min_t, uint32_t max_t, uint64_t sum, uint32_t flags, uint64_t payload);
+void trace_recs_span(const struct trace_rec *recs, size_t n, uint32_t *min_t, uint32_t *max_t);
 uint32_t trace_max_len(const struct trace_params *p, enum trace_kind kind);
 
 /* trace_seg.c */
@@ -75,9 +80,22 @@ int  trace_seg_path(const struct trace_store *s, const struct trace_seg *g, char
 struct trace_map {
 	void  *base;
 	size_t len;
-	const struct trace_rec *recs;
+	const uint8_t *payload; /* packed records */
+	size_t payload_len;
 	size_t n;
 };
+
+/* Streaming decoder of a packed segment. */
+struct trace_dec {
+	const uint8_t *p, *end;
+	size_t left;            /* records still to come */
+	uint32_t group_left, place, t;
+	bool started;
+};
+void trace_dec_init(struct trace_dec *d, const struct trace_map *m);
+/* 1: *r is the next record; 0: the end; -1: the payload is malformed. */
+int  trace_dec_next(struct trace_dec *d, struct trace_rec *r);
+int  trace_seg_encode(const struct trace_rec *r, size_t n, uint8_t **out, size_t *len);
 int  trace_seg_map(const struct trace_store *s, const struct trace_seg *g,
 		   struct trace_map *m, struct trace_diag *d);
 void trace_seg_unmap(struct trace_map *m);

@@ -9,6 +9,7 @@
  * A person is found at the first stay (place id, t_in, dur order) that meets
  * an interval; the evidence is the close-contact stay that overlaps that stay
  * most (ties: smaller person id, earlier stay). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,12 +26,21 @@ struct second {
 	const struct tq *q;
 	const struct trace_rule *r;
 	uint64_t *excl;    /* case and close contacts */
-	uint64_t *found;
 	struct ival *iv;
 	size_t niv, cap;
+	struct trace_hit *hits;
+	size_t nhits, caphits;
+};
+
+/* One thread's share of the sweep: a run of places, in order. */
+struct sweeper {
+	const struct second *x;
+	size_t from, to;   /* intervals [from, to), whole places */
+	uint64_t *found;
 	struct ival *merged;
 	struct trace_hit *hits;
 	size_t nhits, caphits;
+	int rc;
 };
 
 static inline bool bit_get(const uint64_t *b, uint32_t i) { return b[i >> 6] >> (i & 63) & 1; }
@@ -50,7 +60,7 @@ static int push_ival(struct second *x, const struct ival *v)
 	return TRACE_OK;
 }
 
-static int push_hit(struct second *x, const struct trace_hit *h)
+static int push_hit(struct sweeper *x, const struct trace_hit *h)
 {
 	if (x->nhits == x->caphits) {
 		size_t cap = x->caphits ? x->caphits * 2 : 4096, bytes;
@@ -150,8 +160,9 @@ static void witness(const struct second *x, const struct ival *g, size_t ng, int
 /* Sweeps one place: the intervals g[0..ng) sorted by lo. Intervals with
  * lo > hi (possible with a minimum overlap) cannot be merged; they are kept
  * in the list and checked one by one. */
-static int sweep_place(struct second *x, const struct ival *g, size_t ng)
+static int sweep_place(struct sweeper *w, const struct ival *g, size_t ng)
 {
+	const struct second *x = w->x;
 	const struct tq *q = x->q;
 	const struct trace_table *t = q->t;
 	uint32_t v = g[0].place, end = t->place_off[v + 1], j;
@@ -170,11 +181,11 @@ static int sweep_place(struct second *x, const struct ival *g, size_t ng)
 		}
 		if (e->hi - e->lo > span)
 			span = e->hi - e->lo;
-		if (nm > 0 && e->lo <= x->merged[nm - 1].hi) {
-			if (e->hi > x->merged[nm - 1].hi)
-				x->merged[nm - 1].hi = e->hi;
+		if (nm > 0 && e->lo <= w->merged[nm - 1].hi) {
+			if (e->hi > w->merged[nm - 1].hi)
+				w->merged[nm - 1].hi = e->hi;
 		} else {
-			x->merged[nm++] = *e;
+			w->merged[nm++] = *e;
 		}
 	}
 	min_lo -= q->maxd;
@@ -183,16 +194,16 @@ static int sweep_place(struct second *x, const struct ival *g, size_t ng)
 		uint32_t p = t->r_person[j];
 		int64_t a_s, b_s, d_s;
 		bool hit = false;
-		if (bit_get(x->excl, p) || bit_get(x->found, p))
+		if (bit_get(x->excl, p) || bit_get(w->found, p))
 			continue;
 		d_s = tq_dur(q, j);
 		if (q->k > 0 && d_s < q->k)
 			continue;
 		a_s = t->r_tin[j];
 		b_s = a_s + d_s;
-		while (cur < nm && x->merged[cur].hi < a_s)
+		while (cur < nm && w->merged[cur].hi < a_s)
 			cur++;
-		hit = cur < nm && x->merged[cur].lo <= b_s;
+		hit = cur < nm && w->merged[cur].lo <= b_s;
 		for (size_t i = 0; !hit && nodd && i < ng; i++)
 			hit = g[i].lo > g[i].hi && a_s <= g[i].hi && b_s >= g[i].lo;
 		if (!hit)
@@ -212,10 +223,10 @@ static int sweep_place(struct second *x, const struct ival *g, size_t ng)
 			e.hit_a = a_s;
 			e.hit_b = b_s;
 			tq_fill_hit(q, &h, p, t->r_person[best->cpos], &e);
-			h.events = 0;
+			h.events = p; /* the dense person until the sweepers are merged */
 			h.total_overlap_min = 0;
-			bit_set(x->found, p);
-			if (push_hit(x, &h))
+			bit_set(w->found, p);
+			if (push_hit(w, &h))
 				return TRACE_ERR_NOMEM;
 		}
 	}
@@ -255,11 +266,39 @@ out:
 	return rc;
 }
 
+static void *sweep_run(void *arg)
+{
+	struct sweeper *w = arg;
+	const struct second *x = w->x;
+
+	for (size_t i = w->from; i < w->to && !w->rc;) {
+		size_t e = i + 1;
+		while (e < w->to && x->iv[e].place == x->iv[i].place)
+			e++;
+		w->rc = sweep_place(w, x->iv + i, e - i);
+		i = e;
+	}
+	return NULL;
+}
+
+static void sweeper_free(struct sweeper *w)
+{
+	wg_free(w->found);
+	wg_free(w->merged);
+	wg_free(w->hits);
+}
+
+/* Two sweepers take the lower and the upper places. A person found by both
+ * keeps the lower one's hit: the first in place order, as one sweep would. */
 static int sweep_all(struct second *x, const struct tq_map *close)
 {
-	size_t bytes;
-	int rc;
+	struct sweeper w[2];
+	size_t words = ((size_t)x->q->t->npers + 63) / 64, split, bytes;
+	int nt = trace_threads(x->r) > 1 ? 2 : 1, rc;
+	pthread_t th;
+	bool threaded = false;
 
+	memset(w, 0, sizeof(w));
 	for (size_t i = 0; i < close->n; i++) {
 		rc = contact_intervals(x, &close->slots[close->used[i]]);
 		if (rc)
@@ -268,18 +307,52 @@ static int sweep_all(struct second *x, const struct tq_map *close)
 	if (x->niv == 0)
 		return TRACE_OK;
 	qsort(x->iv, x->niv, sizeof(*x->iv), ival_cmp);
-	if (!wg_size_mul(x->niv, sizeof(*x->merged), &bytes) || !(x->merged = wg_malloc(bytes)))
-		return TRACE_ERR_NOMEM;
-	for (size_t i = 0; i < x->niv;) {
-		size_t e = i + 1;
-		while (e < x->niv && x->iv[e].place == x->iv[i].place)
-			e++;
-		rc = sweep_place(x, x->iv + i, e - i);
-		if (rc)
-			return rc;
-		i = e;
+	split = nt == 2 ? x->niv / 2 : x->niv;
+	while (split < x->niv && split > 0 && x->iv[split].place == x->iv[split - 1].place)
+		split++;
+	rc = TRACE_ERR_NOMEM;
+	for (int i = 0; i < 2; i++) {
+		w[i].x = x;
+		w[i].from = i ? split : 0;
+		w[i].to = i ? x->niv : split;
+		w[i].found = wg_calloc(words ? words : 1, sizeof(uint64_t));
+		if (!w[i].found || !wg_size_mul(x->niv, sizeof(*w[i].merged), &bytes)
+		    || !(w[i].merged = wg_malloc(bytes)))
+			goto out;
 	}
-	return TRACE_OK;
+	if (w[1].from < w[1].to)
+		threaded = pthread_create(&th, NULL, sweep_run, &w[1]) == 0;
+	sweep_run(&w[0]);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		sweep_run(&w[1]);
+	rc = w[0].rc ? w[0].rc : w[1].rc;
+	if (rc)
+		goto out;
+	x->hits = w[0].hits;
+	x->nhits = w[0].nhits;
+	x->caphits = w[0].caphits;
+	w[0].hits = NULL;
+	if (w[1].nhits) {
+		size_t need = x->nhits + w[1].nhits;
+		struct trace_hit *h;
+		rc = TRACE_ERR_NOMEM;
+		if (!wg_size_mul(need, sizeof(*h), &bytes) || !(h = wg_realloc(x->hits, bytes)))
+			goto out;
+		x->hits = h;
+		x->caphits = need;
+		for (size_t i = 0; i < w[1].nhits; i++)
+			if (!bit_get(w[0].found, w[1].hits[i].events))
+				x->hits[x->nhits++] = w[1].hits[i];
+	}
+	for (size_t i = 0; i < x->nhits; i++)
+		x->hits[i].events = 0;
+	rc = TRACE_OK;
+out:
+	sweeper_free(&w[0]);
+	sweeper_free(&w[1]);
+	return rc;
 }
 
 int trace_secondary_contacts(trace_store *s, uint32_t person, int64_t onset,
@@ -311,8 +384,7 @@ int trace_secondary_contacts(trace_store *s, uint32_t person, int64_t onset,
 	rc = TRACE_ERR_NOMEM;
 	words = ((size_t)t->npers + 63) / 64;
 	x.excl = wg_calloc(words ? words : 1, sizeof(uint64_t));
-	x.found = wg_calloc(words ? words : 1, sizeof(uint64_t));
-	if (!x.excl || !x.found)
+	if (!x.excl)
 		goto out;
 	bit_set(x.excl, idx);
 	for (size_t i = 0; i < close.n; i++)
@@ -329,9 +401,7 @@ int trace_secondary_contacts(trace_store *s, uint32_t person, int64_t onset,
 out:
 	tq_map_free(&close);
 	wg_free(x.excl);
-	wg_free(x.found);
 	wg_free(x.iv);
-	wg_free(x.merged);
 	wg_free(x.hits);
 	return rc;
 }

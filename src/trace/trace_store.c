@@ -82,36 +82,24 @@ static void invalidate(struct trace_store *s, enum trace_kind kind)
 	s->built[kind] = false;
 }
 
-/* Marks (by setting zero = 1) the records of recs[0..n) that seg holds. */
-static void mark_dups(const struct trace_rec *seg, size_t m, struct trace_rec *recs, size_t n)
+/* Marks (by setting zero = 1) the records of recs[0..n) (sorted) that the
+ * segment holds: one merge pass over the decoded segment. */
+static int mark_dups(const struct trace_map *m, struct trace_rec *recs, size_t n)
 {
-	if (n < m / 32) {
-		for (size_t i = 0; i < n; i++) {
-			size_t lo = 0, hi = m;
-			while (lo < hi) {
-				size_t mid = lo + (hi - lo) / 2;
-				if (trace_rec_cmp(&seg[mid], &recs[i]) < 0)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (lo < m && trace_rec_cmp(&seg[lo], &recs[i]) == 0)
-				recs[i].zero = 1;
-		}
-		return;
-	}
-	for (size_t i = 0, j = 0; i < n && j < m;) {
-		int c = trace_rec_cmp(&recs[i], &seg[j]);
-		if (c == 0) {
-			recs[i].zero = 1;
+	struct trace_dec d;
+	struct trace_rec cur;
+	size_t i = 0;
+	int got = 0;
+
+	trace_dec_init(&d, m);
+	while (i < n && (got = trace_dec_next(&d, &cur)) > 0) {
+		int c = 1;
+		while (i < n && (c = trace_rec_cmp(&recs[i], &cur)) < 0)
 			i++;
-			j++;
-		} else if (c < 0) {
-			i++;
-		} else {
-			j++;
-		}
+		if (i < n && c == 0)
+			recs[i++].zero = 1;
 	}
+	return i < n && got < 0 ? TRACE_ERR_CORRUPT : TRACE_OK;
 }
 
 static int drop_existing(struct trace_store *s, enum trace_kind kind, struct trace_rec *recs,
@@ -137,9 +125,11 @@ static int drop_existing(struct trace_store *s, enum trace_kind kind, struct tra
 		rc = trace_seg_map(s, seg, &m, diag);
 		if (rc)
 			return rc;
-		mark_dups(m.recs, m.n, recs, *n);
+		rc = mark_dups(&m, recs, *n);
 		marked = true;
 		trace_seg_unmap(&m);
+		if (rc)
+			return trace_diag_set(diag, rc, 0, 0, "segment");
 	}
 	if (!marked)
 		return TRACE_OK; /* nothing stored overlaps: the batch is untouched */
@@ -199,9 +189,10 @@ int trace_store_append(trace_store *s, enum trace_kind kind, struct trace_rec *r
 static int expire_seg(struct trace_store *s, size_t i, uint32_t cutoff, size_t *removed, bool *gone)
 {
 	struct trace_map m;
-	struct trace_rec *keep = NULL;
+	struct trace_dec dec;
+	struct trace_rec *keep = NULL, r;
 	size_t k = 0, bytes;
-	int rc;
+	int rc, got;
 
 	*gone = false;
 	rc = trace_seg_map(s, &s->segs[i], &m, NULL);
@@ -210,10 +201,13 @@ static int expire_seg(struct trace_store *s, size_t i, uint32_t cutoff, size_t *
 	rc = TRACE_ERR_NOMEM;
 	if (!wg_size_mul(m.n ? m.n : 1, sizeof(*keep), &bytes) || !(keep = wg_malloc(bytes)))
 		goto out;
-	for (size_t j = 0; j < m.n; j++)
-		if ((uint64_t)m.recs[j].t_min + m.recs[j].dur >= cutoff)
-			keep[k++] = m.recs[j];
-	rc = TRACE_OK;
+	trace_dec_init(&dec, &m);
+	while ((got = trace_dec_next(&dec, &r)) > 0)
+		if ((uint64_t)r.t_min + r.dur >= cutoff)
+			keep[k++] = r;
+	rc = got < 0 ? TRACE_ERR_CORRUPT : TRACE_OK;
+	if (rc)
+		goto out;
 	if (k == m.n)
 		goto out;
 	*removed += m.n - k;

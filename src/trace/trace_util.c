@@ -1,5 +1,6 @@
 /* Errors, defaults, the packed record and its order, checksums, cells. */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -179,35 +180,24 @@ static void insertion_sort(struct trace_rec *r, size_t n)
 	}
 }
 
-/* LSD radix sort on (place, t_min) by bytes, skipping bytes that never vary,
- * then the short runs of equal keys by (person, dur). Falls back to an
- * in-place insertion sort when the scratch buffer cannot be had. */
-void trace_recs_sort(struct trace_rec *r, size_t n)
+/* LSD radix sort of r[0..n) on (place, t_min) by bytes, skipping bytes that
+ * never vary; tmp is scratch of n records. The result is in r. */
+static void radix_range(struct trace_rec *r, struct trace_rec *tmp, size_t n)
 {
-	struct trace_rec *tmp, *src, *dst;
+	struct trace_rec *src = r, *dst = tmp;
 	uint64_t and_all = ~(uint64_t)0, or_all = 0;
-	size_t bytes;
 
-	if (n < 2 || trace_recs_sorted(r, n))
-		return;
-	if (n < 64 || !wg_size_mul(n, sizeof(*r), &bytes) || !(tmp = wg_malloc(bytes))) {
-		insertion_sort(r, n);
-		return;
-	}
 	for (size_t i = 0; i < n; i++) {
 		uint64_t k = rec_key(&r[i]);
 		and_all &= k;
 		or_all |= k;
 	}
-	src = r;
-	dst = tmp;
 	for (unsigned shift = 0; shift < 64; shift += 8) {
-		size_t count[256] = { 0 };
+		size_t count[256] = { 0 }, sum = 0;
 		if (((and_all ^ or_all) >> shift & 0xff) == 0)
 			continue;
 		for (size_t i = 0; i < n; i++)
 			count[rec_key(&src[i]) >> shift & 0xff]++;
-		size_t sum = 0;
 		for (int b = 0; b < 256; b++) {
 			size_t c = count[b];
 			count[b] = sum;
@@ -220,7 +210,58 @@ void trace_recs_sort(struct trace_rec *r, size_t n)
 		dst = sw;
 	}
 	if (src != r)
-		memcpy(r, src, bytes);
+		memcpy(r, src, n * sizeof(*r));
+}
+
+struct radix_job {
+	struct trace_rec *r, *tmp;
+	size_t n;
+};
+
+static void *radix_job_run(void *arg)
+{
+	struct radix_job *j = arg;
+	radix_range(j->r, j->tmp, j->n);
+	return NULL;
+}
+
+#define SORT_PARALLEL_MIN (1u << 20)
+
+/* Sorts by (place, t_in, person, dur): a radix sort on (place, t_in) -- two
+ * halves on two threads, merged, when the batch is large -- then the short
+ * runs of equal keys by (person, dur). Falls back to an in-place insertion
+ * sort when the scratch buffer cannot be had. */
+void trace_recs_sort(struct trace_rec *r, size_t n)
+{
+	struct trace_rec *tmp;
+	size_t bytes;
+
+	if (n < 2 || trace_recs_sorted(r, n))
+		return;
+	if (n < 64 || !wg_size_mul(n, sizeof(*r), &bytes) || !(tmp = wg_malloc(bytes))) {
+		insertion_sort(r, n);
+		return;
+	}
+	if (n >= SORT_PARALLEL_MIN) {
+		size_t h = n / 2, i = 0, j = h, k = 0;
+		struct radix_job job = { r, tmp, h };
+		pthread_t th;
+		bool threaded = pthread_create(&th, NULL, radix_job_run, &job) == 0;
+		if (!threaded)
+			radix_range(r, tmp, h);
+		radix_range(r + h, tmp + h, n - h);
+		if (threaded)
+			pthread_join(th, NULL);
+		while (i < h && j < n)
+			tmp[k++] = rec_key(&r[j]) < rec_key(&r[i]) ? r[j++] : r[i++];
+		while (i < h)
+			tmp[k++] = r[i++];
+		while (j < n)
+			tmp[k++] = r[j++];
+		memcpy(r, tmp, bytes);
+	} else {
+		radix_range(r, tmp, n);
+	}
 	wg_free(tmp);
 	sort_ties(r, n);
 }
@@ -287,30 +328,43 @@ static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
-int trace_bin_header(uint8_t hdr[TRACE_BIN_HEADER], enum trace_kind kind,
-		     const struct trace_rec *recs, size_t n, bool sorted)
+void trace_header_fill(uint8_t hdr[TRACE_BIN_HEADER], uint32_t kind, uint64_t count,
+		       uint32_t min_t, uint32_t max_t, uint64_t sum, uint32_t flags, uint64_t payload)
 {
-	uint32_t min_t = UINT32_MAX, max_t = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		uint32_t end = recs[i].t_min + recs[i].dur;
-		if (recs[i].t_min < min_t)
-			min_t = recs[i].t_min;
-		if (end > max_t)
-			max_t = end;
-	}
-	if (n == 0)
-		min_t = 0;
 	memset(hdr, 0, TRACE_BIN_HEADER);
 	memcpy(hdr, TRACE_MAGIC, 8);
 	put32(hdr + 8, TRACE_VERSION);
-	put32(hdr + 12, (uint32_t)kind);
-	put64(hdr + 16, (uint64_t)n);
+	put32(hdr + 12, kind);
+	put64(hdr + 16, count);
 	put32(hdr + 24, min_t);
 	put32(hdr + 28, max_t);
-	put64(hdr + 32, trace_checksum(recs, n * sizeof(*recs)));
-	put32(hdr + 40, sorted ? TRACE_FLAG_SORTED : 0);
+	put64(hdr + 32, sum);
+	put32(hdr + 40, flags);
+	put64(hdr + 44, payload);
 	put64(hdr + 56, trace_checksum(hdr, 56));
+}
+
+void trace_recs_span(const struct trace_rec *recs, size_t n, uint32_t *min_t, uint32_t *max_t)
+{
+	*min_t = n ? UINT32_MAX : 0;
+	*max_t = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t end = recs[i].t_min + recs[i].dur;
+		if (recs[i].t_min < *min_t)
+			*min_t = recs[i].t_min;
+		if (end > *max_t)
+			*max_t = end;
+	}
+}
+
+int trace_bin_header(uint8_t hdr[TRACE_BIN_HEADER], enum trace_kind kind,
+		     const struct trace_rec *recs, size_t n, bool sorted)
+{
+	uint32_t min_t, max_t;
+
+	trace_recs_span(recs, n, &min_t, &max_t);
+	trace_header_fill(hdr, (uint32_t)kind, n, min_t, max_t, trace_checksum(recs, n * sizeof(*recs)),
+			  sorted ? TRACE_FLAG_SORTED : 0, (uint64_t)n * sizeof(*recs));
 	return TRACE_OK;
 }
 
@@ -335,6 +389,16 @@ int trace_header_read(const uint8_t *hdr, size_t len, struct trace_seg *seg, uin
 	seg->max_t = get32(hdr + 28);
 	*sum = get64(hdr + 32);
 	*flags = get32(hdr + 40);
+	seg->payload = get64(hdr + 44);
+	if (!(*flags & TRACE_FLAG_PACKED)) {
+		/* raw records: the length may be left 0 by a writer */
+		if (seg->payload == 0)
+			seg->payload = seg->count * sizeof(struct trace_rec);
+		if (seg->payload != seg->count * sizeof(struct trace_rec))
+			return trace_diag_set(d, TRACE_ERR_FORMAT, 0, 44, "payload length");
+	}
+	if (seg->payload > (uint64_t)1 << 46)
+		return trace_diag_set(d, TRACE_ERR_TOO_LARGE, 0, 44, "payload length");
 	return TRACE_OK;
 }
 

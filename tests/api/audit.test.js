@@ -7,11 +7,12 @@ const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 const { startServer, run, ADMIN_PASSWORD, DEMO_PASSWORD, STORE, DEMO } = require('./helpers');
-const { expectError, poll } = require('./expect');
+const { expectError, poll, demoPlaces } = require('./expect');
 
 let srv;
 let auditor;
 let command;
+let places;
 
 async function trail(query = '') {
   const r = await srv.api('GET', `/api/v1/audit?limit=1000${query}`, { token: auditor });
@@ -36,6 +37,7 @@ before(async () => {
   srv = await startServer();
   auditor = await srv.login('auditor');
   command = await srv.login('command');
+  places = await demoPlaces(srv, command);
 });
 after(async () => { if (srv) await srv.stop(); });
 
@@ -55,12 +57,12 @@ test('grid writes are audited with user, address, action, resource, record and n
   const updates = (await trail('&resource=grids')).filter((a) => a.action === 'update' && a.record_id === rid);
   assert.equal(updates.length, 2, 'the patch and the leaders change');
 
-  const mv = await srv.api('POST', `/api/v1/grids/${id}/move`, { token: command, body: { parent_id: 12 } });
+  const mv = await srv.api('POST', `/api/v1/grids/${id}/move`, { token: command, body: { parent_id: places.siblingGrid } });
   assert.equal(mv.status, 200);
-  expectRecord(await find({ ...base, action: 'move' }), { ...base, node_path: `/1/2/3/12/${id}/` });
+  expectRecord(await find({ ...base, action: 'move' }), { ...base, node_path: `/1/2/3/${places.siblingGrid}/${id}/` });
 
   assert.equal((await srv.api('DELETE', `/api/v1/grids/${id}`, { token: command })).status, 204);
-  expectRecord(await find({ ...base, action: 'delete' }), { ...base, node_path: `/1/2/3/12/${id}/` });
+  expectRecord(await find({ ...base, action: 'delete' }), { ...base, node_path: `/1/2/3/${places.siblingGrid}/${id}/` });
 
   // In order, newest first, with distinct ids.
   const mine = (await trail('&resource=grids')).filter((a) => a.record_id === rid && a.action !== 'read');
@@ -102,17 +104,17 @@ test('reads of grid nodes are audited, one record per node read', async () => {
   const list = await srv.api('GET', `/api/v1/grids?grid=${DEMO.grid}`, { token: gw });
   assert.equal(list.status, 200);
   const ids = list.json.items.map((i) => String(i.id));
-  assert.ok(ids.length >= 8);
+  assert.ok(ids.length >= 2);
   const all = await poll(async () => {
     const reads = (await trail('&resource=grids')).filter((a) => a.action === 'read' && a.username === 'gridworker');
     return ids.every((id) => reads.some((a) => a.record_id === id)) ? reads : null;
   });
   assert.ok(all, 'every listed node is recorded as read');
   // A refused read is not a read.
-  const hidden = await srv.api('GET', '/api/v1/grids/12', { token: gw });
+  const hidden = await srv.api('GET', `/api/v1/grids/${places.siblingGrid}`, { token: gw });
   assert.equal(hidden.status, 404);
   await new Promise((r) => setTimeout(r, 100));
-  assert.ok(!(await trail('&resource=grids')).some((a) => a.action === 'read' && a.username === 'gridworker' && a.record_id === '12'));
+  assert.ok(!(await trail('&resource=grids')).some((a) => a.action === 'read' && a.username === 'gridworker' && a.record_id === String(places.siblingGrid)));
 });
 
 test('listing the children of a node is audited as reads of those nodes', { todo: 'server bug: GET /grids/{id}/children is not audited' }, async () => {
@@ -133,7 +135,7 @@ test('failed writes leave no audit record', async () => {
   const before = await writes();
   const calls = [
     ['POST', '/api/v1/grids', { parent_id: DEMO.grid, kind: 'street', name: '错层' }],
-    ['POST', '/api/v1/grids', { parent_id: 505, kind: 'building', name: '越界' }],
+    ['POST', '/api/v1/grids', { parent_id: places.otherStreet, kind: 'building', name: '越界' }],
     ['PATCH', `/api/v1/grids/${DEMO.building}`, { kind: 'grid' }],
     ['POST', `/api/v1/grids/${DEMO.community}/move`, { parent_id: DEMO.grid }],
     ['DELETE', `/api/v1/grids/${DEMO.community}`],
@@ -168,16 +170,16 @@ test('only the auditor and the admin read the audit trail', async () => {
 test('an auditor scoped to one town sees that town\'s records and the sign-ins only', async () => {
   const admin = await srv.login('admin', ADMIN_PASSWORD);
   const u = await srv.api('POST', '/api/v1/users', {
-    token: admin, body: { username: 'town-auditor', password: 'town-auditor-pw', role: 'auditor', scope_node_id: 505 },
+    token: admin, body: { username: 'town-auditor', password: 'town-auditor-pw', role: 'auditor', scope_node_id: places.otherStreet },
   });
   assert.equal(u.status, 201);
-  const c = await srv.api('POST', '/api/v1/grids', { token: command, body: { parent_id: 505, kind: 'community', name: '吴滩审计社区' } });
+  const c = await srv.api('POST', '/api/v1/grids', { token: command, body: { parent_id: places.otherStreet, kind: 'community', name: '他镇审计社区' } });
   assert.equal(c.status, 201);
   const t = await srv.login('town-auditor', 'town-auditor-pw');
   const r = await srv.api('GET', '/api/v1/audit?limit=1000', { token: t });
   assert.equal(r.status, 200);
   assert.ok(r.json.items.length > 0);
-  for (const a of r.json.items) assert.ok(a.node_path === '' || a.node_path.startsWith('/1/505/'), a.node_path);
+  for (const a of r.json.items) assert.ok(a.node_path === '' || a.node_path.startsWith(`/1/${places.otherStreet}/`), a.node_path);
   assert.ok(r.json.items.some((a) => a.action === 'create' && a.record_id === String(c.json.id)));
 });
 

@@ -43,7 +43,7 @@ after(async () => { await srv.stop(); });
 const WRITES = [
   ['POST', '/api/v1/grids', { parent_id: DEMO.grid, kind: 'building', name: '新楼' }],
   ['PATCH', `/api/v1/grids/${DEMO.building}`, { name: '改名' }],
-  ['POST', `/api/v1/grids/${DEMO.building}/move`, { parent_id: 12 }],
+  ['POST', `/api/v1/grids/${DEMO.building}/move`, { parent_id: DEMO.grid }],
   ['PUT', `/api/v1/grids/${DEMO.building}/leaders`, { leaders: [{ user_id: 4, duty: '楼栋长' }] }],
   ['POST', '/api/v1/users', { username: 'newbie', password: 'newbie-password', role: 'volunteer', scope_node_id: 4 }],
   ['PATCH', '/api/v1/users/8', { display_name: '新名' }],
@@ -156,7 +156,7 @@ test('patch with bad fields: 422 naming the field, the node unchanged', async ()
     [{ name: null }, 'validation_failed', 'name'],
     [{ name: 'x'.repeat(201) }, 'validation_failed', 'name'],
     [{ name: '新名', kind: 'grid' }, 'validation_failed', 'kind'],
-    [{ name: '新名', parent_id: 12 }, 'validation_failed', 'parent_id'],
+    [{ name: '新名', parent_id: DEMO.street }, 'validation_failed', 'parent_id'],
     [{ name: '新名', version: 1 }, 'unknown_field', 'version'],
   ];
   for (const [body, code, field] of cases) {

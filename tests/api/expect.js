@@ -1,6 +1,7 @@
 // Assertions shared by the API tests (not a test file itself).
 'use strict';
 const assert = require('node:assert/strict');
+const { DEMO } = require('./helpers');
 
 const CJK = /[\u4e00-\u9fff]/;
 
@@ -34,4 +35,28 @@ async function poll(fn, ms = 2000) {
   }
 }
 
-module.exports = { expectError, sleep, poll, CJK };
+// Places of the demo county beyond the fixed DEMO ids, looked up by shape
+// (their ids depend on the reference data).
+async function demoPlaces(srv, token) {
+  const kids = async (id) => {
+    const r = await srv.api('GET', `/api/v1/grids/${id}/children`, { token });
+    assert.equal(r.status, 200, r.text);
+    return r.json.items;
+  };
+  const grids = (await kids(DEMO.community)).filter((i) => i.kind === 'grid' && i.id !== DEMO.grid);
+  const communities = (await kids(DEMO.street)).filter((i) => i.kind === 'community' && i.id !== DEMO.community);
+  // Preferably one whose path shares the text prefix of /1/2/3/ (such as /1/2/39/).
+  const near = communities.find((c) => String(c.id).startsWith(String(DEMO.community))) || communities[0];
+  const nearGrid = (await kids(near.id)).find((i) => i.kind === 'grid');
+  const top = await srv.api('GET', `/api/v1/grids?parent_id=${DEMO.county}&limit=1000`, { token });
+  const other = top.json.items.find((i) => i.id !== DEMO.street);
+  const og = await srv.api('GET', `/api/v1/grids?grid=${other.id}&kind=grid&limit=1`, { token });
+  assert.ok(grids.length >= 2 && communities.length >= 4 && nearGrid && og.json.items.length === 1, 'demo county shape');
+  return {
+    siblingGrid: grids[0].id, grids: grids.map((g) => g.id),
+    communities: communities.map((c) => c.id), nearCommunity: near.id, nearCommunityGrid: nearGrid.id,
+    otherStreet: other.id, otherStreetName: other.name, otherStreetGrid: og.json.items[0].id,
+  };
+}
+
+module.exports = { expectError, sleep, poll, demoPlaces, CJK };

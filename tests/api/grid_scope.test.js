@@ -4,7 +4,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startServer, ADMIN_PASSWORD, DEMO } = require('./helpers');
-const { expectError } = require('./expect');
+const { expectError, demoPlaces } = require('./expect');
 
 // scope: the demo scope node; read/write: GRID_READ / GRID_WRITE.
 const ROLES = [
@@ -20,7 +20,8 @@ const ROLES = [
 ];
 
 // A second grid of the demo community: inside every scope that has write rights.
-const SIBLING_GRID = 12;
+let SIBLING_GRID;
+let places;
 
 let srv;
 let admin;
@@ -47,17 +48,14 @@ before(async () => {
   for (const role of ROLES) {
     tokens[role.user] = role.user === 'admin' ? admin : await srv.login(role.user);
   }
+  places = await demoPlaces(srv, admin);
+  SIBLING_GRID = places.siblingGrid;
   // Nearest outside grids: a sibling grid for a grid scope; a grid of the
-  // next community for the community scope (its path /1/2/32/ shares the
-  // text prefix "/1/2/3"); a grid of another street for the street scope.
+  // next community for the community scope (its path such as /1/2/39/
+  // shares the text prefix "/1/2/3"); a grid of another street for the street scope.
   outsideGrid[DEMO.grid] = SIBLING_GRID;
-  const next = await srv.api('GET', '/api/v1/grids/32/children', { token: admin });
-  assert.equal(next.status, 200);
-  assert.ok(next.json.items[0].path.startsWith('/1/2/32/'));
-  outsideGrid[DEMO.community] = next.json.items[0].id;
-  const far = await srv.api('GET', '/api/v1/grids?grid=505&kind=grid&limit=1', { token: admin });
-  assert.equal(far.status, 200);
-  outsideGrid[DEMO.street] = far.json.items[0].id;
+  outsideGrid[DEMO.community] = places.nearCommunityGrid;
+  outsideGrid[DEMO.street] = places.otherStreetGrid;
   for (const id of [1, 2, 3, 4, SIBLING_GRID, ...Object.values(outsideGrid)]) {
     paths[id] = (await adminGet(id)).json.path;
   }
@@ -185,7 +183,7 @@ test('without a token every grid endpoint answers 401', async () => {
     ['GET', '/api/v1/grids'], ['GET', '/api/v1/grids/4'], ['GET', '/api/v1/grids/4/children'],
     ['POST', '/api/v1/grids', { parent_id: 4, kind: 'building', name: '无令牌' }],
     ['PATCH', '/api/v1/grids/5', { name: '无令牌' }], ['DELETE', '/api/v1/grids/5'],
-    ['POST', '/api/v1/grids/5/move', { parent_id: 12 }], ['PUT', '/api/v1/grids/5/leaders', { leaders: [] }],
+    ['POST', '/api/v1/grids/5/move', { parent_id: SIBLING_GRID }], ['PUT', '/api/v1/grids/5/leaders', { leaders: [] }],
   ];
   for (const [m, p, body] of calls) expectError(await srv.api(m, p, { body }), 401, 'unauthorized', undefined, `${m} ${p}`);
   const five = await adminGet(5);
@@ -217,7 +215,7 @@ for (const role of ROLES.filter((x) => x.read)) {
     if (role.scope !== DEMO.county) assert.equal(seen.size, total);
     assert.ok(seen.has(role.scope), 'the scope node itself is listed');
     // Searching for a place outside the scope finds nothing.
-    const q = await srv.api('GET', `/api/v1/grids?q=${encodeURIComponent('吴滩街道')}`, { token });
+    const q = await srv.api('GET', `/api/v1/grids?q=${encodeURIComponent(places.otherStreetName)}`, { token });
     assert.equal(q.status, 200);
     assert.equal(q.json.total, role.scope === DEMO.county ? 1 : 0);
     assert.equal(q.json.items.length, q.json.total);
@@ -234,7 +232,7 @@ test('grid= names the subtree to list; outside the scope it is 404 and the count
   assert.equal(r.status, 200);
   assert.ok(r.json.items.every((it) => it.path.startsWith(paths[DEMO.grid])));
   assert.ok(r.json.items.some((it) => it.id === DEMO.building));
-  for (const g of [DEMO.county, DEMO.street, 32, outsideGrid[DEMO.community], 999999]) {
+  for (const g of [DEMO.county, DEMO.street, places.nearCommunity, outsideGrid[DEMO.community], 999999]) {
     expectError(await srv.api('GET', `/api/v1/grids?grid=${g}`, { token }), 404, 'not_found', 'grid', `grid=${g}`);
   }
 });
@@ -249,7 +247,7 @@ test('a user cannot delete or move its own scope node', async () => {
   assert.equal(self.json.version, 1);
 });
 
-test('leaders can only be people inside the caller\'s scope', { todo: 'server bug: PUT /grids/{id}/leaders accepts any user id' }, async () => {
+test('leaders can only be people inside the caller\'s scope', async () => {
   // The admin (user 1, scope: the whole county) is outside the community's scope.
   const target = await building(DEMO.grid);
   const r = await srv.api('PUT', `/api/v1/grids/${target.id}/leaders`, {
