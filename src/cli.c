@@ -1,5 +1,6 @@
 /* init, serve, migrate, backup, user, audit: the commands around the server. */
 #include "cli.h"
+#include "cases.h"
 #include "grid.h"
 #include "registry/registry.h"
 #include "core/app.h"
@@ -50,6 +51,7 @@ int cli_register_routes(void)
 	if (!rc) rc = audit_register();
 	if (!rc) rc = grid_register();
 	if (!rc) rc = registry_register();
+	if (!rc) rc = cases_register();
 	return rc;
 }
 
@@ -195,11 +197,15 @@ int cmd_serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	rc = cli_register_routes();
 	if (!rc)
+		rc = cases_open_store(data);
+	if (!rc)
 		rc = audit_queue_start(app);
 	struct wg_http_config hc = { listen, app->config.static_dir, app->config.threads };
 	if (!rc)
 		rc = http_start(app, &hc, &http);
 	if (rc) {
+		audit_queue_stop(app);
+		cases_close_store();
 		app_close(app);
 		resource_release_all();
 		return 1;
@@ -211,6 +217,7 @@ int cmd_serve(int argc, char **argv)
 	sigwait(&set, &sig);
 	log_info("signal %d: finishing in-flight requests / 正在完成处理中的请求", sig);
 	http_stop(http, 10);
+	cases_close_store();
 	app_close(app);
 	resource_release_all();
 	log_info("stopped / 已停止");

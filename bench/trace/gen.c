@@ -135,6 +135,7 @@ int main(int argc, char **argv)
 	}
 	fwrite(line, 1, lp, csv);
 	fclose(csv);
+	size_t generated = n;
 	trace_recs_sort(recs, n);
 	n = trace_recs_unique(recs, n);
 	{
@@ -175,7 +176,7 @@ int main(int argc, char **argv)
 			1 + below(persons), (long long)onset, n, persons, venues);
 		fclose(meta);
 	}
-	fprintf(stderr, "gen: %zu scans (%zu generated)\n", n, n);
+	fprintf(stderr, "gen: %zu rows in the CSV, %zu distinct scans in the binary file\n", generated, n);
 	wg_free(recs);
 	wg_free(cdf);
 	return 0;

@@ -17,7 +17,8 @@
 	X(PERSON_WRITE, "登记人员信息",     "edit households and persons") \
 	X(PERSON_REVEAL,"查看完整身份证号和电话", "reveal full ID numbers and phones") \
 	X(TRACE_RUN,    "流调研判",         "run contact tracing") \
-	X(SYSTEM,       "系统管理",         "system administration")
+	X(SYSTEM,       "系统管理",         "system administration") \
+	X(SCAN_WRITE,   "登记场所扫码",     "record venue scans")
 
 enum wg_right {
 	RIGHT_NONE = -1,

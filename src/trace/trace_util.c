@@ -1,6 +1,7 @@
 /* Errors, defaults, the packed record and its order, checksums, cells. */
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -167,103 +168,156 @@ static void sort_ties(struct trace_rec *r, size_t n)
 	}
 }
 
-static void insertion_sort(struct trace_rec *r, size_t n)
+static int rec_qsort_cmp(const void *a, const void *b)
 {
-	for (size_t x = 1; x < n; x++) {
-		struct trace_rec v = r[x];
-		size_t y = x;
-		while (y > 0 && trace_rec_cmp(&r[y - 1], &v) > 0) {
-			r[y] = r[y - 1];
-			y--;
-		}
-		r[y] = v;
-	}
+	return trace_rec_cmp(a, b);
 }
 
-/* LSD radix sort of r[0..n) on (place, t_min) by bytes, skipping bytes that
- * never vary; tmp is scratch of n records. The result is in r. */
-static void radix_range(struct trace_rec *r, struct trace_rec *tmp, size_t n)
+/* In place, without scratch memory. */
+static void plain_sort(struct trace_rec *r, size_t n)
 {
-	struct trace_rec *src = r, *dst = tmp;
-	uint64_t and_all = ~(uint64_t)0, or_all = 0;
+	qsort(r, n, sizeof(*r), rec_qsort_cmp);
+}
 
-	for (size_t i = 0; i < n; i++) {
-		uint64_t k = rec_key(&r[i]);
-		and_all &= k;
-		or_all |= k;
-	}
-	for (unsigned shift = 0; shift < 64; shift += 8) {
-		size_t count[256] = { 0 }, sum = 0;
-		if (((and_all ^ or_all) >> shift & 0xff) == 0)
-			continue;
+/* The sort key (place, t_min) squeezed into the bits the batch needs:
+ * (place - min place) above (t_min - min t_min). */
+struct sort_key {
+	uint32_t min_place, min_t;
+	unsigned tbits, bits;
+};
+
+static unsigned bits_for(uint64_t v)
+{
+	unsigned b = 0;
+	while (b < 64 && (v >> b) != 0)
+		b++;
+	return b;
+}
+
+static inline uint64_t sort_key_of(const struct sort_key *k, const struct trace_rec *r)
+{
+	return (uint64_t)(r->place - k->min_place) << k->tbits | (uint64_t)(r->t_min - k->min_t);
+}
+
+#define RADIX_BITS 11u
+#define RADIX_SIZE (1u << RADIX_BITS)
+
+/* LSD radix sort of src[0..n) by the squeezed key, 11 bits a pass, using dst
+ * as the other buffer. Returns the buffer that holds the result. */
+static struct trace_rec *radix_range(const struct sort_key *k, struct trace_rec *src,
+				     struct trace_rec *dst, size_t n)
+{
+	size_t *count = wg_malloc(RADIX_SIZE * sizeof(size_t));
+
+	if (!count)
+		return NULL;
+	for (unsigned shift = 0; shift < k->bits; shift += RADIX_BITS) {
+		size_t sum = 0;
+		memset(count, 0, RADIX_SIZE * sizeof(size_t));
 		for (size_t i = 0; i < n; i++)
-			count[rec_key(&src[i]) >> shift & 0xff]++;
-		for (int b = 0; b < 256; b++) {
+			count[sort_key_of(k, &src[i]) >> shift & (RADIX_SIZE - 1)]++;
+		for (size_t b = 0; b < RADIX_SIZE; b++) {
 			size_t c = count[b];
 			count[b] = sum;
 			sum += c;
 		}
 		for (size_t i = 0; i < n; i++)
-			dst[count[rec_key(&src[i]) >> shift & 0xff]++] = src[i];
+			dst[count[sort_key_of(k, &src[i]) >> shift & (RADIX_SIZE - 1)]++] = src[i];
 		struct trace_rec *sw = src;
 		src = dst;
 		dst = sw;
 	}
-	if (src != r)
-		memcpy(r, src, n * sizeof(*r));
+	wg_free(count);
+	return src;
 }
 
 struct radix_job {
-	struct trace_rec *r, *tmp;
+	const struct sort_key *k;
+	struct trace_rec *r, *tmp, *out;
 	size_t n;
 };
 
 static void *radix_job_run(void *arg)
 {
 	struct radix_job *j = arg;
-	radix_range(j->r, j->tmp, j->n);
+	j->out = radix_range(j->k, j->r, j->tmp, j->n);
 	return NULL;
 }
 
 #define SORT_PARALLEL_MIN (1u << 20)
 
+/* Merges the sorted runs a[0..na) and b[0..nb) into out (stable: a first). */
+static void merge_runs(const struct sort_key *k, const struct trace_rec *a, size_t na,
+		       const struct trace_rec *b, size_t nb, struct trace_rec *out)
+{
+	size_t i = 0, j = 0, o = 0;
+	while (i < na && j < nb)
+		out[o++] = sort_key_of(k, &b[j]) < sort_key_of(k, &a[i]) ? b[j++] : a[i++];
+	while (i < na)
+		out[o++] = a[i++];
+	while (j < nb)
+		out[o++] = b[j++];
+}
+
 /* Sorts by (place, t_in, person, dur): a radix sort on (place, t_in) -- two
- * halves on two threads, merged, when the batch is large -- then the short
- * runs of equal keys by (person, dur). Falls back to an in-place insertion
- * sort when the scratch buffer cannot be had. */
+ * halves on two threads, then merged, when the batch is large -- then the
+ * short runs of equal keys by (person, dur). Falls back to an in-place
+ * qsort when scratch memory cannot be had. */
 void trace_recs_sort(struct trace_rec *r, size_t n)
 {
-	struct trace_rec *tmp;
-	size_t bytes;
+	struct sort_key k = { UINT32_MAX, UINT32_MAX, 0, 0 };
+	uint32_t max_place = 0, max_t = 0;
+	struct trace_rec *tmp = NULL, *res0, *res1;
+	size_t bytes, h = n / 2;
 
 	if (n < 2 || trace_recs_sorted(r, n))
 		return;
-	if (n < 64 || !wg_size_mul(n, sizeof(*r), &bytes) || !(tmp = wg_malloc(bytes))) {
-		insertion_sort(r, n);
-		return;
+	if (n < 64 || !wg_size_mul(n, sizeof(*r), &bytes) || !(tmp = wg_malloc(bytes)))
+		goto slow;
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].place < k.min_place)
+			k.min_place = r[i].place;
+		if (r[i].place > max_place)
+			max_place = r[i].place;
+		if (r[i].t_min < k.min_t)
+			k.min_t = r[i].t_min;
+		if (r[i].t_min > max_t)
+			max_t = r[i].t_min;
 	}
-	if (n >= SORT_PARALLEL_MIN) {
-		size_t h = n / 2, i = 0, j = h, k = 0;
-		struct radix_job job = { r, tmp, h };
+	k.tbits = bits_for(max_t - k.min_t);
+	k.bits = k.tbits + bits_for(max_place - k.min_place);
+	if (n < SORT_PARALLEL_MIN) {
+		res0 = radix_range(&k, r, tmp, n);
+		if (!res0)
+			goto slow;
+		if (res0 != r)
+			memcpy(r, res0, bytes);
+	} else {
+		struct radix_job job = { &k, r, tmp, NULL, h };
 		pthread_t th;
 		bool threaded = pthread_create(&th, NULL, radix_job_run, &job) == 0;
 		if (!threaded)
-			radix_range(r, tmp, h);
-		radix_range(r + h, tmp + h, n - h);
+			radix_job_run(&job);
+		res1 = radix_range(&k, r + h, tmp + h, n - h);
 		if (threaded)
 			pthread_join(th, NULL);
-		while (i < h && j < n)
-			tmp[k++] = rec_key(&r[j]) < rec_key(&r[i]) ? r[j++] : r[i++];
-		while (i < h)
-			tmp[k++] = r[i++];
-		while (j < n)
-			tmp[k++] = r[j++];
-		memcpy(r, tmp, bytes);
-	} else {
-		radix_range(r, tmp, n);
+		res0 = job.out;
+		if (!res0 || !res1)
+			goto slow;
+		/* both halves made the same number of passes: same buffer */
+		if (res0 == r) {
+			merge_runs(&k, r, h, r + h, n - h, tmp);
+			memcpy(r, tmp, bytes);
+		} else {
+			merge_runs(&k, tmp, h, tmp + h, n - h, r);
+		}
 	}
 	wg_free(tmp);
 	sort_ties(r, n);
+	return;
+slow:
+	wg_free(tmp);
+	plain_sort(r, n);
 }
 
 /* Drops adjacent duplicates; writes nothing before the first one. */

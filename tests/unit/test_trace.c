@@ -972,6 +972,60 @@ static void test_append_rejects_whole_batch(void **st)
 	free(dir);
 }
 
+/* Every allocation failure unwinds cleanly (ASan checks for leaks and bad
+ * frees): the Nth allocation fails, for N = 1, 2, ... until none is left. */
+static void test_alloc_failures(void **st)
+{
+	size_t n = 300, added;
+	struct trace_rec *r = gen(&n, 40, 4, 3, 120);
+	char *dir = tmp_dir();
+	trace_store *s = open_at(dir);
+	struct trace_rule rule;
+	struct trace_case cases[2] = { { r[0].person, NOW }, { r[1].person, NOW } };
+	(void)st;
+	append(s, TRACE_SCAN, r, n / 2, n / 2);
+	append(s, TRACE_CELL, r, n / 3, n / 3);
+	trace_store_close(s);
+	trace_rule_default(&rule);
+	for (uint64_t nth = 1; nth < 5000; nth++) {
+		struct trace_result res = { NULL, 0 };
+		struct trace_diag d;
+		struct trace_rec *copy = malloc(n * sizeof(*r));
+		assert_non_null(copy);
+		memcpy(copy, r, n * sizeof(*r));
+		s = NULL;
+		wg_mem_fail_at(nth);
+		if (trace_store_open(dir, NULL, &s, &d) == TRACE_OK) {
+			if (trace_store_append(s, TRACE_SCAN, copy, n, NOW, &added, &d) == TRACE_OK
+			    && trace_close_contacts(s, r[0].person, NOW, &rule, &res) == TRACE_OK) {
+				trace_result_free(&res);
+				if (trace_secondary_contacts(s, r[0].person, NOW, &rule, &res) == TRACE_OK) {
+					trace_result_free(&res);
+					if (trace_companions(s, r[0].person, NOW, &rule, &res) == TRACE_OK) {
+						trace_result_free(&res);
+						if (trace_batch_close(s, cases, 2, &rule, &res, NULL) == TRACE_OK)
+							trace_result_free(&res);
+					}
+				}
+			}
+			trace_store_close(s);
+		}
+		free(copy);
+		bool fired = wg_mem_failure_fired();
+		wg_mem_fail_at(0);
+		if (!fired)
+			break;
+	}
+	/* the store is still whole */
+	s = open_at(dir);
+	assert_int_equal(trace_store_count(s, TRACE_CELL), n / 3);
+	assert_true(trace_store_count(s, TRACE_SCAN) >= n / 2);
+	trace_store_close(s);
+	rm_tree(dir);
+	free(dir);
+	free(r);
+}
+
 /* ---- CLI ------------------------------------------------------------------ */
 
 static int run(int argc, const char **argv)
@@ -1093,6 +1147,7 @@ int main(void)
 		cmocka_unit_test(test_cells_csv),
 		cmocka_unit_test(test_binary),
 		cmocka_unit_test(test_append_rejects_whole_batch),
+		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

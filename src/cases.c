@@ -1,0 +1,499 @@
+/* Venues, scans and cases: the tracing engine (src/trace/) put to work.
+ * A venue on the grid has a scan code and a printable QR code; scans are
+ * appended to the engine's own store; a case (index person, onset, protocol
+ * preset) is traced in one call, its contacts kept with the evidence, and
+ * "apply" hands each community the contacts who live there. */
+#include "cases.h"
+#include "core/app.h"
+#include "core/audit.h"
+#include "core/err.h"
+#include "core/limits.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/resource.h"
+#include "core/scope.h"
+#include "registry/ident.h"
+#include "trace/trace.h"
+
+#include <pthread.h>
+#include <qrencode.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_STAY_SECONDS (30 * 60)
+#define CLOCK_SKEW_SECONDS   300
+#define QR_PREFIX            "WG-VENUE:"
+
+/* The engine has no locking of its own: one lock for the server's store. */
+static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
+static trace_store *store;
+static struct trace_params store_params;
+
+int cases_open_store(const char *data_dir)
+{
+	char dir[1200];
+	struct trace_diag diag = { 0 };
+	trace_params_default(&store_params);
+	snprintf(dir, sizeof dir, "%s/trace", data_dir);
+	int rc = trace_store_open(dir, &store_params, &store, &diag);
+	if (rc)
+		return wg_error("cannot open the scan store %s: %s / %s %s", dir, trace_err_en(rc), trace_err_zh(rc), diag.what);
+	return 0;
+}
+
+void cases_close_store(void)
+{
+	pthread_mutex_lock(&store_lock);
+	trace_store_close(store);
+	store = NULL;
+	pthread_mutex_unlock(&store_lock);
+}
+
+/* ---- venues ---- */
+
+static const char *const venue_kinds[] = {
+	"market", "restaurant", "pharmacy", "school", "hospital", "transit", "office", "hotel", "entertainment",
+	"religious", "checkpoint", "other", NULL
+};
+static const char *const venue_kind_labels[] = {
+	"商超", "餐馆", "药店", "学校", "医院", "交通场站", "机关企业", "宾馆", "娱乐场所", "宗教场所", "卡口", "其他", NULL
+};
+
+static const struct wg_field venue_fields[] = {
+	{ "grid_id", FT_REF, FF_REQUIRED | FF_SCOPE | FF_FILTER, 0, 0, NULL, "所属网格", NULL, NULL, NULL },
+	{ "name", FT_TEXT, FF_REQUIRED | FF_SEARCH, 1, 100, NULL, "场所名称", NULL, NULL, NULL },
+	{ "kind", FT_ENUM, FF_NULLABLE | FF_FILTER, 0, 0, venue_kinds, "场所类型", venue_kind_labels, NULL, NULL },
+	{ "address", FT_TEXT, FF_NULLABLE, 0, 200, NULL, "地址", NULL, NULL, NULL },
+	{ "code", FT_TEXT, FF_READONLY | FF_FILTER, 0, 0, NULL, "场所码", NULL, NULL, NULL },
+};
+
+/* A new venue gets an unguessable scan code. */
+static int venue_check(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body)
+{
+	static const char alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+	char code[13];
+	(void)res;
+	if (id)
+		return 0;
+	for (size_t i = 0; i + 1 < sizeof code; i++)
+		code[i] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
+	code[sizeof code - 1] = '\0';
+	return json_object_set_new(body, "code", json_string(code)) ? req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL) : 0;
+}
+
+static struct wg_resource venue_resource = {
+	.name = "venues", .table = "venues", .zh = "场所", .en = "venue",
+	.fields = venue_fields, .nfields = sizeof venue_fields / sizeof venue_fields[0],
+	.path_column = "node_path", .read_right = RIGHT_GRID_READ, .write_right = RIGHT_GRID_WRITE,
+	.hooks = { .check = venue_check },
+};
+
+/* GET /api/v1/venues/{id}/qr.svg: the code to print and put up at the door. */
+static int venue_qr(wg_req *r)
+{
+	json_t *v;
+	char path[WG_MAX_GRID_PATH], text[64];
+	if (resource_load(r, &venue_resource, r->id, &v, path, sizeof path))
+		return r->fail.code;
+	snprintf(text, sizeof text, QR_PREFIX "%s", json_string_value(json_object_get(v, "code")));
+	json_decref(v);
+	QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	if (!qr)
+		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	const int quiet = 4, size = qr->width + 2 * quiet;
+	wg_buf svg = WG_BUF_INIT(1u << 20);
+	wg_buf_printf(&svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" shape-rendering=\"crispEdges\">"
+		      "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/><path fill=\"#000\" d=\"", size, size, size, size);
+	for (int y = 0; y < qr->width; y++)
+		for (int x = 0; x < qr->width; x++)
+			if (qr->data[y * qr->width + x] & 1)
+				wg_buf_printf(&svg, "M%d %dh1v1h-1z", x + quiet, y + quiet);
+	wg_buf_puts(&svg, "\"/></svg>\n");
+	QRcode_free(qr);
+	if (svg.err) {
+		int rc = svg.err;
+		wg_buf_release(&svg);
+		return req_fail(r, rc, NULL, NULL, NULL);
+	}
+	size_t len;
+	char *data = wg_buf_detach(&svg, &len);
+	return data ? req_reply_raw(r, 200, "image/svg+xml", data, len) : req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+}
+
+/* ---- scans ---- */
+
+static int venue_by_code(wg_req *r, const char *code, int64_t *id, char *path, size_t size)
+{
+	wg_stmt *s;
+	if (strncmp(code, QR_PREFIX, strlen(QR_PREFIX)) == 0)
+		code += strlen(QR_PREFIX);
+	wg_param p[] = { WG_PTEXT(code) };
+	int rc = store_query(r->db, "SELECT id, node_path FROM venues WHERE code = ?", p, 1, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	rc = stmt_next(s);
+	if (rc == 1) {
+		*id = stmt_int(s, 0);
+		snprintf(path, size, "%s", stmt_text(s, 1));
+	}
+	stmt_done(s);
+	if (rc != 1)
+		return req_failf(r, WG_ERR_VALIDATION, "venue_code", "场所码 %s 不存在", "unknown venue code %s", code, code);
+	return 0;
+}
+
+static int person_exists(wg_req *r, int64_t id)
+{
+	int64_t n = 0;
+	wg_param p[] = { WG_PINT(id) };
+	int rc = store_int(r->db, "SELECT COUNT(*) FROM persons WHERE id = ?", p, 1, &n);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	return n ? 0 : req_failf(r, WG_ERR_VALIDATION, "person_id", "人员 %lld 不存在", "unknown person %lld", (long long)id, (long long)id);
+}
+
+static int time_field(wg_req *r, const char *key, int64_t def, int64_t *out)
+{
+	json_t *v = json_object_get(r->body, key);
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 1577836800 || json_integer_value(v) > r->now + CLOCK_SKEW_SECONDS)
+		return req_failf(r, WG_ERR_VALIDATION, key, "%s 应为 2020 年以后、不晚于现在的时间(Unix 秒)",
+				 "%s must be Unix seconds after 2020 and not in the future", key, key);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+/* POST /api/v1/scans {venue_code, person_id, t_in?, t_out?} */
+static int scan_create(wg_req *r)
+{
+	static const char *const allowed[] = { "venue_code", "person_id", "t_in", "t_out", NULL };
+	const char *key;
+	json_t *v;
+	json_object_foreach(r->body, key, v) {
+		bool ok = false;
+		for (const char *const *a = allowed; *a; a++)
+			ok |= strcmp(*a, key) == 0;
+		if (!ok)
+			return req_failf(r, WG_ERR_UNKNOWN_FIELD, key, "未知字段 %s", "unknown field %s", key, key);
+	}
+	json_t *code = json_object_get(r->body, "venue_code"), *person = json_object_get(r->body, "person_id");
+	if (!json_is_string(code) || json_string_length(code) == 0 || json_string_length(code) > 64)
+		return req_fail(r, WG_ERR_REQUIRED, "venue_code", "请提供场所码", "venue_code is required");
+	if (!json_is_integer(person) || json_integer_value(person) < 1 || json_integer_value(person) > UINT32_MAX)
+		return req_fail(r, WG_ERR_REQUIRED, "person_id", "请提供人员编号", "person_id is required");
+	int64_t venue = 0, t_in, t_out;
+	char path[WG_MAX_GRID_PATH];
+	if (venue_by_code(r, json_string_value(code), &venue, path, sizeof path) ||
+	    person_exists(r, json_integer_value(person)) || time_field(r, "t_in", r->now, &t_in) ||
+	    time_field(r, "t_out", t_in + DEFAULT_STAY_SECONDS, &t_out))
+		return r->fail.code;
+	if (!scope_contains(r->user->scope_path, path))
+		return req_fail(r, WG_ERR_FORBIDDEN, "venue_code", "只能登记本人管辖范围内场所的扫码",
+				"you may record scans only at venues inside your scope");
+	struct trace_rec rec;
+	struct trace_diag diag = { 0 };
+	size_t added = 0;
+	/* A default stay may run past now; the engine refuses future times. */
+	int64_t now = t_out > r->now ? t_out : r->now;
+	int rc = trace_rec_make((uint32_t)json_integer_value(person), (uint32_t)venue, t_in, t_out, now,
+				store_params.max_stay_min, &rec);
+	if (!rc) {
+		pthread_mutex_lock(&store_lock);
+		rc = store ? trace_store_append(store, TRACE_SCAN, &rec, 1, now, &added, &diag) : TRACE_ERR_IO;
+		pthread_mutex_unlock(&store_lock);
+	}
+	if (rc)
+		return req_failf(r, rc == TRACE_ERR_IO || rc == TRACE_ERR_NOMEM ? WG_ERR_IO : WG_ERR_VALIDATION, "t_out",
+				 "扫码记录无效:%s", "invalid scan: %s", trace_err_zh(rc), trace_err_en(rc));
+	if (audit_req(r, "scan", "venues", venue, path, r->body))
+		return r->fail.code;
+	return req_reply(r, 201, json_pack("{s:I, s:I, s:I, s:I, s:b}", "venue_id", (json_int_t)venue,
+					   "person_id", json_integer_value(person), "t_in", (json_int_t)t_in,
+					   "t_out", (json_int_t)t_out, "duplicate", added == 0));
+}
+
+/* ---- cases ---- */
+
+static const char *const presets[] = { "v8", "v9", "twenty", NULL };
+static const char *const preset_labels[] = { "第八版", "第九版", "二十条", NULL };
+static const char *const statuses[] = { "open", "traced", "applied", NULL };
+static const char *const status_labels[] = { "待流调", "已流调", "已下发", NULL };
+
+static const struct wg_field case_fields[] = {
+	{ "person_id", FT_REF, FF_REQUIRED | FF_CREATE_ONLY | FF_FILTER, 0, 0, NULL, "病例(人员编号)", NULL, NULL, NULL },
+	{ "onset_at", FT_INT, FF_REQUIRED, 1577836800, 4102444800, NULL, "发病或首次阳性时间", NULL, NULL, NULL },
+	{ "preset", FT_ENUM, FF_REQUIRED | FF_FILTER, 0, 0, presets, "防控方案", preset_labels, NULL, NULL },
+	{ "status", FT_ENUM, FF_READONLY | FF_FILTER, 0, 0, statuses, "状态", status_labels, NULL, NULL },
+	{ "traced_at", FT_INT, FF_READONLY, 0, 0, NULL, "流调时间", NULL, NULL, NULL },
+	{ "note", FT_TEXT, FF_NULLABLE, 0, 1000, NULL, "备注", NULL, NULL, NULL },
+	{ "grid_id", FT_REF, FF_READONLY | FF_SCOPE | FF_FILTER, 0, 0, NULL, "所属网格", NULL, NULL, NULL },
+};
+
+/* A case hangs on the grid of its index person, who must be in scope. */
+static int case_check(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body)
+{
+	(void)res;
+	if (id)
+		return 0;
+	wg_stmt *s;
+	wg_param p[] = { WG_PINT(json_integer_value(json_object_get(body, "person_id"))) };
+	int rc = store_query(r->db, "SELECT grid_id, node_path FROM persons WHERE id = ?", p, 1, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	rc = stmt_next(s);
+	bool visible = rc == 1 && scope_contains(r->user->scope_path, stmt_text(s, 1));
+	int64_t grid = visible ? stmt_int(s, 0) : 0;
+	stmt_done(s);
+	if (!visible)
+		return req_fail(r, WG_ERR_NOT_FOUND, "person_id", "病例人员不存在或不在您的管辖范围内",
+				"the index person does not exist or is outside your scope");
+	json_object_set_new(body, "grid_id", json_integer(grid));
+	return 0;
+}
+
+static struct wg_resource case_resource = {
+	.name = "cases", .table = "cases", .zh = "病例", .en = "case",
+	.fields = case_fields, .nfields = sizeof case_fields / sizeof case_fields[0],
+	.path_column = "node_path", .read_right = RIGHT_TRACE_RUN, .write_right = RIGHT_TRACE_RUN,
+	.audit_reads = true, .hooks = { .check = case_check },
+};
+
+/* The preset's rule; the body may narrow the buffer and look-back. */
+static int case_rule(wg_req *r, const char *preset, struct trace_rule *rule)
+{
+	trace_rule_default(rule);
+	rule->lookback_days = strcmp(preset, "v8") == 0 ? 4 : 2;
+	json_t *b = json_object_get(r->body, "buffer_min"), *l = json_object_get(r->body, "lookback_days");
+	if (b && (!json_is_integer(b) || json_integer_value(b) < 0 || json_integer_value(b) > 240))
+		return req_fail(r, WG_ERR_VALIDATION, "buffer_min", "buffer_min 应为 0 到 240 分钟", "buffer_min must be 0 to 240 minutes");
+	if (l && (!json_is_integer(l) || json_integer_value(l) < 1 || json_integer_value(l) > 28))
+		return req_fail(r, WG_ERR_VALIDATION, "lookback_days", "lookback_days 应为 1 到 28 天", "lookback_days must be 1 to 28 days");
+	const char *key;
+	json_t *v;
+	json_object_foreach(r->body, key, v)
+		if (strcmp(key, "buffer_min") != 0 && strcmp(key, "lookback_days") != 0)
+			return req_failf(r, WG_ERR_UNKNOWN_FIELD, key, "未知字段 %s", "unknown field %s", key, key);
+	if (b)
+		rule->buffer_min = (uint32_t)json_integer_value(b);
+	if (l)
+		rule->lookback_days = (uint32_t)json_integer_value(l);
+	return 0;
+}
+
+static int store_hits(wg_req *r, int64_t case_id, const char *kind, const struct trace_result *res, int64_t *located)
+{
+	for (size_t i = 0; i < res->n; i++) {
+		const struct trace_hit *h = &res->hits[i];
+		wg_param p[] = {
+			WG_PINT(case_id), WG_PTEXT(kind), WG_PINT((int64_t)i + 1), WG_PINT(h->person), WG_PINT(h->source),
+			WG_PINT(h->place), WG_PINT(h->src_in), WG_PINT(h->src_out), WG_PINT(h->hit_in), WG_PINT(h->hit_out),
+			WG_PINT(h->overlap_min), WG_PINT((int64_t)h->total_overlap_min), WG_PINT(h->person),
+		};
+		int rc = store_run(r->db,
+			"INSERT INTO case_contacts (case_id, kind, rank, person_id, via_person_id, place, src_in, src_out,"
+			" hit_in, hit_out, overlap_min, total_overlap_min, node_path)"
+			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT node_path FROM persons WHERE id = ?), ''))", p, 13);
+		if (rc)
+			return req_fail(r, rc, NULL, NULL, NULL);
+	}
+	int64_t n = 0;
+	wg_param q[] = { WG_PINT(case_id), WG_PTEXT(kind) };
+	int rc = store_int(r->db, "SELECT COUNT(*) FROM case_contacts WHERE case_id = ? AND kind = ? AND node_path <> ''", q, 2, &n);
+	*located += n;
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+}
+
+static uint64_t micros(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* POST /api/v1/cases/{id}/trace {buffer_min?, lookback_days?} */
+static int case_trace(wg_req *r)
+{
+	json_t *c;
+	char path[WG_MAX_GRID_PATH];
+	struct trace_rule rule;
+	struct trace_result close = { 0 }, second = { 0 }, comp = { 0 };
+	if (resource_load(r, &case_resource, r->id, &c, path, sizeof path))
+		return r->fail.code;
+	int64_t person = json_integer_value(json_object_get(c, "person_id"));
+	int64_t onset = json_integer_value(json_object_get(c, "onset_at"));
+	int rc = case_rule(r, json_string_value(json_object_get(c, "preset")), &rule);
+	json_decref(c);
+	if (rc)
+		return rc;
+	uint64_t t0 = micros();
+	pthread_mutex_lock(&store_lock);
+	rc = !store ? TRACE_ERR_IO : trace_close_contacts(store, (uint32_t)person, onset, &rule, &close);
+	if (!rc)
+		rc = trace_secondary_contacts(store, (uint32_t)person, onset, &rule, &second);
+	if (!rc)
+		rc = trace_companions(store, (uint32_t)person, onset, &rule, &comp);
+	pthread_mutex_unlock(&store_lock);
+	uint64_t elapsed = micros() - t0;
+	int64_t located = 0;
+	if (rc == TRACE_ERR_UNKNOWN_PERSON)
+		rc = 0;  /* no scans of the index person: nothing to find */
+	if (rc) {
+		req_failf(r, WG_ERR_INTERNAL, NULL, "流调失败:%s", "tracing failed: %s", trace_err_zh(rc), trace_err_en(rc));
+		goto out;
+	}
+	wg_param p[] = { WG_PINT(r->id) };
+	if ((rc = store_run(r->db, "DELETE FROM case_contacts WHERE case_id = ?", p, 1))) {
+		req_fail(r, rc, NULL, NULL, NULL);
+		goto out;
+	}
+	if (store_hits(r, r->id, "close", &close, &located) || store_hits(r, r->id, "secondary", &second, &located) ||
+	    store_hits(r, r->id, "companion", &comp, &located))
+		goto out;
+	wg_param u[] = { WG_PINT(r->now), WG_PINT(r->now), WG_PINT(r->id) };
+	if ((rc = store_run(r->db, "UPDATE cases SET status = 'traced', traced_at = ?, updated_at = ?, version = version + 1 WHERE id = ?", u, 3))) {
+		req_fail(r, rc, NULL, NULL, NULL);
+		goto out;
+	}
+	json_t *summary = json_pack("{s:I, s:I, s:I, s:I, s:I, s:f}", "close", (json_int_t)close.n,
+				    "secondary", (json_int_t)second.n, "companions", (json_int_t)comp.n,
+				    "located", (json_int_t)located,
+				    "not_located", (json_int_t)(close.n + second.n + comp.n) - located,
+				    "engine_ms", (double)elapsed / 1000.0);
+	if (audit_req(r, "trace", "cases", r->id, path, summary)) {
+		json_decref(summary);
+		goto out;
+	}
+	req_reply(r, 200, summary);
+out:
+	trace_result_free(&close);
+	trace_result_free(&second);
+	trace_result_free(&comp);
+	return r->fail.code;
+}
+
+/* GET /api/v1/cases/{id}/contacts?kind=close|secondary|companion&limit=&cursor= */
+static int case_contacts(wg_req *r)
+{
+	json_t *c;
+	char path[WG_MAX_GRID_PATH];
+	int64_t limit, cursor;
+	const char *kind = req_query(r, "kind");
+	if (kind && strcmp(kind, "close") && strcmp(kind, "secondary") && strcmp(kind, "companion"))
+		return req_fail(r, WG_ERR_BAD_QUERY, "kind", "kind 应为 close、secondary 或 companion",
+				"kind must be close, secondary or companion");
+	if (req_query_int(r, "limit", 1, WG_MAX_LIST_LIMIT, 100, &limit) || req_query_int(r, "cursor", 0, INT64_MAX, 0, &cursor) ||
+	    resource_load(r, &case_resource, r->id, &c, path, sizeof path))
+		return r->fail.code;
+	json_decref(c);
+	wg_param p[] = { WG_PINT(r->id), WG_PTEXT(kind ? kind : ""), WG_PTEXT(kind ? kind : ""), WG_PINT(cursor), WG_PINT(limit + 1) };
+	wg_stmt *s;
+	int rc = store_query(r->db,
+		"SELECT k.kind, k.rank, k.person_id, k.via_person_id, k.place, k.src_in, k.src_out, k.hit_in, k.hit_out,"
+		" k.overlap_min, k.total_overlap_min, k.node_path, COALESCE(p.name, ''), COALESCE(v.name, ''), k.community_id"
+		" FROM case_contacts k LEFT JOIN persons p ON p.id = k.person_id"
+		" LEFT JOIN venues v ON v.id = k.place AND k.kind <> 'companion'"
+		" WHERE k.case_id = ? AND (? = '' OR k.kind = ?) AND k.rank > ? ORDER BY k.kind, k.rank LIMIT ?", p, 5, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	json_t *items = json_array();
+	int64_t n = 0, last = 0;
+	bool more = false;
+	while ((rc = stmt_next(s)) == 1) {
+		if (n == limit) {
+			more = true;
+			break;
+		}
+		char masked[256];
+		ident_mask_name(stmt_text(s, 12), masked, sizeof masked);
+		last = stmt_int(s, 1);
+		json_array_append_new(items, json_pack(
+			"{s:s, s:I, s:I, s:s, s:b, s:s, s:I, s:I, s:s, s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:o}",
+			"kind", stmt_text(s, 0), "rank", (json_int_t)last, "person_id", (json_int_t)stmt_int(s, 2),
+			"name", masked, "located", stmt_len(s, 11) > 0, "node_path", stmt_text(s, 11),
+			"via_person_id", (json_int_t)stmt_int(s, 3), "place", (json_int_t)stmt_int(s, 4),
+			"venue", stmt_text(s, 13),
+			"source_stay", "in", (json_int_t)stmt_int(s, 5), "out", (json_int_t)stmt_int(s, 6),
+			"contact_stay", "in", (json_int_t)stmt_int(s, 7), "out", (json_int_t)stmt_int(s, 8),
+			"overlap_min", (json_int_t)stmt_int(s, 9), "total_overlap_min", (json_int_t)stmt_int(s, 10),
+			"community_id", stmt_is_null(s, 14) ? json_null() : json_integer(stmt_int(s, 14))));
+		n++;
+	}
+	stmt_done(s);
+	if (rc < 0) {
+		json_decref(items);
+		return req_fail(r, -rc, NULL, NULL, NULL);
+	}
+	if (audit_read(r, "read", "case_contacts", r->id, path)) {
+		json_decref(items);
+		return r->fail.code;
+	}
+	json_t *out = json_pack("{s:o}", "items", items);
+	json_object_set_new(out, "next_cursor", more ? json_integer(last) : json_null());
+	return req_reply(r, 200, out);
+}
+
+/* POST /api/v1/cases/{id}/apply: each located contact goes to the community
+ * (or village) its household hangs under; the rest stay "not located". */
+static int case_apply(wg_req *r)
+{
+	json_t *c;
+	char path[WG_MAX_GRID_PATH];
+	if (resource_load(r, &case_resource, r->id, &c, path, sizeof path))
+		return r->fail.code;
+	json_decref(c);
+	wg_param p[] = { WG_PINT(r->id) };
+	int rc = store_run(r->db,
+		"UPDATE case_contacts SET community_id = (SELECT g.id FROM grid_nodes g WHERE g.kind IN ('community', 'village')"
+		" AND case_contacts.node_path >= g.path AND substr(case_contacts.node_path, 1, length(g.path)) = g.path"
+		" ORDER BY length(g.path) DESC LIMIT 1) WHERE case_id = ? AND node_path <> ''", p, 1);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	wg_stmt *s;
+	rc = store_query(r->db,
+		"SELECT k.community_id, COALESCE(g.name, ''), COUNT(*) FROM case_contacts k LEFT JOIN grid_nodes g ON g.id = k.community_id"
+		" WHERE k.case_id = ? GROUP BY k.community_id, g.name ORDER BY COUNT(*) DESC", p, 1, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	json_t *communities = json_array();
+	json_int_t not_located = 0;
+	while ((rc = stmt_next(s)) == 1) {
+		if (stmt_is_null(s, 0))
+			not_located += stmt_int(s, 2);
+		else
+			json_array_append_new(communities, json_pack("{s:I, s:s, s:I}", "community_id", (json_int_t)stmt_int(s, 0),
+								     "name", stmt_text(s, 1), "contacts", (json_int_t)stmt_int(s, 2)));
+	}
+	stmt_done(s);
+	wg_param u[] = { WG_PINT(r->now), WG_PINT(r->id) };
+	if (rc < 0 || store_run(r->db, "UPDATE cases SET status = 'applied', updated_at = ?, version = version + 1 WHERE id = ?", u, 2)) {
+		json_decref(communities);
+		return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
+	}
+	json_t *out = json_pack("{s:o, s:I}", "communities", communities, "not_located", not_located);
+	if (audit_req(r, "apply", "cases", r->id, path, out)) {
+		json_decref(out);
+		return r->fail.code;
+	}
+	return req_reply(r, 200, out);
+}
+
+static const struct wg_route case_routes[] = {
+	{ "GET",  "/api/v1/venues/{id}/qr.svg",   venue_qr,      RIGHT_GRID_READ,  0, NULL },
+	{ "POST", "/api/v1/scans",                scan_create,   RIGHT_SCAN_WRITE, ROUTE_WRITE | ROUTE_JSON, NULL },
+	{ "POST", "/api/v1/cases/{id}/trace",     case_trace,    RIGHT_TRACE_RUN,  ROUTE_WRITE | ROUTE_JSON, NULL },
+	{ "GET",  "/api/v1/cases/{id}/contacts",  case_contacts, RIGHT_TRACE_RUN,  0, NULL },
+	{ "POST", "/api/v1/cases/{id}/apply",     case_apply,    RIGHT_TRACE_RUN,  ROUTE_WRITE, NULL },
+};
+
+int cases_register(void)
+{
+	int rc = resource_register(&venue_resource);
+	if (!rc)
+		rc = resource_register(&case_resource);
+	return rc ? rc : router_add(case_routes, sizeof case_routes / sizeof case_routes[0]);
+}
