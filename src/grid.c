@@ -99,6 +99,34 @@ static bool all_digits(const char *s, size_t n)
 	return true;
 }
 
+static int check_code_digits(wg_req *r, const char *kind, const char *code)
+{
+	unsigned digits = kind_code_digits(kind);
+	size_t n = strlen(code);
+	if (digits && (n != digits || !all_digits(code, n)))
+		return req_failf(r, WG_ERR_VALIDATION, "code", "%s 的区划代码应为 %u 位数字", "the code of a %s must be %u digits",
+				 kind, digits, kind, digits);
+	return 0;
+}
+
+/* A new administrative code must not strand the codes below it, which begin with the old one. */
+static int check_children_codes(wg_req *r, const struct node_info *self, const char *code)
+{
+	if (!self->code[0] || !kind_code_digits(self->kind) || strcmp(self->code, code) == 0)
+		return 0;
+	int64_t n = 0;
+	wg_param p[] = { WG_PINT(self->id), WG_PTEXT(self->code), WG_PINT((int64_t)strlen(self->code)) };
+	int rc = store_int(r->db, "SELECT COUNT(*) FROM grid_nodes WHERE parent_id = ? AND code IS NOT NULL"
+			   " AND substr(code, 1, ?) = ?", (wg_param[]){ p[0], p[2], p[1] }, 3, &n);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	if (n > 0)
+		return req_failf(r, WG_ERR_CONFLICT, "code", "有 %lld 个下级节点的代码以 %s 开头,请先修改下级节点的代码",
+				 "%lld children have codes beginning with %s; change theirs first",
+				 (long long)n, self->code, (long long)n, self->code);
+	return 0;
+}
+
 /* A child's kind is below its parent's; an administrative code has the
  * digits its level needs and begins with the parent's code. */
 static int check_placement(wg_req *r, const struct node_info *parent, const char *kind, const char *code)
@@ -144,11 +172,15 @@ static int grid_check(wg_req *r, const struct wg_resource *res, int64_t id, json
 		return 0;
 	if (node_info(r->db, id, &self))
 		return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
-	if (!self.parent_id)
-		return 0;
-	if (node_info(r->db, self.parent_id, &parent))
-		return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
-	return check_placement(r, &parent, self.kind, code_text);
+	if (self.parent_id) {
+		if (node_info(r->db, self.parent_id, &parent))
+			return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
+		if (check_placement(r, &parent, self.kind, code_text))
+			return r->fail.code;
+	} else if (check_code_digits(r, self.kind, code_text)) {
+		return r->fail.code;
+	}
+	return check_children_codes(r, &self, code_text);
 }
 
 static int set_own_path(wg_conn *c, int64_t id, const char *parent_path)
@@ -291,6 +323,15 @@ static int grid_children(wg_req *r)
 		json_decref(items);
 		return req_fail(r, -rc, NULL, NULL, NULL);
 	}
+	size_t i;
+	json_t *child;
+	json_array_foreach(items, i, child) {
+		if (audit_read(r, "read", "grids", json_integer_value(json_object_get(child, "id")),
+			       json_string_value(json_object_get(child, "path"))) || grid_decorate(r, &grid_resource, child)) {
+			json_decref(items);
+			return r->fail.code;
+		}
+	}
 	return req_reply(r, 200, json_pack("{s:o, s:I, s:n}", "items", items, "total", (json_int_t)json_array_size(items), "next_cursor"));
 }
 
@@ -310,6 +351,12 @@ static int grid_move(wg_req *r)
 		return req_fail(r, WG_ERR_REQUIRED, "parent_id", "缺少必填字段 parent_id(新的上级网格)", "parent_id is required");
 	if (!json_is_integer(jp) || json_integer_value(jp) < 1)
 		return req_fail(r, WG_ERR_VALIDATION, "parent_id", "parent_id 应为正整数", "parent_id must be a positive integer");
+	/* Take the node's row lock before reading any path: a concurrent move or
+	 * create then waits for this one and sees its result. */
+	wg_param lock[] = { WG_PINT(r->id) };
+	int rc = store_run(r->db, "UPDATE grid_nodes SET version = version WHERE id = ?", lock, 1);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
 	if (resource_load(r, &grid_resource, r->id, &self, path, sizeof path))
 		return r->fail.code;
 	json_decref(self);
@@ -328,7 +375,7 @@ static int grid_move(wg_req *r)
 	if (n < 0 || (size_t)n >= sizeof new_path)
 		return req_fail(r, WG_ERR_TOO_LARGE, "parent_id", "网格层级过深", "the tree would be too deep");
 	wg_param p[] = { WG_PINT(pid), WG_PINT(r->now), WG_PINT(r->id) };
-	int rc = store_run(r->db, "UPDATE grid_nodes SET parent_id = ?, updated_at = ?, version = version + 1 WHERE id = ?", p, 3);
+	rc = store_run(r->db, "UPDATE grid_nodes SET parent_id = ?, updated_at = ?, version = version + 1 WHERE id = ?", p, 3);
 	if (!rc)
 		rc = resource_rewrite_paths(r->db, path, new_path);
 	if (rc)
@@ -379,9 +426,15 @@ static int grid_set_leaders(wg_req *r)
 		return req_failf(r, WG_ERR_VALIDATION, "leaders", "负责人不能超过 %u 个", "at most %u leaders", WG_MAX_LEADERS, WG_MAX_LEADERS);
 	if (resource_load(r, &grid_resource, r->id, &self, path, sizeof path))
 		return r->fail.code;
+	int64_t version = json_integer_value(json_object_get(self, "version"));
 	json_decref(self);
+	if (req_if_match(r, version))
+		return r->fail.code;
 	wg_param del[] = { WG_PINT(r->id) };
-	int rc = store_run(r->db, "DELETE FROM grid_leaders WHERE node_id = ?", del, 1);
+	wg_param bump[] = { WG_PINT(r->now), WG_PINT(r->id) };
+	int rc = store_run(r->db, "UPDATE grid_nodes SET version = version + 1, updated_at = ? WHERE id = ?", bump, 2);
+	if (!rc)
+		rc = store_run(r->db, "DELETE FROM grid_leaders WHERE node_id = ?", del, 1);
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
 	size_t i;

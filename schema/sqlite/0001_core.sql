@@ -1,6 +1,8 @@
 -- Platform core: the grid tree, accounts, sessions, audit, idempotent retries.
+-- AUTOINCREMENT: an id is never reused, so old links and audit records never
+-- point at a different record.
 CREATE TABLE grid_nodes (
-  id          INTEGER PRIMARY KEY,
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
   parent_id   INTEGER REFERENCES grid_nodes(id),
   kind        TEXT NOT NULL,
   code        TEXT,
@@ -16,7 +18,7 @@ CREATE INDEX grid_nodes_parent ON grid_nodes(parent_id);
 CREATE INDEX grid_nodes_code ON grid_nodes(code);
 
 CREATE TABLE users (
-  id            INTEGER PRIMARY KEY,
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
   username      TEXT NOT NULL UNIQUE,
   password_hash TEXT NOT NULL,
   role          TEXT NOT NULL,

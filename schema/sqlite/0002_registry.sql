@@ -1,7 +1,7 @@
 -- The registry: households and persons on the grid. ID numbers and phones
 -- are stored only encrypted (*_enc) with a keyed blind index (*_bidx).
 CREATE TABLE households (
-  id            INTEGER PRIMARY KEY,
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
   grid_id       INTEGER NOT NULL REFERENCES grid_nodes(id),
   node_path     TEXT NOT NULL,
   address       TEXT NOT NULL,
@@ -18,7 +18,7 @@ CREATE INDEX households_path ON households(node_path);
 CREATE INDEX households_grid_address ON households(grid_id, address);
 
 CREATE TABLE persons (
-  id            INTEGER PRIMARY KEY,
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
   grid_id       INTEGER NOT NULL REFERENCES grid_nodes(id),
   node_path     TEXT NOT NULL,
   household_id  INTEGER REFERENCES households(id),

@@ -1,7 +1,7 @@
 -- Venues with their scan codes, cases, and the contacts a trace found.
 -- Scans themselves live in the tracing engine's own store (DATA/trace).
 CREATE TABLE venues (
-  id          INTEGER PRIMARY KEY,
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
   grid_id     INTEGER NOT NULL REFERENCES grid_nodes(id),
   node_path   TEXT NOT NULL,
   name        TEXT NOT NULL,
@@ -15,7 +15,7 @@ CREATE TABLE venues (
 CREATE INDEX venues_path ON venues(node_path);
 
 CREATE TABLE cases (
-  id            INTEGER PRIMARY KEY,
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
   grid_id       INTEGER NOT NULL REFERENCES grid_nodes(id),
   node_path     TEXT NOT NULL,
   person_id     INTEGER NOT NULL REFERENCES persons(id),

@@ -50,6 +50,9 @@ static int users_list(wg_req *r)
 	if (req_query_int(r, "limit", 1, WG_MAX_LIST_LIMIT, WG_DEFAULT_LIST_LIMIT, &limit) ||
 	    req_query_int(r, "cursor", 0, INT64_MAX, 0, &cursor))
 		return r->fail.code;
+	static const char *const allowed[] = { "limit", "cursor", "role", "q", NULL };
+	if (req_check_query(r, allowed))
+		return r->fail.code;
 	const char *role = req_query(r, "role"), *q = req_query(r, "q");
 	if (role && !rbac_role(role))
 		return req_failf(r, WG_ERR_BAD_QUERY, "role", "未知角色 %s", "unknown role %s", role, role);
@@ -237,13 +240,8 @@ static int users_patch(wg_req *r)
 	bool self = r->id == r->user->id;
 	if (!self && (!current || !rbac_may_manage(r->user->role, current)))
 		return req_fail(r, WG_ERR_FORBIDDEN, NULL, "您不能修改该账户", "you may not change this account");
-	const char *im = req_header(r, "If-Match");
-	if (im) {
-		char want[24];
-		snprintf(want, sizeof want, "%lld", (long long)version);
-		if (strcmp(im, want) != 0)
-			return req_fail(r, WG_ERR_PRECONDITION, "version", NULL, NULL);
-	}
+	if (req_if_match(r, version))
+		return r->fail.code;
 	if (check_user_body(r, r->body, false, &role, &scope_node, scope_path))
 		return r->fail.code;
 	if (self && (role || scope_node || json_object_get(r->body, "disabled")))

@@ -394,8 +394,9 @@ out:
 
 static int audit_list(wg_req *r)
 {
+	static const char *const allowed[] = { "limit", "cursor", "resource", NULL };
 	int64_t limit, cursor;
-	if (req_query_int(r, "limit", 1, WG_MAX_LIST_LIMIT, 100, &limit) ||
+	if (req_check_query(r, allowed) || req_query_int(r, "limit", 1, WG_MAX_LIST_LIMIT, 100, &limit) ||
 	    req_query_int(r, "cursor", 0, INT64_MAX, 0, &cursor))
 		return r->fail.code;
 	const char *resource = req_query(r, "resource");

@@ -145,6 +145,51 @@ const char *req_cookie(wg_req *r, const char *key)
 	return MHD_lookup_connection_value(r->mhd, MHD_COOKIE_KIND, key);
 }
 
+struct query_check { const char *const *allowed; const char *bad; };
+
+static enum MHD_Result check_query_key(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query_check *qc = cls;
+	(void)kind;
+	(void)value;
+	for (const char *const *a = qc->allowed; *a; a++)
+		if (strcmp(*a, key) == 0)
+			return MHD_YES;
+	qc->bad = key;
+	return MHD_NO;
+}
+
+int req_check_query(wg_req *r, const char *const *allowed)
+{
+	struct query_check qc = { allowed, NULL };
+	if (r->mhd)
+		MHD_get_connection_values(r->mhd, MHD_GET_ARGUMENT_KIND, check_query_key, &qc);
+	if (qc.bad)
+		return req_failf(r, WG_ERR_BAD_QUERY, qc.bad, "未知查询参数 %s", "unknown query parameter %s", qc.bad, qc.bad);
+	return 0;
+}
+
+int req_if_match(wg_req *r, int64_t current)
+{
+	const char *h = req_header(r, "If-Match");
+	int64_t want;
+	if (!h)
+		return 0;
+	size_t n = strlen(h);
+	if (n >= 2 && h[0] == '"' && h[n - 1] == '"') {
+		h++;
+		n -= 2;
+	}
+	if (!wg_parse_i64(h, n, &want))
+		return req_fail(r, WG_ERR_VALIDATION, "If-Match", "If-Match 应为记录的版本号(整数)",
+				"If-Match must be the record's version (an integer)");
+	if (want != current)
+		return req_failf(r, WG_ERR_PRECONDITION, "version", "记录已被他人修改(当前版本 %lld),请刷新后重试",
+				 "the record was changed by someone else (now version %lld); reload and retry",
+				 (long long)current, (long long)current);
+	return 0;
+}
+
 int req_query_int(wg_req *r, const char *key, int64_t min, int64_t max, int64_t def, int64_t *out)
 {
 	const char *v = req_query(r, key);
@@ -397,8 +442,18 @@ static void run_write(wg_req *r)
 	}
 	if (!r->fail.code)
 		r->route->handler(r);
-	if (!r->fail.code && !r->rollback && key && r->user)
-		idempotency_save(r, key);
+	if (!r->fail.code && !r->rollback && key && r->user && idempotency_save(r, key) == WG_ERR_CONFLICT) {
+		/* The same retry ran at the same time and committed first: answer as it did. */
+		store_rollback(r->db);
+		memset(&r->fail, 0, sizeof r->fail);
+		if (store_begin(r->db) == 0) {
+			idempotency_replay(r, key, &replayed);
+			store_rollback(r->db);
+		}
+		if (!replayed && !r->fail.code)
+			req_fail(r, WG_ERR_CONFLICT, "Idempotency-Key", NULL, NULL);
+		return;
+	}
 	if ((r->fail.code && !commit_on_failure(r)) || r->rollback) {
 		store_rollback(r->db);
 		return;

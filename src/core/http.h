@@ -117,6 +117,10 @@ void req_add_header(wg_req *r, const char *name, const char *value);  /* value m
 const char *req_query(wg_req *r, const char *key);
 const char *req_header(wg_req *r, const char *key);
 const char *req_cookie(wg_req *r, const char *key);
+/* 400 bad_query naming the first query parameter not in allowed (NULL-terminated). */
+int req_check_query(wg_req *r, const char *const *allowed);
+/* If-Match (a version, optionally quoted): 422 when malformed, 412 when not current. */
+int req_if_match(wg_req *r, int64_t current);
 /* Parses ?key=… as an integer in [min, max]; def when absent; 400 naming the key otherwise. */
 int req_query_int(wg_req *r, const char *key, int64_t min, int64_t max, int64_t def, int64_t *out);
 

@@ -417,20 +417,59 @@ json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s)
 	return o;
 }
 
-int resource_node_path(wg_req *r, int64_t node_id, const char *field, char *path, size_t size)
+/* PostgreSQL, in a write: share-lock the node and every ancestor, so a
+ * concurrent subtree move (which locks the moved node first) either waits
+ * for this write or has finished before it and its new paths are seen. */
+static int lock_ancestors(wg_req *r, const char *path)
+{
+	wg_buf sql = WG_BUF_INIT(1024);
+	wg_param p[WG_MAX_GRID_DEPTH + 2];
+	size_t n = 0;
+	wg_buf_puts(&sql, "SELECT id FROM grid_nodes WHERE id IN (");
+	for (const char *c = path; *c && n < WG_MAX_GRID_DEPTH + 2; ) {
+		int64_t id = 0;
+		while (*c == '/')
+			c++;
+		if (!*c)
+			break;
+		while (*c >= '0' && *c <= '9')
+			id = id * 10 + (*c++ - '0');
+		wg_buf_puts(&sql, n ? ", ?" : "?");
+		p[n++] = WG_PINT(id);
+	}
+	wg_buf_puts(&sql, ") FOR SHARE");
+	int rc = sql.err ? sql.err : (n ? store_run(r->db, sql.data, p, n) : 0);
+	wg_buf_release(&sql);
+	return rc;
+}
+
+static int node_path_of(wg_req *r, int64_t node_id, char *path, size_t size, bool *found)
 {
 	wg_stmt *s;
 	wg_param p[] = { WG_PINT(node_id) };
 	int rc = store_query(r->db, "SELECT path FROM grid_nodes WHERE id = ?", p, 1, &s);
 	if (rc)
-		return req_fail(r, rc, NULL, NULL, NULL);
+		return rc;
 	rc = stmt_next(s);
+	*found = rc == 1;
 	if (rc == 1)
 		snprintf(path, size, "%s", stmt_text(s, 0));
 	stmt_done(s);
-	if (rc < 0)
-		return req_fail(r, -rc, NULL, NULL, NULL);
-	if (rc == 0 || !scope_contains(r->user->scope_path, path))
+	return rc < 0 ? -rc : 0;
+}
+
+int resource_node_path(wg_req *r, int64_t node_id, const char *field, char *path, size_t size)
+{
+	bool found;
+	int rc = node_path_of(r, node_id, path, size, &found);
+	if (!rc && found && conn_dialect(r->db) == WG_POSTGRES && r->route && (r->route->flags & ROUTE_WRITE)) {
+		rc = lock_ancestors(r, path);
+		if (!rc)
+			rc = node_path_of(r, node_id, path, size, &found);  /* as it is now that nothing can move it */
+	}
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	if (!found || !scope_contains(r->user->scope_path, path))
 		return req_failf(r, WG_ERR_NOT_FOUND, field, "网格节点 %lld 不存在或不在您的管辖范围内",
 				 "grid node %lld does not exist or is outside your scope",
 				 (long long)node_id, (long long)node_id);
@@ -754,26 +793,6 @@ static int handle_create(wg_req *r)
 	return req_reply(r, 201, item);
 }
 
-static int if_match(wg_req *r, int64_t current)
-{
-	const char *h = req_header(r, "If-Match");
-	int64_t want;
-	if (!h)
-		return 0;
-	size_t n = strlen(h);
-	if (n >= 2 && h[0] == '"' && h[n - 1] == '"') {
-		h++;
-		n -= 2;
-	}
-	if (!wg_parse_i64(h, n, &want))
-		return req_fail(r, WG_ERR_VALIDATION, "If-Match", "If-Match 应为记录的版本号(整数)",
-				"If-Match must be the record's version (an integer)");
-	if (want != current)
-		return req_failf(r, WG_ERR_PRECONDITION, "version", "记录已被他人修改(当前版本 %lld),请刷新后重试",
-				 "the record was changed by someone else (now version %lld); reload and retry",
-				 (long long)current, (long long)current);
-	return 0;
-}
 
 int resource_update(wg_req *r, const struct wg_resource *res, int64_t id, int64_t version, const char *new_path,
 		    json_t *body)
@@ -832,7 +851,7 @@ static int handle_patch(wg_req *r)
 	int64_t version = json_integer_value(json_object_get(item, "version"));
 	json_decref(item);
 	item = NULL;
-	if (if_match(r, version) || resource_validate(r, res, r->body, false) ||
+	if (req_if_match(r, version) || resource_validate(r, res, r->body, false) ||
 	    (res->hooks.check && res->hooks.check(r, res, r->id, r->body)))
 		return r->fail.code;
 	for (size_t i = 0; i < res->nfields; i++) {
@@ -863,7 +882,7 @@ static int handle_delete(wg_req *r)
 		return r->fail.code;
 	int64_t version = json_integer_value(json_object_get(item, "version"));
 	json_decref(item);
-	if (if_match(r, version) || (res->hooks.before_delete && res->hooks.before_delete(r, res, r->id, path)))
+	if (req_if_match(r, version) || (res->hooks.before_delete && res->hooks.before_delete(r, res, r->id, path)))
 		return r->fail.code;
 	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE id = ?", res->table);
 	wg_param p[] = { WG_PINT(r->id) };

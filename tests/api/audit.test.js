@@ -117,7 +117,7 @@ test('reads of grid nodes are audited, one record per node read', async () => {
   assert.ok(!(await trail('&resource=grids')).some((a) => a.action === 'read' && a.username === 'gridworker' && a.record_id === String(places.siblingGrid)));
 });
 
-test('listing the children of a node is audited as reads of those nodes', { todo: 'server bug: GET /grids/{id}/children is not audited' }, async () => {
+test('listing the children of a node is audited as reads of those nodes', async () => {
   const vt = await srv.login('volunteer');
   const r = await srv.api('GET', `/api/v1/grids/${DEMO.grid}/children`, { token: vt });
   assert.equal(r.status, 200);
