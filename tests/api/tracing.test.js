@@ -1,0 +1,116 @@
+'use strict';
+// Venues, scans and cases: from a scan at the door to each community's list.
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { startServer, DEMO } = require('./helpers');
+const { expectError } = require('./expect');
+
+let srv, command, community, checkpoint, gridworker, venue, other;
+const people = {};
+const now = Math.floor(Date.now() / 1000);
+
+before(async () => {
+  srv = await startServer();
+  [command, community, checkpoint, gridworker] = await Promise.all(
+    ['command', 'community', 'checkpoint', 'gridworker'].map((u) => srv.login(u)));
+  for (const name of ['病例甲', '同店乙', '同店丙', '错过丁', '次密戊']) {
+    const r = await srv.api('POST', '/api/v1/persons', { token: community, body: { grid_id: DEMO.grid, name } });
+    assert.equal(r.status, 201, r.text);
+    people[name] = r.json.id;
+  }
+  const v = await srv.api('POST', '/api/v1/venues', { token: community, body: { grid_id: DEMO.grid, name: '兴阜超市', kind: 'market' } });
+  assert.equal(v.status, 201, v.text);
+  venue = v.json;
+  const o = await srv.api('POST', '/api/v1/venues', { token: community, body: { grid_id: DEMO.grid, name: '兴阜药店', kind: 'pharmacy' } });
+  other = o.json;
+});
+after(async () => { await srv.stop(); });
+
+const scan = (token, body) => srv.api('POST', '/api/v1/scans', { token, body });
+
+test('a venue gets an unguessable code and a printable QR code', async () => {
+  assert.match(venue.code, /^[2-9A-HJ-NP-Z]{12}$/);
+  const qr = await srv.api('GET', `/api/v1/venues/${venue.id}/qr.svg`, { token: gridworker });
+  assert.equal(qr.status, 200);
+  assert.match(qr.headers.get('content-type'), /image\/svg\+xml/);
+  assert.match(qr.text, /^<svg[^>]*viewBox="0 0 (\d+) \1"/);
+  expectError(await srv.api('POST', '/api/v1/venues', { token: community, body: { grid_id: DEMO.grid, name: 'x', code: 'MINE' } }),
+    422, 'validation_failed', 'code');
+});
+
+test('scans at the door: recorded once, refused with the field named when wrong', async () => {
+  const stays = [
+    ['病例甲', now - 7200, now - 5400],
+    ['同店乙', now - 6600, now - 4800],   // overlaps the case
+    ['同店丙', now - 5300, now - 4000],   // starts 1 min after the case left: within the 30-min buffer
+    ['错过丁', now - 2000, now - 1000],   // more than 30 min after everyone: no contact
+  ];
+  for (const [name, tin, tout] of stays) {
+    const r = await scan(checkpoint, { venue_code: venue.code, person_id: people[name], t_in: tin, t_out: tout });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.duplicate, false);
+  }
+  // 同店乙 met 次密戊 at another venue after being exposed: a secondary contact.
+  assert.equal((await scan(checkpoint, { venue_code: `WG-VENUE:${other.code}`, person_id: people['同店乙'], t_in: now - 4500, t_out: now - 3600 })).status, 201);
+  assert.equal((await scan(checkpoint, { venue_code: other.code, person_id: people['次密戊'], t_in: now - 4200, t_out: now - 3300 })).status, 201);
+  const again = await scan(checkpoint, { venue_code: venue.code, person_id: people['病例甲'], t_in: now - 7200, t_out: now - 5400 });
+  assert.equal(again.status, 201);
+  assert.equal(again.json.duplicate, true, 'a resent scan is stored once');
+
+  expectError(await scan(checkpoint, { venue_code: 'NOSUCHCODE', person_id: people['病例甲'] }), 422, 'validation_failed', 'venue_code');
+  expectError(await scan(checkpoint, { person_id: people['病例甲'] }), 422, 'required', 'venue_code');
+  expectError(await scan(checkpoint, { venue_code: venue.code, person_id: 999999 }), 422, 'validation_failed', 'person_id');
+  expectError(await scan(checkpoint, { venue_code: venue.code, person_id: people['病例甲'], t_in: now - 100, t_out: now - 200 }), 422, 'validation_failed', 't_out');
+  expectError(await scan(checkpoint, { venue_code: venue.code, person_id: people['病例甲'], t_in: now - 60, t_out: now + 86400 }), 422, 'validation_failed', 't_out');
+  expectError(await scan(checkpoint, { venue_code: venue.code, person_id: people['病例甲'], t_in: now - 86000, t_out: now - 100 }), 422, 'validation_failed', 't_out');
+  expectError(await scan(checkpoint, { venue_code: venue.code, person_id: people['病例甲'], where: 'x' }), 422, 'unknown_field', 'where');
+  expectError(await scan(srv.login && await srv.login('volunteer'), { venue_code: venue.code, person_id: people['病例甲'] }), 403, 'forbidden');
+});
+
+test('a grid worker records scans only at venues in her grid', async () => {
+  const mine = await scan(gridworker, { venue_code: venue.code, person_id: people['错过丁'], t_in: now - 1500, t_out: now - 1200 });
+  assert.equal(mine.status, 201, mine.text);
+  const elsewhere = await srv.api('POST', '/api/v1/venues', { token: command, body: { grid_id: DEMO.street, name: '街道办', kind: 'office' } });
+  expectError(await scan(gridworker, { venue_code: elsewhere.json.code, person_id: people['错过丁'] }), 403, 'forbidden', 'venue_code');
+});
+
+test('a case is traced in one call: close and secondary contacts with their evidence, ranked', async () => {
+  expectError(await srv.api('POST', '/api/v1/cases', { token: gridworker, body: { person_id: people['病例甲'], onset_at: now, preset: 'v9' } }), 403, 'forbidden');
+  const c = await srv.api('POST', '/api/v1/cases', { token: command, body: { person_id: people['病例甲'], onset_at: now - 3600, preset: 'v9' } });
+  assert.equal(c.status, 201, c.text);
+  assert.equal(c.json.status, 'open');
+  const t = await srv.api('POST', `/api/v1/cases/${c.json.id}/trace`, { token: command });
+  assert.equal(t.status, 200, t.text);
+  assert.equal(t.json.close, 2);
+  assert.equal(t.json.secondary, 1);
+  assert.equal(t.json.located, 3);
+  const close = await srv.api('GET', `/api/v1/cases/${c.json.id}/contacts?kind=close`, { token: command });
+  assert.deepEqual(close.json.items.map((x) => x.person_id), [people['同店乙'], people['同店丙']], 'ranked by overlap');
+  const first = close.json.items[0];
+  assert.equal(first.venue, '兴阜超市');
+  assert.equal(first.name, '同**');
+  // The store keeps minutes (in rounded down, out rounded up): 20 minutes and the rounding.
+  assert.equal(first.overlap_min, Math.ceil((now - 5400) / 60) - Math.floor((now - 6600) / 60));
+  assert.deepEqual(first.source_stay, { in: now - 7200 - ((now - 7200) % 60), out: first.source_stay.out });
+  assert.equal(close.json.items[1].overlap_min, 0, 'met within the buffer only');
+  const second = await srv.api('GET', `/api/v1/cases/${c.json.id}/contacts?kind=secondary`, { token: command });
+  assert.equal(second.json.items[0].person_id, people['次密戊']);
+  assert.equal(second.json.items[0].via_person_id, people['同店乙'], 'the close contact it came through');
+  const applied = await srv.api('POST', `/api/v1/cases/${c.json.id}/apply`, { token: command });
+  assert.equal(applied.status, 200, applied.text);
+  assert.deepEqual(applied.json.communities.map((x) => [x.community_id, x.contacts]), [[DEMO.community, 3]]);
+  assert.equal(applied.json.not_located, 0);
+  const after = await srv.api('GET', `/api/v1/cases/${c.json.id}`, { token: command });
+  assert.equal(after.json.status, 'applied');
+  expectError(await srv.api('GET', `/api/v1/cases/${c.json.id}/contacts?kind=nearby`, { token: command }), 400, 'bad_query', 'kind');
+  expectError(await srv.api('POST', `/api/v1/cases/${c.json.id}/trace`, { token: command, body: { buffer_min: -1 } }), 422, 'validation_failed', 'buffer_min');
+});
+
+test('an index person without scans gives empty lists, not an error', async () => {
+  const p = await srv.api('POST', '/api/v1/persons', { token: community, body: { grid_id: DEMO.grid, name: '未扫码己' } });
+  const c = await srv.api('POST', '/api/v1/cases', { token: command, body: { person_id: p.json.id, onset_at: now - 3600, preset: 'twenty' } });
+  assert.equal(c.status, 201, c.text);
+  const t = await srv.api('POST', `/api/v1/cases/${c.json.id}/trace`, { token: command });
+  assert.equal(t.status, 200, t.text);
+  assert.equal(t.json.close + t.json.secondary + t.json.companions, 0);
+});
