@@ -31,6 +31,44 @@ static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 static trace_store *store;
 static struct trace_params store_params;
 
+/* Location traces are sensitive data (PIPL Art. 28): what is older than
+ * the retention is deleted at start and every hour after. */
+#define EXPIRE_EVERY_SECONDS 3600
+static pthread_t expirer;
+static pthread_cond_t expirer_wake = PTHREAD_COND_INITIALIZER;
+static bool expirer_running, expirer_stop;
+
+static void expire_now(void)
+{
+	size_t removed = 0;
+	pthread_mutex_lock(&store_lock);
+	int rc = store ? trace_store_expire(store, time(NULL), &removed) : 0;
+	pthread_mutex_unlock(&store_lock);
+	if (rc)
+		log_warn("scan retention: %s / 过期扫码记录删除失败", trace_err_en(rc));
+	else if (removed)
+		log_info("scan retention: %zu records older than %u days deleted / 已删除过期扫码记录", removed,
+			 store_params.retention_days);
+}
+
+static void *expire_loop(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&store_lock);
+	while (!expirer_stop) {
+		pthread_mutex_unlock(&store_lock);
+		expire_now();
+		pthread_mutex_lock(&store_lock);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += EXPIRE_EVERY_SECONDS;
+		while (!expirer_stop && pthread_cond_timedwait(&expirer_wake, &store_lock, &ts) == 0)
+			;
+	}
+	pthread_mutex_unlock(&store_lock);
+	return NULL;
+}
+
 int cases_open_store(const char *data_dir)
 {
 	char dir[1200];
@@ -40,11 +78,21 @@ int cases_open_store(const char *data_dir)
 	int rc = trace_store_open(dir, &store_params, &store, &diag);
 	if (rc)
 		return wg_error("cannot open the scan store %s: %s / %s %s", dir, trace_err_en(rc), trace_err_zh(rc), diag.what);
-	return 0;
+	expirer_stop = false;
+	expirer_running = pthread_create(&expirer, NULL, expire_loop, NULL) == 0;
+	return expirer_running ? 0 : wg_error("cannot start the retention thread / 无法启动过期清理线程");
 }
 
 void cases_close_store(void)
 {
+	if (expirer_running) {
+		pthread_mutex_lock(&store_lock);
+		expirer_stop = true;
+		pthread_cond_signal(&expirer_wake);
+		pthread_mutex_unlock(&store_lock);
+		pthread_join(expirer, NULL);
+		expirer_running = false;
+	}
 	pthread_mutex_lock(&store_lock);
 	trace_store_close(store);
 	store = NULL;
