@@ -39,6 +39,7 @@ const x = res.trace;
 console.log('');
 if (x.load_bin) console.log(`- binary load: ${fmt(x.load_bin)} for ${x.load_bin.count} scans = ${(Number(x.load_bin.sum) / 1e6).toFixed(1)} M scans/s`);
 if (x.load_csv) console.log(`- CSV load (read, parse, validate, sort, de-duplicate, write, fsync): ${(Number(x.load_csv.sum) / 1e6).toFixed(1)} M scans/s`);
-if (x.open_build) console.log(`- open + index build: ${fmt(x.open_build)}; resident index ${x.open_build.sum} bytes/scan; on disk 16 bytes/scan + 64-byte header per segment`);
+if (x.open_build) console.log(`- open + index build: ${fmt(x.open_build)}; resident index ${x.open_build.sum} bytes/scan`);
+if (x.disk) console.log(`- on disk: ${(Number(x.disk.v) / 1e6).toFixed(0)} MB for ${x.disk.count} scans = ${x.disk.sum} bytes/scan`);
 if (x.q2_ordered) console.log(`- Q2 time-ordered rule (product default): ${fmt(x.q2_ordered)}, ${x.q2_ordered.count} persons`);
 for (const e of ['sqlite', 'postgres']) if (res[e].index) console.log(`- ${e} index build: ${fmt(res[e].index)}`);

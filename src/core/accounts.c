@@ -302,7 +302,7 @@ static int roles_list(wg_req *r)
 }
 
 static const struct wg_route account_routes[] = {
-	{ "GET",   "/api/v1/users",      users_list,   RIGHT_USER_READ,  0, NULL },
+	{ "GET",   "/api/v1/users",      users_list,   RIGHT_USER_READ,  ROUTE_SNAPSHOT, NULL },
 	{ "POST",  "/api/v1/users",      users_create, RIGHT_USER_WRITE, ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "GET",   "/api/v1/users/{id}", users_get,    RIGHT_USER_READ,  0, NULL },
 	{ "PATCH", "/api/v1/users/{id}", users_patch,  RIGHT_NONE,       ROUTE_WRITE | ROUTE_JSON, NULL },

@@ -486,7 +486,7 @@ static void dispatch(wg_req *r)
 		store_acquire(r->app->store, &r->db);
 	if (rt->flags & ROUTE_WRITE) {
 		run_write(r);
-	} else if (r->db) {
+	} else if (r->db && (rt->flags & ROUTE_SNAPSHOT)) {
 		int rc = store_begin_read(r->db);
 		if (rc)
 			req_fail(r, rc, NULL, NULL, NULL);

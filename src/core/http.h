@@ -11,6 +11,8 @@
  *                   otherwise); an empty body is treated as {}
  *   ROUTE_UPLOAD    the body is a file upload of up to WG_MAX_UPLOAD bytes
  *   ROUTE_NO_DB     needs no database connection (health, metrics, static)
+ *   ROUTE_SNAPSHOT  a read made of several queries that must agree (a page
+ *                   and its total): run in one read-only transaction
  *
  * `right` is checked against the caller's role (403). Scope, the *where*, is
  * checked by the generic resource layer against the record's node path.
@@ -34,6 +36,7 @@
 #define ROUTE_JSON    (1u << 2)
 #define ROUTE_UPLOAD  (1u << 3)
 #define ROUTE_NO_DB   (1u << 4)
+#define ROUTE_SNAPSHOT (1u << 5)
 
 struct wg_app;
 typedef struct wg_req wg_req;

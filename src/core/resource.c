@@ -1031,13 +1031,13 @@ int resource_register(struct wg_resource *res)
 	snprintf(rr->import, sizeof rr->import, "/api/v1/%s/import", res->name);
 	snprintf(rr->export, sizeof rr->export, "/api/v1/%s/export", res->name);
 	struct wg_route routes[] = {
-		{ "GET",    rr->collection, handle_list,   res->read_right,  0, res },
+		{ "GET",    rr->collection, handle_list,   res->read_right,  ROUTE_SNAPSHOT, res },
 		{ "POST",   rr->collection, handle_create, res->write_right, ROUTE_WRITE | ROUTE_JSON, res },
 		{ "GET",    rr->item,       handle_get,    res->read_right,  0, res },
 		{ "PATCH",  rr->item,       handle_patch,  res->write_right, ROUTE_WRITE | ROUTE_JSON, res },
 		{ "DELETE", rr->item,       handle_delete, res->write_right, ROUTE_WRITE, res },
 		{ "POST",   rr->import,     resource_handle_import, res->write_right, ROUTE_WRITE | ROUTE_UPLOAD, res },
-		{ "GET",    rr->export,     resource_handle_export, res->read_right, 0, res },
+		{ "GET",    rr->export,     resource_handle_export, res->read_right, ROUTE_SNAPSHOT, res },
 	};
 	_Static_assert(sizeof routes == sizeof rr->routes, "route slots");
 	memcpy(rr->routes, routes, sizeof routes);
