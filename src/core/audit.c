@@ -45,14 +45,17 @@ struct audit_row {
 	const char *username, *address, *action, *resource, *record_id, *node_path, *change_hash, *prev_hash;
 };
 
+/* Keyed BLAKE2b-256 over the previous hash and the record's fields, each
+ * followed by a unit separator. (Several times cheaper than HMAC-SHA256 and
+ * as strong as a MAC; it runs for every audited read.) */
 static void row_hash(const unsigned char key[32], const struct audit_row *a, char out[65])
 {
-	crypto_auth_hmacsha256_state st;
-	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	crypto_generichash_state st;
+	unsigned char mac[32];
 	char num[64];
-	crypto_auth_hmacsha256_init(&st, key, 32);
-#define FIELD(s) do { crypto_auth_hmacsha256_update(&st, (const unsigned char *)(s), strlen(s)); \
-		      crypto_auth_hmacsha256_update(&st, (const unsigned char *)"\x1f", 1); } while (0)
+	crypto_generichash_init(&st, key, 32, sizeof mac);
+#define FIELD(s) do { crypto_generichash_update(&st, (const unsigned char *)(s), strlen(s)); \
+		      crypto_generichash_update(&st, (const unsigned char *)"\x1f", 1); } while (0)
 	FIELD(a->prev_hash);
 	snprintf(num, sizeof num, "%lld|%lld|%lld", (long long)a->id, (long long)a->at, (long long)a->user_id);
 	FIELD(num);
@@ -64,7 +67,7 @@ static void row_hash(const unsigned char key[32], const struct audit_row *a, cha
 	FIELD(a->node_path);
 	FIELD(a->change_hash);
 #undef FIELD
-	crypto_auth_hmacsha256_final(&st, mac);
+	crypto_generichash_final(&st, mac, sizeof mac);
 	sodium_bin2hex(out, 65, mac, sizeof mac);
 }
 

@@ -4,6 +4,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "err.h"
+#include "json.h"
 #include "limits.h"
 #include "log.h"
 #include "mem.h"
@@ -245,19 +246,16 @@ static enum MHD_Result send_request(struct MHD_Connection *mhd, wg_req *r)
 	} else if (r->status == 204) {
 		resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
 	} else {
-		char *text = r->out ? json_dumps(r->out, JSON_COMPACT) : NULL;
-		if (!text) {
+		wg_buf text = WG_BUF_INIT(WG_MAX_RESPONSE);
+		if (!r->out || json_emit(&text, r->out) || text.err) {
 			static const char oom[] = "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"服务器内存不足\",\"message_en\":\"out of memory\"}}";
+			wg_buf_release(&text);
 			r->status = 503;
 			resp = MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
 		} else {
-			/* jansson allocates with malloc: move the text into our allocator's ownership. */
-			size_t len = strlen(text);
-			char *copy = wg_malloc(len + 1);
-			if (copy)
-				memcpy(copy, text, len + 1);
-			free(text);
-			resp = copy ? response_from(copy, len) : NULL;
+			size_t len;
+			char *data = wg_buf_detach(&text, &len);
+			resp = data ? response_from(data, len) : NULL;
 		}
 	}
 	if (!resp)

@@ -8,6 +8,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "core/mem.h"
 #include "core/opts.h"
 #include "core/parse.h"
@@ -216,6 +217,26 @@ static void options_parse_from_a_table(void **state)
 	assert_int_equal(opts_parse(2, flagval, opts, pos, 2, &npos, "cmd"), 2);
 }
 
+static void json_is_emitted_compact_and_escaped(void **state)
+{
+	(void)state;
+	json_t *v = json_pack("{s:s, s:I, s:I, s:[b, n, f], s:{}}", "name", "张\"三\\\n\x01", "min", (json_int_t)INT64_MIN,
+			      "zero", (json_int_t)0, "list", 1, 0.5, "empty");
+	wg_buf b = WG_BUF_INIT(4096);
+	assert_int_equal(json_emit(&b, v), 0);
+	assert_string_equal(b.data, "{\"name\":\"张\\\"三\\\\\\n\\u0001\",\"min\":-9223372036854775808,"
+				    "\"zero\":0,\"list\":[true,null,0.5],\"empty\":{}}");
+	/* What jansson itself reads back is what went in. */
+	json_t *back = json_loads(b.data, 0, NULL);
+	assert_true(json_equal(v, back));
+	json_decref(back);
+	wg_buf_release(&b);
+	wg_buf small = WG_BUF_INIT(8);
+	assert_int_equal(json_emit(&small, v), WG_ERR_TOO_LARGE);
+	wg_buf_release(&small);
+	json_decref(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +252,7 @@ int main(void)
 		cmocka_unit_test(error_table_is_complete),
 		cmocka_unit_test(roles_follow_least_privilege),
 		cmocka_unit_test(options_parse_from_a_table),
+		cmocka_unit_test(json_is_emitted_compact_and_escaped),
 	};
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

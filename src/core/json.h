@@ -1,0 +1,13 @@
+/* Serialising jansson values, faster than json_dumps: one pass, no
+ * intermediate allocations, straight into a bounded wg_buf. Output is compact
+ * JSON with members in insertion order and UTF-8 kept as it is. */
+#ifndef WG_JSON_H
+#define WG_JSON_H
+
+#include "buf.h"
+
+#include <jansson.h>
+
+int json_emit(wg_buf *out, const json_t *v);
+
+#endif
