@@ -236,13 +236,16 @@ static int scan_create(wg_req *r)
 		return req_fail(r, WG_ERR_REQUIRED, "person_id", "请提供人员编号", "person_id is required");
 	int64_t venue = 0, t_in, t_out;
 	char path[WG_MAX_GRID_PATH];
-	if (venue_by_code(r, json_string_value(code), &venue, path, sizeof path) ||
-	    person_exists(r, json_integer_value(person)) || time_field(r, "t_in", r->now, &t_in) ||
-	    time_field(r, "t_out", t_in + DEFAULT_STAY_SECONDS, &t_out))
+	if (venue_by_code(r, json_string_value(code), &venue, path, sizeof path))
 		return r->fail.code;
+	/* Only at one's own venues; then anyone may be scanned there (visitors
+	 * come from everywhere), which is why the person is checked only after. */
 	if (!scope_contains(r->user->scope_path, path))
 		return req_fail(r, WG_ERR_FORBIDDEN, "venue_code", "只能登记本人管辖范围内场所的扫码",
 				"you may record scans only at venues inside your scope");
+	if (person_exists(r, json_integer_value(person)) || time_field(r, "t_in", r->now, &t_in) ||
+	    time_field(r, "t_out", t_in + DEFAULT_STAY_SECONDS, &t_out))
+		return r->fail.code;
 	struct trace_rec rec;
 	struct trace_diag diag = { 0 };
 	size_t added = 0;
@@ -438,14 +441,14 @@ static int case_contacts(wg_req *r)
 	    resource_load(r, &case_resource, r->id, &c, path, sizeof path))
 		return r->fail.code;
 	json_decref(c);
-	wg_param p[] = { WG_PINT(r->id), WG_PTEXT(kind ? kind : ""), WG_PTEXT(kind ? kind : ""), WG_PINT(cursor), WG_PINT(limit + 1) };
+	wg_param p[] = { WG_PINT(r->id), WG_PTEXT(kind ? kind : ""), WG_PTEXT(kind ? kind : ""), WG_PINT(limit + 1), WG_PINT(cursor) };
 	wg_stmt *s;
 	int rc = store_query(r->db,
 		"SELECT k.kind, k.rank, k.person_id, k.via_person_id, k.place, k.src_in, k.src_out, k.hit_in, k.hit_out,"
 		" k.overlap_min, k.total_overlap_min, k.node_path, COALESCE(p.name, ''), COALESCE(v.name, ''), k.community_id"
 		" FROM case_contacts k LEFT JOIN persons p ON p.id = k.person_id"
 		" LEFT JOIN venues v ON v.id = k.place AND k.kind <> 'companion'"
-		" WHERE k.case_id = ? AND (? = '' OR k.kind = ?) AND k.rank > ? ORDER BY k.kind, k.rank LIMIT ?", p, 5, &s);
+		" WHERE k.case_id = ? AND (? = '' OR k.kind = ?) ORDER BY k.kind, k.rank LIMIT ? OFFSET ?", p, 5, &s);
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
 	json_t *items = json_array();
@@ -458,10 +461,10 @@ static int case_contacts(wg_req *r)
 		}
 		char masked[256];
 		ident_mask_name(stmt_text(s, 12), masked, sizeof masked);
-		last = stmt_int(s, 1);
+		last = cursor + n + 1;  /* the cursor counts the contacts already listed */
 		json_array_append_new(items, json_pack(
 			"{s:s, s:I, s:I, s:s, s:b, s:s, s:I, s:I, s:s, s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:o}",
-			"kind", stmt_text(s, 0), "rank", (json_int_t)last, "person_id", (json_int_t)stmt_int(s, 2),
+			"kind", stmt_text(s, 0), "rank", (json_int_t)stmt_int(s, 1), "person_id", (json_int_t)stmt_int(s, 2),
 			"name", masked, "located", stmt_len(s, 11) > 0, "node_path", stmt_text(s, 11),
 			"via_person_id", (json_int_t)stmt_int(s, 3), "place", (json_int_t)stmt_int(s, 4),
 			"venue", stmt_text(s, 13),

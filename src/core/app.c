@@ -50,6 +50,10 @@ static int set_key(struct wg_config *cfg, const char *key, const char *value, in
 		snprintf(cfg->db, sizeof cfg->db, "%s", value);
 		return 0;
 	}
+	if (strcmp(key, "trusted_proxy") == 0) {
+		snprintf(cfg->trusted_proxy, sizeof cfg->trusted_proxy, "%s", value);
+		return 0;
+	}
 	if (strcmp(key, "static_dir") == 0) {
 		snprintf(cfg->static_dir, sizeof cfg->static_dir, "%s", value);
 		return 0;
@@ -69,6 +73,9 @@ static int set_key(struct wg_config *cfg, const char *key, const char *value, in
 			return wg_error("wangge.conf line %d: %s must be an integer from %lld to %lld / %s 应为 %lld 到 %lld 的整数",
 					line, key, (long long)int_keys[i].min, (long long)int_keys[i].max,
 					key, (long long)int_keys[i].min, (long long)int_keys[i].max);
+		/* argon2id needs at least 8 KiB; 0 keeps libsodium's interactive default. */
+		if (strcmp(key, "pwhash_mem") == 0 && v > 0 && v < 8192)
+			return wg_error("wangge.conf line %d: pwhash_mem must be 0 or at least 8192 / pwhash_mem 应为 0 或不小于 8192", line);
 		*(int64_t *)((char *)cfg + int_keys[i].offset) = v;
 		return 0;
 	}
@@ -119,6 +126,7 @@ int config_write(const char *path, const struct wg_config *cfg)
 	fprintf(f, "db = %s\n", cfg->db);
 	fprintf(f, "static_dir = %s\n", cfg->static_dir);
 	fprintf(f, "threads = %u\n", cfg->threads);
+	fprintf(f, "# trusted_proxy = 127.0.0.1   (behind nginx: take the client address from X-Real-IP)\n");
 	for (size_t i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++)
 		fprintf(f, "%s = %lld\n", int_keys[i].key, (long long)*(const int64_t *)((const char *)cfg + int_keys[i].offset));
 	return fclose(f) == 0 ? 0 : wg_error("cannot write %s", path);

@@ -22,6 +22,7 @@ struct wg_config {
 	int64_t pwhash_mem;
 	unsigned threads;
 	char static_dir[1024];
+	char trusted_proxy[64];         /* a reverse proxy's address: its X-Real-IP names the client */
 };
 
 struct wg_app {

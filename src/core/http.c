@@ -389,10 +389,10 @@ static int idempotency_replay(wg_req *r, const char *key, bool *replayed)
 		return req_fail(r, rc, NULL, NULL, NULL);
 	rc = stmt_next(s);
 	if (rc == 1) {
-		if (strcmp(stmt_text(s, 2), r->route->pattern) != 0) {
+		if (strcmp(stmt_text(s, 2), r->url) != 0) {
 			stmt_done(s);
-			return req_fail(r, WG_ERR_CONFLICT, "Idempotency-Key", "该 Idempotency-Key 已用于另一个接口",
-					"this Idempotency-Key was used for another endpoint");
+			return req_fail(r, WG_ERR_CONFLICT, "Idempotency-Key", "该 Idempotency-Key 已用于另一个请求地址",
+					"this Idempotency-Key was used for another request path");
 		}
 		json_t *body = json_loads(stmt_text(s, 1), 0, NULL);
 		req_reply(r, (int)stmt_int(s, 0), body);
@@ -407,7 +407,7 @@ static int idempotency_save(wg_req *r, const char *key)
 	char *text = r->out ? json_dumps(r->out, JSON_COMPACT) : NULL;
 	if (r->out && !text)
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
-	wg_param p[] = { WG_PINT(r->user->id), WG_PTEXT(key), WG_PTEXT(r->route->pattern),
+	wg_param p[] = { WG_PINT(r->user->id), WG_PTEXT(key), WG_PTEXT(r->url),
 			 WG_PINT(r->status ? r->status : 200), WG_PTEXT(text ? text : "null"), WG_PINT(r->now) };
 	int rc = store_run(r->db, "INSERT INTO idempotency (user_id, key, route, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)", p, 6);
 	free(text);
@@ -529,6 +529,14 @@ static wg_req *request_new(struct wg_http *h, struct MHD_Connection *mhd, const 
 			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->address_text, sizeof r->address_text);
 	}
 	r->address = r->address_text;
+	/* Behind a reverse proxy every peer is the proxy: lockout and audit need the client. */
+	const char *proxy = h->app->config.trusted_proxy;
+	if (proxy[0] && strcmp(proxy, r->address_text) == 0) {
+		const char *real = MHD_lookup_connection_value(mhd, MHD_HEADER_KIND, "X-Real-IP");
+		unsigned char probe[sizeof(struct in6_addr)];
+		if (real && (inet_pton(AF_INET, real, probe) == 1 || inet_pton(AF_INET6, real, probe) == 1))
+			snprintf(r->address_text, sizeof r->address_text, "%s", real);
+	}
 	return r;
 }
 

@@ -70,5 +70,8 @@ bool rbac_may_manage(const struct wg_role *actor, const struct wg_role *target)
 		return false;
 	if (strcmp(actor->name, "admin") == 0)
 		return true;
+	/* Those who are audited do not appoint their auditors. */
+	if (strcmp(target->name, "auditor") == 0)
+		return false;
 	return target->rank < actor->rank;
 }

@@ -108,13 +108,17 @@ static int validate_value(wg_req *r, const struct wg_field *f, json_t *body, con
 			for (const char *const *e = f->values; *e; e++)
 				if (strcmp(*e, s) == 0)
 					return 0;
-			wg_buf accepted = WG_BUF_INIT(512);
-			for (const char *const *e = f->values; *e; e++)
-				wg_buf_printf(&accepted, "%s%s", e == f->values ? "" : ", ", *e);
+			wg_buf zh = WG_BUF_INIT(512), en = WG_BUF_INIT(512);
+			for (size_t k = 0; f->values[k]; k++) {
+				wg_buf_printf(&zh, "%s%s%s%s%s", k ? "、" : "", f->labels ? f->labels[k] : "",
+					      f->labels ? "(" : "", f->values[k], f->labels ? ")" : "");
+				wg_buf_printf(&en, "%s%s", k ? ", " : "", f->values[k]);
+			}
 			req_failf(r, WG_ERR_VALIDATION, name, "%s(%s)的取值“%s”无效,可选:%s",
 				  "%s: '%s' is not an accepted value (one of: %s)", f->zh, name, s,
-				  accepted.data ? accepted.data : "", name, s, accepted.data ? accepted.data : "");
-			wg_buf_release(&accepted);
+				  zh.data ? zh.data : "", name, s, en.data ? en.data : "");
+			wg_buf_release(&zh);
+			wg_buf_release(&en);
 			return r->fail.code;
 		}
 		int64_t lo = f->min, hi = f->max ? f->max : WG_MAX_STRING_FIELD;

@@ -110,7 +110,8 @@ static const struct wg_field household_fields[] = {
 };
 
 static const struct wg_field person_fields[] = {
-	{ "grid_id", FT_REF, FF_REQUIRED | FF_SCOPE | FF_FILTER | FF_IMPORT_OPTIONAL, 0, 0, NULL, "所属网格", NULL, NULL, NULL },
+	/* Required unless a household gives it (checked in person_check). */
+	{ "grid_id", FT_REF, FF_SCOPE | FF_FILTER, 0, 0, NULL, "所属网格", NULL, NULL, NULL },
 	{ "household_id", FT_REF, FF_NULLABLE | FF_FILTER, 0, 0, NULL, "所属户", NULL, NULL, NULL },
 	{ "name", FT_TEXT, FF_REQUIRED | FF_SEARCH, 1, 50, NULL, "姓名", NULL, canon_name, NULL },
 	{ "id_number", FT_TEXT, FF_NULLABLE | FF_SECRET | FF_UNIQUE | FF_FILTER, 0, 64, NULL, "身份证号", NULL, canon_id, ident_mask_id },
@@ -184,6 +185,9 @@ static int person_check(wg_req *r, const struct wg_resource *res, int64_t id, js
 					"grid_id differs from the household's grid");
 		json_object_set_new(body, "grid_id", json_integer(grid));
 	}
+	if (id == 0 && !json_is_integer(json_object_get(body, "grid_id")))
+		return req_fail(r, WG_ERR_REQUIRED, "grid_id", "缺少必填字段 grid_id(所属网格),或给出 household_id(所属户)",
+				"grid_id is required, or a household_id to take it from");
 	if (check_against_id(r, body))
 		return r->fail.code;
 	json_t *idn = json_object_get(body, "id_number");

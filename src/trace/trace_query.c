@@ -27,15 +27,15 @@ int trace_threads(const struct trace_rule *r)
 void tq_map_free(struct tq_map *m)
 {
 	wg_free(m->keys);
-	wg_free(m->slots);
-	wg_free(m->used);
+	wg_free(m->idx);
+	wg_free(m->vals);
 	memset(m, 0, sizeof(*m));
 }
 
 void tq_map_clear(struct tq_map *m)
 {
 	for (size_t i = 0; i < m->n; i++)
-		m->keys[m->used[i]] = UINT32_MAX;
+		m->keys[m->vals[i].slot] = UINT32_MAX;
 	m->n = 0;
 }
 
@@ -46,61 +46,72 @@ static inline size_t slot_hash(uint32_t k, size_t mask)
 
 static int map_grow(struct tq_map *m)
 {
-	size_t cap = m->cap ? m->cap * 2 : 1024, bytes, ubytes;
-	struct tq_acc *s;
-	uint32_t *u, *k;
+	size_t cap = m->cap ? m->cap * 2 : 1024, bytes;
+	uint32_t *k, *x;
 
-	if (!wg_size_mul(cap, sizeof(*s), &bytes) || !wg_size_mul(cap, sizeof(*u), &ubytes))
+	if (!wg_size_mul(cap, sizeof(uint32_t), &bytes))
 		return TRACE_ERR_NOMEM;
-	s = wg_malloc(bytes);
-	u = wg_malloc(ubytes);
-	k = wg_malloc(ubytes);
-	if (!s || !u || !k) {
-		wg_free(s);
-		wg_free(u);
+	k = wg_malloc(bytes);
+	x = wg_malloc(bytes);
+	if (!k || !x) {
 		wg_free(k);
+		wg_free(x);
 		return TRACE_ERR_NOMEM;
 	}
-	memset(k, 0xff, ubytes);
+	memset(k, 0xff, bytes);
 	for (size_t i = 0; i < m->n; i++) {
-		const struct tq_acc *a = &m->slots[m->used[i]];
-		size_t j = slot_hash(a->person, cap - 1);
+		size_t j = slot_hash(m->vals[i].person, cap - 1);
 		while (k[j] != UINT32_MAX)
 			j = (j + 1) & (cap - 1);
-		k[j] = a->person;
-		s[j] = *a;
-		u[i] = (uint32_t)j;
+		k[j] = m->vals[i].person;
+		x[j] = (uint32_t)i;
+		m->vals[i].slot = (uint32_t)j;
 	}
 	wg_free(m->keys);
-	wg_free(m->slots);
-	wg_free(m->used);
+	wg_free(m->idx);
 	m->keys = k;
-	m->slots = s;
-	m->used = u;
+	m->idx = x;
 	m->cap = cap;
 	return TRACE_OK;
 }
 
-/* Open addressing, linear probing over a dense key array, at most half full. */
+static int vals_grow(struct tq_map *m)
+{
+	size_t cap = m->capv ? m->capv * 2 : 512, bytes;
+	struct tq_acc *v;
+
+	if (!wg_size_mul(cap, sizeof(*v), &bytes) || !(v = wg_realloc(m->vals, bytes)))
+		return TRACE_ERR_NOMEM;
+	m->vals = v;
+	m->capv = cap;
+	return TRACE_OK;
+}
+
+/* Open addressing, linear probing, the key table at most half full. */
 static struct tq_acc *map_get(struct tq_map *m, uint32_t person, bool *fresh)
 {
 	size_t j;
+	struct tq_acc *a;
 
 	if ((m->n + 1) * 2 > m->cap && map_grow(m))
+		return NULL;
+	if (m->n == m->capv && vals_grow(m))
 		return NULL;
 	j = slot_hash(person, m->cap - 1);
 	while (m->keys[j] != UINT32_MAX) {
 		if (m->keys[j] == person) {
 			*fresh = false;
-			return &m->slots[j];
+			return &m->vals[m->idx[j]];
 		}
 		j = (j + 1) & (m->cap - 1);
 	}
 	m->keys[j] = person;
-	m->used[m->n++] = (uint32_t)j;
+	m->idx[j] = (uint32_t)m->n;
+	a = &m->vals[m->n++];
+	a->person = person;
+	a->slot = (uint32_t)j;
 	*fresh = true;
-	m->slots[j].person = person;
-	return &m->slots[j];
+	return a;
 }
 
 /* ---- the rule on one table ------------------------------------------------ */
@@ -157,6 +168,7 @@ int tq_collect(const struct tq *q, uint32_t who, struct tq_map *m, const struct 
 		for (; j < end && t->r_tin[j] <= hi_t; j++) {
 			uint32_t p = t->r_person[j];
 			int64_t a2, b2, ov;
+			uint32_t ovc, meet;
 			struct tq_event e;
 			struct tq_acc *acc;
 			bool fresh;
@@ -170,21 +182,27 @@ int tq_collect(const struct tq *q, uint32_t who, struct tq_map *m, const struct 
 				continue;
 			if (dwell && tq_dwell_of(q, dwell, p, v) > dwell->limit)
 				continue;
-			e = (struct tq_event){ v, pos, j, ov > 0 ? ov : 0, a1 > a2 ? a1 : a2, a1, b1, a2, b2 };
+			ovc = ov > 0 ? (uint32_t)ov : 0;
+			meet = (uint32_t)(a1 > a2 ? a1 : a2);
 			acc = map_get(m, p, &fresh);
 			if (!acc)
 				return TRACE_ERR_NOMEM;
 			if (fresh) {
-				acc->events = 0;
-				acc->total = 0;
-				acc->first_meet = e.meet;
-				acc->best = e;
+				acc->events = 1;
+				acc->total = ovc;
+				acc->first_meet = meet;
+				acc->best = (struct tq_event){ v, ovc, meet, (uint32_t)a1, (uint32_t)b1,
+							       (uint32_t)a2, (uint32_t)b2 };
+				continue;
 			}
 			acc->events++;
-			acc->total += (uint64_t)e.overlap;
-			if (e.meet < acc->first_meet)
-				acc->first_meet = e.meet;
-			if (!fresh && tq_better(&e, &acc->best))
+			acc->total += ovc;
+			if (meet < acc->first_meet)
+				acc->first_meet = meet;
+			if (ovc < acc->best.overlap)
+				continue;
+			e = (struct tq_event){ v, ovc, meet, (uint32_t)a1, (uint32_t)b1, (uint32_t)a2, (uint32_t)b2 };
+			if (tq_better(&e, &acc->best))
 				acc->best = e;
 		}
 	}
@@ -223,13 +241,13 @@ void tq_fill_hit(const struct tq *q, struct trace_hit *h, uint32_t person, uint3
 	h->person = trace_table_person_id(t, person);
 	h->source = trace_table_person_id(t, source);
 	h->place = trace_table_place_id(t, e->place);
-	h->src_in = e->src_a * 60;
-	h->src_out = e->src_b * 60;
-	h->hit_in = e->hit_a * 60;
-	h->hit_out = e->hit_b * 60;
-	h->overlap_min = (uint32_t)e->overlap;
+	h->src_in = (int64_t)e->src_a * 60;
+	h->src_out = (int64_t)e->src_b * 60;
+	h->hit_in = (int64_t)e->hit_a * 60;
+	h->hit_out = (int64_t)e->hit_b * 60;
+	h->overlap_min = e->overlap;
 	h->events = 1;
-	h->total_overlap_min = (uint64_t)e->overlap;
+	h->total_overlap_min = e->overlap;
 }
 
 static inline bool key_less(const struct tq_key *a, const struct tq_key *b)
@@ -289,18 +307,28 @@ static void quick_keys(struct tq_key *k, size_t n)
 	}
 }
 
-#define RANK_TOTAL_MAX 0xFFFFFu /* 20 bits */
-#define RANK_BEST_MAX  0xFFFu   /* 12 bits */
+static unsigned bits_for(uint64_t v)
+{
+	unsigned b = 0;
+	while (b < 64 && (v >> b) != 0)
+		b++;
+	return b;
+}
 
-/* Keys are (UINT32_MAX - total) << 32 | (UINT32_MAX - best), then lo. When
- * total and best are small, as they nearly always are, (total, best, lo) fit
- * one 64-bit key and a byte-wise radix sort does the work; otherwise, or
- * without memory for the scratch array, quicksort. */
+#define KEY_RADIX_BITS 11u
+#define KEY_RADIX_SIZE (1u << KEY_RADIX_BITS)
+
+/* Keys are (UINT32_MAX - total) << 32 | (UINT32_MAX - best), then lo. The
+ * three parts are squeezed into one 64-bit number of just the bits this set
+ * needs (total and best reversed, so ascending is the rank order) and sorted
+ * by an 11-bit LSD radix sort; quicksort when they do not fit or there is no
+ * scratch memory. */
 void tq_sort_keys(struct tq_key *k, size_t n)
 {
 	struct tq_key *tmp, *src, *dst;
-	uint64_t and_all = ~(uint64_t)0, or_all = 0;
-	size_t bytes;
+	uint32_t max_total = 0, max_best = 0, min_lo = UINT32_MAX, max_lo = 0;
+	unsigned tb, bb, lb;
+	size_t bytes, *count;
 
 	if (n < 64 || !wg_size_mul(n, sizeof(*k), &bytes)) {
 		quick_keys(k, n);
@@ -309,39 +337,50 @@ void tq_sort_keys(struct tq_key *k, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		uint32_t total = UINT32_MAX - (uint32_t)(k[i].hi >> 32);
 		uint32_t best = UINT32_MAX - (uint32_t)k[i].hi;
-		if (total > RANK_TOTAL_MAX || best > RANK_BEST_MAX) {
-			quick_keys(k, n);
-			return;
-		}
+		if (total > max_total)
+			max_total = total;
+		if (best > max_best)
+			max_best = best;
+		if (k[i].lo < min_lo)
+			min_lo = k[i].lo;
+		if (k[i].lo > max_lo)
+			max_lo = k[i].lo;
+	}
+	tb = bits_for(max_total);
+	bb = bits_for(max_best);
+	lb = bits_for(max_lo - min_lo);
+	if (tb + bb + lb > 63) {
+		quick_keys(k, n);
+		return;
 	}
 	tmp = wg_malloc(bytes);
-	if (!tmp) {
+	count = wg_malloc(KEY_RADIX_SIZE * sizeof(*count));
+	if (!tmp || !count) {
+		wg_free(tmp);
+		wg_free(count);
 		quick_keys(k, n);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		uint64_t total = UINT32_MAX - (uint32_t)(k[i].hi >> 32);
 		uint64_t best = UINT32_MAX - (uint32_t)k[i].hi;
-		uint64_t c = ((RANK_TOTAL_MAX - total) << 12 | (RANK_BEST_MAX - best)) << 32 | k[i].lo;
-		k[i].hi = c; /* restored below */
-		and_all &= c;
-		or_all |= c;
+		k[i].hi = (max_total - total) << (bb + lb) | (max_best - best) << lb
+			  | (uint64_t)(k[i].lo - min_lo); /* restored below */
 	}
 	src = k;
 	dst = tmp;
-	for (unsigned shift = 0; shift < 64; shift += 8) {
-		size_t count[256] = { 0 }, sum = 0;
-		if (((and_all ^ or_all) >> shift & 0xff) == 0)
-			continue;
+	for (unsigned shift = 0; shift < tb + bb + lb; shift += KEY_RADIX_BITS) {
+		size_t sum = 0;
+		memset(count, 0, KEY_RADIX_SIZE * sizeof(*count));
 		for (size_t i = 0; i < n; i++)
-			count[src[i].hi >> shift & 0xff]++;
-		for (int b = 0; b < 256; b++) {
+			count[src[i].hi >> shift & (KEY_RADIX_SIZE - 1)]++;
+		for (size_t b = 0; b < KEY_RADIX_SIZE; b++) {
 			size_t c = count[b];
 			count[b] = sum;
 			sum += c;
 		}
 		for (size_t i = 0; i < n; i++)
-			dst[count[src[i].hi >> shift & 0xff]++] = src[i];
+			dst[count[src[i].hi >> shift & (KEY_RADIX_SIZE - 1)]++] = src[i];
 		struct tq_key *sw = src;
 		src = dst;
 		dst = sw;
@@ -349,9 +388,10 @@ void tq_sort_keys(struct tq_key *k, size_t n)
 	if (src != k)
 		memcpy(k, src, bytes);
 	wg_free(tmp);
+	wg_free(count);
 	for (size_t i = 0; i < n; i++) {
-		uint64_t total = RANK_TOTAL_MAX - (k[i].hi >> 44);
-		uint64_t best = RANK_BEST_MAX - (k[i].hi >> 32 & RANK_BEST_MAX);
+		uint64_t total = max_total - (k[i].hi >> (bb + lb));
+		uint64_t best = max_best - (bb ? (k[i].hi >> lb & (((uint64_t)1 << bb) - 1)) : 0);
 		k[i].hi = (UINT32_MAX - total) << 32 | (UINT32_MAX - best);
 	}
 }
@@ -368,16 +408,16 @@ int tq_map_hits_into(const struct tq *q, const struct tq_map *m, uint32_t source
 	if (!wg_size_mul(m->n, sizeof(*k), &bytes) || !(k = wg_malloc(bytes)))
 		return TRACE_ERR_NOMEM;
 	for (size_t i = 0; i < m->n; i++) {
-		const struct tq_acc *a = &m->slots[m->used[i]];
+		const struct tq_acc *a = &m->vals[i];
 		uint64_t total = a->total > UINT32_MAX ? UINT32_MAX : a->total;
-		uint64_t best = (uint64_t)a->best.overlap > UINT32_MAX ? UINT32_MAX : (uint64_t)a->best.overlap;
+		uint64_t best = a->best.overlap;
 		k[i].hi = (uint64_t)(UINT32_MAX - total) << 32 | (UINT32_MAX - best);
 		k[i].lo = a->person; /* dense indexes keep the order of the ids */
-		k[i].idx = m->used[i];
+		k[i].idx = (uint32_t)i;
 	}
 	tq_sort_keys(k, m->n);
 	for (size_t i = 0; i < m->n; i++) {
-		const struct tq_acc *a = &m->slots[k[i].idx];
+		const struct tq_acc *a = &m->vals[k[i].idx];
 		tq_fill_hit(q, &dst[i], a->person, source, &a->best);
 		dst[i].events = a->events;
 		dst[i].total_overlap_min = a->total;

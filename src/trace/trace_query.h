@@ -12,26 +12,30 @@ struct tq {
 	uint32_t cut, maxd;
 };
 
-struct tq_event {
-	uint32_t place;          /* dense */
-	uint32_t src_pos, hit_pos;
-	int64_t  overlap, meet;
-	int64_t  src_a, src_b, hit_a, hit_b;
+struct tq_event {         /* minutes and dense indexes fit 32 bits */
+	uint32_t place;
+	uint32_t overlap, meet;
+	uint32_t src_a, src_b, hit_a, hit_b;
 };
 
 struct tq_acc {
-	uint32_t person;         /* dense; UINT32_MAX = empty slot */
+	uint32_t person;         /* dense */
+	uint32_t slot;           /* its slot in the key table */
 	uint32_t events;
+	uint32_t first_meet;     /* exposure time */
 	uint64_t total;
-	int64_t  first_meet;     /* exposure time */
 	struct tq_event best;
 };
 
+/* Person -> accumulator. The probed table holds only keys and value
+ * indexes (8 bytes a slot, so it stays in cache); the accumulators are a
+ * dense array in insertion order, which is also what clearing and listing
+ * walk. */
 struct tq_map {
-	uint32_t *keys;          /* dense person per slot, UINT32_MAX = empty: probed */
-	struct tq_acc *slots;    /* the value of a slot, read once found */
-	uint32_t *used;          /* slots in use, so clearing costs what was used */
-	size_t cap, n;
+	uint32_t *keys;          /* dense person per slot, UINT32_MAX = empty */
+	uint32_t *idx;           /* the slot's accumulator in vals */
+	struct tq_acc *vals;
+	size_t cap, n, capv;
 };
 
 /* A rank key: sorted ascending by (hi, lo); idx points back to the row. */

@@ -217,11 +217,11 @@ static int sweep_place(struct sweeper *w, const struct ival *g, size_t ng)
 			if (!best)
 				return TRACE_ERR_FORMAT; /* cannot happen: the sweep found one */
 			e.place = v;
-			e.overlap = best_ov;
+			e.overlap = (uint32_t)best_ov;
 			e.src_a = t->r_tin[best->cpos];
-			e.src_b = e.src_a + tq_dur(q, best->cpos);
-			e.hit_a = a_s;
-			e.hit_b = b_s;
+			e.src_b = (uint32_t)(e.src_a + tq_dur(q, best->cpos));
+			e.hit_a = (uint32_t)a_s;
+			e.hit_b = (uint32_t)b_s;
 			tq_fill_hit(q, &h, p, t->r_person[best->cpos], &e);
 			h.events = p; /* the dense person until the sweepers are merged */
 			h.total_overlap_min = 0;
@@ -300,7 +300,7 @@ static int sweep_all(struct second *x, const struct tq_map *close)
 
 	memset(w, 0, sizeof(w));
 	for (size_t i = 0; i < close->n; i++) {
-		rc = contact_intervals(x, &close->slots[close->used[i]]);
+		rc = contact_intervals(x, &close->vals[i]);
 		if (rc)
 			return rc;
 	}
@@ -388,7 +388,7 @@ int trace_secondary_contacts(trace_store *s, uint32_t person, int64_t onset,
 		goto out;
 	bit_set(x.excl, idx);
 	for (size_t i = 0; i < close.n; i++)
-		bit_set(x.excl, close.slots[close.used[i]].person);
+		bit_set(x.excl, close.vals[i].person);
 	rc = sweep_all(&x, &close);
 	if (rc)
 		goto out;

@@ -16,6 +16,7 @@
 #include "core/mem.h"
 #include "trace/trace.h"
 #include "trace/trace_int.h"
+#include "trace/trace_query.h"
 
 #define NOW   1700000000LL           /* "now" of the tests */
 #define DAY   86400LL
@@ -818,6 +819,39 @@ static void test_big_sort(void **st)
 	free(r);
 }
 
+static void test_rank_sort(void **st)
+{
+	size_t sizes[] = { 10, 70, 5000 };
+	(void)st;
+	for (int z = 0; z < 3; z++) {
+		size_t n = sizes[z];
+		struct tq_key *k = malloc(n * sizeof(*k));
+		uint64_t sum = 0, sum2 = 0;
+		assert_non_null(k);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t total = z == 2 && i == 7 ? 3000000000u : rnd(500);
+			k[i].hi = (UINT32_MAX - total) << 32 | (UINT32_MAX - rnd(100));
+			k[i].lo = rnd(1000000);
+			k[i].idx = (uint32_t)i;
+			sum += k[i].hi ^ k[i].lo;
+		}
+		tq_sort_keys(k, n);
+		for (size_t i = 0; i < n; i++) {
+			sum2 += k[i].hi ^ k[i].lo;
+			if (i)
+				assert_true(k[i - 1].hi < k[i].hi || (k[i - 1].hi == k[i].hi && k[i - 1].lo <= k[i].lo));
+		}
+		assert_int_equal(sum, sum2);
+		/* without a huge total: the radix path */
+		for (size_t i = 0; i < n; i++)
+			k[i].hi = (UINT32_MAX - (uint64_t)rnd(700)) << 32 | (UINT32_MAX - rnd(50));
+		tq_sort_keys(k, n);
+		for (size_t i = 1; i < n; i++)
+			assert_true(k[i - 1].hi < k[i].hi || (k[i - 1].hi == k[i].hi && k[i - 1].lo <= k[i].lo));
+		free(k);
+	}
+}
+
 /* ---- loaders -------------------------------------------------------------- */
 
 static int parse_csv(const char *text, struct trace_diag *d, size_t *n)
@@ -1142,6 +1176,7 @@ int main(void)
 		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_packed_segments),
 		cmocka_unit_test(test_big_sort),
+		cmocka_unit_test(test_rank_sort),
 		cmocka_unit_test(test_csv_errors),
 		cmocka_unit_test(test_csv_big_split),
 		cmocka_unit_test(test_cells_csv),
