@@ -667,16 +667,28 @@ static int handle_list(wg_req *r)
 	    req_query_int(r, "cursor", 0, INT64_MAX, 0, &cursor) || resource_build_where(r, res, &q) ||
 	    count_rows(r, res, &q, &total))
 		goto out;
-	size_t nwhere = q.n;
-	q.params[q.n++] = WG_PINT(cursor);
-	q.params[q.n++] = WG_PINT(limit + 1);
-	wg_buf_printf(&sql, "SELECT %s FROM %s WHERE %s AND id > ? ORDER BY id LIMIT ?",
-		      res->select_columns, res->table, q.where.data);
+	/* A name search lists in name order, straight off the name index, and
+	 * pages by position; everything else lists in id order from a cursor. */
+	const char *text = req_query(r, "q");
+	const struct wg_field *order = NULL;
+	for (size_t i = 0; text && *text && !order && i < res->nfields; i++)
+		if (res->fields[i].flags & FF_SEARCH)
+			order = &res->fields[i];
+	if (order) {
+		q.params[q.n++] = WG_PINT(limit + 1);
+		q.params[q.n++] = WG_PINT(cursor);
+		wg_buf_printf(&sql, "SELECT %s FROM %s WHERE %s ORDER BY %s, id LIMIT ? OFFSET ?",
+			      res->select_columns, res->table, q.where.data, order->name);
+	} else {
+		q.params[q.n++] = WG_PINT(cursor);
+		q.params[q.n++] = WG_PINT(limit + 1);
+		wg_buf_printf(&sql, "SELECT %s FROM %s WHERE %s AND id > ? ORDER BY id LIMIT ?",
+			      res->select_columns, res->table, q.where.data);
+	}
 	if (sql.err) {
 		req_fail(r, sql.err, NULL, NULL, NULL);
 		goto out;
 	}
-	(void)nwhere;
 	wg_stmt *s;
 	rc = store_query(r->db, sql.data, q.params, q.n, &s);
 	if (rc) {
@@ -696,7 +708,7 @@ static int handle_list(wg_req *r)
 			rc = -WG_ERR_NOMEM;
 			break;
 		}
-		last = stmt_int(s, 0);
+		last = order ? cursor + n + 1 : stmt_int(s, 0);
 		n++;
 	}
 	stmt_done(s);

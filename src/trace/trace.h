@@ -134,8 +134,11 @@ void trace_result_free(struct trace_result *r);
 typedef struct trace_store trace_store;
 
 /* Opens (creating if needed) the store in dir (the directory itself, e.g.
- * DATA/trace). Every segment is checked against its checksum; a bad one
- * makes the open fail with TRACE_ERR_CORRUPT and its name in diag->what. */
+ * DATA/trace). Every segment's header, header checksum and size are checked
+ * here (a truncated or damaged one fails the open, named in diag->what);
+ * the payload checksum is checked each time a segment is read, and a
+ * mismatch fails that query or load with TRACE_ERR_CORRUPT. The resident
+ * index is built by the first query (or trace_store_build). */
 int  trace_store_open(const char *dir, const struct trace_params *p,
 		      trace_store **out, struct trace_diag *diag);
 void trace_store_close(trace_store *s);
@@ -143,7 +146,8 @@ void trace_store_close(trace_store *s);
 /* Validates, de-duplicates (against the batch and the store) and appends a
  * batch as one new segment; returns only after it is on disk (fsync of the
  * segment and the directory). Nothing is written if any record is bad.
- * *added = records that were new. `now` is Unix seconds. */
+ * The batch is sorted in place (left untouched when it is already sorted,
+ * unique and new). *added = records that were new. `now` is Unix seconds. */
 int  trace_store_append(trace_store *s, enum trace_kind kind, struct trace_rec *recs,
 			size_t n, int64_t now, size_t *added, struct trace_diag *diag);
 

@@ -17,10 +17,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/mem.h"
 #include "trace/trace_int.h"
+
+#define TMP_STALE_SECONDS 3600
 
 static const char *kind_prefix(uint32_t kind)
 {
@@ -253,6 +256,29 @@ static int fsync_dir(const char *dir)
 	return rc;
 }
 
+/* Makes the written temporary file the segment. A new segment never
+ * replaces another: link() fails if the name is taken (another process
+ * loading into the same store at the same time), and the next sequence
+ * number is tried. A rewrite (expiry) replaces its own segment atomically. */
+static int publish(const struct trace_store *s, struct trace_seg *g, const char *tmp,
+		   char *path, size_t cap, bool replace)
+{
+	if (replace)
+		return rename(tmp, path) == 0 ? TRACE_OK : TRACE_ERR_IO;
+	for (int tries = 0; tries < 1000; tries++) {
+		if (link(tmp, path) == 0) {
+			unlink(tmp);
+			return TRACE_OK;
+		}
+		if (errno != EEXIST)
+			return TRACE_ERR_IO;
+		g->seq++;
+		if (trace_seg_path(s, g, path, cap))
+			return TRACE_ERR_TOO_LARGE;
+	}
+	return TRACE_ERR_IO;
+}
+
 /* Writes recs (sorted) as segment g (seq and kind set by the caller); with
  * replace, an existing segment of that name is atomically replaced. */
 int trace_seg_write(struct trace_store *s, struct trace_seg *g, const struct trace_rec *recs,
@@ -264,11 +290,10 @@ int trace_seg_write(struct trace_store *s, struct trace_seg *g, const struct tra
 	uint32_t min_t, max_t;
 	int fd = -1, rc = TRACE_ERR_IO, k;
 
-	(void)replace;
 	if (trace_seg_path(s, g, path, sizeof(path)))
 		return TRACE_ERR_TOO_LARGE;
-	k = snprintf(tmp, sizeof(tmp), "%s/tmp-%s-%016llx", s->dir, kind_prefix(g->kind),
-		     (unsigned long long)g->seq);
+	k = snprintf(tmp, sizeof(tmp), "%s/tmp-%s-%016llx-%ld", s->dir, kind_prefix(g->kind),
+		     (unsigned long long)g->seq, (long)getpid());
 	if (k < 0 || (size_t)k >= sizeof(tmp))
 		return TRACE_ERR_TOO_LARGE;
 	rc = trace_seg_encode(recs, n, &packed, &plen);
@@ -292,7 +317,8 @@ int trace_seg_write(struct trace_store *s, struct trace_seg *g, const struct tra
 		goto out;
 	}
 	fd = -1;
-	if (rename(tmp, path) != 0)
+	rc = publish(s, g, tmp, path, sizeof(path), replace);
+	if (rc)
 		goto out;
 	rc = fsync_dir(s->dir);
 	if (rc)
@@ -427,9 +453,13 @@ int trace_seg_scan_dir(struct trace_store *s, struct trace_diag *d)
 		struct trace_seg g;
 		memset(&g, 0, sizeof(g));
 		if (strncmp(e->d_name, "tmp-", 4) == 0) {
+			/* a write that never committed; a fresh one may be another
+			 * loader's work in progress and is left alone */
 			char path[4096];
+			struct stat st;
 			int k = snprintf(path, sizeof(path), "%s/%s", s->dir, e->d_name);
-			if (k > 0 && (size_t)k < sizeof(path))
+			if (k > 0 && (size_t)k < sizeof(path) && stat(path, &st) == 0
+			    && st.st_mtime + TMP_STALE_SECONDS < time(NULL))
 				unlink(path);
 			continue;
 		}

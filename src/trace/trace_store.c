@@ -176,7 +176,7 @@ int trace_store_append(trace_store *s, enum trace_kind kind, struct trace_rec *r
 	rc = trace_seg_write(s, &g, recs, n, false);
 	if (rc)
 		return trace_diag_set(diag, rc, 0, 0, "segment");
-	s->next_seq++;
+	s->next_seq = g.seq + 1; /* past any number another loader took meanwhile */
 	rc = trace_store_add_seg(s, &g);
 	if (rc)
 		return rc;

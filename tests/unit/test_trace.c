@@ -660,6 +660,27 @@ static void test_persistence_and_idempotence(void **st)
 	free(r);
 }
 
+/* Two loaders on one store at once: neither overwrites the other's segment. */
+static void test_two_writers(void **st)
+{
+	size_t n = 400;
+	struct trace_rec *r = gen(&n, 60, 5, 3, 120);
+	char *dir = tmp_dir();
+	trace_store *a = open_at(dir), *b = open_at(dir);
+	(void)st;
+	append(a, TRACE_SCAN, r, n / 2, n / 2);
+	append(b, TRACE_SCAN, r + n / 2, n - n / 2, n - n / 2);
+	trace_store_close(a);
+	trace_store_close(b);
+	a = open_at(dir);
+	assert_int_equal(trace_store_count(a, TRACE_SCAN), n);
+	assert_int_equal(trace_store_build(a), TRACE_OK);
+	trace_store_close(a);
+	rm_tree(dir);
+	free(dir);
+	free(r);
+}
+
 static char *first_segment(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -1172,6 +1193,7 @@ int main(void)
 		cmocka_unit_test(test_companion_long_dwell),
 		cmocka_unit_test(test_cells),
 		cmocka_unit_test(test_persistence_and_idempotence),
+		cmocka_unit_test(test_two_writers),
 		cmocka_unit_test(test_corruption),
 		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_packed_segments),
