@@ -427,65 +427,108 @@ out:
 	return r->fail.code;
 }
 
-/* GET /api/v1/cases/{id}/contacts?kind=close|secondary|companion&limit=&cursor= */
-static int case_contacts(wg_req *r)
+#define CONTACT_COLUMNS \
+	"k.kind, k.rank, k.person_id, k.via_person_id, k.place, k.src_in, k.src_out, k.hit_in, k.hit_out," \
+	" k.overlap_min, k.total_overlap_min, k.node_path, COALESCE(p.name, ''), COALESCE(v.name, ''), k.community_id, k.case_id"
+#define CONTACT_JOINS \
+	" FROM case_contacts k LEFT JOIN persons p ON p.id = k.person_id" \
+	" LEFT JOIN venues v ON v.id = k.place AND k.kind <> 'companion'"
+
+static json_t *contact_json(wg_stmt *s)
 {
-	json_t *c;
-	char path[WG_MAX_GRID_PATH];
-	int64_t limit, cursor;
-	const char *kind = req_query(r, "kind");
+	char masked[256];
+	ident_mask_name(stmt_text(s, 12), masked, sizeof masked);
+	return json_pack(
+		"{s:I, s:s, s:I, s:I, s:s, s:b, s:s, s:I, s:I, s:s, s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:o}",
+		"case_id", (json_int_t)stmt_int(s, 15), "kind", stmt_text(s, 0), "rank", (json_int_t)stmt_int(s, 1),
+		"person_id", (json_int_t)stmt_int(s, 2), "name", masked, "located", stmt_len(s, 11) > 0,
+		"node_path", stmt_text(s, 11), "via_person_id", (json_int_t)stmt_int(s, 3),
+		"place", (json_int_t)stmt_int(s, 4), "venue", stmt_text(s, 13),
+		"source_stay", "in", (json_int_t)stmt_int(s, 5), "out", (json_int_t)stmt_int(s, 6),
+		"contact_stay", "in", (json_int_t)stmt_int(s, 7), "out", (json_int_t)stmt_int(s, 8),
+		"overlap_min", (json_int_t)stmt_int(s, 9), "total_overlap_min", (json_int_t)stmt_int(s, 10),
+		"community_id", stmt_is_null(s, 14) ? json_null() : json_integer(stmt_int(s, 14)));
+}
+
+static int check_kind(wg_req *r, const char *kind)
+{
 	if (kind && strcmp(kind, "close") && strcmp(kind, "secondary") && strcmp(kind, "companion"))
 		return req_fail(r, WG_ERR_BAD_QUERY, "kind", "kind 应为 close、secondary 或 companion",
 				"kind must be close, secondary or companion");
-	if (req_query_int(r, "limit", 1, WG_MAX_LIST_LIMIT, 100, &limit) || req_query_int(r, "cursor", 0, INT64_MAX, 0, &cursor) ||
-	    resource_load(r, &case_resource, r->id, &c, path, sizeof path))
-		return r->fail.code;
-	json_decref(c);
-	wg_param p[] = { WG_PINT(r->id), WG_PTEXT(kind ? kind : ""), WG_PTEXT(kind ? kind : ""), WG_PINT(limit + 1), WG_PINT(cursor) };
+	return 0;
+}
+
+/* Runs a contact query and answers a page of it. */
+static int contact_page(wg_req *r, const char *sql, wg_param *p, size_t n, int64_t limit, int64_t cursor)
+{
 	wg_stmt *s;
-	int rc = store_query(r->db,
-		"SELECT k.kind, k.rank, k.person_id, k.via_person_id, k.place, k.src_in, k.src_out, k.hit_in, k.hit_out,"
-		" k.overlap_min, k.total_overlap_min, k.node_path, COALESCE(p.name, ''), COALESCE(v.name, ''), k.community_id"
-		" FROM case_contacts k LEFT JOIN persons p ON p.id = k.person_id"
-		" LEFT JOIN venues v ON v.id = k.place AND k.kind <> 'companion'"
-		" WHERE k.case_id = ? AND (? = '' OR k.kind = ?) ORDER BY k.kind, k.rank LIMIT ? OFFSET ?", p, 5, &s);
+	int rc = store_query(r->db, sql, p, n, &s);
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
 	json_t *items = json_array();
-	int64_t n = 0, last = 0;
+	int64_t count = 0;
 	bool more = false;
 	while ((rc = stmt_next(s)) == 1) {
-		if (n == limit) {
+		if (count == limit) {
 			more = true;
 			break;
 		}
-		char masked[256];
-		ident_mask_name(stmt_text(s, 12), masked, sizeof masked);
-		last = cursor + n + 1;  /* the cursor counts the contacts already listed */
-		json_array_append_new(items, json_pack(
-			"{s:s, s:I, s:I, s:s, s:b, s:s, s:I, s:I, s:s, s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:o}",
-			"kind", stmt_text(s, 0), "rank", (json_int_t)stmt_int(s, 1), "person_id", (json_int_t)stmt_int(s, 2),
-			"name", masked, "located", stmt_len(s, 11) > 0, "node_path", stmt_text(s, 11),
-			"via_person_id", (json_int_t)stmt_int(s, 3), "place", (json_int_t)stmt_int(s, 4),
-			"venue", stmt_text(s, 13),
-			"source_stay", "in", (json_int_t)stmt_int(s, 5), "out", (json_int_t)stmt_int(s, 6),
-			"contact_stay", "in", (json_int_t)stmt_int(s, 7), "out", (json_int_t)stmt_int(s, 8),
-			"overlap_min", (json_int_t)stmt_int(s, 9), "total_overlap_min", (json_int_t)stmt_int(s, 10),
-			"community_id", stmt_is_null(s, 14) ? json_null() : json_integer(stmt_int(s, 14))));
-		n++;
+		json_array_append_new(items, contact_json(s));
+		count++;
 	}
 	stmt_done(s);
 	if (rc < 0) {
 		json_decref(items);
 		return req_fail(r, -rc, NULL, NULL, NULL);
 	}
-	if (audit_read(r, "read", "case_contacts", r->id, path)) {
-		json_decref(items);
-		return r->fail.code;
-	}
 	json_t *out = json_pack("{s:o}", "items", items);
-	json_object_set_new(out, "next_cursor", more ? json_integer(last) : json_null());
+	/* The cursor counts the contacts already listed. */
+	json_object_set_new(out, "next_cursor", more ? json_integer(cursor + count) : json_null());
 	return req_reply(r, 200, out);
+}
+
+/* GET /api/v1/cases/{id}/contacts?kind=close|secondary|companion&limit=&cursor= */
+static int case_contacts(wg_req *r)
+{
+	static const char *const allowed[] = { "kind", "limit", "cursor", NULL };
+	json_t *c;
+	char path[WG_MAX_GRID_PATH];
+	int64_t limit, cursor;
+	const char *kind = req_query(r, "kind");
+	if (req_check_query(r, allowed) || check_kind(r, kind) ||
+	    req_query_int(r, "limit", 1, WG_MAX_LIST_LIMIT, 100, &limit) || req_query_int(r, "cursor", 0, INT64_MAX, 0, &cursor) ||
+	    resource_load(r, &case_resource, r->id, &c, path, sizeof path))
+		return r->fail.code;
+	json_decref(c);
+	wg_param p[] = { WG_PINT(r->id), WG_PTEXT(kind ? kind : ""), WG_PTEXT(kind ? kind : ""), WG_PINT(limit + 1), WG_PINT(cursor) };
+	if (contact_page(r, "SELECT " CONTACT_COLUMNS CONTACT_JOINS
+			 " WHERE k.case_id = ? AND (? = '' OR k.kind = ?) ORDER BY k.kind, k.rank LIMIT ? OFFSET ?", p, 5, limit, cursor))
+		return r->fail.code;
+	return audit_read(r, "read", "case_contacts", r->id, path);
+}
+
+/* GET /api/v1/contacts?case_id=&kind=&limit=&cursor=: the contacts handed
+ * to the caller's community (or anywhere in the caller's scope), the list a
+ * community works from after "apply". */
+static int contacts_handed(wg_req *r)
+{
+	static const char *const allowed[] = { "case_id", "kind", "limit", "cursor", NULL };
+	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
+	int64_t limit, cursor, case_id;
+	const char *kind = req_query(r, "kind");
+	if (req_check_query(r, allowed) || check_kind(r, kind) ||
+	    req_query_int(r, "limit", 1, WG_MAX_LIST_LIMIT, 100, &limit) || req_query_int(r, "cursor", 0, INT64_MAX, 0, &cursor) ||
+	    req_query_int(r, "case_id", 0, INT64_MAX, 0, &case_id))
+		return r->fail.code;
+	scope_range(r->user->scope_path, lo, hi, sizeof lo);
+	wg_param p[] = { WG_PTEXT(lo), WG_PTEXT(hi), WG_PINT(case_id), WG_PINT(case_id), WG_PTEXT(kind ? kind : ""),
+			 WG_PTEXT(kind ? kind : ""), WG_PINT(limit + 1), WG_PINT(cursor) };
+	if (contact_page(r, "SELECT " CONTACT_COLUMNS CONTACT_JOINS
+			 " WHERE k.community_id IS NOT NULL AND k.node_path >= ? AND k.node_path < ?"
+			 " AND (? = 0 OR k.case_id = ?) AND (? = '' OR k.kind = ?)"
+			 " ORDER BY k.case_id DESC, k.kind, k.rank LIMIT ? OFFSET ?", p, 8, limit, cursor))
+		return r->fail.code;
+	return audit_read(r, "read", "case_contacts", case_id, r->user->scope_path);
 }
 
 /* POST /api/v1/cases/{id}/apply: each located contact goes to the community
@@ -539,6 +582,7 @@ static const struct wg_route case_routes[] = {
 	{ "POST", "/api/v1/cases/{id}/trace",     case_trace,    RIGHT_TRACE_RUN,  ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "GET",  "/api/v1/cases/{id}/contacts",  case_contacts, RIGHT_TRACE_RUN,  0, NULL },
 	{ "POST", "/api/v1/cases/{id}/apply",     case_apply,    RIGHT_TRACE_RUN,  ROUTE_WRITE, NULL },
+	{ "GET",  "/api/v1/contacts",             contacts_handed, RIGHT_PERSON_READ, 0, NULL },
 };
 
 int cases_register(void)

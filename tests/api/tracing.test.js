@@ -102,6 +102,19 @@ test('a case is traced in one call: close and secondary contacts with their evid
   assert.equal(applied.json.not_located, 0);
   const after = await srv.api('GET', `/api/v1/cases/${c.json.id}`, { token: command });
   assert.equal(after.json.status, 'applied');
+  // The community now works from its list; a grid worker sees hers.
+  const handed = await srv.api('GET', `/api/v1/contacts?case_id=${c.json.id}`, { token: community });
+  assert.equal(handed.status, 200, handed.text);
+  assert.deepEqual(handed.json.items.map((x) => [x.kind, x.person_id]).sort(),
+    [['close', people['同店乙']], ['close', people['同店丙']], ['secondary', people['次密戊']]].sort());
+  assert.ok(handed.json.items.every((x) => x.community_id === DEMO.community && x.case_id === c.json.id));
+  const page = await srv.api('GET', `/api/v1/contacts?case_id=${c.json.id}&limit=2`, { token: gridworker });
+  assert.equal(page.json.items.length, 2);
+  const rest = await srv.api('GET', `/api/v1/contacts?case_id=${c.json.id}&limit=2&cursor=${page.json.next_cursor}`, { token: gridworker });
+  assert.equal(rest.json.items.length, 1);
+  assert.equal(rest.json.next_cursor, null);
+  expectError(await srv.api('GET', '/api/v1/contacts', { token: await srv.login('volunteer') }), 403, 'forbidden');
+  expectError(await srv.api('GET', '/api/v1/contacts?case=1', { token: community }), 400, 'bad_query', 'case');
   expectError(await srv.api('GET', `/api/v1/cases/${c.json.id}/contacts?kind=nearby`, { token: command }), 400, 'bad_query', 'kind');
   expectError(await srv.api('POST', `/api/v1/cases/${c.json.id}/trace`, { token: command, body: { buffer_min: -1 } }), 422, 'validation_failed', 'buffer_min');
 });
