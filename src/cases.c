@@ -12,6 +12,7 @@
 #include "core/mem.h"
 #include "core/resource.h"
 #include "core/scope.h"
+#include "core/sheet.h"
 #include "registry/ident.h"
 #include "trace/trace.h"
 
@@ -507,6 +508,77 @@ static int case_contacts(wg_req *r)
 	return audit_read(r, "read", "case_contacts", r->id, path);
 }
 
+/* Beijing time, as the people who read these lists keep it. */
+static void local_time(int64_t t, char out[24])
+{
+	time_t shifted = (time_t)(t + 8 * 3600);
+	struct tm tm;
+	gmtime_r(&shifted, &tm);
+	strftime(out, 24, "%Y-%m-%d %H:%M", &tm);
+}
+
+struct contacts_query {
+	const char *sql;
+	wg_param *p;
+	size_t n;
+};
+
+static int write_contacts(wg_req *r, struct sheet_writer *w, void *ctx)
+{
+	static const char *const header[] = { "病例编号", "类别", "排序", "人员编号", "姓名", "网格路径", "场所",
+					      "病例进入", "病例离开", "接触者进入", "接触者离开", "重叠分钟", "经由人员编号" };
+	static const char *const kinds[][2] = { { "close", "密接" }, { "secondary", "次密接" }, { "companion", "时空伴随" } };
+	struct contacts_query *cq = ctx;
+	wg_stmt *s;
+	int rc = sheet_writer_header(w, header, NULL, sizeof header / sizeof header[0]);
+	if (!rc)
+		rc = store_query(r->db, cq->sql, cq->p, cq->n, &s);
+	if (rc)
+		return rc;
+	while ((rc = stmt_next(s)) == 1) {
+		char nums[5][24], times[4][24], masked[256];
+		const char *kind = stmt_text(s, 0);
+		for (size_t k = 0; k < 3; k++)
+			if (strcmp(kinds[k][0], kind) == 0)
+				kind = kinds[k][1];
+		snprintf(nums[0], sizeof nums[0], "%lld", (long long)stmt_int(s, 15));
+		snprintf(nums[1], sizeof nums[1], "%lld", (long long)stmt_int(s, 1));
+		snprintf(nums[2], sizeof nums[2], "%lld", (long long)stmt_int(s, 2));
+		snprintf(nums[3], sizeof nums[3], "%lld", (long long)stmt_int(s, 9));
+		snprintf(nums[4], sizeof nums[4], "%lld", (long long)stmt_int(s, 3));
+		for (int k = 0; k < 4; k++)
+			local_time(stmt_int(s, 5 + k), times[k]);
+		ident_mask_name(stmt_text(s, 12), masked, sizeof masked);
+		const char *cells[] = { nums[0], kind, nums[1], nums[2], masked, stmt_text(s, 11), stmt_text(s, 13),
+					times[0], times[1], times[2], times[3], nums[3], nums[4] };
+		rc = sheet_writer_row(w, cells, NULL, sizeof cells / sizeof cells[0]);
+		if (rc)
+			break;
+	}
+	stmt_done(s);
+	return rc < 0 ? -rc : rc;
+}
+
+/* GET /api/v1/contacts/export?case_id=&kind=&format=csv|xlsx: the same list as a sheet. */
+static int contacts_export(wg_req *r)
+{
+	static const char *const allowed[] = { "case_id", "kind", "format", NULL };
+	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
+	int64_t case_id;
+	const char *kind = req_query(r, "kind");
+	if (req_check_query(r, allowed) || check_kind(r, kind) || req_query_int(r, "case_id", 0, INT64_MAX, 0, &case_id))
+		return r->fail.code;
+	scope_range(r->user->scope_path, lo, hi, sizeof lo);
+	wg_param p[] = { WG_PTEXT(lo), WG_PTEXT(hi), WG_PINT(case_id), WG_PINT(case_id), WG_PTEXT(kind ? kind : ""),
+			 WG_PTEXT(kind ? kind : "") };
+	struct contacts_query cq = { "SELECT " CONTACT_COLUMNS CONTACT_JOINS
+		" WHERE k.community_id IS NOT NULL AND k.node_path >= ? AND k.node_path < ?"
+		" AND (? = 0 OR k.case_id = ?) AND (? = '' OR k.kind = ?) ORDER BY k.case_id DESC, k.kind, k.rank", p, 6 };
+	if (resource_export_reply(r, "contacts", "流调名单", write_contacts, &cq))
+		return r->fail.code;
+	return audit_read(r, "export", "case_contacts", case_id, r->user->scope_path);
+}
+
 /* GET /api/v1/contacts?case_id=&kind=&limit=&cursor=: the contacts handed
  * to the caller's community (or anywhere in the caller's scope), the list a
  * community works from after "apply". */
@@ -583,6 +655,7 @@ static const struct wg_route case_routes[] = {
 	{ "GET",  "/api/v1/cases/{id}/contacts",  case_contacts, RIGHT_TRACE_RUN,  0, NULL },
 	{ "POST", "/api/v1/cases/{id}/apply",     case_apply,    RIGHT_TRACE_RUN,  ROUTE_WRITE, NULL },
 	{ "GET",  "/api/v1/contacts",             contacts_handed, RIGHT_PERSON_READ, 0, NULL },
+	{ "GET",  "/api/v1/contacts/export",      contacts_export, RIGHT_PERSON_READ, 0, NULL },
 };
 
 int cases_register(void)

@@ -109,6 +109,10 @@ int resource_register(struct wg_resource *res);
 /* The import and export handlers (resource_io.c). */
 int resource_handle_export(wg_req *r);
 int resource_handle_import(wg_req *r);
+/* Answers ?format=csv|xlsx (default csv) with what write() puts in the sheet. */
+struct sheet_writer;
+int resource_export_reply(wg_req *r, const char *name, const char *sheet_name,
+			  int (*write)(wg_req *r, struct sheet_writer *w, void *ctx), void *ctx);
 
 /* A list query under construction: the WHERE clause (scope, ?grid=, field
  * filters, ?q=) and its parameters. */

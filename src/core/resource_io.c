@@ -130,45 +130,36 @@ static int export_header(const struct wg_resource *res, struct sheet_writer *w)
 	return sheet_writer_header(w, names, NULL, n);
 }
 
-int resource_handle_export(wg_req *r)
+int resource_export_reply(wg_req *r, const char *name, const char *sheet_name,
+			  int (*write)(wg_req *r, struct sheet_writer *w, void *ctx), void *ctx)
 {
-	const struct wg_resource *res = r->route->data;
-	struct resource_query q = { .where = WG_BUF_INIT(WG_MAX_SQL) };
 	struct sheet_writer *w = NULL;
 	wg_buf csv = WG_BUF_INIT(WG_MAX_RESPONSE);
 	char tmp[] = "/tmp/wangge-export-XXXXXX";
 	int fd = -1, rc;
-	int64_t count = 0;
 	const char *format = req_query(r, "format");
 	if (!format)
 		format = "csv";
-	if (strcmp(format, "csv") != 0 && strcmp(format, "xlsx") != 0) {
-		rc = req_fail(r, WG_ERR_BAD_QUERY, "format", "format 应为 csv 或 xlsx", "format must be csv or xlsx");
-		goto out;
-	}
-	if (resource_want_reveal(r, res) || resource_build_where(r, res, &q)) {
-		rc = r->fail.code;
-		goto out;
-	}
+	if (strcmp(format, "csv") != 0 && strcmp(format, "xlsx") != 0)
+		return req_fail(r, WG_ERR_BAD_QUERY, "format", "format 应为 csv 或 xlsx", "format must be csv or xlsx");
 	bool xlsx = strcmp(format, "xlsx") == 0;
 	if (xlsx) {
+		/* libxlsxwriter writes files: a private temporary one, read back and removed. */
 		fd = mkstemp(tmp);
-		rc = fd < 0 ? WG_ERR_IO : sheet_xlsx_writer_open(tmp, res->zh, NULL, &w);
+		rc = fd < 0 ? WG_ERR_IO : sheet_xlsx_writer_open(tmp, sheet_name, NULL, &w);
 	} else {
 		rc = sheet_csv_writer_open_buf(&csv, &w);
 	}
 	if (!rc)
-		rc = export_header(res, w);
-	if (!rc)
-		rc = write_rows(r, res, &q, w, &count);
+		rc = write(r, w, ctx);
 	if (rc) {
-		sheet_writer_abort(w);
-		w = NULL;
-		req_fail(r, rc, NULL, NULL, NULL);
+		if (w)
+			sheet_writer_abort(w);
+		if (!r->fail.code)
+			req_fail(r, rc, NULL, NULL, NULL);
 		goto out;
 	}
 	rc = sheet_writer_close(w);
-	w = NULL;
 	char *data = NULL;
 	size_t len = 0;
 	if (!rc && xlsx)
@@ -179,24 +170,43 @@ int resource_handle_export(wg_req *r)
 		req_fail(r, rc, NULL, NULL, NULL);
 		goto out;
 	}
-	char change[48];
-	snprintf(change, sizeof change, "%lld", (long long)count);
-	char *disposition = arena_printf(&r->arena, "attachment; filename=\"%s.%s\"", res->name, format);
+	char *disposition = arena_printf(&r->arena, "attachment; filename=\"%s.%s\"", name, format);
 	if (disposition)
 		req_add_header(r, "Content-Disposition", disposition);
 	req_reply_raw(r, 200, xlsx ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 				   : "text/csv; charset=utf-8", data, len);
-	rc = audit_read(r, r->reveal ? "export_reveal" : "export", res->name, 0, r->user->scope_path);
 out:
-	if (w)
-		sheet_writer_abort(w);
 	if (fd >= 0) {
 		close(fd);
 		unlink(tmp);
 	}
 	wg_buf_release(&csv);
+	return r->fail.code;
+}
+
+struct export_ctx {
+	const struct wg_resource *res;
+	struct resource_query *q;
+};
+
+static int write_export(wg_req *r, struct sheet_writer *w, void *ctx)
+{
+	struct export_ctx *e = ctx;
+	int64_t count = 0;
+	int rc = export_header(e->res, w);
+	return rc ? rc : write_rows(r, e->res, e->q, w, &count);
+}
+
+int resource_handle_export(wg_req *r)
+{
+	const struct wg_resource *res = r->route->data;
+	struct resource_query q = { .where = WG_BUF_INIT(WG_MAX_SQL) };
+	struct export_ctx ctx = { res, &q };
+	if (!resource_want_reveal(r, res) && !resource_build_where(r, res, &q) &&
+	    !resource_export_reply(r, res->name, res->zh, write_export, &ctx))
+		audit_read(r, r->reveal ? "export_reveal" : "export", res->name, 0, r->user->scope_path);
 	wg_buf_release(&q.where);
-	return rc;
+	return r->fail.code;
 }
 
 /* ---- import ---- */
