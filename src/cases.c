@@ -269,6 +269,57 @@ static int scan_create(wg_req *r)
 					   "t_out", (json_int_t)t_out, "duplicate", added == 0));
 }
 
+/* POST /api/v1/dwells {person_id, lat, lng, t_in, t_out}: a stay at a
+ * location (WGS-84), from a location feed, for spatiotemporal companions.
+ * The point becomes its cell (800 m by default); the point itself is not kept. */
+static int dwell_create(wg_req *r)
+{
+	static const char *const allowed[] = { "person_id", "lat", "lng", "t_in", "t_out", NULL };
+	const char *key;
+	json_t *v;
+	json_object_foreach(r->body, key, v) {
+		bool ok = false;
+		for (const char *const *a = allowed; *a; a++)
+			ok |= strcmp(*a, key) == 0;
+		if (!ok)
+			return req_failf(r, WG_ERR_UNKNOWN_FIELD, key, "未知字段 %s", "unknown field %s", key, key);
+	}
+	json_t *person = json_object_get(r->body, "person_id"), *lat = json_object_get(r->body, "lat"),
+	       *lng = json_object_get(r->body, "lng");
+	if (!json_is_integer(person) || json_integer_value(person) < 1 || json_integer_value(person) > UINT32_MAX)
+		return req_fail(r, WG_ERR_REQUIRED, "person_id", "请提供人员编号", "person_id is required");
+	if (!json_is_number(lat) || !json_is_number(lng))
+		return req_fail(r, WG_ERR_REQUIRED, json_is_number(lat) ? "lng" : "lat", "请提供经纬度(WGS-84)",
+				"lat and lng (WGS-84) are required");
+	int64_t t_in, t_out;
+	uint32_t cell;
+	if (time_field(r, "t_in", r->now, &t_in) || time_field(r, "t_out", r->now, &t_out) ||
+	    person_exists(r, json_integer_value(person)))
+		return r->fail.code;
+	if (trace_cell_of(json_number_value(lat), json_number_value(lng), store_params.cell_size_m, &cell))
+		return req_fail(r, WG_ERR_VALIDATION, "lat", "经纬度无效或不在服务范围内", "latitude/longitude invalid or out of range");
+	struct trace_rec rec;
+	struct trace_diag diag = { 0 };
+	size_t added = 0;
+	int rc = trace_rec_make((uint32_t)json_integer_value(person), cell, t_in, t_out, r->now, store_params.max_dwell_min, &rec);
+	if (!rc) {
+		pthread_mutex_lock(&store_lock);
+		rc = store ? trace_store_append(store, TRACE_CELL, &rec, 1, r->now, &added, &diag) : TRACE_ERR_IO;
+		pthread_mutex_unlock(&store_lock);
+	}
+	if (rc)
+		return req_failf(r, rc == TRACE_ERR_IO || rc == TRACE_ERR_NOMEM ? WG_ERR_IO : WG_ERR_VALIDATION, "t_out",
+				 "位置记录无效:%s", "invalid location record: %s", trace_err_zh(rc), trace_err_en(rc));
+	json_t *change = json_pack("{s:I, s:I}", "person_id", json_integer_value(person), "cell", (json_int_t)cell);
+	rc = audit_req(r, "dwell", "persons", json_integer_value(person), "", change);
+	json_decref(change);
+	if (rc)
+		return r->fail.code;
+	return req_reply(r, 201, json_pack("{s:I, s:I, s:I, s:I, s:b}", "person_id", json_integer_value(person),
+					   "cell", (json_int_t)cell, "t_in", (json_int_t)t_in, "t_out", (json_int_t)t_out,
+					   "duplicate", added == 0));
+}
+
 /* ---- cases ---- */
 
 static const char *const presets[] = { "v8", "v9", "twenty", NULL };
@@ -651,6 +702,7 @@ static int case_apply(wg_req *r)
 static const struct wg_route case_routes[] = {
 	{ "GET",  "/api/v1/venues/{id}/qr.svg",   venue_qr,      RIGHT_GRID_READ,  0, NULL },
 	{ "POST", "/api/v1/scans",                scan_create,   RIGHT_SCAN_WRITE, ROUTE_WRITE | ROUTE_JSON, NULL },
+	{ "POST", "/api/v1/dwells",               dwell_create,  RIGHT_TRACE_RUN,  ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "POST", "/api/v1/cases/{id}/trace",     case_trace,    RIGHT_TRACE_RUN,  ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "GET",  "/api/v1/cases/{id}/contacts",  case_contacts, RIGHT_TRACE_RUN,  0, NULL },
 	{ "POST", "/api/v1/cases/{id}/apply",     case_apply,    RIGHT_TRACE_RUN,  ROUTE_WRITE, NULL },

@@ -142,3 +142,31 @@ test('an index person without scans gives empty lists, not an error', async () =
   assert.equal(t.status, 200, t.text);
   assert.equal(t.json.close + t.json.secondary + t.json.companions, 0);
 });
+
+test('location records give spatiotemporal companions (same 800 m cell, more than 10 minutes)', async () => {
+  const names = ['伴随甲', '伴随乙', '远处丙'];
+  const ids = {};
+  for (const name of names) {
+    const r = await srv.api('POST', '/api/v1/persons', { token: community, body: { grid_id: DEMO.grid, name } });
+    ids[name] = r.json.id;
+  }
+  const dwell = (body) => srv.api('POST', '/api/v1/dwells', { token: command, body });
+  assert.equal((await dwell({ person_id: ids['伴随甲'], lat: 33.759, lng: 119.806, t_in: now - 5000, t_out: now - 3000 })).status, 201);
+  // the same spot, overlapping 25 minutes
+  const b = await dwell({ person_id: ids['伴随乙'], lat: 33.759, lng: 119.806, t_in: now - 4500, t_out: now - 3000 });
+  assert.equal(b.json.cell, (await dwell({ person_id: ids['伴随甲'], lat: 33.759, lng: 119.806, t_in: now - 5000, t_out: now - 3000 })).json.cell);
+  assert.equal(b.status, 201, b.text);
+  // 30 km away at the same time: another cell
+  assert.equal((await dwell({ person_id: ids['远处丙'], lat: 34.03, lng: 119.806, t_in: now - 5000, t_out: now - 3000 })).status, 201);
+  expectError(await dwell({ person_id: ids['伴随甲'], lat: 95, lng: 119.8 }), 422, 'validation_failed', 'lat');
+  expectError(await dwell({ person_id: ids['伴随甲'], lng: 119.8 }), 422, 'required', 'lat');
+  expectError(await dwell({ person_id: ids['伴随甲'], lat: 33.7, lng: 119.8, speed: 3 }), 422, 'unknown_field', 'speed');
+  expectError(await srv.api('POST', '/api/v1/dwells', { token: checkpoint, body: { person_id: 1, lat: 33.7, lng: 119.8 } }), 403, 'forbidden');
+  const c = await srv.api('POST', '/api/v1/cases', { token: command, body: { person_id: ids['伴随甲'], onset_at: now - 1000, preset: 'twenty' } });
+  const t = await srv.api('POST', `/api/v1/cases/${c.json.id}/trace`, { token: command });
+  assert.equal(t.status, 200, t.text);
+  assert.equal(t.json.companions, 1);
+  const comp = await srv.api('GET', `/api/v1/cases/${c.json.id}/contacts?kind=companion`, { token: command });
+  assert.deepEqual(comp.json.items.map((x) => x.person_id), [ids['伴随乙']]);
+  assert.ok(comp.json.items[0].overlap_min >= 25);
+});
