@@ -26,6 +26,7 @@
 #define DEFAULT_STAY_SECONDS (30 * 60)
 #define CLOCK_SKEW_SECONDS   300
 #define QR_PREFIX            "WG-VENUE:"
+#define WG_MAX_TRACE_BATCH   2000
 
 /* The engine has no locking of its own: one lock for the server's store. */
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -367,10 +368,15 @@ static struct wg_resource case_resource = {
 };
 
 /* The preset's rule; the body may narrow the buffer and look-back. */
-static int case_rule(wg_req *r, const char *preset, struct trace_rule *rule)
+static void preset_rule(const char *preset, struct trace_rule *rule)
 {
 	trace_rule_default(rule);
 	rule->lookback_days = strcmp(preset, "v8") == 0 ? 4 : 2;
+}
+
+static int case_rule(wg_req *r, const char *preset, struct trace_rule *rule)
+{
+	preset_rule(preset, rule);
 	json_t *b = json_object_get(r->body, "buffer_min"), *l = json_object_get(r->body, "lookback_days");
 	if (b && (!json_is_integer(b) || json_integer_value(b) < 0 || json_integer_value(b) > 240))
 		return req_fail(r, WG_ERR_VALIDATION, "buffer_min", "buffer_min 应为 0 到 240 分钟", "buffer_min must be 0 to 240 minutes");
@@ -419,20 +425,32 @@ static uint64_t micros(void)
 }
 
 /* POST /api/v1/cases/{id}/trace {buffer_min?, lookback_days?} */
-static int case_trace(wg_req *r)
+/* Traces one case with the rule of its preset (and the body's overrides),
+ * keeps its contacts and returns the summary. */
+static int trace_one(wg_req *r, int64_t case_id, const struct trace_rule *override, json_t **summary)
 {
 	json_t *c;
 	char path[WG_MAX_GRID_PATH];
 	struct trace_rule rule;
 	struct trace_result close = { 0 }, second = { 0 }, comp = { 0 };
-	if (resource_load(r, &case_resource, r->id, &c, path, sizeof path))
+	*summary = NULL;
+	if (resource_load(r, &case_resource, case_id, &c, path, sizeof path))
 		return r->fail.code;
 	int64_t person = json_integer_value(json_object_get(c, "person_id"));
 	int64_t onset = json_integer_value(json_object_get(c, "onset_at"));
-	int rc = case_rule(r, json_string_value(json_object_get(c, "preset")), &rule);
+	const char *preset = json_string_value(json_object_get(c, "preset"));
+	int rc = 0;
+	if (override)
+		preset_rule(preset, &rule);
+	else
+		rc = case_rule(r, preset, &rule);
 	json_decref(c);
 	if (rc)
 		return rc;
+	if (override) {
+		rule.buffer_min = override->buffer_min ? override->buffer_min : rule.buffer_min;
+		rule.lookback_days = override->lookback_days ? override->lookback_days : rule.lookback_days;
+	}
 	uint64_t t0 = micros();
 	pthread_mutex_lock(&store_lock);
 	rc = !store ? TRACE_ERR_IO : trace_close_contacts(store, (uint32_t)person, onset, &rule, &close);
@@ -449,34 +467,91 @@ static int case_trace(wg_req *r)
 		req_failf(r, WG_ERR_INTERNAL, NULL, "流调失败:%s", "tracing failed: %s", trace_err_zh(rc), trace_err_en(rc));
 		goto out;
 	}
-	wg_param p[] = { WG_PINT(r->id) };
+	wg_param p[] = { WG_PINT(case_id) };
 	if ((rc = store_run(r->db, "DELETE FROM case_contacts WHERE case_id = ?", p, 1))) {
 		req_fail(r, rc, NULL, NULL, NULL);
 		goto out;
 	}
-	if (store_hits(r, r->id, "close", &close, &located) || store_hits(r, r->id, "secondary", &second, &located) ||
-	    store_hits(r, r->id, "companion", &comp, &located))
+	if (store_hits(r, case_id, "close", &close, &located) || store_hits(r, case_id, "secondary", &second, &located) ||
+	    store_hits(r, case_id, "companion", &comp, &located))
 		goto out;
-	wg_param u[] = { WG_PINT(r->now), WG_PINT(r->now), WG_PINT(r->id) };
+	wg_param u[] = { WG_PINT(r->now), WG_PINT(r->now), WG_PINT(case_id) };
 	if ((rc = store_run(r->db, "UPDATE cases SET status = 'traced', traced_at = ?, updated_at = ?, version = version + 1 WHERE id = ?", u, 3))) {
 		req_fail(r, rc, NULL, NULL, NULL);
 		goto out;
 	}
-	json_t *summary = json_pack("{s:I, s:I, s:I, s:I, s:I, s:f}", "close", (json_int_t)close.n,
-				    "secondary", (json_int_t)second.n, "companions", (json_int_t)comp.n,
-				    "located", (json_int_t)located,
-				    "not_located", (json_int_t)(close.n + second.n + comp.n) - located,
-				    "engine_ms", (double)elapsed / 1000.0);
-	if (audit_req(r, "trace", "cases", r->id, path, summary)) {
-		json_decref(summary);
-		goto out;
+	*summary = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "case_id", (json_int_t)case_id,
+			     "close", (json_int_t)close.n, "secondary", (json_int_t)second.n, "companions", (json_int_t)comp.n,
+			     "located", (json_int_t)located, "not_located", (json_int_t)(close.n + second.n + comp.n) - located,
+			     "engine_ms", (double)elapsed / 1000.0);
+	if (!*summary || audit_req(r, "trace", "cases", case_id, path, *summary)) {
+		json_decref(*summary);
+		*summary = NULL;
+		if (!r->fail.code)
+			req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	}
-	req_reply(r, 200, summary);
 out:
 	trace_result_free(&close);
 	trace_result_free(&second);
 	trace_result_free(&comp);
 	return r->fail.code;
+}
+
+/* POST /api/v1/cases/{id}/trace {buffer_min?, lookback_days?} */
+static int case_trace(wg_req *r)
+{
+	json_t *summary;
+	if (trace_one(r, r->id, NULL, &summary))
+		return r->fail.code;
+	json_object_del(summary, "case_id");
+	return req_reply(r, 200, summary);
+}
+
+/* POST /api/v1/cases/trace {"case_ids": [...], buffer_min?, lookback_days?}:
+ * a night's new cases traced in one run; all or nothing. */
+static int cases_trace_batch(wg_req *r)
+{
+	json_t *ids = json_object_get(r->body, "case_ids"), *id;
+	size_t i;
+	if (!json_is_array(ids) || json_array_size(ids) == 0 || json_array_size(ids) > WG_MAX_TRACE_BATCH)
+		return req_failf(r, WG_ERR_VALIDATION, "case_ids", "case_ids 应为 1 到 %d 个病例编号的数组",
+				 "case_ids must be an array of 1 to %d case ids", WG_MAX_TRACE_BATCH, WG_MAX_TRACE_BATCH);
+	json_array_foreach(ids, i, id)
+		if (!json_is_integer(id) || json_integer_value(id) < 1)
+			return req_failf(r, WG_ERR_VALIDATION, "case_ids", "case_ids[%zu] 应为正整数", "case_ids[%zu] must be a positive integer", i, i);
+	/* The rule overrides are checked once, then apply to every case. */
+	json_t *rest = json_copy(r->body);
+	json_object_del(rest, "case_ids");
+	json_t *saved = r->body;
+	r->body = rest;
+	struct trace_rule check;
+	int rc = case_rule(r, "v9", &check);
+	r->body = saved;
+	json_decref(rest);
+	if (rc)
+		return rc;
+	struct trace_rule override = { 0 };
+	json_t *b = json_object_get(r->body, "buffer_min"), *l = json_object_get(r->body, "lookback_days");
+	override.buffer_min = b ? (uint32_t)json_integer_value(b) : 0;
+	override.lookback_days = l ? (uint32_t)json_integer_value(l) : 0;
+	json_t *results = json_array();
+	json_int_t totals[3] = { 0 };
+	json_array_foreach(ids, i, id) {
+		json_t *summary;
+		if (trace_one(r, json_integer_value(id), &override, &summary)) {
+			json_decref(results);
+			char field[32];
+			snprintf(field, sizeof field, "case_ids[%zu]", i);
+			snprintf(r->fail.field, sizeof r->fail.field, "%s", field);
+			return r->fail.code;
+		}
+		totals[0] += json_integer_value(json_object_get(summary, "close"));
+		totals[1] += json_integer_value(json_object_get(summary, "secondary"));
+		totals[2] += json_integer_value(json_object_get(summary, "companions"));
+		json_array_append_new(results, summary);
+	}
+	return req_reply(r, 200, json_pack("{s:o, s:I, s:I, s:I}", "cases", results, "close", totals[0],
+					   "secondary", totals[1], "companions", totals[2]));
 }
 
 #define CONTACT_COLUMNS \
@@ -704,6 +779,7 @@ static const struct wg_route case_routes[] = {
 	{ "POST", "/api/v1/scans",                scan_create,   RIGHT_SCAN_WRITE, ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "POST", "/api/v1/dwells",               dwell_create,  RIGHT_TRACE_RUN,  ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "POST", "/api/v1/cases/{id}/trace",     case_trace,    RIGHT_TRACE_RUN,  ROUTE_WRITE | ROUTE_JSON, NULL },
+	{ "POST", "/api/v1/cases/trace",          cases_trace_batch, RIGHT_TRACE_RUN, ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "GET",  "/api/v1/cases/{id}/contacts",  case_contacts, RIGHT_TRACE_RUN,  0, NULL },
 	{ "POST", "/api/v1/cases/{id}/apply",     case_apply,    RIGHT_TRACE_RUN,  ROUTE_WRITE, NULL },
 	{ "GET",  "/api/v1/contacts",             contacts_handed, RIGHT_PERSON_READ, 0, NULL },

@@ -170,3 +170,29 @@ test('location records give spatiotemporal companions (same 800 m cell, more tha
   assert.deepEqual(comp.json.items.map((x) => x.person_id), [ids['伴随乙']]);
   assert.ok(comp.json.items[0].overlap_min >= 25);
 });
+
+test('a night of cases is traced in one run, all or nothing', async () => {
+  const mk = async (name) => (await srv.api('POST', '/api/v1/persons', { token: community, body: { grid_id: DEMO.grid, name } })).json.id;
+  const a = await mk('夜间病例一'), b = await mk('夜间病例二'), met = await mk('同场所庚');
+  for (const [p, tin] of [[a, now - 9000], [b, now - 9000], [met, now - 8800]])
+    assert.equal((await scan(checkpoint, { venue_code: other.code, person_id: p, t_in: tin, t_out: tin + 1200 })).status, 201);
+  const cases = [];
+  for (const p of [a, b]) {
+    const c = await srv.api('POST', '/api/v1/cases', { token: command, body: { person_id: p, onset_at: now - 3600, preset: 'v9' } });
+    cases.push(c.json.id);
+  }
+  const r = await srv.api('POST', '/api/v1/cases/trace', { token: command, body: { case_ids: cases, buffer_min: 15 } });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.cases.map((x) => x.case_id), cases);
+  for (const x of r.json.cases) assert.ok(x.close >= 2, JSON.stringify(x));   // the other case and 同场所庚
+  assert.equal(r.json.close, r.json.cases.reduce((s, x) => s + x.close, 0));
+  const one = await srv.api('GET', `/api/v1/cases/${cases[0]}/contacts?kind=close`, { token: command });
+  assert.ok(one.json.items.some((x) => x.person_id === met));
+  // one unknown case: nothing of the run is kept
+  const before = (await srv.api('GET', `/api/v1/cases/${cases[1]}`, { token: command })).json.version;
+  const bad = await srv.api('POST', '/api/v1/cases/trace', { token: command, body: { case_ids: [cases[1], 99999999] } });
+  expectError(bad, 404, 'not_found', 'case_ids[1]');
+  assert.equal((await srv.api('GET', `/api/v1/cases/${cases[1]}`, { token: command })).json.version, before);
+  expectError(await srv.api('POST', '/api/v1/cases/trace', { token: command, body: { case_ids: [] } }), 422, 'validation_failed', 'case_ids');
+  expectError(await srv.api('POST', '/api/v1/cases/trace', { token: command, body: { case_ids: [1], depth: 2 } }), 422, 'unknown_field', 'depth');
+});
