@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 #define DEFAULT_STAY_SECONDS (30 * 60)
 #define CLOCK_SKEW_SECONDS   300
@@ -170,6 +171,72 @@ static int venue_qr(wg_req *r)
 	size_t len;
 	char *data = wg_buf_detach(&svg, &len);
 	return data ? req_reply_raw(r, 200, "image/svg+xml", data, len) : req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+}
+
+/* PNG chunk: length, type, data, CRC over type and data. */
+static void png_chunk(wg_buf *out, const char type[4], const unsigned char *data, uint32_t n)
+{
+	unsigned char be[4] = { (unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n };
+	wg_buf_append(out, be, 4);
+	wg_buf_append(out, type, 4);
+	wg_buf_append(out, data, n);
+	uLong crc = crc32(0L, (const Bytef *)type, 4);
+	crc = crc32(crc, data, n);
+	unsigned char c[4] = { (unsigned char)(crc >> 24), (unsigned char)(crc >> 16), (unsigned char)(crc >> 8), (unsigned char)crc };
+	wg_buf_append(out, c, 4);
+}
+
+/* GET /api/v1/venues/{id}/qr.png: the same code as a 1-bit PNG, 8 pixels a module. */
+static int venue_qr_png(wg_req *r)
+{
+	json_t *v;
+	char path[WG_MAX_GRID_PATH], text[64];
+	if (resource_load(r, &venue_resource, r->id, &v, path, sizeof path))
+		return r->fail.code;
+	snprintf(text, sizeof text, QR_PREFIX "%s", json_string_value(json_object_get(v, "code")));
+	json_decref(v);
+	QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	if (!qr)
+		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	const uint32_t scale = 8, quiet = 4, side = ((uint32_t)qr->width + 2 * quiet) * scale, row_bytes = (side + 7) / 8;
+	size_t raw_len = (size_t)(row_bytes + 1) * side;
+	unsigned char *raw = wg_calloc(raw_len, 1);
+	uLongf packed_len = compressBound((uLong)raw_len);
+	unsigned char *packed = wg_malloc(packed_len);
+	wg_buf png = WG_BUF_INIT(4u << 20);
+	int rc = WG_ERR_NOMEM;
+	if (!raw || !packed)
+		goto out;
+	for (uint32_t y = 0; y < side; y++) {
+		unsigned char *line = raw + (size_t)y * (row_bytes + 1) + 1;  /* byte 0: filter "none" */
+		for (uint32_t x = 0; x < side; x++) {
+			int mx = (int)(x / scale) - (int)quiet, my = (int)(y / scale) - (int)quiet;
+			bool dark = mx >= 0 && my >= 0 && mx < qr->width && my < qr->width && (qr->data[my * qr->width + mx] & 1);
+			if (!dark)  /* grayscale 1 bit: 1 is white */
+				line[x / 8] |= (unsigned char)(0x80 >> (x % 8));
+		}
+	}
+	if (compress2(packed, &packed_len, raw, (uLong)raw_len, 9) != Z_OK)
+		goto out;
+	unsigned char ihdr[13] = { (unsigned char)(side >> 24), (unsigned char)(side >> 16), (unsigned char)(side >> 8), (unsigned char)side,
+				   (unsigned char)(side >> 24), (unsigned char)(side >> 16), (unsigned char)(side >> 8), (unsigned char)side,
+				   1, 0, 0, 0, 0 };
+	wg_buf_append(&png, "\x89PNG\r\n\x1a\n", 8);
+	png_chunk(&png, "IHDR", ihdr, sizeof ihdr);
+	png_chunk(&png, "IDAT", packed, (uint32_t)packed_len);
+	png_chunk(&png, "IEND", NULL, 0);
+	rc = png.err;
+out:
+	QRcode_free(qr);
+	wg_free(raw);
+	wg_free(packed);
+	if (rc) {
+		wg_buf_release(&png);
+		return req_fail(r, rc, NULL, NULL, NULL);
+	}
+	size_t len;
+	char *data = wg_buf_detach(&png, &len);
+	return data ? req_reply_raw(r, 200, "image/png", data, len) : req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 }
 
 /* ---- scans ---- */
@@ -776,6 +843,7 @@ static int case_apply(wg_req *r)
 
 static const struct wg_route case_routes[] = {
 	{ "GET",  "/api/v1/venues/{id}/qr.svg",   venue_qr,      RIGHT_GRID_READ,  0, NULL },
+	{ "GET",  "/api/v1/venues/{id}/qr.png",   venue_qr_png,  RIGHT_GRID_READ,  0, NULL },
 	{ "POST", "/api/v1/scans",                scan_create,   RIGHT_SCAN_WRITE, ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "POST", "/api/v1/dwells",               dwell_create,  RIGHT_TRACE_RUN,  ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "POST", "/api/v1/cases/{id}/trace",     case_trace,    RIGHT_TRACE_RUN,  ROUTE_WRITE | ROUTE_JSON, NULL },

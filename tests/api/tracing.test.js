@@ -34,6 +34,21 @@ test('a venue gets an unguessable code and a printable QR code', async () => {
   assert.equal(qr.status, 200);
   assert.match(qr.headers.get('content-type'), /image\/svg\+xml/);
   assert.match(qr.text, /^<svg[^>]*viewBox="0 0 (\d+) \1"/);
+  // The PNG: a valid 1-bit image whose pixels are the same modules (finder pattern top left).
+  const png = await fetch(`${srv.base}/api/v1/venues/${venue.id}/qr.png`, { headers: { authorization: `Bearer ${gridworker}` } });
+  assert.equal(png.status, 200);
+  assert.equal(png.headers.get('content-type'), 'image/png');
+  const bytes = Buffer.from(await png.arrayBuffer());
+  assert.equal(bytes.subarray(0, 8).toString('hex'), '89504e470d0a1a0a');
+  const side = bytes.readUInt32BE(16);
+  const modules = Number(qr.text.match(/viewBox="0 0 (\d+)/)[1]);
+  assert.equal(side, modules * 8);
+  const idatLen = bytes.readUInt32BE(33);
+  const raw = require('node:zlib').inflateSync(bytes.subarray(41, 41 + idatLen));
+  const rowBytes = Math.ceil(side / 8) + 1;
+  const pixelDark = (x, y) => ((raw[y * rowBytes + 1 + (x >> 3)] >> (7 - (x % 8))) & 1) === 0;
+  assert.equal(pixelDark(4 * 8 + 1, 4 * 8 + 1), true, 'finder pattern corner is dark');
+  assert.equal(pixelDark(1, 1), false, 'quiet zone is white');
   expectError(await srv.api('POST', '/api/v1/venues', { token: community, body: { grid_id: DEMO.grid, name: 'x', code: 'MINE' } }),
     422, 'validation_failed', 'code');
 });
