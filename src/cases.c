@@ -239,6 +239,28 @@ out:
 	return data ? req_reply_raw(r, 200, "image/png", data, len) : req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 }
 
+/* GET /api/v1/venues/{id}/scans?days=N: how many scans the venue had in
+ * the last N days (default 7, at most the retention). */
+static int venue_scan_count(wg_req *r)
+{
+	static const char *const allowed[] = { "days", NULL };
+	json_t *v;
+	char path[WG_MAX_GRID_PATH];
+	int64_t days;
+	size_t count = 0;
+	if (req_check_query(r, allowed) || req_query_int(r, "days", 1, store_params.retention_days, 7, &days) ||
+	    resource_load(r, &venue_resource, r->id, &v, path, sizeof path))
+		return r->fail.code;
+	json_decref(v);
+	pthread_mutex_lock(&store_lock);
+	int rc = store ? trace_place_count(store, TRACE_SCAN, (uint32_t)r->id, r->now - days * 86400, &count) : TRACE_ERR_IO;
+	pthread_mutex_unlock(&store_lock);
+	if (rc)
+		return req_failf(r, WG_ERR_INTERNAL, NULL, "无法统计扫码:%s", "cannot count scans: %s", trace_err_zh(rc), trace_err_en(rc));
+	return req_reply(r, 200, json_pack("{s:I, s:I, s:I}", "venue_id", (json_int_t)r->id, "days", (json_int_t)days,
+					   "scans", (json_int_t)count));
+}
+
 /* ---- scans ---- */
 
 static int venue_by_code(wg_req *r, const char *code, int64_t *id, char *path, size_t size)
@@ -844,6 +866,7 @@ static int case_apply(wg_req *r)
 static const struct wg_route case_routes[] = {
 	{ "GET",  "/api/v1/venues/{id}/qr.svg",   venue_qr,      RIGHT_GRID_READ,  0, NULL },
 	{ "GET",  "/api/v1/venues/{id}/qr.png",   venue_qr_png,  RIGHT_GRID_READ,  0, NULL },
+	{ "GET",  "/api/v1/venues/{id}/scans",    venue_scan_count, RIGHT_GRID_READ, 0, NULL },
 	{ "POST", "/api/v1/scans",                scan_create,   RIGHT_SCAN_WRITE, ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "POST", "/api/v1/dwells",               dwell_create,  RIGHT_TRACE_RUN,  ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "POST", "/api/v1/cases/{id}/trace",     case_trace,    RIGHT_TRACE_RUN,  ROUTE_WRITE | ROUTE_JSON, NULL },

@@ -223,6 +223,10 @@ struct trace_case {
 int trace_batch_close(trace_store *s, const struct trace_case *cases, size_t n,
 		      const struct trace_rule *r, struct trace_result *out, size_t *unknown);
 
+/* Records of one place (venue or cell) that began at or after `since`
+ * (Unix seconds; 0 = all kept). Builds the resident index if needed. */
+int trace_place_count(trace_store *s, enum trace_kind kind, uint32_t place, int64_t since, size_t *count);
+
 /* The CLI: argv[0] is "trace". Returns 0, 1 on failure, 2 on bad usage. */
 int trace_cmd(int argc, char **argv);
 

@@ -285,3 +285,31 @@ uint32_t trace_store_max_dur(const trace_store *s, enum trace_kind kind)
 {
 	return s->built[kind] ? s->tab[kind].max_dur : 0;
 }
+
+int trace_place_count(trace_store *s, enum trace_kind kind, uint32_t place, int64_t since, size_t *count)
+{
+	*count = 0;
+	if (kind != TRACE_SCAN && kind != TRACE_CELL)
+		return TRACE_ERR_PARAM;
+	int rc = trace_store_build(s);
+	if (rc)
+		return rc;
+	const struct trace_table *t = &s->tab[kind];
+	if (t->n == 0 || t->nplace == 0)
+		return TRACE_OK;
+	/* The dense index of the place: places are sorted by id. */
+	uint32_t lo = 0, hi = t->nplace;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (trace_table_place_id(t, mid) < place)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == t->nplace || trace_table_place_id(t, lo) != place)
+		return TRACE_OK;
+	int64_t since_min = since <= 0 ? 0 : since / 60;
+	uint32_t from = trace_table_lower(t, lo, since_min > UINT32_MAX ? UINT32_MAX : (uint32_t)since_min);
+	*count = t->place_off[lo + 1] - from;
+	return TRACE_OK;
+}

@@ -72,6 +72,9 @@ test('scans at the door: recorded once, refused with the field named when wrong'
   assert.equal(again.status, 201);
   assert.equal(again.json.duplicate, true, 'a resent scan is stored once');
 
+  const counted = await srv.api('GET', `/api/v1/venues/${venue.id}/scans`, { token: community });
+  assert.deepEqual(counted.json, { venue_id: venue.id, days: 7, scans: 4 }, 'the resent scan counts once');
+  expectError(await srv.api('GET', `/api/v1/venues/${venue.id}/scans?days=90`, { token: community }), 400, 'bad_query', 'days');
   expectError(await scan(checkpoint, { venue_code: 'NOSUCHCODE', person_id: people['病例甲'] }), 422, 'validation_failed', 'venue_code');
   expectError(await scan(checkpoint, { person_id: people['病例甲'] }), 422, 'required', 'venue_code');
   expectError(await scan(checkpoint, { venue_code: venue.code, person_id: 999999 }), 422, 'validation_failed', 'person_id');
