@@ -410,6 +410,13 @@ static json_t *row_object(wg_req *r, const struct wg_resource *res, const struct
 	return o;
 }
 
+static void refresh_statistics(wg_req *r, const struct wg_resource *res)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "ANALYZE %s", res->table);  /* the same words in SQLite and PostgreSQL */
+	store_run(r->db, sql, NULL, 0);  /* statistics only help; a failure changes nothing */
+}
+
 int resource_handle_import(wg_req *r)
 {
 	const struct wg_resource *res = r->route->data;
@@ -501,10 +508,14 @@ int resource_handle_import(wg_req *r)
 		req_reply(r, 422, out);
 	} else {
 		r->rollback = st.dry_run;
-		if (!st.dry_run && audit_req(r, "import", res->name, 0, r->user->scope_path, out))
+		if (!st.dry_run && audit_req(r, "import", res->name, 0, r->user->scope_path, out)) {
 			json_decref(out);
-		else
+		} else {
 			req_reply(r, 200, out);
+			/* A big import changes the table's shape: refresh the planner's statistics. */
+			if (!st.dry_run && st.inserted + st.updated >= 10000)
+				refresh_statistics(r, res);
+		}
 	}
 done:
 	json_decref(r->import_rows);
