@@ -141,18 +141,27 @@ static struct wg_resource venue_resource = {
 	.hooks = { .check = venue_check },
 };
 
-/* GET /api/v1/venues/{id}/qr.svg: the code to print and put up at the door. */
-static int venue_qr(wg_req *r)
+/* The QR code of the request's venue (in scope), or NULL with r->fail set. */
+static QRcode *venue_qr_code(wg_req *r)
 {
 	json_t *v;
 	char path[WG_MAX_GRID_PATH], text[64];
 	if (resource_load(r, &venue_resource, r->id, &v, path, sizeof path))
-		return r->fail.code;
+		return NULL;
 	snprintf(text, sizeof text, QR_PREFIX "%s", json_string_value(json_object_get(v, "code")));
 	json_decref(v);
 	QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
 	if (!qr)
-		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+		req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	return qr;
+}
+
+/* GET /api/v1/venues/{id}/qr.svg: the code to print and put up at the door. */
+static int venue_qr(wg_req *r)
+{
+	QRcode *qr = venue_qr_code(r);
+	if (!qr)
+		return r->fail.code;
 	const int quiet = 4, size = qr->width + 2 * quiet;
 	wg_buf svg = WG_BUF_INIT(1u << 20);
 	wg_buf_printf(&svg, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" shape-rendering=\"crispEdges\">"
@@ -189,15 +198,9 @@ static void png_chunk(wg_buf *out, const char type[4], const unsigned char *data
 /* GET /api/v1/venues/{id}/qr.png: the same code as a 1-bit PNG, 8 pixels a module. */
 static int venue_qr_png(wg_req *r)
 {
-	json_t *v;
-	char path[WG_MAX_GRID_PATH], text[64];
-	if (resource_load(r, &venue_resource, r->id, &v, path, sizeof path))
-		return r->fail.code;
-	snprintf(text, sizeof text, QR_PREFIX "%s", json_string_value(json_object_get(v, "code")));
-	json_decref(v);
-	QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	QRcode *qr = venue_qr_code(r);
 	if (!qr)
-		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+		return r->fail.code;
 	const uint32_t scale = 8, quiet = 4, side = ((uint32_t)qr->width + 2 * quiet) * scale, row_bytes = (side + 7) / 8;
 	size_t raw_len = (size_t)(row_bytes + 1) * side;
 	unsigned char *raw = wg_calloc(raw_len, 1);
