@@ -677,8 +677,10 @@ static int handle_list(wg_req *r)
 	if (order) {
 		q.params[q.n++] = WG_PINT(limit + 1);
 		q.params[q.n++] = WG_PINT(cursor);
-		wg_buf_printf(&sql, "SELECT %s FROM %s WHERE %s ORDER BY %s, id LIMIT ? OFFSET ?",
-			      res->select_columns, res->table, q.where.data, order->name);
+		/* (field, path, id) is the order of a search index such as persons(name, node_path):
+		 * the first page then comes straight off the index, whatever the matches. */
+		wg_buf_printf(&sql, "SELECT %s FROM %s WHERE %s ORDER BY %s, %s, id LIMIT ? OFFSET ?",
+			      res->select_columns, res->table, q.where.data, order->name, res->path_column);
 	} else {
 		q.params[q.n++] = WG_PINT(cursor);
 		q.params[q.n++] = WG_PINT(limit + 1);
