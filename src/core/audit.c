@@ -415,15 +415,19 @@ static int audit_list(wg_req *r)
 	const char *resource = req_query(r, "resource");
 	char lo[600], hi[600];
 	scope_range(r->user->scope_path, lo, hi, sizeof lo);
+	/* Records with no node (failed sign-ins, system events) are visible to
+	 * an auditor of the whole tree only: the scope path of a root is "/N/". */
+	int depth = 0;
+	for (const char *c = r->user->scope_path; *c; c++)
+		depth += *c == '/';
 	wg_param p[] = { WG_PINT(cursor), WG_PINT(cursor), WG_PTEXT(resource ? resource : ""),
-			 WG_PTEXT(resource ? resource : ""), WG_PTEXT(lo), WG_PTEXT(hi), WG_PINT(limit + 1) };
+			 WG_PTEXT(resource ? resource : ""), WG_PTEXT(lo), WG_PTEXT(hi), WG_PINT(depth == 2), WG_PINT(limit + 1) };
 	wg_stmt *s;
-	/* Records with no node (sign-ins, system) are visible to the whole-tree scope only. */
 	int rc = store_query(r->db,
 		"SELECT id, at, COALESCE(user_id, 0), username, address, action, resource, record_id, node_path, hash"
 		" FROM audit WHERE (? = 0 OR id < ?) AND (? = '' OR resource = ?)"
-		" AND ((node_path >= ? AND node_path < ?) OR node_path = '')"
-		" ORDER BY id DESC LIMIT ?", p, 7, &s);
+		" AND ((node_path >= ? AND node_path < ?) OR (node_path = '' AND ? = 1))"
+		" ORDER BY id DESC LIMIT ?", p, 8, &s);
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
 	json_t *items = json_array();

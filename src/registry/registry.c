@@ -308,12 +308,22 @@ static struct wg_resource household_resource = {
 	.nimport_extra = sizeof household_import_extra / sizeof household_import_extra[0],
 };
 
+/* A deleted person heads no household any more. */
+static int person_before_delete(wg_req *r, const struct wg_resource *res, int64_t id, const char *path)
+{
+	(void)res;
+	(void)path;
+	wg_param p[] = { WG_PINT(id) };
+	int rc = store_run(r->db, "UPDATE households SET head_person_id = NULL WHERE head_person_id = ?", p, 1);
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+}
+
 static struct wg_resource person_resource = {
 	.name = "persons", .table = "persons", .zh = "人员", .en = "person",
 	.fields = person_fields, .nfields = sizeof person_fields / sizeof person_fields[0],
 	.path_column = "node_path", .read_right = RIGHT_PERSON_READ, .write_right = RIGHT_PERSON_WRITE,
 	.reveal_right = RIGHT_PERSON_REVEAL, .audit_reads = true,
-	.hooks = { .check = person_check, .import_row = person_import_row },
+	.hooks = { .check = person_check, .import_row = person_import_row, .before_delete = person_before_delete },
 	.import_extra = person_import_extra,
 	.nimport_extra = sizeof person_import_extra / sizeof person_import_extra[0],
 	.import_key = NULL,

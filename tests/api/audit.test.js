@@ -167,7 +167,7 @@ test('only the auditor and the admin read the audit trail', async () => {
   expectError(await srv.api('GET', '/api/v1/audit'), 401, 'unauthorized');
 });
 
-test('an auditor scoped to one town sees that town\'s records and the sign-ins only', async () => {
+test('an auditor scoped to one town sees that town\'s records only; system and failed sign-ins are for the whole tree', async () => {
   const admin = await srv.login('admin', ADMIN_PASSWORD);
   const u = await srv.api('POST', '/api/v1/users', {
     token: admin, body: { username: 'town-auditor', password: 'town-auditor-pw', role: 'auditor', scope_node_id: places.otherStreet },
@@ -179,8 +179,10 @@ test('an auditor scoped to one town sees that town\'s records and the sign-ins o
   const r = await srv.api('GET', '/api/v1/audit?limit=1000', { token: t });
   assert.equal(r.status, 200);
   assert.ok(r.json.items.length > 0);
-  for (const a of r.json.items) assert.ok(a.node_path === '' || a.node_path.startsWith(`/1/${places.otherStreet}/`), a.node_path);
+  for (const a of r.json.items) assert.ok(a.node_path.startsWith(`/1/${places.otherStreet}/`), a.node_path);
   assert.ok(r.json.items.some((a) => a.action === 'create' && a.record_id === String(c.json.id)));
+  const whole = await srv.api('GET', '/api/v1/audit?limit=1000', { token: auditor });
+  assert.ok(whole.json.items.some((a) => a.node_path === ''), 'the county auditor sees records with no node');
 });
 
 test('the trail pages newest first with a cursor; bad paging is refused', async () => {
