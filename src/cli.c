@@ -8,6 +8,7 @@
 #include "core/auth.h"
 #include "core/err.h"
 #include "core/http.h"
+#include "core/jobs.h"
 #include "core/log.h"
 #include "core/migrate.h"
 #include "core/opts.h"
@@ -48,6 +49,7 @@ int cli_register_routes(void)
 	int rc = metrics_register();
 	if (!rc) rc = auth_register();
 	if (!rc) rc = accounts_register();
+	if (!rc) rc = jobs_register();
 	if (!rc) rc = audit_register();
 	if (!rc) rc = grid_register();
 	if (!rc) rc = registry_register();
@@ -217,6 +219,7 @@ int cmd_serve(int argc, char **argv)
 	sigwait(&set, &sig);
 	log_info("signal %d: finishing in-flight requests / 正在完成处理中的请求", sig);
 	http_stop(http, 10);
+	jobs_wait();
 	cases_close_store();
 	app_close(app);
 	resource_release_all();

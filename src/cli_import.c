@@ -16,8 +16,9 @@
 
 #define IMPORT_USAGE "wangge import grids|households|persons FILE --as USERNAME [--dry-run] [--partial] [--data DIR]"
 
-static void show_progress(uint64_t rows)
+static void show_progress(wg_req *r, uint64_t rows)
 {
+	(void)r;
 	if (isatty(2))
 		fprintf(stderr, "\r已处理 / processed %llu 行 rows", (unsigned long long)rows);
 }

@@ -98,7 +98,8 @@ struct wg_req {
 	/* A request made in-process (CLI import): query values as key, value, …, NULL,
 	 * and a progress report every so many rows. */
 	const char *const *local_query;
-	void (*progress)(uint64_t rows);
+	void (*progress)(wg_req *r, uint64_t rows);
+	void *progress_ctx;
 	json_t *import_rows;        /* during an import: record id → the file row that created it */
 	bool reveal;                /* this request may see personal data whole (asked and allowed) */
 	bool rollback;              /* a write that answers normally but must change nothing (dry runs, rejected imports) */

@@ -527,7 +527,7 @@ static int handle_get(wg_req *r)
 
 static bool query_key_known(const struct wg_resource *res, const char *key)
 {
-	static const char *const common[] = { "limit", "cursor", "grid", "q", "format", "dry_run", "partial", "reveal", NULL };
+	static const char *const common[] = { "limit", "cursor", "grid", "q", "format", "dry_run", "partial", "async", "reveal", NULL };
 	for (const char *const *k = common; *k; k++)
 		if (strcmp(*k, key) == 0)
 			return true;

@@ -5,6 +5,7 @@
  * ?dry_run=1, and every bad row is reported with its row and column. */
 #include "audit.h"
 #include "err.h"
+#include "jobs.h"
 #include "limits.h"
 #include "mem.h"
 #include "parse.h"
@@ -430,6 +431,14 @@ int resource_handle_import(wg_req *r)
 	size_t nspecs = 0;
 	int64_t flag;
 	int rc;
+	if (req_query_int(r, "async", 0, 1, 0, &flag))
+		goto done;
+	if (flag && r->mhd) {
+		/* A big file: answer at once with a job, import in the background. */
+		r->rollback = true;
+		jobs_start_import(r);
+		goto done;
+	}
 	if (req_query_int(r, "dry_run", 0, 1, 0, &flag))
 		goto done;
 	st.dry_run = flag;
@@ -480,7 +489,7 @@ int resource_handle_import(wg_req *r)
 			row_failed(r, &st, row.number);
 		json_decref(o);
 		if (r->progress && rows % 1000 == 0)
-			r->progress(rows);
+			r->progress(r, rows);
 		if (st.partial && store_run(r->db, failed ? "ROLLBACK TO SAVEPOINT import_row" : "RELEASE SAVEPOINT import_row", NULL, 0)) {
 			req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
 			break;
@@ -490,6 +499,8 @@ int resource_handle_import(wg_req *r)
 			break;
 		}
 	}
+	if (r->progress)
+		r->progress(r, rows);
 	if (rc) {
 		const struct sheet_error *se = sheet_last_error(reader);
 		add_error(&st, se->row, se->column, se->message_zh, se->message_en);
