@@ -359,7 +359,10 @@ static int grid_move(wg_req *r)
 		return req_fail(r, rc, NULL, NULL, NULL);
 	if (resource_load(r, &grid_resource, r->id, &self, path, sizeof path))
 		return r->fail.code;
+	int64_t version = json_integer_value(json_object_get(self, "version"));
 	json_decref(self);
+	if (req_if_match(r, version))
+		return r->fail.code;
 	int64_t pid = json_integer_value(jp);
 	if (resource_node_path(r, pid, "parent_id", parent_path, sizeof parent_path))
 		return r->fail.code;

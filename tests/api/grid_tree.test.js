@@ -454,3 +454,12 @@ test('a code change never leaves the children\'s codes behind', async () => {
   else assert.equal((await get(s.id)).json.code, '320923931');
   if (r.status !== 200) assert.ok(r.status === 409 || r.status === 422, r.text);
 });
+
+test('a move honours If-Match like every other change', async () => {
+  const a = await created({ parent_id: DEMO.grid, kind: 'building', name: '搬迁楼' });
+  const stale = await srv.api('POST', `/api/v1/grids/${a.id}/move`, { token, headers: { 'If-Match': String(a.version + 1) }, body: { parent_id: DEMO.grid } });
+  expectError(stale, 412, 'version_mismatch', 'version');
+  const ok = await srv.api('POST', `/api/v1/grids/${a.id}/move`, { token, headers: { 'If-Match': `"${a.version}"` }, body: { parent_id: DEMO.community } });
+  assert.equal(ok.status, 200, ok.text);
+  assert.equal(ok.json.parent_id, DEMO.community);
+});
