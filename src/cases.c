@@ -314,15 +314,8 @@ static int time_field(wg_req *r, const char *key, int64_t def, int64_t *out)
 static int scan_create(wg_req *r)
 {
 	static const char *const allowed[] = { "venue_code", "person_id", "t_in", "t_out", NULL };
-	const char *key;
-	json_t *v;
-	json_object_foreach(r->body, key, v) {
-		bool ok = false;
-		for (const char *const *a = allowed; *a; a++)
-			ok |= strcmp(*a, key) == 0;
-		if (!ok)
-			return req_failf(r, WG_ERR_UNKNOWN_FIELD, key, "未知字段 %s", "unknown field %s", key, key);
-	}
+	if (req_check_body(r, allowed))
+		return r->fail.code;
 	json_t *code = json_object_get(r->body, "venue_code"), *person = json_object_get(r->body, "person_id");
 	if (!json_is_string(code) || json_string_length(code) == 0 || json_string_length(code) > 64)
 		return req_fail(r, WG_ERR_REQUIRED, "venue_code", "请提供场所码", "venue_code is required");
@@ -368,15 +361,8 @@ static int scan_create(wg_req *r)
 static int dwell_create(wg_req *r)
 {
 	static const char *const allowed[] = { "person_id", "lat", "lng", "t_in", "t_out", NULL };
-	const char *key;
-	json_t *v;
-	json_object_foreach(r->body, key, v) {
-		bool ok = false;
-		for (const char *const *a = allowed; *a; a++)
-			ok |= strcmp(*a, key) == 0;
-		if (!ok)
-			return req_failf(r, WG_ERR_UNKNOWN_FIELD, key, "未知字段 %s", "unknown field %s", key, key);
-	}
+	if (req_check_body(r, allowed))
+		return r->fail.code;
 	json_t *person = json_object_get(r->body, "person_id"), *lat = json_object_get(r->body, "lat"),
 	       *lng = json_object_get(r->body, "lng");
 	if (!json_is_integer(person) || json_integer_value(person) < 1 || json_integer_value(person) > UINT32_MAX)
@@ -474,11 +460,9 @@ static int case_rule(wg_req *r, const char *preset, struct trace_rule *rule)
 		return req_fail(r, WG_ERR_VALIDATION, "buffer_min", "buffer_min 应为 0 到 240 分钟", "buffer_min must be 0 to 240 minutes");
 	if (l && (!json_is_integer(l) || json_integer_value(l) < 1 || json_integer_value(l) > 28))
 		return req_fail(r, WG_ERR_VALIDATION, "lookback_days", "lookback_days 应为 1 到 28 天", "lookback_days must be 1 to 28 days");
-	const char *key;
-	json_t *v;
-	json_object_foreach(r->body, key, v)
-		if (strcmp(key, "buffer_min") != 0 && strcmp(key, "lookback_days") != 0)
-			return req_failf(r, WG_ERR_UNKNOWN_FIELD, key, "未知字段 %s", "unknown field %s", key, key);
+	static const char *const allowed[] = { "buffer_min", "lookback_days", NULL };
+	if (req_check_body(r, allowed))
+		return r->fail.code;
 	if (b)
 		rule->buffer_min = (uint32_t)json_integer_value(b);
 	if (l)

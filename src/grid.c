@@ -342,11 +342,9 @@ static int grid_move(wg_req *r)
 	json_t *self, *jp = json_object_get(r->body, "parent_id");
 	char path[WG_MAX_GRID_PATH], parent_path[WG_MAX_GRID_PATH], new_path[WG_MAX_GRID_PATH];
 	struct node_info node, parent;
-	const char *key;
-	json_t *v;
-	json_object_foreach(r->body, key, v)
-		if (strcmp(key, "parent_id") != 0)
-			return req_failf(r, WG_ERR_UNKNOWN_FIELD, key, "未知字段 %s", "unknown field %s", key, key);
+	static const char *const allowed[] = { "parent_id", NULL };
+	if (req_check_body(r, allowed))
+		return r->fail.code;
 	if (!jp)
 		return req_fail(r, WG_ERR_REQUIRED, "parent_id", "缺少必填字段 parent_id(新的上级网格)", "parent_id is required");
 	if (!json_is_integer(jp) || json_integer_value(jp) < 1)

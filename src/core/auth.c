@@ -338,12 +338,9 @@ static int create_session(wg_req *r, int64_t user_id, char token[64])
 static int session_create(wg_req *r)
 {
 	json_t *ju = json_object_get(r->body, "username"), *jp = json_object_get(r->body, "password");
-	const char *key;
-	json_t *v;
-	json_object_foreach(r->body, key, v) {
-		if (strcmp(key, "username") != 0 && strcmp(key, "password") != 0)
-			return req_failf(r, WG_ERR_UNKNOWN_FIELD, key, "未知字段 %s", "unknown field %s", key, key);
-	}
+	static const char *const allowed[] = { "username", "password", NULL };
+	if (req_check_body(r, allowed))
+		return r->fail.code;
 	if (!json_is_string(ju) || json_string_length(ju) == 0)
 		return req_fail(r, WG_ERR_REQUIRED, "username", "请填写用户名", "username is required");
 	if (!json_is_string(jp) || json_string_length(jp) == 0)

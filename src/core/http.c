@@ -170,6 +170,20 @@ int req_check_query(wg_req *r, const char *const *allowed)
 	return 0;
 }
 
+int req_check_body(wg_req *r, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(r->body, key, v) {
+		const char *const *a = allowed;
+		while (*a && strcmp(*a, key) != 0)
+			a++;
+		if (!*a)
+			return req_failf(r, WG_ERR_UNKNOWN_FIELD, key, "未知字段 %s", "unknown field %s", key, key);
+	}
+	return 0;
+}
+
 int req_if_match(wg_req *r, int64_t current)
 {
 	const char *h = req_header(r, "If-Match");

@@ -121,6 +121,8 @@ void req_add_header(wg_req *r, const char *name, const char *value);  /* value m
 const char *req_query(wg_req *r, const char *key);
 const char *req_header(wg_req *r, const char *key);
 const char *req_cookie(wg_req *r, const char *key);
+/* 422 unknown_field naming the first body member not in allowed (NULL-terminated). */
+int req_check_body(wg_req *r, const char *const *allowed);
 /* 400 bad_query naming the first query parameter not in allowed (NULL-terminated). */
 int req_check_query(wg_req *r, const char *const *allowed);
 /* If-Match (a version, optionally quoted): 422 when malformed, 412 when not current. */
