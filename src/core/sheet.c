@@ -216,10 +216,12 @@ bool sheet_excel_date(double v, int *year, int *month, int *day)
 	return true;
 }
 
-bool sheet_utf8_valid(const char *s, size_t n)
+/* Length of the valid UTF-8 prefix; *incomplete when it stops at a
+ * character cut off by the end of the buffer. */
+size_t sheet_utf8_valid_prefix(const unsigned char *p, size_t n, bool *incomplete)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
+	*incomplete = false;
 	while (i < n) {
 		unsigned char b = p[i];
 		size_t len;
@@ -235,19 +237,28 @@ bool sheet_utf8_valid(const char *s, size_t n)
 		else if ((b & 0xF8) == 0xF0)
 			len = 4, cp = b & 0x07, min = 0x10000;
 		else
-			return false;
-		if (n - i < len)
-			return false;
-		for (size_t k = 1; k < len; k++) {
+			return i;
+		size_t k = 1;
+		for (; k < len && i + k < n; k++) {
 			if ((p[i + k] & 0xC0) != 0x80)
-				return false;
+				return i;
 			cp = (cp << 6) | (p[i + k] & 0x3F);
 		}
+		if (k < len) {
+			*incomplete = true;
+			return i;
+		}
 		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
+			return i;
 		i += len;
 	}
-	return true;
+	return i;
+}
+
+bool sheet_utf8_valid(const char *s, size_t n)
+{
+	bool incomplete;
+	return sheet_utf8_valid_prefix((const unsigned char *)s, n, &incomplete) == n;
 }
 
 /* ---- the row builder --------------------------------------------------- */

@@ -249,6 +249,9 @@ void sheet_error_set(struct sheet_error *e, int code, uint32_t row, const char *
 bool sheet_number_parse(const char *s, size_t n, double *out);
 /* True when s[0..n) is well-formed UTF-8. */
 bool sheet_utf8_valid(const char *s, size_t n);
+/* Length of the valid UTF-8 prefix; *incomplete when it stops at a character
+ * cut off by the end of the buffer (CSV reads in chunks). */
+size_t sheet_utf8_valid_prefix(const unsigned char *p, size_t n, bool *incomplete);
 
 int sheet_csv_open(struct sheet_reader *r, const char *path, const void *data, size_t len);
 int sheet_xlsx_open(struct sheet_reader *r, const char *path, const void *data, size_t len);

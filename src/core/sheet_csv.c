@@ -79,45 +79,6 @@ static int raw_fill(struct csv *c, size_t keep)
 	return 0;
 }
 
-/* Length of the valid UTF-8 prefix; *incomplete when it stops at a
- * character cut off by the end of the buffer. */
-static size_t utf8_valid_prefix(const unsigned char *p, size_t n, bool *incomplete)
-{
-	size_t i = 0;
-	*incomplete = false;
-	while (i < n) {
-		unsigned char b = p[i];
-		size_t len;
-		uint32_t cp, min;
-		if (b < 0x80) {
-			i++;
-			continue;
-		}
-		if ((b & 0xE0) == 0xC0)
-			len = 2, cp = b & 0x1F, min = 0x80;
-		else if ((b & 0xF0) == 0xE0)
-			len = 3, cp = b & 0x0F, min = 0x800;
-		else if ((b & 0xF8) == 0xF0)
-			len = 4, cp = b & 0x07, min = 0x10000;
-		else
-			return i;
-		size_t k = 1;
-		for (; k < len && i + k < n; k++) {
-			if ((p[i + k] & 0xC0) != 0x80)
-				return i;
-			cp = (cp << 6) | (p[i + k] & 0x3F);
-		}
-		if (k < len) {
-			*incomplete = true;
-			return i;
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return i;
-		i += len;
-	}
-	return i;
-}
-
 static int dec_reserve(struct csv *c, size_t need)
 {
 	if (need <= c->dec_cap)
@@ -133,7 +94,7 @@ static int dec_reserve(struct csv *c, size_t need)
 static int decode_utf8(struct csv *c)
 {
 	bool incomplete;
-	size_t ok = utf8_valid_prefix(c->raw, c->raw_len, &incomplete);
+	size_t ok = sheet_utf8_valid_prefix(c->raw, c->raw_len, &incomplete);
 	int rc = dec_reserve(c, ok + 1);
 	if (rc)
 		return rc;
@@ -207,7 +168,7 @@ static int detect_encoding(struct csv *c, struct sheet_reader *r)
 		c->enc = ENC_UTF16LE, skip = 2;
 	else if (c->raw_len >= 2 && p[0] == 0xFE && p[1] == 0xFF)
 		c->enc = ENC_UTF16BE, skip = 2;
-	else if (utf8_valid_prefix(p, c->raw_len, &incomplete) == c->raw_len ||
+	else if (sheet_utf8_valid_prefix(p, c->raw_len, &incomplete) == c->raw_len ||
 	         (incomplete && !c->raw_eof))
 		c->enc = ENC_UTF8;
 	else
