@@ -247,31 +247,37 @@ static int grid_before_delete(wg_req *r, const struct wg_resource *res, int64_t 
 
 /* Import: a row names its parent by 上级编码 (a code of a node already in
  * the tree or earlier in the file) or by 上级编号 (its id). */
+int grid_find_by_code(wg_req *r, const char *code, int64_t *id, int *found)
+{
+	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
+	scope_range(r->user->scope_path, lo, hi, sizeof lo);
+	wg_param p[] = { WG_PTEXT(code), WG_PTEXT(lo), WG_PTEXT(hi) };
+	wg_stmt *s;
+	int rc = store_query(r->db, "SELECT id FROM grid_nodes WHERE code = ? AND path >= ? AND path < ? LIMIT 2", p, 3, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	*found = 0;
+	while ((rc = stmt_next(s)) == 1) {
+		*id = stmt_int(s, 0);
+		(*found)++;
+	}
+	stmt_done(s);
+	return rc < 0 ? req_fail(r, -rc, NULL, NULL, NULL) : 0;
+}
+
 static int grid_import_row(wg_req *r, const struct wg_resource *res, json_t *row)
 {
 	json_t *code = json_object_get(row, "parent_code");
-	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
+	int64_t id = 0;
+	int found;
 	(void)res;
 	if (!code)
 		return 0;
 	if (json_object_get(row, "parent_id"))
 		return req_fail(r, WG_ERR_VALIDATION, "parent_code", "上级编码和上级编号只能填一个",
 				"give either the parent's code or its id, not both");
-	scope_range(r->user->scope_path, lo, hi, sizeof lo);
-	wg_param p[] = { WG_PTEXT(json_string_value(code)), WG_PTEXT(lo), WG_PTEXT(hi) };
-	wg_stmt *s;
-	int rc = store_query(r->db, "SELECT id FROM grid_nodes WHERE code = ? AND path >= ? AND path < ? LIMIT 2", p, 3, &s);
-	if (rc)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	int64_t id = 0;
-	int found = 0;
-	while ((rc = stmt_next(s)) == 1) {
-		id = stmt_int(s, 0);
-		found++;
-	}
-	stmt_done(s);
-	if (rc < 0)
-		return req_fail(r, -rc, NULL, NULL, NULL);
+	if (grid_find_by_code(r, json_string_value(code), &id, &found))
+		return r->fail.code;
 	if (found != 1)
 		return req_failf(r, WG_ERR_VALIDATION, "parent_code",
 				 found ? "上级编码 %s 对应多个节点,请改用上级编号" : "上级编码 %s 不存在或不在您的管辖范围内",

@@ -4,6 +4,7 @@
  * and its households by address, and duplicates are merged, not kept. */
 #include "registry.h"
 #include "ident.h"
+#include "grid.h"
 #include "cli.h"
 #include "core/app.h"
 #include "core/audit.h"
@@ -200,21 +201,9 @@ static int person_check(wg_req *r, const struct wg_resource *res, int64_t id, js
 
 static int grid_by_code(wg_req *r, const char *code, int64_t *id)
 {
-	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
-	scope_range(r->user->scope_path, lo, hi, sizeof lo);
-	wg_param p[] = { WG_PTEXT(code), WG_PTEXT(lo), WG_PTEXT(hi) };
-	wg_stmt *s;
-	int rc = store_query(r->db, "SELECT id FROM grid_nodes WHERE code = ? AND path >= ? AND path < ? LIMIT 2", p, 3, &s);
-	if (rc)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	int found = 0;
-	while ((rc = stmt_next(s)) == 1) {
-		*id = stmt_int(s, 0);
-		found++;
-	}
-	stmt_done(s);
-	if (rc < 0)
-		return req_fail(r, -rc, NULL, NULL, NULL);
+	int found;
+	if (grid_find_by_code(r, code, id, &found))
+		return r->fail.code;
 	if (found != 1)
 		return req_failf(r, WG_ERR_VALIDATION, "grid_code",
 				 found ? "网格编码 %s 对应多个网格" : "网格编码 %s 不存在或不在您的管辖范围内",
