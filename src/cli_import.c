@@ -10,6 +10,7 @@
 #include "core/resource.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,23 +45,6 @@ static int load_principal(wg_conn *c, const char *username, struct wg_principal 
 	}
 	stmt_done(s);
 	return rc;
-}
-
-static int read_whole(const char *path, wg_buf *out)
-{
-	char chunk[1 << 16];
-	size_t n;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return wg_error("cannot open %s / 无法打开文件", path);
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (wg_buf_append(out, chunk, n))
-			break;
-	int bad = ferror(f);
-	fclose(f);
-	if (out->err == WG_ERR_TOO_LARGE)
-		return wg_error("%s is larger than %u MB / 文件超过大小限制", path, WG_MAX_UPLOAD >> 20);
-	return bad || out->err ? wg_error("cannot read %s / 读取文件失败", path) : 0;
 }
 
 static void print_report(json_t *out, const char *kind)
@@ -137,10 +121,15 @@ int cmd_import(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	if (read_whole(pos[1], &r->raw)) {
+	FILE *probe = fopen(pos[1], "rb");
+	if (!probe) {
+		wg_error("cannot open %s / 无法打开文件", pos[1]);
 		rc = 1;
 		goto out;
 	}
+	fclose(probe);
+	r->upload_path = pos[1];  /* read as a stream, never whole */
+	if (getenv("WG_IMPORT_PRAGMA") && conn_dialect(r->db) == WG_SQLITE) store_run(r->db, getenv("WG_IMPORT_PRAGMA"), NULL, 0);
 	rc = store_begin(r->db);
 	if (!rc)
 		r->route->handler(r);

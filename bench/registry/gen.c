@@ -1,6 +1,7 @@
 /* Generates a roster of N persons as CSV (UTF-8), deterministic for a seed:
  * valid, unique ID numbers, mobiles, dates, addresses and the demo county's
- * grid codes (village code + 8-digit serial).
+ * grid codes (village code + 8-digit serial), grouped by grid and by
+ * household as a community's roster is.
  *   gen N SEED VILLAGES_CSV > persons.csv */
 #include <stdint.h>
 #include <stdio.h>
@@ -53,7 +54,23 @@ int main(int argc, char **argv)
 	fclose(f);
 	static const int weights[] = { 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2 };
 	printf("姓名,性别,身份证号,联系电话,出生日期,现住址,网格编码,居住状态,重点人群\n");
+	/* As a community's roster reads: grid after grid, a household's members
+	 * on consecutive rows at one address (1 to 5 people, 2.6 on average). */
+	static const int family[] = { 1, 1, 2, 2, 2, 3, 3, 3, 4, 5 };
+	long ngrids = (long)nv * 12, household = 0;
+	int left = 0, grid_no = 0, street = 0, house = 0;
+	const char *village = villages[0];
 	for (long i = 0; i < n; i++) {
+		if (left == 0) {
+			long g = i * ngrids / n;
+			village = villages[g / 12];
+			grid_no = 1 + (int)(g % 12);
+			left = family[rnd() % 10];
+			household++;
+			street = 1 + (int)(household % 40);
+			house = 1 + (int)(household / 40 % 10000);
+		}
+		left--;
 		/* unique: day of birth from i, sequence from i / 25000 */
 		long day = -10957 + (i % 25000);   /* from 1940-01-01 */
 		int seq = (int)((i / 25000) % 1000), y, m, d;
@@ -65,12 +82,10 @@ int main(int argc, char **argv)
 			sum += (id[k] - '0') * weights[k];
 		id[17] = "10X98765432"[sum % 11];
 		id[18] = '\0';
-		const char *village = villages[rnd() % (uint64_t)nv];
-		int grid = 1 + (int)(rnd() % 12);
 		printf("%s%s,%s,%s,%s%08llu,%04d-%02d-%02d,%s%d组%d号,%s%08d,%s,%s\n",
 		       surnames[rnd() % 16], given[rnd() % 20], seq % 2 ? "男" : "女", id,
 		       mobile_prefixes[rnd() % 28], (unsigned long long)(rnd() % 100000000ull), y, m, d,
-		       "阜宁县沟墩镇", (int)(1 + rnd() % 40), (int)(1 + rnd() % 99), village, grid,
+		       "阜宁县沟墩镇", street, house, village, grid_no,
 		       residences[rnd() % 6], tags[rnd() % 10]);
 	}
 	free(villages);

@@ -91,8 +91,11 @@ int crypt_encrypt(const struct wg_keys *k, const char *column, const char *plain
 						   k->field[k->current]);
 	char b64[sizeof stack * 4 / 3 + 8];
 	sodium_bin2base64(b64, sizeof b64, stack, need, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char prefix[16];
+	int len = snprintf(prefix, sizeof prefix, "k%d:", k->version[k->current]);
 	wg_buf_reset(out);
-	return wg_buf_printf(out, "k%d:%s", k->version[k->current], b64);
+	wg_buf_append(out, prefix, (size_t)len);
+	return wg_buf_puts(out, b64);
 }
 
 static int parse_prefix(const char *text, size_t n, int *version, size_t *skip)

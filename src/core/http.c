@@ -522,11 +522,56 @@ static size_t body_limit(const wg_req *r)
 	return r->user ? WG_MAX_BODY : WG_MAX_BODY_ANON;
 }
 
+/* Uploads (spreadsheets for import) go to a private file in the data
+ * directory, not into memory: the import reads them as a stream, so memory
+ * stays bounded whatever the size. */
+static void spool_open(wg_req *r)
+{
+	int n = snprintf(r->spool, sizeof r->spool, "%s/upload-XXXXXX", r->app->data_dir);
+	if (n < 0 || (size_t)n >= sizeof r->spool || (r->spool_fd = mkstemp(r->spool)) < 0) {
+		r->spool[0] = '\0';
+		r->spool_fd = -1;
+		req_fail(r, WG_ERR_IO, NULL, "无法保存上传的文件", "cannot store the upload");
+		return;
+	}
+	r->upload_path = r->spool;
+}
+
+static void spool_write(wg_req *r, const char *data, size_t n)
+{
+	if (r->spool_bytes + n > WG_MAX_UPLOAD) {
+		r->too_large = true;
+		return;
+	}
+	r->spool_bytes += n;
+	while (n > 0) {
+		ssize_t w = write(r->spool_fd, data, n);
+		if (w < 0) {
+			req_fail(r, WG_ERR_IO, NULL, "无法保存上传的文件", "cannot store the upload");
+			return;
+		}
+		data += w;
+		n -= (size_t)w;
+	}
+}
+
+void req_spool_discard(wg_req *r)
+{
+	if (r->spool_fd >= 0)
+		close(r->spool_fd);
+	r->spool_fd = -1;
+	if (r->spool[0])
+		unlink(r->spool);
+	r->spool[0] = '\0';
+	r->upload_path = NULL;
+}
+
 static wg_req *request_new(struct wg_http *h, struct MHD_Connection *mhd, const char *url, const char *method)
 {
 	wg_req *r = wg_calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
+	r->spool_fd = -1;
 	r->app = h->app;
 	r->mhd = mhd;
 	r->url = url;
@@ -558,6 +603,7 @@ static void request_free(wg_req *r)
 {
 	if (!r)
 		return;
+	req_spool_discard(r);
 	json_decref(r->body);
 	json_decref(r->out);
 	wg_free(r->out_raw);
@@ -603,13 +649,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
 			r->route_index = -2;
 		}
 		wg_buf_init(&r->raw, body_limit(r));
+		if (r->route && (r->route->flags & ROUTE_UPLOAD) && r->user)
+			spool_open(r);
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (!r->too_large && wg_buf_append(&r->raw, upload, *upload_size))
+		if (r->spool_fd >= 0 && !r->too_large && !r->fail.code)
+			spool_write(r, upload, *upload_size);
+		else if (r->spool_fd < 0 && !r->too_large && wg_buf_append(&r->raw, upload, *upload_size))
 			r->too_large = true;
 		*upload_size = 0;
 		return MHD_YES;
+	}
+	if (r->spool_fd >= 0) {
+		close(r->spool_fd);  /* complete: the handler reads it by name */
+		r->spool_fd = -1;
 	}
 	if (r->route_index == -2)
 		return serve_static(h, mhd, r);

@@ -39,6 +39,7 @@
 #define ROUTE_SNAPSHOT (1u << 5)
 
 struct wg_app;
+struct wg_import;
 typedef struct wg_req wg_req;
 typedef int (*wg_handler)(wg_req *r);
 
@@ -100,7 +101,11 @@ struct wg_req {
 	const char *const *local_query;
 	void (*progress)(wg_req *r, uint64_t rows);
 	void *progress_ctx;
-	json_t *import_rows;        /* during an import: record id → the file row that created it */
+	struct wg_import *import;   /* during an import (resource.h) */
+	const char *upload_path;    /* an upload kept in a file rather than in raw */
+	char spool[96];             /* the temporary file an upload is written to, "" if none */
+	int spool_fd;
+	uint64_t spool_bytes;
 	bool reveal;                /* this request may see personal data whole (asked and allowed) */
 	bool rollback;              /* a write that answers normally but must change nothing (dry runs, rejected imports) */
 	uint64_t started_us;
@@ -117,6 +122,9 @@ int req_reply(wg_req *r, int status, json_t *body);
 /* Sets a raw response; takes ownership of data (wg_malloc'd). */
 int req_reply_raw(wg_req *r, int status, const char *content_type, char *data, size_t len);
 void req_add_header(wg_req *r, const char *name, const char *value);  /* value must outlive the request (arena) */
+
+/* Removes the request's upload file, if it still has one. */
+void req_spool_discard(wg_req *r);
 
 const char *req_query(wg_req *r, const char *key);
 const char *req_header(wg_req *r, const char *key);

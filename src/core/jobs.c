@@ -85,6 +85,7 @@ static void *run(void *arg)
 	pthread_mutex_unlock(&lock);
 	log_info("import job %lld %s: %s", (long long)j->id, j->kind, j->status);
 	json_decref(r->out);
+	req_spool_discard(r);
 	wg_buf_release(&r->raw);
 	arena_release(&r->arena);
 	wg_free(r);
@@ -127,6 +128,12 @@ int jobs_start_import(wg_req *r)
 	arena_init(&copy->arena, 1u << 20);
 	copy->raw = r->raw;
 	wg_buf_init(&r->raw, 0);
+	/* The upload file goes with the job, which removes it when done. */
+	copy->spool_fd = -1;
+	memcpy(copy->spool, r->spool, sizeof copy->spool);
+	copy->upload_path = r->upload_path ? copy->spool : NULL;
+	r->spool[0] = '\0';
+	r->upload_path = NULL;
 	const char *dry = req_query(r, "dry_run"), *partial = req_query(r, "partial");
 	jr->dry[0] = dry && strcmp(dry, "1") == 0 ? '1' : '0';
 	jr->partial[0] = partial && strcmp(partial, "1") == 0 ? '1' : '0';
@@ -143,6 +150,7 @@ int jobs_start_import(wg_req *r)
 	if (j->status && strcmp(j->status, "running") == 0) {
 		pthread_mutex_unlock(&lock);
 		r->raw = copy->raw;
+		req_spool_discard(copy);
 		wg_free(copy);
 		wg_free(jr);
 		return req_fail(r, WG_ERR_BUSY, NULL, "后台导入任务过多,请稍后再试", "too many background imports; try again later");
@@ -166,6 +174,7 @@ int jobs_start_import(wg_req *r)
 	pthread_mutex_unlock(&lock);
 	if (!started) {
 		r->raw = copy->raw;
+		req_spool_discard(copy);
 		wg_free(copy);
 		wg_free(jr);
 		return req_fail(r, WG_ERR_BUSY, NULL, NULL, NULL);

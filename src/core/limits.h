@@ -23,6 +23,8 @@
 #define WG_MAX_SQL              (64u * 1024)
 #define WG_MAX_GRID_DEPTH       12u
 #define WG_MAX_GRID_PATH        512u
+/* A text search (?q=) counts its matches up to this many; beyond, total_capped. */
+#define WG_MAX_SEARCH_COUNT     10000u
 #define WG_MAX_LEADERS          32u
 #define WG_MAX_RESPONSE         (64u * 1024 * 1024)
 

@@ -209,7 +209,23 @@ static int canonicalise(wg_req *r, const struct wg_field *f, json_t *body, const
 
 /* The column(s) and parameter(s) that store one field's value: a secret
  * becomes its ciphertext and blind index, tags their delimited text. */
-struct bound { const char *column[2]; wg_param param[2]; int n; };
+struct bound { const char *column[2]; wg_param param[2]; int n; char enc[72], bidx[72]; };
+
+/* "<name>_enc" and "<name>_bidx", the columns of a secret. */
+static int secret_columns(wg_req *r, const struct wg_field *f, struct bound *b)
+{
+	size_t n = strlen(f->name);
+	if (n + sizeof "_bidx" > sizeof b->enc)
+		return req_fail(r, WG_ERR_INTERNAL, NULL, NULL, NULL);
+	memcpy(b->enc, f->name, n);
+	memcpy(b->enc + n, "_enc", sizeof "_enc");
+	memcpy(b->bidx, f->name, n);
+	memcpy(b->bidx + n, "_bidx", sizeof "_bidx");
+	b->column[0] = b->enc;
+	b->column[1] = b->bidx;
+	b->n = 2;
+	return 0;
+}
 
 static int bind_field(wg_req *r, const struct wg_field *f, json_t *v, struct bound *b)
 {
@@ -217,14 +233,8 @@ static int bind_field(wg_req *r, const struct wg_field *f, json_t *v, struct bou
 	b->column[0] = f->name;
 	if (json_is_null(v)) {
 		b->param[0] = WG_PNULL;
-		if (f->flags & FF_SECRET) {
-			b->column[0] = arena_printf(&r->arena, "%s_enc", f->name);
-			b->column[1] = arena_printf(&r->arena, "%s_bidx", f->name);
-			b->param[1] = WG_PNULL;
-			b->n = 2;
-			return b->column[0] && b->column[1] ? 0 : req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
-		}
-		return 0;
+		b->param[1] = WG_PNULL;
+		return f->flags & FF_SECRET ? secret_columns(r, f, b) : 0;
 	}
 	if (f->type == FT_INT || f->type == FT_REF) {
 		b->param[0] = WG_PINT(json_integer_value(v));
@@ -256,20 +266,17 @@ static int bind_field(wg_req *r, const struct wg_field *f, json_t *v, struct bou
 	}
 	wg_buf enc = WG_BUF_INIT(2048);
 	char bidx[WG_BLIND_HEX];
-	char column[128];
-	snprintf(column, sizeof column, "%s", f->name);
-	int rc = crypt_encrypt(&r->app->keys, column, s, n, &enc);
-	crypt_blind_index(&r->app->keys, column, s, n, bidx);
-	b->column[0] = arena_printf(&r->arena, "%s_enc", f->name);
-	b->column[1] = arena_printf(&r->arena, "%s_bidx", f->name);
+	if (secret_columns(r, f, b))
+		return r->fail.code;
+	int rc = crypt_encrypt(&r->app->keys, f->name, s, n, &enc);
+	crypt_blind_index(&r->app->keys, f->name, s, n, bidx);
 	char *ct = rc ? NULL : arena_strndup(&r->arena, enc.data, enc.len);
 	char *bi = arena_strndup(&r->arena, bidx, strlen(bidx));
 	wg_buf_release(&enc);
-	if (!ct || !bi || !b->column[0] || !b->column[1])
+	if (!ct || !bi)
 		return req_fail(r, rc ? rc : WG_ERR_NOMEM, NULL, NULL, NULL);
 	b->param[0] = WG_PTEXT(ct);
 	b->param[1] = WG_PTEXT(bi);
-	b->n = 2;
 	return 0;
 }
 
@@ -369,13 +376,11 @@ static int check_unique(wg_req *r, const struct wg_resource *res, json_t *body, 
 			return req_fail(r, -rc, NULL, NULL, NULL);
 		if (!other)
 			continue;
-		char idtext[24];
-		snprintf(idtext, sizeof idtext, "%lld", (long long)other);
-		json_t *row = r->import_rows ? json_object_get(r->import_rows, idtext) : NULL;
+		uint32_t row = r->import ? import_row_of(r->import, other) : 0;
 		if (row)
-			return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)与本文件第%lld行重复:同一人登记了两次",
-					 "%s repeats row %lld of this file: the same person twice",
-					 f->zh, f->name, (long long)json_integer_value(row), f->name, (long long)json_integer_value(row));
+			return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)与本文件第%u行重复:同一人登记了两次",
+					 "%s repeats row %u of this file: the same person twice",
+					 f->zh, f->name, row, f->name, row);
 		if (visible)
 			return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)已登记在%s %lld 中,不能重复登记;如是同一人请合并",
 					 "%s is already registered as %s %lld; merge if it is the same person",
@@ -465,6 +470,16 @@ static int node_path_of(wg_req *r, int64_t node_id, char *path, size_t size, boo
 int resource_node_path(wg_req *r, int64_t node_id, const char *field, char *path, size_t size)
 {
 	bool found;
+	char key[24];
+	const char *known;
+	int64_t unused;
+	/* An import asks for the same few grids row after row; the answer (and,
+	 * on PostgreSQL, the ancestors' locks) holds for the whole transaction. */
+	snprintf(key, sizeof key, "%lld", (long long)node_id);
+	if (import_memo_get(r, IMPORT_MEMO_NODE_PATH, key, &unused, &known) && strlen(known) < size) {
+		memcpy(path, known, strlen(known) + 1);
+		return 0;
+	}
 	int rc = node_path_of(r, node_id, path, size, &found);
 	if (!rc && found && conn_dialect(r->db) == WG_POSTGRES && r->route && (r->route->flags & ROUTE_WRITE)) {
 		rc = lock_ancestors(r, path);
@@ -477,6 +492,7 @@ int resource_node_path(wg_req *r, int64_t node_id, const char *field, char *path
 		return req_failf(r, WG_ERR_NOT_FOUND, field, "网格节点 %lld 不存在或不在您的管辖范围内",
 				 "grid node %lld does not exist or is outside your scope",
 				 (long long)node_id, (long long)node_id);
+	import_memo_set(r, IMPORT_MEMO_NODE_PATH, key, node_id, path);
 	return 0;
 }
 
@@ -645,12 +661,25 @@ int resource_build_where(wg_req *r, const struct wg_resource *res, struct resour
 	return q->where.err ? req_fail(r, q->where.err, NULL, NULL, NULL) : 0;
 }
 
-static int count_rows(wg_req *r, const struct wg_resource *res, struct resource_query *q, int64_t *total)
+/* A text search counts at most WG_MAX_SEARCH_COUNT matches: one typed
+ * character matches tens of thousands of names, and counting them all
+ * would cost more than the page itself. *capped says the true total is larger. */
+static int count_rows(wg_req *r, const struct wg_resource *res, struct resource_query *q, int64_t *total, bool *capped)
 {
 	wg_buf sql = WG_BUF_INIT(WG_MAX_SQL);
-	wg_buf_printf(&sql, "SELECT COUNT(*) FROM %s WHERE %s", res->table, q->where.data);
+	const char *text = req_query(r, "q");
+	*capped = false;
+	if (text && *text)
+		wg_buf_printf(&sql, "SELECT COUNT(*) FROM (SELECT 1 FROM %s WHERE %s LIMIT %u) AS m", res->table, q->where.data,
+			      WG_MAX_SEARCH_COUNT + 1);
+	else
+		wg_buf_printf(&sql, "SELECT COUNT(*) FROM %s WHERE %s", res->table, q->where.data);
 	int rc = sql.err ? sql.err : store_int(r->db, sql.data, q->params, q->n, total);
 	wg_buf_release(&sql);
+	if (!rc && *total > WG_MAX_SEARCH_COUNT) {
+		*total = WG_MAX_SEARCH_COUNT;
+		*capped = true;
+	}
 	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
 }
 
@@ -661,11 +690,12 @@ static int handle_list(wg_req *r)
 	wg_buf sql = WG_BUF_INIT(WG_MAX_SQL);
 	json_t *items = NULL;
 	int64_t limit, cursor, total = 0;
+	bool capped;
 	int rc = WG_ERR_INTERNAL;
 	if (resource_want_reveal(r, res) ||
 	    req_query_int(r, "limit", 1, WG_MAX_LIST_LIMIT, WG_DEFAULT_LIST_LIMIT, &limit) ||
 	    req_query_int(r, "cursor", 0, INT64_MAX, 0, &cursor) || resource_build_where(r, res, &q) ||
-	    count_rows(r, res, &q, &total))
+	    count_rows(r, res, &q, &total, &capped))
 		goto out;
 	/* A name search lists in name order, straight off the name index, and
 	 * pages by position; everything else lists in id order from a cursor. */
@@ -727,6 +757,8 @@ static int handle_list(wg_req *r)
 	}
 	json_t *out = json_pack("{s:O, s:I}", "items", items, "total", (json_int_t)total);
 	json_object_set_new(out, "next_cursor", more ? json_integer(last) : json_null());
+	if (capped)
+		json_object_set_new(out, "total_capped", json_true());
 	req_reply(r, 200, out);
 	rc = 0;
 out:
@@ -755,7 +787,11 @@ int resource_insert(wg_req *r, const struct wg_resource *res, json_t *body, cons
 	size_t n = 0;
 	const char *key;
 	json_t *v;
-	if (check_unique(r, res, body, 0))
+	/* SQLite undoes only the failed statement, so the unique indexes can
+	 * speak first and the query that names the other record runs only on a
+	 * conflict; PostgreSQL aborts the whole transaction on one, so ask first. */
+	bool ask_first = conn_dialect(r->db) != WG_SQLITE;
+	if (ask_first && check_unique(r, res, body, 0))
 		return r->fail.code;
 	wg_buf_printf(&sql, "INSERT INTO %s (version, created_at, updated_at, %s", res->table, res->path_column);
 	wg_buf_puts(&vals, "1, ?, ?, ?");
@@ -772,17 +808,22 @@ int resource_insert(wg_req *r, const struct wg_resource *res, json_t *body, cons
 			return r->fail.code;
 		}
 		for (int k = 0; k < b.n; k++) {
-			wg_buf_printf(&sql, ", %s", b.column[k]);
+			wg_buf_puts(&sql, ", ");
+			wg_buf_puts(&sql, b.column[k]);
 			wg_buf_puts(&vals, ", ?");
 			p[n++] = b.param[k];
 		}
 	}
-	wg_buf_printf(&sql, ") VALUES (%s) RETURNING id", vals.data);
+	wg_buf_puts(&sql, ") VALUES (");
+	wg_buf_puts(&sql, vals.data ? vals.data : "");
+	wg_buf_puts(&sql, ")");
 	int rc = sql.err ? sql.err : vals.err;
 	if (!rc)
-		rc = store_int(r->db, sql.data, p, n, id);
+		rc = store_insert(r->db, sql.data, p, n, id);
 	wg_buf_release(&sql);
 	wg_buf_release(&vals);
+	if (rc == WG_ERR_CONFLICT && !ask_first && check_unique(r, res, body, 0))
+		return r->fail.code;
 	if (rc == WG_ERR_CONFLICT)
 		return req_failf(r, WG_ERR_CONFLICT, NULL, "%s 与已有记录冲突", "%s conflicts with an existing record", res->zh, res->en);
 	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;

@@ -98,6 +98,10 @@ struct wg_resource {
 	const struct sheet_column_spec *import_extra;
 	size_t nimport_extra;
 	const char *import_key;
+	/* A big import (SQLite) drops the table's non-unique indexes and builds
+	 * them again at the end, by sorting; only for tables the import's own
+	 * lookups do not search through those indexes. */
+	bool import_defer_indexes;
 	/* Filled by resource_register(): the column list every SELECT uses, and
 	 * the statement that loads one record by id. */
 	char *select_columns;
@@ -113,6 +117,35 @@ int resource_handle_import(wg_req *r);
 struct sheet_writer;
 int resource_export_reply(wg_req *r, const char *name, const char *sheet_name,
 			  int (*write)(wg_req *r, struct sheet_writer *w, void *ctx), void *ctx);
+
+/* An import in progress (r->import). The records it created, in ascending
+ * id order with the file row of each, so a duplicate inside the file names
+ * the row it repeats; what the hooks created along the way (households found
+ * by address), for the import's one audit record; and remembered lookups
+ * (grid codes, node paths, addresses: a roster names the same few thousand
+ * again and again). The memo is forgotten whenever a row is rolled back,
+ * since it may name what that row created, and when it fills up. */
+struct wg_import_memo;
+struct wg_import {
+	int64_t *ids;
+	uint32_t *rows;
+	size_t n, cap;
+	const char *extra_name;       /* resource the hooks created records of */
+	int64_t extra_created;
+	struct wg_import_memo *memo;  /* WG_IMPORT_MEMO_SIZE entries, made on first use */
+	size_t memo_used;
+};
+int      import_remember(struct wg_import *im, int64_t id, uint32_t row);
+/* The file row that created record id in this import, 0 if none did. */
+uint32_t import_row_of(const struct wg_import *im, int64_t id);
+/* With no import in progress these find nothing and remember nothing. */
+bool     import_memo_get(wg_req *r, int slot, const char *key, int64_t *value, const char **text);
+void     import_memo_set(wg_req *r, int slot, const char *key, int64_t value, const char *text);
+/* Slots: one per kind of lookup. */
+enum { IMPORT_MEMO_NODE_PATH, IMPORT_MEMO_DOMAIN_1, IMPORT_MEMO_DOMAIN_2, IMPORT_MEMO_DOMAIN_3 };
+void     import_memo_forget(wg_req *r);
+/* A hook created a record of another resource; counted instead of audited one by one. */
+void     import_count_extra(wg_req *r, const char *resource);
 
 /* A list query under construction: the WHERE clause (scope, ?grid=, field
  * filters, ?q=) and its parameters. */

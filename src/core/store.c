@@ -225,6 +225,26 @@ int store_int(wg_conn *c, const char *sql, const wg_param *params, size_t n, int
 	return rc;
 }
 
+int store_insert(wg_conn *c, const char *sql, const wg_param *params, size_t n, int64_t *id)
+{
+	if (c->store->be->last_insert_id) {
+		int rc = store_run(c, sql, params, n);
+		if (!rc)
+			*id = c->store->be->last_insert_id(c);
+		return rc;
+	}
+	static const char returning[] = " RETURNING id";
+	size_t len = strlen(sql);
+	char *with = wg_malloc(len + sizeof returning);
+	if (!with)
+		return WG_ERR_NOMEM;
+	memcpy(with, sql, len);
+	memcpy(with + len, returning, sizeof returning);
+	int rc = store_int(c, with, params, n, id);
+	wg_free(with);
+	return rc;
+}
+
 bool store_last_was_unique_violation(const wg_conn *c) { return c->unique_violation; }
 const char *store_last_error(const wg_conn *c) { return c->last_error; }
 

@@ -78,6 +78,11 @@ int store_run(wg_conn *c, const char *sql, const wg_param *params, size_t n);
 /* Convenience: the first column of the first row as an integer; WG_ERR_NOT_FOUND if no row. */
 int store_int(wg_conn *c, const char *sql, const wg_param *params, size_t n, int64_t *out);
 
+/* Runs an INSERT (written without RETURNING) and gives the new row's id.
+ * SQLite reads it from the connection: RETURNING would cost it a temporary
+ * table per row. */
+int store_insert(wg_conn *c, const char *sql, const wg_param *params, size_t n, int64_t *id);
+
 /* True when the last failure was a unique-constraint violation. */
 bool store_last_was_unique_violation(const wg_conn *c);
 const char *store_last_error(const wg_conn *c);

@@ -21,6 +21,8 @@ struct wg_backend {
 	const char *(*column_name)(const wg_stmt *s, int col);
 	int64_t (*changes)(const wg_stmt *s);
 	int  (*backup)(wg_store *st, const char *dest);
+	/* The id of the row the connection last inserted; NULL where RETURNING is the way. */
+	int64_t (*last_insert_id)(wg_conn *c);
 };
 
 struct wg_stmt {

@@ -199,9 +199,13 @@ static int person_check(wg_req *r, const struct wg_resource *res, int64_t id, js
 
 /* ---- import: grids by code, households by address ---- */
 
+enum { MEMO_GRID_CODE = IMPORT_MEMO_DOMAIN_1, MEMO_HOUSEHOLD = IMPORT_MEMO_DOMAIN_2 };
+
 static int grid_by_code(wg_req *r, const char *code, int64_t *id)
 {
 	int found;
+	if (import_memo_get(r, MEMO_GRID_CODE, code, id, NULL))
+		return 0;
 	if (grid_find_by_code(r, code, id, &found))
 		return r->fail.code;
 	if (found != 1)
@@ -209,24 +213,39 @@ static int grid_by_code(wg_req *r, const char *code, int64_t *id)
 				 found ? "网格编码 %s 对应多个网格" : "网格编码 %s 不存在或不在您的管辖范围内",
 				 found ? "grid code %s matches several grids" : "grid code %s does not exist or is outside your scope",
 				 code, code);
+	import_memo_set(r, MEMO_GRID_CODE, code, *id, NULL);
 	return 0;
 }
 
+/* A roster names households by address: the first row of an address makes
+ * the household (on the grid, within the caller's scope), the next rows of
+ * the family join it. */
 static int household_by_address(wg_req *r, int64_t grid, const char *address, int64_t *id)
 {
+	char key[320];
+	int n = snprintf(key, sizeof key, "%lld|%s", (long long)grid, address);
+	bool memo = n > 0 && (size_t)n < sizeof key;
+	if (memo && import_memo_get(r, MEMO_HOUSEHOLD, key, id, NULL))
+		return 0;
 	wg_param p[] = { WG_PINT(grid), WG_PTEXT(address) };
 	int rc = store_int(r->db, "SELECT id FROM households WHERE grid_id = ? AND address = ? ORDER BY id LIMIT 1", p, 2, id);
-	if (rc != WG_ERR_NOT_FOUND)
-		return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
-	char path[WG_MAX_GRID_PATH];
-	if (resource_node_path(r, grid, "grid_code", path, sizeof path))
-		return r->fail.code;
-	wg_param q[] = { WG_PINT(grid), WG_PTEXT(path), WG_PTEXT(address), WG_PINT(r->now), WG_PINT(r->now) };
-	rc = store_int(r->db, "INSERT INTO households (grid_id, node_path, address, created_at, updated_at)"
-			      " VALUES (?, ?, ?, ?, ?) RETURNING id", q, 5, id);
-	if (!rc)
-		rc = audit_req(r, "create", "households", *id, path, NULL);
-	return rc ? (r->fail.code ? r->fail.code : req_fail(r, rc, NULL, NULL, NULL)) : 0;
+	if (rc == WG_ERR_NOT_FOUND) {
+		char path[WG_MAX_GRID_PATH];
+		if (resource_node_path(r, grid, "grid_code", path, sizeof path))
+			return r->fail.code;
+		wg_param q[] = { WG_PINT(grid), WG_PTEXT(path), WG_PTEXT(address), WG_PINT(r->now), WG_PINT(r->now) };
+		rc = store_insert(r->db, "INSERT INTO households (grid_id, node_path, address, created_at, updated_at)"
+					 " VALUES (?, ?, ?, ?, ?)", q, 5, id);
+		if (!rc && r->import)
+			import_count_extra(r, "households");
+		else if (!rc)
+			rc = audit_req(r, "create", "households", *id, path, NULL);
+	}
+	if (rc)
+		return r->fail.code ? r->fail.code : req_fail(r, rc, NULL, NULL, NULL);
+	if (memo)
+		import_memo_set(r, MEMO_HOUSEHOLD, key, *id, NULL);
+	return 0;
 }
 
 static int person_import_row(wg_req *r, const struct wg_resource *res, json_t *row)
@@ -316,6 +335,7 @@ static struct wg_resource person_resource = {
 	.import_extra = person_import_extra,
 	.nimport_extra = sizeof person_import_extra / sizeof person_import_extra[0],
 	.import_key = NULL,
+	.import_defer_indexes = true,
 };
 
 /* ---- merge: POST /api/v1/persons/{id}/merge {"from": id} ---- */
