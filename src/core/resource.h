@@ -149,5 +149,8 @@ void resource_release_all(void);
 /* Re-encrypts every secret of every registered resource with the current key. */
 struct wg_keys;
 int  resource_reencrypt_all(wg_conn *c, const struct wg_keys *k, int64_t *count);
+/* A secret column (<column>_enc, keyed as <column>) of a table that is not a
+ * declared resource, re-encrypted by resource_reencrypt_all too. */
+int  resource_add_secret_column(const char *table, const char *column);
 
 #endif
