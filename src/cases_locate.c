@@ -174,7 +174,7 @@ int cases_locate_enqueue(wg_req *r, int64_t case_id)
 	wg_param p[] = { WG_PINT(r->now), WG_PINT(r->now), WG_PINT(case_id) }, q[] = { WG_PINT(case_id) };
 	int rc = store_run(r->db,
 		"INSERT INTO contact_locates (case_id, trace_id, status, created_at, updated_at)"
-		" SELECT DISTINCT case_id, person_id, 'open', ?, ? FROM case_contacts WHERE case_id = ? AND community_id IS NULL"
+		" SELECT DISTINCT case_id, person_id, 'open', CAST(? AS BIGINT), CAST(? AS BIGINT) FROM case_contacts WHERE case_id = ? AND community_id IS NULL"
 		" ON CONFLICT (case_id, trace_id) DO NOTHING", p, 3);
 	if (!rc)
 		rc = store_run(r->db,
