@@ -231,3 +231,17 @@ test('the raw database holds no subject\'s phone in plain text', async () => {
     }
   }
 });
+
+test('key rotation re-encrypts the subjects\' phones too', async () => {
+  await srv.stop();
+  const out = srv.cli(['keys', 'rotate']);
+  assert.equal(out.code, 0, out.stderr);
+  // Only the new key is left: every phone must have been re-encrypted with it.
+  fs.unlinkSync(path.join(srv.dir, 'keys', 'field.1.key'));
+  srv = await startServer({}, srv.data);
+  command = await srv.login('command');
+  const r = await srv.api('GET', `/api/v1/contacts/unlocated?case_id=${caseId}&status=all&reveal=1`, { token: command });
+  assert.equal(r.status, 200, r.text);
+  assert.ok(r.json.items.some((x) => x.phone === PHONES.gone), r.text);
+  assert.ok(r.json.items.every((x) => /^1\d{10}$/.test(x.phone)), r.text);
+});
