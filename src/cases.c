@@ -7,7 +7,6 @@
 #include "cases_locate.h"
 #include "core/app.h"
 #include "core/audit.h"
-#include "core/crypt.h"
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
@@ -662,22 +661,7 @@ static int cases_trace_batch(wg_req *r)
 	" LEFT JOIN trace_subjects s ON s.id = k.person_id" \
 	" LEFT JOIN venues v ON v.id = k.place AND k.kind <> 'companion'"
 
-/* A subject's phone as the contact lists show it: masked. */
-static json_t *subject_phone(wg_req *r, const char *enc)
-{
-	wg_buf plain = WG_BUF_INIT(256);
-	char masked[64] = "";
-	if (!*enc)
-		return json_null();
-	if (crypt_decrypt(&r->app->keys, "phone", enc, strlen(enc), &plain) == 0)
-		ident_mask_phone(plain.data ? plain.data : "", masked, sizeof masked);
-	if (plain.data)
-		sodium_memzero(plain.data, plain.len);
-	wg_buf_release(&plain);
-	return json_string(masked);
-}
-
-static json_t *contact_json(wg_req *r, wg_stmt *s)
+static json_t *contact_json(wg_req *r, const wg_stmt *s)
 {
 	char masked[256];
 	bool subject = stmt_int(s, 2) >= CASES_SUBJECT_FIRST_ID;
@@ -686,7 +670,7 @@ static json_t *contact_json(wg_req *r, wg_stmt *s)
 		"{s:I, s:s, s:I, s:o, s:o, s:o, s:s, s:b, s:s, s:I, s:I, s:s, s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:o}",
 		"case_id", (json_int_t)stmt_int(s, 15), "kind", stmt_text(s, 0), "rank", (json_int_t)stmt_int(s, 1),
 		"person_id", stmt_is_null(s, 16) ? json_null() : json_integer(stmt_int(s, 16)),
-		"subject_id", subject ? json_integer(stmt_int(s, 2)) : json_null(), "phone", subject_phone(r, stmt_text(s, 17)),
+		"subject_id", subject ? json_integer(stmt_int(s, 2)) : json_null(), "phone", cases_phone_json(r, stmt_text(s, 17)),
 		"name", masked, "located", stmt_len(s, 11) > 0,
 		"node_path", stmt_text(s, 11), "via_person_id", (json_int_t)stmt_int(s, 3),
 		"place", (json_int_t)stmt_int(s, 4), "venue", stmt_text(s, 13),
@@ -704,8 +688,8 @@ static int check_kind(wg_req *r, const char *kind)
 	return 0;
 }
 
-/* Runs a contact query and answers a page of it. */
-static int contact_page(wg_req *r, const char *sql, wg_param *p, size_t n, int64_t limit, int64_t cursor)
+int cases_page(wg_req *r, const char *sql, const wg_param *p, size_t n, int64_t limit, int64_t cursor,
+	       json_t *(*row)(wg_req *r, const wg_stmt *s))
 {
 	wg_stmt *s;
 	int rc = store_query(r->db, sql, p, n, &s);
@@ -719,7 +703,7 @@ static int contact_page(wg_req *r, const char *sql, wg_param *p, size_t n, int64
 			more = true;
 			break;
 		}
-		json_array_append_new(items, contact_json(r, s));
+		json_array_append_new(items, row(r, s));
 		count++;
 	}
 	stmt_done(s);
@@ -727,10 +711,8 @@ static int contact_page(wg_req *r, const char *sql, wg_param *p, size_t n, int64
 		json_decref(items);
 		return req_fail(r, -rc, NULL, NULL, NULL);
 	}
-	json_t *out = json_pack("{s:o}", "items", items);
-	/* The cursor counts the contacts already listed. */
-	json_object_set_new(out, "next_cursor", more ? json_integer(cursor + count) : json_null());
-	return req_reply(r, 200, out);
+	/* The cursor counts the rows already listed. */
+	return req_reply(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", more ? json_integer(cursor + count) : json_null()));
 }
 
 /* GET /api/v1/cases/{id}/contacts?kind=close|secondary|companion&limit=&cursor= */
@@ -747,8 +729,9 @@ static int case_contacts(wg_req *r)
 		return r->fail.code;
 	json_decref(c);
 	wg_param p[] = { WG_PINT(r->id), WG_PTEXT(kind ? kind : ""), WG_PTEXT(kind ? kind : ""), WG_PINT(limit + 1), WG_PINT(cursor) };
-	if (contact_page(r, "SELECT " CONTACT_COLUMNS CONTACT_JOINS
-			 " WHERE k.case_id = ? AND (? = '' OR k.kind = ?) ORDER BY k.kind, k.rank LIMIT ? OFFSET ?", p, 5, limit, cursor))
+	if (cases_page(r, "SELECT " CONTACT_COLUMNS CONTACT_JOINS
+		       " WHERE k.case_id = ? AND (? = '' OR k.kind = ?) ORDER BY k.kind, k.rank LIMIT ? OFFSET ?",
+		       p, 5, limit, cursor, contact_json))
 		return r->fail.code;
 	return audit_read(r, "read", "case_contacts", r->id, path);
 }
@@ -841,10 +824,10 @@ static int contacts_handed(wg_req *r)
 	scope_range(r->user->scope_path, lo, hi, sizeof lo);
 	wg_param p[] = { WG_PTEXT(lo), WG_PTEXT(hi), WG_PINT(case_id), WG_PINT(case_id), WG_PTEXT(kind ? kind : ""),
 			 WG_PTEXT(kind ? kind : ""), WG_PINT(limit + 1), WG_PINT(cursor) };
-	if (contact_page(r, "SELECT " CONTACT_COLUMNS CONTACT_JOINS
+	if (cases_page(r, "SELECT " CONTACT_COLUMNS CONTACT_JOINS
 			 " WHERE k.community_id IS NOT NULL AND k.node_path >= ? AND k.node_path < ?"
 			 " AND (? = 0 OR k.case_id = ?) AND (? = '' OR k.kind = ?)"
-			 " ORDER BY k.case_id DESC, k.kind, k.rank LIMIT ? OFFSET ?", p, 8, limit, cursor))
+			 " ORDER BY k.case_id DESC, k.kind, k.rank LIMIT ? OFFSET ?", p, 8, limit, cursor, contact_json))
 		return r->fail.code;
 	return audit_read(r, "read", "case_contacts", case_id, r->user->scope_path);
 }

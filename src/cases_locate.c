@@ -19,7 +19,6 @@
 #include "core/scope.h"
 #include "registry/ident.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -210,26 +209,14 @@ static json_t *null_or_text(const wg_stmt *s, int col)
 	return stmt_is_null(s, col) ? json_null() : json_string(stmt_text(s, col));
 }
 
-/* The phone, masked unless the request may see it whole. */
-static json_t *phone_json(wg_req *r, const char *enc)
+/* How phones are shown, as for persons: masked unless ?reveal=1 was allowed. */
+static const struct wg_field phone_field = {
+	"phone", FT_TEXT, FF_SECRET, 0, 40, NULL, "手机号", NULL, NULL, ident_mask_phone,
+};
+
+json_t *cases_phone_json(wg_req *r, const char *enc)
 {
-	if (!*enc)
-		return json_null();
-	wg_buf plain = WG_BUF_INIT(256);
-	char masked[64];
-	json_t *v;
-	if (crypt_decrypt(&r->app->keys, "phone", enc, strlen(enc), &plain) != 0) {
-		v = json_string("(无法解密 / cannot decrypt)");
-	} else if (r->reveal) {
-		v = json_stringn(plain.data ? plain.data : "", plain.len);
-	} else {
-		ident_mask_phone(plain.data ? plain.data : "", masked, sizeof masked);
-		v = json_string(masked);
-	}
-	if (plain.data)
-		sodium_memzero(plain.data, plain.len);
-	wg_buf_release(&plain);
-	return v;
+	return *enc ? resource_secret_json(r, &phone_field, enc, strlen(enc)) : json_null();
 }
 
 static json_t *locate_json(wg_req *r, const wg_stmt *s)
@@ -242,7 +229,7 @@ static json_t *locate_json(wg_req *r, const wg_stmt *s)
 		"id", (json_int_t)stmt_int(s, 0), "case_id", (json_int_t)stmt_int(s, 1), "trace_id", (json_int_t)trace_id,
 		"subject_id", subject ? json_integer(trace_id) : json_null(),
 		"person_id", subject ? json_null() : json_integer(trace_id), "name", masked,
-		"phone", phone_json(r, stmt_text(s, 10)), "kind", null_or_text(s, 9),
+		"phone", cases_phone_json(r, stmt_text(s, 10)), "kind", null_or_text(s, 9),
 		"status", stmt_text(s, 3), "resolved_person_id", null_or_int(s, 4), "node_id", null_or_int(s, 5),
 		"note", null_or_text(s, 6), "resolved_at", null_or_int(s, 7),
 		"created_at", (json_int_t)stmt_int(s, 12), "version", (json_int_t)stmt_int(s, 13));
@@ -272,29 +259,10 @@ static int locate_list(wg_req *r)
 	scope_range(r->user->scope_path, lo, hi, sizeof lo);
 	wg_param p[] = { WG_PTEXT(lo), WG_PTEXT(hi), WG_PINT(case_id), WG_PINT(case_id), WG_PTEXT(status), WG_PTEXT(status),
 			 WG_PINT(limit + 1), WG_PINT(cursor) };
-	wg_stmt *s;
-	int rc = store_query(r->db, "SELECT " LOCATE_COLUMNS LOCATE_JOINS
-		" WHERE c.node_path >= ? AND c.node_path < ? AND (? = 0 OR l.case_id = ?)"
-		" AND (? = 'all' OR (? = 'open') = (l.status = 'open')) ORDER BY l.id LIMIT ? OFFSET ?", p, 8, &s);
-	if (rc)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	json_t *items = json_array();
-	int64_t count = 0;
-	bool more = false;
-	while ((rc = stmt_next(s)) == 1) {
-		if (count == limit) {
-			more = true;
-			break;
-		}
-		json_array_append_new(items, locate_json(r, s));
-		count++;
-	}
-	stmt_done(s);
-	if (rc < 0) {
-		json_decref(items);
-		return req_fail(r, -rc, NULL, NULL, NULL);
-	}
-	if (req_reply(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", more ? json_integer(cursor + count) : json_null())))
+	if (cases_page(r, "SELECT " LOCATE_COLUMNS LOCATE_JOINS
+		       " WHERE c.node_path >= ? AND c.node_path < ? AND (? = 0 OR l.case_id = ?)"
+		       " AND (? = 'all' OR (? = 'open') = (l.status = 'open')) ORDER BY l.id LIMIT ? OFFSET ?",
+		       p, 8, limit, cursor, locate_json))
 		return r->fail.code;
 	return audit_read(r, r->reveal ? "reveal" : "read", "contact_locates", case_id, r->user->scope_path);
 }

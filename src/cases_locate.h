@@ -6,6 +6,8 @@
 
 #include "core/http.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,6 +34,14 @@ int cases_locate_prepare(wg_req *r, int64_t case_id);
 /* "apply", after it: the contacts still without a community join the queue;
  * open entries whose contact is placed now leave it. */
 int cases_locate_enqueue(wg_req *r, int64_t case_id);
+
+/* A stored phone (phone_enc) as answers show it: masked unless r->reveal; null when "". */
+json_t *cases_phone_json(wg_req *r, const char *enc);
+
+/* From cases.c: runs a list query whose last two parameters are limit + 1
+ * and cursor, and answers {"items": [row()…], "next_cursor"}. */
+int cases_page(wg_req *r, const char *sql, const wg_param *p, size_t n, int64_t limit, int64_t cursor,
+	       json_t *(*row)(wg_req *r, const wg_stmt *s));
 
 /* The queue's routes and the subjects' secret column (key rotation). */
 int cases_locate_register(void);

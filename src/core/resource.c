@@ -319,7 +319,7 @@ static json_t *tags_json(const char *text)
 	return a;
 }
 
-static json_t *secret_json(wg_req *r, const struct wg_field *f, const char *text, size_t n)
+json_t *resource_secret_json(wg_req *r, const struct wg_field *f, const char *text, size_t n)
 {
 	wg_buf plain = WG_BUF_INIT(1024);
 	json_t *v;
@@ -412,7 +412,7 @@ json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s)
 		else if (f->type == FT_TAGS)
 			v = tags_json(stmt_text(s, col));
 		else if (f->flags & FF_SECRET)
-			v = secret_json(r, f, stmt_text(s, col), stmt_len(s, col));
+			v = resource_secret_json(r, f, stmt_text(s, col), stmt_len(s, col));
 		else
 			v = json_stringn(stmt_text(s, col), stmt_len(s, col));
 		json_object_set_new(o, f->name, v);

@@ -138,6 +138,8 @@ int  resource_load(wg_req *r, const struct wg_resource *res, int64_t id, json_t 
 /* The record at the statement's current row; secret fields decrypted and,
  * unless r->reveal, masked. */
 json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s);
+/* One FF_SECRET value as stored (<name>_enc): decrypted and, unless r->reveal, masked. */
+json_t *resource_secret_json(wg_req *r, const struct wg_field *f, const char *text, size_t n);
 /* ?reveal=1: checks the right (403) and sets r->reveal. */
 int  resource_want_reveal(wg_req *r, const struct wg_resource *res);
 /* The path of a grid node inside the caller's scope (404 otherwise). */
