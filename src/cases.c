@@ -771,8 +771,9 @@ static int write_contacts(wg_req *r, struct sheet_writer *w, void *ctx)
 				kind = kinds[k][1];
 		snprintf(nums[0], sizeof nums[0], "%lld", (long long)stmt_int(s, 15));
 		snprintf(nums[1], sizeof nums[1], "%lld", (long long)stmt_int(s, 1));
-		/* A contact known by phone only has no person number. */
-		snprintf(nums[2], sizeof nums[2], stmt_is_null(s, 16) ? "" : "%lld", (long long)stmt_int(s, 16));
+		snprintf(nums[2], sizeof nums[2], "%lld", (long long)stmt_int(s, 16));
+		if (stmt_is_null(s, 16))
+			nums[2][0] = '\0';  /* known by phone only: no person number */
 		snprintf(nums[3], sizeof nums[3], "%lld", (long long)stmt_int(s, 9));
 		snprintf(nums[4], sizeof nums[4], "%lld", (long long)stmt_int(s, 3));
 		for (int k = 0; k < 4; k++)

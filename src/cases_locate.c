@@ -225,13 +225,13 @@ static json_t *locate_json(wg_req *r, const wg_stmt *s)
 	int64_t trace_id = stmt_int(s, 2);
 	bool subject = trace_id >= CASES_SUBJECT_FIRST_ID;
 	ident_mask_name(stmt_text(s, 11), masked, sizeof masked);
-	return json_pack("{s:I, s:I, s:I, s:o, s:o, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:o, s:o, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I}",
 		"id", (json_int_t)stmt_int(s, 0), "case_id", (json_int_t)stmt_int(s, 1), "trace_id", (json_int_t)trace_id,
 		"subject_id", subject ? json_integer(trace_id) : json_null(),
 		"person_id", subject ? json_null() : json_integer(trace_id), "name", masked,
 		"phone", cases_phone_json(r, stmt_text(s, 10)), "kind", null_or_text(s, 9),
 		"status", stmt_text(s, 3), "resolved_person_id", null_or_int(s, 4), "node_id", null_or_int(s, 5),
-		"note", null_or_text(s, 6), "resolved_at", null_or_int(s, 7),
+		"note", null_or_text(s, 6), "resolved_at", null_or_int(s, 7), "resolved_by", null_or_int(s, 8),
 		"created_at", (json_int_t)stmt_int(s, 12), "version", (json_int_t)stmt_int(s, 13));
 }
 

@@ -161,6 +161,7 @@ test('resolving: to a person, to a community, or closed with a note; once', asyn
   const done = await srv.api('GET', `/api/v1/contacts/unlocated?case_id=${caseId}&status=resolved`, { token: command });
   assert.deepEqual(done.json.items.map((x) => x.status).sort(), ['community', 'handed_over', 'person', 'unreachable']);
   assert.equal(done.json.items.find((x) => x.status === 'handed_over').note, '已推送盐城市协查');
+  assert.ok(done.json.items.every((x) => x.resolved_by > 0 && x.resolved_at >= now));
   const audited = await poll(async () => (await srv.api('GET', '/api/v1/audit?limit=1000&resource=contact_locates', { token: auditor }))
     .json.items.filter((a) => a.action === 'resolve').length === 4);
   assert.ok(audited, 'every resolution is audited');
