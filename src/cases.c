@@ -4,6 +4,7 @@
  * preset) is traced in one call, its contacts kept with the evidence, and
  * "apply" hands each community the contacts who live there. */
 #include "cases.h"
+#include "cases_locate.h"
 #include "core/app.h"
 #include "core/audit.h"
 #include "core/err.h"
@@ -286,16 +287,6 @@ static int venue_by_code(wg_req *r, const char *code, int64_t *id, char *path, s
 	return 0;
 }
 
-static int person_exists(wg_req *r, int64_t id)
-{
-	int64_t n = 0;
-	wg_param p[] = { WG_PINT(id) };
-	int rc = store_int(r->db, "SELECT COUNT(*) FROM persons WHERE id = ?", p, 1, &n);
-	if (rc)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	return n ? 0 : req_failf(r, WG_ERR_VALIDATION, "person_id", "人员 %lld 不存在", "unknown person %lld", (long long)id, (long long)id);
-}
-
 static int time_field(wg_req *r, const char *key, int64_t def, int64_t *out)
 {
 	json_t *v = json_object_get(r->body, key);
@@ -310,17 +301,53 @@ static int time_field(wg_req *r, const char *key, int64_t def, int64_t *out)
 	return 0;
 }
 
-/* POST /api/v1/scans {venue_code, person_id, t_in?, t_out?} */
+/* The subject's ids as answers name them: a registry person, or a
+ * phone-only subject. */
+static json_t *subject_ids(uint32_t trace_id, bool is_subject)
+{
+	return json_pack("{s:o, s:o}", "person_id", is_subject ? json_null() : json_integer(trace_id),
+			 "subject_id", is_subject ? json_integer(trace_id) : json_null());
+}
+
+/* Audits a scan or dwell without the phone number it may have named. */
+static int audit_stay(wg_req *r, const char *action, const char *resource, int64_t id, const char *path,
+		      uint32_t trace_id, bool is_subject, const char *place_key, int64_t place)
+{
+	json_t *change = subject_ids(trace_id, is_subject);
+	if (!change || json_object_set_new(change, place_key, json_integer(place))) {
+		json_decref(change);
+		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	}
+	int rc = audit_req(r, action, resource, id, path, change);
+	json_decref(change);
+	return rc;
+}
+
+/* Answers a stored scan or dwell: the subject's ids, the place, the stay. */
+static int reply_stay(wg_req *r, uint32_t trace_id, bool is_subject, const char *place_key, int64_t place,
+		      int64_t t_in, int64_t t_out, bool duplicate)
+{
+	return req_reply(r, 201, json_pack("{s:o, s:o, s:I, s:I, s:I, s:b}",
+					   "person_id", is_subject ? json_null() : json_integer(trace_id),
+					   "subject_id", is_subject ? json_integer(trace_id) : json_null(),
+					   place_key, (json_int_t)place, "t_in", (json_int_t)t_in, "t_out", (json_int_t)t_out,
+					   "duplicate", duplicate));
+}
+
+/* POST /api/v1/scans {venue_code, person_id | phone, t_in?, t_out?} */
 static int scan_create(wg_req *r)
 {
-	static const char *const allowed[] = { "venue_code", "person_id", "t_in", "t_out", NULL };
+	static const char *const allowed[] = { "venue_code", "person_id", "phone", "t_in", "t_out", NULL };
+	struct cases_subject subject;
+	uint32_t trace_id;
+	bool is_subject;
 	if (req_check_body(r, allowed))
 		return r->fail.code;
-	json_t *code = json_object_get(r->body, "venue_code"), *person = json_object_get(r->body, "person_id");
+	json_t *code = json_object_get(r->body, "venue_code");
 	if (!json_is_string(code) || json_string_length(code) == 0 || json_string_length(code) > 64)
 		return req_fail(r, WG_ERR_REQUIRED, "venue_code", "请提供场所码", "venue_code is required");
-	if (!json_is_integer(person) || json_integer_value(person) < 1 || json_integer_value(person) > UINT32_MAX)
-		return req_fail(r, WG_ERR_REQUIRED, "person_id", "请提供人员编号", "person_id is required");
+	if (cases_subject_parse(r, &subject))
+		return r->fail.code;
 	int64_t venue = 0, t_in, t_out;
 	char path[WG_MAX_GRID_PATH];
 	if (venue_by_code(r, json_string_value(code), &venue, path, sizeof path))
@@ -330,16 +357,15 @@ static int scan_create(wg_req *r)
 	if (!scope_contains(r->user->scope_path, path))
 		return req_fail(r, WG_ERR_FORBIDDEN, "venue_code", "只能登记本人管辖范围内场所的扫码",
 				"you may record scans only at venues inside your scope");
-	if (person_exists(r, json_integer_value(person)) || time_field(r, "t_in", r->now, &t_in) ||
-	    time_field(r, "t_out", t_in + DEFAULT_STAY_SECONDS, &t_out))
+	if (time_field(r, "t_in", r->now, &t_in) || time_field(r, "t_out", t_in + DEFAULT_STAY_SECONDS, &t_out) ||
+	    cases_subject_resolve(r, &subject, &trace_id, &is_subject))
 		return r->fail.code;
 	struct trace_rec rec;
 	struct trace_diag diag = { 0 };
 	size_t added = 0;
 	/* A default stay may run past now; the engine refuses future times. */
 	int64_t now = t_out > r->now ? t_out : r->now;
-	int rc = trace_rec_make((uint32_t)json_integer_value(person), (uint32_t)venue, t_in, t_out, now,
-				store_params.max_stay_min, &rec);
+	int rc = trace_rec_make(trace_id, (uint32_t)venue, t_in, t_out, now, store_params.max_stay_min, &rec);
 	if (!rc) {
 		pthread_mutex_lock(&store_lock);
 		rc = store ? trace_store_append(store, TRACE_SCAN, &rec, 1, now, &added, &diag) : TRACE_ERR_IO;
@@ -348,39 +374,38 @@ static int scan_create(wg_req *r)
 	if (rc)
 		return req_failf(r, rc == TRACE_ERR_IO || rc == TRACE_ERR_NOMEM ? WG_ERR_IO : WG_ERR_VALIDATION, "t_out",
 				 "扫码记录无效:%s", "invalid scan: %s", trace_err_zh(rc), trace_err_en(rc));
-	if (audit_req(r, "scan", "venues", venue, path, r->body))
+	if (audit_stay(r, "scan", "venues", venue, path, trace_id, is_subject, "venue_id", venue))
 		return r->fail.code;
-	return req_reply(r, 201, json_pack("{s:I, s:I, s:I, s:I, s:b}", "venue_id", (json_int_t)venue,
-					   "person_id", json_integer_value(person), "t_in", (json_int_t)t_in,
-					   "t_out", (json_int_t)t_out, "duplicate", added == 0));
+	return reply_stay(r, trace_id, is_subject, "venue_id", venue, t_in, t_out, added == 0);
 }
 
-/* POST /api/v1/dwells {person_id, lat, lng, t_in, t_out}: a stay at a
+/* POST /api/v1/dwells {person_id | phone, lat, lng, t_in, t_out}: a stay at a
  * location (WGS-84), from a location feed, for spatiotemporal companions.
  * The point becomes its cell (800 m by default); the point itself is not kept. */
 static int dwell_create(wg_req *r)
 {
-	static const char *const allowed[] = { "person_id", "lat", "lng", "t_in", "t_out", NULL };
-	if (req_check_body(r, allowed))
+	static const char *const allowed[] = { "person_id", "phone", "lat", "lng", "t_in", "t_out", NULL };
+	struct cases_subject subject;
+	uint32_t trace_id;
+	bool is_subject;
+	if (req_check_body(r, allowed) || cases_subject_parse(r, &subject))
 		return r->fail.code;
-	json_t *person = json_object_get(r->body, "person_id"), *lat = json_object_get(r->body, "lat"),
-	       *lng = json_object_get(r->body, "lng");
-	if (!json_is_integer(person) || json_integer_value(person) < 1 || json_integer_value(person) > UINT32_MAX)
-		return req_fail(r, WG_ERR_REQUIRED, "person_id", "请提供人员编号", "person_id is required");
+	json_t *lat = json_object_get(r->body, "lat"), *lng = json_object_get(r->body, "lng");
 	if (!json_is_number(lat) || !json_is_number(lng))
 		return req_fail(r, WG_ERR_REQUIRED, json_is_number(lat) ? "lng" : "lat", "请提供经纬度(WGS-84)",
 				"lat and lng (WGS-84) are required");
 	int64_t t_in, t_out;
 	uint32_t cell;
-	if (time_field(r, "t_in", r->now, &t_in) || time_field(r, "t_out", r->now, &t_out) ||
-	    person_exists(r, json_integer_value(person)))
+	if (time_field(r, "t_in", r->now, &t_in) || time_field(r, "t_out", r->now, &t_out))
 		return r->fail.code;
 	if (trace_cell_of(json_number_value(lat), json_number_value(lng), store_params.cell_size_m, &cell))
 		return req_fail(r, WG_ERR_VALIDATION, "lat", "经纬度无效或不在服务范围内", "latitude/longitude invalid or out of range");
+	if (cases_subject_resolve(r, &subject, &trace_id, &is_subject))
+		return r->fail.code;
 	struct trace_rec rec;
 	struct trace_diag diag = { 0 };
 	size_t added = 0;
-	int rc = trace_rec_make((uint32_t)json_integer_value(person), cell, t_in, t_out, r->now, store_params.max_dwell_min, &rec);
+	int rc = trace_rec_make(trace_id, cell, t_in, t_out, r->now, store_params.max_dwell_min, &rec);
 	if (!rc) {
 		pthread_mutex_lock(&store_lock);
 		rc = store ? trace_store_append(store, TRACE_CELL, &rec, 1, r->now, &added, &diag) : TRACE_ERR_IO;
@@ -389,14 +414,9 @@ static int dwell_create(wg_req *r)
 	if (rc)
 		return req_failf(r, rc == TRACE_ERR_IO || rc == TRACE_ERR_NOMEM ? WG_ERR_IO : WG_ERR_VALIDATION, "t_out",
 				 "位置记录无效:%s", "invalid location record: %s", trace_err_zh(rc), trace_err_en(rc));
-	json_t *change = json_pack("{s:I, s:I}", "person_id", json_integer_value(person), "cell", (json_int_t)cell);
-	rc = audit_req(r, "dwell", "persons", json_integer_value(person), "", change);
-	json_decref(change);
-	if (rc)
+	if (audit_stay(r, "dwell", is_subject ? "trace_subjects" : "persons", trace_id, "", trace_id, is_subject, "cell", cell))
 		return r->fail.code;
-	return req_reply(r, 201, json_pack("{s:I, s:I, s:I, s:I, s:b}", "person_id", json_integer_value(person),
-					   "cell", (json_int_t)cell, "t_in", (json_int_t)t_in, "t_out", (json_int_t)t_out,
-					   "duplicate", added == 0));
+	return reply_stay(r, trace_id, is_subject, "cell", cell, t_in, t_out, added == 0);
 }
 
 /* ---- cases ---- */
@@ -632,19 +652,26 @@ static int cases_trace_batch(wg_req *r)
 
 #define CONTACT_COLUMNS \
 	"k.kind, k.rank, k.person_id, k.via_person_id, k.place, k.src_in, k.src_out, k.hit_in, k.hit_out," \
-	" k.overlap_min, k.total_overlap_min, k.node_path, COALESCE(p.name, ''), COALESCE(v.name, ''), k.community_id, k.case_id"
+	" k.overlap_min, k.total_overlap_min, k.node_path, COALESCE(p.name, ''), COALESCE(v.name, ''), k.community_id, k.case_id," \
+	" COALESCE(k.located_person_id, p.id), COALESCE(s.phone_enc, '')"
+/* A contact's registry person is the one matched by phone or chosen when
+ * resolving, else the engine's id itself. */
 #define CONTACT_JOINS \
-	" FROM case_contacts k LEFT JOIN persons p ON p.id = k.person_id" \
+	" FROM case_contacts k LEFT JOIN persons p ON p.id = COALESCE(k.located_person_id, k.person_id)" \
+	" LEFT JOIN trace_subjects s ON s.id = k.person_id" \
 	" LEFT JOIN venues v ON v.id = k.place AND k.kind <> 'companion'"
 
-static json_t *contact_json(wg_stmt *s)
+static json_t *contact_json(wg_req *r, const wg_stmt *s)
 {
 	char masked[256];
+	bool subject = stmt_int(s, 2) >= CASES_SUBJECT_FIRST_ID;
 	ident_mask_name(stmt_text(s, 12), masked, sizeof masked);
 	return json_pack(
-		"{s:I, s:s, s:I, s:I, s:s, s:b, s:s, s:I, s:I, s:s, s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:o}",
+		"{s:I, s:s, s:I, s:o, s:o, s:o, s:s, s:b, s:s, s:I, s:I, s:s, s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:o}",
 		"case_id", (json_int_t)stmt_int(s, 15), "kind", stmt_text(s, 0), "rank", (json_int_t)stmt_int(s, 1),
-		"person_id", (json_int_t)stmt_int(s, 2), "name", masked, "located", stmt_len(s, 11) > 0,
+		"person_id", stmt_is_null(s, 16) ? json_null() : json_integer(stmt_int(s, 16)),
+		"subject_id", subject ? json_integer(stmt_int(s, 2)) : json_null(), "phone", cases_phone_json(r, stmt_text(s, 17)),
+		"name", masked, "located", stmt_len(s, 11) > 0,
 		"node_path", stmt_text(s, 11), "via_person_id", (json_int_t)stmt_int(s, 3),
 		"place", (json_int_t)stmt_int(s, 4), "venue", stmt_text(s, 13),
 		"source_stay", "in", (json_int_t)stmt_int(s, 5), "out", (json_int_t)stmt_int(s, 6),
@@ -661,8 +688,8 @@ static int check_kind(wg_req *r, const char *kind)
 	return 0;
 }
 
-/* Runs a contact query and answers a page of it. */
-static int contact_page(wg_req *r, const char *sql, wg_param *p, size_t n, int64_t limit, int64_t cursor)
+int cases_page(wg_req *r, const char *sql, const wg_param *p, size_t n, int64_t limit, int64_t cursor,
+	       json_t *(*row)(wg_req *r, const wg_stmt *s))
 {
 	wg_stmt *s;
 	int rc = store_query(r->db, sql, p, n, &s);
@@ -676,7 +703,7 @@ static int contact_page(wg_req *r, const char *sql, wg_param *p, size_t n, int64
 			more = true;
 			break;
 		}
-		json_array_append_new(items, contact_json(s));
+		json_array_append_new(items, row(r, s));
 		count++;
 	}
 	stmt_done(s);
@@ -684,10 +711,8 @@ static int contact_page(wg_req *r, const char *sql, wg_param *p, size_t n, int64
 		json_decref(items);
 		return req_fail(r, -rc, NULL, NULL, NULL);
 	}
-	json_t *out = json_pack("{s:o}", "items", items);
-	/* The cursor counts the contacts already listed. */
-	json_object_set_new(out, "next_cursor", more ? json_integer(cursor + count) : json_null());
-	return req_reply(r, 200, out);
+	/* The cursor counts the rows already listed. */
+	return req_reply(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", more ? json_integer(cursor + count) : json_null()));
 }
 
 /* GET /api/v1/cases/{id}/contacts?kind=close|secondary|companion&limit=&cursor= */
@@ -704,8 +729,9 @@ static int case_contacts(wg_req *r)
 		return r->fail.code;
 	json_decref(c);
 	wg_param p[] = { WG_PINT(r->id), WG_PTEXT(kind ? kind : ""), WG_PTEXT(kind ? kind : ""), WG_PINT(limit + 1), WG_PINT(cursor) };
-	if (contact_page(r, "SELECT " CONTACT_COLUMNS CONTACT_JOINS
-			 " WHERE k.case_id = ? AND (? = '' OR k.kind = ?) ORDER BY k.kind, k.rank LIMIT ? OFFSET ?", p, 5, limit, cursor))
+	if (cases_page(r, "SELECT " CONTACT_COLUMNS CONTACT_JOINS
+		       " WHERE k.case_id = ? AND (? = '' OR k.kind = ?) ORDER BY k.kind, k.rank LIMIT ? OFFSET ?",
+		       p, 5, limit, cursor, contact_json))
 		return r->fail.code;
 	return audit_read(r, "read", "case_contacts", r->id, path);
 }
@@ -745,7 +771,9 @@ static int write_contacts(wg_req *r, struct sheet_writer *w, void *ctx)
 				kind = kinds[k][1];
 		snprintf(nums[0], sizeof nums[0], "%lld", (long long)stmt_int(s, 15));
 		snprintf(nums[1], sizeof nums[1], "%lld", (long long)stmt_int(s, 1));
-		snprintf(nums[2], sizeof nums[2], "%lld", (long long)stmt_int(s, 2));
+		snprintf(nums[2], sizeof nums[2], "%lld", (long long)stmt_int(s, 16));
+		if (stmt_is_null(s, 16))
+			nums[2][0] = '\0';  /* known by phone only: no person number */
 		snprintf(nums[3], sizeof nums[3], "%lld", (long long)stmt_int(s, 9));
 		snprintf(nums[4], sizeof nums[4], "%lld", (long long)stmt_int(s, 3));
 		for (int k = 0; k < 4; k++)
@@ -797,10 +825,10 @@ static int contacts_handed(wg_req *r)
 	scope_range(r->user->scope_path, lo, hi, sizeof lo);
 	wg_param p[] = { WG_PTEXT(lo), WG_PTEXT(hi), WG_PINT(case_id), WG_PINT(case_id), WG_PTEXT(kind ? kind : ""),
 			 WG_PTEXT(kind ? kind : ""), WG_PINT(limit + 1), WG_PINT(cursor) };
-	if (contact_page(r, "SELECT " CONTACT_COLUMNS CONTACT_JOINS
+	if (cases_page(r, "SELECT " CONTACT_COLUMNS CONTACT_JOINS
 			 " WHERE k.community_id IS NOT NULL AND k.node_path >= ? AND k.node_path < ?"
 			 " AND (? = 0 OR k.case_id = ?) AND (? = '' OR k.kind = ?)"
-			 " ORDER BY k.case_id DESC, k.kind, k.rank LIMIT ? OFFSET ?", p, 8, limit, cursor))
+			 " ORDER BY k.case_id DESC, k.kind, k.rank LIMIT ? OFFSET ?", p, 8, limit, cursor, contact_json))
 		return r->fail.code;
 	return audit_read(r, "read", "case_contacts", case_id, r->user->scope_path);
 }
@@ -814,6 +842,8 @@ static int case_apply(wg_req *r)
 	if (resource_load(r, &case_resource, r->id, &c, path, sizeof path))
 		return r->fail.code;
 	json_decref(c);
+	if (cases_locate_prepare(r, r->id))
+		return r->fail.code;
 	wg_param p[] = { WG_PINT(r->id) };
 	int rc = store_run(r->db,
 		"UPDATE case_contacts SET community_id = (SELECT g.id FROM grid_nodes g WHERE g.kind IN ('community', 'village')"
@@ -821,6 +851,8 @@ static int case_apply(wg_req *r)
 		" ORDER BY length(g.path) DESC LIMIT 1) WHERE case_id = ? AND node_path <> ''", p, 1);
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
+	if (cases_locate_enqueue(r, r->id))
+		return r->fail.code;
 	wg_stmt *s;
 	rc = store_query(r->db,
 		"SELECT k.community_id, COALESCE(g.name, ''), COUNT(*) FROM case_contacts k LEFT JOIN grid_nodes g ON g.id = k.community_id"
@@ -869,5 +901,7 @@ int cases_register(void)
 	int rc = resource_register(&venue_resource);
 	if (!rc)
 		rc = resource_register(&case_resource);
+	if (!rc)
+		rc = cases_locate_register();
 	return rc ? rc : router_add(case_routes, sizeof case_routes / sizeof case_routes[0]);
 }

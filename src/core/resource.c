@@ -326,7 +326,7 @@ static json_t *tags_json(const char *text)
 	return a;
 }
 
-static json_t *secret_json(wg_req *r, const struct wg_field *f, const char *text, size_t n)
+json_t *resource_secret_json(wg_req *r, const struct wg_field *f, const char *text, size_t n)
 {
 	wg_buf plain = WG_BUF_INIT(1024);
 	json_t *v;
@@ -417,7 +417,7 @@ json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s)
 		else if (f->type == FT_TAGS)
 			v = tags_json(stmt_text(s, col));
 		else if (f->flags & FF_SECRET)
-			v = secret_json(r, f, stmt_text(s, col), stmt_len(s, col));
+			v = resource_secret_json(r, f, stmt_text(s, col), stmt_len(s, col));
 		else
 			v = json_stringn(stmt_text(s, col), stmt_len(s, col));
 		json_object_set_new(o, f->name, v);
@@ -966,6 +966,11 @@ struct resource_routes {
 
 static struct resource_routes registered[MAX_RESOURCES];
 static struct wg_resource *resources[MAX_RESOURCES];
+
+/* Secrets kept in tables that are not declared resources. */
+#define MAX_EXTRA_SECRETS 8
+static struct { const char *table, *column; } extra_secrets[MAX_EXTRA_SECRETS];
+static int nextra_secrets;
 static int nregistered;
 
 void resource_release_all(void)
@@ -977,6 +982,7 @@ void resource_release_all(void)
 		resources[i]->select_by_id = NULL;
 	}
 	nregistered = 0;
+	nextra_secrets = 0;
 }
 
 struct reencrypt_row {
@@ -985,16 +991,16 @@ struct reencrypt_row {
 };
 
 /* Re-encrypts one secret column with the current key, a batch at a time. */
-static int reencrypt_column(wg_conn *c, const struct wg_keys *k, const struct wg_resource *res,
-			    const struct wg_field *f, int64_t *count)
+static int reencrypt_column(wg_conn *c, const struct wg_keys *k, const char *table, const char *column,
+			    int64_t *count)
 {
 	char select[512], update[512];
 	struct reencrypt_row rows[500];
 	int64_t after = 0;
 	int rc = 0;
 	snprintf(select, sizeof select, "SELECT id, %s_enc FROM %s WHERE id > ? AND %s_enc IS NOT NULL ORDER BY id LIMIT 500",
-		 f->name, res->table, f->name);
-	snprintf(update, sizeof update, "UPDATE %s SET %s_enc = ? WHERE id = ?", res->table, f->name);
+		 column, table, column);
+	snprintf(update, sizeof update, "UPDATE %s SET %s_enc = ? WHERE id = ?", table, column);
 	for (;;) {
 		wg_stmt *s;
 		size_t n = 0;
@@ -1012,9 +1018,9 @@ static int reencrypt_column(wg_conn *c, const struct wg_keys *k, const struct wg
 		rc = rc < 0 ? -rc : rc;
 		wg_buf plain = WG_BUF_INIT(1024), enc = WG_BUF_INIT(2048);
 		for (size_t i = 0; !rc && i < n; i++) {
-			rc = crypt_decrypt(k, f->name, rows[i].text, strlen(rows[i].text), &plain);
+			rc = crypt_decrypt(k, column, rows[i].text, strlen(rows[i].text), &plain);
 			if (!rc)
-				rc = crypt_encrypt(k, f->name, plain.data ? plain.data : "", plain.len, &enc);
+				rc = crypt_encrypt(k, column, plain.data ? plain.data : "", plain.len, &enc);
 			wg_param u[] = { WG_PTEXT(enc.data ? enc.data : ""), WG_PINT(rows[i].id) };
 			if (!rc)
 				rc = store_run(c, update, u, 2);
@@ -1033,17 +1039,26 @@ static int reencrypt_column(wg_conn *c, const struct wg_keys *k, const struct wg
 	}
 }
 
+int resource_add_secret_column(const char *table, const char *column)
+{
+	if (nextra_secrets == MAX_EXTRA_SECRETS)
+		return WG_ERR_TOO_LARGE;
+	extra_secrets[nextra_secrets].table = table;
+	extra_secrets[nextra_secrets++].column = column;
+	return 0;
+}
+
 int resource_reencrypt_all(wg_conn *c, const struct wg_keys *k, int64_t *count)
 {
+	int rc = 0;
 	*count = 0;
-	for (int i = 0; i < nregistered; i++)
-		for (size_t j = 0; j < resources[i]->nfields; j++)
-			if (resources[i]->fields[j].flags & FF_SECRET) {
-				int rc = reencrypt_column(c, k, resources[i], &resources[i]->fields[j], count);
-				if (rc)
-					return rc;
-			}
-	return 0;
+	for (int i = 0; !rc && i < nregistered; i++)
+		for (size_t j = 0; !rc && j < resources[i]->nfields; j++)
+			if (resources[i]->fields[j].flags & FF_SECRET)
+				rc = reencrypt_column(c, k, resources[i]->table, resources[i]->fields[j].name, count);
+	for (int i = 0; !rc && i < nextra_secrets; i++)
+		rc = reencrypt_column(c, k, extra_secrets[i].table, extra_secrets[i].column, count);
+	return rc;
 }
 
 int resource_rewrite_paths(wg_conn *c, const char *old_path, const char *new_path)

@@ -171,6 +171,8 @@ int  resource_load(wg_req *r, const struct wg_resource *res, int64_t id, json_t 
 /* The record at the statement's current row; secret fields decrypted and,
  * unless r->reveal, masked. */
 json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s);
+/* One FF_SECRET value as stored (<name>_enc): decrypted and, unless r->reveal, masked. */
+json_t *resource_secret_json(wg_req *r, const struct wg_field *f, const char *text, size_t n);
 /* ?reveal=1: checks the right (403) and sets r->reveal. */
 int  resource_want_reveal(wg_req *r, const struct wg_resource *res);
 /* The path of a grid node inside the caller's scope (404 otherwise). */
@@ -182,5 +184,8 @@ void resource_release_all(void);
 /* Re-encrypts every secret of every registered resource with the current key. */
 struct wg_keys;
 int  resource_reencrypt_all(wg_conn *c, const struct wg_keys *k, int64_t *count);
+/* A secret column (<column>_enc, keyed as <column>) of a table that is not a
+ * declared resource, re-encrypted by resource_reencrypt_all too. */
+int  resource_add_secret_column(const char *table, const char *column);
 
 #endif
