@@ -26,6 +26,7 @@ void config_defaults(struct wg_config *cfg)
 	cfg->login_window_seconds = WG_LOGIN_WINDOW_SECONDS;
 	cfg->login_lock_seconds = WG_LOGIN_LOCK_SECONDS;
 	cfg->threads = 2;
+	cfg->import_sort_index_bytes = WG_IMPORT_SORT_INDEX_BYTES;
 	snprintf(cfg->static_dir, sizeof cfg->static_dir, "web/dist");
 }
 
@@ -42,6 +43,7 @@ static const struct {
 	{ "login_lock_seconds", offsetof(struct wg_config, login_lock_seconds), 1, 86400 },
 	{ "pwhash_ops", offsetof(struct wg_config, pwhash_ops), 0, 64 },
 	{ "pwhash_mem", offsetof(struct wg_config, pwhash_mem), 0, 1 << 30 },
+	{ "import_sort_index_bytes", offsetof(struct wg_config, import_sort_index_bytes), 1024, INT64_C(1) << 40 },
 };
 
 static int set_key(struct wg_config *cfg, const char *key, const char *value, int line)

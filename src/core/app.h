@@ -20,6 +20,7 @@ struct wg_config {
 	int64_t login_lock_seconds;
 	int64_t pwhash_ops;             /* argon2id cost; 0 = libsodium's interactive default */
 	int64_t pwhash_mem;
+	int64_t import_sort_index_bytes;  /* from this file size, an import into a small table builds its indexes by sorting */
 	unsigned threads;
 	char static_dir[1024];
 	char trusted_proxy[64];         /* a reverse proxy's address: its X-Real-IP names the client */

@@ -23,6 +23,12 @@
 #define WG_MAX_SQL              (64u * 1024)
 #define WG_MAX_GRID_DEPTH       12u
 #define WG_MAX_GRID_PATH        512u
+/* An import file from this size into a table with fewer rows than it holds
+ * builds that table's non-unique indexes by sorting (wangge.conf
+ * import_sort_index_bytes); up to WG_MAX_SORT_INDEX_BYTES, since the sort
+ * runs in memory. */
+#define WG_IMPORT_SORT_INDEX_BYTES (8 << 20)
+#define WG_MAX_SORT_INDEX_BYTES    (256ll << 20)
 /* A text search (?q=) counts its matches up to this many; beyond, total_capped. */
 #define WG_MAX_SEARCH_COUNT     10000u
 #define WG_MAX_LEADERS          32u

@@ -676,7 +676,7 @@ static int count_rows(wg_req *r, const struct wg_resource *res, struct resource_
 		wg_buf_printf(&sql, "SELECT COUNT(*) FROM %s WHERE %s", res->table, q->where.data);
 	int rc = sql.err ? sql.err : store_int(r->db, sql.data, q->params, q->n, total);
 	wg_buf_release(&sql);
-	if (!rc && *total > WG_MAX_SEARCH_COUNT) {
+	if (!rc && text && *text && *total > WG_MAX_SEARCH_COUNT) {
 		*total = WG_MAX_SEARCH_COUNT;
 		*capped = true;
 	}

@@ -7,6 +7,7 @@
 #include "err.h"
 #include "jobs.h"
 #include "limits.h"
+#include "log.h"
 #include "mem.h"
 #include "parse.h"
 #include "resource.h"
@@ -596,11 +597,11 @@ static int audit_import(wg_req *r, const struct wg_resource *res, const struct i
 }
 
 /* Building an index once by sorting costs a fraction of a million random
- * B-tree inserts into it. Worth it when the file is big beside the table;
- * the unique indexes stay, so duplicates are still found row by row. Inside
+ * B-tree inserts into it. Worth it when the file is big beside the table
+ * (and not so big that the in-memory sort would outgrow the import's
+ * memory bound); the unique indexes stay, so duplicates are still found row by row. Inside
  * the import's transaction: a rollback brings the indexes back as they were,
  * and other connections see the old indexes until the commit. */
-#define WG_DEFER_INDEX_MIN_BYTES (8u << 20)
 #define WG_DEFER_INDEX_BYTES_PER_ROW 100
 
 struct deferred_indexes {
@@ -624,7 +625,8 @@ static int64_t upload_bytes(const wg_req *r)
 static int defer_indexes(wg_req *r, const struct wg_resource *res, struct deferred_indexes *d)
 {
 	int64_t bytes = upload_bytes(r), rows = 0;
-	if (!res->import_defer_indexes || conn_dialect(r->db) != WG_SQLITE || bytes < (int64_t)WG_DEFER_INDEX_MIN_BYTES)
+	if (!res->import_defer_indexes || conn_dialect(r->db) != WG_SQLITE || bytes < r->app->config.import_sort_index_bytes ||
+	    bytes > WG_MAX_SORT_INDEX_BYTES)
 		return 0;
 	char sql[160];
 	snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", res->table);
@@ -649,6 +651,8 @@ static int defer_indexes(wg_req *r, const struct wg_resource *res, struct deferr
 	stmt_done(s);
 	if (rc < 0)
 		return -rc;
+	if (d->n)
+		log_info("import into %s: %zu indexes dropped, rebuilt by sorting at the end / 导入期间重建索引", res->table, d->n);
 	for (size_t i = 0; i < d->n && !rc; i++) {
 		/* The name comes from sqlite_master (our own schema), quoted all the same. */
 		snprintf(sql, sizeof sql, "DROP INDEX \"%s\"", names[i]);
