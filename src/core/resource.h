@@ -134,6 +134,9 @@ struct wg_import {
 	int64_t extra_created;
 	struct wg_import_memo *memo;  /* WG_IMPORT_MEMO_SIZE entries, made on first use */
 	size_t memo_used;
+	/* Set by a resource's import_row hook for its own after_insert on the
+	 * same row (this person heads the household); cleared before each row. */
+	bool row_marked;
 };
 int      import_remember(struct wg_import *im, int64_t id, uint32_t row);
 /* The file row that created record id in this import, 0 if none did. */

@@ -749,6 +749,7 @@ int resource_handle_import(wg_req *r)
 			break;
 		}
 		st.row = row.number;
+		im.row_marked = false;
 		/* What a row allocates in the arena dies with the row: files are long. */
 		wg_arena request_arena = r->arena;
 		arena_init(&r->arena, 1u << 20);

@@ -266,6 +266,56 @@ static int person_import_row(wg_req *r, const struct wg_resource *res, json_t *r
 		json_object_set_new(row, "household_id", json_integer(household));
 	}
 	json_object_del(row, "address");
+	/* 与户主关系: the row that says 户主 (or 本人) heads its household. */
+	const char *relation = json_string_value(json_object_get(row, "relation"));
+	if (relation && (strcmp(relation, "户主") == 0 || strcmp(relation, "本人") == 0) && r->import)
+		r->import->row_marked = true;
+	json_object_del(row, "relation");
+	return 0;
+}
+
+static int person_after_insert(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body, const char *path)
+{
+	(void)res;
+	(void)path;
+	json_t *household = json_object_get(body, "household_id");
+	if (!r->import || !r->import->row_marked || !json_is_integer(household))
+		return 0;
+	wg_param p[] = { WG_PINT(id), WG_PINT(r->now), WG_PINT(json_integer_value(household)) };
+	int rc = store_run(r->db, "UPDATE households SET head_person_id = ?, updated_at = ?, version = version + 1 WHERE id = ?", p, 3);
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+}
+
+/* A household's head is one of its members, someone the caller can see. */
+static int household_check(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body)
+{
+	(void)res;
+	json_t *head = json_object_get(body, "head_person_id");
+	if (!json_is_integer(head))
+		return 0;
+	if (id == 0)
+		return req_fail(r, WG_ERR_VALIDATION, "head_person_id",
+				"新建的户还没有成员:请先建户、把户主登记为该户成员,再设置户主(head_person_id)",
+				"a new household has no members yet: create it, register the head as its member, then set head_person_id");
+	wg_stmt *s;
+	wg_param p[] = { WG_PINT(json_integer_value(head)) };
+	int rc = store_query(r->db, "SELECT household_id, node_path FROM persons WHERE id = ?", p, 1, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	rc = stmt_next(s);
+	bool visible = rc == 1 && scope_contains(r->user->scope_path, stmt_text(s, 1));
+	bool member = visible && !stmt_is_null(s, 0) && stmt_int(s, 0) == id;
+	stmt_done(s);
+	if (rc < 0)
+		return req_fail(r, -rc, NULL, NULL, NULL);
+	if (!visible)
+		return req_failf(r, WG_ERR_NOT_FOUND, "head_person_id", "人员 %lld 不存在或不在您的管辖范围内",
+				 "person %lld does not exist or is outside your scope", (long long)json_integer_value(head),
+				 (long long)json_integer_value(head));
+	if (!member)
+		return req_failf(r, WG_ERR_VALIDATION, "head_person_id", "人员 %lld 不是该户成员,不能做户主",
+				 "person %lld is not a member of this household and cannot head it",
+				 (long long)json_integer_value(head), (long long)json_integer_value(head));
 	return 0;
 }
 
@@ -289,6 +339,7 @@ static const char *const id_names[] = { "公民身份号码", "身份证号码",
 static const char *const phone_names[] = { "手机号", "手机号码", "联系方式", "电话", "phone", NULL };
 static const char *const tag_names[] = { "重点人群", "人员类别", "标签", "tags", NULL };
 static const char *const ignored_names[] = { "序号", "编号", "no", NULL };
+static const char *const relation_names[] = { "与户主关系", "户主关系", "relation", NULL };
 
 static const struct sheet_column_spec person_import_extra[] = {
 	{ "grid_code", grid_code_names, false },
@@ -296,6 +347,7 @@ static const struct sheet_column_spec person_import_extra[] = {
 	{ "id_number", id_names, false },
 	{ "phone", phone_names, false },
 	{ "tags", tag_names, false },
+	{ "relation", relation_names, false },
 	{ "_row", ignored_names, false },
 };
 
@@ -311,7 +363,7 @@ static struct wg_resource household_resource = {
 	.fields = household_fields, .nfields = sizeof household_fields / sizeof household_fields[0],
 	.path_column = "node_path", .read_right = RIGHT_PERSON_READ, .write_right = RIGHT_PERSON_WRITE,
 	.reveal_right = RIGHT_PERSON_REVEAL, .audit_reads = true,
-	.hooks = { .import_row = household_import_row },
+	.hooks = { .import_row = household_import_row, .check = household_check },
 	.import_extra = household_import_extra,
 	.nimport_extra = sizeof household_import_extra / sizeof household_import_extra[0],
 };
@@ -331,7 +383,8 @@ static struct wg_resource person_resource = {
 	.fields = person_fields, .nfields = sizeof person_fields / sizeof person_fields[0],
 	.path_column = "node_path", .read_right = RIGHT_PERSON_READ, .write_right = RIGHT_PERSON_WRITE,
 	.reveal_right = RIGHT_PERSON_REVEAL, .audit_reads = true,
-	.hooks = { .check = person_check, .import_row = person_import_row, .before_delete = person_before_delete },
+	.hooks = { .check = person_check, .import_row = person_import_row, .after_insert = person_after_insert,
+		   .before_delete = person_before_delete },
 	.import_extra = person_import_extra,
 	.nimport_extra = sizeof person_import_extra / sizeof person_import_extra[0],
 	.import_key = NULL,
