@@ -47,7 +47,7 @@ int cases_subject_parse(wg_req *r, struct cases_subject *in)
 		return 0;
 	}
 	if (!json_is_integer(person) || json_integer_value(person) < 1 || json_integer_value(person) >= CASES_SUBJECT_FIRST_ID)
-		return req_fail(r, WG_ERR_REQUIRED, "person_id", "请提供人员编号", "person_id is required");
+		return req_fail(r, WG_ERR_VALIDATION, "person_id", "人员编号(person_id)应为正整数", "person_id must be a positive integer");
 	in->person_id = json_integer_value(person);
 	return 0;
 }
