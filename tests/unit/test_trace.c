@@ -400,6 +400,49 @@ static void test_random_batch(void **st)
 	free(close);
 }
 
+/* Many cases on more threads than cores: rows land in case order whichever
+ * thread counts a case first. */
+static void test_batch_many_cases(void **st)
+{
+	const uint32_t np = 150, nv = 8;
+	size_t n = 3000, ncases = 0, unknown = 0, k = 0;
+	struct trace_rec *r = gen(&n, np, nv, 3, 120);
+	struct trace_case *cases = calloc(np, sizeof(*cases));
+	char *dir = tmp_dir();
+	trace_store *s = open_at(dir);
+	struct trace_rule rule;
+	struct trace_result res = { NULL, 0 };
+
+	(void)st;
+	assert_non_null(cases);
+	append(s, TRACE_SCAN, r, n, n);
+	trace_rule_default(&rule);
+	rule.lookback_days = 2;
+	rule.threads = 5;
+	for (uint32_t p = np; p >= 1; p -= 2) /* out of order: the batch sorts them */
+		cases[ncases++] = (struct trace_case){ p, T0 + (int64_t)(p % 3) * DAY };
+	assert_int_equal(trace_batch_close(s, cases, ncases, &rule, &res, &unknown), TRACE_OK);
+	for (uint32_t p = 2; p <= np; p += 2) {
+		struct trace_result one = { NULL, 0 };
+		int rc = trace_close_contacts(s, p, T0 + (int64_t)(p % 3) * DAY, &rule, &one);
+		if (rc == TRACE_ERR_UNKNOWN_PERSON)
+			continue;
+		assert_int_equal(rc, TRACE_OK);
+		assert_true(k + one.n <= res.n);
+		if (one.n)
+			assert_memory_equal(res.hits + k, one.hits, one.n * sizeof(*one.hits));
+		k += one.n;
+		trace_result_free(&one);
+	}
+	assert_int_equal(k, res.n);
+	trace_result_free(&res);
+	trace_store_close(s);
+	rm_tree(dir);
+	free(dir);
+	free(r);
+	free(cases);
+}
+
 static void test_random_companions(void **st)
 {
 	const uint32_t np = 80, nv = 6;
@@ -1187,6 +1230,7 @@ int main(void)
 		cmocka_unit_test(test_random_minoverlap),
 		cmocka_unit_test(test_random_big_minoverlap),
 		cmocka_unit_test(test_random_batch),
+		cmocka_unit_test(test_batch_many_cases),
 		cmocka_unit_test(test_random_companions),
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_secondary_order),
