@@ -282,6 +282,24 @@ static int batch_cases(const struct trace_table *t, const struct trace_case *cas
 	return TRACE_OK;
 }
 
+/* The stays of every case (a no-op where all positions are indexed). */
+static int case_positions(trace_store *s, const struct batch_case *c, size_t nc)
+{
+	uint32_t *who;
+	size_t bytes;
+	int rc;
+
+	if (s->tab[TRACE_SCAN].pos_all)
+		return TRACE_OK;
+	if (!wg_size_mul(nc, sizeof(*who), &bytes) || !(who = wg_malloc(bytes)))
+		return TRACE_ERR_NOMEM;
+	for (size_t i = 0; i < nc; i++)
+		who[i] = c[i].idx;
+	rc = tq_positions(s, TRACE_SCAN, who, nc);
+	wg_free(who);
+	return rc;
+}
+
 /* Runs the threads; one that cannot be started is run here afterwards, so
  * every share of the bound is added. */
 static int batch_threads(struct batch *b)
@@ -327,6 +345,9 @@ int trace_batch_close(trace_store *s, const struct trace_case *cases, size_t n,
 		return rc;
 	rc = batch_cases(&s->tab[TRACE_SCAN], cases, n, &c, &nc, unknown);
 	if (rc || nc == 0)
+		goto out;
+	rc = case_positions(s, c, nc);
+	if (rc)
 		goto out;
 	memset(&b, 0, sizeof(b));
 	b.t = &s->tab[TRACE_SCAN];

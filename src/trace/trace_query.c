@@ -627,6 +627,14 @@ int tq_prepare(trace_store *s, enum trace_kind kind, uint32_t person, struct tra
 	return trace_store_build(s);
 }
 
+/* Makes the positions of the dense persons in `dense` (every person when
+ * NULL) available; a no-op where every person's are indexed already. */
+int tq_positions(trace_store *s, enum trace_kind kind, const uint32_t *dense, size_t n)
+{
+	struct trace_table *t = &s->tab[kind];
+	return t->pos_all ? TRACE_OK : trace_table_positions(t, dense, n);
+}
+
 static int query_one(trace_store *s, enum trace_kind kind, uint32_t person, int64_t onset,
 		     const struct trace_rule *r, struct trace_result *out)
 {
@@ -649,6 +657,10 @@ static int query_one(trace_store *s, enum trace_kind kind, uint32_t person, int6
 			return TRACE_OK;
 		return TRACE_ERR_UNKNOWN_PERSON;
 	}
+	/* companions weigh every contact's dwell: those need all positions */
+	rc = kind == TRACE_SCAN ? tq_positions(s, kind, &idx, 1) : tq_positions(s, kind, NULL, 0);
+	if (rc)
+		return rc;
 	memset(&m, 0, sizeof(m));
 	if (kind == TRACE_SCAN) {
 		tq_init(&q, t, r, onset, r->buffer_min, r->min_overlap_min);

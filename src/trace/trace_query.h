@@ -79,6 +79,7 @@ void tq_map_fill(const struct tq *q, const struct tq_map *m, uint32_t source,
 void tq_scratch_free(struct tq_scratch *s);
 uint64_t tq_bound(const struct tq *q, uint32_t who);
 int  tq_prepare(trace_store *s, enum trace_kind kind, uint32_t person, struct trace_result *out);
+int  tq_positions(trace_store *s, enum trace_kind kind, const uint32_t *dense, size_t n);
 void tq_map_free(struct tq_map *m);
 void tq_map_clear(struct tq_map *m);
 
