@@ -215,10 +215,15 @@ static bool idx_consistent(const struct trace_table *t)
 	return true;
 }
 
-static int idx_map(const char *path, void **base, size_t *len, struct trace_diag *d)
+/* Maps the file once its header says it is current and of the right size
+ * (a stale file is not read further). */
+static int idx_map(const char *path, enum trace_kind kind, uint64_t sig, struct idx_layout *l,
+		   void **base, size_t *len, struct trace_diag *d)
 {
+	uint8_t hdr[IDX_HEADER];
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
 
 	*base = NULL;
 	*len = 0;
@@ -228,9 +233,19 @@ static int idx_map(const char *path, void **base, size_t *len, struct trace_diag
 		close(fd);
 		return idx_fail(d, TRACE_ERR_IO, 0, path);
 	}
-	if ((uint64_t)st.st_size < IDX_HEADER) {
+	got = (uint64_t)st.st_size < IDX_HEADER ? 0 : pread(fd, hdr, sizeof(hdr), 0);
+	if (got < 0) {
 		close(fd);
-		return idx_fail(d, TRACE_ERR_TRUNCATED, (uint64_t)st.st_size, path);
+		return idx_fail(d, TRACE_ERR_IO, 0, path);
+	}
+	if ((uint64_t)st.st_size >= IDX_HEADER && got != (ssize_t)IDX_HEADER) {
+		close(fd); /* shrank since fstat */
+		return idx_fail(d, TRACE_ERR_TRUNCATED, (uint64_t)got, path);
+	}
+	rc = idx_header(hdr, (uint64_t)st.st_size, kind, sig, l, path, d);
+	if (rc) {
+		close(fd);
+		return rc;
 	}
 	*len = (size_t)st.st_size;
 	*base = mmap(NULL, *len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
@@ -259,13 +274,10 @@ int trace_idx_load(const struct trace_store *s, enum trace_kind kind, struct tra
 	rc = trace_idx_path(s, kind, path, sizeof(path));
 	if (rc)
 		return rc;
-	rc = idx_map(path, &base, &len, d);
+	rc = idx_map(path, kind, trace_idx_signature(s, kind), &l, &base, &len, d);
 	if (rc)
 		return rc;
 	p = base;
-	rc = idx_header(p, len, kind, trace_idx_signature(s, kind), &l, path, d);
-	if (rc)
-		goto bad;
 	for (int i = 0; i < IDX_NSEC; i++) {
 		const uint8_t *sec = p + IDX_HEADER + l.off[i];
 		bool pad_zero = true;
