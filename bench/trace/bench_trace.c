@@ -12,7 +12,8 @@
  * load it and answer Q1. Prints `RESULT name median_ms count checksum`
  * lines; checksum = sum of case * 1000003 + contact over the distinct
  * pairs. BENCH_Q3_RUNS=N repeats Q3 N times (default 5), BENCH_VERBOSE=1
- * prints every Q3 run. */
+ * prints every Q3 run, BENCH_THREADS=N sets the queries' threads (default:
+ * all cores). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -248,6 +249,12 @@ int main(int argc, char **argv)
 	rule.buffer_min = 30;
 	rule.lookback_days = 14;
 	rule.max_stay_min = 120;
+	if (getenv("BENCH_THREADS")) {
+		uint32_t v;
+		const char *e = getenv("BENCH_THREADS");
+		if (wg_parse_u32(e, strlen(e), &v) && v <= 64)
+			rule.threads = (int)v;
+	}
 
 	runs = getenv("BENCH_Q3_ONLY") ? 0 : 31;
 	for (int i = 0; i < runs; i++) {

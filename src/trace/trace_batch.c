@@ -45,7 +45,7 @@ struct batch {
 };
 
 /* One thread; staged cases wait in `fifo`, their rows in `stage`. */
-#define BATCH_AHEAD 8
+#define BATCH_AHEAD 64
 
 struct staged {
 	size_t i, at, n;
