@@ -1,6 +1,8 @@
 /* The resident index of one kind, built from the segments by a k-way merge:
  * records sorted by (place, t_in, person, dur) as a struct of arrays, places
- * and persons renumbered densely (ascending ids), and per-person positions. */
+ * and persons renumbered densely (ascending ids). Per-person positions are
+ * a separate step: of every person for a long-running store, of just the
+ * persons a query needs for a one-shot store (trace_table_positions). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
