@@ -41,5 +41,8 @@ if (x.load_bin) console.log(`- binary load: ${fmt(x.load_bin)} for ${x.load_bin.
 if (x.load_csv) console.log(`- CSV load (read, parse, validate, sort, de-duplicate, write, fsync): ${(Number(x.load_csv.sum) / 1e6).toFixed(1)} M scans/s`);
 if (x.open_build) console.log(`- open + index build: ${fmt(x.open_build)}; resident index ${x.open_build.sum} bytes/scan`);
 if (x.disk) console.log(`- on disk: ${(Number(x.disk.v) / 1e6).toFixed(0)} MB for ${x.disk.count} scans = ${x.disk.sum} bytes/scan`);
+if (x.q3_cpu) console.log(`- Q3 CPU time (all threads, user + system): ${fmt(x.q3_cpu)}`);
+if (x.oneshot_q1) console.log(`- one-shot query (open, load the index file, Q1, close): ${fmt(x.oneshot_q1)}; the first one after a load builds and saves the file: ${fmt(x.oneshot_build)}`);
+if (x.disk_with_index && x.disk) console.log(`- on disk with the index file: ${(Number(x.disk_with_index.v) / 1e6).toFixed(0)} MB = ${(Number(x.disk_with_index.v) / Number(x.disk.count)).toFixed(2)} bytes/scan`);
 if (x.q2_ordered) console.log(`- Q2 time-ordered rule (product default): ${fmt(x.q2_ordered)}, ${x.q2_ordered.count} persons`);
 for (const e of ['sqlite', 'postgres']) if (res[e].index) console.log(`- ${e} index build: ${fmt(res[e].index)}`);

@@ -223,6 +223,24 @@ struct trace_case {
 int trace_batch_close(trace_store *s, const struct trace_case *cases, size_t n,
 		      const struct trace_rule *r, struct trace_result *out, size_t *unknown);
 
+/* For a process that runs a query or two and exits (the CLI): the index is
+ * kept on disk next to the segments (DIR/scan.idx, DIR/cell.idx), built and
+ * saved when missing, stale or damaged, and loaded without the per-person
+ * positions, which each query finds for just the persons it needs in one
+ * pass. A long-running process leaves this off: it builds (or loads) the
+ * index once, with every person's positions, and never writes the file. */
+void trace_store_one_shot(trace_store *s);
+
+/* What the last index build of a kind made of the index file:
+ * TRACE_INDEX_USED, TRACE_INDEX_REBUILT (there was none, or the segments
+ * changed since), TRACE_INDEX_UNTRIED (no records, or not built yet), or the
+ * TRACE_ERR_* that made the file unusable (damaged, truncated), after which
+ * the index was rebuilt from the segments. */
+#define TRACE_INDEX_USED      0
+#define TRACE_INDEX_REBUILT (-1)
+#define TRACE_INDEX_UNTRIED (-2)
+int trace_store_index_state(const trace_store *s, enum trace_kind kind);
+
 /* Records of one place (venue or cell) that began at or after `since`
  * (Unix seconds; 0 = all kept). Builds the resident index if needed. */
 int trace_place_count(trace_store *s, enum trace_kind kind, uint32_t place, int64_t since, size_t *count);

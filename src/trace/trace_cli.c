@@ -272,6 +272,19 @@ static int open_store(struct cli *c, const struct trace_params *p, trace_store *
 	return 0;
 }
 
+/* A damaged index file was not used: say so (the answer is still right,
+ * the index was rebuilt from the segments and saved again). */
+static void note_index(const trace_store *s)
+{
+	for (int k = TRACE_SCAN; k <= TRACE_CELL; k++) {
+		int st = trace_store_index_state(s, (enum trace_kind)k);
+		if (st > 0)
+			fprintf(stderr, "wangge: 索引文件 %s.idx 不可用(%s),已重建 / index file %s.idx unusable (%s), rebuilt\n",
+				k == TRACE_CELL ? "cell" : "scan", trace_err_zh(st),
+				k == TRACE_CELL ? "cell" : "scan", trace_err_en(st));
+	}
+}
+
 static double now_seconds(void)
 {
 	struct timespec ts;
@@ -362,12 +375,14 @@ static int query(struct cli *c, int which)
 	rc = open_store(c, &p, &s);
 	if (rc)
 		return rc;
+	trace_store_one_shot(s);
 	if (which == 0)
 		rc = trace_close_contacts(s, person, onset, &r, &res);
 	else if (which == 1)
 		rc = trace_secondary_contacts(s, person, onset, &r, &res);
 	else
 		rc = trace_companions(s, person, onset, &r, &res);
+	note_index(s);
 	if (rc) {
 		char what[32];
 		snprintf(what, sizeof(what), "--person %u", person);
@@ -410,7 +425,9 @@ static int cmd_batch(struct cli *c)
 	rc = open_store(c, &p, &s);
 	if (rc)
 		goto out;
+	trace_store_one_shot(s);
 	rc = trace_batch_close(s, cases, n, &r, &res, &unknown);
+	note_index(s);
 	if (rc) {
 		rc = report(rc, NULL, "trace batch");
 		goto out;

@@ -1,23 +1,36 @@
 /* The resident index of one kind, built from the segments by a k-way merge:
  * records sorted by (place, t_in, person, dur) as a struct of arrays, places
- * and persons renumbered densely (ascending ids), and per-person positions. */
+ * and persons renumbered densely (ascending ids). Per-person positions are
+ * a separate step: of every person for a long-running store, of just the
+ * persons a query needs for a one-shot store (trace_table_positions). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/mem.h"
 #include "trace/trace_int.h"
 
 void trace_table_free(struct trace_table *t)
 {
-	wg_free(t->place_id);
-	wg_free(t->place_off);
-	wg_free(t->pers_id);
+	if (t->map_base) {
+		munmap(t->map_base, t->map_len); /* the arrays of the index file */
+	} else {
+		wg_free(t->place_id);
+		wg_free(t->place_off);
+		wg_free(t->pers_id);
+		wg_free(t->r_person);
+		wg_free(t->r_tin);
+		wg_free(t->r_dur);
+	}
 	wg_free(t->pers_off);
-	wg_free(t->r_person);
-	wg_free(t->r_tin);
-	wg_free(t->r_dur);
 	wg_free(t->p_pos);
 	memset(t, 0, sizeof(*t));
+}
+
+void trace_table_flags(struct trace_table *t)
+{
+	t->pers_seq = t->npers > 0 && t->pers_id[t->npers - 1] - t->pers_id[0] == t->npers - 1;
+	t->place_seq = t->nplace > 0 && t->place_id[t->nplace - 1] - t->place_id[0] == t->nplace - 1;
 }
 
 static void *alloc_array(size_t count, size_t size)
@@ -290,6 +303,8 @@ out:
 	return rc;
 }
 
+/* Positions of every person. Record persons are checked here: an index
+ * file's are only as good as its checksums. */
 static int person_positions(struct trace_table *t)
 {
 	uint32_t *fill;
@@ -299,8 +314,11 @@ static int person_positions(struct trace_table *t)
 	if (!t->pers_off || !t->p_pos)
 		return TRACE_ERR_NOMEM;
 	memset(t->pers_off, 0, ((size_t)t->npers + 1) * sizeof(uint32_t));
-	for (uint32_t i = 0; i < t->n; i++)
+	for (uint32_t i = 0; i < t->n; i++) {
+		if (t->r_person[i] >= t->npers)
+			return TRACE_ERR_CORRUPT;
 		t->pers_off[t->r_person[i] + 1]++;
+	}
 	for (uint32_t p = 0; p < t->npers; p++)
 		t->pers_off[p + 1] += t->pers_off[p];
 	fill = alloc_array((size_t)t->npers + 1, sizeof(uint32_t));
@@ -310,7 +328,82 @@ static int person_positions(struct trace_table *t)
 	for (uint32_t i = 0; i < t->n; i++)
 		t->p_pos[fill[t->r_person[i]]++] = i;
 	wg_free(fill);
+	t->pos_all = true;
 	return TRACE_OK;
+}
+
+/* Positions of the persons in `want` (dense) only, in one pass over the
+ * records: what a query needs when the index was loaded for it alone. */
+static int some_positions(struct trace_table *t, const uint32_t *want, size_t nwant)
+{
+	size_t words = ((size_t)t->npers + 64) / 64, found = 0, cap = 1024;
+	uint64_t *bits = alloc_array(words, sizeof(uint64_t));
+	uint32_t *pos = alloc_array(cap, sizeof(uint32_t)), *fill = NULL;
+	int rc = TRACE_ERR_NOMEM;
+
+	t->pers_off = alloc_array((size_t)t->npers + 1, sizeof(uint32_t));
+	if (!bits || !pos || !t->pers_off)
+		goto out;
+	memset(bits, 0, words * sizeof(uint64_t));
+	memset(t->pers_off, 0, ((size_t)t->npers + 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < nwant; i++)
+		if (want[i] < t->npers)
+			bits[want[i] >> 6] |= (uint64_t)1 << (want[i] & 63);
+	for (uint32_t i = 0; i < t->n; i++) {
+		uint32_t p = t->r_person[i];
+		if (p >= t->npers) {
+			rc = TRACE_ERR_CORRUPT;
+			goto out;
+		}
+		if (!(bits[p >> 6] >> (p & 63) & 1))
+			continue;
+		if (found == cap) {
+			uint32_t *x = wg_realloc(pos, cap * 2 * sizeof(uint32_t));
+			if (!x)
+				goto out;
+			pos = x;
+			cap *= 2;
+		}
+		pos[found++] = i;
+		t->pers_off[p + 1]++;
+	}
+	for (uint32_t p = 0; p < t->npers; p++)
+		t->pers_off[p + 1] += t->pers_off[p];
+	fill = alloc_array((size_t)t->npers + 1, sizeof(uint32_t));
+	t->p_pos = alloc_array(found, sizeof(uint32_t));
+	if (!fill || !t->p_pos)
+		goto out;
+	memcpy(fill, t->pers_off, ((size_t)t->npers + 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < found; i++)
+		t->p_pos[fill[t->r_person[pos[i]]]++] = pos[i];
+	rc = TRACE_OK;
+out:
+	wg_free(bits);
+	wg_free(pos);
+	wg_free(fill);
+	return rc;
+}
+
+/* Per-person positions: of every person (want == NULL) or of the dense
+ * persons in want[0..nwant). Replaces what was there. */
+int trace_table_positions(struct trace_table *t, const uint32_t *want, size_t nwant)
+{
+	int rc;
+
+	wg_free(t->pers_off);
+	wg_free(t->p_pos);
+	t->pers_off = NULL;
+	t->p_pos = NULL;
+	t->pos_all = false;
+	rc = want ? some_positions(t, want, nwant) : person_positions(t);
+	if (rc) {
+		wg_free(t->pers_off);
+		wg_free(t->p_pos);
+		t->pers_off = NULL;
+		t->p_pos = NULL;
+		t->pos_all = false;
+	}
+	return rc;
 }
 
 int trace_table_build(struct trace_store *s, enum trace_kind kind, struct trace_diag *d)
@@ -364,9 +457,7 @@ int trace_table_build(struct trace_store *s, enum trace_kind kind, struct trace_
 		rc = persons_hashed(t);
 	if (rc)
 		goto out;
-	rc = person_positions(t);
-	t->pers_seq = t->npers > 0 && t->pers_id[t->npers - 1] - t->pers_id[0] == t->npers - 1;
-	t->place_seq = t->nplace > 0 && t->place_id[t->nplace - 1] - t->place_id[0] == t->nplace - 1;
+	trace_table_flags(t);
 out:
 	if (maps)
 		for (size_t i = 0; i < k; i++)

@@ -31,6 +31,9 @@ struct trace_table {
 	uint32_t *p_pos;      /* positions grouped by person */
 	uint32_t  max_dur;
 	bool      pers_seq, place_seq; /* ids are id[0] + index: no lookup needed */
+	bool      pos_all;    /* pers_off/p_pos cover every person, not a query's few */
+	void     *map_base;   /* the index file when the arrays above point into it */
+	size_t    map_len;
 };
 
 static inline uint32_t trace_table_person_id(const struct trace_table *t, uint32_t idx)
@@ -49,6 +52,7 @@ struct trace_seg {
 	uint64_t count;
 	uint32_t min_t, max_t; /* min t_in, max t_in + dur */
 	uint64_t payload;      /* bytes after the header */
+	uint64_t sum;          /* checksum of the payload */
 };
 
 struct trace_store {
@@ -58,6 +62,8 @@ struct trace_store {
 	size_t nseg, capseg;
 	uint64_t next_seq;
 	bool   built[2];
+	bool   one_shot;      /* see trace_store_one_shot() */
+	int    idx_state[2];  /* trace_store_index_state() */
 	struct trace_table tab[2];
 };
 
@@ -108,6 +114,15 @@ int  trace_store_add_seg(struct trace_store *s, const struct trace_seg *g);
 /* trace_index.c */
 void trace_table_free(struct trace_table *t);
 int  trace_table_build(struct trace_store *s, enum trace_kind kind, struct trace_diag *d);
+int  trace_table_positions(struct trace_table *t, const uint32_t *want, size_t nwant);
+void trace_table_flags(struct trace_table *t);
+
+/* trace_idxfile.c: the index kept on disk next to the segments */
+uint64_t trace_idx_signature(const struct trace_store *s, enum trace_kind kind);
+int  trace_idx_path(const struct trace_store *s, enum trace_kind kind, char *buf, size_t cap);
+int  trace_idx_load(const struct trace_store *s, enum trace_kind kind, struct trace_table *t,
+		    struct trace_diag *d);
+int  trace_idx_save(const struct trace_store *s, enum trace_kind kind, const struct trace_table *t);
 bool trace_table_person(const struct trace_table *t, uint32_t id, uint32_t *idx);
 uint32_t trace_table_place_of(const struct trace_table *t, uint32_t pos);
 uint32_t trace_table_lower(const struct trace_table *t, uint32_t place, uint32_t t_min);

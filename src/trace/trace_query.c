@@ -4,8 +4,6 @@
  * stay that can meet [a1, b1] starts in [a1 + k - maxdur, b1 - k] where
  * k = min_overlap - buffer: one binary search and a short forward scan per
  * stay of the case. */
-#include <pthread.h>
-#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -210,6 +208,31 @@ int tq_collect(const struct tq *q, uint32_t who, struct tq_map *m, const struct 
 	return TRACE_OK;
 }
 
+/* An upper bound of the persons tq_collect can find for `who`: the records
+ * its range lookups will read (found by the same binary searches). */
+uint64_t tq_bound(const struct tq *q, uint32_t who)
+{
+	const struct trace_table *t = q->t;
+	uint64_t sum = 0;
+
+	for (uint32_t i = t->pers_off[who]; i < t->pers_off[who + 1]; i++) {
+		uint32_t pos = t->p_pos[i];
+		int64_t a1 = t->r_tin[pos], d1 = tq_dur(q, pos), b1 = a1 + d1;
+		int64_t lo_t = a1 + q->k - q->maxd, hi_t = b1 - q->k + 1;
+		uint32_t v, from, to;
+
+		if (b1 < q->W || (q->k > 0 && d1 < q->k))
+			continue;
+		v = trace_table_place_of(t, pos);
+		from = trace_table_lower(t, v, lo_t < 0 ? 0 : lo_t > UINT32_MAX ? UINT32_MAX : (uint32_t)lo_t);
+		to = trace_table_lower(t, v, hi_t < 0 ? 0 : hi_t > UINT32_MAX ? UINT32_MAX : (uint32_t)hi_t);
+		if (hi_t > UINT32_MAX)
+			to = t->place_off[v + 1];
+		sum += to > from ? to - from : 0;
+	}
+	return sum < t->npers ? sum : t->npers;
+}
+
 /* Minutes person p (dense) spent in cell v inside the dwell window. */
 int64_t tq_dwell_of(const struct tq *q, const struct tq_dwell *dw, uint32_t p, uint32_t v)
 {
@@ -239,6 +262,7 @@ void tq_fill_hit(const struct tq *q, struct trace_hit *h, uint32_t person, uint3
 		 const struct tq_event *e)
 {
 	const struct trace_table *t = q->t;
+	memset(h, 0, sizeof(*h)); /* no stray bytes in the padding */
 	h->person = trace_table_person_id(t, person);
 	h->source = trace_table_person_id(t, source);
 	h->place = trace_table_place_id(t, e->place);
@@ -397,15 +421,110 @@ void tq_sort_keys(struct tq_key *k, size_t n)
 	}
 }
 
-/* Writes the map's persons as ranked hits into dst (room for m->n). */
-int tq_map_hits_into(const struct tq *q, const struct tq_map *m, uint32_t source,
-		     struct trace_hit *dst)
+void tq_scratch_free(struct tq_scratch *s)
+{
+	wg_free(s->keys);
+	s->keys = NULL;
+	s->cap = 0;
+}
+
+static int scratch_reserve(struct tq_scratch *s, size_t n)
+{
+	size_t bytes;
+	uint64_t *k;
+
+	if (n <= s->cap)
+		return TRACE_OK;
+	if (!wg_size_mul(n, 2 * sizeof(*k), &bytes) || !(k = wg_malloc(bytes)))
+		return TRACE_ERR_NOMEM;
+	wg_free(s->keys);
+	s->keys = k;
+	s->cap = n;
+	return TRACE_OK;
+}
+
+/* LSD radix sort of keys on bits [lo, lo + bits) in passes of at most
+ * KEY_RADIX_BITS; returns the array that holds the result. */
+static uint64_t *radix_u64(uint64_t *src, uint64_t *dst, size_t n, unsigned lo, unsigned bits)
+{
+	uint32_t count[KEY_RADIX_SIZE];
+	unsigned passes = (bits + KEY_RADIX_BITS - 1) / KEY_RADIX_BITS;
+	unsigned digit = passes ? (bits + passes - 1) / passes : 0;
+	size_t buckets = (size_t)1 << digit;
+	uint64_t mask = buckets - 1;
+
+	for (unsigned p = 0; p < passes; p++) {
+		unsigned shift = lo + p * digit;
+		uint32_t sum = 0;
+		memset(count, 0, buckets * sizeof(count[0]));
+		for (size_t i = 0; i < n; i++)
+			count[src[i] >> shift & mask]++;
+		for (size_t b = 0; b < buckets; b++) {
+			uint32_t c = count[b];
+			count[b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[src[i] >> shift & mask]++] = src[i];
+		uint64_t *sw = src;
+		src = dst;
+		dst = sw;
+	}
+	return src;
+}
+
+/* Rank order of the map's accumulators: (summed overlap desc, strongest
+ * overlap desc, person asc) squeezed into the bits this set needs, with
+ * the accumulator's index in the low bits, in one 64-bit word each. Sets
+ * *order to n words whose low 32 bits are the indexes in rank order; false
+ * when the key does not fit in 64 bits (the caller sorts another way). */
+static bool rank_packed(const struct tq_map *m, struct tq_scratch *s, const uint64_t **order)
+{
+	uint32_t max_total = 0, max_best = 0, min_p = UINT32_MAX, max_p = 0;
+	unsigned tb, bb, pb, ib;
+	size_t n = m->n;
+	uint64_t *k = s->keys;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct tq_acc *a = &m->vals[i];
+		uint32_t total = a->total > UINT32_MAX ? UINT32_MAX : (uint32_t)a->total;
+		if (total > max_total)
+			max_total = total;
+		if (a->best.overlap > max_best)
+			max_best = a->best.overlap;
+		if (a->person < min_p)
+			min_p = a->person;
+		if (a->person > max_p)
+			max_p = a->person;
+	}
+	tb = bits_for(max_total);
+	bb = bits_for(max_best);
+	pb = bits_for(max_p - min_p);
+	ib = bits_for(n - 1);
+	if (tb + bb + pb + ib > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const struct tq_acc *a = &m->vals[i];
+		uint64_t total = a->total > UINT32_MAX ? UINT32_MAX : a->total;
+		uint64_t key = (max_total - total) << (bb + pb) | (uint64_t)(max_best - a->best.overlap) << pb
+			       | (uint64_t)(a->person - min_p);
+		k[i] = (ib ? key << ib : 0) | i;
+	}
+	k = radix_u64(k, k + n, n, ib, tb + bb + pb);
+	if (ib < 64)
+		for (size_t i = 0; i < n; i++)
+			k[i] &= ((uint64_t)1 << ib) - 1;
+	*order = k;
+	return true;
+}
+
+/* The general case: 16-byte keys. */
+static int rank_wide(const struct tq_map *m, struct tq_scratch *s, const uint64_t **order)
 {
 	struct tq_key *k;
+	uint64_t *o = s->keys;
 	size_t bytes;
 
-	if (m->n == 0)
-		return TRACE_OK;
 	if (!wg_size_mul(m->n, sizeof(*k), &bytes) || !(k = wg_malloc(bytes)))
 		return TRACE_ERR_NOMEM;
 	for (size_t i = 0; i < m->n; i++) {
@@ -417,14 +536,63 @@ int tq_map_hits_into(const struct tq *q, const struct tq_map *m, uint32_t source
 		k[i].idx = (uint32_t)i;
 	}
 	tq_sort_keys(k, m->n);
-	for (size_t i = 0; i < m->n; i++) {
-		const struct tq_acc *a = &m->vals[k[i].idx];
-		tq_fill_hit(q, &dst[i], a->person, source, &a->best);
-		dst[i].events = a->events;
-		dst[i].total_overlap_min = a->total;
-	}
+	for (size_t i = 0; i < m->n; i++)
+		o[i] = k[i].idx;
 	wg_free(k);
+	*order = o;
 	return TRACE_OK;
+}
+
+int tq_map_rank(const struct tq_map *m, struct tq_scratch *s, const uint64_t **order)
+{
+	int rc = scratch_reserve(s, m->n ? m->n : 1);
+	if (rc)
+		return rc;
+	if (rank_packed(m, s, order))
+		return TRACE_OK;
+	return rank_wide(m, s, order);
+}
+
+/* Writes the map's persons as hits into dst in the order tq_map_rank gave. */
+void tq_map_fill(const struct tq *q, const struct tq_map *m, uint32_t source,
+		 const uint64_t *order, struct trace_hit *dst)
+{
+	const struct trace_table *t = q->t;
+	uint32_t src_id = trace_table_person_id(t, source);
+
+	for (size_t i = 0; i < m->n; i++) {
+		const struct tq_acc *a = &m->vals[(uint32_t)order[i]];
+		const struct tq_event *e = &a->best;
+		struct trace_hit *h = &dst[i];
+		memset(h, 0, sizeof(*h)); /* no stray bytes in the padding */
+		h->person = trace_table_person_id(t, a->person);
+		h->source = src_id;
+		h->place = trace_table_place_id(t, e->place);
+		h->src_in = (int64_t)e->src_a * 60;
+		h->src_out = (int64_t)e->src_b * 60;
+		h->hit_in = (int64_t)e->hit_a * 60;
+		h->hit_out = (int64_t)e->hit_b * 60;
+		h->overlap_min = e->overlap;
+		h->events = a->events;
+		h->total_overlap_min = a->total;
+	}
+}
+
+/* Writes the map's persons as ranked hits into dst (room for m->n). */
+int tq_map_hits_into(const struct tq *q, const struct tq_map *m, uint32_t source,
+		     struct trace_hit *dst)
+{
+	struct tq_scratch s = { NULL, 0 };
+	const uint64_t *order;
+	int rc;
+
+	if (m->n == 0)
+		return TRACE_OK;
+	rc = tq_map_rank(m, &s, &order);
+	if (!rc)
+		tq_map_fill(q, m, source, order, dst);
+	tq_scratch_free(&s);
+	return rc;
 }
 
 int tq_map_hits(const struct tq *q, const struct tq_map *m, uint32_t source,
@@ -459,6 +627,14 @@ int tq_prepare(trace_store *s, enum trace_kind kind, uint32_t person, struct tra
 	return trace_store_build(s);
 }
 
+/* Makes the positions of the dense persons in `dense` (every person when
+ * NULL) available; a no-op where every person's are indexed already. */
+int tq_positions(trace_store *s, enum trace_kind kind, const uint32_t *dense, size_t n)
+{
+	struct trace_table *t = &s->tab[kind];
+	return t->pos_all ? TRACE_OK : trace_table_positions(t, dense, n);
+}
+
 static int query_one(trace_store *s, enum trace_kind kind, uint32_t person, int64_t onset,
 		     const struct trace_rule *r, struct trace_result *out)
 {
@@ -481,6 +657,10 @@ static int query_one(trace_store *s, enum trace_kind kind, uint32_t person, int6
 			return TRACE_OK;
 		return TRACE_ERR_UNKNOWN_PERSON;
 	}
+	/* companions weigh every contact's dwell: those need all positions */
+	rc = kind == TRACE_SCAN ? tq_positions(s, kind, &idx, 1) : tq_positions(s, kind, NULL, 0);
+	if (rc)
+		return rc;
 	memset(&m, 0, sizeof(m));
 	if (kind == TRACE_SCAN) {
 		tq_init(&q, t, r, onset, r->buffer_min, r->min_overlap_min);
@@ -508,176 +688,4 @@ int trace_companions(trace_store *s, uint32_t person, int64_t onset,
 		     const struct trace_rule *r, struct trace_result *out)
 {
 	return query_one(s, TRACE_CELL, person, onset, r, out);
-}
-
-/* ---- batch ---------------------------------------------------------------- */
-
-struct batch_case {
-	uint32_t idx;     /* dense person */
-	int64_t  onset;
-};
-
-struct batch_worker {
-	const struct trace_table *t;
-	const struct trace_rule *r;
-	struct batch_case *cases;
-	size_t first, end;  /* its block of cases */
-	struct trace_hit *hits;
-	size_t n, cap;
-	int rc;
-};
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
-/* Faults in [p, p + len) with one call instead of a trap per page (a batch
- * writes hundreds of megabytes of rows); harmless where unsupported. */
-static void prefault(void *p, size_t len)
-{
-	uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
-	uintptr_t e = ((uintptr_t)p + len) & ~(uintptr_t)4095;
-	if (len >= (1u << 20) && e > a)
-		madvise((void *)a, e - a, MADV_POPULATE_WRITE);
-}
-
-static int worker_reserve(struct batch_worker *w, size_t n)
-{
-	if (w->n + n > w->cap) {
-		size_t cap = w->cap ? w->cap : 4096, bytes;
-		struct trace_hit *x;
-		while (cap < w->n + n)
-			cap *= 2;
-		if (!wg_size_mul(cap, sizeof(*x), &bytes) || !(x = wg_realloc(w->hits, bytes)))
-			return TRACE_ERR_NOMEM;
-		prefault(x + w->n, (cap - w->n) * sizeof(*x));
-		w->hits = x;
-		w->cap = cap;
-	}
-	return TRACE_OK;
-}
-
-static void *batch_run(void *arg)
-{
-	struct batch_worker *w = arg;
-	struct tq_map m;
-
-	memset(&m, 0, sizeof(m));
-	for (size_t i = w->first; i < w->end && !w->rc; i++) {
-		struct batch_case *c = &w->cases[i];
-		struct tq q;
-
-		tq_init(&q, w->t, w->r, c->onset, w->r->buffer_min, w->r->min_overlap_min);
-		tq_map_clear(&m);
-		w->rc = tq_collect(&q, c->idx, &m, NULL);
-		if (!w->rc)
-			w->rc = worker_reserve(w, m.n);
-		if (!w->rc)
-			w->rc = tq_map_hits_into(&q, &m, c->idx, w->hits + w->n);
-		if (!w->rc)
-			w->n += m.n;
-	}
-	tq_map_free(&m);
-	return NULL;
-}
-
-static int case_cmp(const void *a, const void *b)
-{
-	const struct batch_case *x = a, *y = b;
-	if (x->idx != y->idx)
-		return x->idx < y->idx ? -1 : 1;
-	return x->onset < y->onset ? -1 : x->onset > y->onset;
-}
-
-static int batch_cases(const struct trace_table *t, const struct trace_case *cases, size_t n,
-		       struct batch_case **out, size_t *nout, size_t *unknown)
-{
-	struct batch_case *c;
-	size_t k = 0, w = 0, bytes;
-
-	if (!wg_size_mul(n ? n : 1, sizeof(*c), &bytes) || !(c = wg_malloc(bytes)))
-		return TRACE_ERR_NOMEM;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t idx;
-		if (!trace_table_person(t, cases[i].person, &idx)) {
-			(*unknown)++;
-			continue;
-		}
-		c[k++] = (struct batch_case){ idx, cases[i].onset };
-	}
-	qsort(c, k, sizeof(*c), case_cmp);
-	for (size_t i = 0; i < k; i++) /* one case per person: the earliest onset */
-		if (w == 0 || c[w - 1].idx != c[i].idx)
-			c[w++] = c[i];
-	*out = c;
-	*nout = w;
-	return TRACE_OK;
-}
-
-int trace_batch_close(trace_store *s, const struct trace_case *cases, size_t n,
-		      const struct trace_rule *r, struct trace_result *out, size_t *unknown)
-{
-	struct batch_worker wk[64];
-	pthread_t th[64];
-	struct batch_case *c = NULL;
-	size_t nc = 0, total = 0, dummy = 0, bytes;
-	int nt, started = 0, rc;
-	struct trace_hit *all;
-
-	if (!unknown)
-		unknown = &dummy;
-	*unknown = 0;
-	rc = tq_prepare(s, TRACE_SCAN, 0, out);
-	if (rc)
-		return rc;
-	rc = batch_cases(&s->tab[TRACE_SCAN], cases, n, &c, &nc, unknown);
-	if (rc)
-		return rc;
-	nt = trace_threads(r);
-	if ((size_t)nt > nc)
-		nt = nc ? (int)nc : 1;
-	memset(wk, 0, sizeof(wk));
-	for (int i = 0; i < nt; i++)
-		wk[i] = (struct batch_worker){ &s->tab[TRACE_SCAN], r, c, nc * (size_t)i / (size_t)nt,
-					       nc * (size_t)(i + 1) / (size_t)nt, NULL, 0, 0, 0 };
-	for (int i = 1; i < nt; i++) {
-		if (pthread_create(&th[i], NULL, batch_run, &wk[i]) != 0)
-			break;
-		started = i;
-	}
-	for (int i = started + 1; i < nt; i++) /* threads that did not start: run here */
-		batch_run(&wk[i]);
-	batch_run(&wk[0]);
-	for (int i = 1; i <= started; i++)
-		pthread_join(th[i], NULL);
-	rc = TRACE_OK;
-	for (int i = 0; i < nt; i++) {
-		if (wk[i].rc && !rc)
-			rc = wk[i].rc;
-		total += wk[i].n;
-	}
-	if (rc)
-		goto out;
-	rc = TRACE_OK;
-	if (total == 0)
-		goto out;
-	/* the blocks are in case order: the first worker's array grows to hold all */
-	rc = TRACE_ERR_NOMEM;
-	if (!wg_size_mul(total, sizeof(struct trace_hit), &bytes) || !(all = wg_realloc(wk[0].hits, bytes)))
-		goto out;
-	wk[0].hits = NULL;
-	prefault(all + wk[0].n, (total - wk[0].n) * sizeof(*all));
-	out->hits = all;
-	out->n = wk[0].n;
-	for (int i = 1; i < nt; i++) {
-		if (wk[i].n)
-			memcpy(all + out->n, wk[i].hits, wk[i].n * sizeof(struct trace_hit));
-		out->n += wk[i].n;
-	}
-	rc = TRACE_OK;
-out:
-	for (int i = 0; i < nt; i++)
-		wg_free(wk[i].hits);
-	wg_free(c);
-	return rc;
 }

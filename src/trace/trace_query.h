@@ -45,6 +45,12 @@ struct tq_key {
 	uint32_t idx;
 };
 
+/* Reusable scratch of the ranking: 2 words per accumulator. */
+struct tq_scratch {
+	uint64_t *keys;
+	size_t cap;
+};
+
 struct tq_dwell {
 	int64_t from, to, limit;
 };
@@ -67,7 +73,13 @@ int  tq_map_hits(const struct tq *q, const struct tq_map *m, uint32_t source,
 		 struct trace_hit **out, size_t *n);
 int  tq_map_hits_into(const struct tq *q, const struct tq_map *m, uint32_t source,
 		      struct trace_hit *dst);
+int  tq_map_rank(const struct tq_map *m, struct tq_scratch *s, const uint64_t **order);
+void tq_map_fill(const struct tq *q, const struct tq_map *m, uint32_t source,
+		 const uint64_t *order, struct trace_hit *dst);
+void tq_scratch_free(struct tq_scratch *s);
+uint64_t tq_bound(const struct tq *q, uint32_t who);
 int  tq_prepare(trace_store *s, enum trace_kind kind, uint32_t person, struct trace_result *out);
+int  tq_positions(trace_store *s, enum trace_kind kind, const uint32_t *dense, size_t n);
 void tq_map_free(struct tq_map *m);
 void tq_map_clear(struct tq_map *m);
 

@@ -355,6 +355,25 @@ out:
 	return rc;
 }
 
+/* The stays of every close contact (a no-op where all positions are
+ * indexed). */
+static int close_positions(trace_store *s, const struct tq_map *close)
+{
+	uint32_t *who;
+	size_t bytes;
+	int rc;
+
+	if (s->tab[TRACE_SCAN].pos_all || close->n == 0)
+		return TRACE_OK;
+	if (!wg_size_mul(close->n, sizeof(*who), &bytes) || !(who = wg_malloc(bytes)))
+		return TRACE_ERR_NOMEM;
+	for (size_t i = 0; i < close->n; i++)
+		who[i] = close->vals[i].person;
+	rc = tq_positions(s, TRACE_SCAN, who, close->n);
+	wg_free(who);
+	return rc;
+}
+
 int trace_secondary_contacts(trace_store *s, uint32_t person, int64_t onset,
 			     const struct trace_rule *r, struct trace_result *out)
 {
@@ -375,10 +394,15 @@ int trace_secondary_contacts(trace_store *s, uint32_t person, int64_t onset,
 			? TRACE_OK : TRACE_ERR_UNKNOWN_PERSON;
 	memset(&x, 0, sizeof(x));
 	memset(&close, 0, sizeof(close));
+	rc = tq_positions(s, TRACE_SCAN, &idx, 1);
+	if (rc)
+		return rc;
 	tq_init(&q, t, r, onset, r->buffer_min, r->min_overlap_min);
 	x.q = &q;
 	x.r = r;
 	rc = tq_collect(&q, idx, &close, NULL);
+	if (!rc)
+		rc = close_positions(s, &close);
 	if (rc)
 		goto out;
 	rc = TRACE_ERR_NOMEM;

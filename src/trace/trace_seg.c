@@ -288,6 +288,7 @@ int trace_seg_write(struct trace_store *s, struct trace_seg *g, const struct tra
 	uint8_t hdr[TRACE_BIN_HEADER], *packed = NULL;
 	size_t plen = 0;
 	uint32_t min_t, max_t;
+	uint64_t sum;
 	int fd = -1, rc = TRACE_ERR_IO, k;
 
 	if (trace_seg_path(s, g, path, sizeof(path)))
@@ -301,8 +302,8 @@ int trace_seg_write(struct trace_store *s, struct trace_seg *g, const struct tra
 		return rc;
 	rc = TRACE_ERR_IO;
 	trace_recs_span(recs, n, &min_t, &max_t);
-	trace_header_fill(hdr, g->kind, n, min_t, max_t, trace_checksum(packed, plen),
-			  TRACE_FLAG_SORTED | TRACE_FLAG_PACKED, plen);
+	sum = trace_checksum(packed, plen);
+	trace_header_fill(hdr, g->kind, n, min_t, max_t, sum, TRACE_FLAG_SORTED | TRACE_FLAG_PACKED, plen);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto out;
@@ -327,6 +328,7 @@ int trace_seg_write(struct trace_store *s, struct trace_seg *g, const struct tra
 	g->min_t = min_t;
 	g->max_t = max_t;
 	g->payload = plen;
+	g->sum = sum;
 	return TRACE_OK;
 out:
 	wg_free(packed);
@@ -430,6 +432,7 @@ static int read_header(const struct trace_store *s, struct trace_seg *g, struct 
 	g->min_t = h.min_t;
 	g->max_t = h.max_t;
 	g->payload = h.payload;
+	g->sum = sum;
 	return TRACE_OK;
 }
 

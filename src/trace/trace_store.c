@@ -41,6 +41,7 @@ int trace_store_open(const char *dir, const struct trace_params *p,
 	else
 		trace_params_default(&s->p);
 	s->next_seq = 1;
+	s->idx_state[0] = s->idx_state[1] = TRACE_INDEX_UNTRIED;
 	rc = make_dir(dir);
 	if (rc) {
 		trace_diag_set(diag, rc, 0, 0, dir);
@@ -257,17 +258,58 @@ int trace_store_expire(trace_store *s, int64_t now, size_t *removed)
 	return rc;
 }
 
+/* The table of a kind: loaded from the index file when that is current
+ * and whole, else built from the segments (and saved, for a one-shot
+ * store). A long-running store also indexes every person's positions. */
+static int table_ready(struct trace_store *s, enum trace_kind kind)
+{
+	struct trace_table *t = &s->tab[kind];
+	bool have = trace_store_count(s, kind) > 0;
+	int st = TRACE_INDEX_UNTRIED, rc;
+
+	if (!s->built[kind]) {
+		trace_table_free(t);
+		if (have) {
+			st = trace_idx_load(s, kind, t, NULL);
+		}
+		if (st != TRACE_INDEX_USED) {
+			rc = trace_table_build(s, kind, NULL);
+			if (rc)
+				return rc;
+			/* a file that cannot be written only costs the next process a build */
+			if (have && s->one_shot)
+				(void)trace_idx_save(s, kind, t);
+		}
+		s->idx_state[kind] = st;
+		s->built[kind] = true;
+	}
+	if (!s->one_shot && !t->pos_all) {
+		rc = trace_table_positions(t, NULL, 0);
+		if (rc)
+			invalidate(s, kind);
+		return rc;
+	}
+	return TRACE_OK;
+}
+
 int trace_store_build(trace_store *s)
 {
 	for (int k = 0; k < 2; k++) {
-		if (!s->built[k]) {
-			int rc = trace_table_build(s, (enum trace_kind)k, NULL);
-			if (rc)
-				return rc;
-			s->built[k] = true;
-		}
+		int rc = table_ready(s, (enum trace_kind)k);
+		if (rc)
+			return rc;
 	}
 	return TRACE_OK;
+}
+
+void trace_store_one_shot(trace_store *s)
+{
+	s->one_shot = true;
+}
+
+int trace_store_index_state(const trace_store *s, enum trace_kind kind)
+{
+	return (unsigned)kind > TRACE_CELL ? TRACE_ERR_PARAM : s->idx_state[kind];
 }
 
 double trace_store_bytes_per_rec(const trace_store *s, enum trace_kind kind)

@@ -400,6 +400,49 @@ static void test_random_batch(void **st)
 	free(close);
 }
 
+/* Many cases on more threads than cores: rows land in case order whichever
+ * thread counts a case first. */
+static void test_batch_many_cases(void **st)
+{
+	const uint32_t np = 150, nv = 8;
+	size_t n = 3000, ncases = 0, unknown = 0, k = 0;
+	struct trace_rec *r = gen(&n, np, nv, 3, 120);
+	struct trace_case *cases = calloc(np, sizeof(*cases));
+	char *dir = tmp_dir();
+	trace_store *s = open_at(dir);
+	struct trace_rule rule;
+	struct trace_result res = { NULL, 0 };
+
+	(void)st;
+	assert_non_null(cases);
+	append(s, TRACE_SCAN, r, n, n);
+	trace_rule_default(&rule);
+	rule.lookback_days = 2;
+	rule.threads = 5;
+	for (uint32_t p = np; p >= 1; p -= 2) /* out of order: the batch sorts them */
+		cases[ncases++] = (struct trace_case){ p, T0 + (int64_t)(p % 3) * DAY };
+	assert_int_equal(trace_batch_close(s, cases, ncases, &rule, &res, &unknown), TRACE_OK);
+	for (uint32_t p = 2; p <= np; p += 2) {
+		struct trace_result one = { NULL, 0 };
+		int rc = trace_close_contacts(s, p, T0 + (int64_t)(p % 3) * DAY, &rule, &one);
+		if (rc == TRACE_ERR_UNKNOWN_PERSON)
+			continue;
+		assert_int_equal(rc, TRACE_OK);
+		assert_true(k + one.n <= res.n);
+		if (one.n)
+			assert_memory_equal(res.hits + k, one.hits, one.n * sizeof(*one.hits));
+		k += one.n;
+		trace_result_free(&one);
+	}
+	assert_int_equal(k, res.n);
+	trace_result_free(&res);
+	trace_store_close(s);
+	rm_tree(dir);
+	free(dir);
+	free(r);
+	free(cases);
+}
+
 static void test_random_companions(void **st)
 {
 	const uint32_t np = 80, nv = 6;
@@ -1009,6 +1052,142 @@ static void test_binary(void **st)
 	assert_int_equal(d.offset, 64 + 16);
 }
 
+/* ---- the index file of one-shot stores ----------------------------------- */
+
+static void same_result(const struct trace_result *a, const struct trace_result *b)
+{
+	assert_int_equal(a->n, b->n);
+	if (a->n)
+		assert_memory_equal(a->hits, b->hits, a->n * sizeof(*a->hits));
+}
+
+/* Close, secondary (both rules) and batch answers of a one-shot store equal
+ * those of a long-running one; returns the one-shot store's index state. */
+static int check_one_shot(const char *dir, uint32_t who)
+{
+	trace_store *full = open_at(dir), *one = open_at(dir);
+	struct trace_case cases[3] = { { who, T0 + 2 * DAY }, { who + 1, T0 + 3 * DAY }, { 2, T0 + DAY } };
+	struct trace_rule rule;
+	int state;
+
+	trace_store_one_shot(one);
+	trace_rule_default(&rule);
+	rule.lookback_days = 2;
+	for (int q = 0; q < 4; q++) {
+		struct trace_result a = { NULL, 0 }, b = { NULL, 0 };
+		rule.mode = q == 2 ? TRACE_WHOLE_WINDOW : TRACE_TIME_ORDERED;
+		if (q == 0) {
+			assert_int_equal(trace_close_contacts(one, who, T0 + 2 * DAY, &rule, &a), TRACE_OK);
+			assert_int_equal(trace_close_contacts(full, who, T0 + 2 * DAY, &rule, &b), TRACE_OK);
+		} else if (q < 3) {
+			assert_int_equal(trace_secondary_contacts(one, who, T0 + 2 * DAY, &rule, &a), TRACE_OK);
+			assert_int_equal(trace_secondary_contacts(full, who, T0 + 2 * DAY, &rule, &b), TRACE_OK);
+		} else {
+			assert_int_equal(trace_batch_close(one, cases, 3, &rule, &a, NULL), TRACE_OK);
+			assert_int_equal(trace_batch_close(full, cases, 3, &rule, &b, NULL), TRACE_OK);
+		}
+		assert_true(b.n > 0);
+		same_result(&a, &b);
+		trace_result_free(&a);
+		trace_result_free(&b);
+	}
+	assert_int_equal(trace_close_contacts(one, 999999, T0, &rule, &(struct trace_result){ NULL, 0 }),
+			 TRACE_ERR_UNKNOWN_PERSON);
+	state = trace_store_index_state(one, TRACE_SCAN);
+	assert_int_equal(trace_store_index_state(one, TRACE_CELL), TRACE_INDEX_UNTRIED);
+	trace_store_close(one);
+	trace_store_close(full);
+	return state;
+}
+
+/* Overwrites `len` bytes at `off` of the scan index file (off < 0: from the
+ * end), or truncates it to `off` bytes when len == 0. */
+static void damage_index(const char *dir, long off, size_t len)
+{
+	char path[512];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/scan.idx", dir);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	if (len == 0) {
+		assert_int_equal(ftruncate(fd, off), 0);
+	} else {
+		uint8_t junk[16];
+		memset(junk, 0x5a, sizeof(junk));
+		assert_true(len <= sizeof(junk));
+		assert_int_equal(pwrite(fd, junk, len, off < 0 ? st.st_size + off : off), (ssize_t)len);
+	}
+	close(fd);
+}
+
+static void test_index_file(void **st)
+{
+	const uint32_t np = 60, nv = 5;
+	size_t n = 1500, n2 = 300;
+	struct trace_rec *r = gen(&n, np, nv, 3, 120), *more = gen(&n2, np + 20, nv + 2, 3, 120);
+	char *dir = tmp_dir(), path[512];
+	trace_store *s = open_at(dir);
+	struct stat sb;
+
+	(void)st;
+	append(s, TRACE_SCAN, r, n, n);
+	trace_store_close(s);
+	snprintf(path, sizeof(path), "%s/scan.idx", dir);
+	assert_int_not_equal(stat(path, &sb), 0);              /* written by one-shot stores only */
+	assert_int_equal(check_one_shot(dir, 7), TRACE_INDEX_REBUILT); /* none yet: built, saved */
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true((size_t)sb.st_size < 128 + n * 10 + (np + 1) * 4 + (nv + 1) * 8 + 64);
+	assert_int_equal(check_one_shot(dir, 7), TRACE_INDEX_USED);
+
+	/* new segments make it stale */
+	s = open_at(dir);
+	for (size_t i = 0; i < n2; i++)
+		more[i].person += 10;
+	append(s, TRACE_SCAN, more, n2, n2);
+	trace_store_close(s);
+	assert_int_equal(check_one_shot(dir, 7), TRACE_INDEX_REBUILT);
+	assert_int_equal(check_one_shot(dir, 7), TRACE_INDEX_USED);
+
+	/* a damaged payload, header, or a truncated file: never used, rebuilt */
+	damage_index(dir, -6, 4);
+	assert_int_equal(check_one_shot(dir, 7), TRACE_ERR_CORRUPT);
+	assert_int_equal(check_one_shot(dir, 7), TRACE_INDEX_USED);
+	damage_index(dir, 20, 2);
+	assert_int_equal(check_one_shot(dir, 7), TRACE_ERR_CORRUPT);
+	damage_index(dir, 0, 3);
+	assert_int_equal(check_one_shot(dir, 7), TRACE_ERR_FORMAT);
+	damage_index(dir, 500, 0);
+	assert_int_equal(check_one_shot(dir, 7), TRACE_ERR_TRUNCATED);
+	damage_index(dir, 60, 0);
+	assert_int_equal(check_one_shot(dir, 7), TRACE_ERR_TRUNCATED);
+	assert_int_equal(check_one_shot(dir, 7), TRACE_INDEX_USED);
+
+	/* expiry rewrites segments: stale again */
+	s = open_at(dir);
+	size_t removed = 0;
+	assert_int_equal(trace_store_expire(s, T0 + 28 * DAY + DAY, &removed), TRACE_OK);
+	assert_true(removed > 0);
+	trace_store_close(s);
+	{
+		trace_store *one = open_at(dir);
+		struct trace_rule rule;
+		struct trace_result res = { NULL, 0 };
+		trace_store_one_shot(one);
+		trace_rule_default(&rule);
+		(void)trace_close_contacts(one, 7, NOW, &rule, &res);
+		assert_int_equal(trace_store_index_state(one, TRACE_SCAN), TRACE_INDEX_REBUILT);
+		trace_result_free(&res);
+		trace_store_close(one);
+	}
+	rm_tree(dir);
+	free(dir);
+	free(r);
+	free(more);
+}
+
 static void test_append_rejects_whole_batch(void **st)
 {
 	struct trace_rec r[2] = { rec(1, 2, NOW - 600, NOW - 60), rec(2, 2, NOW - 700, NOW - 100) };
@@ -1187,6 +1366,8 @@ int main(void)
 		cmocka_unit_test(test_random_minoverlap),
 		cmocka_unit_test(test_random_big_minoverlap),
 		cmocka_unit_test(test_random_batch),
+		cmocka_unit_test(test_batch_many_cases),
+		cmocka_unit_test(test_index_file),
 		cmocka_unit_test(test_random_companions),
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_secondary_order),
