@@ -29,7 +29,7 @@ static bool pattern_matches(const char *pat, const char *path, int64_t *id)
 {
 	int64_t found = 0;
 	while (*pat && *path) {
-		if (strncmp(pat, "{id}", 4) == 0) {
+		if (*pat == '{' && strncmp(pat, "{id}", 4) == 0) {
 			int64_t v = 0;
 			const char *start = path;
 			while (*path >= '0' && *path <= '9') {

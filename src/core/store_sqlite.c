@@ -75,10 +75,14 @@ static int bind_params(sqlite3_stmt *ps, const wg_param *p, size_t n)
 
 static int sqlite_query(wg_conn *c, const char *sql, const wg_param *p, size_t n, wg_stmt *s)
 {
-	uint64_t h = store_hash_sql(sql);
-	struct stmt_cache_entry *e = store_cache_find(c, sql, h);
+	struct stmt_cache_entry *e = store_cache_find_origin(c, sql);
 	sqlite3_stmt *ps;
 	int rc;
+	uint64_t h = 0;
+	if (!e) {
+		h = store_hash_sql(sql);
+		e = store_cache_find(c, sql, h);
+	}
 	if (e) {
 		ps = e->prepared;
 	} else {
@@ -155,6 +159,11 @@ static const char *sqlite_text(const wg_stmt *s, int col)
 	return t ? (const char *)t : "";
 }
 
+static int64_t sqlite_integer(const wg_stmt *s, int col)
+{
+	return sqlite3_column_int64(s->handle, col);
+}
+
 static size_t sqlite_len(const wg_stmt *s, int col)
 {
 	return (size_t)sqlite3_column_bytes(s->handle, col);
@@ -198,6 +207,7 @@ const struct wg_backend wg_sqlite_backend = {
 	.exec_script = sqlite_exec_script,
 	.is_null = sqlite_is_null,
 	.text = sqlite_text,
+	.integer = sqlite_integer,
 	.len = sqlite_len,
 	.columns = sqlite_columns,
 	.column_name = sqlite_column_name,
