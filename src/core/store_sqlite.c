@@ -3,6 +3,7 @@
 #include "err.h"
 #include "mem.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -24,9 +25,20 @@ static int sqlite_fail(wg_conn *c, int src)
 	return WG_ERR_DB;
 }
 
+/* SQLite's memory statistics take one process-wide mutex on every
+ * allocation, which request threads then queue on; nothing reads them. Must
+ * be set before SQLite initialises (later calls are refused and harmless). */
+static void sqlite_configure(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+static pthread_once_t configure_once = PTHREAD_ONCE_INIT;
+
 static int sqlite_connect(wg_store *st, wg_conn *c)
 {
 	sqlite3 *db = NULL;
+	pthread_once(&configure_once, sqlite_configure);
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	int rc = sqlite3_open_v2(st->target, &db, flags, NULL);
 	c->db = db;
