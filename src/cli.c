@@ -150,7 +150,7 @@ int cmd_init(int argc, char **argv)
 	rc = store_begin(c);
 	if (!rc) rc = grid_create_node(c, 0, root_kind, root_code, root_name, time(NULL), &root);
 	if (!rc) rc = accounts_create_user(app, c, "admin", password, "admin", root, "系统管理员", &admin);
-	struct audit_event ev = { "init", "system", "", "", NULL };
+	struct audit_event ev = { "init", "system", "", "", NULL, NULL };
 	if (!rc) rc = audit_write(app, c, NULL, "cli", "", time(NULL), &ev);
 	rc = rc ? (store_rollback(c), rc) : store_commit(c);
 	store_release(app->store, c);

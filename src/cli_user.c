@@ -20,7 +20,7 @@
 
 static int audited(struct wg_app *app, wg_conn *c, const char *action, const char *username)
 {
-	struct audit_event ev = { action, "users", username, "", NULL };
+	struct audit_event ev = { action, "users", username, "", NULL, NULL };
 	return audit_write(app, c, NULL, "cli", "", time(NULL), &ev);
 }
 

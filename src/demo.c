@@ -235,7 +235,7 @@ int cmd_demo(int argc, char **argv)
 		rc = build_tree(c, dir, county, seed, &ids, &nodes);
 	if (!rc)
 		rc = demo_users(app, c, &ids);
-	struct audit_event ev = { "demo", "system", county, "", NULL };
+	struct audit_event ev = { "demo", "system", county, "", NULL, NULL };
 	if (!rc)
 		rc = audit_write(app, c, NULL, "cli", "", time(NULL), &ev);
 	rc = rc ? (store_rollback(c), rc) : store_commit(c);

@@ -207,23 +207,17 @@ static int grid_after_insert(wg_req *r, const struct wg_resource *res, int64_t i
 	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
 }
 
-static int grid_decorate(wg_req *r, const struct wg_resource *res, json_t *item)
-{
-	(void)res;
-	wg_stmt *s;
-	wg_param p[] = { WG_PINT(json_integer_value(json_object_get(item, "id"))) };
-	int rc = store_query(r->db, "SELECT l.user_id, l.duty, u.display_name FROM grid_leaders l"
-			     " JOIN users u ON u.id = l.user_id WHERE l.node_id = ? ORDER BY l.duty, l.user_id", p, 1, &s);
-	if (rc)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	json_t *leaders = json_array();
-	while ((rc = stmt_next(s)) == 1)
-		json_array_append_new(leaders, json_pack("{s:I, s:s, s:s}", "user_id", (json_int_t)stmt_int(s, 0),
-							 "duty", stmt_text(s, 1), "name", stmt_text(s, 2)));
-	stmt_done(s);
-	json_object_set_new(item, "leaders", leaders);
-	return rc < 0 ? req_fail(r, -rc, NULL, NULL, NULL) : 0;
-}
+/* A node's responsible people come in the statement that reads the node:
+ * one statement per read instead of two. */
+static const struct wg_json_member grid_json_members[] = {
+	{ "leaders",
+	  "(SELECT json_group_array(json_object('user_id', user_id, 'duty', duty, 'name', leader_name))"
+	  " FROM (SELECT l.user_id, l.duty, u.display_name AS leader_name FROM grid_leaders l"
+	  " JOIN users u ON u.id = l.user_id WHERE l.node_id = grid_nodes.id ORDER BY l.duty, l.user_id))",
+	  "(SELECT COALESCE(json_agg(json_build_object('user_id', l.user_id, 'duty', l.duty, 'name', u.display_name)"
+	  " ORDER BY l.duty, l.user_id), '[]') FROM grid_leaders l"
+	  " JOIN users u ON u.id = l.user_id WHERE l.node_id = grid_nodes.id)" },
+};
 
 static int grid_before_delete(wg_req *r, const struct wg_resource *res, int64_t id, const char *path)
 {
@@ -298,24 +292,28 @@ static struct wg_resource grid_resource = {
 		.scope_of_new = grid_scope_of_new,
 		.after_insert = grid_after_insert,
 		.check = grid_check,
-		.decorate = grid_decorate,
 		.before_delete = grid_before_delete,
 		.import_row = grid_import_row,
 	},
 	.import_extra = grid_import_extra,
 	.nimport_extra = sizeof grid_import_extra / sizeof grid_import_extra[0],
 	.import_key = "code",
+	.json_members = grid_json_members,
+	.njson_members = sizeof grid_json_members / sizeof grid_json_members[0],
 };
 
 /* GET /api/v1/grids/{id}/children */
 static int grid_children(wg_req *r)
 {
 	json_t *self;
-	char path[WG_MAX_GRID_PATH], sql[1024];
+	char path[WG_MAX_GRID_PATH], sql[2048];
 	if (resource_load(r, &grid_resource, r->id, &self, path, sizeof path))
 		return r->fail.code;
 	json_decref(self);
-	snprintf(sql, sizeof sql, "SELECT %s FROM grid_nodes WHERE parent_id = ? ORDER BY code, id", grid_resource.select_columns);
+	int n = snprintf(sql, sizeof sql, "SELECT %s FROM grid_nodes WHERE parent_id = ? ORDER BY code, id",
+			 resource_item_columns(&grid_resource, r->db));
+	if (n < 0 || (size_t)n >= sizeof sql)
+		return req_fail(r, WG_ERR_INTERNAL, NULL, NULL, NULL);
 	wg_stmt *s;
 	wg_param p[] = { WG_PINT(r->id) };
 	int rc = store_query(r->db, sql, p, 1, &s);
@@ -333,7 +331,7 @@ static int grid_children(wg_req *r)
 	json_t *child;
 	json_array_foreach(items, i, child) {
 		if (audit_read(r, "read", "grids", json_integer_value(json_object_get(child, "id")),
-			       json_string_value(json_object_get(child, "path"))) || grid_decorate(r, &grid_resource, child)) {
+			       json_string_value(json_object_get(child, "path")))) {
 			json_decref(items);
 			return r->fail.code;
 		}
@@ -394,7 +392,7 @@ static int grid_move(wg_req *r)
 		return rc;
 	/* Scope paths of signed-in users below the node have changed. */
 	auth_forget_sessions(r->app, 0);
-	if (resource_load(r, &grid_resource, r->id, &self, path, sizeof path) || grid_decorate(r, &grid_resource, self))
+	if (resource_load(r, &grid_resource, r->id, &self, path, sizeof path))
 		return r->fail.code;
 	return req_reply(r, 200, self);
 }
@@ -469,10 +467,6 @@ static int grid_set_leaders(wg_req *r)
 	if (audit_req(r, "update", "grids", r->id, path, r->body) ||
 	    resource_load(r, &grid_resource, r->id, &self, path, sizeof path))
 		return r->fail.code;
-	if (grid_decorate(r, &grid_resource, self)) {
-		json_decref(self);
-		return r->fail.code;
-	}
 	return req_reply(r, 200, self);
 }
 

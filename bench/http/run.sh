@@ -8,6 +8,7 @@ cd "$(dirname "$0")/../.."
 store=${1:-sqlite}
 RUNS=${RUNS:-3} SECONDS_EACH=${SECONDS:-10} CONN=${CONNECTIONS:-64}
 out=bench/out/http; mkdir -p "$out"
+rm -f "$out"/*.txt "$out"/*.cpu  # medians are taken over every file: none may be left from a run with more RUNS
 make -s build/wangge
 cc -O2 -o "$out/hello" bench/http/hello.c $(pkg-config --cflags --libs libmicrohttpd)
 data=$(mktemp -d /tmp/wangge-bench.XXXXXX); rm -rf "$data"
@@ -40,29 +41,47 @@ curl -sf -H "authorization: Bearer $token" http://127.0.0.1:18088/api/v1/grids/4
 curl -sv -H "authorization: Bearer $token" http://127.0.0.1:18088/api/v1/grids/4 http://127.0.0.1:18088/api/v1/grids/4 2>&1 |
 	grep -q "Re-using existing connection" || { echo "keep-alive is off" >&2; exit 1; }
 
-measure() { # name url [header]
-	name=$1 url=$2 hdr=${3:-}
+# CPU time per request (server and wrk, microseconds) beside req/s: on a
+# machine shared with other work, req/s swings with the neighbours' load,
+# while the CPU each request costs does not.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+timed_wrk() { # wrk arguments…; wrk's user+sys seconds go to $out/wrk_cpu
+	if [ -x /usr/bin/time ]; then /usr/bin/time -f "%U %S" -o "$out/wrk_cpu" wrk "$@"
+	else echo "0 0" > "$out/wrk_cpu"; wrk "$@"; fi
+}
+measure() { # name server-pid url [header]
+	name=$1 pid=$2 url=$3 hdr=${4:-}
 	i=0
 	while [ $i -lt "$RUNS" ]; do
-		if [ -n "$hdr" ]; then wrk -t2 -c"$CONN" -d"${SECONDS_EACH}s" --latency -H "$hdr" "$url"
-		else wrk -t2 -c"$CONN" -d"${SECONDS_EACH}s" --latency "$url"; fi > "$out/$name.$i.txt"
+		t0=$(ticks "$pid")
+		if [ -n "$hdr" ]; then timed_wrk -t2 -c"$CONN" -d"${SECONDS_EACH}s" --latency -H "$hdr" "$url"
+		else timed_wrk -t2 -c"$CONN" -d"${SECONDS_EACH}s" --latency "$url"; fi > "$out/$name.$i.txt"
+		t1=$(ticks "$pid")
+		awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v f="$out/$name.$i.txt" -v w="$(cat "$out/wrk_cpu")" 'BEGIN {
+			while ((getline line < f) > 0) if (line ~ /requests in/) { split(line, a, " "); n = a[1] }
+			split(w, c, " ")
+			printf "%.1f %.1f\n", t / hz * 1e6 / n, (c[1] + c[2]) * 1e6 / n }' > "$out/$name.$i.cpu"
 		i=$((i + 1))
 	done
 	rps=$(for f in "$out/$name".*.txt; do awk '/Requests\/sec/ {print $2}' "$f"; done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 	p99=$(for f in "$out/$name".*.txt; do awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' "$f"; done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 	errs=$(cat "$out/$name".*.txt | awk '/Non-2xx/ {s+=$NF} END {print s+0}')
-	echo "$name $rps $p99 $errs"
+	srv_us=$(cat "$out/$name".*.cpu | awk '{print $1}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	wrk_us=$(cat "$out/$name".*.cpu | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	echo "$name $rps $p99 $errs $srv_us $wrk_us"
 }
 {
-	measure ceiling http://127.0.0.1:18090/
-	measure healthz http://127.0.0.1:18088/healthz
-	measure grid_get http://127.0.0.1:18088/api/v1/grids/4 "authorization: Bearer $token"
+	measure ceiling "$hello" http://127.0.0.1:18090/
+	measure healthz "$srv" http://127.0.0.1:18088/healthz
+	measure grid_get "$srv" http://127.0.0.1:18088/api/v1/grids/4 "authorization: Bearer $token"
 } > "$out/summary.txt"
 rss_after=$(awk '/VmRSS/ {print $2}' /proc/$srv/status)
 ceiling=$(awk '$1=="ceiling" {print $2}' "$out/summary.txt")
 echo "store: $store, machine: $(nproc) cores, $(uname -m), wrk -t2 -c$CONN -d${SECONDS_EACH}s, median of $RUNS runs"
-printf '| target | req/s (median) | vs ceiling | p99 ms | non-2xx |\n|---|---|---|---|---|\n'
-while read -r name rps p99 errs; do
-	printf '| %s | %s | %s%% | %s | %s |\n' "$name" "$rps" "$(awk -v a="$rps" -v b="$ceiling" 'BEGIN {printf "%.0f", 100*a/b}')" "$p99" "$errs"
+ceiling_cpu=$(awk '$1=="ceiling" {print $5 + $6}' "$out/summary.txt")
+printf '| target | req/s (median) | vs ceiling | p99 ms | non-2xx | CPU µs/request: server + wrk | vs ceiling by CPU |\n|---|---|---|---|---|---|---|\n'
+while read -r name rps p99 errs srv_us wrk_us; do
+	printf '| %s | %s | %s%% | %s | %s | %s + %s | %s%% |\n' "$name" "$rps" "$(awk -v a="$rps" -v b="$ceiling" 'BEGIN {printf "%.0f", 100*a/b}')" \
+		"$p99" "$errs" "$srv_us" "$wrk_us" "$(awk -v a="$srv_us" -v b="$wrk_us" -v c="$ceiling_cpu" 'BEGIN {printf "%.0f", 100*c/(a+b)}')"
 done < "$out/summary.txt"
 echo "idle RSS of wangge serve: $((rss_idle / 1024)) MB; after the run: $((rss_after / 1024)) MB"

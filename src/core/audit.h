@@ -25,6 +25,7 @@ struct audit_event {
 	const char *record_id;
 	const char *node_path;
 	json_t *change;         /* hashed into change_hash (not stored), may be NULL */
+	const char *change_hash;/* instead of hashing change: a digest made by the caller (an import's file), 64 hex */
 };
 
 /* In the caller's transaction. who may be NULL (system, or failed sign-in with username in ev). */

@@ -51,7 +51,15 @@ int wg_buf_append(wg_buf *b, const void *p, size_t n)
 }
 
 int wg_buf_puts(wg_buf *b, const char *s) { return wg_buf_append(b, s, strlen(s)); }
-int wg_buf_putc(wg_buf *b, char c) { return wg_buf_append(b, &c, 1); }
+int wg_buf_putc(wg_buf *b, char c)
+{
+	if (!b->err && b->len + 2 <= b->cap) {  /* room for c and the terminator */
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
+	return wg_buf_append(b, &c, 1);
+}
 
 int wg_buf_vprintf(wg_buf *b, const char *fmt, va_list ap)
 {

@@ -566,6 +566,40 @@ void req_spool_discard(wg_req *r)
 	r->upload_path = NULL;
 }
 
+/* What is known of a connection for all its requests: the peer's address,
+ * formatted once rather than for every request on a kept-alive connection. */
+struct peer {
+	char address[sizeof ((wg_req *)0)->address_text];
+};
+
+static void peer_address(struct MHD_Connection *mhd, char *out, size_t size)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	out[0] = '\0';
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)size);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)size);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *mhd, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		struct peer *p = wg_malloc(sizeof *p);
+		if (p)  /* without it, requests format the address themselves */
+			peer_address(mhd, p->address, sizeof p->address);
+		*socket_context = p;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		wg_free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
 static wg_req *request_new(struct wg_http *h, struct MHD_Connection *mhd, const char *url, const char *method)
 {
 	wg_req *r = wg_calloc(1, sizeof *r);
@@ -579,14 +613,12 @@ static wg_req *request_new(struct wg_http *h, struct MHD_Connection *mhd, const 
 	r->now = time(NULL);
 	r->started_us = now_us();
 	arena_init(&r->arena, 1u << 20);
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci && ci->client_addr) {
-		const struct sockaddr *sa = ci->client_addr;
-		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->address_text, sizeof r->address_text);
-		else if (sa->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->address_text, sizeof r->address_text);
-	}
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const struct peer *peer = ci ? ci->socket_context : NULL;
+	if (peer)
+		memcpy(r->address_text, peer->address, sizeof r->address_text);
+	else
+		peer_address(mhd, r->address_text, sizeof r->address_text);
 	r->address = r->address_text;
 	/* Behind a reverse proxy every peer is the proxy: lockout and audit need the client. */
 	const char *proxy = h->app->config.trusted_proxy;
@@ -725,6 +757,7 @@ int http_start(struct wg_app *app, const struct wg_http_config *cfg, struct wg_h
 				     MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 2u,
 				     MHD_OPTION_CONNECTION_TIMEOUT, WG_CONNECTION_TIMEOUT_SECONDS,
 				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				     MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 				     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
 				     MHD_OPTION_END);
 	if (!h->daemon) {

@@ -5,10 +5,30 @@
 #include <stdio.h>
 #include <string.h>
 
-static int emit_string(wg_buf *out, const char *s, size_t n)
+/* Most strings need no escaping: one scan, one copy. */
+static bool plain_text(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
+int json_emit_string(wg_buf *out, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t start = 0;
+	if (plain_text(s, n) && wg_buf_reserve(out, n + 2) == 0) {
+		char *d = out->data + out->len;
+		d[0] = '"';
+		memcpy(d + 1, s, n);
+		d[n + 1] = '"';
+		d[n + 2] = '\0';
+		out->len += n + 2;
+		return 0;
+	}
 	wg_buf_putc(out, '"');
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -33,7 +53,7 @@ static int emit_string(wg_buf *out, const char *s, size_t n)
 }
 
 /* Integers are most of what a record holds; printf costs ten times this. */
-static int emit_integer(wg_buf *out, json_int_t x)
+int json_emit_integer(wg_buf *out, json_int_t x)
 {
 	char digits[24];
 	size_t i = sizeof digits;
@@ -61,7 +81,7 @@ int json_emit(wg_buf *out, const json_t *v)
 			if (!first)
 				wg_buf_putc(out, ',');
 			first = false;
-			emit_string(out, key, strlen(key));
+			json_emit_string(out, key, strlen(key));
 			wg_buf_putc(out, ':');
 			if (json_emit(out, m))
 				return out->err ? out->err : WG_ERR_INTERNAL;
@@ -81,9 +101,9 @@ int json_emit(wg_buf *out, const json_t *v)
 		return wg_buf_putc(out, ']');
 	}
 	case JSON_STRING:
-		return emit_string(out, json_string_value(v), json_string_length(v));
+		return json_emit_string(out, json_string_value(v), json_string_length(v));
 	case JSON_INTEGER:
-		return emit_integer(out, json_integer_value(v));
+		return json_emit_integer(out, json_integer_value(v));
 	case JSON_REAL:
 		n = snprintf(num, sizeof num, "%.17g", json_real_value(v));
 		return wg_buf_append(out, num, (size_t)n);

@@ -9,5 +9,9 @@
 #include <jansson.h>
 
 int json_emit(wg_buf *out, const json_t *v);
+/* The pieces, for writers that build an answer straight from a statement
+ * row without a jansson tree (s need not be NUL-terminated). */
+int json_emit_string(wg_buf *out, const char *s, size_t n);
+int json_emit_integer(wg_buf *out, json_int_t x);
 
 #endif

@@ -4,6 +4,7 @@
 #define WG_LIMITS_H
 
 #define WG_MAX_BODY_ANON        (16u * 1024)          /* request body before sign-in */
+#define WG_MAX_TOKEN            128u                  /* a session token as presented (ours are 43 characters) */
 #define WG_MAX_BODY             (1u * 1024 * 1024)    /* JSON request body */
 #define WG_MAX_UPLOAD           (256u * 1024 * 1024)  /* import upload */
 #define WG_MAX_URL              2048u

@@ -82,6 +82,14 @@ struct wg_resource_hooks {
 
 struct sheet_column_spec;
 
+/* A member of every item computed in the same statement as the record: a
+ * scalar subquery per dialect that yields JSON text (a node's leaders). It
+ * names the outer row by the resource's table name, e.g. grid_nodes.id. */
+struct wg_json_member {
+	const char *name;
+	const char *sqlite, *postgres;
+};
+
 struct wg_resource {
 	const char *name;              /* URL segment: "grids" */
 	const char *table;
@@ -102,10 +110,14 @@ struct wg_resource {
 	 * them again at the end, by sorting; only for tables the import's own
 	 * lookups do not search through those indexes. */
 	bool import_defer_indexes;
-	/* Filled by resource_register(): the column list every SELECT uses, and
-	 * the statement that loads one record by id. */
+	const struct wg_json_member *json_members;
+	size_t njson_members;
+	/* Filled by resource_register(): the stored columns (exports), the
+	 * columns of an item as the API shows it (stored columns, then the JSON
+	 * members; one per dialect), and the statement that loads one item by id. */
 	char *select_columns;
-	char *select_by_id;
+	char *item_columns[2];
+	char *select_by_id[2];
 };
 
 /* Adds list, get, create, patch, delete, import and export routes for res. */
@@ -171,8 +183,11 @@ int  resource_update(wg_req *r, const struct wg_resource *res, int64_t id, int64
 int  resource_validate(wg_req *r, const struct wg_resource *res, json_t *body, bool create);
 /* Loads one record in the caller's scope; 404 when absent or out of scope. path receives its path. */
 int  resource_load(wg_req *r, const struct wg_resource *res, int64_t id, json_t **item, char *path, size_t size);
+/* The columns of an item (stored fields and JSON members) in c's dialect. */
+const char *resource_item_columns(const struct wg_resource *res, const wg_conn *c);
 /* The record at the statement's current row; secret fields decrypted and,
- * unless r->reveal, masked. */
+ * unless r->reveal, masked; JSON members follow the stored columns when the
+ * statement selected resource_item_columns(). */
 json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s);
 /* One FF_SECRET value as stored (<name>_enc): decrypted and, unless r->reveal, masked. */
 json_t *resource_secret_json(wg_req *r, const struct wg_field *f, const char *text, size_t n);

@@ -186,9 +186,10 @@ size_t stmt_len(const wg_stmt *s, int col) { return s->conn->store->be->len(s, c
 const char *stmt_column_name(const wg_stmt *s, int col) { return s->conn->store->be->column_name(s, col); }
 int64_t stmt_changes(const wg_stmt *s) { return s->changes; }
 
-int64_t stmt_int(const wg_stmt *s, int col)
+int64_t stmt_int(const wg_stmt *s, int col) { return s->conn->store->be->integer(s, col); }
+
+int64_t store_parse_int(const char *t)
 {
-	const char *t = stmt_text(s, col);
 	int64_t v = 0;
 	bool neg = *t == '-';
 	for (t += neg; *t >= '0' && *t <= '9'; t++)
@@ -263,11 +264,21 @@ uint64_t store_hash_sql(const char *sql)
 	return h;
 }
 
+struct stmt_cache_entry *store_cache_find_origin(wg_conn *c, const char *sql)
+{
+	for (size_t i = 0; i < c->cache_len; i++)
+		if (c->cache[i].origin == sql && strcmp(c->cache[i].sql, sql) == 0)
+			return &c->cache[i];
+	return NULL;
+}
+
 struct stmt_cache_entry *store_cache_find(wg_conn *c, const char *sql, uint64_t h)
 {
 	for (size_t i = 0; i < c->cache_len; i++)
-		if (c->cache[i].hash == h && strcmp(c->cache[i].sql, sql) == 0)
+		if (c->cache[i].hash == h && strcmp(c->cache[i].sql, sql) == 0) {
+			c->cache[i].origin = sql;
 			return &c->cache[i];
+		}
 	return NULL;
 }
 
@@ -285,7 +296,7 @@ struct stmt_cache_entry *store_cache_add(wg_conn *c, const char *sql, uint64_t h
 	if (!copy)
 		return NULL;
 	struct stmt_cache_entry *e = &c->cache[c->cache_len++];
-	*e = (struct stmt_cache_entry){ h, copy, prepared };
+	*e = (struct stmt_cache_entry){ h, copy, sql, prepared };
 	return e;
 }
 

@@ -16,6 +16,7 @@ struct wg_backend {
 	int  (*exec_script)(wg_conn *c, const char *sql);
 	bool (*is_null)(const wg_stmt *s, int col);
 	const char *(*text)(const wg_stmt *s, int col);
+	int64_t (*integer)(const wg_stmt *s, int col);
 	size_t (*len)(const wg_stmt *s, int col);
 	int  (*columns)(const wg_stmt *s);
 	const char *(*column_name)(const wg_stmt *s, int col);
@@ -37,6 +38,10 @@ struct wg_stmt {
 struct stmt_cache_entry {
 	uint64_t hash;
 	char *sql;
+	/* Where the caller's text was when it was cached: almost every statement
+	 * is a literal, found again by its address (the text is still compared)
+	 * without hashing it. */
+	const char *origin;
 	void *prepared;    /* sqlite3_stmt* or a name ("s12") for PostgreSQL */
 };
 
@@ -72,6 +77,10 @@ extern const struct wg_backend wg_postgres_backend;
 uint64_t store_hash_sql(const char *sql);
 /* Finds the cached prepared statement for sql, or NULL. */
 struct stmt_cache_entry *store_cache_find(wg_conn *c, const char *sql, uint64_t h);
+/* The entry cached from this very address, or NULL. */
+struct stmt_cache_entry *store_cache_find_origin(wg_conn *c, const char *sql);
+/* The integer at the start of a decimal text (PostgreSQL's text results). */
+int64_t store_parse_int(const char *t);
 /* Adds one; takes a copy of sql. Returns NULL when out of memory. */
 struct stmt_cache_entry *store_cache_add(wg_conn *c, const char *sql, uint64_t h, void *prepared);
 void store_set_error(wg_conn *c, const char *msg);

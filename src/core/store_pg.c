@@ -10,7 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define PG_MAX_PARAMS 64
+/* The most parameters one statement binds (a batch of audit rows: 32 × 12). */
+#define PG_MAX_PARAMS 512
 
 static int pg_fail(wg_conn *c, PGresult *res)
 {
@@ -115,12 +116,15 @@ static int pg_query(wg_conn *c, const char *sql, const wg_param *p, size_t n, wg
 	int lengths[PG_MAX_PARAMS];
 	if (n > PG_MAX_PARAMS)
 		return WG_ERR_INTERNAL;
-	uint64_t h = store_hash_sql(sql);
-	struct stmt_cache_entry *e = store_cache_find(c, sql, h);
+	struct stmt_cache_entry *e = store_cache_find_origin(c, sql);
 	if (!e) {
-		int rc = pg_prepare(c, sql, h, &e);
-		if (rc)
-			return rc;
+		uint64_t h = store_hash_sql(sql);
+		e = store_cache_find(c, sql, h);
+		if (!e) {
+			int rc = pg_prepare(c, sql, h, &e);
+			if (rc)
+				return rc;
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		switch (p[i].type) {
@@ -196,6 +200,7 @@ static int pg_exec_script(wg_conn *c, const char *sql)
 
 static bool pg_is_null(const wg_stmt *s, int col) { return PQgetisnull(s->handle, s->row, col); }
 static const char *pg_text(const wg_stmt *s, int col) { return PQgetvalue(s->handle, s->row, col); }
+static int64_t pg_integer(const wg_stmt *s, int col) { return store_parse_int(pg_text(s, col)); }
 static size_t pg_len(const wg_stmt *s, int col) { return (size_t)PQgetlength(s->handle, s->row, col); }
 static int pg_columns(const wg_stmt *s) { return PQnfields(s->handle); }
 static const char *pg_column_name(const wg_stmt *s, int col) { return PQfname(s->handle, col); }
@@ -210,6 +215,7 @@ const struct wg_backend wg_postgres_backend = {
 	.exec_script = pg_exec_script,
 	.is_null = pg_is_null,
 	.text = pg_text,
+	.integer = pg_integer,
 	.len = pg_len,
 	.columns = pg_columns,
 	.column_name = pg_column_name,

@@ -3,6 +3,7 @@
 #include "err.h"
 #include "mem.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <string.h>
 
@@ -24,9 +25,20 @@ static int sqlite_fail(wg_conn *c, int src)
 	return WG_ERR_DB;
 }
 
+/* SQLite's memory statistics take one process-wide mutex on every
+ * allocation, which request threads then queue on; nothing reads them. Must
+ * be set before SQLite initialises (later calls are refused and harmless). */
+static void sqlite_configure(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+static pthread_once_t configure_once = PTHREAD_ONCE_INIT;
+
 static int sqlite_connect(wg_store *st, wg_conn *c)
 {
 	sqlite3 *db = NULL;
+	pthread_once(&configure_once, sqlite_configure);
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	int rc = sqlite3_open_v2(st->target, &db, flags, NULL);
 	c->db = db;
@@ -77,10 +89,14 @@ static int bind_params(sqlite3_stmt *ps, const wg_param *p, size_t n)
 
 static int sqlite_query(wg_conn *c, const char *sql, const wg_param *p, size_t n, wg_stmt *s)
 {
-	uint64_t h = store_hash_sql(sql);
-	struct stmt_cache_entry *e = store_cache_find(c, sql, h);
+	struct stmt_cache_entry *e = store_cache_find_origin(c, sql);
 	sqlite3_stmt *ps;
 	int rc;
+	uint64_t h = 0;
+	if (!e) {
+		h = store_hash_sql(sql);
+		e = store_cache_find(c, sql, h);
+	}
 	if (e) {
 		ps = e->prepared;
 	} else {
@@ -157,6 +173,11 @@ static const char *sqlite_text(const wg_stmt *s, int col)
 	return t ? (const char *)t : "";
 }
 
+static int64_t sqlite_integer(const wg_stmt *s, int col)
+{
+	return sqlite3_column_int64(s->handle, col);
+}
+
 static size_t sqlite_len(const wg_stmt *s, int col)
 {
 	return (size_t)sqlite3_column_bytes(s->handle, col);
@@ -205,6 +226,7 @@ const struct wg_backend wg_sqlite_backend = {
 	.exec_script = sqlite_exec_script,
 	.is_null = sqlite_is_null,
 	.text = sqlite_text,
+	.integer = sqlite_integer,
 	.len = sqlite_len,
 	.columns = sqlite_columns,
 	.column_name = sqlite_column_name,

@@ -513,7 +513,7 @@ int cmd_keys(int argc, char **argv)
 		rc = store_begin(c);
 		if (!rc)
 			rc = resource_reencrypt_all(c, &app->keys, &count);
-		struct audit_event ev = { "keys_rotate", "system", "", "", NULL };
+		struct audit_event ev = { "keys_rotate", "system", "", "", NULL, NULL };
 		if (!rc)
 			rc = audit_write(app, c, NULL, "cli", "", time(NULL), &ev);
 		rc = rc ? (store_rollback(c), rc) : store_commit(c);

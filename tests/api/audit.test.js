@@ -200,6 +200,24 @@ test('the trail pages newest first with a cursor; bad paging is refused', async 
   }
 });
 
+test('a burst of reads is recorded one record per read, in one unbroken run of ids', async () => {
+  const gw = await srv.login('gridworker');
+  const before = Math.max(...(await trail()).map((a) => a.id));
+  // Enough at once that the queue is written many rows to a statement.
+  const n = 150;
+  const reads = await Promise.all(Array.from({ length: n }, () => srv.api('GET', `/api/v1/grids/${DEMO.grid}`, { token: gw })));
+  for (const r of reads) assert.equal(r.status, 200);
+  const mine = await poll(async () => {
+    const recs = (await trail('&resource=grids')).filter((a) => a.id > before && a.action === 'read' && a.username === 'gridworker');
+    return recs.length >= n ? recs : null;
+  });
+  assert.ok(mine, 'every read is recorded');
+  assert.equal(mine.length, n);
+  for (const a of mine) expectRecord(a, { user_id: 4, record_id: String(DEMO.grid), node_path: '/1/2/3/4/' });
+  const ids = (await trail()).filter((a) => a.id > before).map((a) => a.id);
+  for (let i = 1; i < ids.length; i++) assert.equal(ids[i], ids[i - 1] - 1, 'no gaps');
+});
+
 // Runs SQL on the stopped server's database, behind the program's back.
 function sql(data, stmt) {
   if (STORE === 'postgres') {

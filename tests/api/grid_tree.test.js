@@ -463,3 +463,47 @@ test('a move honours If-Match like every other change', async () => {
   assert.equal(ok.status, 200, ok.text);
   assert.equal(ok.json.parent_id, DEMO.community);
 });
+
+test('a node reads the same by id, in a list, as a child and in write replies; leaders follow every change', async () => {
+  // Quotes, backslashes and control characters must survive every way a node is written out.
+  const b = await created({ parent_id: DEMO.grid, kind: 'building', name: '引号"与\\反斜杠\t楼', code: 'Q"1' });
+  const u = await srv.api('POST', '/api/v1/users', {
+    token: admin,
+    body: { username: 'quoted-leader', password: 'quoted-leader-pw', role: 'volunteer', scope_node_id: DEMO.grid, display_name: '王"小\\二\n' },
+  });
+  assert.equal(u.status, 201, u.text);
+  const put = await srv.api('PUT', `/api/v1/grids/${b.id}/leaders`, {
+    token, body: { leaders: [{ user_id: 4, duty: '楼栋长' }, { user_id: u.json.id, duty: '单元长' }, { user_id: 3, duty: '包联干部' }] },
+  });
+  assert.equal(put.status, 200, put.text);
+  const one = await get(b.id);
+  assert.equal(one.status, 200);
+  assert.match(one.headers.get('content-type'), /^application\/json; charset=utf-8/);
+  assert.equal(one.json.name, '引号"与\\反斜杠\t楼');
+  assert.equal(one.json.code, 'Q"1');
+  assert.equal(one.json.leaders.find((l) => l.user_id === u.json.id).name, '王"小\\二\n');
+  assert.deepEqual(Object.keys(one.json), ['id', 'version', 'created_at', 'updated_at', 'path', 'parent_id', 'kind', 'code', 'name', 'geometry', 'leaders']);
+  assert.deepEqual(put.json, one.json);
+
+  const listed = await srv.api('GET', `/api/v1/grids?parent_id=${DEMO.grid}&limit=200`, { token });
+  assert.equal(listed.status, 200);
+  assert.deepEqual(listed.json.items.find((i) => i.id === b.id), one.json);
+  const children = await srv.api('GET', `/api/v1/grids/${DEMO.grid}/children`, { token });
+  assert.equal(children.status, 200);
+  assert.deepEqual(children.json.items.find((i) => i.id === b.id), one.json);
+  // The leaders are always one list in one order, whichever way they are read.
+  const order = one.json.leaders.map((l) => l.user_id);
+  assert.deepEqual([...order].sort((x, y) => x - y), [3, 4, u.json.id].sort((x, y) => x - y));
+
+  // A change is seen by the very next read: nothing about a node is kept between requests.
+  const patched = await srv.api('PATCH', `/api/v1/grids/${b.id}`, { token, body: { name: '改名楼' } });
+  assert.equal(patched.status, 200);
+  assert.deepEqual((await get(b.id)).json, patched.json);
+  assert.equal(patched.json.leaders.length, 3);
+  assert.equal((await srv.api('PUT', `/api/v1/grids/${b.id}/leaders`, { token, body: { leaders: [] } })).status, 200);
+  assert.deepEqual((await get(b.id)).json.leaders, []);
+  // A leader's new name shows at once on the node.
+  assert.equal((await srv.api('PUT', `/api/v1/grids/${b.id}/leaders`, { token, body: { leaders: [{ user_id: u.json.id, duty: '楼栋长' }] } })).status, 200);
+  assert.equal((await srv.api('PATCH', `/api/v1/users/${u.json.id}`, { token: admin, body: { display_name: '王小二' } })).status, 200);
+  assert.deepEqual((await get(b.id)).json.leaders, [{ user_id: u.json.id, duty: '楼栋长', name: '王小二' }]);
+});

@@ -65,6 +65,7 @@ test('a big roster is imported whole, its households made once per address, its 
   assert.equal(r.status, 200, r.text.slice(0, 500));
   assert.equal(r.json.inserted, ROWS);
   assert.deepEqual(r.json.errors, []);
+  assert.deepEqual(r.json.also_created, { households: Math.ceil(ROWS / 3) });
   const households = await srv.api('GET', '/api/v1/households?limit=1', { token: community });
   assert.equal(households.json.total, Math.ceil(ROWS / 3));
   if (indexes) {
@@ -87,6 +88,16 @@ test('the file is audited once, with the range of ids it created, not row by row
   assert.equal(trail.status, 200, trail.text);
   const imports = trail.json.items.filter((a) => a.action === 'import');
   assert.equal(imports.length, 1);
+  // the record names the file by its digest (as b2sum prints it) and the ids it created
+  const tmp = path.join(srv.dir, 'roster-copy.csv');
+  fs.writeFileSync(tmp, file);
+  const digest = execFileSync('b2sum', ['-l', '256', tmp]).toString().split(' ')[0];
+  fs.unlinkSync(tmp);
+  assert.equal(imports[0].change_hash, digest);
+  const [first, last] = imports[0].record_id.split('-').map(Number);
+  assert.equal(last - first + 1, ROWS);
+  const firstPerson = await srv.api('GET', `/api/v1/persons/${first}`, { token: command });
+  assert.equal(firstPerson.status, 200);
   assert.equal(trail.json.items.filter((a) => a.action === 'create').length, 0, 'no record per row');
 });
 

@@ -47,12 +47,21 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Versions are numbered but need not be contiguous. */
+static int sqlite_migrations(void)
+{
+	int n = 0;
+	for (const struct wg_migration *m = wg_migrations; m->dialect; m++)
+		n += strcmp(m->dialect, "sqlite") == 0;
+	return n;
+}
+
 static void migrations_apply_once(void **state)
 {
 	struct fixture *f = *state;
 	int applied;
 	assert_int_equal(migrate_up(f->st, &applied), 0);
-	assert_int_equal(applied, migrate_latest_version(WG_SQLITE));
+	assert_int_equal(applied, sqlite_migrations());
 	assert_int_equal(migrate_up(f->st, &applied), 0);
 	assert_int_equal(applied, 0);
 }
