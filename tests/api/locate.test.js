@@ -66,7 +66,7 @@ test('a scan names a person or a phone, precisely', async () => {
   const neither = expectError(await scan({ venue_code: venue.code }), 422, 'required', 'person_id');
   assert.match(neither.message_en, /person_id or phone/);
   expectError(await scan({ venue_code: venue.code, phone: '13800000009', mobile: 'x' }), 422, 'unknown_field', 'mobile');
-  expectError(await scan({ venue_code: venue.code, person_id: FIRST_SUBJECT }), 422, 'required', 'person_id');
+  expectError(await scan({ venue_code: venue.code, person_id: FIRST_SUBJECT }), 422, 'validation_failed', 'person_id');
   expectError(await srv.api('POST', '/api/v1/dwells', { token: command, body: { lat: 33.7, lng: 119.8 } }), 422, 'required', 'person_id');
   expectError(await srv.api('POST', '/api/v1/dwells', { token: command, body: { phone: 'x', lat: 33.7, lng: 119.8 } }), 422, 'validation_failed', 'phone');
 });
