@@ -10,7 +10,6 @@
 #include "core/resource.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -129,7 +128,6 @@ int cmd_import(int argc, char **argv)
 	}
 	fclose(probe);
 	r->upload_path = pos[1];  /* read as a stream, never whole */
-	if (getenv("WG_IMPORT_PRAGMA") && conn_dialect(r->db) == WG_SQLITE) store_run(r->db, getenv("WG_IMPORT_PRAGMA"), NULL, 0);
 	rc = store_begin(r->db);
 	if (!rc)
 		r->route->handler(r);

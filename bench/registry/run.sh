@@ -65,9 +65,9 @@ token=$(curl -s -X POST -H 'content-type: application/json' \
 	-d '{"username":"command","password":"wangge-demo-2026"}' http://127.0.0.1:18099/api/v1/session |
 	sed 's/.*"token":"\([^"]*\)".*/\1/')
 id=$(sed -n '5000p' "$csv" | cut -d, -f3)
-# a surname and the first character of a given name, percent-encoded
-prefix=$(sed -n '7000p' "$csv" | cut -d, -f1 | head -c 6 | od -An -tx1 | tr -d ' \n' | sed 's/\(..\)/%\1/g')
-for what in "id_number=$id" "q=$prefix&limit=20"; do
+# a surname alone, and a surname with the first character of a given name, percent-encoded
+enc() { sed -n '7000p' "$csv" | cut -d, -f1 | head -c "$1" | od -An -tx1 | tr -d ' \n' | sed 's/\(..\)/%\1/g'; }
+for what in "id_number=$id" "q=$(enc 3)&limit=20" "q=$(enc 6)&limit=20"; do
 	wrk -t1 -c4 -d10s --latency -H "authorization: Bearer $token" "http://127.0.0.1:18099/api/v1/persons?$what" > "$out/lookup.txt"
 	p99=$(awk '$1=="99%" {print $2}' "$out/lookup.txt")
 	rps=$(awk '/Requests\/sec/ {print $2}' "$out/lookup.txt")
