@@ -197,6 +197,9 @@ int cmd_serve(int argc, char **argv)
 	/* Before any thread starts: they inherit the mask, so only sigwait() below sees these. */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	int stale = http_remove_stale_uploads(data);
+	if (stale)
+		log_info("removed %d upload file(s) left by a stopped server / 已删除上次残留的上传文件", stale);
 	rc = cli_register_routes();
 	if (!rc)
 		rc = cases_open_store(data);

@@ -11,6 +11,7 @@
 #include "parse.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <microhttpd.h>
@@ -553,6 +554,25 @@ static void spool_write(wg_req *r, const char *data, size_t n)
 		data += w;
 		n -= (size_t)w;
 	}
+}
+
+int http_remove_stale_uploads(const char *data_dir)
+{
+	DIR *d = opendir(data_dir);
+	struct dirent *e;
+	char path[1024];
+	int removed = 0;
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "upload-", 7) != 0)
+			continue;
+		int n = snprintf(path, sizeof path, "%s/%s", data_dir, e->d_name);
+		if (n > 0 && (size_t)n < sizeof path && unlink(path) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
 }
 
 void req_spool_discard(wg_req *r)

@@ -123,6 +123,9 @@ int req_reply(wg_req *r, int status, json_t *body);
 int req_reply_raw(wg_req *r, int status, const char *content_type, char *data, size_t len);
 void req_add_header(wg_req *r, const char *name, const char *value);  /* value must outlive the request (arena) */
 
+/* Removes upload files a stopped server left in the data directory (they
+ * hold personal data); returns how many. Call before serving. */
+int http_remove_stale_uploads(const char *data_dir);
 /* Removes the request's upload file, if it still has one. */
 void req_spool_discard(wg_req *r);
 

@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startServer, STORE, ADMIN_PASSWORD } = require('./helpers');
+const { startServer, initData, STORE, ADMIN_PASSWORD } = require('./helpers');
 
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const CHECK = '10X98765432';
@@ -130,4 +130,17 @@ test('a one-character search counts up to 10,000 and says so; a narrow one count
 test('the upload file is removed once the import has answered', async () => {
   const left = fs.readdirSync(srv.dir).filter((f) => f.startsWith('upload-'));
   assert.deepEqual(left, []);
+});
+
+test('upload files a stopped server left behind are removed when it starts again', async () => {
+  const data = initData();
+  const stale = path.join(data.dir, 'upload-Ab12Cd');
+  fs.writeFileSync(stale, '姓名,身份证号\n');
+  const other = await startServer({}, data);
+  try {
+    assert.equal(fs.existsSync(stale), false);
+    assert.match(other.stderr, /removed 1 upload file/);
+  } finally {
+    await other.stop();
+  }
 });
