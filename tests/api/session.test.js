@@ -56,6 +56,27 @@ test('wrong passwords lock the account, audited; the right password is refused w
   assert.ok(audit.json.items.some((a) => a.action === 'login_locked' && a.username === 'volunteer'));
 });
 
+test('wangge user enable lifts a lockout and a disabled account, audited', async () => {
+  for (let i = 0; i < 3; i++) {
+    await srv.api('POST', '/api/v1/session', { body: { username: 'checkpoint', password: 'wrong-password' } });
+  }
+  const locked = await srv.api('POST', '/api/v1/session', { body: { username: 'checkpoint', password: DEMO_PASSWORD } });
+  assert.equal(locked.status, 429);
+  const r = srv.cli(['user', 'enable', 'checkpoint']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /enabled/);
+  assert.equal((await srv.api('POST', '/api/v1/session', { body: { username: 'checkpoint', password: DEMO_PASSWORD } })).status, 201);
+  // a disabled account comes back the same way
+  assert.equal(srv.cli(['user', 'disable', 'checkpoint']).code, 0);
+  assert.equal((await srv.api('POST', '/api/v1/session', { body: { username: 'checkpoint', password: DEMO_PASSWORD } })).status, 403);
+  assert.equal(srv.cli(['user', 'enable', 'checkpoint']).code, 0);
+  assert.equal((await srv.api('POST', '/api/v1/session', { body: { username: 'checkpoint', password: DEMO_PASSWORD } })).status, 201);
+  assert.equal(srv.cli(['user', 'enable', 'nobody-here']).code, 1);
+  const admin = await srv.login('admin', ADMIN_PASSWORD);
+  const audit = await srv.api('GET', '/api/v1/audit?resource=users&limit=100', { token: admin });
+  assert.equal(audit.json.items.filter((a) => a.action === 'enable' && a.record_id === 'checkpoint').length, 2);
+});
+
 test('idle sessions expire', async () => {
   const short = await startServer({ session_idle_seconds: 1 });
   try {
