@@ -374,6 +374,35 @@ static void authenticate(wg_req *r)
 		r->user = &r->principal;
 }
 
+
+/* 1 + the offset of the bracket that opens level max + 1, or 0 when the
+ * text never nests deeper than max (brackets inside strings do not count).
+ * No request body of ours nests more than a few levels: a deeper one is
+ * refused before the parser spends its recursion on it. */
+static size_t json_nesting_beyond(const char *text, size_t n, unsigned max)
+{
+	unsigned depth = 0;
+	bool in_string = false, escaped = false;
+	for (size_t i = 0; i < n; i++) {
+		char c = text[i];
+		if (in_string) {
+			if (escaped)
+				escaped = false;
+			else if (c == '\\')
+				escaped = true;
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '{' || c == '[') {
+			if (++depth > max)
+				return i + 1;
+		} else if ((c == '}' || c == ']') && depth > 0) {
+			depth--;
+		}
+	}
+	return 0;
+}
 static int parse_json_body(wg_req *r)
 {
 	json_error_t e;
@@ -385,6 +414,11 @@ static int parse_json_body(wg_req *r)
 	if (ctype && strncmp(ctype, "application/json", 16) != 0)
 		return req_failf(r, WG_ERR_MEDIA_TYPE, NULL, "请求体应为 application/json,收到 %s",
 				 "the body must be application/json, got %s", ctype, ctype);
+	size_t too_deep = json_nesting_beyond(r->raw.data, r->raw.len, WG_MAX_JSON_DEPTH);
+	if (too_deep)
+		return req_failf(r, WG_ERR_BAD_JSON, NULL, "JSON 嵌套超过 %u 层(第 %zu 字节)",
+				 "JSON nested deeper than %u levels at byte %zu", WG_MAX_JSON_DEPTH, too_deep - 1,
+				 WG_MAX_JSON_DEPTH, too_deep - 1);
 	r->body = json_loadb(r->raw.data, r->raw.len, JSON_REJECT_DUPLICATES, &e);
 	if (!r->body)
 		return req_failf(r, WG_ERR_BAD_JSON, NULL, "JSON 格式错误(第 %d 字节):%s",

@@ -80,6 +80,21 @@ test('JSON that is not an object, has duplicate keys or invalid UTF-8: 400 bad_j
   await assertUnchanged('non-object JSON');
 });
 
+test('JSON nested deeper than 16 levels: 400 bad_json naming the byte, nothing changed', async () => {
+  const deep = '{"name":' + '['.repeat(16) + '1' + ']'.repeat(16) + '}'; // 17 levels
+  // brackets in a string do not nest (the member is unknown, so this too changes nothing)
+  const inString = '{"no_such_field":"' + '['.repeat(40) + '"}';
+  for (const [m, p] of WRITES) {
+    const e = expectError(await raw(m, p, deep), 400, 'bad_json', null, `${m} ${p} deep`);
+    assert.match(e.message_en, /deeper than 16 levels at byte 23/);
+    assert.match(e.message, /嵌套超过 16 层/);
+    const r = await raw(m, p, inString);
+    assert.equal(r.status, 422, `${m} ${p}: ${r.text}`);
+    assert.ok(!/deeper than/.test(r.text), `${m} ${p}: ${r.text}`);
+  }
+  await assertUnchanged('deep JSON');
+});
+
 test('a body that is not JSON: 415', async () => {
   const types = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml'];
   for (const [m, p, body] of WRITES) {
