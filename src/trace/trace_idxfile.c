@@ -100,23 +100,6 @@ static const void *section_data(const struct trace_table *t, int i)
 	}
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	while (n > 0) {
-		size_t chunk = n > (1u << 30) ? (1u << 30) : n;
-		ssize_t w = write(fd, b, chunk);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return TRACE_ERR_IO;
-		}
-		b += w;
-		n -= (size_t)w;
-	}
-	return TRACE_OK;
-}
-
 int trace_idx_save(const struct trace_store *s, enum trace_kind kind, const struct trace_table *t)
 {
 	static const uint8_t zeros[8];
@@ -151,11 +134,11 @@ int trace_idx_save(const struct trace_store *s, enum trace_kind kind, const stru
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return TRACE_ERR_IO;
-	if (write_all(fd, hdr, sizeof(hdr)))
+	if (trace_write_all(fd, hdr, sizeof(hdr)))
 		goto out;
 	for (int i = 0; i < IDX_NSEC; i++) {
 		size_t pad = (size_t)(((l.len[i] + 7) & ~(uint64_t)7) - l.len[i]);
-		if (write_all(fd, section_data(t, i), (size_t)l.len[i]) || write_all(fd, zeros, pad))
+		if (trace_write_all(fd, section_data(t, i), (size_t)l.len[i]) || trace_write_all(fd, zeros, pad))
 			goto out;
 	}
 	if (close(fd) != 0) {

@@ -106,6 +106,8 @@ int  trace_seg_map(const struct trace_store *s, const struct trace_seg *g,
 		   struct trace_map *m, struct trace_diag *d);
 void trace_seg_unmap(struct trace_map *m);
 int  trace_seg_remove(struct trace_store *s, size_t i);
+/* Writes all n bytes (retrying after signals); TRACE_ERR_IO otherwise. */
+int  trace_write_all(int fd, const void *p, size_t n);
 int  trace_seg_write(struct trace_store *s, struct trace_seg *g, const struct trace_rec *recs,
 		     size_t n, bool replace);
 int  trace_seg_scan_dir(struct trace_store *s, struct trace_diag *d);

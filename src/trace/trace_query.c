@@ -557,24 +557,11 @@ int tq_map_rank(const struct tq_map *m, struct tq_scratch *s, const uint64_t **o
 void tq_map_fill(const struct tq *q, const struct tq_map *m, uint32_t source,
 		 const uint64_t *order, struct trace_hit *dst)
 {
-	const struct trace_table *t = q->t;
-	uint32_t src_id = trace_table_person_id(t, source);
-
 	for (size_t i = 0; i < m->n; i++) {
 		const struct tq_acc *a = &m->vals[(uint32_t)order[i]];
-		const struct tq_event *e = &a->best;
-		struct trace_hit *h = &dst[i];
-		memset(h, 0, sizeof(*h)); /* no stray bytes in the padding */
-		h->person = trace_table_person_id(t, a->person);
-		h->source = src_id;
-		h->place = trace_table_place_id(t, e->place);
-		h->src_in = (int64_t)e->src_a * 60;
-		h->src_out = (int64_t)e->src_b * 60;
-		h->hit_in = (int64_t)e->hit_a * 60;
-		h->hit_out = (int64_t)e->hit_b * 60;
-		h->overlap_min = e->overlap;
-		h->events = a->events;
-		h->total_overlap_min = a->total;
+		tq_fill_hit(q, &dst[i], a->person, source, &a->best);
+		dst[i].events = a->events;
+		dst[i].total_overlap_min = a->total;
 	}
 }
 

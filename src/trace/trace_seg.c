@@ -227,7 +227,7 @@ int trace_dec_next(struct trace_dec *d, struct trace_rec *r)
 	return 1;
 }
 
-static int write_all(int fd, const void *p, size_t n)
+int trace_write_all(int fd, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 	while (n > 0) {
@@ -307,7 +307,7 @@ int trace_seg_write(struct trace_store *s, struct trace_seg *g, const struct tra
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto out;
-	if (write_all(fd, hdr, sizeof(hdr)) || write_all(fd, packed, plen))
+	if (trace_write_all(fd, hdr, sizeof(hdr)) || trace_write_all(fd, packed, plen))
 		goto out;
 	wg_free(packed);
 	packed = NULL;
