@@ -1,6 +1,7 @@
 #include "audit.h"
 #include "err.h"
 #include "mem.h"
+#include "parse.h"
 #include "limits.h"
 #include "scope.h"
 
@@ -56,23 +57,6 @@ static bool put_field(unsigned char *buf, size_t size, size_t *len, const char *
 	return true;
 }
 
-/* Decimal digits of x into out (at least 21 bytes); returns their count. */
-static size_t format_i64(char *out, int64_t x)
-{
-	char digits[24];
-	size_t i = sizeof digits, n;
-	unsigned long long u = x < 0 ? 0ull - (unsigned long long)x : (unsigned long long)x;
-	do {
-		digits[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (x < 0)
-		digits[--i] = '-';
-	n = sizeof digits - i;
-	memcpy(out, digits + i, n);
-	return n;
-}
-
 /* Keyed BLAKE2b-256 over the previous hash and the record's fields, each
  * followed by a unit separator. (Several times cheaper than HMAC-SHA256 and
  * as strong as a MAC; it runs for every audited read.) The message is laid
@@ -84,11 +68,11 @@ static void row_hash(const unsigned char key[32], const struct audit_row *a, cha
 	unsigned char mac[32];
 	char num[72];
 	size_t len = 0, n = 0;
-	n += format_i64(num + n, a->id);
+	n += wg_format_i64(num + n, a->id);
 	num[n++] = '|';
-	n += format_i64(num + n, a->at);
+	n += wg_format_i64(num + n, a->at);
 	num[n++] = '|';
-	n += format_i64(num + n, a->user_id);
+	n += wg_format_i64(num + n, a->user_id);
 	const char *text[] = { a->username, a->address, a->action, a->resource, a->record_id, a->node_path, a->change_hash };
 	bool fits = put_field(msg, sizeof msg, &len, a->prev_hash, strlen(a->prev_hash)) &&
 		    put_field(msg, sizeof msg, &len, num, n);
@@ -313,7 +297,7 @@ static void rows_of_items(const struct audit_item *items, size_t n, int64_t firs
 			  char (*rid)[24])
 {
 	for (size_t i = 0; i < n; i++) {
-		rid[i][format_i64(rid[i], items[i].record)] = '\0';
+		rid[i][wg_format_i64(rid[i], items[i].record)] = '\0';
 		rows[i] = (struct audit_row){
 			.id = first_id + (int64_t)i, .at = items[i].at, .user_id = items[i].user_id,
 			.username = items[i].username, .address = items[i].address, .action = items[i].action,

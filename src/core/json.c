@@ -1,5 +1,6 @@
 #include "json.h"
 #include "err.h"
+#include "parse.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -52,19 +53,10 @@ int json_emit_string(wg_buf *out, const char *s, size_t n)
 	return wg_buf_putc(out, '"');
 }
 
-/* Integers are most of what a record holds; printf costs ten times this. */
 int json_emit_integer(wg_buf *out, json_int_t x)
 {
-	char digits[24];
-	size_t i = sizeof digits;
-	unsigned long long u = x < 0 ? 0ull - (unsigned long long)x : (unsigned long long)x;
-	do {
-		digits[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (x < 0)
-		digits[--i] = '-';
-	return wg_buf_append(out, digits + i, sizeof digits - i);
+	char digits[WG_I64_DIGITS];
+	return wg_buf_append(out, digits, wg_format_i64(digits, (int64_t)x));
 }
 
 int json_emit(wg_buf *out, const json_t *v)

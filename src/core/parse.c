@@ -1,5 +1,7 @@
 #include "parse.h"
 
+#include <string.h>
+
 bool wg_parse_u64(const char *s, size_t n, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -79,4 +81,20 @@ int64_t wg_days_from_civil(int y, int m, int d)
 	const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
 	const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 	return era * 146097 + doe - 719468;
+}
+
+size_t wg_format_i64(char *out, int64_t x)
+{
+	char digits[24];
+	size_t i = sizeof digits, n;
+	unsigned long long u = x < 0 ? 0ull - (unsigned long long)x : (unsigned long long)x;
+	do {
+		digits[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (x < 0)
+		digits[--i] = '-';
+	n = sizeof digits - i;
+	memcpy(out, digits + i, n);
+	return n;
 }

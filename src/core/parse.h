@@ -14,6 +14,11 @@ bool wg_parse_i64(const char *s, size_t n, int64_t *out);
 bool wg_parse_date(const char *s, size_t n, int *year, int *month, int *day);
 bool wg_is_leap_year(int year);
 int  wg_days_in_month(int year, int month);
+/* The decimal digits of x, written to out (room for WG_I64_DIGITS bytes,
+ * not NUL-terminated); returns their count. Printf costs ten times this, and
+ * integers are most of what a JSON record or an audit record holds. */
+#define WG_I64_DIGITS 20
+size_t wg_format_i64(char *out, int64_t x);
 /* Days since 1970-01-01 for a proleptic Gregorian date. */
 int64_t wg_days_from_civil(int year, int month, int day);
 
