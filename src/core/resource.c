@@ -491,13 +491,14 @@ static int node_path_of(wg_req *r, int64_t node_id, char *path, size_t size, boo
 int resource_node_path(wg_req *r, int64_t node_id, const char *field, char *path, size_t size)
 {
 	bool found;
-	char key[24];
+	char key[WG_I64_DIGITS + 1] = "";
 	const char *known;
 	int64_t unused;
 	/* An import asks for the same few grids row after row; the answer (and,
 	 * on PostgreSQL, the ancestors' locks) holds for the whole transaction. */
-	snprintf(key, sizeof key, "%lld", (long long)node_id);
-	if (import_memo_get(r, IMPORT_MEMO_NODE_PATH, key, &unused, &known) && strlen(known) < size) {
+	if (r->import)
+		key[wg_format_i64(key, node_id)] = '\0';
+	if (r->import && import_memo_get(r, IMPORT_MEMO_NODE_PATH, key, &unused, &known) && strlen(known) < size) {
 		memcpy(path, known, strlen(known) + 1);
 		return 0;
 	}

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- export ---- */
@@ -341,7 +342,6 @@ static void import_release(wg_req *r, struct wg_import *im)
 struct import_state {
 	json_t *errors;
 	int64_t inserted, updated;
-	int64_t first_id, last_id;   /* the ids the file's new records got */
 	bool partial, dry_run;
 	uint32_t row;            /* the file row being imported */
 };
@@ -511,10 +511,6 @@ static int import_one(wg_req *r, const struct wg_resource *res, json_t *row, str
 		return r->fail.code;
 	if (import_remember(r->import, id, st->row))
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
-	if (id < st->first_id || !st->first_id)
-		st->first_id = id;
-	if (id > st->last_id)
-		st->last_id = id;
 	st->inserted++;
 	return 0;
 }
@@ -540,32 +536,28 @@ static json_t *row_object(wg_req *r, const struct wg_resource *res, const struct
 	return o;
 }
 
-/* The file as received: its size and (unkeyed) BLAKE2b-256 digest, so the
+/* The file as received: its (unkeyed) BLAKE2b-256 digest, so the
  * audit trail says exactly which file was imported: anyone holding the file
  * can check it against the record. */
-static int file_digest(wg_req *r, char hex[65], int64_t *bytes)
+static int file_digest(wg_req *r, char hex[65])
 {
 	unsigned char h[32];
 	crypto_generichash_state st;
 	crypto_generichash_init(&st, NULL, 0, sizeof h);
-	*bytes = 0;
 	if (r->upload_path) {
 		unsigned char chunk[1 << 16];
 		size_t n;
 		FILE *f = fopen(r->upload_path, "rb");
 		if (!f)
 			return WG_ERR_IO;
-		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
 			crypto_generichash_update(&st, chunk, n);
-			*bytes += (int64_t)n;
-		}
 		int bad = ferror(f);
 		fclose(f);
 		if (bad)
 			return WG_ERR_IO;
 	} else {
 		crypto_generichash_update(&st, (const unsigned char *)r->raw.data, r->raw.len);
-		*bytes = (int64_t)r->raw.len;
 	}
 	crypto_generichash_final(&st, h, sizeof h);
 	sodium_bin2hex(hex, 65, h, sizeof h);
@@ -577,15 +569,15 @@ static int file_digest(wg_req *r, char hex[65], int64_t *bytes)
  * the range of ids its new records got. The records are not audited one by
  * one: the file and the range say the same, and a million-row roster must
  * not cost a million chained records. */
-static int audit_import(wg_req *r, const struct wg_resource *res, const struct import_state *st)
+static int audit_import(wg_req *r, const struct wg_resource *res)
 {
+	const struct wg_import *im = r->import;
 	char digest[65], range[24] = "";
-	int64_t bytes;
-	int rc = file_digest(r, digest, &bytes);
+	int rc = file_digest(r, digest);
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
-	if (st->first_id)
-		snprintf(range, sizeof range, "%lld-%lld", (long long)st->first_id, (long long)st->last_id);
+	if (im->n)  /* ids are remembered in ascending order */
+		snprintf(range, sizeof range, "%lld-%lld", (long long)im->ids[0], (long long)im->ids[im->n - 1]);
 	struct audit_event ev = { "import", res->name, range, r->user->scope_path, NULL, digest };
 	rc = audit_write(r->app, r->db, r->user, NULL, r->address, r->now, &ev);
 	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
@@ -608,13 +600,8 @@ static int64_t upload_bytes(const wg_req *r)
 {
 	if (!r->upload_path)
 		return (int64_t)r->raw.len;
-	FILE *f = fopen(r->upload_path, "rb");
-	long size = -1;
-	if (f && fseek(f, 0, SEEK_END) == 0)
-		size = ftell(f);
-	if (f)
-		fclose(f);
-	return size;
+	struct stat st;
+	return stat(r->upload_path, &st) == 0 ? (int64_t)st.st_size : -1;
 }
 
 static int defer_indexes(wg_req *r, const struct wg_resource *res, struct deferred_indexes *d)
@@ -800,7 +787,7 @@ int resource_handle_import(wg_req *r)
 		req_reply(r, 422, out);
 	} else {
 		r->rollback = st.dry_run;
-		if (!st.dry_run && audit_import(r, res, &st)) {
+		if (!st.dry_run && audit_import(r, res)) {
 			json_decref(out);
 		} else {
 			req_reply(r, 200, out);
