@@ -356,8 +356,12 @@ static void *flusher(void *arg)
 				ts.tv_nsec -= 1000000000L;
 			}
 			pthread_cond_timedwait(&q->wake, &q->lock, &ts);
-			if (q->len == 0)
+			if (q->len == 0) {
+				pthread_mutex_unlock(&q->lock);
+				store_sweep_snapshots(q->app->store);
+				pthread_mutex_lock(&q->lock);
 				continue;
+			}
 		}
 		/* Swap the queue out so requests can keep queueing while we write. */
 		struct audit_item *items = q->items;
@@ -367,6 +371,7 @@ static void *flusher(void *arg)
 		q->len = 0;
 		pthread_mutex_unlock(&q->lock);
 		int rc = flush_batch(q->app, items, n);
+		store_sweep_snapshots(q->app->store);
 		if (rc)
 			fprintf(stderr, "wangge: audit flush failed (%s); %zu records kept for retry\n", wg_err_code(rc), n);
 		pthread_mutex_lock(&q->lock);

@@ -813,6 +813,7 @@ int http_start(struct wg_app *app, const struct wg_http_config *cfg, struct wg_h
 				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 				     MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 				     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WG_CONNECTION_MEMORY,
 				     MHD_OPTION_END);
 	if (!h->daemon) {
 		wg_free(h);

@@ -43,7 +43,16 @@
 #define WG_LOGIN_LOCK_SECONDS        (15 * 60)
 
 #define WG_CONNECTION_TIMEOUT_SECONDS 30u
+/* libmicrohttpd's per-connection memory (request line, headers, read
+ * buffer, response headers): it zeroes all of it for every request on a
+ * kept-alive connection, so its default of 32 KiB cost about 6 % of a read.
+ * 8 KiB holds any request header we serve (URLs stop at WG_MAX_URL, a
+ * browser sends under 2 KiB); larger headers get 431. Bodies stream. */
+#define WG_CONNECTION_MEMORY          (8u * 1024)
 #define WG_DB_POOL_SIZE               8u
+/* A SQLite read snapshot kept between requests lives at most this long:
+ * how late another process's write may show (store_sqlite.c). */
+#define WG_READ_SNAPSHOT_MICROS       10000u
 
 /* Spreadsheet reading (sheet_*.c). XLSX parts are decompressed as streams;
  * these caps stop zip bombs. */

@@ -69,6 +69,8 @@ void store_close(wg_store *st)
 			conn_free_cache(c);
 		}
 	}
+	if (st->be && st->be->close_store)
+		st->be->close_store(st);
 	wg_free(st->conns);
 	wg_free(st->target);
 	pthread_mutex_destroy(&st->lock);
@@ -108,26 +110,50 @@ void store_release(wg_store *st, wg_conn *c)
 	pthread_mutex_unlock(&st->lock);
 }
 
+static void end_snapshot(wg_conn *c)
+{
+	if (c->store->be->end_snapshot)
+		c->store->be->end_snapshot(c, false);
+}
+
+void store_sweep_snapshots(wg_store *st)
+{
+	if (!st->be->end_snapshot)
+		return;
+	pthread_mutex_lock(&st->lock);
+	for (wg_conn *c = st->free_list; c; c = c->next_free)
+		st->be->end_snapshot(c, true);
+	pthread_mutex_unlock(&st->lock);
+}
+
 int store_exec_script(wg_conn *c, const char *sql)
 {
 	stmt_done(&c->stmt);
+	end_snapshot(c);
 	return c->store->be->exec_script(c, sql);
+}
+
+/* in_tx is set before BEGIN runs: the backend then knows the statement
+ * opens a transaction of the caller's, not a read it may keep. */
+static int begin(wg_conn *c, const char *sql)
+{
+	stmt_done(&c->stmt);
+	end_snapshot(c);
+	c->in_tx = true;
+	int rc = store_run(c, sql, NULL, 0);
+	if (rc)
+		c->in_tx = false;
+	return rc;
 }
 
 int store_begin(wg_conn *c)
 {
-	int rc = store_run(c, conn_dialect(c) == WG_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", NULL, 0);
-	if (!rc)
-		c->in_tx = true;
-	return rc;
+	return begin(c, conn_dialect(c) == WG_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
 int store_begin_read(wg_conn *c)
 {
-	int rc = store_run(c, conn_dialect(c) == WG_SQLITE ? "BEGIN DEFERRED" : "BEGIN READ ONLY", NULL, 0);
-	if (!rc)
-		c->in_tx = true;
-	return rc;
+	return begin(c, conn_dialect(c) == WG_SQLITE ? "BEGIN DEFERRED" : "BEGIN READ ONLY");
 }
 
 int store_commit(wg_conn *c)
@@ -139,8 +165,9 @@ int store_commit(wg_conn *c)
 
 int store_rollback(wg_conn *c)
 {
+	int rc = store_run(c, "ROLLBACK", NULL, 0);
 	c->in_tx = false;
-	return store_run(c, "ROLLBACK", NULL, 0);
+	return rc;
 }
 
 bool store_in_transaction(const wg_conn *c) { return c->in_tx; }

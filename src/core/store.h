@@ -45,6 +45,9 @@ uint64_t store_query_count(const wg_store *st);
 
 int  store_acquire(wg_store *st, wg_conn **out);
 void store_release(wg_store *st, wg_conn *c);
+/* Ends the out-of-date read snapshots of idle connections (SQLite keeps
+ * one per connection between reads); call it now and then while serving. */
+void store_sweep_snapshots(wg_store *st);
 enum wg_dialect conn_dialect(const wg_conn *c);
 
 /* Runs a script of several statements without parameters (migrations). */

@@ -24,6 +24,11 @@ struct wg_backend {
 	int  (*backup)(wg_store *st, const char *dest);
 	/* The id of the row the connection last inserted; NULL where RETURNING is the way. */
 	int64_t (*last_insert_id)(wg_conn *c);
+	/* Ends a read snapshot the connection kept between requests (with
+	 * only_stale, only one that is out of date); NULL where none is kept. */
+	void (*end_snapshot)(wg_conn *c, bool only_stale);
+	/* Releases what the backend holds for the whole store; may be NULL. */
+	void (*close_store)(wg_store *st);
 };
 
 struct wg_stmt {
@@ -53,6 +58,12 @@ struct wg_conn {
 	unsigned next_name;
 	bool in_tx;
 	bool unique_violation;
+	/* SQLite: a read transaction kept open between requests (see
+	 * store_sqlite.c), the WAL-index header and the time it began with. */
+	bool snapshot;
+	unsigned char snapshot_hdr[48];
+	uint64_t snapshot_at;
+	void *begin_ps, *commit_ps;
 	char last_error[256];
 	wg_stmt stmt;      /* one active statement per connection */
 	struct wg_conn *next_free;
@@ -69,6 +80,8 @@ struct wg_store {
 	pthread_cond_t  available;
 	_Atomic uint64_t busy_micros;
 	_Atomic uint64_t queries;
+	/* SQLite: the first page of the WAL index (the -shm file), mapped read-only. */
+	const volatile unsigned char *wal_index;
 };
 
 extern const struct wg_backend wg_sqlite_backend;

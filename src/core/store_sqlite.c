@@ -1,11 +1,18 @@
 /* SQLite backend: WAL, foreign keys, busy timeout, cached prepared statements. */
 #include "store_impl.h"
 #include "err.h"
+#include "limits.h"
 #include "mem.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 static int sqlite_fail(wg_conn *c, int src)
 {
@@ -35,6 +42,104 @@ static void sqlite_configure(void)
 
 static pthread_once_t configure_once = PTHREAD_ONCE_INIT;
 
+/* ---- read snapshots kept between requests ----
+ *
+ * Every SQLite read transaction takes and drops a shared lock on the WAL
+ * index (two fcntl calls under a process-wide mutex) and revalidates the
+ * page cache: for a one-statement read, a third of the store's cost.
+ * Outside a caller's transaction a connection therefore keeps its read
+ * transaction open from one read to the next, and ends it
+ *   - before it writes, or before the caller begins a transaction;
+ *   - as soon as the WAL-index header has changed: every commit, by any
+ *     connection of any process, rewrites it (its layout is part of the
+ *     documented WAL file format that processes of different SQLite
+ *     versions share), so a read never misses a committed write;
+ *   - when it is older than WG_READ_SNAPSHOT_MICROS, also while idle in the
+ *     pool (store_sweep_snapshots), so that it never holds a checkpoint back.
+ * Without a WAL index to watch (another journal mode), no snapshot is kept. */
+#define WAL_INDEX_HEADER 48 /* the first copy of the header */
+
+static uint64_t mono_micros(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void map_wal_index(wg_store *st, sqlite3 *db)
+{
+	const char *name = sqlite3_db_filename(db, "main");
+	char path[4096];
+	if (!name || !*name || snprintf(path, sizeof path, "%s-shm", name) >= (int)sizeof path)
+		return;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct stat sb;
+	if (fstat(fd, &sb) == 0 && sb.st_size >= WAL_INDEX_HEADER) {
+		void *m = mmap(NULL, WAL_INDEX_HEADER, PROT_READ, MAP_SHARED, fd, 0);
+		if (m != MAP_FAILED)
+			st->wal_index = m;
+	}
+	close(fd);
+}
+
+static void sqlite_close_store(wg_store *st)
+{
+	if (st->wal_index)
+		munmap((void *)st->wal_index, WAL_INDEX_HEADER);
+	st->wal_index = NULL;
+}
+
+static void wal_header(const wg_store *st, unsigned char out[WAL_INDEX_HEADER])
+{
+	atomic_thread_fence(memory_order_acquire);
+	for (size_t i = 0; i < WAL_INDEX_HEADER; i++)
+		out[i] = st->wal_index[i];
+}
+
+static bool snapshot_current(const wg_conn *c)
+{
+	unsigned char now[WAL_INDEX_HEADER];
+	if (mono_micros() - c->snapshot_at >= WG_READ_SNAPSHOT_MICROS)
+		return false;
+	wal_header(c->store, now);
+	return memcmp(now, c->snapshot_hdr, WAL_INDEX_HEADER) == 0;
+}
+
+static int step_alone(void *ps)
+{
+	int rc = sqlite3_step(ps);
+	sqlite3_reset(ps);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static void sqlite_end_snapshot(wg_conn *c, bool only_stale)
+{
+	if (!c->snapshot || (only_stale && snapshot_current(c)))
+		return;
+	c->snapshot = false;
+	if (step_alone(c->commit_ps) != SQLITE_OK)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Before a statement outside the caller's transaction. */
+static void keep_snapshot(wg_conn *c, bool reading)
+{
+	if (c->snapshot) {
+		if (reading && snapshot_current(c))
+			return;
+		sqlite_end_snapshot(c, false);
+	}
+	if (!reading || !c->store->wal_index)
+		return;
+	/* The header is read before the transaction begins: a commit after this
+	 * point changes it, and the next read starts afresh. */
+	wal_header(c->store, c->snapshot_hdr);
+	c->snapshot_at = mono_micros();
+	c->snapshot = step_alone(c->begin_ps) == SQLITE_OK;
+}
+
 static int sqlite_connect(wg_store *st, wg_conn *c)
 {
 	sqlite3 *db = NULL;
@@ -59,11 +164,22 @@ static int sqlite_connect(wg_store *st, wg_conn *c)
 		"PRAGMA case_sensitive_like=ON;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return sqlite_fail(c, rc);
+	if (!st->wal_index)
+		map_wal_index(st, db);
+	rc = sqlite3_prepare_v3(db, "BEGIN DEFERRED", -1, SQLITE_PREPARE_PERSISTENT, (sqlite3_stmt **)&c->begin_ps, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v3(db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, (sqlite3_stmt **)&c->commit_ps, NULL);
+	if (rc != SQLITE_OK)
+		return sqlite_fail(c, rc);
 	return 0;
 }
 
 static void sqlite_disconnect(wg_conn *c)
 {
+	sqlite_end_snapshot(c, false);
+	sqlite3_finalize(c->begin_ps);
+	sqlite3_finalize(c->commit_ps);
+	c->begin_ps = c->commit_ps = NULL;
 	for (size_t i = 0; i < c->cache_len; i++)
 		sqlite3_finalize(c->cache[i].prepared);
 	sqlite3_close_v2(c->db);
@@ -108,6 +224,8 @@ static int sqlite_query(wg_conn *c, const char *sql, const wg_param *p, size_t n
 			return WG_ERR_NOMEM;
 		}
 	}
+	if (!c->in_tx)
+		keep_snapshot(c, sqlite3_stmt_readonly(ps));
 	rc = bind_params(ps, p, n);
 	if (rc != SQLITE_OK) {
 		sqlite3_reset(ps);
@@ -193,6 +311,7 @@ static int sqlite_backup(wg_store *st, const char *dest)
 	wg_conn *c;
 	int rc = WG_ERR_IO;
 	store_acquire(st, &c);
+	sqlite_end_snapshot(c, false);
 	if (sqlite3_open(dest, &out) != SQLITE_OK)
 		goto out;
 	sqlite3_backup *b = sqlite3_backup_init(out, "main", c->db, "main");
@@ -233,4 +352,6 @@ const struct wg_backend wg_sqlite_backend = {
 	.changes = sqlite_changes,
 	.backup = sqlite_backup,
 	.last_insert_id = sqlite_last_insert_id,
+	.end_snapshot = sqlite_end_snapshot,
+	.close_store = sqlite_close_store,
 };

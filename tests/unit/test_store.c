@@ -11,6 +11,7 @@
 #include "core/migrate.h"
 #include "core/store.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,75 @@ static void backup_copies_the_database(void **state)
 	store_close(copy);
 }
 
+static int64_t count_failures(wg_conn *c)
+{
+	int64_t n = -1;
+	assert_int_equal(store_int(c, "SELECT COUNT(*) FROM login_failures", NULL, 0, &n), 0);
+	return n;
+}
+
+static void insert_failure(wg_conn *c, const char *subject)
+{
+	wg_param p[] = { WG_PTEXT(subject) };
+	assert_int_equal(store_run(c, "INSERT INTO login_failures (subject, failures, first_at) VALUES (?, 1, 0)", p, 1), 0);
+}
+
+/* A connection keeps its read snapshot from one read to the next; still,
+ * every read sees every write committed before it, by another connection
+ * of this store or by another store on the same file (another process). */
+static void kept_reads_see_every_commit(void **state)
+{
+	struct fixture *f = *state;
+	wg_conn *a, *b, *other_conn;
+	wg_store *other;
+	int applied;
+	assert_int_equal(migrate_up(f->st, &applied), 0);
+	assert_int_equal(store_open(f->path, 1, &other), 0);
+	store_acquire(f->st, &a);
+	store_acquire(f->st, &b);
+	assert_int_equal(count_failures(a), 0);
+	insert_failure(b, "same-store");
+	assert_int_equal(count_failures(a), 1);
+	store_acquire(other, &other_conn);
+	insert_failure(other_conn, "other-store");
+	assert_int_equal(count_failures(a), 2);
+	/* Seen by b only after its own snapshot renews, which it must. */
+	assert_int_equal(count_failures(b), 2);
+	store_release(other, other_conn);
+	/* A write and a transaction right after a kept read. */
+	insert_failure(a, "own");
+	assert_int_equal(store_begin(a), 0);
+	insert_failure(a, "in-transaction");
+	assert_int_equal(store_commit(a), 0);
+	assert_int_equal(count_failures(b), 4);
+	store_release(f->st, b);
+	store_release(f->st, a);
+	store_close(other);
+}
+
+/* An idle connection's out-of-date snapshot would keep the WAL from being
+ * checkpointed and reset; the sweep ends it. */
+static void sweep_frees_the_wal(void **state)
+{
+	struct fixture *f = *state;
+	wg_conn *a, *b;
+	int applied;
+	sqlite3 *db;
+	assert_int_equal(migrate_up(f->st, &applied), 0);
+	store_acquire(f->st, &a);
+	store_acquire(f->st, &b);
+	assert_int_equal(count_failures(a), 0);
+	insert_failure(b, "x");
+	store_release(f->st, b);
+	store_release(f->st, a);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "SELECT COUNT(*) FROM sqlite_master", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL), SQLITE_BUSY);
+	store_sweep_snapshots(f->st);
+	assert_int_equal(sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +269,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(release_rolls_back_an_open_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(statements_survive_allocation_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(backup_copies_the_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(kept_reads_see_every_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(sweep_frees_the_wal, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
