@@ -181,6 +181,16 @@ test('keep-alive: one connection carries many requests, successes and errors ali
   }
 });
 
+test('request headers: 6 KiB of them are served, an oversize header is 431 and the server goes on', async () => {
+  const big = 'x'.repeat(6 * 1024);
+  const ok = await request({ path: `/api/v1/grids/${DEMO.county}`, headers: { authorization: `Bearer ${token}`, 'x-note': big } });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.json.id, DEMO.county);
+  const huge = await request({ path: '/healthz', headers: { 'x-note': 'y'.repeat(32 * 1024) } });
+  assert.equal(huge.status, 431);
+  assert.equal((await request({ path: '/healthz' })).status, 200);
+});
+
 test('Idempotency-Key: a retried POST returns the first answer and creates nothing new', async () => {
   const count = async () => (await srv.api('GET', `/api/v1/grids?parent_id=${DEMO.grid}`, { token })).json.total;
   const n0 = await count();
