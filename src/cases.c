@@ -902,6 +902,8 @@ int cases_register(void)
 	if (!rc)
 		rc = resource_register(&case_resource);
 	if (!rc)
+		rc = resource_add_path_column("case_contacts", "node_path");
+	if (!rc)
 		rc = cases_locate_register();
 	return rc ? rc : router_add(case_routes, sizeof case_routes / sizeof case_routes[0]);
 }

@@ -1095,6 +1095,9 @@ static struct wg_resource *resources[MAX_RESOURCES];
 #define MAX_EXTRA_SECRETS 8
 static struct { const char *table, *column; } extra_secrets[MAX_EXTRA_SECRETS];
 static int nextra_secrets;
+#define MAX_EXTRA_PATHS 8
+static struct { const char *table, *column; } extra_paths[MAX_EXTRA_PATHS];
+static int nextra_paths;
 static int nregistered;
 
 void resource_release_all(void)
@@ -1111,6 +1114,7 @@ void resource_release_all(void)
 	}
 	nregistered = 0;
 	nextra_secrets = 0;
+	nextra_paths = 0;
 }
 
 struct reencrypt_row {
@@ -1189,20 +1193,34 @@ int resource_reencrypt_all(wg_conn *c, const struct wg_keys *k, int64_t *count)
 	return rc;
 }
 
-int resource_rewrite_paths(wg_conn *c, const char *old_path, const char *new_path)
+int resource_add_path_column(const char *table, const char *column)
+{
+	if (nextra_paths == MAX_EXTRA_PATHS)
+		return WG_ERR_TOO_LARGE;
+	extra_paths[nextra_paths].table = table;
+	extra_paths[nextra_paths++].column = column;
+	return 0;
+}
+
+static int rewrite_column(wg_conn *c, const char *table, const char *column, const char *old_path,
+			  const char *new_path)
 {
 	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2], sql[512];
 	scope_range(old_path, lo, hi, sizeof lo);
-	for (int i = 0; i < nregistered; i++) {
-		const struct wg_resource *res = resources[i];
-		snprintf(sql, sizeof sql, "UPDATE %s SET %s = CAST(? AS TEXT) || substr(%s, ?) WHERE %s >= ? AND %s < ?",
-			 res->table, res->path_column, res->path_column, res->path_column, res->path_column);
-		wg_param p[] = { WG_PTEXT(new_path), WG_PINT((int64_t)strlen(old_path) + 1), WG_PTEXT(lo), WG_PTEXT(hi) };
-		int rc = store_run(c, sql, p, 4);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	snprintf(sql, sizeof sql, "UPDATE %s SET %s = CAST(? AS TEXT) || substr(%s, ?) WHERE %s >= ? AND %s < ?",
+		 table, column, column, column, column);
+	wg_param p[] = { WG_PTEXT(new_path), WG_PINT((int64_t)strlen(old_path) + 1), WG_PTEXT(lo), WG_PTEXT(hi) };
+	return store_run(c, sql, p, 4);
+}
+
+int resource_rewrite_paths(wg_conn *c, const char *old_path, const char *new_path)
+{
+	int rc = 0;
+	for (int i = 0; !rc && i < nregistered; i++)
+		rc = rewrite_column(c, resources[i]->table, resources[i]->path_column, old_path, new_path);
+	for (int i = 0; !rc && i < nextra_paths; i++)
+		rc = rewrite_column(c, extra_paths[i].table, extra_paths[i].column, old_path, new_path);
+	return rc;
 }
 
 /* The item columns and the by-id statement of one dialect. */

@@ -196,8 +196,12 @@ int  resource_want_reveal(wg_req *r, const struct wg_resource *res);
 /* The path of a grid node inside the caller's scope (404 otherwise). */
 int  resource_node_path(wg_req *r, int64_t node_id, const char *field, char *path, size_t size);
 const struct wg_field *resource_field(const struct wg_resource *res, const char *name);
-/* Moves every record of every registered resource from below old_path to below new_path. */
+/* Moves every record of every registered resource, and of every table
+ * added by resource_add_path_column, from below old_path to below new_path. */
 int  resource_rewrite_paths(wg_conn *c, const char *old_path, const char *new_path);
+/* A table that is not a resource but whose rows are scoped by a node path
+ * column (static strings), so that subtree moves carry it along. */
+int  resource_add_path_column(const char *table, const char *column);
 void resource_release_all(void);
 /* Re-encrypts every secret of every registered resource with the current key. */
 struct wg_keys;

@@ -214,3 +214,23 @@ test('a night of cases is traced in one run, all or nothing', async () => {
   expectError(await srv.api('POST', '/api/v1/cases/trace', { token: command, body: { case_ids: [] } }), 422, 'validation_failed', 'case_ids');
   expectError(await srv.api('POST', '/api/v1/cases/trace', { token: command, body: { case_ids: [1], depth: 2 } }), 422, 'unknown_field', 'depth');
 });
+
+test('handed-over contacts move with their grid: after a subtree move they are in the new place\'s scope only', async () => {
+  const list = async (token) => (await srv.api('GET', '/api/v1/contacts?limit=1000', { token })).json.items;
+  const ids = (items) => items.map((x) => x.id).sort((a, b) => a - b);
+  const before = await list(gridworker);
+  assert.ok(before.length >= 3, 'the earlier tests handed contacts over');
+  const dest = await srv.api('POST', '/api/v1/grids', { token: command, body: { parent_id: DEMO.street, kind: 'community', name: '接收社区' } });
+  assert.equal(dest.status, 201, dest.text);
+  const moved = await srv.api('POST', `/api/v1/grids/${DEMO.grid}/move`, { token: command, body: { parent_id: dest.json.id } });
+  assert.equal(moved.status, 200, moved.text);
+  const after = await list(gridworker);
+  assert.deepEqual(ids(after), ids(before), 'the grid worker keeps her list');
+  for (const x of after) assert.ok(x.node_path.startsWith(moved.json.path), x.node_path);
+  const mine = new Set(ids(before));
+  assert.ok((await list(community)).every((x) => !mine.has(x.id)), 'the old community no longer sees them');
+  const all = ids(await list(command));
+  assert.ok(ids(before).every((id) => all.includes(id)), 'the command center still sees them');
+  const sheet = await srv.api('GET', '/api/v1/contacts/export', { token: gridworker });
+  assert.equal(sheet.text.replace(/^\ufeff/, '').trim().split('\r\n').length, before.length + 1);
+});
