@@ -1047,6 +1047,7 @@ static int handle_patch(wg_req *r)
 		}
 	}
 	if (resource_update(r, res, r->id, version, moved, r->body) ||
+	    (res->hooks.after_update && res->hooks.after_update(r, res, r->id, r->body)) ||
 	    resource_load(r, res, r->id, &item, path, sizeof path) ||
 	    audit_req(r, "update", res->name, r->id, path, r->body) ||
 	    decorate(r, res, item)) {

@@ -70,6 +70,8 @@ struct wg_resource_hooks {
 	int (*scope_of_new)(wg_req *r, const struct wg_resource *res, json_t *body, char *path, size_t size);
 	/* After the INSERT, in the same transaction: set the record's own path etc. */
 	int (*after_insert)(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body, const char *parent_path);
+	/* After an UPDATE (PATCH), in the same transaction: keep other records consistent. */
+	int (*after_update)(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body);
 	/* Extra checks on a validated body before create (id 0) or update. */
 	int (*check)(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body);
 	/* Adds derived members to an item about to be returned. */

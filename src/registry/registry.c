@@ -378,13 +378,26 @@ static int person_before_delete(wg_req *r, const struct wg_resource *res, int64_
 	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
 }
 
+/* A head who moves to another household (or out of any) heads the old one no more. */
+static int person_after_update(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body)
+{
+	(void)res;
+	if (!json_object_get(body, "household_id"))
+		return 0;
+	wg_param p[] = { WG_PINT(r->now), WG_PINT(id), WG_PINT(id) };
+	int rc = store_run(r->db, "UPDATE households SET head_person_id = NULL, updated_at = ?, version = version + 1"
+			   " WHERE head_person_id = ? AND id <> COALESCE((SELECT household_id FROM persons WHERE id = ?), 0)",
+			   p, 3);
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+}
+
 static struct wg_resource person_resource = {
 	.name = "persons", .table = "persons", .zh = "人员", .en = "person",
 	.fields = person_fields, .nfields = sizeof person_fields / sizeof person_fields[0],
 	.path_column = "node_path", .read_right = RIGHT_PERSON_READ, .write_right = RIGHT_PERSON_WRITE,
 	.reveal_right = RIGHT_PERSON_REVEAL, .audit_reads = true,
 	.hooks = { .check = person_check, .import_row = person_import_row, .after_insert = person_after_insert,
-		   .before_delete = person_before_delete },
+		   .after_update = person_after_update, .before_delete = person_before_delete },
 	.import_extra = person_import_extra,
 	.nimport_extra = sizeof person_import_extra / sizeof person_import_extra[0],
 	.import_key = NULL,

@@ -62,3 +62,22 @@ test('a new household cannot name a head, and an unknown person is not found', a
   expectError(missing, 404, 'not_found', 'head_person_id');
   assert.ok(gridworker);
 });
+
+test('a head who moves to another household no longer heads the old one; the new one keeps its head', async () => {
+  const wu = await person('吴强'), min = await person('吴敏');
+  const home = await household(wu.household_id);
+  assert.equal(home.head_person_id, wu.id);
+  const zhou = await person('周建国');
+  const other = await household(zhou.household_id);
+  const moved = await srv.api('PATCH', `/api/v1/persons/${wu.id}`, { token: community, body: { household_id: zhou.household_id } });
+  assert.equal(moved.status, 200, moved.text);
+  const left = await household(home.id);
+  assert.equal(left.head_person_id, null, 'the old household has no head until one is named');
+  assert.equal(left.version, home.version + 1);
+  assert.equal((await household(other.id)).head_person_id, other.head_person_id, 'moving in does not take over');
+  // Another member may head it now; a change that keeps the household keeps the head.
+  const named = await srv.api('PATCH', `/api/v1/households/${home.id}`, { token: community, body: { head_person_id: min.id } });
+  assert.equal(named.status, 200, named.text);
+  assert.equal((await srv.api('PATCH', `/api/v1/persons/${min.id}`, { token: community, body: { household_id: home.id, note: '仍在本户' } })).status, 200);
+  assert.equal((await household(home.id)).head_person_id, min.id);
+});
