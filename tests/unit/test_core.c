@@ -7,6 +7,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/crypt.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/mem.h"
@@ -15,6 +16,7 @@
 #include "core/rbac.h"
 #include "core/scope.h"
 
+#include <sodium.h>
 #include <string.h>
 
 static void buf_respects_its_maximum(void **state)
@@ -237,10 +239,79 @@ static void json_is_emitted_compact_and_escaped(void **state)
 	json_decref(v);
 }
 
+static void test_keys(struct wg_keys *k)
+{
+	memset(k, 0, sizeof *k);
+	assert_int_equal(sodium_init() >= 0, 1);
+	k->count = 1;
+	k->version[0] = 7;
+	randombytes_buf(k->field[0], sizeof k->field[0]);
+	randombytes_buf(k->blind, sizeof k->blind);
+	k->loaded = true;
+}
+
+/* Every length (every base64 tail): "k7:" then URL-safe base64 without
+ * padding that libsodium's decoder reads, and back to the same value. */
+static void encryption_round_trips_every_length(void **state)
+{
+	(void)state;
+	struct wg_keys k;
+	char plain[64];
+	test_keys(&k);
+	for (size_t n = 0; n < sizeof plain; n++) {
+		wg_buf enc = WG_BUF_INIT(4096), dec = WG_BUF_INIT(4096);
+		memset(plain, 'a' + (int)(n % 26), n);
+		assert_int_equal(crypt_encrypt(&k, "id_number", plain, n, &enc), 0);
+		assert_memory_equal(enc.data, "k7:", 3);
+		unsigned char raw[256];
+		size_t rawlen;
+		assert_int_equal(sodium_base642bin(raw, sizeof raw, enc.data + 3, enc.len - 3, NULL, &rawlen, NULL,
+						   sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
+		assert_int_equal(rawlen, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + n +
+					 crypto_aead_xchacha20poly1305_ietf_ABYTES);
+		assert_int_equal(crypt_decrypt(&k, "id_number", enc.data, enc.len, &dec), 0);
+		assert_int_equal(dec.len, n);
+		assert_memory_equal(dec.data ? dec.data : "", plain, n);
+		/* bound to its column */
+		assert_int_equal(crypt_decrypt(&k, "phone", enc.data, enc.len, &dec), WG_ERR_VALIDATION);
+		wg_buf_release(&enc);
+		wg_buf_release(&dec);
+	}
+}
+
+/* The blind index stays what stored rows were indexed with: keyed
+ * BLAKE2b-128 over the column name, its NUL, and the value, as hex. */
+static void blind_index_is_stable(void **state)
+{
+	(void)state;
+	struct wg_keys k;
+	char got[WG_BLIND_HEX], want[WG_BLIND_HEX], big[2000];
+	test_keys(&k);
+	memset(big, '7', sizeof big);
+	size_t lengths[] = { 0, 11, 18, sizeof big };
+	for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+		crypto_generichash_state st;
+		unsigned char h[16];
+		crypto_generichash_init(&st, k.blind, sizeof k.blind, sizeof h);
+		crypto_generichash_update(&st, (const unsigned char *)"phone", 6);
+		crypto_generichash_update(&st, (const unsigned char *)big, lengths[i]);
+		crypto_generichash_final(&st, h, sizeof h);
+		sodium_bin2hex(want, sizeof want, h, sizeof h);
+		crypt_blind_index(&k, "phone", big, lengths[i], got);
+		assert_string_equal(got, want);
+	}
+	/* the same value in another column indexes differently */
+	crypt_blind_index(&k, "phone", big, 11, got);
+	crypt_blind_index(&k, "id_number", big, 11, want);
+	assert_string_not_equal(got, want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(buf_respects_its_maximum),
+		cmocka_unit_test(encryption_round_trips_every_length),
+		cmocka_unit_test(blind_index_is_stable),
 		cmocka_unit_test(buf_rejects_overflowing_sizes),
 		cmocka_unit_test(buf_hex_and_detach),
 		cmocka_unit_test(failed_allocation_is_reported_not_fatal),
