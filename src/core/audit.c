@@ -23,14 +23,6 @@ struct audit_item {
 	char node_path[512];
 };
 
-/* Copies a NUL-terminated text, cut to fit (the hot path of audited reads). */
-static void copy_text(char *dst, size_t size, const char *src)
-{
-	size_t n = strnlen(src, size - 1);
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 struct audit_queue {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -279,12 +271,12 @@ int audit_read(wg_req *r, const char *action, const char *resource, int64_t reco
 	struct audit_item *it = &q->items[q->len++];
 	it->at = r->now;
 	it->user_id = r->user ? r->user->id : 0;
-	copy_text(it->username, sizeof it->username, r->user ? r->user->username : "");
-	copy_text(it->address, sizeof it->address, r->address);
-	copy_text(it->action, sizeof it->action, action);
-	copy_text(it->resource, sizeof it->resource, resource);
+	wg_copy_text(it->username, sizeof it->username, r->user ? r->user->username : "");
+	wg_copy_text(it->address, sizeof it->address, r->address);
+	wg_copy_text(it->action, sizeof it->action, action);
+	wg_copy_text(it->resource, sizeof it->resource, resource);
 	it->record = record_id;
-	copy_text(it->node_path, sizeof it->node_path, node_path ? node_path : "");
+	wg_copy_text(it->node_path, sizeof it->node_path, node_path ? node_path : "");
 	if (q->len >= 512)
 		pthread_cond_signal(&q->wake);
 out:

@@ -98,3 +98,29 @@ size_t wg_format_i64(char *out, int64_t x)
 	memcpy(out, digits + i, n);
 	return n;
 }
+
+static void put_digits(char *out, int v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		out[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+void wg_format_date(char out[WG_DATE_TEXT], int year, int month, int day)
+{
+	put_digits(out, year, 4);
+	out[4] = '-';
+	put_digits(out + 5, month, 2);
+	out[7] = '-';
+	put_digits(out + 8, day, 2);
+	out[10] = '\0';
+}
+
+size_t wg_copy_text(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return n;
+}

@@ -19,6 +19,12 @@ int  wg_days_in_month(int year, int month);
  * integers are most of what a JSON record or an audit record holds. */
 #define WG_I64_DIGITS 20
 size_t wg_format_i64(char *out, int64_t x);
+/* "YYYY-MM-DD" and a NUL into out (year 0–9999). */
+#define WG_DATE_TEXT 11
+void wg_format_date(char out[WG_DATE_TEXT], int year, int month, int day);
+/* Copies the NUL-terminated src into dst (size > 0), cut to fit; returns the
+ * length copied. */
+size_t wg_copy_text(char *dst, size_t size, const char *src);
 /* Days since 1970-01-01 for a proleptic Gregorian date. */
 int64_t wg_days_from_civil(int year, int month, int day);
 

@@ -9,6 +9,7 @@
 #include "core/app.h"
 #include "core/audit.h"
 #include "core/opts.h"
+#include "core/parse.h"
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/resource.h"
@@ -44,7 +45,7 @@ static int canon_id(const char *in, size_t n, char *out, size_t size, const char
 		*en = ident_status_en(st);
 		return -1;
 	}
-	snprintf(out, size, "%s", id.id);
+	wg_copy_text(out, size, id.id);
 	return 0;
 }
 
@@ -57,7 +58,7 @@ static int canon_phone(const char *in, size_t n, char *out, size_t size, const c
 		*en = ident_status_en(st);
 		return -1;
 	}
-	snprintf(out, size, "%s", ph.number);
+	wg_copy_text(out, size, ph.number);
 	return 0;
 }
 
@@ -70,7 +71,7 @@ static int canon_name(const char *in, size_t n, char *out, size_t size, const ch
 		*en = ident_status_en(st);
 		return -1;
 	}
-	snprintf(out, size, "%s", nm.name);
+	wg_copy_text(out, size, nm.name);
 	return 0;
 }
 
@@ -83,7 +84,12 @@ static int canon_date(const char *in, size_t n, char *out, size_t size, const ch
 		*en = ident_status_en(st);
 		return -1;
 	}
-	snprintf(out, size, "%04d-%02d-%02d", y, m, d);
+	if (size < WG_DATE_TEXT) {
+		*zh = "日期过长";
+		*en = "date too long";
+		return -1;
+	}
+	wg_format_date(out, y, m, d);
 	return 0;
 }
 
@@ -156,8 +162,8 @@ static int check_against_id(wg_req *r, json_t *body)
 	if (!idn || ident_id_check(idn, strlen(idn), &opts, &id) != IDENT_OK)
 		return 0;
 	const char *gender = id.gender == IDENT_GENDER_MALE ? "male" : "female";
-	char birth[16];
-	snprintf(birth, sizeof birth, "%04d-%02d-%02d", id.birth_year, id.birth_month, id.birth_day);
+	char birth[WG_DATE_TEXT];
+	wg_format_date(birth, id.birth_year, id.birth_month, id.birth_day);
 	json_t *g = json_object_get(body, "gender"), *b = json_object_get(body, "birth_date");
 	if (json_is_string(g) && strcmp(json_string_value(g), gender) != 0)
 		return req_failf(r, WG_ERR_VALIDATION, "gender", "性别(gender)与身份证号(id_number)不符:身份证号表明为%s",
