@@ -12,8 +12,10 @@
 #define CSV_SPLIT_MIN (8u << 20) /* below this one thread parses the file */
 #define CSV_MAX_COLS  8
 
+/* Each part on its own cache lines: the two threads bump their counters
+ * once a row, and sharing a line would make every row a cache miss. */
 struct csv_part {
-	const char *data;     /* whole input */
+	_Alignas(64) const char *data; /* whole input */
 	size_t start, end;    /* byte range, starting at a line start */
 	enum trace_kind kind;
 	const struct trace_params *p;
@@ -24,6 +26,9 @@ struct csv_part {
 	struct trace_diag diag;
 	uint32_t max_len;
 	int rc;
+	bool sort;            /* sort the part after parsing it (same thread) */
+	struct trace_rec *tmp; /* its radix scratch */
+	struct trace_rec *res; /* the sorted part: out or tmp */
 };
 
 static bool is_space(char c) { return c == ' ' || c == '\t'; }
@@ -217,26 +222,47 @@ static void *csv_run(void *arg)
 	return NULL;
 }
 
-int trace_parse_csv(const char *data, size_t len, enum trace_kind kind,
-		    const struct trace_params *p, int64_t now,
-		    struct trace_rec **recs, size_t *n, struct trace_diag *diag)
+/* Sorts a parsed part on the thread that parsed it, while its records are
+ * the most recently written memory of that core. */
+static void sort_part(struct csv_part *c)
 {
-	struct csv_part part[2];
-	struct trace_rec *out = NULL;
+	size_t bytes;
+
+	/* a short part, or no scratch: trace_recs_sort_into sorts in place */
+	if (c->n >= 64 && wg_size_mul(c->n, sizeof(*c->tmp), &bytes))
+		c->tmp = wg_malloc(bytes);
+	c->res = trace_recs_sort_into(c->out, c->tmp, c->n);
+}
+
+static void *csv_job(void *arg)
+{
+	struct csv_part *c = arg;
+	csv_run(c);
+	if (!c->rc && c->sort)
+		sort_part(c);
+	return NULL;
+}
+
+/* Parses data in two parts (two threads when it is large) into one new
+ * array *out: part i's records start at part[i].out. The first bad row of
+ * the file is put in diag and nothing is returned. */
+static int parse_parts(const char *data, size_t len, enum trace_kind kind,
+		       const struct trace_params *p, int64_t now, bool sort,
+		       struct csv_part part[2], struct trace_rec **out, struct trace_diag *diag)
+{
 	size_t split = len, cap1, cap, bytes;
 	pthread_t th;
 	bool threaded = false;
-	int rc = TRACE_ERR_NOMEM;
 
-	*recs = NULL;
-	*n = 0;
+	*out = NULL;
 	if (len >= CSV_SPLIT_MIN) {
 		const char *nl = memchr(data + len / 2, '\n', len - len / 2);
 		split = nl ? (size_t)(nl - data) + 1 : len;
 	}
+	/* a row has at least 8 bytes; pages past the rows are never touched */
 	cap1 = split / 8 + 1;
 	cap = cap1 + (len - split) / 8 + 1;
-	if (!wg_size_mul(cap, sizeof(*out), &bytes) || !(out = wg_malloc(bytes)))
+	if (!wg_size_mul(cap, sizeof(**out), &bytes) || !(*out = wg_malloc(bytes)))
 		return trace_diag_set(diag, TRACE_ERR_NOMEM, 0, 0, NULL);
 	for (int i = 0; i < 2; i++) {
 		memset(&part[i], 0, sizeof(part[i]));
@@ -244,34 +270,80 @@ int trace_parse_csv(const char *data, size_t len, enum trace_kind kind,
 		part[i].kind = kind;
 		part[i].p = p;
 		part[i].now = now;
+		part[i].sort = sort;
 	}
 	part[0].start = 0;
 	part[0].end = split;
-	part[0].out = out;
+	part[0].out = *out;
 	part[1].start = split;
 	part[1].end = len;
-	part[1].out = out + cap1;
+	part[1].out = *out + cap1;
 	if (split < len)
-		threaded = pthread_create(&th, NULL, csv_run, &part[1]) == 0;
-	csv_run(&part[0]);
+		threaded = pthread_create(&th, NULL, csv_job, &part[1]) == 0;
+	csv_job(&part[0]);
 	if (threaded)
 		pthread_join(th, NULL);
 	else if (split < len)
-		csv_run(&part[1]);
+		csv_job(&part[1]);
 	if (part[0].rc || part[1].rc) {
 		struct csv_part *bad = part[0].rc ? &part[0] : &part[1];
 		if (bad == &part[1])
 			bad->diag.row += part[0].lines;
 		if (diag)
 			*diag = bad->diag;
-		rc = bad->rc;
-		wg_free(out);
-		return rc;
+		for (int i = 0; i < 2; i++)
+			wg_free(part[i].tmp);
+		wg_free(*out);
+		*out = NULL;
+		return bad->rc;
 	}
+	return TRACE_OK;
+}
+
+int trace_parse_csv(const char *data, size_t len, enum trace_kind kind,
+		    const struct trace_params *p, int64_t now,
+		    struct trace_rec **recs, size_t *n, struct trace_diag *diag)
+{
+	struct csv_part part[2];
+	struct trace_rec *out;
+	int rc;
+
+	*recs = NULL;
+	*n = 0;
+	rc = parse_parts(data, len, kind, p, now, false, part, &out, diag);
+	if (rc)
+		return rc;
 	memmove(out + part[0].n, part[1].out, part[1].n * sizeof(*out));
 	*recs = out;
 	*n = part[0].n + part[1].n;
 	return TRACE_OK;
+}
+
+int trace_csv_sorted(const char *data, size_t len, enum trace_kind kind,
+		     const struct trace_params *p, int64_t now, struct trace_runs *b,
+		     struct trace_diag *diag)
+{
+	struct csv_part part[2];
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	rc = parse_parts(data, len, kind, p, now, true, part, &b->buf, diag);
+	if (rc)
+		return rc;
+	for (int i = 0; i < 2; i++) {
+		b->tmp[i] = part[i].tmp;
+		b->r[i] = part[i].res;
+		b->n[i] = part[i].n;
+	}
+	return TRACE_OK;
+}
+
+void trace_runs_free(struct trace_runs *b)
+{
+	wg_free(b->buf);
+	wg_free(b->tmp[0]);
+	wg_free(b->tmp[1]);
+	memset(b, 0, sizeof(*b));
 }
 
 int trace_check_bin(uint8_t *data, size_t len, enum trace_kind *kind,
