@@ -1111,6 +1111,35 @@ static void test_load_csv(void **st)
 	free(tiny);
 }
 
+/* Numbers of every length (1 to 10 digits, leading zeros) parse to the
+ * values trace_rec_make is given, whichever way the row is read. */
+static void test_csv_numbers(void **st)
+{
+	size_t rows = 5000, cap = rows * 64, len = 0, n = 0;
+	char *text = malloc(cap);
+	struct trace_rec *want = malloc(rows * sizeof(*want)), *r = NULL;
+	struct trace_params p;
+	struct trace_diag d;
+	(void)st;
+	assert_non_null(text);
+	assert_non_null(want);
+	trace_params_default(&p);
+	for (size_t i = 0; i < rows; i++) {
+		uint32_t person = (uint32_t)(((uint64_t)rnd(1u << 31) << 1 | (i & 1)) >> rnd(32));
+		uint32_t venue = i == 0 ? UINT32_MAX : rnd(1u << 30) >> rnd(31);
+		long long in = NOW - 7200 + rnd(3600), out = in + rnd(3600);
+		len += (size_t)snprintf(text + len, cap - len, i % 7 ? "%u,%u,%lld,%lld\n"
+					: "%u,00%u,%lld,%lld\r\n", person, venue, in, out);
+		want[i] = rec(person, venue, in, out);
+	}
+	assert_int_equal(trace_parse_csv(text, len, TRACE_SCAN, &p, NOW, &r, &n, &d), TRACE_OK);
+	assert_int_equal(n, rows);
+	assert_memory_equal(r, want, rows * sizeof(*r));
+	wg_free(r);
+	free(text);
+	free(want);
+}
+
 static void test_cells_csv(void **st)
 {
 	struct trace_params p;
@@ -1502,6 +1531,7 @@ int main(void)
 		cmocka_unit_test(test_csv_errors),
 		cmocka_unit_test(test_csv_big_split),
 		cmocka_unit_test(test_load_csv),
+		cmocka_unit_test(test_csv_numbers),
 		cmocka_unit_test(test_cells_csv),
 		cmocka_unit_test(test_binary),
 		cmocka_unit_test(test_append_rejects_whole_batch),
