@@ -151,6 +151,12 @@ void trace_store_close(trace_store *s);
 int  trace_store_append(trace_store *s, enum trace_kind kind, struct trace_rec *recs,
 			size_t n, int64_t now, size_t *added, struct trace_diag *diag);
 
+/* A CSV file (as trace_parse_csv reads it) checked and appended as by
+ * trace_store_append, without the whole batch in one array: *read is the
+ * number of rows, *added the number stored. Bad input stores nothing. */
+int  trace_store_load_csv(trace_store *s, enum trace_kind kind, const char *data, size_t len,
+			  int64_t now, size_t *read, size_t *added, struct trace_diag *diag);
+
 /* Deletes every record that ended before now - retention: whole segments are
  * unlinked, partly old ones rewritten without the old records. */
 int  trace_store_expire(trace_store *s, int64_t now, size_t *removed);

@@ -294,11 +294,40 @@ static double now_seconds(void)
 
 /* ---- commands ------------------------------------------------------------- */
 
+/* A binary file: checked in place (copied only when misaligned), then
+ * appended; the store is opened once the file is known to be good. */
+static int load_bin(struct cli *c, uint8_t *map, size_t len, const struct trace_params *p,
+		    int64_t now, trace_store **s, size_t *n, size_t *added, struct trace_diag *d)
+{
+	struct trace_rec *recs = NULL, *owned = NULL;
+	enum trace_kind kind = TRACE_SCAN;
+	int rc;
+
+	rc = trace_check_bin(map, len, &kind, p, now, &recs, n, d);
+	if (!rc && !recs)
+		rc = trace_parse_bin(map, len, &kind, p, now, &owned, n, d);
+	if (owned)
+		recs = owned;
+	if (rc) {
+		rc = report(rc, d, c->pos[0]);
+		goto out;
+	}
+	rc = open_store(c, p, s);
+	if (rc)
+		goto out;
+	cli_progress("写入 / writing", 0, 0);
+	rc = trace_store_append(*s, kind, recs, *n, now, added, d);
+	if (rc)
+		rc = report(rc, d, c->pos[0]);
+out:
+	wg_free(owned);
+	return rc;
+}
+
 static int cmd_load(struct cli *c)
 {
 	struct trace_params p;
 	struct trace_diag d;
-	struct trace_rec *recs = NULL, *owned = NULL;
 	trace_store *s = NULL;
 	enum trace_kind kind = c->set[OPT_CELLS] ? TRACE_CELL : TRACE_SCAN;
 	uint8_t *map = NULL;
@@ -319,35 +348,23 @@ static int cmd_load(struct cli *c)
 	}
 	cli_progress("校验 / checking", 0, 0);
 	if (len >= 8 && memcmp(map, TRACE_MAGIC, 8) == 0) {
-		rc = trace_check_bin(map, len, &kind, &p, now, &recs, &n, &d);
-		if (!rc && !recs)
-			rc = trace_parse_bin(map, len, &kind, &p, now, &owned, &n, &d);
+		rc = load_bin(c, map, len, &p, now, &s, &n, &added, &d);
 	} else {
-		rc = trace_parse_csv((const char *)map, len, kind, &p, now, &owned, &n, &d);
+		/* CSV is checked, sorted and written in one go (trace_store_load_csv) */
+		rc = open_store(c, &p, &s);
+		if (!rc && (rc = trace_store_load_csv(s, kind, (const char *)map, len, now, &n,
+						      &added, &d)) != TRACE_OK)
+			rc = report(rc, &d, c->pos[0]);
 	}
-	if (owned)
-		recs = owned;
-	if (rc) {
-		rc = report(rc, &d, c->pos[0]);
-		goto out;
-	}
-	rc = open_store(c, &p, &s);
+	cli_progress(NULL, 0, 0);
 	if (rc)
 		goto out;
-	cli_progress("写入 / writing", 0, 0);
-	rc = trace_store_append(s, kind, recs, n, now, &added, &d);
-	cli_progress(NULL, 0, 0);
-	if (rc) {
-		rc = report(rc, &d, c->pos[0]);
-		goto out;
-	}
 	printf("loaded %zu records (%zu new, %zu already stored) from %s in %.2f s\n",
 	       n, added, n - added, c->pos[0], now_seconds() - t0);
 	rc = 0;
 out:
 	cli_progress(NULL, 0, 0);
 	cli_unmap_file(map, len);
-	wg_free(owned);
 	trace_store_close(s);
 	return rc;
 }

@@ -70,7 +70,19 @@ struct trace_store {
 /* trace_util.c */
 int  trace_diag_set(struct trace_diag *d, int code, uint64_t row, uint64_t offset, const char *what);
 int  trace_rec_cmp(const struct trace_rec *a, const struct trace_rec *b);
+
+/* trace_rec_cmp, inlined for the loops that run once per record. */
+static inline int trace_rec_order(const struct trace_rec *a, const struct trace_rec *b)
+{
+	uint64_t ka = (uint64_t)a->place << 32 | a->t_min, kb = (uint64_t)b->place << 32 | b->t_min;
+	uint64_t la = (uint64_t)a->person << 16 | a->dur, lb = (uint64_t)b->person << 16 | b->dur;
+
+	if (ka != kb)
+		return ka < kb ? -1 : 1;
+	return (la > lb) - (la < lb);
+}
 void trace_recs_sort(struct trace_rec *r, size_t n);
+struct trace_rec *trace_recs_sort_into(struct trace_rec *r, struct trace_rec *tmp, size_t n);
 bool trace_recs_sorted(const struct trace_rec *r, size_t n);
 size_t trace_recs_unique(struct trace_rec *r, size_t n);
 int  trace_header_read(const uint8_t *hdr, size_t len, struct trace_seg *seg, uint64_t *sum,
@@ -80,6 +92,19 @@ void trace_header_fill(uint8_t hdr[TRACE_BIN_HEADER], uint32_t kind, uint64_t co
 		       uint32_t min_t, uint32_t max_t, uint64_t sum, uint32_t flags, uint64_t payload);
 void trace_recs_span(const struct trace_rec *recs, size_t n, uint32_t *min_t, uint32_t *max_t);
 uint32_t trace_max_len(const struct trace_params *p, enum trace_kind kind);
+
+/* trace_load.c: a CSV batch parsed in two parts, on two threads when it is
+ * large, each part sorted by the thread that parsed it. The runs r[0] and
+ * r[1] point into buf or tmp[i]; they may hold duplicates. */
+struct trace_runs {
+	struct trace_rec *buf, *tmp[2];
+	const struct trace_rec *r[2];
+	size_t n[2];
+};
+int  trace_csv_sorted(const char *data, size_t len, enum trace_kind kind,
+		      const struct trace_params *p, int64_t now, struct trace_runs *b,
+		      struct trace_diag *diag);
+void trace_runs_free(struct trace_runs *b);
 
 /* trace_seg.c */
 int  trace_seg_path(const struct trace_store *s, const struct trace_seg *g, char *buf, size_t cap);
@@ -102,6 +127,29 @@ void trace_dec_init(struct trace_dec *d, const struct trace_map *m);
 /* 1: *r is the next record; 0: the end; -1: the payload is malformed. */
 int  trace_dec_next(struct trace_dec *d, struct trace_rec *r);
 int  trace_seg_encode(const struct trace_rec *r, size_t n, uint8_t **out, size_t *len);
+
+/* A stored segment read alongside a merge, to leave out what it holds. */
+struct trace_stored {
+	struct trace_map m;
+	struct trace_dec d;
+	struct trace_rec cur;
+	int got;                /* as trace_dec_next: 1 when cur is valid */
+};
+
+/* A packed payload (buf: wg_free) of count records spanning min_t..max_t. */
+struct trace_packed {
+	uint8_t *buf;
+	size_t len, count;
+	uint32_t min_t, max_t;
+};
+
+/* Merges the runs of b into one packed payload in a single pass, leaving out
+ * duplicates and whatever the stored segments old[0..nold) hold (their
+ * decoders set up by the caller, read here). */
+int  trace_seg_pack_runs(const struct trace_runs *b, struct trace_stored *old, size_t nold,
+			 struct trace_packed *out);
+int  trace_seg_write_packed(struct trace_store *s, struct trace_seg *g,
+			    const struct trace_packed *pk, bool replace);
 int  trace_seg_map(const struct trace_store *s, const struct trace_seg *g,
 		   struct trace_map *m, struct trace_diag *d);
 void trace_seg_unmap(struct trace_map *m);

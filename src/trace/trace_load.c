@@ -12,8 +12,10 @@
 #define CSV_SPLIT_MIN (8u << 20) /* below this one thread parses the file */
 #define CSV_MAX_COLS  8
 
+/* Each part on its own cache lines: the two threads bump their counters
+ * once a row, and sharing a line would make every row a cache miss. */
 struct csv_part {
-	const char *data;     /* whole input */
+	_Alignas(64) const char *data; /* whole input */
 	size_t start, end;    /* byte range, starting at a line start */
 	enum trace_kind kind;
 	const struct trace_params *p;
@@ -24,6 +26,9 @@ struct csv_part {
 	struct trace_diag diag;
 	uint32_t max_len;
 	int rc;
+	bool sort;            /* sort the part after parsing it (same thread) */
+	struct trace_rec *tmp; /* its radix scratch */
+	struct trace_rec *res; /* the sorted part: out or tmp */
 };
 
 static bool is_space(char c) { return c == ' ' || c == '\t'; }
@@ -143,6 +148,58 @@ static inline const char *fast_digits(const char *p, const char *end, int maxd, 
 	return p;
 }
 
+/* Eight bytes at a time (SWAR): a row's numbers take one or two loads
+ * instead of a branch per digit. A byte is a digit when, less '0', it is
+ * below 10; a non-digit byte can disturb only the bytes after it. */
+#define SWAR_ZEROS 0x3030303030303030ull
+#define SWAR_HIGH  0x8080808080808080ull
+#define SWAR_ROW_MARGIN 80 /* bytes left in the part for the unchecked loads */
+
+static inline uint64_t load8(const char *p)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	return w - SWAR_ZEROS;
+}
+
+/* Leading digits of a word from load8 (0..8). */
+static inline unsigned digit_run(uint64_t v)
+{
+	uint64_t bad = ((v + 0x7676767676767676ull) | v) & SWAR_HIGH;
+	return bad ? (unsigned)__builtin_ctzll(bad) / 8 : 8;
+}
+
+/* The value of the first n (1..8) digits of a word from load8. */
+static inline uint64_t digits_value(uint64_t v, unsigned n)
+{
+	v <<= (8 - n) * 8; /* drop what follows; leading bytes become zeros */
+	v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFull;
+	v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFull;
+	return (v * 10000 + (v >> 32)) & 0xFFFFFFFFull;
+}
+
+static const uint64_t pow10_8[9] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000 };
+
+/* fast_digits for a number with at least 16 readable bytes after it. */
+static inline const char *swar_digits(const char *p, unsigned maxd, uint64_t *out)
+{
+	uint64_t v = load8(p), w;
+	unsigned n = digit_run(v), m;
+
+	if (n == 0)
+		return NULL;
+	if (n < 8) {
+		*out = digits_value(v, n);
+		return p + n;
+	}
+	w = load8(p + 8);
+	m = digit_run(w);
+	if (8 + m > maxd)
+		return NULL;
+	*out = digits_value(v, 8) * pow10_8[m] + (m ? digits_value(w, m) : 0);
+	return p + 8 + m;
+}
+
 /* The common case of a scan row, "person,venue,t_in,t_out\n", in one pass.
  * Anything else (spaces, signs, errors) goes to parse_row, which names the
  * problem. On success *next is the start of the next line. */
@@ -151,9 +208,10 @@ static bool fast_scan_row(struct csv_part *c, size_t pos, size_t *next)
 	const char *p = c->data + pos, *end = c->data + c->end;
 	uint64_t v[4];
 	int maxd[4] = { 10, 10, 12, 12 };
+	bool room = end - p >= SWAR_ROW_MARGIN;
 
 	for (int i = 0; i < 4; i++) {
-		p = fast_digits(p, end, maxd[i], &v[i]);
+		p = room ? swar_digits(p, (unsigned)maxd[i], &v[i]) : fast_digits(p, end, maxd[i], &v[i]);
 		if (!p)
 			return false;
 		if (i < 3) {
@@ -217,26 +275,47 @@ static void *csv_run(void *arg)
 	return NULL;
 }
 
-int trace_parse_csv(const char *data, size_t len, enum trace_kind kind,
-		    const struct trace_params *p, int64_t now,
-		    struct trace_rec **recs, size_t *n, struct trace_diag *diag)
+/* Sorts a parsed part on the thread that parsed it, while its records are
+ * the most recently written memory of that core. */
+static void sort_part(struct csv_part *c)
 {
-	struct csv_part part[2];
-	struct trace_rec *out = NULL;
+	size_t bytes;
+
+	/* a short part, or no scratch: trace_recs_sort_into sorts in place */
+	if (c->n >= 64 && wg_size_mul(c->n, sizeof(*c->tmp), &bytes))
+		c->tmp = wg_malloc(bytes);
+	c->res = trace_recs_sort_into(c->out, c->tmp, c->n);
+}
+
+static void *csv_job(void *arg)
+{
+	struct csv_part *c = arg;
+	csv_run(c);
+	if (!c->rc && c->sort)
+		sort_part(c);
+	return NULL;
+}
+
+/* Parses data in two parts (two threads when it is large) into one new
+ * array *out: part i's records start at part[i].out. The first bad row of
+ * the file is put in diag and nothing is returned. */
+static int parse_parts(const char *data, size_t len, enum trace_kind kind,
+		       const struct trace_params *p, int64_t now, bool sort,
+		       struct csv_part part[2], struct trace_rec **out, struct trace_diag *diag)
+{
 	size_t split = len, cap1, cap, bytes;
 	pthread_t th;
 	bool threaded = false;
-	int rc = TRACE_ERR_NOMEM;
 
-	*recs = NULL;
-	*n = 0;
+	*out = NULL;
 	if (len >= CSV_SPLIT_MIN) {
 		const char *nl = memchr(data + len / 2, '\n', len - len / 2);
 		split = nl ? (size_t)(nl - data) + 1 : len;
 	}
+	/* a row has at least 8 bytes; pages past the rows are never touched */
 	cap1 = split / 8 + 1;
 	cap = cap1 + (len - split) / 8 + 1;
-	if (!wg_size_mul(cap, sizeof(*out), &bytes) || !(out = wg_malloc(bytes)))
+	if (!wg_size_mul(cap, sizeof(**out), &bytes) || !(*out = wg_malloc(bytes)))
 		return trace_diag_set(diag, TRACE_ERR_NOMEM, 0, 0, NULL);
 	for (int i = 0; i < 2; i++) {
 		memset(&part[i], 0, sizeof(part[i]));
@@ -244,34 +323,80 @@ int trace_parse_csv(const char *data, size_t len, enum trace_kind kind,
 		part[i].kind = kind;
 		part[i].p = p;
 		part[i].now = now;
+		part[i].sort = sort;
 	}
 	part[0].start = 0;
 	part[0].end = split;
-	part[0].out = out;
+	part[0].out = *out;
 	part[1].start = split;
 	part[1].end = len;
-	part[1].out = out + cap1;
+	part[1].out = *out + cap1;
 	if (split < len)
-		threaded = pthread_create(&th, NULL, csv_run, &part[1]) == 0;
-	csv_run(&part[0]);
+		threaded = pthread_create(&th, NULL, csv_job, &part[1]) == 0;
+	csv_job(&part[0]);
 	if (threaded)
 		pthread_join(th, NULL);
 	else if (split < len)
-		csv_run(&part[1]);
+		csv_job(&part[1]);
 	if (part[0].rc || part[1].rc) {
 		struct csv_part *bad = part[0].rc ? &part[0] : &part[1];
 		if (bad == &part[1])
 			bad->diag.row += part[0].lines;
 		if (diag)
 			*diag = bad->diag;
-		rc = bad->rc;
-		wg_free(out);
-		return rc;
+		for (int i = 0; i < 2; i++)
+			wg_free(part[i].tmp);
+		wg_free(*out);
+		*out = NULL;
+		return bad->rc;
 	}
+	return TRACE_OK;
+}
+
+int trace_parse_csv(const char *data, size_t len, enum trace_kind kind,
+		    const struct trace_params *p, int64_t now,
+		    struct trace_rec **recs, size_t *n, struct trace_diag *diag)
+{
+	struct csv_part part[2];
+	struct trace_rec *out;
+	int rc;
+
+	*recs = NULL;
+	*n = 0;
+	rc = parse_parts(data, len, kind, p, now, false, part, &out, diag);
+	if (rc)
+		return rc;
 	memmove(out + part[0].n, part[1].out, part[1].n * sizeof(*out));
 	*recs = out;
 	*n = part[0].n + part[1].n;
 	return TRACE_OK;
+}
+
+int trace_csv_sorted(const char *data, size_t len, enum trace_kind kind,
+		     const struct trace_params *p, int64_t now, struct trace_runs *b,
+		     struct trace_diag *diag)
+{
+	struct csv_part part[2];
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	rc = parse_parts(data, len, kind, p, now, true, part, &b->buf, diag);
+	if (rc)
+		return rc;
+	for (int i = 0; i < 2; i++) {
+		b->tmp[i] = part[i].tmp;
+		b->r[i] = part[i].res;
+		b->n[i] = part[i].n;
+	}
+	return TRACE_OK;
+}
+
+void trace_runs_free(struct trace_runs *b)
+{
+	wg_free(b->buf);
+	wg_free(b->tmp[0]);
+	wg_free(b->tmp[1]);
+	memset(b, 0, sizeof(*b));
 }
 
 int trace_check_bin(uint8_t *data, size_t len, enum trace_kind *kind,

@@ -153,6 +153,30 @@ static inline bool get_varint(const uint8_t **pp, const uint8_t *end, uint32_t *
 
 #define VARINT_MAX 5u
 
+/* Bytes the packed form of n records can take at most: a place group header
+ * per record at worst. */
+static bool pack_bound(size_t n, size_t *bound)
+{
+	return wg_size_mul(n, 5 * VARINT_MAX, bound) && wg_size_add(*bound, 2 * VARINT_MAX, bound);
+}
+
+/* One place group: its place (as the step from the previous one), its
+ * record count, then the records. */
+static uint8_t *put_group(uint8_t *p, uint32_t place_step, const struct trace_rec *r, size_t n)
+{
+	uint32_t t = 0;
+
+	p = put_varint(p, place_step);
+	p = put_varint(p, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		p = put_varint(p, r[i].t_min - t);
+		p = put_varint(p, r[i].person);
+		p = put_varint(p, r[i].dur);
+		t = r[i].t_min;
+	}
+	return p;
+}
+
 /* Encodes sorted records; *out (wg_free) holds *len bytes. */
 int trace_seg_encode(const struct trace_rec *r, size_t n, uint8_t **out, size_t *len)
 {
@@ -162,30 +186,123 @@ int trace_seg_encode(const struct trace_rec *r, size_t n, uint8_t **out, size_t 
 
 	*out = NULL;
 	*len = 0;
-	if (!wg_size_mul(n, 3 * VARINT_MAX, &bound) || !wg_size_add(bound, 2 * VARINT_MAX, &bound))
-		return TRACE_ERR_NOMEM;
-	/* a place group header per record at worst */
-	if (!wg_size_add(bound, n * 2 * VARINT_MAX, &bound) || !(buf = wg_malloc(bound)))
+	if (!pack_bound(n, &bound) || !(buf = wg_malloc(bound)))
 		return TRACE_ERR_NOMEM;
 	p = buf;
 	while (i < n) {
 		size_t j = i;
-		uint32_t t = 0;
 		while (j < n && r[j].place == r[i].place)
 			j++;
-		p = put_varint(p, r[i].place - prev_place);
-		p = put_varint(p, (uint32_t)(j - i));
+		p = put_group(p, r[i].place - prev_place, r + i, j - i);
 		prev_place = r[i].place;
-		for (; i < j; i++) {
-			p = put_varint(p, r[i].t_min - t);
-			p = put_varint(p, r[i].person);
-			p = put_varint(p, r[i].dur);
-			t = r[i].t_min;
-		}
+		i = j;
 	}
 	*out = buf;
 	*len = (size_t)(p - buf);
 	return TRACE_OK;
+}
+
+/* ---- packing two sorted runs at once -------------------------------------- */
+
+/* The place group being packed: its records wait until their count is known. */
+struct packer {
+	struct trace_packed *out;
+	uint8_t *p;
+	uint32_t prev_place;
+	struct trace_rec *grp;
+	size_t ng, cap;
+};
+
+static void packer_flush(struct packer *k)
+{
+	if (k->ng == 0)
+		return;
+	k->p = put_group(k->p, k->grp[0].place - k->prev_place, k->grp, k->ng);
+	k->prev_place = k->grp[0].place;
+	k->ng = 0;
+}
+
+static int packer_add(struct packer *k, const struct trace_rec *r)
+{
+	struct trace_packed *o = k->out;
+
+	if (k->ng && k->grp[0].place != r->place)
+		packer_flush(k);
+	if (k->ng == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 1024, bytes;
+		struct trace_rec *g;
+		if (!wg_size_mul(cap, sizeof(*g), &bytes) || !(g = wg_realloc(k->grp, bytes)))
+			return TRACE_ERR_NOMEM;
+		k->grp = g;
+		k->cap = cap;
+	}
+	k->grp[k->ng++] = *r;
+	if (r->t_min < o->min_t)
+		o->min_t = r->t_min;
+	if (r->t_min + r->dur > o->max_t)
+		o->max_t = r->t_min + r->dur;
+	o->count++;
+	return TRACE_OK;
+}
+
+/* 1 when a stored segment holds r (records come in ascending order), 0 when
+ * none does, -1 when a segment's payload is malformed. */
+static int stored_has(struct trace_stored *old, size_t nold, const struct trace_rec *r)
+{
+	for (size_t g = 0; g < nold; g++) {
+		struct trace_stored *o = &old[g];
+		int c = 1;
+		while (o->got > 0 && (c = trace_rec_order(&o->cur, r)) < 0)
+			o->got = trace_dec_next(&o->d, &o->cur);
+		if (o->got < 0)
+			return -1;
+		if (o->got > 0 && c == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int trace_seg_pack_runs(const struct trace_runs *b, struct trace_stored *old, size_t nold,
+			struct trace_packed *out)
+{
+	const struct trace_rec *a = b->r[0], *c = b->r[1], *last = NULL;
+	size_t na = b->n[0], nc = b->n[1], i = 0, j = 0, bound;
+	struct packer k = { out, NULL, 0, NULL, 0, 0 };
+	int rc = TRACE_ERR_NOMEM;
+
+	memset(out, 0, sizeof(*out));
+	out->min_t = UINT32_MAX;
+	if (!pack_bound(na + nc, &bound) || !(out->buf = wg_malloc(bound)))
+		goto fail;
+	k.p = out->buf;
+	for (size_t g = 0; g < nold; g++)
+		old[g].got = trace_dec_next(&old[g].d, &old[g].cur);
+	while (i < na || j < nc) {
+		const struct trace_rec *r = j == nc || (i < na && trace_rec_order(&a[i], &c[j]) <= 0)
+					    ? &a[i++] : &c[j++];
+		int held;
+		if (last && trace_rec_order(last, r) == 0)
+			continue; /* a duplicate in the batch */
+		last = r;
+		held = nold ? stored_has(old, nold, r) : 0;
+		if (held < 0) {
+			rc = TRACE_ERR_CORRUPT;
+			goto fail;
+		}
+		if (!held && (rc = packer_add(&k, r)) != TRACE_OK)
+			goto fail;
+	}
+	packer_flush(&k);
+	out->len = (size_t)(k.p - out->buf);
+	if (out->count == 0)
+		out->min_t = 0;
+	wg_free(k.grp);
+	return TRACE_OK;
+fail:
+	wg_free(k.grp);
+	wg_free(out->buf);
+	memset(out, 0, sizeof(*out));
+	return rc;
 }
 
 void trace_dec_init(struct trace_dec *d, const struct trace_map *m)
@@ -279,15 +396,13 @@ static int publish(const struct trace_store *s, struct trace_seg *g, const char 
 	return TRACE_ERR_IO;
 }
 
-/* Writes recs (sorted) as segment g (seq and kind set by the caller); with
- * replace, an existing segment of that name is atomically replaced. */
-int trace_seg_write(struct trace_store *s, struct trace_seg *g, const struct trace_rec *recs,
-		    size_t n, bool replace)
+/* Writes a packed payload as segment g (seq and kind set by the caller);
+ * with replace, an existing segment of that name is atomically replaced. */
+int trace_seg_write_packed(struct trace_store *s, struct trace_seg *g, const struct trace_packed *pk,
+			   bool replace)
 {
 	char path[4096], tmp[4200];
-	uint8_t hdr[TRACE_BIN_HEADER], *packed = NULL;
-	size_t plen = 0;
-	uint32_t min_t, max_t;
+	uint8_t hdr[TRACE_BIN_HEADER];
 	uint64_t sum;
 	int fd = -1, rc = TRACE_ERR_IO, k;
 
@@ -297,20 +412,14 @@ int trace_seg_write(struct trace_store *s, struct trace_seg *g, const struct tra
 		     (unsigned long long)g->seq, (long)getpid());
 	if (k < 0 || (size_t)k >= sizeof(tmp))
 		return TRACE_ERR_TOO_LARGE;
-	rc = trace_seg_encode(recs, n, &packed, &plen);
-	if (rc)
-		return rc;
-	rc = TRACE_ERR_IO;
-	trace_recs_span(recs, n, &min_t, &max_t);
-	sum = trace_checksum(packed, plen);
-	trace_header_fill(hdr, g->kind, n, min_t, max_t, sum, TRACE_FLAG_SORTED | TRACE_FLAG_PACKED, plen);
+	sum = trace_checksum(pk->buf, pk->len);
+	trace_header_fill(hdr, g->kind, pk->count, pk->min_t, pk->max_t, sum,
+			  TRACE_FLAG_SORTED | TRACE_FLAG_PACKED, pk->len);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto out;
-	if (trace_write_all(fd, hdr, sizeof(hdr)) || trace_write_all(fd, packed, plen))
+	if (trace_write_all(fd, hdr, sizeof(hdr)) || trace_write_all(fd, pk->buf, pk->len))
 		goto out;
-	wg_free(packed);
-	packed = NULL;
 	if (fsync(fd) != 0)
 		goto out;
 	if (close(fd) != 0) {
@@ -324,17 +433,34 @@ int trace_seg_write(struct trace_store *s, struct trace_seg *g, const struct tra
 	rc = fsync_dir(s->dir);
 	if (rc)
 		goto out;
-	g->count = n;
-	g->min_t = min_t;
-	g->max_t = max_t;
-	g->payload = plen;
+	g->count = pk->count;
+	g->min_t = pk->min_t;
+	g->max_t = pk->max_t;
+	g->payload = pk->len;
 	g->sum = sum;
 	return TRACE_OK;
 out:
-	wg_free(packed);
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
+	return rc;
+}
+
+/* Writes recs (sorted) as segment g; see trace_seg_write_packed. */
+int trace_seg_write(struct trace_store *s, struct trace_seg *g, const struct trace_rec *recs,
+		    size_t n, bool replace)
+{
+	struct trace_packed pk;
+	int rc;
+
+	memset(&pk, 0, sizeof(pk));
+	rc = trace_seg_encode(recs, n, &pk.buf, &pk.len);
+	if (rc)
+		return rc;
+	pk.count = n;
+	trace_recs_span(recs, n, &pk.min_t, &pk.max_t);
+	rc = trace_seg_write_packed(s, g, &pk, replace);
+	wg_free(pk.buf);
 	return rc;
 }
 

@@ -187,6 +187,114 @@ int trace_store_append(trace_store *s, enum trace_kind kind, struct trace_rec *r
 	return TRACE_OK;
 }
 
+/* Maps the stored segments of a kind whose time span meets the runs' and
+ * starts a decoder on each: the merge leaves out what they hold. */
+static int open_stored(struct trace_store *s, enum trace_kind kind, const struct trace_runs *b,
+		       struct trace_stored **old, size_t *nold, struct trace_diag *diag)
+{
+	uint32_t min_t = UINT32_MAX, max_t = 0;
+	size_t bytes;
+
+	*old = NULL;
+	*nold = 0;
+	if (trace_store_count(s, kind) == 0)
+		return TRACE_OK;
+	for (int i = 0; i < 2; i++) {
+		uint32_t lo, hi;
+		trace_recs_span(b->r[i], b->n[i], &lo, &hi);
+		if (b->n[i] && lo < min_t)
+			min_t = lo;
+		if (hi > max_t)
+			max_t = hi;
+	}
+	if (!wg_size_mul(s->nseg, sizeof(**old), &bytes) || !(*old = wg_calloc(1, bytes)))
+		return trace_diag_set(diag, TRACE_ERR_NOMEM, 0, 0, NULL);
+	for (size_t g = 0; g < s->nseg; g++) {
+		const struct trace_seg *seg = &s->segs[g];
+		struct trace_stored *o = &(*old)[*nold];
+		int rc;
+		if (seg->kind != (uint32_t)kind || seg->count == 0 || seg->max_t < min_t || seg->min_t > max_t)
+			continue;
+		rc = trace_seg_map(s, seg, &o->m, diag);
+		if (rc)
+			return rc;
+		trace_dec_init(&o->d, &o->m);
+		(*nold)++;
+	}
+	return TRACE_OK;
+}
+
+static void close_stored(struct trace_stored *old, size_t nold)
+{
+	for (size_t g = 0; g < nold; g++)
+		trace_seg_unmap(&old[g].m);
+	wg_free(old);
+}
+
+/* Parsing, sorting, de-duplicating and packing without a pass of its own
+ * each: the two halves of the file are parsed and sorted on two threads,
+ * then merged straight into the packed payload. */
+int trace_store_load_csv(trace_store *s, enum trace_kind kind, const char *data, size_t len,
+			 int64_t now, size_t *read, size_t *added, struct trace_diag *diag)
+{
+	struct trace_runs b;
+	struct trace_packed pk;
+	struct trace_stored *old = NULL;
+	struct trace_seg g;
+	size_t n, nold = 0;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	memset(&pk, 0, sizeof(pk));
+	if (read)
+		*read = 0;
+	if (added)
+		*added = 0;
+	if ((unsigned)kind > TRACE_CELL)
+		return trace_diag_set(diag, TRACE_ERR_PARAM, 0, 0, "kind");
+	rc = trace_csv_sorted(data, len, kind, &s->p, now, &b, diag);
+	if (rc)
+		return rc;
+	n = b.n[0] + b.n[1];
+	if (read)
+		*read = n;
+	if (n > TRACE_MAX_RECS || trace_store_count(s, kind) + n > TRACE_MAX_RECS) {
+		rc = trace_diag_set(diag, TRACE_ERR_TOO_LARGE, 0, 0, "records");
+		goto out;
+	}
+	rc = open_stored(s, kind, &b, &old, &nold, diag);
+	if (rc)
+		goto out;
+	rc = trace_seg_pack_runs(&b, old, nold, &pk);
+	if (rc) {
+		trace_diag_set(diag, rc, 0, 0, rc == TRACE_ERR_NOMEM ? NULL : "segment");
+		goto out;
+	}
+	trace_runs_free(&b); /* the records are packed: their memory is not needed for the write */
+	if (pk.count == 0)
+		goto out;
+	memset(&g, 0, sizeof(g));
+	g.seq = s->next_seq;
+	g.kind = (uint32_t)kind;
+	rc = trace_seg_write_packed(s, &g, &pk, false);
+	if (rc) {
+		trace_diag_set(diag, rc, 0, 0, "segment");
+		goto out;
+	}
+	s->next_seq = g.seq + 1; /* past any number another loader took meanwhile */
+	rc = trace_store_add_seg(s, &g);
+	if (rc)
+		goto out;
+	invalidate(s, kind);
+	if (added)
+		*added = pk.count;
+out:
+	close_stored(old, nold);
+	trace_runs_free(&b);
+	wg_free(pk.buf);
+	return rc;
+}
+
 static int expire_seg(struct trace_store *s, size_t i, uint32_t cutoff, size_t *removed, bool *gone)
 {
 	struct trace_map m;

@@ -123,15 +123,7 @@ int trace_rec_make(uint32_t person, uint32_t place, int64_t t_in, int64_t t_out,
 
 int trace_rec_cmp(const struct trace_rec *a, const struct trace_rec *b)
 {
-	if (a->place != b->place)
-		return a->place < b->place ? -1 : 1;
-	if (a->t_min != b->t_min)
-		return a->t_min < b->t_min ? -1 : 1;
-	if (a->person != b->person)
-		return a->person < b->person ? -1 : 1;
-	if (a->dur != b->dur)
-		return a->dur < b->dur ? -1 : 1;
-	return 0;
+	return trace_rec_order(a, b);
 }
 
 bool trace_recs_sorted(const struct trace_rec *r, size_t n)
@@ -259,14 +251,34 @@ static void merge_runs(const struct sort_key *k, const struct trace_rec *a, size
 		out[o++] = b[j++];
 }
 
+/* The squeezed key of a batch: one pass for the ranges of place and t_min. */
+static void sort_key_init(struct sort_key *k, const struct trace_rec *r, size_t n)
+{
+	uint32_t max_place = 0, max_t = 0;
+
+	k->min_place = UINT32_MAX;
+	k->min_t = UINT32_MAX;
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].place < k->min_place)
+			k->min_place = r[i].place;
+		if (r[i].place > max_place)
+			max_place = r[i].place;
+		if (r[i].t_min < k->min_t)
+			k->min_t = r[i].t_min;
+		if (r[i].t_min > max_t)
+			max_t = r[i].t_min;
+	}
+	k->tbits = bits_for(max_t - k->min_t);
+	k->bits = k->tbits + bits_for(max_place - k->min_place);
+}
+
 /* Sorts by (place, t_in, person, dur): a radix sort on (place, t_in) -- two
  * halves on two threads, then merged, when the batch is large -- then the
  * short runs of equal keys by (person, dur). Falls back to an in-place
  * qsort when scratch memory cannot be had. */
 void trace_recs_sort(struct trace_rec *r, size_t n)
 {
-	struct sort_key k = { UINT32_MAX, UINT32_MAX, 0, 0 };
-	uint32_t max_place = 0, max_t = 0;
+	struct sort_key k;
 	struct trace_rec *tmp = NULL, *res0, *res1;
 	size_t bytes, h = n / 2;
 
@@ -274,18 +286,7 @@ void trace_recs_sort(struct trace_rec *r, size_t n)
 		return;
 	if (n < 64 || !wg_size_mul(n, sizeof(*r), &bytes) || !(tmp = wg_malloc(bytes)))
 		goto slow;
-	for (size_t i = 0; i < n; i++) {
-		if (r[i].place < k.min_place)
-			k.min_place = r[i].place;
-		if (r[i].place > max_place)
-			max_place = r[i].place;
-		if (r[i].t_min < k.min_t)
-			k.min_t = r[i].t_min;
-		if (r[i].t_min > max_t)
-			max_t = r[i].t_min;
-	}
-	k.tbits = bits_for(max_t - k.min_t);
-	k.bits = k.tbits + bits_for(max_place - k.min_place);
+	sort_key_init(&k, r, n);
 	if (n < SORT_PARALLEL_MIN) {
 		res0 = radix_range(&k, r, tmp, n);
 		if (!res0)
@@ -318,6 +319,28 @@ void trace_recs_sort(struct trace_rec *r, size_t n)
 slow:
 	wg_free(tmp);
 	plain_sort(r, n);
+}
+
+/* One thread's sort for a caller that already runs one per core: tmp (n
+ * records, may be NULL) is the radix scratch, and the result is left in
+ * whichever of r and tmp the last pass wrote, so nothing is copied back. */
+struct trace_rec *trace_recs_sort_into(struct trace_rec *r, struct trace_rec *tmp, size_t n)
+{
+	struct sort_key k;
+	struct trace_rec *res = NULL;
+
+	if (n < 2 || trace_recs_sorted(r, n))
+		return r;
+	if (tmp && n >= 64) {
+		sort_key_init(&k, r, n);
+		res = radix_range(&k, r, tmp, n);
+	}
+	if (!res) {
+		plain_sort(r, n);
+		return r;
+	}
+	sort_ties(res, n);
+	return res;
 }
 
 /* Drops adjacent duplicates; writes nothing before the first one. */

@@ -992,6 +992,154 @@ static void test_csv_big_split(void **st)
 	free(text);
 }
 
+/* CSV rows in random order, with repeats: persons 1..np, venues 1..nv. */
+static char *random_csv(size_t rows, uint32_t np, uint32_t nv, size_t *len)
+{
+	size_t cap = rows * 48 + 64;
+	char *text = malloc(cap);
+	assert_non_null(text);
+	*len = (size_t)snprintf(text, cap, "person,venue,t_in,t_out\n");
+	for (size_t i = 0; i < rows; i++) {
+		long long in = T0 + (long long)rnd(3 * 1440) * 60 + (rnd(4) == 0 ? rnd(60) : 0);
+		long long out = in + (long long)rnd(121) * 60;
+		*len += (size_t)snprintf(text + *len, cap - *len, "%u,%u,%lld,%lld\n", 1 + rnd(np),
+					 1 + rnd(nv), in, out);
+	}
+	return text;
+}
+
+/* The bytes of the one segment of a kind in dir (malloc), or NULL. */
+static uint8_t *read_seg(const char *dir, uint64_t seq, size_t *len)
+{
+	char path[4096];
+	struct stat stt;
+	uint8_t *buf;
+	FILE *f;
+	snprintf(path, sizeof(path), "%s/scan-%016llx.seg", dir, (unsigned long long)seq);
+	if (stat(path, &stt) != 0 || !(f = fopen(path, "rb")))
+		return NULL;
+	buf = malloc((size_t)stt.st_size + 1);
+	assert_non_null(buf);
+	*len = fread(buf, 1, (size_t)stt.st_size, f);
+	fclose(f);
+	return buf;
+}
+
+/* Loads text both ways -- trace_parse_csv + trace_store_append into a, and
+ * trace_store_load_csv into b -- and checks they store the same bytes. */
+static void load_both(trace_store *a, trace_store *b, const char *da, const char *db,
+		      const char *text, size_t len, uint64_t seq)
+{
+	struct trace_params p;
+	struct trace_rec *r = NULL;
+	struct trace_diag d;
+	size_t n = 0, read = 0, added_a = 0, added_b = 0, la = 0, lb = 0;
+	uint8_t *sa, *sb;
+
+	trace_params_default(&p);
+	assert_int_equal(trace_parse_csv(text, len, TRACE_SCAN, &p, NOW, &r, &n, &d), TRACE_OK);
+	assert_int_equal(trace_store_append(a, TRACE_SCAN, r, n, NOW, &added_a, &d), TRACE_OK);
+	wg_free(r);
+	assert_int_equal(trace_store_load_csv(b, TRACE_SCAN, text, len, NOW, &read, &added_b, &d), TRACE_OK);
+	assert_int_equal(read, n);
+	assert_int_equal(added_b, added_a);
+	sa = read_seg(da, seq, &la);
+	sb = read_seg(db, seq, &lb);
+	assert_true((sa == NULL) == (sb == NULL));
+	if (sa) {
+		assert_int_equal(la, lb);
+		assert_memory_equal(sa, sb, la);
+	}
+	free(sa);
+	free(sb);
+}
+
+static void test_load_csv(void **st)
+{
+	char *da = tmp_dir(), *db = tmp_dir(), *big, *small, *tiny, bad[128];
+	trace_store *a = open_at(da), *b = open_at(db);
+	size_t lbig, lsmall, ltiny, read = 9, added = 9, before;
+	struct trace_diag d;
+	(void)st;
+	big = random_csv(400000, 3000, 50, &lbig);   /* two threads, radix sorts */
+	small = random_csv(3000, 300, 20, &lsmall);
+	tiny = random_csv(40, 10, 3, &ltiny);       /* sorted in place, no scratch */
+	load_both(a, b, da, db, tiny, ltiny, 1);
+	load_both(a, b, da, db, big, lbig, 2);
+	load_both(a, b, da, db, big, lbig, 3);       /* all stored already: no segment */
+	load_both(a, b, da, db, small, lsmall, 3);   /* some new, some stored */
+	load_both(a, b, da, db, "", 0, 4);
+	/* a bad row: precise error, nothing stored */
+	before = trace_store_count(b, TRACE_SCAN);
+	snprintf(bad, sizeof(bad), "1,2,%lld,%lld\n1,2,%lld,%lld\n", NOW - 600, NOW - 60, NOW - 60,
+		 NOW + 600);
+	assert_int_equal(trace_store_load_csv(b, TRACE_SCAN, bad, strlen(bad), NOW, &read, &added, &d),
+			 TRACE_ERR_FUTURE);
+	assert_int_equal(d.row, 2);
+	assert_int_equal(added, 0);
+	assert_int_equal(trace_store_count(b, TRACE_SCAN), before);
+	big[lbig / 2 + 40] = 'x';
+	assert_int_equal(trace_store_load_csv(b, TRACE_SCAN, big, lbig, NOW, &read, &added, &d),
+			 TRACE_ERR_NUMBER);
+	assert_int_equal(trace_store_count(b, TRACE_SCAN), before);
+	assert_int_equal(trace_store_load_csv(b, (enum trace_kind)7, small, lsmall, NOW, &read, &added, &d),
+			 TRACE_ERR_PARAM);
+	trace_store_close(a);
+	trace_store_close(b);
+	/* every allocation failure unwinds, and leaves the store whole */
+	for (uint64_t nth = 1; nth < 5000; nth++) {
+		wg_mem_fail_at(nth);
+		b = NULL;
+		if (trace_store_open(db, NULL, &b, &d) == TRACE_OK) {
+			(void)trace_store_load_csv(b, TRACE_SCAN, small, lsmall, NOW, &read, &added, &d);
+			trace_store_close(b);
+		}
+		bool fired = wg_mem_failure_fired();
+		wg_mem_fail_at(0);
+		if (!fired)
+			break;
+	}
+	b = open_at(db);
+	assert_int_equal(trace_store_count(b, TRACE_SCAN), before);
+	trace_store_close(b);
+	rm_tree(da);
+	rm_tree(db);
+	free(da);
+	free(db);
+	free(big);
+	free(small);
+	free(tiny);
+}
+
+/* Numbers of every length (1 to 10 digits, leading zeros) parse to the
+ * values trace_rec_make is given, whichever way the row is read. */
+static void test_csv_numbers(void **st)
+{
+	size_t rows = 5000, cap = rows * 64, len = 0, n = 0;
+	char *text = malloc(cap);
+	struct trace_rec *want = malloc(rows * sizeof(*want)), *r = NULL;
+	struct trace_params p;
+	struct trace_diag d;
+	(void)st;
+	assert_non_null(text);
+	assert_non_null(want);
+	trace_params_default(&p);
+	for (size_t i = 0; i < rows; i++) {
+		uint32_t person = (uint32_t)(((uint64_t)rnd(1u << 31) << 1 | (i & 1)) >> rnd(32));
+		uint32_t venue = i == 0 ? UINT32_MAX : rnd(1u << 30) >> rnd(31);
+		long long in = NOW - 7200 + rnd(3600), out = in + rnd(3600);
+		len += (size_t)snprintf(text + len, cap - len, i % 7 ? "%u,%u,%lld,%lld\n"
+					: "%u,00%u,%lld,%lld\r\n", person, venue, in, out);
+		want[i] = rec(person, venue, in, out);
+	}
+	assert_int_equal(trace_parse_csv(text, len, TRACE_SCAN, &p, NOW, &r, &n, &d), TRACE_OK);
+	assert_int_equal(n, rows);
+	assert_memory_equal(r, want, rows * sizeof(*r));
+	wg_free(r);
+	free(text);
+	free(want);
+}
+
 static void test_cells_csv(void **st)
 {
 	struct trace_params p;
@@ -1382,6 +1530,8 @@ int main(void)
 		cmocka_unit_test(test_rank_sort),
 		cmocka_unit_test(test_csv_errors),
 		cmocka_unit_test(test_csv_big_split),
+		cmocka_unit_test(test_load_csv),
+		cmocka_unit_test(test_csv_numbers),
 		cmocka_unit_test(test_cells_csv),
 		cmocka_unit_test(test_binary),
 		cmocka_unit_test(test_append_rejects_whole_batch),
