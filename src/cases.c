@@ -653,7 +653,7 @@ static int cases_trace_batch(wg_req *r)
 #define CONTACT_COLUMNS \
 	"k.kind, k.rank, k.person_id, k.via_person_id, k.place, k.src_in, k.src_out, k.hit_in, k.hit_out," \
 	" k.overlap_min, k.total_overlap_min, k.node_path, COALESCE(p.name, ''), COALESCE(v.name, ''), k.community_id, k.case_id," \
-	" COALESCE(k.located_person_id, p.id), COALESCE(s.phone_enc, '')"
+	" COALESCE(k.located_person_id, p.id), COALESCE(s.phone_enc, ''), k.duplicate"
 /* A contact's registry person is the one matched by phone or chosen when
  * resolving, else the engine's id itself. */
 #define CONTACT_JOINS \
@@ -667,7 +667,7 @@ static json_t *contact_json(wg_req *r, const wg_stmt *s)
 	bool subject = stmt_int(s, 2) >= CASES_SUBJECT_FIRST_ID;
 	ident_mask_name(stmt_text(s, 12), masked, sizeof masked);
 	return json_pack(
-		"{s:I, s:s, s:I, s:o, s:o, s:o, s:s, s:b, s:s, s:I, s:I, s:s, s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:o}",
+		"{s:I, s:s, s:I, s:o, s:o, s:o, s:s, s:b, s:s, s:I, s:I, s:s, s:{s:I, s:I}, s:{s:I, s:I}, s:I, s:I, s:o, s:b}",
 		"case_id", (json_int_t)stmt_int(s, 15), "kind", stmt_text(s, 0), "rank", (json_int_t)stmt_int(s, 1),
 		"person_id", stmt_is_null(s, 16) ? json_null() : json_integer(stmt_int(s, 16)),
 		"subject_id", subject ? json_integer(stmt_int(s, 2)) : json_null(), "phone", cases_phone_json(r, stmt_text(s, 17)),
@@ -677,7 +677,8 @@ static json_t *contact_json(wg_req *r, const wg_stmt *s)
 		"source_stay", "in", (json_int_t)stmt_int(s, 5), "out", (json_int_t)stmt_int(s, 6),
 		"contact_stay", "in", (json_int_t)stmt_int(s, 7), "out", (json_int_t)stmt_int(s, 8),
 		"overlap_min", (json_int_t)stmt_int(s, 9), "total_overlap_min", (json_int_t)stmt_int(s, 10),
-		"community_id", stmt_is_null(s, 14) ? json_null() : json_integer(stmt_int(s, 14)));
+		"community_id", stmt_is_null(s, 14) ? json_null() : json_integer(stmt_int(s, 14)),
+		"duplicate", stmt_int(s, 18) != 0);
 }
 
 static int check_kind(wg_req *r, const char *kind)
@@ -802,7 +803,7 @@ static int contacts_export(wg_req *r)
 	wg_param p[] = { WG_PTEXT(lo), WG_PTEXT(hi), WG_PINT(case_id), WG_PINT(case_id), WG_PTEXT(kind ? kind : ""),
 			 WG_PTEXT(kind ? kind : "") };
 	struct contacts_query cq = { "SELECT " CONTACT_COLUMNS CONTACT_JOINS
-		" WHERE k.community_id IS NOT NULL AND k.node_path >= ? AND k.node_path < ?"
+		" WHERE k.community_id IS NOT NULL AND k.duplicate = 0 AND k.node_path >= ? AND k.node_path < ?"
 		" AND (? = 0 OR k.case_id = ?) AND (? = '' OR k.kind = ?) ORDER BY k.case_id DESC, k.kind, k.rank", p, 6 };
 	if (resource_export_reply(r, "contacts", "流调名单", write_contacts, &cq))
 		return r->fail.code;
@@ -826,7 +827,7 @@ static int contacts_handed(wg_req *r)
 	wg_param p[] = { WG_PTEXT(lo), WG_PTEXT(hi), WG_PINT(case_id), WG_PINT(case_id), WG_PTEXT(kind ? kind : ""),
 			 WG_PTEXT(kind ? kind : ""), WG_PINT(limit + 1), WG_PINT(cursor) };
 	if (cases_page(r, "SELECT " CONTACT_COLUMNS CONTACT_JOINS
-			 " WHERE k.community_id IS NOT NULL AND k.node_path >= ? AND k.node_path < ?"
+			 " WHERE k.community_id IS NOT NULL AND k.duplicate = 0 AND k.node_path >= ? AND k.node_path < ?"
 			 " AND (? = 0 OR k.case_id = ?) AND (? = '' OR k.kind = ?)"
 			 " ORDER BY k.case_id DESC, k.kind, k.rank LIMIT ? OFFSET ?", p, 8, limit, cursor, contact_json))
 		return r->fail.code;
@@ -855,14 +856,17 @@ static int case_apply(wg_req *r)
 		return r->fail.code;
 	wg_stmt *s;
 	rc = store_query(r->db,
-		"SELECT k.community_id, COALESCE(g.name, ''), COUNT(*) FROM case_contacts k LEFT JOIN grid_nodes g ON g.id = k.community_id"
-		" WHERE k.case_id = ? GROUP BY k.community_id, g.name ORDER BY COUNT(*) DESC", p, 1, &s);
+		"SELECT k.community_id, COALESCE(g.name, ''), COUNT(*), k.duplicate FROM case_contacts k"
+		" LEFT JOIN grid_nodes g ON g.id = k.community_id"
+		" WHERE k.case_id = ? GROUP BY k.duplicate, k.community_id, g.name ORDER BY COUNT(*) DESC, k.community_id", p, 1, &s);
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
 	json_t *communities = json_array();
-	json_int_t not_located = 0;
+	json_int_t not_located = 0, merged = 0;
 	while ((rc = stmt_next(s)) == 1) {
-		if (stmt_is_null(s, 0))
+		if (stmt_int(s, 3) != 0)
+			merged += stmt_int(s, 2);
+		else if (stmt_is_null(s, 0))
 			not_located += stmt_int(s, 2);
 		else
 			json_array_append_new(communities, json_pack("{s:I, s:s, s:I}", "community_id", (json_int_t)stmt_int(s, 0),
@@ -874,7 +878,7 @@ static int case_apply(wg_req *r)
 		json_decref(communities);
 		return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
 	}
-	json_t *out = json_pack("{s:o, s:I}", "communities", communities, "not_located", not_located);
+	json_t *out = json_pack("{s:o, s:I, s:I}", "communities", communities, "not_located", not_located, "merged", merged);
 	if (audit_req(r, "apply", "cases", r->id, path, out)) {
 		json_decref(out);
 		return r->fail.code;

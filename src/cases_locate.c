@@ -130,8 +130,10 @@ int cases_subject_resolve(wg_req *r, const struct cases_subject *in, uint32_t *t
 
 /* ---- apply ---- */
 
-/* Each step names the case twice or more; the statements stay plain SQL
- * that SQLite and PostgreSQL both run. */
+/* Each step takes the case id for each of its parameters; the statements
+ * stay plain SQL that SQLite and PostgreSQL both run. */
+#define KIND_ORDER(t) "CASE " t ".kind WHEN 'close' THEN 0 WHEN 'secondary' THEN 1 ELSE 2 END"
+
 static const char *const prepare_steps[] = {
 	/* Nobody placed yet: a new apply decides afresh. */
 	"UPDATE case_contacts SET community_id = NULL, located_person_id = NULL WHERE case_id = ?",
@@ -155,13 +157,35 @@ static const char *const prepare_steps[] = {
 	" AND g.id = l.node_id) WHERE case_id = ? AND EXISTS (SELECT 1 FROM contact_locates l, grid_nodes g"
 	" WHERE l.case_id = case_contacts.case_id AND l.trace_id = case_contacts.person_id AND l.status = 'community'"
 	" AND g.id = l.node_id)",
+	/* One person, two engine ids (a phone subject matched to a person who
+	 * is also a contact by id): the weaker row is marked, the stronger kept;
+	 * close before secondary, companions apart, then the longer exposure. */
+	"UPDATE case_contacts SET duplicate = 0 WHERE case_id = ? AND duplicate <> 0",
+	"UPDATE case_contacts SET duplicate = 1 WHERE case_id = ?"
+	" AND ((person_id >= 2147483648 AND located_person_id IS NOT NULL)"
+	" OR person_id IN (SELECT m.located_person_id FROM case_contacts m WHERE m.case_id = ?"
+	" AND m.kind IN ('close', 'secondary', 'companion') AND m.person_id >= 2147483648 AND m.located_person_id IS NOT NULL))"
+	" AND EXISTS (SELECT 1 FROM case_contacts o WHERE o.case_id = case_contacts.case_id"
+	" AND o.kind IN ('close', 'secondary', 'companion')"
+	" AND (o.person_id = COALESCE(case_contacts.located_person_id, case_contacts.person_id)"
+	" OR (o.person_id >= 2147483648 AND o.located_person_id = COALESCE(case_contacts.located_person_id, case_contacts.person_id)))"
+	" AND NOT (o.kind = case_contacts.kind AND o.person_id = case_contacts.person_id)"
+	" AND (o.kind = 'companion') = (case_contacts.kind = 'companion')"
+	" AND (" KIND_ORDER("o") " < " KIND_ORDER("case_contacts")
+	" OR (" KIND_ORDER("o") " = " KIND_ORDER("case_contacts") " AND (o.total_overlap_min > case_contacts.total_overlap_min"
+	" OR (o.total_overlap_min = case_contacts.total_overlap_min AND o.person_id < case_contacts.person_id)))))",
 };
 
 int cases_locate_prepare(wg_req *r, int64_t case_id)
 {
-	wg_param p[] = { WG_PINT(case_id) };
+	wg_param p[] = { WG_PINT(case_id), WG_PINT(case_id) };
 	for (size_t i = 0; i < sizeof prepare_steps / sizeof prepare_steps[0]; i++) {
-		int rc = store_run(r->db, prepare_steps[i], p, 1);
+		size_t n = 0;
+		for (const char *q = prepare_steps[i]; *q; q++)
+			n += *q == '?';
+		if (n > sizeof p / sizeof p[0])
+			return req_fail(r, WG_ERR_INTERNAL, NULL, NULL, NULL);
+		int rc = store_run(r->db, prepare_steps[i], p, n);
 		if (rc)
 			return req_fail(r, rc, NULL, NULL, NULL);
 	}

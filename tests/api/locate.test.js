@@ -246,3 +246,31 @@ test('key rotation re-encrypts the subjects\' phones too', async () => {
   assert.ok(r.json.items.some((x) => x.phone === PHONES.gone), r.text);
   assert.ok(r.json.items.every((x) => /^1\d{10}$/.test(x.phone)), r.text);
 });
+
+test('one person scanned by phone before registering and by id after is handed over once, the stronger row kept', async () => {
+  const v = await srv.api('POST', '/api/v1/venues', { token: community, body: { grid_id: DEMO.grid, name: '兴阜面馆', kind: 'restaurant' } });
+  assert.equal(v.status, 201, v.text);
+  const at = (body) => scan({ venue_code: v.json.code, ...body });
+  const sick = await person(DEMO.grid, '病例丑');
+  assert.equal((await at({ person_id: sick, t_in: now - 7200, t_out: now - 5400 })).status, 201);
+  const byPhone = await at({ phone: '13800000009', t_in: now - 6600, t_out: now - 6300 });
+  const subject = byPhone.json.subject_id;
+  assert.ok(subject >= FIRST_SUBJECT, byPhone.text);
+  const who = await person(DEMO.grid, '两号寅', '13800000009');
+  assert.equal((await at({ person_id: who, t_in: now - 7000, t_out: now - 5500 })).json.person_id, who);
+  const c = await srv.api('POST', '/api/v1/cases', { token: command, body: { person_id: sick, onset_at: now - 3600, preset: 'v9' } });
+  assert.equal((await srv.api('POST', `/api/v1/cases/${c.json.id}/trace`, { token: command })).status, 200);
+  const applied = await srv.api('POST', `/api/v1/cases/${c.json.id}/apply`, { token: command });
+  assert.equal(applied.status, 200, applied.text);
+  assert.equal(applied.json.merged, 1);
+  assert.deepEqual(applied.json.communities.map((x) => x.contacts), [1]);
+  const handed = await srv.api('GET', `/api/v1/contacts?case_id=${c.json.id}`, { token: community });
+  assert.deepEqual(handed.json.items.map((x) => [x.person_id, x.subject_id]), [[who, null]], 'once, by the row with the longer exposure');
+  const rows = await srv.api('GET', `/api/v1/cases/${c.json.id}/contacts?kind=close`, { token: command });
+  const bySubject = rows.json.items.find((x) => x.subject_id === subject);
+  assert.equal(bySubject.person_id, who, 'the phone row is kept as evidence, matched to the person');
+  assert.equal(bySubject.duplicate, true);
+  assert.equal(rows.json.items.find((x) => x.subject_id === null).duplicate, false);
+  const sheet = await srv.api('GET', `/api/v1/contacts/export?case_id=${c.json.id}`, { token: community });
+  assert.equal(sheet.text.replace(/^\ufeff/, '').trim().split('\r\n').length, 2, 'a header and the one person');
+});
