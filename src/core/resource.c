@@ -1093,12 +1093,22 @@ static struct resource_routes registered[MAX_RESOURCES];
 static struct wg_resource *resources[MAX_RESOURCES];
 
 /* Secrets kept in tables that are not declared resources. */
-#define MAX_EXTRA_SECRETS 8
-static struct { const char *table, *column; } extra_secrets[MAX_EXTRA_SECRETS];
-static int nextra_secrets;
-#define MAX_EXTRA_PATHS 8
-static struct { const char *table, *column; } extra_paths[MAX_EXTRA_PATHS];
-static int nextra_paths;
+/* Columns of tables that are not resources yet take part in what the
+ * generic layer does for every resource (re-encryption, subtree moves). */
+struct extra_columns {
+	struct { const char *table, *column; } at[8];
+	int n;
+};
+static struct extra_columns extra_secrets, extra_paths;
+
+static int extra_add(struct extra_columns *l, const char *table, const char *column)
+{
+	if (l->n == (int)(sizeof l->at / sizeof l->at[0]))
+		return WG_ERR_TOO_LARGE;
+	l->at[l->n].table = table;
+	l->at[l->n++].column = column;
+	return 0;
+}
 static int nregistered;
 
 void resource_release_all(void)
@@ -1114,8 +1124,8 @@ void resource_release_all(void)
 		}
 	}
 	nregistered = 0;
-	nextra_secrets = 0;
-	nextra_paths = 0;
+	extra_secrets.n = 0;
+	extra_paths.n = 0;
 }
 
 struct reencrypt_row {
@@ -1174,11 +1184,7 @@ static int reencrypt_column(wg_conn *c, const struct wg_keys *k, const char *tab
 
 int resource_add_secret_column(const char *table, const char *column)
 {
-	if (nextra_secrets == MAX_EXTRA_SECRETS)
-		return WG_ERR_TOO_LARGE;
-	extra_secrets[nextra_secrets].table = table;
-	extra_secrets[nextra_secrets++].column = column;
-	return 0;
+	return extra_add(&extra_secrets, table, column);
 }
 
 int resource_reencrypt_all(wg_conn *c, const struct wg_keys *k, int64_t *count)
@@ -1189,18 +1195,14 @@ int resource_reencrypt_all(wg_conn *c, const struct wg_keys *k, int64_t *count)
 		for (size_t j = 0; !rc && j < resources[i]->nfields; j++)
 			if (resources[i]->fields[j].flags & FF_SECRET)
 				rc = reencrypt_column(c, k, resources[i]->table, resources[i]->fields[j].name, count);
-	for (int i = 0; !rc && i < nextra_secrets; i++)
-		rc = reencrypt_column(c, k, extra_secrets[i].table, extra_secrets[i].column, count);
+	for (int i = 0; !rc && i < extra_secrets.n; i++)
+		rc = reencrypt_column(c, k, extra_secrets.at[i].table, extra_secrets.at[i].column, count);
 	return rc;
 }
 
 int resource_add_path_column(const char *table, const char *column)
 {
-	if (nextra_paths == MAX_EXTRA_PATHS)
-		return WG_ERR_TOO_LARGE;
-	extra_paths[nextra_paths].table = table;
-	extra_paths[nextra_paths++].column = column;
-	return 0;
+	return extra_add(&extra_paths, table, column);
 }
 
 static int rewrite_column(wg_conn *c, const char *table, const char *column, const char *old_path,
@@ -1219,8 +1221,8 @@ int resource_rewrite_paths(wg_conn *c, const char *old_path, const char *new_pat
 	int rc = 0;
 	for (int i = 0; !rc && i < nregistered; i++)
 		rc = rewrite_column(c, resources[i]->table, resources[i]->path_column, old_path, new_path);
-	for (int i = 0; !rc && i < nextra_paths; i++)
-		rc = rewrite_column(c, extra_paths[i].table, extra_paths[i].column, old_path, new_path);
+	for (int i = 0; !rc && i < extra_paths.n; i++)
+		rc = rewrite_column(c, extra_paths.at[i].table, extra_paths.at[i].column, old_path, new_path);
 	return rc;
 }
 

@@ -145,12 +145,35 @@ static int drop_existing(struct trace_store *s, enum trace_kind kind, struct tra
 	return TRACE_OK;
 }
 
+/* Writes a packed payload as the store's next segment and takes it in. */
+static int add_packed(struct trace_store *s, enum trace_kind kind, const struct trace_packed *pk, size_t *added,
+		      struct trace_diag *diag)
+{
+	struct trace_seg g;
+	int rc;
+
+	memset(&g, 0, sizeof(g));
+	g.seq = s->next_seq;
+	g.kind = (uint32_t)kind;
+	rc = trace_seg_write_packed(s, &g, pk, false);
+	if (rc)
+		return trace_diag_set(diag, rc, 0, 0, "segment");
+	s->next_seq = g.seq + 1; /* past any number another loader took meanwhile */
+	rc = trace_store_add_seg(s, &g);
+	if (rc)
+		return rc;
+	invalidate(s, kind);
+	if (added)
+		*added = pk->count;
+	return TRACE_OK;
+}
+
 int trace_store_append(trace_store *s, enum trace_kind kind, struct trace_rec *recs,
 		       size_t n, int64_t now, size_t *added, struct trace_diag *diag)
 {
 	uint32_t max_len = trace_max_len(&s->p, kind);
 	int64_t now_min = now / 60;
-	struct trace_seg g;
+	struct trace_packed pk;
 	int rc;
 
 	if (added)
@@ -171,20 +194,15 @@ int trace_store_append(trace_store *s, enum trace_kind kind, struct trace_rec *r
 		return rc;
 	if (n == 0)
 		return TRACE_OK;
-	memset(&g, 0, sizeof(g));
-	g.seq = s->next_seq;
-	g.kind = (uint32_t)kind;
-	rc = trace_seg_write(s, &g, recs, n, false);
+	memset(&pk, 0, sizeof(pk));
+	rc = trace_seg_encode(recs, n, &pk.buf, &pk.len);
 	if (rc)
-		return trace_diag_set(diag, rc, 0, 0, "segment");
-	s->next_seq = g.seq + 1; /* past any number another loader took meanwhile */
-	rc = trace_store_add_seg(s, &g);
-	if (rc)
-		return rc;
-	invalidate(s, kind);
-	if (added)
-		*added = n;
-	return TRACE_OK;
+		return trace_diag_set(diag, rc, 0, 0, NULL);
+	pk.count = n;
+	trace_recs_span(recs, n, &pk.min_t, &pk.max_t);
+	rc = add_packed(s, kind, &pk, added, diag);
+	wg_free(pk.buf);
+	return rc;
 }
 
 /* Maps the stored segments of a kind whose time span meets the runs' and
@@ -240,7 +258,6 @@ int trace_store_load_csv(trace_store *s, enum trace_kind kind, const char *data,
 	struct trace_runs b;
 	struct trace_packed pk;
 	struct trace_stored *old = NULL;
-	struct trace_seg g;
 	size_t n, nold = 0;
 	int rc;
 
@@ -271,23 +288,8 @@ int trace_store_load_csv(trace_store *s, enum trace_kind kind, const char *data,
 		goto out;
 	}
 	trace_runs_free(&b); /* the records are packed: their memory is not needed for the write */
-	if (pk.count == 0)
-		goto out;
-	memset(&g, 0, sizeof(g));
-	g.seq = s->next_seq;
-	g.kind = (uint32_t)kind;
-	rc = trace_seg_write_packed(s, &g, &pk, false);
-	if (rc) {
-		trace_diag_set(diag, rc, 0, 0, "segment");
-		goto out;
-	}
-	s->next_seq = g.seq + 1; /* past any number another loader took meanwhile */
-	rc = trace_store_add_seg(s, &g);
-	if (rc)
-		goto out;
-	invalidate(s, kind);
-	if (added)
-		*added = pk.count;
+	if (pk.count)
+		rc = add_packed(s, kind, &pk, added, diag);
 out:
 	close_stored(old, nold);
 	trace_runs_free(&b);
