@@ -134,9 +134,24 @@ static const struct wg_field person_fields[] = {
 
 /* ---- persons: derived fields and the household link ---- */
 
+/* Import memos: a grid by its code, a household by grid and address, the
+ * grid of a household the import found or made (so a family's rows ask the
+ * database once). */
+enum { MEMO_GRID_CODE = IMPORT_MEMO_DOMAIN_1, MEMO_HOUSEHOLD = IMPORT_MEMO_DOMAIN_2,
+       MEMO_HOUSEHOLD_GRID = IMPORT_MEMO_DOMAIN_3 };
+
+static void household_memo_key(int64_t household_id, char key[WG_I64_DIGITS + 1])
+{
+	key[wg_format_i64(key, household_id)] = '\0';
+}
+
 static int household_grid(wg_req *r, int64_t household_id, int64_t *grid_id)
 {
 	wg_stmt *s;
+	char key[WG_I64_DIGITS + 1];
+	household_memo_key(household_id, key);
+	if (import_memo_get(r, MEMO_HOUSEHOLD_GRID, key, grid_id, NULL))
+		return 0;
 	wg_param p[] = { WG_PINT(household_id) };
 	int rc = store_query(r->db, "SELECT grid_id, node_path FROM households WHERE id = ?", p, 1, &s);
 	if (rc)
@@ -205,8 +220,6 @@ static int person_check(wg_req *r, const struct wg_resource *res, int64_t id, js
 
 /* ---- import: grids by code, households by address ---- */
 
-enum { MEMO_GRID_CODE = IMPORT_MEMO_DOMAIN_1, MEMO_HOUSEHOLD = IMPORT_MEMO_DOMAIN_2 };
-
 static int grid_by_code(wg_req *r, const char *code, int64_t *id)
 {
 	int found;
@@ -228,7 +241,7 @@ static int grid_by_code(wg_req *r, const char *code, int64_t *id)
  * the family join it. */
 static int household_by_address(wg_req *r, int64_t grid, const char *address, int64_t *id)
 {
-	char key[320];
+	char key[320], hkey[WG_I64_DIGITS + 1];
 	int n = snprintf(key, sizeof key, "%lld|%s", (long long)grid, address);
 	bool memo = n > 0 && (size_t)n < sizeof key;
 	if (memo && import_memo_get(r, MEMO_HOUSEHOLD, key, id, NULL))
@@ -251,6 +264,8 @@ static int household_by_address(wg_req *r, int64_t grid, const char *address, in
 		return r->fail.code ? r->fail.code : req_fail(r, rc, NULL, NULL, NULL);
 	if (memo)
 		import_memo_set(r, MEMO_HOUSEHOLD, key, *id, NULL);
+	household_memo_key(*id, hkey);
+	import_memo_set(r, MEMO_HOUSEHOLD_GRID, hkey, grid, NULL);
 	return 0;
 }
 
