@@ -350,11 +350,23 @@ static int cmd_load(struct cli *c)
 	if (len >= 8 && memcmp(map, TRACE_MAGIC, 8) == 0) {
 		rc = load_bin(c, map, len, &p, now, &s, &n, &added, &d);
 	} else {
-		/* CSV is checked, sorted and written in one go (trace_store_load_csv) */
+		/* CSV is checked, sorted and written in one go (trace_store_load_csv),
+		 * so the store is opened first; a store this load made is removed
+		 * again when the file is refused, so that bad input leaves nothing. */
+		char dir[4096];
+		struct stat st;
+		const char *data = c->set[OPT_DATA] ? c->val[OPT_DATA] : "data";
+		int k = snprintf(dir, sizeof(dir), "%s/trace", data);
+		bool fresh = k > 0 && (size_t)k < sizeof(dir) && stat(dir, &st) != 0;
 		rc = open_store(c, &p, &s);
 		if (!rc && (rc = trace_store_load_csv(s, kind, (const char *)map, len, now, &n,
-						      &added, &d)) != TRACE_OK)
+						      &added, &d)) != TRACE_OK) {
 			rc = report(rc, &d, c->pos[0]);
+			trace_store_close(s);
+			s = NULL;
+			if (fresh)
+				rmdir(dir);
+		}
 	}
 	cli_progress(NULL, 0, 0);
 	if (rc)

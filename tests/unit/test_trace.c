@@ -1501,6 +1501,17 @@ static void test_cli(void **st)
 		const char *b[] = { "trace", "close", "--person", "9", "--onset", onset, "--data", data };
 		assert_int_equal(run(8, b), 1);
 	}
+	/* refused into a data directory without a store: no store is left behind */
+	{
+		char fresh[300], store[320];
+		struct stat sb;
+		snprintf(fresh, sizeof(fresh), "%s/fresh", dir);
+		snprintf(store, sizeof(store), "%s/trace", fresh);
+		assert_int_equal(mkdir(fresh, 0700), 0);
+		const char *a[] = { "trace", "load", csv, "--data", fresh, "--now", now };
+		assert_int_equal(run(7, a), 1);
+		assert_int_not_equal(stat(store, &sb), 0);
+	}
 	(void)line;
 	rm_tree(dir);
 	free(dir);
