@@ -507,3 +507,27 @@ test('a node reads the same by id, in a list, as a child and in write replies; l
   assert.equal((await srv.api('PATCH', `/api/v1/users/${u.json.id}`, { token: admin, body: { display_name: '王小二' } })).status, 200);
   assert.deepEqual((await get(b.id)).json.leaders, [{ user_id: u.json.id, duty: '楼栋长', name: '王小二' }]);
 });
+
+test('every read sees the write answered before it, while other reads keep the server busy', async () => {
+  const g = await created({ parent_id: DEMO.community, kind: 'grid', name: '读写网格' });
+  let busy = true;
+  const readers = Array.from({ length: 16 }, async () => {
+    while (busy) assert.equal((await get(g.id)).status, 200);
+  });
+  try {
+    let version = g.version;
+    for (let i = 0; i < 60; i++) {
+      const w = await srv.api('PATCH', `/api/v1/grids/${g.id}`, { token, body: { name: `读写网格${i}` }, headers: { 'if-match': String(version) } });
+      assert.equal(w.status, 200, w.text);
+      version = w.json.version;
+      // several at once, so that they are served by every pooled connection
+      for (const r of await Promise.all(Array.from({ length: 8 }, () => get(g.id)))) {
+        assert.equal(r.json.version, version, `read after write ${i}`);
+        assert.equal(r.json.name, `读写网格${i}`);
+      }
+    }
+  } finally {
+    busy = false;
+    await Promise.all(readers);
+  }
+});
