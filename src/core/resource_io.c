@@ -459,15 +459,16 @@ static int import_specs(const struct wg_resource *res, struct sheet_column_spec 
 	return 0;
 }
 
-static int existing_by_key(wg_req *r, const struct wg_resource *res, json_t *row, int64_t *id, int64_t *version)
+static int existing_by_key(wg_req *r, const struct wg_resource *res, json_t *row, int64_t *id, int64_t *version,
+			   char *path, size_t size)
 {
 	json_t *key = res->import_key ? json_object_get(row, res->import_key) : NULL;
 	*id = 0;
 	if (!json_is_string(key))
 		return 0;
 	char sql[512], lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
-	snprintf(sql, sizeof sql, "SELECT id, version FROM %s WHERE %s = ? AND %s >= ? AND %s < ?", res->table,
-		 res->import_key, res->path_column, res->path_column);
+	snprintf(sql, sizeof sql, "SELECT id, version, %s FROM %s WHERE %s = ? AND %s >= ? AND %s < ?", res->path_column,
+		 res->table, res->import_key, res->path_column, res->path_column);
 	wg_stmt *s;
 	scope_range(r->user->scope_path, lo, hi, sizeof lo);
 	wg_param p[] = { WG_PTEXT(json_string_value(key)), WG_PTEXT(lo), WG_PTEXT(hi) };
@@ -478,6 +479,7 @@ static int existing_by_key(wg_req *r, const struct wg_resource *res, json_t *row
 	while ((rc = stmt_next(s)) == 1) {
 		*id = stmt_int(s, 0);
 		*version = stmt_int(s, 1);
+		wg_copy_text(path, size, stmt_text(s, 2));
 		found++;
 	}
 	stmt_done(s);
@@ -492,15 +494,18 @@ static int import_one(wg_req *r, const struct wg_resource *res, json_t *row, str
 {
 	int64_t id, version = 0;
 	char path[WG_MAX_GRID_PATH];
-	if ((res->hooks.import_row && res->hooks.import_row(r, res, row)) || existing_by_key(r, res, row, &id, &version))
+	if ((res->hooks.import_row && res->hooks.import_row(r, res, row)) ||
+	    existing_by_key(r, res, row, &id, &version, path, sizeof path))
 		return r->fail.code;
 	if (id) {
 		/* An update changes what may change; where a record hangs is not moved by an import. */
 		for (size_t i = 0; i < res->nfields; i++)
 			if (res->fields[i].flags & FF_CREATE_ONLY)
 				json_object_del(row, res->fields[i].name);
+		/* Updated records are audited one by one (the file's record names
+		 * only what it created); a dry run keeps none of it. */
 		if (resource_validate(r, res, row, false) || (res->hooks.check && res->hooks.check(r, res, id, row)) ||
-		    resource_update(r, res, id, version, NULL, row))
+		    resource_update(r, res, id, version, NULL, row) || audit_req(r, "update", res->name, id, path, row))
 			return r->fail.code;
 		st->updated++;
 		return 0;

@@ -531,3 +531,47 @@ test('every read sees the write answered before it, while other reads keep the s
     await Promise.all(readers);
   }
 });
+
+test('a tree through CSV: nodes made under their parent\'s code, re-imported to update by code, exported again', async () => {
+  const upload = (text, query = '') => srv.api('POST', `/api/v1/grids/import${query}`, { token, raw: Buffer.from(text), headers: { 'content-type': 'text/csv' } });
+  const rows = (town, village) => [
+    '层级,名称,编码,上级编码',
+    `镇,${town},320923941,320923`,
+    `村,${village},320923941001,320923941`,
+    '网格,表格网格,,320923941001',
+  ].join('\n') + '\n';
+  const dry = await upload(rows('表格镇', '表格村'), '?dry_run=1');
+  assert.equal(dry.status, 200, dry.text);
+  assert.equal(dry.json.inserted, 3);
+  assert.equal((await srv.api('GET', '/api/v1/grids?code=320923941', { token })).json.items.length, 0, 'a dry run writes nothing');
+  const first = await upload(rows('表格镇', '表格村'));
+  assert.equal(first.status, 200, first.text);
+  assert.deepEqual([first.json.inserted, first.json.updated], [3, 0]);
+  const town = (await srv.api('GET', '/api/v1/grids?code=320923941', { token })).json.items[0];
+  const village = (await srv.api('GET', '/api/v1/grids?code=320923941001', { token })).json.items[0];
+  assert.equal(town.parent_id, DEMO.county);
+  assert.equal(village.parent_id, town.id);
+  assert.equal(village.path, `${town.path}${village.id}/`);
+  const grid = (await srv.api('GET', `/api/v1/grids/${village.id}/children`, { token })).json.items[0];
+  assert.equal(grid.name, '表格网格');
+
+  // The same codes again, with new names: the nodes are updated, not doubled, and each update is audited.
+  const second = await upload(rows('表格镇（改名）', '表格村（改名）').split('\n').slice(0, 3).join('\n') + '\n');
+  assert.equal(second.status, 200, second.text);
+  assert.deepEqual([second.json.inserted, second.json.updated], [0, 2]);
+  const renamed = await get(town.id);
+  assert.equal(renamed.json.name, '表格镇（改名）');
+  assert.equal(renamed.json.version, town.version + 1);
+  const auditor = await srv.login('auditor');
+  const trail = await srv.api('GET', '/api/v1/audit?resource=grids&limit=100', { token: auditor });
+  const updates = trail.json.items.filter((a) => a.action === 'update' && [String(town.id), String(village.id)].includes(a.record_id));
+  assert.equal(updates.length, 2, 'one audit record per node the import changed');
+  assert.ok(trail.json.items.some((a) => a.action === 'import'), 'and one for the file');
+
+  const out = await srv.api('GET', `/api/v1/grids/export?format=csv&grid=${town.id}`, { token });
+  assert.equal(out.status, 200, out.text);
+  const lines = out.text.replace(/^\ufeff/, '').trim().split('\r\n');
+  assert.match(lines[0], /名称/);
+  assert.equal(lines.length, 4, 'a header and the town, its village and its grid');
+  assert.ok(lines.some((l) => l.includes('表格村（改名）') && l.includes('320923941001')));
+});
