@@ -134,7 +134,8 @@ static int open_handle(struct sheet_reader *r, struct xls *x, const char *path)
 		return sheet_fail(r, WG_ERR_IO, SHEET_IO, 0, 0, NULL, NULL);
 	if (st == FREEXL_INSUFFICIENT_MEMORY)
 		return sheet_fail(r, WG_ERR_NOMEM, SHEET_NOMEM, 0, 0, NULL, NULL);
-	if (st != FREEXL_OK)
+	/* Some BIFF8 files libfreexl cannot follow open "successfully" with no handle. */
+	if (st != FREEXL_OK || !x->h)
 		return sheet_fail(r, WG_ERR_VALIDATION, SHEET_FORMAT, 0, 0, "(或是加密的Excel文件)",
 		                  " (or an encrypted Excel file)");
 	return 0;
