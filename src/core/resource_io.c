@@ -724,6 +724,8 @@ int resource_handle_import(wg_req *r)
 		req_fail(r, rc, NULL, NULL, NULL);
 		goto done;
 	}
+	/* The file is parsed (unzipped, decoded) on the second core while rows are stored. */
+	sheet_read_ahead(reader);
 	uint32_t rows = 0;
 	while ((rc = sheet_next_row(reader, &row)) == 0 && !row.end) {
 		if (++rows > WG_MAX_IMPORT_ROWS) {

@@ -475,10 +475,13 @@ static void saved_release(struct sheet_reader *r)
 	r->nsaved = r->saved_next = 0;
 }
 
+static void ahead_stop(struct sheet_reader *r);
+
 void sheet_close(struct sheet_reader *r)
 {
 	if (!r)
 		return;
+	ahead_stop(r);
 	if (r->ops && r->ops->close)
 		r->ops->close(r);
 	saved_release(r);
@@ -542,11 +545,127 @@ static int failed_rc(const struct sheet_reader *r)
 	}
 }
 
+/* ---- reading ahead on a second thread ----
+ *
+ * The worker runs next_fresh() (the only code that touches r->row, r->err,
+ * r->failed, r->rows_read and the format's state once it runs) and hands
+ * each row over by swapping the reader's row buffer with a slot's, so no
+ * text is copied. The caller holds one slot (its current row) until its next
+ * call; the last slot (end or error) is never passed. */
+#define AHEAD_SLOTS 32
+
+struct ahead_slot {
+	struct sheet_rowbuf buf;
+	struct sheet_row row;
+	int rc;
+};
+
+struct sheet_ahead {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	struct ahead_slot slot[AHEAD_SLOTS];
+	size_t head, tail;   /* slots taken by the caller / filled by the worker */
+	bool holding, stop, last_taken;
+};
+
+static bool slot_is_last(const struct ahead_slot *s) { return s->rc != 0 || s->row.end; }
+
+static void *ahead_run(void *arg)
+{
+	struct sheet_reader *r = arg;
+	struct sheet_ahead *a = r->ahead;
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		/* one slot stays free for the row the caller holds */
+		while (!a->stop && a->tail - a->head >= AHEAD_SLOTS - 1)
+			pthread_cond_wait(&a->changed, &a->lock);
+		if (a->stop)
+			break;
+		pthread_mutex_unlock(&a->lock);
+		struct sheet_row row;
+		memset(&row, 0, sizeof row);
+		int rc = next_fresh(r, &row);
+		/* The row's cells and texts live in r->row's memory, which moves to
+		 * the slot as it is: the row stays valid there. */
+		struct ahead_slot *s = &a->slot[a->tail % AHEAD_SLOTS];
+		struct sheet_rowbuf swap = s->buf;
+		s->buf = r->row;
+		r->row = swap;
+		s->rc = rc;
+		s->row = row;
+		pthread_mutex_lock(&a->lock);
+		a->tail++;
+		pthread_cond_broadcast(&a->changed);
+		if (slot_is_last(s))
+			break;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
+void sheet_read_ahead(struct sheet_reader *r)
+{
+	if (!r || r->ahead || r->failed)
+		return;
+	struct sheet_ahead *a = wg_calloc(1, sizeof *a);
+	if (!a)
+		return;
+	for (size_t i = 0; i < AHEAD_SLOTS; i++)
+		sheet_rowbuf_init(&a->slot[i].buf);
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->changed, NULL);
+	r->ahead = a;
+	if (pthread_create(&a->thread, NULL, ahead_run, r) != 0) {
+		r->ahead = NULL;
+		pthread_mutex_destroy(&a->lock);
+		pthread_cond_destroy(&a->changed);
+		wg_free(a);
+	}
+}
+
+static void ahead_stop(struct sheet_reader *r)
+{
+	struct sheet_ahead *a = r->ahead;
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	a->stop = true;
+	pthread_cond_broadcast(&a->changed);
+	pthread_mutex_unlock(&a->lock);
+	pthread_join(a->thread, NULL);
+	for (size_t i = 0; i < AHEAD_SLOTS; i++)
+		sheet_rowbuf_release(&a->slot[i].buf);
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->changed);
+	wg_free(a);
+	r->ahead = NULL;
+}
+
+static int ahead_next(struct sheet_ahead *a, struct sheet_row *row)
+{
+	pthread_mutex_lock(&a->lock);
+	if (a->holding && !a->last_taken) {
+		a->head++;
+		a->holding = false;
+		pthread_cond_broadcast(&a->changed);
+	}
+	while (a->head == a->tail)
+		pthread_cond_wait(&a->changed, &a->lock);
+	const struct ahead_slot *s = &a->slot[a->head % AHEAD_SLOTS];
+	a->holding = true;
+	a->last_taken = slot_is_last(s);
+	pthread_mutex_unlock(&a->lock);
+	*row = s->row;
+	return s->rc;
+}
+
 int sheet_next_row(struct sheet_reader *r, struct sheet_row *row)
 {
 	assert(r && row);
 	memset(row, 0, sizeof *row);
-	if (r->failed)
+	/* (once reading ahead, the worker owns r->failed: its errors come in order through the slots) */
+	if (!r->ahead && r->failed)
 		return failed_rc(r);
 	if (r->saved_next < r->nsaved) {
 		replay_row(r, row);
@@ -554,7 +673,7 @@ int sheet_next_row(struct sheet_reader *r, struct sheet_row *row)
 	}
 	if (r->nsaved)
 		saved_release(r);
-	return next_fresh(r, row);
+	return r->ahead ? ahead_next(r->ahead, row) : next_fresh(r, row);
 }
 
 /* ---- header detection -------------------------------------------------- */

@@ -109,6 +109,12 @@ int sheet_open_file(const char *path, struct sheet_reader **reader, struct sheet
 int sheet_open_memory(const void *data, size_t len, struct sheet_reader **reader,
                       struct sheet_error *err);
 int sheet_next_row(struct sheet_reader *r, struct sheet_row *row);
+/* From now on a second thread reads and parses the rows ahead of the
+ * caller (unzipping and XML parsing then run beside the caller's work). The
+ * rows, their order, errors and limits are the same; a row stays valid until
+ * the next sheet_next_row() as before. Falls back to reading in the caller's
+ * thread when no thread can be started. */
+void sheet_read_ahead(struct sheet_reader *r);
 /* The error of the last failed call on r (code SHEET_OK when none). */
 const struct sheet_error *sheet_last_error(const struct sheet_reader *r);
 enum sheet_format sheet_reader_format(const struct sheet_reader *r);
@@ -230,6 +236,7 @@ struct sheet_reader {
 	struct sheet_saved_row *saved;
 	size_t nsaved, saved_next;
 	bool failed;
+	struct sheet_ahead *ahead;        /* sheet_read_ahead(): owns r->row, err, failed, rows_read */
 };
 
 void sheet_rowbuf_init(struct sheet_rowbuf *b);

@@ -125,6 +125,40 @@ static char *read_all_file(const char *name, int *rc, struct sheet_error *err)
 	return s;
 }
 
+/* The same file read with and without a read-ahead thread: the same rows,
+ * the same end or error. After sheet_find_header(), as the importer reads. */
+static void same_with_read_ahead(const char *name, const struct sheet_column_spec *specs, size_t nspecs)
+{
+	char path[600], *got[2];
+	int rc[2];
+	struct sheet_error err[2];
+	path_of(name, path, sizeof path);
+	for (int ahead = 0; ahead < 2; ahead++) {
+		struct sheet_reader *r = NULL;
+		struct sheet_header h;
+		struct sheet_error e;
+		assert_int_equal(sheet_open_file(path, &r, &e), 0);
+		if (specs) {
+			assert_int_equal(sheet_find_header(r, specs, nspecs, &h, &e), 0);
+			sheet_header_release(&h);
+		}
+		if (ahead)
+			sheet_read_ahead(r);
+		got[ahead] = drain(r, &rc[ahead]);
+		err[ahead] = *sheet_last_error(r);
+		/* past the end, the answer does not change */
+		struct sheet_row row;
+		assert_int_equal(sheet_next_row(r, &row), rc[ahead]);
+		sheet_close(r);
+	}
+	assert_string_equal(got[0], got[1]);
+	assert_int_equal(rc[0], rc[1]);
+	assert_int_equal(err[0].code, err[1].code);
+	assert_int_equal(err[0].row, err[1].row);
+	wg_free(got[0]);
+	wg_free(got[1]);
+}
+
 /* ---- CSV ---------------------------------------------------------------- */
 
 static const char roster_csv[] =
@@ -609,6 +643,42 @@ static void test_header_xlsx(void **state)
 
 /* ---- writers ----------------------------------------------------------- */
 
+static void test_read_ahead_same_rows(void **state)
+{
+	(void)state;
+	/* titles, a header, then many more rows than the read-ahead holds, then a
+	 * cell too long: the rows in order, then the same error at the same row */
+	wg_buf b = WG_BUF_INIT(16u << 20);
+	wg_buf_puts(&b, "XX社区人员摸排登记表\n序号,姓名,* 身份证号,手机号码,网格编码\n");
+	for (int i = 1; i <= 5000; i++)
+		wg_buf_printf(&b, "%d,张三%d,11010519491231002X,13812345678,\"阜宁县,%d\"\n", i, i, i);
+	wg_buf_puts(&b, "5001,");
+	for (int i = 0; i < 70000; i++)
+		wg_buf_putc(&b, 'x');
+	wg_buf_puts(&b, "\n5002,李四\n");
+	assert_int_equal(b.err, 0);
+	write_file("ahead.csv", b.data, b.len);
+	same_with_read_ahead("ahead.csv", person_cols, NCOLS);
+	/* and a file that simply ends */
+	write_file("ahead_end.csv", b.data, strstr(b.data, "5001,") - b.data);
+	same_with_read_ahead("ahead_end.csv", person_cols, NCOLS);
+	wg_buf_release(&b);
+	make_roster_xlsx("ahead.xlsx", true);
+	same_with_read_ahead("ahead.xlsx", NULL, 0);
+
+	/* closed with rows still waiting: the thread stops, nothing leaks */
+	char path[600];
+	struct sheet_reader *r;
+	struct sheet_row row;
+	path_of("ahead_end.csv", path, sizeof path);
+	assert_int_equal(sheet_open_file(path, &r, NULL), 0);
+	sheet_read_ahead(r);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(sheet_next_row(r, &row), 0);
+	assert_int_equal(row.number, 3);
+	sheet_close(r);
+}
+
 static void test_csv_writer(void **state)
 {
 	(void)state;
@@ -721,7 +791,8 @@ static int teardown(void **state)
 {
 	(void)state;
 	static const char *const files[] = { "utf8.csv", "bom.csv", "gb.csv", "u16.csv", "shared.xlsx",
-	                                     "inline.xlsx", "hdr.xlsx", "export.xlsx" };
+	                                     "inline.xlsx", "hdr.xlsx", "export.xlsx", "ahead.csv", "ahead_end.csv",
+	                                     "ahead.xlsx" };
 	char path[600];
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		path_of(files[i], path, sizeof path);
@@ -745,6 +816,7 @@ int main(void)
 		cmocka_unit_test(test_header_found_below_titles),
 		cmocka_unit_test(test_header_missing_required),
 		cmocka_unit_test(test_header_xlsx),
+		cmocka_unit_test(test_read_ahead_same_rows),
 		cmocka_unit_test(test_csv_writer),
 		cmocka_unit_test(test_xlsx_writer_roundtrip),
 		cmocka_unit_test(test_alloc_failures),
