@@ -567,6 +567,10 @@ struct sheet_ahead {
 	struct ahead_slot slot[AHEAD_SLOTS];
 	size_t head, tail;   /* slots taken by the caller / filled by the worker */
 	bool holding, stop, last_taken;
+	/* Who sleeps on `changed`: a wake-up per row would cost more than the
+	 * parsing it hides, so the worker is woken when half the slots are free
+	 * and the caller only when it waits. */
+	bool worker_waits, caller_waits;
 };
 
 static bool slot_is_last(const struct ahead_slot *s) { return s->rc != 0 || s->row.end; }
@@ -578,8 +582,11 @@ static void *ahead_run(void *arg)
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		/* one slot stays free for the row the caller holds */
-		while (!a->stop && a->tail - a->head >= AHEAD_SLOTS - 1)
+		while (!a->stop && a->tail - a->head >= AHEAD_SLOTS - 1) {
+			a->worker_waits = true;
 			pthread_cond_wait(&a->changed, &a->lock);
+			a->worker_waits = false;
+		}
 		if (a->stop)
 			break;
 		pthread_mutex_unlock(&a->lock);
@@ -596,7 +603,8 @@ static void *ahead_run(void *arg)
 		s->row = row;
 		pthread_mutex_lock(&a->lock);
 		a->tail++;
-		pthread_cond_broadcast(&a->changed);
+		if (a->caller_waits)
+			pthread_cond_broadcast(&a->changed);
 		if (slot_is_last(s))
 			break;
 	}
@@ -648,10 +656,14 @@ static int ahead_next(struct sheet_ahead *a, struct sheet_row *row)
 	if (a->holding && !a->last_taken) {
 		a->head++;
 		a->holding = false;
-		pthread_cond_broadcast(&a->changed);
+		if (a->worker_waits && a->tail - a->head <= AHEAD_SLOTS / 2)
+			pthread_cond_broadcast(&a->changed);
 	}
-	while (a->head == a->tail)
+	while (a->head == a->tail) {
+		a->caller_waits = true;
 		pthread_cond_wait(&a->changed, &a->lock);
+		a->caller_waits = false;
+	}
 	const struct ahead_slot *s = &a->slot[a->head % AHEAD_SLOTS];
 	a->holding = true;
 	a->last_taken = slot_is_last(s);

@@ -575,3 +575,14 @@ test('a tree through CSV: nodes made under their parent\'s code, re-imported to 
   assert.equal(lines.length, 4, 'a header and the town, its village and its grid');
   assert.ok(lines.some((l) => l.includes('表格村（改名）') && l.includes('320923941001')));
 });
+
+test('an exported XLSX comes back in: every row read (the workbook parsed ahead of the rows being stored)', async () => {
+  const res = await fetch(`${srv.base}/api/v1/grids/export?format=xlsx&grid=${DEMO.community}`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200);
+  const book = Buffer.from(await res.arrayBuffer());
+  const listed = (await srv.api('GET', `/api/v1/grids?grid=${DEMO.community}&limit=1`, { token })).json.total;
+  const back = await srv.api('POST', '/api/v1/grids/import?dry_run=1', { token, raw: book });
+  assert.equal(back.status, 200, back.text);
+  assert.equal(back.json.inserted + back.json.updated, listed, 'one answer per exported node');
+  assert.ok(back.json.updated > 0, 'nodes with a code are matched');
+});
