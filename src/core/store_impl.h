@@ -82,6 +82,8 @@ struct wg_store {
 	_Atomic uint64_t queries;
 	/* SQLite: the first page of the WAL index (the -shm file), mapped read-only. */
 	const volatile unsigned char *wal_index;
+	bool wal_index_tried;
+	int wal_index_fd;  /* -1 when the -shm file could not be opened */
 };
 
 extern const struct wg_backend wg_sqlite_backend;

@@ -66,29 +66,40 @@ static uint64_t mono_micros(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The descriptor stays open until every connection is closed: closing any
+ * descriptor of a file drops all of this process's POSIX locks on it,
+ * SQLite's own included. (Dropping them let another process take the -shm
+ * file for unused, and re-initialise it under our connections.) */
 static void map_wal_index(wg_store *st, sqlite3 *db)
 {
-	const char *name = sqlite3_db_filename(db, "main");
-	char path[4096];
-	if (!name || !*name || snprintf(path, sizeof path, "%s-shm", name) >= (int)sizeof path)
-		return;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
+	if (st->wal_index_fd < 0) {
+		const char *name = sqlite3_db_filename(db, "main");
+		char path[4096];
+		if (!name || !*name || snprintf(path, sizeof path, "%s-shm", name) >= (int)sizeof path)
+			return;
+		st->wal_index_fd = open(path, O_RDONLY | O_CLOEXEC);  /* kept, mapped or not: see above */
+		if (st->wal_index_fd < 0)
+			return;
+	}
+	/* A new database's index is written by its first reads: the next connection tries again. */
 	struct stat sb;
-	if (fstat(fd, &sb) == 0 && sb.st_size >= WAL_INDEX_HEADER) {
-		void *m = mmap(NULL, WAL_INDEX_HEADER, PROT_READ, MAP_SHARED, fd, 0);
+	if (fstat(st->wal_index_fd, &sb) == 0 && sb.st_size >= WAL_INDEX_HEADER) {
+		void *m = mmap(NULL, WAL_INDEX_HEADER, PROT_READ, MAP_SHARED, st->wal_index_fd, 0);
 		if (m != MAP_FAILED)
 			st->wal_index = m;
 	}
-	close(fd);
 }
 
+/* After every connection is closed (see map_wal_index). */
 static void sqlite_close_store(wg_store *st)
 {
 	if (st->wal_index)
 		munmap((void *)st->wal_index, WAL_INDEX_HEADER);
+	if (st->wal_index_tried && st->wal_index_fd >= 0)
+		close(st->wal_index_fd);
 	st->wal_index = NULL;
+	st->wal_index_tried = false;
+	st->wal_index_fd = -1;
 }
 
 static void wal_header(const wg_store *st, unsigned char out[WAL_INDEX_HEADER])
@@ -164,6 +175,10 @@ static int sqlite_connect(wg_store *st, wg_conn *c)
 		"PRAGMA case_sensitive_like=ON;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		return sqlite_fail(c, rc);
+	if (!st->wal_index_tried) {  /* connections are made one after another by store_open */
+		st->wal_index_tried = true;
+		st->wal_index_fd = -1;
+	}
 	if (!st->wal_index)
 		map_wal_index(st, db);
 	rc = sqlite3_prepare_v3(db, "BEGIN DEFERRED", -1, SQLITE_PREPARE_PERSISTENT, (sqlite3_stmt **)&c->begin_ps, NULL);

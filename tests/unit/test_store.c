@@ -11,10 +11,12 @@
 #include "core/migrate.h"
 #include "core/store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct fixture {
@@ -259,6 +261,35 @@ static void sweep_frees_the_wal(void **state)
 	sqlite3_close(db);
 }
 
+/* SQLite marks the WAL index in use with a shared lock on its byte 128 (the
+ * "dead man switch" of the WAL file format); a process that finds it free
+ * takes the file for unused and re-initialises it. The store keeps its own
+ * descriptor of that file: it must never drop SQLite's locks, which closing
+ * any descriptor of the file would do. Another process checks. */
+static void wal_index_stays_locked(void **state)
+{
+	struct fixture *f = *state;
+	wg_conn *c;
+	int applied;
+	char shm[160];
+	assert_int_equal(migrate_up(f->st, &applied), 0);
+	store_acquire(f->st, &c);
+	assert_int_equal(count_failures(c), 0);
+	store_release(f->st, c);
+	snprintf(shm, sizeof shm, "%s-shm", f->path);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(shm, O_RDWR);
+		struct flock l = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 128, .l_len = 1 };
+		_exit(fd >= 0 && fcntl(fd, F_GETLK, &l) == 0 && l.l_type != F_UNLCK ? 0 : 1);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +302,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(backup_copies_the_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(kept_reads_see_every_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(sweep_frees_the_wal, setup, teardown),
+		cmocka_unit_test_setup_teardown(wal_index_stays_locked, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
