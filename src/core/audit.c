@@ -88,12 +88,7 @@ static void row_hash(const unsigned char key[32], const struct audit_row *a, cha
 	}
 	/* The chain is public (it is stored beside the rows): no need for the
 	 * constant-time, and slower, sodium_bin2hex. */
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < sizeof mac; i++) {
-		out[2 * i] = digits[mac[i] >> 4];
-		out[2 * i + 1] = digits[mac[i] & 15];
-	}
-	out[64] = '\0';
+	wg_hex(out, mac, sizeof mac);
 }
 
 static int change_hash(json_t *change, char out[65])
@@ -210,7 +205,7 @@ int audit_write(struct wg_app *app, wg_conn *c, const struct wg_principal *who, 
 	int64_t last_id;
 	int rc = 0;
 	if (ev->change_hash)
-		snprintf(ch, sizeof ch, "%s", ev->change_hash);
+		wg_copy_text(ch, sizeof ch, ev->change_hash);
 	else
 		rc = change_hash(ev->change, ch);
 	if (rc)

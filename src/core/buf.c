@@ -86,20 +86,26 @@ int wg_buf_printf(wg_buf *b, const char *fmt, ...)
 	return rc;
 }
 
-int wg_buf_hex(wg_buf *b, const uint8_t *p, size_t n)
+void wg_hex(char *out, const uint8_t *p, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int wg_buf_hex(wg_buf *b, const uint8_t *p, size_t n)
+{
 	size_t twice;
 	if (!wg_size_mul(n, 2, &twice))
 		return b->err = WG_ERR_TOO_LARGE;
 	int rc = wg_buf_reserve(b, twice);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < n; i++) {
-		b->data[b->len++] = digits[p[i] >> 4];
-		b->data[b->len++] = digits[p[i] & 15];
-	}
-	b->data[b->len] = '\0';
+	wg_hex(b->data + b->len, p, n);
+	b->len += twice;
 	return 0;
 }
 

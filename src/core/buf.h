@@ -37,5 +37,7 @@ char  *wg_buf_detach(wg_buf *b, size_t *len);
 void   wg_buf_release(wg_buf *b);
 /* Appends bytes as hexadecimal. */
 int    wg_buf_hex(wg_buf *b, const uint8_t *p, size_t n);
+/* Writes n bytes as 2n lower-case hex digits and a NUL into out. */
+void   wg_hex(char *out, const uint8_t *p, size_t n);
 
 #endif

@@ -170,7 +170,6 @@ bool crypt_is_stale(const struct wg_keys *k, const char *text)
 
 void crypt_blind_index(const struct wg_keys *k, const char *column, const char *plain, size_t n, char out[WG_BLIND_HEX])
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char h[16], msg[1024];
 	size_t clen = strlen(column) + 1;
 	/* The column's name with its NUL, then the value: in one call when it
@@ -187,9 +186,5 @@ void crypt_blind_index(const struct wg_keys *k, const char *column, const char *
 		crypto_generichash_update(&st, (const unsigned char *)plain, n);
 		crypto_generichash_final(&st, h, sizeof h);
 	}
-	for (size_t i = 0; i < sizeof h; i++) {
-		out[2 * i] = digits[h[i] >> 4];
-		out[2 * i + 1] = digits[h[i] & 15];
-	}
-	out[2 * sizeof h] = '\0';
+	wg_hex(out, h, sizeof h);
 }

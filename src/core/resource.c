@@ -627,7 +627,7 @@ static int get_direct(wg_req *r, const struct wg_resource *res)
 	rc = stmt_next(s);
 	bool visible = rc == 1 && scope_contains(r->user->scope_path, stmt_text(s, 4));
 	if (visible) {
-		snprintf(path, sizeof path, "%s", stmt_text(s, 4));
+		wg_copy_text(path, sizeof path, stmt_text(s, 4));
 		rc = row_emit(r, res, s, &out) ? -out.err : 1;
 	}
 	stmt_done(s);
@@ -1092,7 +1092,6 @@ struct resource_routes {
 static struct resource_routes registered[MAX_RESOURCES];
 static struct wg_resource *resources[MAX_RESOURCES];
 
-/* Secrets kept in tables that are not declared resources. */
 /* Columns of tables that are not resources yet take part in what the
  * generic layer does for every resource (re-encryption, subtree moves). */
 struct extra_columns {

@@ -80,7 +80,7 @@ struct wg_store {
 	pthread_cond_t  available;
 	_Atomic uint64_t busy_micros;
 	_Atomic uint64_t queries;
-	/* SQLite: the first page of the WAL index (the -shm file), mapped read-only. */
+	/* SQLite: the header at the start of the WAL index (the -shm file), mapped read-only. */
 	const volatile unsigned char *wal_index;
 	bool wal_index_tried;
 	int wal_index_fd;  /* -1 when the -shm file could not be opened */

@@ -57,7 +57,7 @@ static pthread_once_t configure_once = PTHREAD_ONCE_INIT;
  *   - when it is older than WG_READ_SNAPSHOT_MICROS, also while idle in the
  *     pool (store_sweep_snapshots), so that it never holds a checkpoint back.
  * Without a WAL index to watch (another journal mode), no snapshot is kept. */
-#define WAL_INDEX_HEADER 48 /* the first copy of the header */
+#define WAL_INDEX_HEADER sizeof ((wg_conn *)0)->snapshot_hdr /* the first copy of the header: 48 bytes */
 
 static uint64_t mono_micros(void)
 {
@@ -83,7 +83,7 @@ static void map_wal_index(wg_store *st, sqlite3 *db)
 	}
 	/* A new database's index is written by its first reads: the next connection tries again. */
 	struct stat sb;
-	if (fstat(st->wal_index_fd, &sb) == 0 && sb.st_size >= WAL_INDEX_HEADER) {
+	if (fstat(st->wal_index_fd, &sb) == 0 && (size_t)sb.st_size >= WAL_INDEX_HEADER) {
 		void *m = mmap(NULL, WAL_INDEX_HEADER, PROT_READ, MAP_SHARED, st->wal_index_fd, 0);
 		if (m != MAP_FAILED)
 			st->wal_index = m;

@@ -253,23 +253,45 @@ static int report(int rc, const struct trace_diag *d, const char *source)
 	return 1;
 }
 
-static int open_store(struct cli *c, const struct trace_params *p, trace_store **s)
+static const char *data_dir(const struct cli *c)
 {
-	const char *data = c->set[OPT_DATA] ? c->val[OPT_DATA] : "data";
+	return c->set[OPT_DATA] ? c->val[OPT_DATA] : "data";
+}
+
+/* DATA/trace, the store's directory. */
+static int store_dir(struct cli *c, char *dir, size_t size)
+{
+	int n = snprintf(dir, size, "%s/trace", data_dir(c));
+	if (n < 0 || (size_t)n >= size)
+		return bad_usage(c->cmd, "路径太长", "path too long", data_dir(c));
+	return 0;
+}
+
+/* Opens the store; *made (may be NULL) says whether its directory is new. */
+static int open_store_made(struct cli *c, const struct trace_params *p, trace_store **s, bool *made)
+{
 	char dir[4096];
 	struct trace_diag d;
-	int rc, n;
+	struct stat st;
+	int rc;
 
 	memset(&d, 0, sizeof(d));
-	if (mkdir(data, 0700) != 0 && errno != EEXIST)
-		return report(TRACE_ERR_IO, NULL, data);
-	n = snprintf(dir, sizeof(dir), "%s/trace", data);
-	if (n < 0 || (size_t)n >= sizeof(dir))
-		return bad_usage(c->cmd, "路径太长", "path too long", data);
+	if (mkdir(data_dir(c), 0700) != 0 && errno != EEXIST)
+		return report(TRACE_ERR_IO, NULL, data_dir(c));
+	rc = store_dir(c, dir, sizeof(dir));
+	if (rc)
+		return rc;
+	if (made)
+		*made = stat(dir, &st) != 0;
 	rc = trace_store_open(dir, p, s, &d);
 	if (rc)
 		return report(rc, &d, dir);
 	return 0;
+}
+
+static int open_store(struct cli *c, const struct trace_params *p, trace_store **s)
+{
+	return open_store_made(c, p, s, NULL);
 }
 
 /* A damaged index file was not used: say so (the answer is still right,
@@ -353,18 +375,15 @@ static int cmd_load(struct cli *c)
 		/* CSV is checked, sorted and written in one go (trace_store_load_csv),
 		 * so the store is opened first; a store this load made is removed
 		 * again when the file is refused, so that bad input leaves nothing. */
+		bool made = false;
 		char dir[4096];
-		struct stat st;
-		const char *data = c->set[OPT_DATA] ? c->val[OPT_DATA] : "data";
-		int k = snprintf(dir, sizeof(dir), "%s/trace", data);
-		bool fresh = k > 0 && (size_t)k < sizeof(dir) && stat(dir, &st) != 0;
-		rc = open_store(c, &p, &s);
+		rc = open_store_made(c, &p, &s, &made);
 		if (!rc && (rc = trace_store_load_csv(s, kind, (const char *)map, len, now, &n,
 						      &added, &d)) != TRACE_OK) {
 			rc = report(rc, &d, c->pos[0]);
 			trace_store_close(s);
 			s = NULL;
-			if (fresh)
+			if (made && store_dir(c, dir, sizeof(dir)) == 0)
 				rmdir(dir);
 		}
 	}
