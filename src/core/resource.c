@@ -138,6 +138,16 @@ static int validate_value(wg_req *r, const struct wg_field *f, json_t *body, con
 			 f->zh, name, type_zh(f->type), name, type_en(f->type));
 }
 
+/* Whether v passed validate_value() on the import's reading thread. */
+static bool checked_ahead(const wg_req *r, const json_t *v)
+{
+	const struct wg_row_ahead *a = r->import ? r->import->ahead : NULL;
+	for (size_t i = 0; a && i < a->nchecked; i++)
+		if (a->checked[i] == v)
+			return true;
+	return false;
+}
+
 int resource_validate(wg_req *r, const struct wg_resource *res, json_t *body, bool create)
 {
 	const char *key;
@@ -152,7 +162,7 @@ int resource_validate(wg_req *r, const struct wg_resource *res, json_t *body, bo
 		if (!create && (f->flags & FF_CREATE_ONLY))
 			return req_failf(r, WG_ERR_VALIDATION, key, "字段 %s 创建后不能修改", "field %s cannot be changed after creation",
 					 key, key);
-		if (validate_value(r, f, body, key, v))
+		if (!checked_ahead(r, v) && validate_value(r, f, body, key, v))
 			return r->fail.code;
 	}
 	if (create) {
@@ -265,10 +275,17 @@ static int bind_field(wg_req *r, const struct wg_field *f, json_t *v, struct bou
 		b->param[0] = WG_PTEXTN(s, n);
 		return 0;
 	}
-	wg_buf enc = WG_BUF_INIT(2048);
-	char bidx[WG_BLIND_HEX];
 	if (secret_columns(r, f, b))
 		return r->fail.code;
+	const struct wg_row_ahead *a = r->import ? r->import->ahead : NULL;
+	for (size_t i = 0; a && i < a->nsealed; i++)
+		if (a->sealed[i].value == v) {
+			b->param[0] = WG_PTEXT(a->sealed[i].enc);
+			b->param[1] = WG_PTEXT(a->sealed[i].bidx);
+			return 0;
+		}
+	wg_buf enc = WG_BUF_INIT(2048);
+	char bidx[WG_BLIND_HEX];
 	int rc = crypt_encrypt(&r->app->keys, f->name, s, n, &enc);
 	crypt_blind_index(&r->app->keys, f->name, s, n, bidx);
 	char *ct = rc ? NULL : arena_strndup(&r->arena, enc.data, enc.len);
@@ -279,6 +296,59 @@ static int bind_field(wg_req *r, const struct wg_field *f, json_t *v, struct bou
 	b->param[0] = WG_PTEXT(ct);
 	b->param[1] = WG_PTEXT(bi);
 	return 0;
+}
+
+_Static_assert(WG_AHEAD_BLIND == WG_BLIND_HEX, "a sealed row's blind index is a blind index");
+
+/* A secret's ciphertext and blind index, made ahead; false leaves it to the insert. */
+static bool seal_ahead(const struct wg_keys *k, const struct wg_field *f, json_t *v, struct wg_row_ahead *a)
+{
+	if (a->nsealed == WG_AHEAD_SECRETS)
+		return false;
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+	wg_buf enc = WG_BUF_INIT(WG_AHEAD_SEALED);
+	bool sealed = crypt_encrypt(k, f->name, s, n, &enc) == 0 && enc.len < WG_AHEAD_SEALED;
+	if (sealed) {
+		memcpy(a->sealed[a->nsealed].enc, enc.data, enc.len);
+		a->sealed[a->nsealed].enc[enc.len] = '\0';
+		crypt_blind_index(k, f->name, s, n, a->sealed[a->nsealed].bidx);
+		a->sealed[a->nsealed++].value = json_incref(v);
+	}
+	wg_buf_release(&enc);
+	return sealed;
+}
+
+void resource_prepare_row(wg_req *scratch, const struct wg_resource *res, struct wg_row_ahead *a)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(a->row, key, v) {
+		const struct wg_field *f = resource_field(res, key);
+		if (!f || (f->flags & FF_READONLY) || a->nchecked == WG_AHEAD_VALUES)
+			continue;
+		/* A failure is left for the import to find again, in its own order. */
+		if (validate_value(scratch, f, a->row, key, v)) {
+			memset(&scratch->fail, 0, sizeof scratch->fail);
+			continue;
+		}
+		v = json_object_get(a->row, key);  /* canonical now */
+		a->checked[a->nchecked++] = json_incref(v);
+		if ((f->flags & FF_SECRET) && json_is_string(v))
+			seal_ahead(&scratch->app->keys, f, v, a);
+	}
+}
+
+void resource_row_ahead_free(struct wg_row_ahead *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->nchecked; i++)
+		json_decref(a->checked[i]);
+	for (size_t i = 0; i < a->nsealed; i++)
+		json_decref(a->sealed[i].value);
+	json_decref(a->row);
+	wg_free(a);
 }
 
 int resource_want_reveal(wg_req *r, const struct wg_resource *res)
@@ -904,11 +974,55 @@ int resource_scope_of_new(wg_req *r, const struct wg_resource *res, json_t *body
 	return req_fail(r, WG_ERR_INTERNAL, NULL, NULL, NULL);
 }
 
+/* The INSERT for these fields in this order (a secret takes two columns). */
+static int build_insert(const struct wg_resource *res, const struct wg_field *const *fields, size_t n, wg_buf *sql)
+{
+	wg_buf vals = WG_BUF_INIT(WG_MAX_SQL);
+	wg_buf_printf(sql, "INSERT INTO %s (version, created_at, updated_at, %s", res->table, res->path_column);
+	wg_buf_puts(&vals, "1, ?, ?, ?");
+	for (size_t i = 0; i < n; i++) {
+		bool secret = fields[i]->flags & FF_SECRET;
+		wg_buf_printf(sql, secret ? ", %s_enc, %s_bidx" : ", %s", fields[i]->name, fields[i]->name);
+		wg_buf_puts(&vals, secret ? ", ?, ?" : ", ?");
+	}
+	wg_buf_puts(sql, ") VALUES (");
+	wg_buf_puts(sql, vals.data ? vals.data : "");
+	wg_buf_puts(sql, ")");
+	int rc = sql->err ? sql->err : vals.err;
+	wg_buf_release(&vals);
+	return rc;
+}
+
+/* An import keeps the INSERTs it built: a row with the same fields in
+ * the same order as an earlier one takes its text as it is. */
+static const char *insert_sql(wg_req *r, const struct wg_resource *res, const struct wg_field *const *fields, size_t n,
+			      wg_buf *sql)
+{
+	struct wg_import *im = r->import;
+	for (size_t i = 0; im && i < WG_INSERT_SHAPES; i++)
+		if (im->insert[i].sql && im->insert[i].res == res && im->insert[i].n == n &&
+		    memcmp(im->insert[i].field, fields, n * sizeof *fields) == 0)
+			return im->insert[i].sql;
+	if (build_insert(res, fields, n, sql))
+		return NULL;
+	char *copy = im ? wg_strdup(sql->data) : NULL;
+	if (copy) {
+		size_t slot = im->insert_next++ % WG_INSERT_SHAPES;
+		wg_free(im->insert[slot].sql);
+		im->insert[slot].sql = copy;
+		im->insert[slot].res = res;
+		im->insert[slot].n = n;
+		memcpy(im->insert[slot].field, fields, n * sizeof *fields);
+	}
+	return sql->data;
+}
+
 int resource_insert(wg_req *r, const struct wg_resource *res, json_t *body, const char *path, int64_t *id)
 {
-	wg_buf sql = WG_BUF_INIT(WG_MAX_SQL), vals = WG_BUF_INIT(WG_MAX_SQL);
-	wg_param p[64];
-	size_t n = 0;
+	wg_buf built = WG_BUF_INIT(WG_MAX_SQL);
+	const struct wg_field *fields[WG_INSERT_FIELDS];
+	wg_param p[3 + 2 * WG_INSERT_FIELDS];
+	size_t n = 0, nfields = 0;
 	const char *key;
 	json_t *v;
 	/* SQLite undoes only the failed statement, so the unique indexes can
@@ -917,35 +1031,23 @@ int resource_insert(wg_req *r, const struct wg_resource *res, json_t *body, cons
 	bool ask_first = conn_dialect(r->db) != WG_SQLITE;
 	if (ask_first && check_unique(r, res, body, 0))
 		return r->fail.code;
-	wg_buf_printf(&sql, "INSERT INTO %s (version, created_at, updated_at, %s", res->table, res->path_column);
-	wg_buf_puts(&vals, "1, ?, ?, ?");
 	p[n++] = WG_PINT(r->now);
 	p[n++] = WG_PINT(r->now);
 	p[n++] = WG_PTEXT(path);
 	json_object_foreach(body, key, v) {
 		struct bound b;
-		if (n + 2 > sizeof p / sizeof p[0])
-			break;
-		if (bind_field(r, resource_field(res, key), v, &b)) {
-			wg_buf_release(&sql);
-			wg_buf_release(&vals);
+		const struct wg_field *f = resource_field(res, key);
+		if (nfields == WG_INSERT_FIELDS)
+			return req_fail(r, WG_ERR_INTERNAL, NULL, NULL, NULL);
+		if (bind_field(r, f, v, &b))
 			return r->fail.code;
-		}
-		for (int k = 0; k < b.n; k++) {
-			wg_buf_puts(&sql, ", ");
-			wg_buf_puts(&sql, b.column[k]);
-			wg_buf_puts(&vals, ", ?");
+		fields[nfields++] = f;
+		for (int k = 0; k < b.n; k++)
 			p[n++] = b.param[k];
-		}
 	}
-	wg_buf_puts(&sql, ") VALUES (");
-	wg_buf_puts(&sql, vals.data ? vals.data : "");
-	wg_buf_puts(&sql, ")");
-	int rc = sql.err ? sql.err : vals.err;
-	if (!rc)
-		rc = store_insert(r->db, sql.data, p, n, id);
-	wg_buf_release(&sql);
-	wg_buf_release(&vals);
+	const char *sql = insert_sql(r, res, fields, nfields, &built);
+	int rc = sql ? store_insert(r->db, sql, p, n, id) : WG_ERR_NOMEM;
+	wg_buf_release(&built);
 	if (rc == WG_ERR_CONFLICT && !ask_first && check_unique(r, res, body, 0))
 		return r->fail.code;
 	if (rc == WG_ERR_CONFLICT)

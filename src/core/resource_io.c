@@ -336,6 +336,8 @@ static void import_release(wg_req *r, struct wg_import *im)
 	wg_free(im->memo);
 	wg_free(im->ids);
 	wg_free(im->rows);
+	for (size_t i = 0; i < WG_INSERT_SHAPES; i++)
+		wg_free(im->insert[i].sql);
 	memset(im, 0, sizeof *im);
 }
 
@@ -541,6 +543,51 @@ static json_t *row_object(wg_req *r, const struct wg_resource *res, const struct
 	return o;
 }
 
+/* The reading thread's share of a row (sheet_read_ahead): its object, the
+ * checks that need no database, the secrets' encryption. What needs the
+ * database, and the order in which a row's errors are found, stay with the
+ * import. */
+struct ahead_ctx {
+	wg_req scratch;           /* takes the reading thread's failures */
+	const struct wg_resource *res;
+	const struct sheet_header *h;
+	const struct sheet_column_spec *specs;
+	size_t nspecs;
+};
+
+static void *prepare_row(void *ctx, const struct sheet_row *row)
+{
+	struct ahead_ctx *c = ctx;
+	struct wg_row_ahead *a = wg_calloc(1, sizeof *a);
+	if (!a)
+		return NULL;  /* the import prepares the row itself */
+	memset(&c->scratch.fail, 0, sizeof c->scratch.fail);
+	a->row = row_object(&c->scratch, c->res, row, c->h, c->specs, c->nspecs);
+	if (!a->row && c->scratch.fail.code == WG_ERR_NOMEM) {
+		wg_free(a);
+		return NULL;
+	}
+	if (a->row)
+		resource_prepare_row(&c->scratch, c->res, a);
+	else
+		a->fail = c->scratch.fail;
+	return a;
+}
+
+static void release_row(void *prepared) { resource_row_ahead_free(prepared); }
+
+/* The row's object: as prepared ahead, or made here. */
+static json_t *take_row(wg_req *r, const struct wg_resource *res, const struct sheet_row *row,
+			const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs)
+{
+	const struct wg_row_ahead *a = row->prepared;
+	if (!a)
+		return row_object(r, res, row, h, specs, nspecs);
+	if (!a->row)
+		r->fail = a->fail;
+	return json_incref(a->row);
+}
+
 /* The file as received: its (unkeyed) BLAKE2b-256 digest, so the
  * audit trail says exactly which file was imported: anyone holding the file
  * can check it against the record. */
@@ -682,6 +729,7 @@ int resource_handle_import(wg_req *r)
 	struct import_state st = { .errors = json_array() };
 	struct wg_import im = { 0 };
 	struct deferred_indexes deferred = { 0 };
+	struct ahead_ctx *ahead = NULL;
 	size_t nspecs = 0;
 	int64_t flag;
 	int rc;
@@ -724,11 +772,12 @@ int resource_handle_import(wg_req *r)
 		req_fail(r, rc, NULL, NULL, NULL);
 		goto done;
 	}
-	/* A spreadsheet is unzipped and parsed on the second core while rows are
-	 * stored (a 1M-row XLSX: 32 → 26 s). CSV is decoded faster than rows
-	 * change hands between threads, so it stays on this one. */
-	if (sheet_reader_format(reader) != SHEET_FORMAT_CSV)
-		sheet_read_ahead(reader);
+	/* Rows are read, checked and encrypted on the second core while the
+	 * previous ones are stored. */
+	if ((ahead = wg_calloc(1, sizeof *ahead))) {
+		*ahead = (struct ahead_ctx){ .scratch.app = r->app, .res = res, .h = &h, .specs = specs, .nspecs = nspecs };
+		sheet_read_ahead(reader, &(struct sheet_prepare){ prepare_row, release_row, ahead });
+	}
 	uint32_t rows = 0;
 	while ((rc = sheet_next_row(reader, &row)) == 0 && !row.end) {
 		if (++rows > WG_MAX_IMPORT_ROWS) {
@@ -746,8 +795,10 @@ int resource_handle_import(wg_req *r)
 		/* What a row allocates in the arena dies with the row: files are long. */
 		wg_arena request_arena = r->arena;
 		arena_init(&r->arena, 1u << 20);
-		json_t *o = row_object(r, res, &row, &h, specs, nspecs);
+		json_t *o = take_row(r, res, &row, &h, specs, nspecs);
+		im.ahead = row.prepared;
 		bool failed = !o || import_one(r, res, o, &st);
+		im.ahead = NULL;
 		arena_release(&r->arena);
 		r->arena = request_arena;
 		bool out_of_memory = r->fail.code == WG_ERR_NOMEM;
@@ -811,8 +862,9 @@ done:
 	r->import = NULL;
 	deferred_release(&deferred);
 	json_decref(st.errors);
+	sheet_close(reader);  /* stops the reading thread, which uses h and ahead */
 	sheet_header_release(&h);
-	sheet_close(reader);
+	wg_free(ahead);
 	wg_free(specs);
 	wg_free(names);
 	return r->fail.code;

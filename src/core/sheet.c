@@ -565,6 +565,7 @@ struct sheet_ahead {
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	struct ahead_slot slot[AHEAD_SLOTS];
+	struct sheet_prepare prep;
 	size_t head, tail;   /* slots taken by the caller / filled by the worker */
 	bool holding, stop, last_taken;
 	/* Who sleeps on `changed`: a wake-up per row would cost more than the
@@ -590,12 +591,18 @@ static void *ahead_run(void *arg)
 		if (a->stop)
 			break;
 		pthread_mutex_unlock(&a->lock);
+		/* the caller has moved past what this slot held */
+		struct ahead_slot *s = &a->slot[a->tail % AHEAD_SLOTS];
+		if (s->row.prepared && a->prep.release)
+			a->prep.release(s->row.prepared);
+		s->row.prepared = NULL;
 		struct sheet_row row;
 		memset(&row, 0, sizeof row);
 		int rc = next_fresh(r, &row);
+		if (rc == 0 && !row.end && a->prep.prepare)
+			row.prepared = a->prep.prepare(a->prep.ctx, &row);
 		/* The row's cells and texts live in r->row's memory, which moves to
 		 * the slot as it is: the row stays valid there. */
-		struct ahead_slot *s = &a->slot[a->tail % AHEAD_SLOTS];
 		struct sheet_rowbuf swap = s->buf;
 		s->buf = r->row;
 		r->row = swap;
@@ -612,7 +619,7 @@ static void *ahead_run(void *arg)
 	return NULL;
 }
 
-void sheet_read_ahead(struct sheet_reader *r)
+void sheet_read_ahead(struct sheet_reader *r, const struct sheet_prepare *prep)
 {
 	if (!r || r->ahead || r->failed)
 		return;
@@ -621,6 +628,8 @@ void sheet_read_ahead(struct sheet_reader *r)
 		return;
 	for (size_t i = 0; i < AHEAD_SLOTS; i++)
 		sheet_rowbuf_init(&a->slot[i].buf);
+	if (prep)
+		a->prep = *prep;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->changed, NULL);
 	r->ahead = a;
@@ -642,8 +651,11 @@ static void ahead_stop(struct sheet_reader *r)
 	pthread_cond_broadcast(&a->changed);
 	pthread_mutex_unlock(&a->lock);
 	pthread_join(a->thread, NULL);
-	for (size_t i = 0; i < AHEAD_SLOTS; i++)
+	for (size_t i = 0; i < AHEAD_SLOTS; i++) {
+		if (a->slot[i].row.prepared && a->prep.release)
+			a->prep.release(a->slot[i].row.prepared);
 		sheet_rowbuf_release(&a->slot[i].buf);
+	}
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->changed);
 	wg_free(a);
@@ -1019,7 +1031,7 @@ int sheet_find_header(struct sheet_reader *r, const struct sheet_column_spec *sp
 		goto out;
 	}
 	/* The header row itself: map it, then replay only the rows after it. */
-	struct sheet_row hdr = { false, r->saved[best].number, r->saved[best].n, r->saved[best].cells };
+	struct sheet_row hdr = { false, r->saved[best].number, r->saved[best].n, r->saved[best].cells, NULL };
 	h->row = hdr.number;
 	rc = header_map(&sn, specs, nspecs, &hdr, h, &tmp);
 	if (rc)

@@ -99,6 +99,9 @@ struct sheet_row {
 	uint32_t number;          /* 1-based row number in the source */
 	size_t n;
 	const struct sheet_cell *cells;
+	/* What the read-ahead's prepare made of this row (see below), NULL if
+	 * it did not see the row. Valid as long as the row; the reader releases it. */
+	void *prepared;
 };
 
 struct sheet_reader;
@@ -109,12 +112,22 @@ int sheet_open_file(const char *path, struct sheet_reader **reader, struct sheet
 int sheet_open_memory(const void *data, size_t len, struct sheet_reader **reader,
                       struct sheet_error *err);
 int sheet_next_row(struct sheet_reader *r, struct sheet_row *row);
+/* Work the reading thread does on each row it reads, beside the caller:
+ * prepare(ctx, row) returns what the caller finds in row->prepared (NULL is
+ * allowed). release frees it once the caller has moved past the row, on the
+ * reading thread (so the caller spends no time on it), or at sheet_close(). */
+struct sheet_prepare {
+	void *(*prepare)(void *ctx, const struct sheet_row *row);
+	void (*release)(void *prepared);
+	void *ctx;
+};
 /* From now on a second thread reads and parses the rows ahead of the
- * caller (unzipping and XML parsing then run beside the caller's work). The
- * rows, their order, errors and limits are the same; a row stays valid until
- * the next sheet_next_row() as before. Falls back to reading in the caller's
- * thread when no thread can be started. */
-void sheet_read_ahead(struct sheet_reader *r);
+ * caller (unzipping and XML parsing then run beside the caller's work), and
+ * runs prep (NULL for none) on each. The rows, their order, errors and limits
+ * are the same; a row stays valid until the next sheet_next_row() as before.
+ * Falls back to reading in the caller's thread, without prep, when no thread
+ * can be started; rows the header search had already read come without it too. */
+void sheet_read_ahead(struct sheet_reader *r, const struct sheet_prepare *prep);
 /* The error of the last failed call on r (code SHEET_OK when none). */
 const struct sheet_error *sheet_last_error(const struct sheet_reader *r);
 enum sheet_format sheet_reader_format(const struct sheet_reader *r);

@@ -171,6 +171,9 @@ static int sqlite_connect(wg_store *st, wg_conn *c)
 		"PRAGMA cache_size=-32768;"
 		/* CREATE INDEX and big sorts may use a second core. */
 		"PRAGMA threads=2;"
+		/* ANALYZE after a big import samples each index (0.45 s → 7 ms at a
+		 * million persons); the planner needs the shape, not exact counts. */
+		"PRAGMA analysis_limit=1000;"
 		/* Name-prefix searches (LIKE 'x%') then use the plain index. */
 		"PRAGMA case_sensitive_like=ON;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK)

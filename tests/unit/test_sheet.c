@@ -14,6 +14,8 @@
 #include "core/sheet.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,7 +145,7 @@ static void same_with_read_ahead(const char *name, const struct sheet_column_spe
 			sheet_header_release(&h);
 		}
 		if (ahead)
-			sheet_read_ahead(r);
+			sheet_read_ahead(r, NULL);
 		got[ahead] = drain(r, &rc[ahead]);
 		err[ahead] = *sheet_last_error(r);
 		/* past the end, the answer does not change */
@@ -672,11 +674,87 @@ static void test_read_ahead_same_rows(void **state)
 	struct sheet_row row;
 	path_of("ahead_end.csv", path, sizeof path);
 	assert_int_equal(sheet_open_file(path, &r, NULL), 0);
-	sheet_read_ahead(r);
+	sheet_read_ahead(r, NULL);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(sheet_next_row(r, &row), 0);
 	assert_int_equal(row.number, 3);
 	sheet_close(r);
+}
+
+/* What the reading thread made of a row: the row's number and its first
+ * cell as it saw them, and whether it ran on a thread other than the caller's. */
+struct prepared { uint32_t number; char first[32]; bool other_thread; };
+struct prepare_log { pthread_t caller; atomic_int made, released; };
+
+static void *prepare_one(void *ctx, const struct sheet_row *row)
+{
+	struct prepare_log *log = ctx;
+	struct prepared *p = wg_calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->number = row->number;
+	snprintf(p->first, sizeof p->first, "%.*s", row->n ? (int)row->cells[0].len : 0, row->n ? row->cells[0].text : "");
+	p->other_thread = !pthread_equal(pthread_self(), log->caller);
+	atomic_fetch_add(&log->made, 1);
+	return p;
+}
+
+static struct prepare_log *release_log;
+
+static void release_one(void *prepared)
+{
+	atomic_fetch_add(&release_log->released, 1);
+	wg_free(prepared);
+}
+
+static void test_read_ahead_prepares_rows(void **state)
+{
+	(void)state;
+	char path[600];
+	struct prepare_log log = { .caller = pthread_self() };
+	struct sheet_reader *r;
+	struct sheet_header h;
+	struct sheet_row row;
+	release_log = &log;
+	/* ahead_end.csv (written above): titles, a header, rows numbered 1..5000 */
+	path_of("ahead_end.csv", path, sizeof path);
+	assert_int_equal(sheet_open_file(path, &r, NULL), 0);
+	assert_int_equal(sheet_find_header(r, person_cols, NCOLS, &h, NULL), 0);
+	sheet_read_ahead(r, &(struct sheet_prepare){ prepare_one, release_one, &log });
+	int seen = 0, unprepared = 0;
+	while (sheet_next_row(r, &row) == 0 && !row.end) {
+		const struct prepared *p = row.prepared;
+		seen++;
+		if (!p) {  /* read by the header search, before the thread started */
+			unprepared++;
+			continue;
+		}
+		char first[32];
+		snprintf(first, sizeof first, "%.*s", (int)row.cells[0].len, row.cells[0].text);
+		assert_int_equal(p->number, row.number);
+		assert_string_equal(p->first, first);
+		assert_true(p->other_thread);
+	}
+	assert_int_equal(seen, 5000);
+	assert_true(unprepared < 100);
+	assert_int_equal(atomic_load(&log.made), 5000 - unprepared);
+	sheet_close(r);
+	sheet_header_release(&h);
+	/* each released once, by the reader */
+	assert_int_equal(atomic_load(&log.released), atomic_load(&log.made));
+
+	/* closed early, with rows prepared and not yet taken */
+	struct prepare_log early = { .caller = pthread_self() };
+	release_log = &early;
+	assert_int_equal(sheet_open_file(path, &r, NULL), 0);
+	sheet_read_ahead(r, &(struct sheet_prepare){ prepare_one, release_one, &early });
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(sheet_next_row(r, &row), 0);
+		assert_non_null(row.prepared);
+	}
+	sheet_close(r);
+	assert_true(atomic_load(&early.made) >= 3);
+	assert_int_equal(atomic_load(&early.released), atomic_load(&early.made));
 }
 
 static void test_csv_writer(void **state)
@@ -817,6 +895,7 @@ int main(void)
 		cmocka_unit_test(test_header_missing_required),
 		cmocka_unit_test(test_header_xlsx),
 		cmocka_unit_test(test_read_ahead_same_rows),
+		cmocka_unit_test(test_read_ahead_prepares_rows),
 		cmocka_unit_test(test_csv_writer),
 		cmocka_unit_test(test_xlsx_writer_roundtrip),
 		cmocka_unit_test(test_alloc_failures),
