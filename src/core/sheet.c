@@ -12,6 +12,7 @@
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -571,7 +572,8 @@ struct sheet_ahead {
 	/* Who sleeps on `changed`: a wake-up per row would cost more than the
 	 * parsing it hides, so the worker is woken when half the slots are free
 	 * and the caller only when it waits. */
-	bool worker_waits, caller_waits;
+	bool worker_waits;
+	atomic_bool caller_waits;  /* also read without the lock, to leave a row unprepared */
 };
 
 static bool slot_is_last(const struct ahead_slot *s) { return s->rc != 0 || s->row.end; }
@@ -599,7 +601,10 @@ static void *ahead_run(void *arg)
 		struct sheet_row row;
 		memset(&row, 0, sizeof row);
 		int rc = next_fresh(r, &row);
-		if (rc == 0 && !row.end && a->prep.prepare)
+		/* A caller waiting for rows means this thread is the slower one
+		 * (a spreadsheet to unzip): the row goes over as it is, and the
+		 * caller prepares it itself, so the two share the work. */
+		if (rc == 0 && !row.end && a->prep.prepare && !atomic_load_explicit(&a->caller_waits, memory_order_relaxed))
 			row.prepared = a->prep.prepare(a->prep.ctx, &row);
 		/* The row's cells and texts live in r->row's memory, which moves to
 		 * the slot as it is: the row stays valid there. */
