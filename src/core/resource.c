@@ -138,12 +138,12 @@ static int validate_value(wg_req *r, const struct wg_field *f, json_t *body, con
 			 f->zh, name, type_zh(f->type), name, type_en(f->type));
 }
 
-/* Whether v passed validate_value() on the import's reading thread. */
-static bool checked_ahead(const wg_req *r, const json_t *v)
+/* Whether v, as the value of f, passed validate_value() on the import's reading thread. */
+static bool checked_ahead(const wg_req *r, const struct wg_field *f, const json_t *v)
 {
 	const struct wg_row_ahead *a = r->import ? r->import->ahead : NULL;
 	for (size_t i = 0; a && i < a->nchecked; i++)
-		if (a->checked[i] == v)
+		if (a->checked[i].field == f && a->checked[i].value == v)
 			return true;
 	return false;
 }
@@ -162,7 +162,7 @@ int resource_validate(wg_req *r, const struct wg_resource *res, json_t *body, bo
 		if (!create && (f->flags & FF_CREATE_ONLY))
 			return req_failf(r, WG_ERR_VALIDATION, key, "字段 %s 创建后不能修改", "field %s cannot be changed after creation",
 					 key, key);
-		if (!checked_ahead(r, v) && validate_value(r, f, body, key, v))
+		if (!checked_ahead(r, f, v) && validate_value(r, f, body, key, v))
 			return r->fail.code;
 	}
 	if (create) {
@@ -279,7 +279,7 @@ static int bind_field(wg_req *r, const struct wg_field *f, json_t *v, struct bou
 		return r->fail.code;
 	const struct wg_row_ahead *a = r->import ? r->import->ahead : NULL;
 	for (size_t i = 0; a && i < a->nsealed; i++)
-		if (a->sealed[i].value == v) {
+		if (a->sealed[i].field == f && a->sealed[i].value == v) {
 			b->param[0] = WG_PTEXT(a->sealed[i].enc);
 			b->param[1] = WG_PTEXT(a->sealed[i].bidx);
 			return 0;
@@ -313,6 +313,7 @@ static bool seal_ahead(const struct wg_keys *k, const struct wg_field *f, json_t
 		memcpy(a->sealed[a->nsealed].enc, enc.data, enc.len);
 		a->sealed[a->nsealed].enc[enc.len] = '\0';
 		crypt_blind_index(k, f->name, s, n, a->sealed[a->nsealed].bidx);
+		a->sealed[a->nsealed].field = f;
 		a->sealed[a->nsealed++].value = json_incref(v);
 	}
 	wg_buf_release(&enc);
@@ -333,7 +334,8 @@ void resource_prepare_row(wg_req *scratch, const struct wg_resource *res, struct
 			continue;
 		}
 		v = json_object_get(a->row, key);  /* canonical now */
-		a->checked[a->nchecked++] = json_incref(v);
+		a->checked[a->nchecked].field = f;
+		a->checked[a->nchecked++].value = json_incref(v);
 		if ((f->flags & FF_SECRET) && json_is_string(v))
 			seal_ahead(&scratch->app->keys, f, v, a);
 	}
@@ -344,7 +346,7 @@ void resource_row_ahead_free(struct wg_row_ahead *a)
 	if (!a)
 		return;
 	for (size_t i = 0; i < a->nchecked; i++)
-		json_decref(a->checked[i]);
+		json_decref(a->checked[i].value);
 	for (size_t i = 0; i < a->nsealed; i++)
 		json_decref(a->sealed[i].value);
 	json_decref(a->row);

@@ -155,8 +155,9 @@ struct wg_row_ahead {
 	json_t *row;              /* NULL when a cell could not be read: fail says why */
 	struct wg_fail fail;
 	size_t nchecked, nsealed;
-	json_t *checked[WG_AHEAD_VALUES];
-	struct { json_t *value; char enc[WG_AHEAD_SEALED], bidx[WG_AHEAD_BLIND]; } sealed[WG_AHEAD_SECRETS];
+	/* by field and value: true, false and null are one object each, wherever they stand */
+	struct { const struct wg_field *field; json_t *value; } checked[WG_AHEAD_VALUES];
+	struct { const struct wg_field *field; json_t *value; char enc[WG_AHEAD_SEALED], bidx[WG_AHEAD_BLIND]; } sealed[WG_AHEAD_SECRETS];
 };
 /* On the reading thread: checks each settable member of ahead->row and
  * seals its secrets. scratch takes the failures and must hold .app. */
