@@ -976,8 +976,11 @@ int resource_scope_of_new(wg_req *r, const struct wg_resource *res, json_t *body
 	return req_fail(r, WG_ERR_INTERNAL, NULL, NULL, NULL);
 }
 
-/* The INSERT for these fields in this order (a secret takes two columns). */
-static int build_insert(const struct wg_resource *res, const struct wg_field *const *fields, size_t n, wg_buf *sql)
+/* The INSERT for these fields in this order (a secret takes two columns).
+ * On PostgreSQL a unique violation would abort the whole transaction, so
+ * the INSERT does nothing instead and the missing id says it. */
+static int build_insert(const wg_conn *c, const struct wg_resource *res, const struct wg_field *const *fields, size_t n,
+			wg_buf *sql)
 {
 	wg_buf vals = WG_BUF_INIT(WG_MAX_SQL);
 	wg_buf_printf(sql, "INSERT INTO %s (version, created_at, updated_at, %s", res->table, res->path_column);
@@ -989,7 +992,7 @@ static int build_insert(const struct wg_resource *res, const struct wg_field *co
 	}
 	wg_buf_puts(sql, ") VALUES (");
 	wg_buf_puts(sql, vals.data ? vals.data : "");
-	wg_buf_puts(sql, ")");
+	wg_buf_puts(sql, conn_dialect(c) == WG_SQLITE ? ")" : ") ON CONFLICT DO NOTHING");
 	int rc = sql->err ? sql->err : vals.err;
 	wg_buf_release(&vals);
 	return rc;
@@ -1005,7 +1008,7 @@ static const char *insert_sql(wg_req *r, const struct wg_resource *res, const st
 		if (im->insert[i].sql && im->insert[i].res == res && im->insert[i].n == n &&
 		    memcmp(im->insert[i].field, fields, n * sizeof *fields) == 0)
 			return im->insert[i].sql;
-	if (build_insert(res, fields, n, sql))
+	if (build_insert(r->db, res, fields, n, sql))
 		return NULL;
 	char *copy = im ? wg_strdup(sql->data) : NULL;
 	if (copy) {
@@ -1027,12 +1030,8 @@ int resource_insert(wg_req *r, const struct wg_resource *res, json_t *body, cons
 	size_t n = 0, nfields = 0;
 	const char *key;
 	json_t *v;
-	/* SQLite undoes only the failed statement, so the unique indexes can
-	 * speak first and the query that names the other record runs only on a
-	 * conflict; PostgreSQL aborts the whole transaction on one, so ask first. */
-	bool ask_first = conn_dialect(r->db) != WG_SQLITE;
-	if (ask_first && check_unique(r, res, body, 0))
-		return r->fail.code;
+	/* The unique indexes speak first; the query that names the other
+	 * record runs only on a conflict (a round trip less per row). */
 	p[n++] = WG_PINT(r->now);
 	p[n++] = WG_PINT(r->now);
 	p[n++] = WG_PTEXT(path);
@@ -1050,7 +1049,9 @@ int resource_insert(wg_req *r, const struct wg_resource *res, json_t *body, cons
 	const char *sql = insert_sql(r, res, fields, nfields, &built);
 	int rc = sql ? store_insert(r->db, sql, p, n, id) : WG_ERR_NOMEM;
 	wg_buf_release(&built);
-	if (rc == WG_ERR_CONFLICT && !ask_first && check_unique(r, res, body, 0))
+	if (rc == WG_ERR_NOT_FOUND && conn_dialect(r->db) != WG_SQLITE)
+		rc = WG_ERR_CONFLICT;  /* ON CONFLICT DO NOTHING returned no id */
+	if (rc == WG_ERR_CONFLICT && check_unique(r, res, body, 0))
 		return r->fail.code;
 	if (rc == WG_ERR_CONFLICT)
 		return req_failf(r, WG_ERR_CONFLICT, NULL, "%s 与已有记录冲突", "%s conflicts with an existing record", res->zh, res->en);
