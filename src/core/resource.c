@@ -298,8 +298,6 @@ static int bind_field(wg_req *r, const struct wg_field *f, json_t *v, struct bou
 	return 0;
 }
 
-_Static_assert(WG_AHEAD_BLIND == WG_BLIND_HEX, "a sealed row's blind index is a blind index");
-
 /* A secret's ciphertext and blind index, made ahead; false leaves it to the insert. */
 static bool seal_ahead(const struct wg_keys *k, const struct wg_field *f, json_t *v, struct wg_row_ahead *a)
 {

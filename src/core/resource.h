@@ -11,6 +11,7 @@
 #ifndef WG_RESOURCE_H
 #define WG_RESOURCE_H
 
+#include "crypt.h"
 #include "http.h"
 #include "limits.h"
 
@@ -132,13 +133,6 @@ struct sheet_writer;
 int resource_export_reply(wg_req *r, const char *name, const char *sheet_name,
 			  int (*write)(wg_req *r, struct sheet_writer *w, void *ctx), void *ctx);
 
-/* An import in progress (r->import). The records it created, in ascending
- * id order with the file row of each, so a duplicate inside the file names
- * the row it repeats; what the hooks created along the way (households found
- * by address), for the import's one audit record; and remembered lookups
- * (grid codes, node paths, addresses: a roster names the same few thousand
- * again and again). The memo is forgotten whenever a row is rolled back,
- * since it may name what that row created, and when it fills up. */
 /* A file row as the import's reading thread prepared it, beside the
  * import (resource_prepare_row): its object, the values that passed the
  * checks that need no database (made canonical), and the ciphertext and
@@ -146,24 +140,30 @@ int resource_export_reply(wg_req *r, const char *name, const char *sheet_name,
  * is freed and its address reused while the row is imported: the import
  * skips the work for exactly these values, whatever a hook replaced since. */
 #define WG_AHEAD_VALUES 32
-#define WG_INSERT_FIELDS 31   /* 3 + 2 × 31 parameters at most */
-#define WG_INSERT_SHAPES 8
 #define WG_AHEAD_SECRETS 4
 #define WG_AHEAD_SEALED 192   /* "k<version>:" + base64 of nonce, text and tag */
-#define WG_AHEAD_BLIND 33     /* WG_BLIND_HEX */
 struct wg_row_ahead {
 	json_t *row;              /* NULL when a cell could not be read: fail says why */
 	struct wg_fail fail;
 	size_t nchecked, nsealed;
 	/* by field and value: true, false and null are one object each, wherever they stand */
 	struct { const struct wg_field *field; json_t *value; } checked[WG_AHEAD_VALUES];
-	struct { const struct wg_field *field; json_t *value; char enc[WG_AHEAD_SEALED], bidx[WG_AHEAD_BLIND]; } sealed[WG_AHEAD_SECRETS];
+	struct { const struct wg_field *field; json_t *value; char enc[WG_AHEAD_SEALED], bidx[WG_BLIND_HEX]; } sealed[WG_AHEAD_SECRETS];
 };
 /* On the reading thread: checks each settable member of ahead->row and
  * seals its secrets. scratch takes the failures and must hold .app. */
 void resource_prepare_row(wg_req *scratch, const struct wg_resource *res, struct wg_row_ahead *ahead);
 void resource_row_ahead_free(struct wg_row_ahead *ahead);
 
+/* An import in progress (r->import). The records it created, in ascending
+ * id order with the file row of each, so a duplicate inside the file names
+ * the row it repeats; what the hooks created along the way (households found
+ * by address), for the import's one audit record; and remembered lookups
+ * (grid codes, node paths, addresses: a roster names the same few thousand
+ * again and again). The memo is forgotten whenever a row is rolled back,
+ * since it may name what that row created, and when it fills up. */
+#define WG_INSERT_FIELDS 31   /* 3 + 2 × 31 parameters at most */
+#define WG_INSERT_SHAPES 8
 struct wg_import_memo;
 struct wg_import {
 	int64_t *ids;

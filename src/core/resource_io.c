@@ -729,7 +729,7 @@ int resource_handle_import(wg_req *r)
 	struct import_state st = { .errors = json_array() };
 	struct wg_import im = { 0 };
 	struct deferred_indexes deferred = { 0 };
-	struct ahead_ctx *ahead = NULL;
+	struct ahead_ctx ahead;
 	size_t nspecs = 0;
 	int64_t flag;
 	int rc;
@@ -774,10 +774,8 @@ int resource_handle_import(wg_req *r)
 	}
 	/* Rows are read, checked and encrypted on the second core while the
 	 * previous ones are stored. */
-	if ((ahead = wg_calloc(1, sizeof *ahead))) {
-		*ahead = (struct ahead_ctx){ .scratch.app = r->app, .res = res, .h = &h, .specs = specs, .nspecs = nspecs };
-		sheet_read_ahead(reader, &(struct sheet_prepare){ prepare_row, release_row, ahead });
-	}
+	ahead = (struct ahead_ctx){ .scratch.app = r->app, .res = res, .h = &h, .specs = specs, .nspecs = nspecs };
+	sheet_read_ahead(reader, &(struct sheet_prepare){ prepare_row, release_row, &ahead });
 	uint32_t rows = 0;
 	while ((rc = sheet_next_row(reader, &row)) == 0 && !row.end) {
 		if (++rows > WG_MAX_IMPORT_ROWS) {
@@ -864,7 +862,6 @@ done:
 	json_decref(st.errors);
 	sheet_close(reader);  /* stops the reading thread, which uses h and ahead */
 	sheet_header_release(&h);
-	wg_free(ahead);
 	wg_free(specs);
 	wg_free(names);
 	return r->fail.code;
