@@ -11,7 +11,7 @@ LIBS     = $(PKG_LIBS) -lm -lpthread
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIB_SRC  := $(filter-out src/main.c,$(wildcard src/core/*.c src/*.c src/*/*.c))
+LIB_SRC  := $(filter-out src/main.c,$(shell find src -name '*.c' | sort))
 GEN_SRC  := build/gen/schema_sql.c
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)

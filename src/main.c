@@ -1,5 +1,5 @@
 /* wangge: one program, one table of commands. */
-#include "cli.h"
+#include "cli/cli.h"
 #include "registry/registry.h"
 #include "trace/trace.h"
 

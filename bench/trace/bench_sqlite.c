@@ -12,8 +12,8 @@
 #include <time.h>
 #include <sqlite3.h>
 
-#include "core/mem.h"
-#include "core/parse.h"
+#include "core/lib/mem.h"
+#include "core/lib/parse.h"
 #include "trace/trace.h"
 #include "trace/trace_cli.h"
 

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/mem.h"
-#include "core/parse.h"
+#include "core/lib/mem.h"
+#include "core/lib/parse.h"
 #include "trace/trace.h"
 #include "trace/trace_int.h"
 

@@ -2,19 +2,19 @@
  * checked (GB 11643) and bring the gender and birth date with them, a person
  * hangs on a household's grid, an imported roster finds its grids by code
  * and its households by address, and duplicates are merged, not kept. */
-#include "registry.h"
-#include "ident.h"
-#include "grid.h"
-#include "cli.h"
-#include "core/app.h"
-#include "core/audit.h"
-#include "core/opts.h"
-#include "core/parse.h"
-#include "core/err.h"
-#include "core/limits.h"
-#include "core/resource.h"
-#include "core/scope.h"
-#include "core/sheet.h"
+#include "registry/registry.h"
+#include "core/lib/ident.h"
+#include "grid/grid.h"
+#include "cli/cli.h"
+#include "core/app/app.h"
+#include "core/audit/audit.h"
+#include "core/lib/opts.h"
+#include "core/lib/parse.h"
+#include "core/lib/err.h"
+#include "core/lib/limits.h"
+#include "core/resource/resource.h"
+#include "core/auth/scope.h"
+#include "core/sheet/sheet.h"
 
 #include <stdio.h>
 #include <string.h>

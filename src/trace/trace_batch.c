@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/mem.h"
+#include "core/lib/mem.h"
 #include "trace/trace_query.h"
 
 struct batch_case {

@@ -10,9 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/err.h"
-#include "core/mem.h"
-#include "core/parse.h"
+#include "core/lib/err.h"
+#include "core/lib/mem.h"
+#include "core/lib/parse.h"
 #include "trace/trace_int.h"
 #include "trace/trace_cli.h"
 

@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/mem.h"
+#include "core/lib/mem.h"
 #include "trace/trace_int.h"
 
 #define IDX_MAGIC   "WGTRIDX1"

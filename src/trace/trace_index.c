@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "core/mem.h"
+#include "core/lib/mem.h"
 #include "trace/trace_int.h"
 
 void trace_table_free(struct trace_table *t)

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/mem.h"
-#include "core/parse.h"
+#include "core/lib/mem.h"
+#include "core/lib/parse.h"
 #include "trace/trace_int.h"
 
 #define CSV_SPLIT_MIN (8u << 20) /* below this one thread parses the file */

@@ -7,8 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/mem.h"
-#include "core/parse.h"
+#include "core/lib/mem.h"
+#include "core/lib/parse.h"
 #include "trace/trace_int.h"
 #include "trace/trace_cli.h"
 

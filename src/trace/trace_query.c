@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/mem.h"
+#include "core/lib/mem.h"
 #include "trace/trace_query.h"
 
 int trace_threads(const struct trace_rule *r)

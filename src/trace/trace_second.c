@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/mem.h"
+#include "core/lib/mem.h"
 #include "trace/trace_query.h"
 
 struct ival {

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/mem.h"
+#include "core/lib/mem.h"
 #include "trace/trace_int.h"
 
 #define TMP_STALE_SECONDS 3600

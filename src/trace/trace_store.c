@@ -3,7 +3,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/mem.h"
+#include "core/lib/mem.h"
 #include "trace/trace_int.h"
 
 static int make_dir(const char *dir)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/mem.h"
+#include "core/lib/mem.h"
 #include "trace/trace_int.h"
 
 struct trace_err_text {

@@ -1,5 +1,5 @@
 /* Feeds arbitrary bytes to the CSV reader and the header detection. */
-#include "core/sheet.h"
+#include "core/sheet/sheet.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* Every identity validator and mask on arbitrary bytes: no crash, and a
  * value accepted once is accepted again unchanged (normalisation is stable). */
-#include "registry/ident.h"
+#include "core/lib/ident.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -3,10 +3,10 @@
  * accepted or a failure naming its code, with zh-CN and English texts; and
  * an import's row checked ahead on its reading thread (resource_prepare_row)
  * ends exactly as the same row checked on the import's thread alone. */
-#include "core/err.h"
-#include "core/http.h"
-#include "core/mem.h"
-#include "core/resource.h"
+#include "core/lib/err.h"
+#include "core/http/http.h"
+#include "core/lib/mem.h"
+#include "core/resource/resource.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* Fuzz target: request routing. Any method and path must either match a
  * route with a positive id or not match, never crash or read out of bounds. */
-#include "core/http.h"
+#include "core/http/http.h"
 
 #include <stdint.h>
 #include <stdlib.h>

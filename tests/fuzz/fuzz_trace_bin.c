@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/mem.h"
+#include "core/lib/mem.h"
 #include "trace/trace.h"
 
 #define FUZZ_NOW 1700000000LL

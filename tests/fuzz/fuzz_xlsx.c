@@ -1,7 +1,7 @@
 /* Feeds arbitrary bytes to the XLSX reader (ZIP container, expat streaming).
  * Inputs that are not ZIP files are skipped: the CSV reader has its own
  * target and XLS goes through libfreexl. */
-#include "core/sheet.h"
+#include "core/sheet/sheet.h"
 
 #include <stddef.h>
 #include <stdint.h>

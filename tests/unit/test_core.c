@@ -5,16 +5,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "core/arena.h"
-#include "core/buf.h"
-#include "core/crypt.h"
-#include "core/err.h"
-#include "core/json.h"
-#include "core/mem.h"
-#include "core/opts.h"
-#include "core/parse.h"
-#include "core/rbac.h"
-#include "core/scope.h"
+#include "core/lib/arena.h"
+#include "core/lib/buf.h"
+#include "core/lib/crypt.h"
+#include "core/lib/err.h"
+#include "core/lib/json.h"
+#include "core/lib/mem.h"
+#include "core/lib/opts.h"
+#include "core/lib/parse.h"
+#include "core/auth/rbac.h"
+#include "core/auth/scope.h"
 
 #include <sodium.h>
 #include <string.h>

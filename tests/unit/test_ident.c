@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "registry/ident.h"
+#include "core/lib/ident.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -7,11 +7,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "core/buf.h"
-#include "core/err.h"
-#include "core/limits.h"
-#include "core/mem.h"
-#include "core/sheet.h"
+#include "core/lib/buf.h"
+#include "core/lib/err.h"
+#include "core/lib/limits.h"
+#include "core/lib/mem.h"
+#include "core/sheet/sheet.h"
 
 #include <errno.h>
 #include <pthread.h>

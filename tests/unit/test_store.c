@@ -6,10 +6,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "core/err.h"
-#include "core/mem.h"
-#include "core/migrate.h"
-#include "core/store.h"
+#include "core/lib/err.h"
+#include "core/lib/mem.h"
+#include "core/store/migrate.h"
+#include "core/store/store.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>

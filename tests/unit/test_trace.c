@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/mem.h"
+#include "core/lib/mem.h"
 #include "trace/trace.h"
 #include "trace/trace_int.h"
 #include "trace/trace_query.h"

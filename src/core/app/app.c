@@ -1,0 +1,225 @@
+/* Opening the data directory: configuration, keys, store, caches. */
+#include "core/app/app.h"
+#include "core/audit/audit.h"
+#include "core/auth/auth.h"
+#include "core/lib/err.h"
+#include "core/lib/limits.h"
+#include "core/lib/mem.h"
+#include "core/lib/parse.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void config_defaults(struct wg_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->session_idle_seconds = WG_SESSION_IDLE_SECONDS;
+	cfg->session_absolute_seconds = WG_SESSION_ABSOLUTE_SECONDS;
+	cfg->login_fails_per_user = WG_LOGIN_FAILS_PER_USER;
+	cfg->login_fails_per_address = WG_LOGIN_FAILS_PER_ADDRESS;
+	cfg->login_window_seconds = WG_LOGIN_WINDOW_SECONDS;
+	cfg->login_lock_seconds = WG_LOGIN_LOCK_SECONDS;
+	cfg->threads = 2;
+	cfg->import_sort_index_bytes = WG_IMPORT_SORT_INDEX_BYTES;
+	snprintf(cfg->static_dir, sizeof cfg->static_dir, "web/dist");
+}
+
+static const struct {
+	const char *key;
+	size_t offset;
+	int64_t min, max;
+} int_keys[] = {
+	{ "session_idle_seconds", offsetof(struct wg_config, session_idle_seconds), 1, 30 * 86400 },
+	{ "session_absolute_seconds", offsetof(struct wg_config, session_absolute_seconds), 1, 90 * 86400 },
+	{ "login_fails_per_user", offsetof(struct wg_config, login_fails_per_user), 1, 1000 },
+	{ "login_fails_per_address", offsetof(struct wg_config, login_fails_per_address), 1, 100000 },
+	{ "login_window_seconds", offsetof(struct wg_config, login_window_seconds), 1, 86400 },
+	{ "login_lock_seconds", offsetof(struct wg_config, login_lock_seconds), 1, 86400 },
+	{ "pwhash_ops", offsetof(struct wg_config, pwhash_ops), 0, 64 },
+	{ "pwhash_mem", offsetof(struct wg_config, pwhash_mem), 0, 1 << 30 },
+	{ "import_sort_index_bytes", offsetof(struct wg_config, import_sort_index_bytes), 1024, INT64_C(1) << 40 },
+};
+
+static int set_key(struct wg_config *cfg, const char *key, const char *value, int line)
+{
+	if (strcmp(key, "db") == 0) {
+		snprintf(cfg->db, sizeof cfg->db, "%s", value);
+		return 0;
+	}
+	if (strcmp(key, "trusted_proxy") == 0) {
+		snprintf(cfg->trusted_proxy, sizeof cfg->trusted_proxy, "%s", value);
+		return 0;
+	}
+	if (strcmp(key, "static_dir") == 0) {
+		snprintf(cfg->static_dir, sizeof cfg->static_dir, "%s", value);
+		return 0;
+	}
+	if (strcmp(key, "threads") == 0) {
+		uint32_t t;
+		if (!wg_parse_u32(value, strlen(value), &t) || t < 1 || t > 64)
+			return wg_error("wangge.conf line %d: threads must be 1 to 64 / 线程数应为 1 到 64", line);
+		cfg->threads = t;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++) {
+		if (strcmp(int_keys[i].key, key) != 0)
+			continue;
+		int64_t v;
+		if (!wg_parse_i64(value, strlen(value), &v) || v < int_keys[i].min || v > int_keys[i].max)
+			return wg_error("wangge.conf line %d: %s must be an integer from %lld to %lld / %s 应为 %lld 到 %lld 的整数",
+					line, key, (long long)int_keys[i].min, (long long)int_keys[i].max,
+					key, (long long)int_keys[i].min, (long long)int_keys[i].max);
+		/* argon2id needs at least 8 KiB; 0 keeps libsodium's interactive default. */
+		if (strcmp(key, "pwhash_mem") == 0 && v > 0 && v < 8192)
+			return wg_error("wangge.conf line %d: pwhash_mem must be 0 or at least 8192 / pwhash_mem 应为 0 或不小于 8192", line);
+		*(int64_t *)((char *)cfg + int_keys[i].offset) = v;
+		return 0;
+	}
+	return wg_error("wangge.conf line %d: unknown setting '%s' / 未知配置项 %s", line, key, key);
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	char *e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+int config_load(const char *path, struct wg_config *cfg)
+{
+	char line[2048];
+	int n = 0, rc = 0;
+	FILE *f = fopen(path, "r");
+	config_defaults(cfg);
+	if (!f)
+		return wg_error("cannot read %s: %s / 无法读取配置文件", path, strerror(errno));
+	while (!rc && fgets(line, sizeof line, f)) {
+		n++;
+		char *s = trim(line);
+		if (!*s || *s == '#')
+			continue;
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			rc = wg_error("%s line %d: expected key = value / 应为“键 = 值”", path, n);
+			break;
+		}
+		*eq = '\0';
+		rc = set_key(cfg, trim(s), trim(eq + 1), n);
+	}
+	fclose(f);
+	return rc;
+}
+
+int config_write(const char *path, const struct wg_config *cfg)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return wg_error("cannot write %s: %s", path, strerror(errno));
+	fprintf(f, "# wangge configuration (key = value)\n");
+	fprintf(f, "db = %s\n", cfg->db);
+	fprintf(f, "static_dir = %s\n", cfg->static_dir);
+	fprintf(f, "threads = %u\n", cfg->threads);
+	fprintf(f, "# trusted_proxy = 127.0.0.1   (behind nginx: take the client address from X-Real-IP)\n");
+	for (size_t i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++)
+		fprintf(f, "%s = %lld\n", int_keys[i].key, (long long)*(const int64_t *)((const char *)cfg + int_keys[i].offset));
+	return fclose(f) == 0 ? 0 : wg_error("cannot write %s", path);
+}
+
+int key_file_create(const char *path, size_t n)
+{
+	unsigned char key[64];
+	if (n > sizeof key)
+		return WG_ERR_INTERNAL;
+	randombytes_buf(key, n);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return wg_error("cannot create key file %s: %s", path, strerror(errno));
+	ssize_t w = write(fd, key, n);
+	sodium_memzero(key, sizeof key);
+	if (w != (ssize_t)n || fsync(fd) != 0) {
+		close(fd);
+		return wg_error("cannot write key file %s", path);
+	}
+	return close(fd) == 0 ? 0 : wg_error("cannot write key file %s", path);
+}
+
+int key_file_read(const char *path, unsigned char *key, size_t n)
+{
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return wg_error("cannot open key file %s: %s / 无法打开密钥文件", path, strerror(errno));
+	if (fstat(fd, &sb) != 0 || (sb.st_mode & 077)) {
+		close(fd);
+		return wg_error("key file %s must be readable by its owner only (chmod 600) / 密钥文件权限应为 600", path);
+	}
+	ssize_t got = read(fd, key, n);
+	close(fd);
+	if (got != (ssize_t)n)
+		return wg_error("key file %s must hold %zu bytes / 密钥文件长度应为 %zu 字节", path, n, n);
+	return 0;
+}
+
+int app_open(const char *data_dir, struct wg_app **out)
+{
+	char path[1200];
+	struct wg_app *app = wg_calloc(1, sizeof *app);
+	int rc = WG_ERR_NOMEM;
+	if (!app || sodium_init() < 0)
+		goto fail;
+	app->started_at = time(NULL);
+	app->data_dir = wg_strdup(data_dir);
+	if (!app->data_dir)
+		goto fail;
+	snprintf(path, sizeof path, "%s/wangge.conf", data_dir);
+	rc = config_load(path, &app->config);
+	if (rc)
+		goto fail;
+	snprintf(path, sizeof path, "%s/keys/audit.key", data_dir);
+	rc = key_file_read(path, app->audit_key, sizeof app->audit_key);
+	if (!rc)
+		rc = crypt_keys_load(data_dir, &app->keys);
+	if (rc)
+		goto fail;
+	const char *db = app->config.db;
+	char sqlite_path[1200];
+	if (strncmp(db, "postgres", 8) != 0 && db[0] != '/') {
+		snprintf(sqlite_path, sizeof sqlite_path, "%s/%s", data_dir, db);
+		db = sqlite_path;
+	}
+	rc = store_open(db, app->config.threads + 2, &app->store);
+	if (rc) {
+		wg_error("cannot open the database %s / 无法打开数据库", app->config.db);
+		goto fail;
+	}
+	rc = session_cache_create(&app->sessions);
+	if (rc)
+		goto fail;
+	*out = app;
+	return 0;
+fail:
+	app_close(app);
+	return rc ? rc : WG_ERR_INTERNAL;
+}
+
+void app_close(struct wg_app *app)
+{
+	if (!app)
+		return;
+	audit_queue_stop(app);
+	session_cache_destroy(app->sessions);
+	store_close(app->store);
+	sodium_memzero(app->audit_key, sizeof app->audit_key);
+	crypt_keys_wipe(&app->keys);
+	wg_free(app->data_dir);
+	wg_free(app);
+}

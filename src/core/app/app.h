@@ -1,0 +1,50 @@
+/* The running application: what every request can reach. */
+#ifndef WG_APP_H
+#define WG_APP_H
+
+#include "core/lib/crypt.h"
+#include "core/store/store.h"
+
+#include <stdint.h>
+
+struct session_cache;
+struct audit_queue;
+
+struct wg_config {
+	char db[1024];                  /* SQLite path or postgres:// URL */
+	int64_t session_idle_seconds;
+	int64_t session_absolute_seconds;
+	int64_t login_fails_per_user;
+	int64_t login_fails_per_address;
+	int64_t login_window_seconds;
+	int64_t login_lock_seconds;
+	int64_t pwhash_ops;             /* argon2id cost; 0 = libsodium's interactive default */
+	int64_t pwhash_mem;
+	int64_t import_sort_index_bytes;  /* from this file size, an import into a small table builds its indexes by sorting */
+	unsigned threads;
+	char static_dir[1024];
+	char trusted_proxy[64];         /* a reverse proxy's address: its X-Real-IP names the client */
+};
+
+struct wg_app {
+	char *data_dir;
+	struct wg_config config;
+	wg_store *store;
+	struct session_cache *sessions;
+	struct audit_queue *audit;
+	unsigned char audit_key[32];
+	struct wg_keys keys;            /* personal-data keys (crypt.h) */
+	int64_t started_at;
+};
+
+/* Reads DIR/wangge.conf and the key files; opens the store. */
+int  app_open(const char *data_dir, struct wg_app **out);
+void app_close(struct wg_app *app);
+int  config_load(const char *path, struct wg_config *cfg);
+void config_defaults(struct wg_config *cfg);
+int  config_write(const char *path, const struct wg_config *cfg);
+/* Reads a key file of exactly n bytes; refuses files others may read. */
+int  key_file_read(const char *path, unsigned char *key, size_t n);
+int  key_file_create(const char *path, size_t n);
+
+#endif

@@ -1,0 +1,219 @@
+#include "core/app/jobs.h"
+#include "core/app/app.h"
+#include "core/lib/err.h"
+#include "core/lib/json.h"
+#include "core/lib/limits.h"
+#include "core/lib/log.h"
+#include "core/lib/mem.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#define JOBS_KEPT 256
+
+struct job {
+	int64_t id;
+	int64_t user_id;
+	char kind[32];
+	const char *status;        /* "running", "done", "failed" */
+	_Atomic uint64_t rows;
+	int64_t started_at, finished_at;
+	int http_status;
+	char *result;              /* the import's answer, JSON text */
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t idle = PTHREAD_COND_INITIALIZER;
+static struct job jobs[JOBS_KEPT];
+static int64_t next_id = 1;
+static int running;
+
+struct job_run {
+	struct job *job;
+	wg_req *r;
+	char dry[2], partial[2];
+	const char *query[5];
+};
+
+static void job_progress(wg_req *r, uint64_t rows)
+{
+	struct job *j = r->progress_ctx;
+	atomic_store(&j->rows, rows);
+}
+
+static char *answer_text(wg_req *r)
+{
+	wg_buf b = WG_BUF_INIT(WG_MAX_RESPONSE);
+	json_t *out = r->fail.code ? json_pack("{s:{s:s, s:s, s:s, s:s}}", "error", "code", wg_err_code(r->fail.code),
+					       "message", r->fail.zh, "message_en", r->fail.en, "field", r->fail.field)
+				   : json_incref(r->out);
+	if (!out || json_emit(&b, out)) {
+		json_decref(out);
+		wg_buf_release(&b);
+		return NULL;
+	}
+	json_decref(out);
+	return wg_buf_detach(&b, NULL);
+}
+
+static void *run(void *arg)
+{
+	struct job_run *jr = arg;
+	wg_req *r = jr->r;
+	store_acquire(r->app->store, &r->db);
+	int rc = store_begin(r->db);
+	if (rc)
+		req_fail(r, rc, NULL, NULL, NULL);
+	else
+		r->route->handler(r);
+	if (!rc)
+		rc = r->fail.code || r->rollback ? store_rollback(r->db) : store_commit(r->db);
+	if (rc && !r->fail.code)
+		req_fail(r, rc, NULL, NULL, NULL);
+	store_release(r->app->store, r->db);
+	char *text = answer_text(r);
+	pthread_mutex_lock(&lock);
+	struct job *j = jr->job;
+	j->result = text;
+	j->http_status = r->fail.code ? wg_err_status(r->fail.code) : r->status;
+	j->status = r->fail.code ? "failed" : "done";
+	j->finished_at = time(NULL);
+	running--;
+	pthread_cond_broadcast(&idle);
+	pthread_mutex_unlock(&lock);
+	log_info("import job %lld %s: %s", (long long)j->id, j->kind, j->status);
+	json_decref(r->out);
+	req_spool_discard(r);
+	wg_buf_release(&r->raw);
+	arena_release(&r->arena);
+	wg_free(r);
+	wg_free(jr);
+	return NULL;
+}
+
+static json_t *job_json(const struct job *j)
+{
+	json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:I}", "id", (json_int_t)j->id, "kind", j->kind, "status", j->status,
+			      "rows", (json_int_t)atomic_load(&j->rows), "started_at", (json_int_t)j->started_at);
+	if (o && j->finished_at) {
+		json_object_set_new(o, "finished_at", json_integer(j->finished_at));
+		json_object_set_new(o, "http_status", json_integer(j->http_status));
+		json_object_set_new(o, "result", j->result ? json_loads(j->result, 0, NULL) : json_null());
+	}
+	return o;
+}
+
+int jobs_start_import(wg_req *r)
+{
+	struct job_run *jr = wg_calloc(1, sizeof *jr);
+	wg_req *copy = wg_calloc(1, sizeof *copy);
+	if (!jr || !copy) {
+		wg_free(jr);
+		wg_free(copy);
+		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	}
+	/* The job gets its own request: the principal, the route, the file. */
+	copy->app = r->app;
+	copy->route = r->route;
+	copy->route_index = r->route_index;
+	copy->method = "POST";
+	copy->url = r->route->pattern;
+	snprintf(copy->address_text, sizeof copy->address_text, "%s", r->address);
+	copy->address = copy->address_text;
+	copy->principal = *r->user;
+	copy->user = &copy->principal;
+	copy->now = r->now;
+	arena_init(&copy->arena, 1u << 20);
+	copy->raw = r->raw;
+	wg_buf_init(&r->raw, 0);
+	/* The upload file goes with the job, which removes it when done. */
+	copy->spool_fd = -1;
+	memcpy(copy->spool, r->spool, sizeof copy->spool);
+	copy->upload_path = r->upload_path ? copy->spool : NULL;
+	r->spool[0] = '\0';
+	r->upload_path = NULL;
+	const char *dry = req_query(r, "dry_run"), *partial = req_query(r, "partial");
+	jr->dry[0] = dry && strcmp(dry, "1") == 0 ? '1' : '0';
+	jr->partial[0] = partial && strcmp(partial, "1") == 0 ? '1' : '0';
+	jr->query[0] = "dry_run";
+	jr->query[1] = jr->dry;
+	jr->query[2] = "partial";
+	jr->query[3] = jr->partial;
+	copy->local_query = jr->query;
+	copy->progress = job_progress;
+	jr->r = copy;
+
+	pthread_mutex_lock(&lock);
+	struct job *j = &jobs[next_id % JOBS_KEPT];
+	if (j->status && strcmp(j->status, "running") == 0) {
+		pthread_mutex_unlock(&lock);
+		r->raw = copy->raw;
+		req_spool_discard(copy);
+		wg_free(copy);
+		wg_free(jr);
+		return req_fail(r, WG_ERR_BUSY, NULL, "后台导入任务过多,请稍后再试", "too many background imports; try again later");
+	}
+	wg_free(j->result);
+	*j = (struct job){ .id = next_id++, .user_id = r->user->id, .status = "running", .started_at = r->now };
+	snprintf(j->kind, sizeof j->kind, "%.*s", (int)(strlen(r->route->pattern) - strlen("/api/v1//import")),
+		 r->route->pattern + strlen("/api/v1/"));
+	copy->progress_ctx = j;
+	jr->job = j;
+	pthread_t t;
+	bool started = pthread_create(&t, NULL, run, jr) == 0;
+	if (started) {
+		pthread_detach(t);
+		running++;
+	} else {
+		j->status = "failed";
+	}
+	json_t *out = started ? job_json(j) : NULL;
+	int64_t id = j->id;
+	pthread_mutex_unlock(&lock);
+	if (!started) {
+		r->raw = copy->raw;
+		req_spool_discard(copy);
+		wg_free(copy);
+		wg_free(jr);
+		return req_fail(r, WG_ERR_BUSY, NULL, NULL, NULL);
+	}
+	char *loc = arena_printf(&r->arena, "/api/v1/jobs/%lld", (long long)id);
+	if (loc)
+		req_add_header(r, "Location", loc);
+	return req_reply(r, 202, out);
+}
+
+void jobs_wait(void)
+{
+	pthread_mutex_lock(&lock);
+	if (running)
+		log_info("waiting for %d import job(s) to finish / 等待后台导入完成", running);
+	while (running)
+		pthread_cond_wait(&idle, &lock);
+	pthread_mutex_unlock(&lock);
+}
+
+/* GET /api/v1/jobs/{id}: one's own jobs only. */
+static int job_get(wg_req *r)
+{
+	json_t *out = NULL;
+	pthread_mutex_lock(&lock);
+	const struct job *j = &jobs[r->id % JOBS_KEPT];
+	if (j->id == r->id && j->user_id == r->user->id)
+		out = job_json(j);
+	pthread_mutex_unlock(&lock);
+	if (!out)
+		return req_failf(r, WG_ERR_NOT_FOUND, NULL, "任务 %lld 不存在", "no job %lld", (long long)r->id, (long long)r->id);
+	return req_reply(r, 200, out);
+}
+
+static const struct wg_route job_routes[] = {
+	{ "GET", "/api/v1/jobs/{id}", job_get, RIGHT_NONE, ROUTE_NO_DB, NULL },
+};
+
+int jobs_register(void)
+{
+	return router_add(job_routes, sizeof job_routes / sizeof job_routes[0]);
+}

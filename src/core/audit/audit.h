@@ -1,0 +1,53 @@
+/* The audit trail: append-only, hash-chained with a keyed hash.
+ *
+ * Writes are audited inside the write's own transaction (the record exists
+ * exactly when the change does). Reads of personal data are queued and
+ * written by a background thread in batches (at most WG_AUDIT_FLUSH_MS
+ * later), so an audited read costs no database write of its own.
+ * Each record's hash covers the previous record's hash and the record's
+ * fields, keyed with DIR/keys/audit.key: editing, inserting or deleting a
+ * record breaks the chain, and it cannot be recomputed without the key.
+ */
+#ifndef WG_AUDIT_H
+#define WG_AUDIT_H
+
+#include "core/app/app.h"
+#include "core/http/http.h"
+
+#include <jansson.h>
+
+#define WG_AUDIT_FLUSH_MS 20
+#define WG_AUDIT_QUEUE_MAX 100000
+
+struct audit_event {
+	const char *action;     /* create, update, delete, read, reveal, login, login_failed, logout, move, import, export */
+	const char *resource;   /* grids, users, session … */
+	const char *record_id;
+	const char *node_path;
+	json_t *change;         /* hashed into change_hash (not stored), may be NULL */
+	const char *change_hash;/* instead of hashing change: a digest made by the caller (an import's file), 64 hex */
+};
+
+/* In the caller's transaction. who may be NULL (system, or failed sign-in with username in ev). */
+int audit_write(struct wg_app *app, wg_conn *c, const struct wg_principal *who, const char *username,
+		const char *address, int64_t now, const struct audit_event *ev);
+/* Convenience for handlers: audit as the request's user, in its transaction. */
+int audit_req(wg_req *r, const char *action, const char *resource, int64_t record_id,
+	      const char *node_path, json_t *change);
+/* Queues an audited read (action "read", "reveal" or "export"); 503 busy when the queue is full. */
+int audit_read(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path);
+
+int  audit_queue_start(struct wg_app *app);
+void audit_queue_stop(struct wg_app *app);  /* flushes what is queued */
+
+struct audit_verify_result {
+	int64_t records;
+	int64_t first_bad_id;   /* 0 when the chain is intact */
+	char reason[256];
+};
+int audit_verify(struct wg_app *app, struct audit_verify_result *res);
+
+/* Route table of GET /api/v1/audit. */
+int audit_register(void);
+
+#endif

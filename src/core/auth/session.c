@@ -1,0 +1,475 @@
+/* Sign-in, sessions and lockout.
+ *
+ * Session tokens are 32 random bytes (base64url); only their SHA-256 is
+ * stored. A session ends after WG_SESSION_IDLE of inactivity or
+ * WG_SESSION_ABSOLUTE after sign-in, whichever comes first. Resolved sessions
+ * are cached in memory so an authenticated request costs no query; the
+ * cache is dropped for a user whose account changes. */
+#include "core/auth/auth.h"
+#include "core/audit/audit.h"
+#include "core/lib/err.h"
+#include "core/lib/limits.h"
+#include "core/lib/mem.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CACHE_BUCKETS 4096u
+#define CACHE_MAX     100000u
+#define LAST_SEEN_WRITE_SECONDS 60
+
+/* Cached by the token itself (compared in constant time), so a cached
+ * request costs a SipHash of the token instead of its SHA-256, which only
+ * the database lookup needs. */
+struct cached_session {
+	struct cached_session *next;
+	struct wg_principal who;
+	int64_t created_at, last_seen, last_written;
+	size_t token_len;
+	char token[WG_MAX_TOKEN + 1];
+};
+
+struct session_cache {
+	pthread_mutex_t lock;
+	unsigned char bucket_key[crypto_shorthash_KEYBYTES];
+	struct cached_session *buckets[CACHE_BUCKETS];
+	unsigned count;
+};
+
+int session_cache_create(struct session_cache **out)
+{
+	struct session_cache *c = wg_calloc(1, sizeof *c);
+	if (!c)
+		return WG_ERR_NOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	crypto_shorthash_keygen(c->bucket_key);
+	*out = c;
+	return 0;
+}
+
+static void cache_clear_locked(struct session_cache *c, int64_t user_id)
+{
+	for (unsigned b = 0; b < CACHE_BUCKETS; b++) {
+		struct cached_session **pp = &c->buckets[b];
+		while (*pp) {
+			struct cached_session *e = *pp;
+			if (user_id == 0 || e->who.id == user_id) {
+				*pp = e->next;
+				sodium_memzero(e->token, sizeof e->token);
+				wg_free(e);
+				c->count--;
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+}
+
+void session_cache_destroy(struct session_cache *c)
+{
+	if (!c)
+		return;
+	cache_clear_locked(c, 0);
+	pthread_mutex_destroy(&c->lock);
+	wg_free(c);
+}
+
+void auth_forget_sessions(struct wg_app *app, int64_t user_id)
+{
+	struct session_cache *c = app->sessions;
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	cache_clear_locked(c, user_id);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void cache_remove_locked(struct session_cache *c, unsigned b, struct cached_session *victim)
+{
+	for (struct cached_session **pp = &c->buckets[b]; *pp; pp = &(*pp)->next) {
+		if (*pp == victim) {
+			*pp = victim->next;
+			sodium_memzero(victim->token, sizeof victim->token);
+			wg_free(victim);
+			c->count--;
+			return;
+		}
+	}
+}
+
+static unsigned bucket_of(const struct session_cache *c, const char *token, size_t n)
+{
+	unsigned char h[crypto_shorthash_BYTES];
+	uint64_t v = 0;
+	crypto_shorthash(h, (const unsigned char *)token, n, c->bucket_key);
+	memcpy(&v, h, sizeof v);
+	return (unsigned)(v % CACHE_BUCKETS);
+}
+
+static bool token_is(const struct cached_session *e, const char *token, size_t n)
+{
+	return e->token_len == n && sodium_memcmp(e->token, token, n) == 0;
+}
+
+static void token_hash(const char *token, char out[65])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
+	sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+/* ---- passwords ---- */
+
+int auth_hash_password(const struct wg_config *cfg, const char *password, char out[128])
+{
+	unsigned long long ops = cfg && cfg->pwhash_ops ? (unsigned long long)cfg->pwhash_ops : crypto_pwhash_OPSLIMIT_INTERACTIVE;
+	size_t mem = cfg && cfg->pwhash_mem ? (size_t)cfg->pwhash_mem : crypto_pwhash_MEMLIMIT_INTERACTIVE;
+	_Static_assert(crypto_pwhash_STRBYTES <= 128, "hash buffer");
+	if (crypto_pwhash_str_alg(out, password, strlen(password), ops, mem, crypto_pwhash_ALG_ARGON2ID13) != 0)
+		return WG_ERR_NOMEM;
+	return 0;
+}
+
+bool auth_verify_password(const char *hash, const char *password)
+{
+	return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+}
+
+int auth_check_password_rules(wg_req *r, const char *password)
+{
+	size_t n = strlen(password);
+	if (n >= WG_MIN_PASSWORD && n <= WG_MAX_PASSWORD)
+		return 0;
+	if (!r)
+		return WG_ERR_VALIDATION;
+	return req_failf(r, WG_ERR_VALIDATION, "password", "密码长度应为 %u 到 %u 个字符",
+			 "password must be %u to %u characters", WG_MIN_PASSWORD, WG_MAX_PASSWORD,
+			 WG_MIN_PASSWORD, WG_MAX_PASSWORD);
+}
+
+/* ---- session lookup ---- */
+
+static int load_principal(wg_conn *c, const char *hash, struct cached_session *e)
+{
+	wg_stmt *s;
+	wg_param p[] = { WG_PTEXT(hash) };
+	int rc = store_query(c,
+		"SELECT s.created_at, s.last_seen, u.id, u.username, u.role, u.scope_node_id, g.path, u.disabled"
+		" FROM sessions s JOIN users u ON u.id = s.user_id JOIN grid_nodes g ON g.id = u.scope_node_id"
+		" WHERE s.token_hash = ?", p, 1, &s);
+	if (rc)
+		return rc;
+	rc = stmt_next(s);
+	if (rc != 1) {
+		stmt_done(s);
+		return rc == 0 ? WG_ERR_UNAUTHORIZED : -rc;
+	}
+	e->created_at = stmt_int(s, 0);
+	e->last_seen = e->last_written = stmt_int(s, 1);
+	e->who.id = stmt_int(s, 2);
+	snprintf(e->who.username, sizeof e->who.username, "%s", stmt_text(s, 3));
+	e->who.role = rbac_role(stmt_text(s, 4));
+	e->who.scope_node_id = stmt_int(s, 5);
+	snprintf(e->who.scope_path, sizeof e->who.scope_path, "%s", stmt_text(s, 6));
+	snprintf(e->who.token_hash, sizeof e->who.token_hash, "%s", hash);
+	bool disabled = stmt_int(s, 7) != 0;
+	stmt_done(s);
+	return disabled || !e->who.role ? WG_ERR_UNAUTHORIZED : 0;
+}
+
+static bool session_expired(const struct wg_config *cfg, const struct cached_session *e, int64_t now)
+{
+	return now - e->last_seen > cfg->session_idle_seconds || now - e->created_at > cfg->session_absolute_seconds;
+}
+
+static void session_delete(struct wg_app *app, const char *hash)
+{
+	wg_conn *c;
+	wg_param p[] = { WG_PTEXT(hash) };
+	store_acquire(app->store, &c);
+	store_run(c, "DELETE FROM sessions WHERE token_hash = ?", p, 1);
+	store_release(app->store, c);
+}
+
+static void touch(struct wg_app *app, const char *hash, int64_t now)
+{
+	wg_conn *c;
+	wg_param p[] = { WG_PINT(now), WG_PTEXT(hash) };
+	store_acquire(app->store, &c);
+	store_run(c, "UPDATE sessions SET last_seen = ? WHERE token_hash = ?", p, 2);
+	store_release(app->store, c);
+}
+
+int auth_session_lookup(struct wg_app *app, const char *token, int64_t now, struct wg_principal *out)
+{
+	char hash[65];
+	struct session_cache *sc = app->sessions;
+	size_t n = strlen(token);
+	if (n < 16 || n > WG_MAX_TOKEN)
+		return WG_ERR_UNAUTHORIZED;
+	unsigned b = bucket_of(sc, token, n);
+	pthread_mutex_lock(&sc->lock);
+	for (struct cached_session *e = sc->buckets[b]; e; e = e->next) {
+		if (!token_is(e, token, n))
+			continue;
+		if (session_expired(&app->config, e, now)) {
+			memcpy(hash, e->who.token_hash, sizeof hash);
+			cache_remove_locked(sc, b, e);
+			pthread_mutex_unlock(&sc->lock);
+			session_delete(app, hash);
+			return WG_ERR_UNAUTHORIZED;
+		}
+		if (now - e->last_written >= LAST_SEEN_WRITE_SECONDS) {
+			/* Revalidate against the database now and then: an account
+			 * disabled by another process ends its sessions within a minute. */
+			cache_remove_locked(sc, b, e);
+			break;
+		}
+		e->last_seen = now;
+		*out = e->who;
+		pthread_mutex_unlock(&sc->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&sc->lock);
+
+	token_hash(token, hash);
+	struct cached_session *e = wg_calloc(1, sizeof *e);
+	if (!e)
+		return WG_ERR_NOMEM;
+	memcpy(e->token, token, n);
+	e->token_len = n;
+	wg_conn *c;
+	store_acquire(app->store, &c);
+	int rc = load_principal(c, hash, e);
+	store_release(app->store, c);
+	if (!rc && session_expired(&app->config, e, now)) {
+		session_delete(app, hash);
+		rc = WG_ERR_UNAUTHORIZED;
+	}
+	if (rc) {
+		wg_free(e);
+		return rc;
+	}
+	e->last_seen = now;
+	e->last_written = now;
+	*out = e->who;
+	touch(app, hash, now);
+	pthread_mutex_lock(&sc->lock);
+	if (sc->count >= CACHE_MAX)
+		cache_clear_locked(sc, 0);
+	e->next = sc->buckets[b];
+	sc->buckets[b] = e;
+	sc->count++;
+	pthread_mutex_unlock(&sc->lock);
+	return 0;
+}
+
+/* ---- lockout ---- */
+
+static int lock_state(wg_conn *c, const char *subject, int64_t now, bool *locked)
+{
+	int64_t until = 0;
+	wg_param p[] = { WG_PTEXT(subject) };
+	int rc = store_int(c, "SELECT locked_until FROM login_failures WHERE subject = ?", p, 1, &until);
+	if (rc == WG_ERR_NOT_FOUND)
+		rc = 0;
+	*locked = until > now;
+	return rc;
+}
+
+static int record_failure(struct wg_app *app, wg_conn *c, const char *subject, int64_t limit, int64_t now)
+{
+	const struct wg_config *cfg = &app->config;
+	int64_t window_start = now - cfg->login_window_seconds;
+	wg_param p[] = { WG_PTEXT(subject), WG_PINT(now), WG_PINT(window_start), WG_PINT(window_start), WG_PINT(now) };
+	/* A failure outside the window starts a new count. */
+	int rc = store_run(c,
+		"INSERT INTO login_failures (subject, failures, first_at, locked_until) VALUES (?, 1, ?, 0)"
+		" ON CONFLICT (subject) DO UPDATE SET"
+		" failures = CASE WHEN login_failures.first_at < ? THEN 1 ELSE login_failures.failures + 1 END,"
+		" first_at = CASE WHEN login_failures.first_at < ? THEN ? ELSE login_failures.first_at END",
+		p, 5);
+	if (rc)
+		return rc;
+	wg_param q[] = { WG_PINT(now + cfg->login_lock_seconds), WG_PTEXT(subject), WG_PINT(limit) };
+	return store_run(c, "UPDATE login_failures SET locked_until = ?, failures = 0, first_at = 0"
+			    " WHERE subject = ? AND failures >= ?", q, 3);
+}
+
+/* ---- handlers ---- */
+
+static char dummy[128];
+static const struct wg_config *dummy_cfg;
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void make_dummy(void)
+{
+	if (auth_hash_password(dummy_cfg, "not a password of anyone", dummy))
+		dummy[0] = '\0';
+}
+
+/* A real hash of the configured cost, for unknown user names. */
+static const char *dummy_hash(const struct wg_config *cfg)
+{
+	dummy_cfg = cfg;
+	pthread_once(&dummy_once, make_dummy);
+	return dummy;
+}
+
+static json_t *user_json(const struct wg_principal *p, const char *display_name)
+{
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:s}",
+			 "id", (json_int_t)p->id, "username", p->username, "display_name", display_name,
+			 "role", p->role->name, "role_zh", p->role->zh,
+			 "scope_node_id", (json_int_t)p->scope_node_id, "scope_path", p->scope_path);
+}
+
+static int fail_login(wg_req *r, const char *username, const char *reason)
+{
+	char user_subject[96], addr_subject[96];
+	snprintf(user_subject, sizeof user_subject, "u:%s", username);
+	snprintf(addr_subject, sizeof addr_subject, "a:%s", r->address);
+	int rc = record_failure(r->app, r->db, user_subject, r->app->config.login_fails_per_user, r->now);
+	if (!rc)
+		rc = record_failure(r->app, r->db, addr_subject, r->app->config.login_fails_per_address, r->now);
+	struct audit_event ev = { "login_failed", "session", reason, "", NULL, NULL };
+	if (!rc)
+		rc = audit_write(r->app, r->db, NULL, username, r->address, r->now, &ev);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	return req_fail(r, WG_ERR_BAD_CREDENTIALS, NULL, NULL, NULL);
+}
+
+static int create_session(wg_req *r, int64_t user_id, char token[64])
+{
+	unsigned char raw[32];
+	char hash[65];
+	randombytes_buf(raw, sizeof raw);
+	sodium_bin2base64(token, 64, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	token_hash(token, hash);
+	wg_param p[] = { WG_PTEXT(hash), WG_PINT(user_id), WG_PINT(r->now), WG_PINT(r->now), WG_PTEXT(r->address) };
+	return store_run(r->db, "INSERT INTO sessions (token_hash, user_id, created_at, last_seen, address) VALUES (?, ?, ?, ?, ?)", p, 5);
+}
+
+static int session_create(wg_req *r)
+{
+	json_t *ju = json_object_get(r->body, "username"), *jp = json_object_get(r->body, "password");
+	static const char *const allowed[] = { "username", "password", NULL };
+	if (req_check_body(r, allowed))
+		return r->fail.code;
+	if (!json_is_string(ju) || json_string_length(ju) == 0)
+		return req_fail(r, WG_ERR_REQUIRED, "username", "请填写用户名", "username is required");
+	if (!json_is_string(jp) || json_string_length(jp) == 0)
+		return req_fail(r, WG_ERR_REQUIRED, "password", "请填写密码", "password is required");
+	const char *username = json_string_value(ju), *password = json_string_value(jp);
+	if (strlen(username) > WG_MAX_USERNAME || strlen(password) > WG_MAX_PASSWORD)
+		return fail_login(r, "", "too_long");
+
+	char user_subject[96], addr_subject[96];
+	bool user_locked, addr_locked;
+	snprintf(user_subject, sizeof user_subject, "u:%s", username);
+	snprintf(addr_subject, sizeof addr_subject, "a:%s", r->address);
+	int rc = lock_state(r->db, user_subject, r->now, &user_locked);
+	if (!rc)
+		rc = lock_state(r->db, addr_subject, r->now, &addr_locked);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	if (user_locked || addr_locked) {
+		struct audit_event ev = { "login_locked", "session", user_locked ? "user" : "address", "", NULL, NULL };
+		audit_write(r->app, r->db, NULL, username, r->address, r->now, &ev);
+		return req_failf(r, WG_ERR_LOCKED, NULL, "登录失败次数过多,请 %lld 分钟后再试",
+				 "too many failed sign-ins; try again in %lld minutes",
+				 (long long)(r->app->config.login_lock_seconds / 60), (long long)(r->app->config.login_lock_seconds / 60));
+	}
+
+	wg_stmt *s;
+	wg_param p[] = { WG_PTEXT(username) };
+	rc = store_query(r->db, "SELECT u.id, u.password_hash, u.disabled, u.role, u.scope_node_id, g.path, u.display_name"
+			 " FROM users u JOIN grid_nodes g ON g.id = u.scope_node_id WHERE u.username = ?", p, 1, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	rc = stmt_next(s);
+	if (rc != 1) {
+		stmt_done(s);
+		/* Spend the same time as a real check, so timing does not tell which names exist. */
+		auth_verify_password(dummy_hash(&r->app->config), password);
+		return fail_login(r, username, "unknown_user");
+	}
+	struct wg_principal who = { 0 };
+	char hash[128], display[WG_MAX_NAME + 1];
+	who.id = stmt_int(s, 0);
+	snprintf(hash, sizeof hash, "%s", stmt_text(s, 1));
+	bool disabled = stmt_int(s, 2) != 0;
+	who.role = rbac_role(stmt_text(s, 3));
+	who.scope_node_id = stmt_int(s, 4);
+	snprintf(who.scope_path, sizeof who.scope_path, "%s", stmt_text(s, 5));
+	snprintf(display, sizeof display, "%s", stmt_text(s, 6));
+	snprintf(who.username, sizeof who.username, "%s", username);
+	stmt_done(s);
+	if (!auth_verify_password(hash, password))
+		return fail_login(r, username, "wrong_password");
+	if (disabled || !who.role)
+		return req_fail(r, WG_ERR_DISABLED, NULL, NULL, NULL);
+
+	char token[64];
+	wg_param clear[] = { WG_PTEXT(user_subject) };
+	rc = store_run(r->db, "DELETE FROM login_failures WHERE subject = ?", clear, 1);
+	if (!rc)
+		rc = create_session(r, who.id, token);
+	struct audit_event ev = { "login", "session", "", who.scope_path, NULL, NULL };
+	if (!rc)
+		rc = audit_write(r->app, r->db, &who, NULL, r->address, r->now, &ev);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	char *cookie = arena_printf(&r->arena, "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld",
+				    WG_SESSION_COOKIE, token, (long long)r->app->config.session_absolute_seconds);
+	if (!cookie)
+		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	req_add_header(r, "Set-Cookie", cookie);
+	return req_reply(r, 201, json_pack("{s:s, s:o, s:I}", "token", token, "user", user_json(&who, display),
+					   "expires_in", (json_int_t)r->app->config.session_idle_seconds));
+}
+
+static int session_delete_handler(wg_req *r)
+{
+	wg_param p[] = { WG_PTEXT(r->user->token_hash) };
+	int rc = store_run(r->db, "DELETE FROM sessions WHERE token_hash = ?", p, 1);
+	if (!rc)
+		rc = audit_req(r, "logout", "session", 0, r->user->scope_path, NULL);
+	if (rc)
+		return r->fail.code ? r->fail.code : req_fail(r, rc, NULL, NULL, NULL);
+	auth_forget_sessions(r->app, r->user->id);
+	req_add_header(r, "Set-Cookie", WG_SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+	return req_reply(r, 204, NULL);
+}
+
+static int me(wg_req *r)
+{
+	wg_param p[] = { WG_PINT(r->user->id) };
+	wg_stmt *s;
+	int rc = store_query(r->db, "SELECT display_name FROM users WHERE id = ?", p, 1, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	const char *display = stmt_next(s) == 1 ? stmt_text(s, 0) : "";
+	json_t *u = user_json(r->user, display);
+	stmt_done(s);
+	json_t *rights = json_array();
+	for (int i = 0; i < RIGHT__COUNT; i++)
+		if (rbac_allows(r->user->role, i))
+			json_array_append_new(rights, json_string(rbac_right_name(i)));
+	json_object_set_new(u, "rights", rights);
+	return req_reply(r, 200, u);
+}
+
+static const struct wg_route session_routes[] = {
+	{ "POST",   "/api/v1/session", session_create,         RIGHT_NONE, ROUTE_PUBLIC | ROUTE_WRITE | ROUTE_JSON, NULL },
+	{ "DELETE", "/api/v1/session", session_delete_handler, RIGHT_NONE, ROUTE_WRITE, NULL },
+	{ "GET",    "/api/v1/me",      me,                     RIGHT_NONE, 0, NULL },
+};
+
+int auth_register(void)
+{
+	return router_add(session_routes, sizeof session_routes / sizeof session_routes[0]);
+}

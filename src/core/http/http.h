@@ -1,0 +1,168 @@
+/* The HTTP layer: one route table, one dispatcher.
+ *
+ * A route declares what the dispatcher enforces before its handler runs, so
+ * no handler can forget it:
+ *
+ *   ROUTE_PUBLIC    no sign-in needed (otherwise 401 without a valid session)
+ *   ROUTE_WRITE     the handler runs inside one transaction that commits only
+ *                   when it succeeds; an Idempotency-Key header replays the
+ *                   first answer instead of writing again
+ *   ROUTE_JSON      the body must be a JSON object (400 with the byte offset
+ *                   otherwise); an empty body is treated as {}
+ *   ROUTE_UPLOAD    the body is a file upload of up to WG_MAX_UPLOAD bytes
+ *   ROUTE_NO_DB     needs no database connection (health, metrics, static)
+ *   ROUTE_SNAPSHOT  a read made of several queries that must agree (a page
+ *                   and its total): run in one read-only transaction
+ *
+ * `right` is checked against the caller's role (403). Scope, the *where*, is
+ * checked by the generic resource layer against the record's node path.
+ * Bodies are limited to WG_MAX_BODY_ANON before sign-in, WG_MAX_BODY after
+ * (413), and WG_MAX_UPLOAD for uploads.
+ */
+#ifndef WG_HTTP_H
+#define WG_HTTP_H
+
+#include "core/lib/arena.h"
+#include "core/lib/buf.h"
+#include "core/auth/rbac.h"
+#include "core/store/store.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ROUTE_PUBLIC  (1u << 0)
+#define ROUTE_WRITE   (1u << 1)
+#define ROUTE_JSON    (1u << 2)
+#define ROUTE_UPLOAD  (1u << 3)
+#define ROUTE_NO_DB   (1u << 4)
+#define ROUTE_SNAPSHOT (1u << 5)
+
+struct wg_app;
+struct wg_import;
+typedef struct wg_req wg_req;
+typedef int (*wg_handler)(wg_req *r);
+
+struct wg_route {
+	const char *method;
+	const char *pattern;   /* "/api/v1/grids/{id}/children"; {id} matches a positive integer */
+	wg_handler handler;
+	int right;             /* RIGHT_NONE: any signed-in user (or anyone if ROUTE_PUBLIC) */
+	unsigned flags;
+	const void *data;      /* e.g. the resource declaration a generic handler serves */
+};
+
+struct wg_principal {
+	int64_t id;
+	char username[65];
+	const struct wg_role *role;
+	int64_t scope_node_id;
+	char scope_path[512];
+	char token_hash[65];
+};
+
+struct wg_fail {
+	int code;              /* wg_err */
+	char field[128];
+	char zh[384];
+	char en[384];
+};
+
+struct wg_header {
+	const char *name, *value;
+};
+
+struct wg_req {
+	struct wg_app *app;
+	const struct wg_route *route;
+	int route_index;
+	const char *method;
+	const char *url;
+	const char *address;
+	char address_text[48];
+	struct MHD_Connection *mhd;
+	int64_t id;                 /* the {id} of the path, 0 if none */
+	const struct wg_principal *user;  /* NULL when not signed in */
+	struct wg_principal principal;
+	wg_conn *db;
+	json_t *body;               /* the parsed JSON body (ROUTE_JSON) */
+	wg_buf raw;                 /* the raw body as received */
+	bool too_large;
+	wg_arena arena;
+	int64_t now;                /* request time, Unix seconds */
+	/* response */
+	int status;
+	json_t *out;
+	char *out_raw; size_t out_len; const char *out_type; /* non-JSON body (exports, metrics) */
+	struct wg_header headers[4]; int nheaders;
+	struct wg_fail fail;
+	/* A request made in-process (CLI import): query values as key, value, …, NULL,
+	 * and a progress report every so many rows. */
+	const char *const *local_query;
+	void (*progress)(wg_req *r, uint64_t rows);
+	void *progress_ctx;
+	struct wg_import *import;   /* during an import (resource.h) */
+	const char *upload_path;    /* an upload kept in a file rather than in raw */
+	char spool[96];             /* the temporary file an upload is written to, "" if none */
+	int spool_fd;
+	uint64_t spool_bytes;
+	bool reveal;                /* this request may see personal data whole (asked and allowed) */
+	bool rollback;              /* a write that answers normally but must change nothing (dry runs, rejected imports) */
+	uint64_t started_us;
+};
+
+/* Records the failure (code, field, zh-CN and English texts) and returns code,
+ * so handlers write `return req_fail(r, WG_ERR_VALIDATION, "name", "…", "…");`.
+ * With zh/en NULL, the error table's texts are used. */
+int req_fail(wg_req *r, int code, const char *field, const char *zh, const char *en);
+int req_failf(wg_req *r, int code, const char *field, const char *zh_fmt, const char *en_fmt, ...);
+
+/* Sets a JSON response (steals the reference). Returns 0. */
+int req_reply(wg_req *r, int status, json_t *body);
+/* Sets a raw response; takes ownership of data (wg_malloc'd). */
+int req_reply_raw(wg_req *r, int status, const char *content_type, char *data, size_t len);
+void req_add_header(wg_req *r, const char *name, const char *value);  /* value must outlive the request (arena) */
+
+/* Removes upload files a stopped server left in the data directory (they
+ * hold personal data); returns how many. Call before serving. */
+int http_remove_stale_uploads(const char *data_dir);
+/* Removes the request's upload file, if it still has one. */
+void req_spool_discard(wg_req *r);
+
+const char *req_query(wg_req *r, const char *key);
+const char *req_header(wg_req *r, const char *key);
+const char *req_cookie(wg_req *r, const char *key);
+/* 422 unknown_field naming the first body member not in allowed (NULL-terminated). */
+int req_check_body(wg_req *r, const char *const *allowed);
+/* 400 bad_query naming the first query parameter not in allowed (NULL-terminated). */
+int req_check_query(wg_req *r, const char *const *allowed);
+/* If-Match (a version, optionally quoted): 422 when malformed, 412 when not current. */
+int req_if_match(wg_req *r, int64_t current);
+/* Parses ?key=… as an integer in [min, max]; def when absent; 400 naming the key otherwise. */
+int req_query_int(wg_req *r, const char *key, int64_t min, int64_t max, int64_t def, int64_t *out);
+
+/* Route registry: domains add their tables at start-up, before http_start. */
+int router_add(const struct wg_route *routes, size_t n);
+void router_reset(void);
+/* Matches method+path; returns the route index or -1 (*method_mismatch when the path exists). */
+int router_match(const char *method, const char *path, int64_t *id, bool *method_mismatch);
+const struct wg_route *router_get(int index);
+int router_count(void);
+
+struct wg_http;
+struct wg_http_config {
+	const char *listen;      /* "127.0.0.1:8080" */
+	const char *static_dir;  /* web/dist */
+	unsigned threads;
+};
+int  http_start(struct wg_app *app, const struct wg_http_config *cfg, struct wg_http **out);
+/* Stops accepting, lets in-flight requests finish (up to grace_seconds), stops. */
+void http_stop(struct wg_http *h, unsigned grace_seconds);
+
+/* Metrics (metrics.c). */
+void metrics_record(int route_index, int status, uint64_t micros);
+int  metrics_render(wg_buf *out, struct wg_app *app);
+/* GET /healthz and GET /metrics (public: what a load balancer and Prometheus scrape). */
+int  metrics_register(void);
+
+#endif

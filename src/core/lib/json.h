@@ -1,0 +1,17 @@
+/* Serialising jansson values, faster than json_dumps: one pass, no
+ * intermediate allocations, straight into a bounded wg_buf. Output is compact
+ * JSON with members in insertion order and UTF-8 kept as it is. */
+#ifndef WG_JSON_H
+#define WG_JSON_H
+
+#include "core/lib/buf.h"
+
+#include <jansson.h>
+
+int json_emit(wg_buf *out, const json_t *v);
+/* The pieces, for writers that build an answer straight from a statement
+ * row without a jansson tree (s need not be NUL-terminated). */
+int json_emit_string(wg_buf *out, const char *s, size_t n);
+int json_emit_integer(wg_buf *out, json_int_t x);
+
+#endif

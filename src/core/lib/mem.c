@@ -1,0 +1,82 @@
+#include "core/lib/mem.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Atomic uint64_t fail_nth;
+static _Atomic uint64_t attempts;
+static _Atomic bool fired;
+static atomic_flag env_read = ATOMIC_FLAG_INIT;
+
+static void read_env_once(void)
+{
+	if (atomic_flag_test_and_set(&env_read))
+		return;
+	const char *s = getenv("WG_FAIL_ALLOC");
+	if (!s)
+		return;
+	uint64_t v = 0;
+	for (; *s >= '0' && *s <= '9'; s++)
+		v = v * 10 + (uint64_t)(*s - '0');
+	atomic_store(&fail_nth, v);
+}
+
+static bool should_fail(void)
+{
+	read_env_once();
+	uint64_t n = atomic_fetch_add(&attempts, 1) + 1;
+	uint64_t f = atomic_load(&fail_nth);
+	if (f && n == f) {
+		atomic_store(&fired, true);
+		return true;
+	}
+	return false;
+}
+
+void wg_mem_fail_at(uint64_t nth)
+{
+	read_env_once();
+	atomic_store(&attempts, 0);
+	atomic_store(&fired, false);
+	atomic_store(&fail_nth, nth);
+}
+
+uint64_t wg_mem_attempts(void) { return atomic_load(&attempts); }
+bool wg_mem_failure_fired(void) { return atomic_load(&fired); }
+
+void *wg_malloc(size_t n)
+{
+	if (should_fail())
+		return NULL;
+	return malloc(n ? n : 1);
+}
+
+void *wg_calloc(size_t count, size_t size)
+{
+	if (should_fail())
+		return NULL;
+	return calloc(count ? count : 1, size ? size : 1);
+}
+
+void *wg_realloc(void *p, size_t n)
+{
+	if (should_fail())
+		return NULL;
+	return realloc(p, n ? n : 1);
+}
+
+void wg_free(void *p) { free(p); }
+
+char *wg_strndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *d = wg_malloc(len + 1);
+	if (!d)
+		return NULL;
+	memcpy(d, s, len);
+	d[len] = '\0';
+	return d;
+}
+
+char *wg_strdup(const char *s) { return wg_strndup(s, strlen(s)); }

@@ -1,0 +1,251 @@
+/* The generic resource layer: a resource is declared once (its fields, their
+ * types and rules, which field hangs it on the grid) and this layer serves
+ * list / get / create / update / delete / export for it, with validation,
+ * scope checks, optimistic versions and audit. A domain file declares the
+ * resource and adds hooks only for what is special about it.
+ *
+ * Every table served here has the columns id, version, created_at,
+ * updated_at, the declared fields, and the path column named by
+ * `path_column` (the materialized grid path used for scope).
+ */
+#ifndef WG_RESOURCE_H
+#define WG_RESOURCE_H
+
+#include "core/lib/crypt.h"
+#include "core/http/http.h"
+#include "core/lib/limits.h"
+
+#include <jansson.h>
+
+/* FT_TAGS: a set of words from `values` (free words when values is NULL);
+ * JSON array in the API, stored as ",a,b,", filtered with ?<name>=word. */
+enum wg_field_type { FT_TEXT, FT_INT, FT_ENUM, FT_REF, FT_BOOL, FT_DATE, FT_TAGS };
+
+/* Field flags:
+ *   FF_REQUIRED     must be given on create
+ *   FF_READONLY     set by the server only; a client sending it gets 422
+ *   FF_CREATE_ONLY  may be given on create, never changed by PATCH
+ *   FF_FILTER       ?<name>=<value> filters lists by equality
+ *   FF_SEARCH       ?q=<prefix> matches the start of this field
+ *   FF_NULLABLE     null is an accepted value
+ *   FF_SCOPE        a grid node id: the record hangs on that node (scope)
+ *   FF_IMPORT_OPTIONAL  required, but an import may supply it from another
+ *                   column (the hooks.import_row turns that column into it)
+ *   FF_SECRET       personal data: stored only encrypted (<name>_enc) with a
+ *                   blind index (<name>_bidx) for exact filters; masked in
+ *                   every answer unless the caller holds the resource's
+ *                   reveal right and asks ?reveal=1 (audited as "reveal")
+ *   FF_UNIQUE       no two records share the value: 409 naming the one
+ *                   that has it (when the caller may see it)
+ */
+#define FF_REQUIRED    (1u << 0)
+#define FF_READONLY    (1u << 1)
+#define FF_CREATE_ONLY (1u << 2)
+#define FF_FILTER      (1u << 3)
+#define FF_SEARCH      (1u << 4)
+#define FF_NULLABLE    (1u << 5)
+#define FF_SCOPE       (1u << 6)
+#define FF_IMPORT_OPTIONAL (1u << 7)
+#define FF_SECRET      (1u << 8)
+#define FF_UNIQUE      (1u << 9)
+
+struct wg_field {
+	const char *name;              /* JSON key and column name */
+	enum wg_field_type type;
+	unsigned flags;
+	int64_t min, max;              /* FT_INT: value range; FT_TEXT: length in characters */
+	const char *const *values;     /* FT_ENUM: NULL-terminated list */
+	const char *zh;                /* label for messages and export headers */
+	const char *const *labels;     /* FT_ENUM: zh-CN label of each value (import accepts either, export writes these) */
+	/* Text fields: turns what people type into the one stored form, or says
+	 * why it cannot (zh, en); the value is replaced by the canonical form. */
+	int (*canon)(const char *in, size_t n, char *out, size_t size, const char **zh, const char **en);
+	/* FF_SECRET: how the value is shown to those who may not see it whole. */
+	void (*mask)(const char *in, char *out, size_t size);
+};
+
+struct wg_resource;
+
+struct wg_resource_hooks {
+	/* Path under which a new record will hang; default: the FF_SCOPE field's node path. */
+	int (*scope_of_new)(wg_req *r, const struct wg_resource *res, json_t *body, char *path, size_t size);
+	/* After the INSERT, in the same transaction: set the record's own path etc. */
+	int (*after_insert)(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body, const char *parent_path);
+	/* After an UPDATE (PATCH), in the same transaction: keep other records consistent. */
+	int (*after_update)(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body);
+	/* Extra checks on a validated body before create (id 0) or update. */
+	int (*check)(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body);
+	/* Adds derived members to an item about to be returned. */
+	int (*decorate)(wg_req *r, const struct wg_resource *res, json_t *item);
+	/* Refuses or prepares a delete. */
+	int (*before_delete)(wg_req *r, const struct wg_resource *res, int64_t id, const char *path);
+	/* Import: turns the extra columns of a row into fields (e.g. a parent's code into parent_id). */
+	int (*import_row)(wg_req *r, const struct wg_resource *res, json_t *row);
+};
+
+struct sheet_column_spec;
+
+/* A member of every item computed in the same statement as the record: a
+ * scalar subquery per dialect that yields JSON text (a node's leaders). It
+ * names the outer row by the resource's table name, e.g. grid_nodes.id. */
+struct wg_json_member {
+	const char *name;
+	const char *sqlite, *postgres;
+};
+
+struct wg_resource {
+	const char *name;              /* URL segment: "grids" */
+	const char *table;
+	const char *zh, *en;
+	const struct wg_field *fields;
+	size_t nfields;
+	const char *path_column;       /* "path" or "node_path" */
+	int read_right, write_right;
+	int reveal_right;              /* needed for ?reveal=1 on FF_SECRET fields */
+	bool audit_reads;              /* every read is audited (personal data) */
+	struct wg_resource_hooks hooks;
+	/* Import: columns beyond the fields (read into the row under their key),
+	 * and the field whose value finds an existing record to update. */
+	const struct sheet_column_spec *import_extra;
+	size_t nimport_extra;
+	const char *import_key;
+	/* A big import (SQLite) drops the table's non-unique indexes and builds
+	 * them again at the end, by sorting; only for tables the import's own
+	 * lookups do not search through those indexes. */
+	bool import_defer_indexes;
+	const struct wg_json_member *json_members;
+	size_t njson_members;
+	/* Filled by resource_register(): the stored columns (exports), the
+	 * columns of an item as the API shows it (stored columns, then the JSON
+	 * members; one per dialect), and the statement that loads one item by id. */
+	char *select_columns;
+	char *item_columns[2];
+	char *select_by_id[2];
+};
+
+/* Adds list, get, create, patch, delete, import and export routes for res. */
+int resource_register(struct wg_resource *res);
+/* The import and export handlers (resource_io.c). */
+int resource_handle_export(wg_req *r);
+int resource_handle_import(wg_req *r);
+/* Answers ?format=csv|xlsx (default csv) with what write() puts in the sheet. */
+struct sheet_writer;
+int resource_export_reply(wg_req *r, const char *name, const char *sheet_name,
+			  int (*write)(wg_req *r, struct sheet_writer *w, void *ctx), void *ctx);
+
+/* A file row as the import's reading thread prepared it, beside the
+ * import (resource_prepare_row): its object, the values that passed the
+ * checks that need no database (made canonical), and the ciphertext and
+ * blind index of each secret. Each value is held by a reference, so none
+ * is freed and its address reused while the row is imported: the import
+ * skips the work for exactly these values, whatever a hook replaced since. */
+#define WG_AHEAD_VALUES 32
+#define WG_AHEAD_SECRETS 4
+#define WG_AHEAD_SEALED 192   /* "k<version>:" + base64 of nonce, text and tag */
+struct wg_row_ahead {
+	json_t *row;              /* NULL when a cell could not be read: fail says why */
+	struct wg_fail fail;
+	size_t nchecked, nsealed;
+	/* by field and value: true, false and null are one object each, wherever they stand */
+	struct { const struct wg_field *field; json_t *value; } checked[WG_AHEAD_VALUES];
+	struct { const struct wg_field *field; json_t *value; char enc[WG_AHEAD_SEALED], bidx[WG_BLIND_HEX]; } sealed[WG_AHEAD_SECRETS];
+};
+/* On the reading thread: checks each settable member of ahead->row and
+ * seals its secrets. scratch takes the failures and must hold .app. */
+void resource_prepare_row(wg_req *scratch, const struct wg_resource *res, struct wg_row_ahead *ahead);
+void resource_row_ahead_free(struct wg_row_ahead *ahead);
+
+/* An import in progress (r->import). The records it created, in ascending
+ * id order with the file row of each, so a duplicate inside the file names
+ * the row it repeats; what the hooks created along the way (households found
+ * by address), for the import's one audit record; and remembered lookups
+ * (grid codes, node paths, addresses: a roster names the same few thousand
+ * again and again). The memo is forgotten whenever a row is rolled back,
+ * since it may name what that row created, and when it fills up. */
+#define WG_INSERT_FIELDS 31   /* 3 + 2 × 31 parameters at most */
+#define WG_INSERT_SHAPES 8
+struct wg_import_memo;
+struct wg_import {
+	int64_t *ids;
+	uint32_t *rows;
+	size_t n, cap;
+	const char *extra_name;       /* resource the hooks created records of */
+	int64_t extra_created;
+	struct wg_import_memo *memo;  /* WG_IMPORT_MEMO_SIZE entries, made on first use */
+	size_t memo_used;
+	/* Set by a resource's import_row hook for its own after_insert on the
+	 * same row (this person heads the household); cleared before each row. */
+	bool row_marked;
+	const struct wg_row_ahead *ahead;  /* the current row's, NULL if it was not prepared ahead */
+	/* The INSERTs last built, by the fields a row gives and their order
+	 * (a file's rows mostly repeat a few: with or without tags, phone …):
+	 * building the text once per shape saves a tenth of a row's work. */
+	struct {
+		const struct wg_resource *res;
+		const struct wg_field *field[WG_INSERT_FIELDS];
+		size_t n;
+		char *sql;
+	} insert[WG_INSERT_SHAPES];
+	size_t insert_next;           /* the entry the next new shape replaces */
+};
+int      import_remember(struct wg_import *im, int64_t id, uint32_t row);
+/* The file row that created record id in this import, 0 if none did. */
+uint32_t import_row_of(const struct wg_import *im, int64_t id);
+/* With no import in progress these find nothing and remember nothing. */
+bool     import_memo_get(wg_req *r, int slot, const char *key, int64_t *value, const char **text);
+void     import_memo_set(wg_req *r, int slot, const char *key, int64_t value, const char *text);
+/* Slots: one per kind of lookup. */
+enum { IMPORT_MEMO_NODE_PATH, IMPORT_MEMO_DOMAIN_1, IMPORT_MEMO_DOMAIN_2, IMPORT_MEMO_DOMAIN_3 };
+void     import_memo_forget(wg_req *r);
+/* A hook created a record of another resource; counted instead of audited one by one. */
+void     import_count_extra(wg_req *r, const char *resource);
+
+/* A list query under construction: the WHERE clause (scope, ?grid=, field
+ * filters, ?q=) and its parameters. */
+#define WG_RESOURCE_MAX_FILTERS 16
+struct resource_query {
+	wg_buf where;
+	wg_param params[WG_RESOURCE_MAX_FILTERS + 8];
+	size_t n;
+	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
+	char like[WG_MAX_STRING_FIELD * 2 + 2];
+};
+
+/* Building blocks for domain handlers and the import/export layer. */
+int  resource_build_where(wg_req *r, const struct wg_resource *res, struct resource_query *q);
+int  resource_scope_of_new(wg_req *r, const struct wg_resource *res, json_t *body, char *path, size_t size);
+int  resource_insert(wg_req *r, const struct wg_resource *res, json_t *body, const char *path, int64_t *id);
+/* Updates the fields in body (and the path when new_path); 412 when version is stale. */
+int  resource_update(wg_req *r, const struct wg_resource *res, int64_t id, int64_t version, const char *new_path,
+		     json_t *body);
+int  resource_validate(wg_req *r, const struct wg_resource *res, json_t *body, bool create);
+/* Loads one record in the caller's scope; 404 when absent or out of scope. path receives its path. */
+int  resource_load(wg_req *r, const struct wg_resource *res, int64_t id, json_t **item, char *path, size_t size);
+/* The columns of an item (stored fields and JSON members) in c's dialect. */
+const char *resource_item_columns(const struct wg_resource *res, const wg_conn *c);
+/* The record at the statement's current row; secret fields decrypted and,
+ * unless r->reveal, masked; JSON members follow the stored columns when the
+ * statement selected resource_item_columns(). */
+json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s);
+/* One FF_SECRET value as stored (<name>_enc): decrypted and, unless r->reveal, masked. */
+json_t *resource_secret_json(wg_req *r, const struct wg_field *f, const char *text, size_t n);
+/* ?reveal=1: checks the right (403) and sets r->reveal. */
+int  resource_want_reveal(wg_req *r, const struct wg_resource *res);
+/* The path of a grid node inside the caller's scope (404 otherwise). */
+int  resource_node_path(wg_req *r, int64_t node_id, const char *field, char *path, size_t size);
+const struct wg_field *resource_field(const struct wg_resource *res, const char *name);
+/* Moves every record of every registered resource, and of every table
+ * added by resource_add_path_column, from below old_path to below new_path. */
+int  resource_rewrite_paths(wg_conn *c, const char *old_path, const char *new_path);
+/* A table that is not a resource but whose rows are scoped by a node path
+ * column (static strings), so that subtree moves carry it along. */
+int  resource_add_path_column(const char *table, const char *column);
+void resource_release_all(void);
+/* Re-encrypts every secret of every registered resource with the current key. */
+struct wg_keys;
+int  resource_reencrypt_all(wg_conn *c, const struct wg_keys *k, int64_t *count);
+/* A secret column (<column>_enc, keyed as <column>) of a table that is not a
+ * declared resource, re-encrypted by resource_reencrypt_all too. */
+int  resource_add_secret_column(const char *table, const char *column);
+
+#endif

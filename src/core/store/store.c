@@ -1,0 +1,337 @@
+#include "core/store/store_impl.h"
+#include "core/lib/err.h"
+#include "core/lib/mem.h"
+
+#include <string.h>
+#include <time.h>
+
+static uint64_t now_micros(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static bool is_postgres_url(const char *t)
+{
+	return strncmp(t, "postgres://", 11) == 0 || strncmp(t, "postgresql://", 13) == 0;
+}
+
+int store_open(const char *target, unsigned pool_size, wg_store **out)
+{
+	int rc = WG_ERR_NOMEM;
+	wg_store *st = wg_calloc(1, sizeof *st);
+	if (!st)
+		return WG_ERR_NOMEM;
+	st->dialect = is_postgres_url(target) ? WG_POSTGRES : WG_SQLITE;
+	st->be = st->dialect == WG_POSTGRES ? &wg_postgres_backend : &wg_sqlite_backend;
+	st->pool_size = pool_size ? pool_size : 1;
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->available, NULL);
+	st->target = wg_strdup(target);
+	st->conns = wg_calloc(st->pool_size, sizeof *st->conns);
+	if (!st->target || !st->conns)
+		goto fail;
+	for (unsigned i = 0; i < st->pool_size; i++) {
+		wg_conn *c = &st->conns[i];
+		c->store = st;
+		rc = st->be->connect(st, c);
+		if (rc)
+			goto fail;
+		c->next_free = st->free_list;
+		st->free_list = c;
+	}
+	*out = st;
+	return 0;
+fail:
+	store_close(st);
+	return rc;
+}
+
+static void conn_free_cache(wg_conn *c)
+{
+	for (size_t i = 0; i < c->cache_len; i++)
+		wg_free(c->cache[i].sql);
+	wg_free(c->cache);
+	c->cache = NULL;
+	c->cache_len = c->cache_cap = 0;
+}
+
+void store_close(wg_store *st)
+{
+	if (!st)
+		return;
+	if (st->conns) {
+		for (unsigned i = 0; i < st->pool_size; i++) {
+			wg_conn *c = &st->conns[i];
+			if (c->db)
+				st->be->disconnect(c);
+			conn_free_cache(c);
+		}
+	}
+	if (st->be && st->be->close_store)
+		st->be->close_store(st);
+	wg_free(st->conns);
+	wg_free(st->target);
+	pthread_mutex_destroy(&st->lock);
+	pthread_cond_destroy(&st->available);
+	wg_free(st);
+}
+
+enum wg_dialect store_dialect(const wg_store *st) { return st->dialect; }
+enum wg_dialect conn_dialect(const wg_conn *c) { return c->store->dialect; }
+uint64_t store_busy_micros(const wg_store *st) { return atomic_load(&st->busy_micros); }
+uint64_t store_query_count(const wg_store *st) { return atomic_load(&st->queries); }
+
+int store_acquire(wg_store *st, wg_conn **out)
+{
+	pthread_mutex_lock(&st->lock);
+	while (!st->free_list)
+		pthread_cond_wait(&st->available, &st->lock);
+	wg_conn *c = st->free_list;
+	st->free_list = c->next_free;
+	pthread_mutex_unlock(&st->lock);
+	c->next_free = NULL;
+	*out = c;
+	return 0;
+}
+
+void store_release(wg_store *st, wg_conn *c)
+{
+	if (!c)
+		return;
+	stmt_done(&c->stmt);
+	if (c->in_tx)
+		store_rollback(c);
+	pthread_mutex_lock(&st->lock);
+	c->next_free = st->free_list;
+	st->free_list = c;
+	pthread_cond_signal(&st->available);
+	pthread_mutex_unlock(&st->lock);
+}
+
+static void end_snapshot(wg_conn *c)
+{
+	if (c->store->be->end_snapshot)
+		c->store->be->end_snapshot(c, false);
+}
+
+void store_sweep_snapshots(wg_store *st)
+{
+	if (!st->be->end_snapshot)
+		return;
+	pthread_mutex_lock(&st->lock);
+	for (wg_conn *c = st->free_list; c; c = c->next_free)
+		st->be->end_snapshot(c, true);
+	pthread_mutex_unlock(&st->lock);
+}
+
+int store_exec_script(wg_conn *c, const char *sql)
+{
+	stmt_done(&c->stmt);
+	end_snapshot(c);
+	return c->store->be->exec_script(c, sql);
+}
+
+/* in_tx is set before BEGIN runs: the backend then knows the statement
+ * opens a transaction of the caller's, not a read it may keep. */
+static int begin(wg_conn *c, const char *sql)
+{
+	stmt_done(&c->stmt);
+	end_snapshot(c);
+	c->in_tx = true;
+	int rc = store_run(c, sql, NULL, 0);
+	if (rc)
+		c->in_tx = false;
+	return rc;
+}
+
+int store_begin(wg_conn *c)
+{
+	return begin(c, conn_dialect(c) == WG_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+int store_begin_read(wg_conn *c)
+{
+	return begin(c, conn_dialect(c) == WG_SQLITE ? "BEGIN DEFERRED" : "BEGIN READ ONLY");
+}
+
+int store_commit(wg_conn *c)
+{
+	int rc = store_run(c, "COMMIT", NULL, 0);
+	c->in_tx = false;
+	return rc;
+}
+
+int store_rollback(wg_conn *c)
+{
+	int rc = store_run(c, "ROLLBACK", NULL, 0);
+	c->in_tx = false;
+	return rc;
+}
+
+bool store_in_transaction(const wg_conn *c) { return c->in_tx; }
+
+int store_query(wg_conn *c, const char *sql, const wg_param *params, size_t n, wg_stmt **out)
+{
+	stmt_done(&c->stmt);
+	c->unique_violation = false;
+	c->last_error[0] = '\0';
+	wg_stmt *s = &c->stmt;
+	memset(s, 0, sizeof *s);
+	s->conn = c;
+	uint64_t t0 = now_micros();
+	int rc = c->store->be->query(c, sql, params, n, s);
+	atomic_fetch_add(&c->store->busy_micros, now_micros() - t0);
+	atomic_fetch_add(&c->store->queries, 1);
+	if (rc)
+		return rc;
+	s->active = true;
+	if (out)
+		*out = s;
+	return 0;
+}
+
+int stmt_next(wg_stmt *s)
+{
+	if (!s->active)
+		return 0;
+	return s->conn->store->be->next(s);
+}
+
+void stmt_done(wg_stmt *s)
+{
+	if (s->active && s->conn)
+		s->conn->store->be->done(s);
+	s->active = false;
+}
+
+int stmt_columns(const wg_stmt *s) { return s->conn->store->be->columns(s); }
+bool stmt_is_null(const wg_stmt *s, int col) { return s->conn->store->be->is_null(s, col); }
+const char *stmt_text(const wg_stmt *s, int col) { return s->conn->store->be->text(s, col); }
+size_t stmt_len(const wg_stmt *s, int col) { return s->conn->store->be->len(s, col); }
+const char *stmt_column_name(const wg_stmt *s, int col) { return s->conn->store->be->column_name(s, col); }
+int64_t stmt_changes(const wg_stmt *s) { return s->changes; }
+
+int64_t stmt_int(const wg_stmt *s, int col) { return s->conn->store->be->integer(s, col); }
+
+int64_t store_parse_int(const char *t)
+{
+	int64_t v = 0;
+	bool neg = *t == '-';
+	for (t += neg; *t >= '0' && *t <= '9'; t++)
+		v = v * 10 + (*t - '0');
+	return neg ? -v : v;
+}
+
+int store_run(wg_conn *c, const char *sql, const wg_param *params, size_t n)
+{
+	wg_stmt *s;
+	int rc = store_query(c, sql, params, n, &s);
+	if (rc)
+		return rc;
+	while ((rc = stmt_next(s)) == 1)
+		;
+	stmt_done(s);
+	return rc < 0 ? -rc : 0;
+}
+
+int store_int(wg_conn *c, const char *sql, const wg_param *params, size_t n, int64_t *out)
+{
+	wg_stmt *s;
+	int rc = store_query(c, sql, params, n, &s);
+	if (rc)
+		return rc;
+	rc = stmt_next(s);
+	if (rc == 1) {
+		*out = stmt_int(s, 0);
+		rc = 0;
+	} else {
+		rc = rc == 0 ? WG_ERR_NOT_FOUND : -rc;
+	}
+	stmt_done(s);
+	return rc;
+}
+
+int store_insert(wg_conn *c, const char *sql, const wg_param *params, size_t n, int64_t *id)
+{
+	if (c->store->be->last_insert_id) {
+		int rc = store_run(c, sql, params, n);
+		if (!rc)
+			*id = c->store->be->last_insert_id(c);
+		return rc;
+	}
+	static const char returning[] = " RETURNING id";
+	size_t len = strlen(sql);
+	char *with = wg_malloc(len + sizeof returning);
+	if (!with)
+		return WG_ERR_NOMEM;
+	memcpy(with, sql, len);
+	memcpy(with + len, returning, sizeof returning);
+	int rc = store_int(c, with, params, n, id);
+	wg_free(with);
+	return rc;
+}
+
+bool store_last_was_unique_violation(const wg_conn *c) { return c->unique_violation; }
+const char *store_last_error(const wg_conn *c) { return c->last_error; }
+
+int store_backup(wg_store *st, const char *dest_path)
+{
+	if (!st->be->backup)
+		return WG_ERR_USAGE;
+	return st->be->backup(st, dest_path);
+}
+
+uint64_t store_hash_sql(const char *sql)
+{
+	uint64_t h = 1469598103934665603ull;  /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+		h = (h ^ *p) * 1099511628211ull;
+	return h;
+}
+
+struct stmt_cache_entry *store_cache_find_origin(wg_conn *c, const char *sql)
+{
+	for (size_t i = 0; i < c->cache_len; i++)
+		if (c->cache[i].origin == sql && strcmp(c->cache[i].sql, sql) == 0)
+			return &c->cache[i];
+	return NULL;
+}
+
+struct stmt_cache_entry *store_cache_find(wg_conn *c, const char *sql, uint64_t h)
+{
+	for (size_t i = 0; i < c->cache_len; i++)
+		if (c->cache[i].hash == h && strcmp(c->cache[i].sql, sql) == 0) {
+			c->cache[i].origin = sql;
+			return &c->cache[i];
+		}
+	return NULL;
+}
+
+struct stmt_cache_entry *store_cache_add(wg_conn *c, const char *sql, uint64_t h, void *prepared)
+{
+	if (c->cache_len == c->cache_cap) {
+		size_t cap = c->cache_cap ? c->cache_cap * 2 : 32;
+		struct stmt_cache_entry *e = wg_realloc(c->cache, cap * sizeof *e);
+		if (!e)
+			return NULL;
+		c->cache = e;
+		c->cache_cap = cap;
+	}
+	char *copy = wg_strdup(sql);
+	if (!copy)
+		return NULL;
+	struct stmt_cache_entry *e = &c->cache[c->cache_len++];
+	*e = (struct stmt_cache_entry){ h, copy, sql, prepared };
+	return e;
+}
+
+void store_set_error(wg_conn *c, const char *msg)
+{
+	size_t n = strlen(msg);
+	if (n >= sizeof c->last_error)
+		n = sizeof c->last_error - 1;
+	memcpy(c->last_error, msg, n);
+	c->last_error[n] = '\0';
+}

@@ -1,0 +1,103 @@
+/* Internal to the store: what the two backends share. */
+#ifndef WG_STORE_IMPL_H
+#define WG_STORE_IMPL_H
+
+#include "core/store/store.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct wg_backend {
+	int  (*connect)(wg_store *st, wg_conn *c);
+	void (*disconnect)(wg_conn *c);
+	int  (*query)(wg_conn *c, const char *sql, const wg_param *p, size_t n, wg_stmt *s);
+	int  (*next)(wg_stmt *s);
+	void (*done)(wg_stmt *s);
+	int  (*exec_script)(wg_conn *c, const char *sql);
+	bool (*is_null)(const wg_stmt *s, int col);
+	const char *(*text)(const wg_stmt *s, int col);
+	int64_t (*integer)(const wg_stmt *s, int col);
+	size_t (*len)(const wg_stmt *s, int col);
+	int  (*columns)(const wg_stmt *s);
+	const char *(*column_name)(const wg_stmt *s, int col);
+	int64_t (*changes)(const wg_stmt *s);
+	int  (*backup)(wg_store *st, const char *dest);
+	/* The id of the row the connection last inserted; NULL where RETURNING is the way. */
+	int64_t (*last_insert_id)(wg_conn *c);
+	/* Ends a read snapshot the connection kept between requests (with
+	 * only_stale, only one that is out of date); NULL where none is kept. */
+	void (*end_snapshot)(wg_conn *c, bool only_stale);
+	/* Releases what the backend holds for the whole store; may be NULL. */
+	void (*close_store)(wg_store *st);
+};
+
+struct wg_stmt {
+	wg_conn *conn;
+	void *handle;      /* sqlite3_stmt* or PGresult* */
+	int   row;         /* PostgreSQL: current row; SQLite: first-step state */
+	int   pending;     /* SQLite: result of the step done in query, not yet returned */
+	int64_t changes;
+	bool  active;
+};
+
+struct stmt_cache_entry {
+	uint64_t hash;
+	char *sql;
+	/* Where the caller's text was when it was cached: almost every statement
+	 * is a literal, found again by its address (the text is still compared)
+	 * without hashing it. */
+	const char *origin;
+	void *prepared;    /* sqlite3_stmt* or a name ("s12") for PostgreSQL */
+};
+
+struct wg_conn {
+	wg_store *store;
+	void *db;          /* sqlite3* or PGconn* */
+	struct stmt_cache_entry *cache;
+	size_t cache_len, cache_cap;
+	unsigned next_name;
+	bool in_tx;
+	bool unique_violation;
+	/* SQLite: a read transaction kept open between requests (see
+	 * store_sqlite.c), the WAL-index header and the time it began with. */
+	bool snapshot;
+	unsigned char snapshot_hdr[48];
+	uint64_t snapshot_at;
+	void *begin_ps, *commit_ps;
+	char last_error[256];
+	wg_stmt stmt;      /* one active statement per connection */
+	struct wg_conn *next_free;
+};
+
+struct wg_store {
+	enum wg_dialect dialect;
+	const struct wg_backend *be;
+	char *target;
+	wg_conn *conns;
+	unsigned pool_size;
+	wg_conn *free_list;
+	pthread_mutex_t lock;
+	pthread_cond_t  available;
+	_Atomic uint64_t busy_micros;
+	_Atomic uint64_t queries;
+	/* SQLite: the header at the start of the WAL index (the -shm file), mapped read-only. */
+	const volatile unsigned char *wal_index;
+	bool wal_index_tried;
+	int wal_index_fd;  /* -1 when the -shm file could not be opened */
+};
+
+extern const struct wg_backend wg_sqlite_backend;
+extern const struct wg_backend wg_postgres_backend;
+
+uint64_t store_hash_sql(const char *sql);
+/* Finds the cached prepared statement for sql, or NULL. */
+struct stmt_cache_entry *store_cache_find(wg_conn *c, const char *sql, uint64_t h);
+/* The entry cached from this very address, or NULL. */
+struct stmt_cache_entry *store_cache_find_origin(wg_conn *c, const char *sql);
+/* The integer at the start of a decimal text (PostgreSQL's text results). */
+int64_t store_parse_int(const char *t);
+/* Adds one; takes a copy of sql. Returns NULL when out of memory. */
+struct stmt_cache_entry *store_cache_add(wg_conn *c, const char *sql, uint64_t h, void *prepared);
+void store_set_error(wg_conn *c, const char *msg);
+
+#endif

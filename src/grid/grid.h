@@ -1,0 +1,19 @@
+/* The grid tree: county → street/town → community/village → grid → building. */
+#ifndef WG_GRID_H
+#define WG_GRID_H
+
+#include "core/http/http.h"
+#include "core/store/store.h"
+
+int grid_register(void);
+/* Creates a node directly (init, demo, import); parent_id 0 makes a root. */
+int grid_create_node(wg_conn *c, int64_t parent_id, const char *kind, const char *code, const char *name,
+		     int64_t now, int64_t *id);
+/* Grid nodes in the caller's scope with this code: *found is 0, 1 or 2 (two or
+ * more), *id the one found. Fails only when the store does. */
+int grid_find_by_code(wg_req *r, const char *code, int64_t *id, int *found);
+int grid_add_leader(wg_conn *c, int64_t node_id, int64_t user_id, const char *duty);
+/* Level of a kind (province 1 … building 7), 0 when unknown. */
+int grid_kind_level(const char *kind);
+
+#endif
