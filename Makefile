@@ -15,7 +15,12 @@ LIB_SRC  := $(filter-out src/main.c,$(shell find src -name '*.c' | sort))
 GEN_SRC  := build/gen/schema_sql.c
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-SCHEMA   := $(sort $(wildcard schema/sqlite/*.sql schema/postgres/*.sql))
+# Every module's migrations: src/<module>/schema/<dialect>/NNNN_name.sql.
+SCHEMA   := $(sort $(shell find src -path '*/schema/*' -name '*.sql'))
+# The example module (tests/modules/example) is built into a second server
+# binary for its API test only: proof that a module is a folder and one line.
+EXAMPLE_SRC    := $(wildcard tests/modules/example/*.c)
+EXAMPLE_SCHEMA := $(sort $(shell find tests/modules/example -path '*/schema/*' -name '*.sql'))
 
 OBJ      := $(patsubst %.c,build/obj/%.o,$(LIB_SRC) $(GEN_SRC))
 SAN_OBJ  := $(patsubst %.c,build/san/%.o,$(LIB_SRC) $(GEN_SRC))
@@ -34,7 +39,7 @@ all: build/wangge
 deps:
 	@tools/deps.sh build
 
-build/gen/schema_sql.c: $(SCHEMA) tools/embed_schema.sh
+build/gen/schema_sql.c: $(SCHEMA) tools/embed_schema.sh Makefile
 	@mkdir -p $(@D)
 	tools/embed_schema.sh $(SCHEMA) > $@
 
@@ -52,6 +57,18 @@ build/wangge: $(OBJ) build/obj/src/main.o
 build/san/wangge: $(SAN_OBJ) build/san/src/main.o
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
 
+build/gen/schema_example.c: $(EXAMPLE_SCHEMA) tools/embed_schema.sh
+	@mkdir -p $(@D)
+	tools/embed_schema.sh $(EXAMPLE_SCHEMA) > $@
+
+build/san/example/modules.o: src/modules.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) -DWG_EXAMPLE_MODULE -Isrc -Ibuild/gen $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+build/san/wangge-example: $(filter-out build/san/src/modules.o,$(SAN_OBJ)) build/san/example/modules.o \
+		$(patsubst %.c,build/san/%.o,$(EXAMPLE_SRC)) build/san/build/gen/schema_example.o build/san/src/main.o
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIBS)
+
 build/san/tests/%: tests/unit/%.c $(SAN_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) -Isrc -Ibuild/gen $(PKG_CFLAGS) -o $@ $^ $(LIBS) -lcmocka
@@ -66,8 +83,9 @@ run: deps node_modules/.package-lock.json build/wangge
 		build/wangge init --data $(DATA) && build/wangge demo --data $(DATA); fi
 	build/wangge serve --data $(DATA) --listen $(LISTEN)
 
-lint:
+lint: build/wangge
 	@tools/lint.sh
+	@node tools/layers.mjs build/obj
 
 unit: $(TESTS)
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
@@ -76,7 +94,7 @@ test:
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory node_modules/.package-lock.json
 	@$(MAKE) --no-print-directory lint
-	@$(MAKE) --no-print-directory build/wangge build/san/wangge $(TESTS)
+	@$(MAKE) --no-print-directory build/wangge build/san/wangge build/san/wangge-example $(TESTS)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@tools/api_tests.sh sqlite
@@ -112,4 +130,4 @@ bench:
 clean:
 	rm -rf build
 
--include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(wildcard build/san/tests/modules/example/*.d build/san/example/*.d)

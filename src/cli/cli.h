@@ -1,4 +1,5 @@
-/* The subcommands of the wangge program (see the table in main.c). */
+/* The platform's own commands (see the table in main.c); modules add theirs
+ * in their module declaration. */
 #ifndef WG_CLI_H
 #define WG_CLI_H
 
@@ -13,13 +14,14 @@ int cmd_audit(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_routes(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
 
-/* Opens DIR (default ./data) after checking the schema is current. */
+/* Opens DIR (default ./data) for requests, after checking the schema is
+ * current (core/platform.h); cli_close undoes it. */
 struct wg_app;
-int cli_open(const char *data_dir, struct wg_app **app);
+int  cli_open(const char *data_dir, struct wg_app **app);
+void cli_close(struct wg_app *app);
 /* Reads one line from standard input (a password), without its newline. */
-int cli_read_secret(char *buf, size_t size);
-/* Registers every route table of the program. */
-int cli_register_routes(void);
+int  cli_read_secret(char *buf, size_t size);
 
 #endif

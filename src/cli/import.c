@@ -1,20 +1,20 @@
-/* wangge import KIND FILE: the API's import, run in-process as a named user
- * (same validation, scope and audit), with progress on standard error. */
+/* wangge import KIND FILE: the API's import of any resource, run in-process
+ * as a named user through the same runner as HTTP (rights, scope, one
+ * transaction, audit), with progress on standard error. */
 #include "cli/cli.h"
 #include "core/app/app.h"
-#include "core/lib/err.h"
 #include "core/http/http.h"
+#include "core/lib/err.h"
 #include "core/lib/limits.h"
 #include "core/lib/mem.h"
 #include "core/lib/opts.h"
-#include "core/resource/resource.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#define IMPORT_USAGE "wangge import grids|households|persons FILE --as USERNAME [--dry-run] [--partial] [--data DIR]"
+#define IMPORT_USAGE "wangge import KIND FILE --as USERNAME [--dry-run] [--partial] [--data DIR]"
 
 static void show_progress(wg_req *r, uint64_t rows)
 {
@@ -38,12 +38,30 @@ static int load_principal(wg_conn *c, const char *username, struct wg_principal 
 		p->scope_node_id = stmt_int(s, 2);
 		snprintf(p->scope_path, sizeof p->scope_path, "%s", stmt_text(s, 3));
 		snprintf(p->username, sizeof p->username, "%s", username);
-		rc = stmt_int(s, 4) ? WG_ERR_DISABLED : 0;
+		rc = stmt_int(s, 4) || !p->role ? WG_ERR_DISABLED : 0;
 	} else {
 		rc = WG_ERR_NOT_FOUND;
 	}
 	stmt_done(s);
 	return rc;
+}
+
+/* "grids, households, persons …": every kind with an import route. */
+static void importable_kinds(char *out, size_t size)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	for (int i = 0; i < router_count(); i++) {
+		const struct wg_route *rt = router_get(i);
+		size_t n = strlen(rt->pattern);
+		if (strcmp(rt->method, "POST") != 0 || n < 16 || strcmp(rt->pattern + n - 7, "/import") != 0 ||
+		    strncmp(rt->pattern, "/api/v1/", 8) != 0 || memchr(rt->pattern + 8, '/', n - 15))
+			continue;
+		int w = snprintf(out + used, size - used, "%s%.*s", used ? ", " : "", (int)(n - 15), rt->pattern + 8);
+		if (w < 0 || (size_t)w >= size - used)
+			break;
+		used += (size_t)w;
+	}
 }
 
 static void print_report(json_t *out, const char *kind)
@@ -82,18 +100,16 @@ int cmd_import(int argc, char **argv)
 	struct wg_app *app;
 	if (cli_open(data, &app))
 		return 1;
-	rc = cli_register_routes();
-	char pattern[96];
+	char pattern[96], kinds[512];
 	snprintf(pattern, sizeof pattern, "/api/v1/%s/import", pos[0]);
 	int64_t unused_id;
 	bool mismatch;
-	int route = rc ? -1 : router_match("POST", pattern, &unused_id, &mismatch);
-	wg_req *r = wg_calloc(1, sizeof *r);
-	if (route < 0 || !r) {
-		wg_free(r);
-		app_close(app);
-		resource_release_all();
-		return wg_error("cannot import '%s': kinds are grids, households, persons / 不支持的导入类型", pos[0]), 2;
+	int route = router_match("POST", pattern, &unused_id, &mismatch);
+	wg_req *r = route < 0 ? NULL : wg_calloc(1, sizeof *r);
+	if (!r) {
+		importable_kinds(kinds, sizeof kinds);
+		cli_close(app);
+		return wg_error("cannot import '%s': the kinds are %s / 不支持的导入类型", pos[0], kinds), 2;
 	}
 	const char *query[] = { "dry_run", dry ? "1" : "0", "partial", partial ? "1" : "0", NULL };
 	r->app = app;
@@ -105,6 +121,7 @@ int cmd_import(int argc, char **argv)
 	r->now = time(NULL);
 	r->local_query = query;
 	r->progress = show_progress;
+	r->spool_fd = -1;
 	arena_init(&r->arena, 1u << 20);
 	wg_buf_init(&r->raw, WG_MAX_UPLOAD);
 	store_acquire(app->store, &r->db);
@@ -115,11 +132,6 @@ int cmd_import(int argc, char **argv)
 		goto out;
 	}
 	r->user = &r->principal;
-	if (!rbac_allows(r->user->role, r->route->right)) {
-		wg_error("%s (%s) may not import %s / 该角色无权导入", as, r->user->role->name, pos[0]);
-		rc = 2;
-		goto out;
-	}
 	FILE *probe = fopen(pos[1], "rb");
 	if (!probe) {
 		wg_error("cannot open %s / 无法打开文件", pos[1]);
@@ -128,20 +140,16 @@ int cmd_import(int argc, char **argv)
 	}
 	fclose(probe);
 	r->upload_path = pos[1];  /* read as a stream, never whole */
-	rc = store_begin(r->db);
-	if (!rc)
-		r->route->handler(r);
+	req_run(r);
 	if (isatty(2))
 		fputc('\n', stderr);
 	if (r->fail.code) {
-		store_rollback(r->db);
 		fprintf(stderr, "wangge: %s / %s%s%s\n", r->fail.zh, r->fail.en, r->fail.field[0] ? " — " : "", r->fail.field);
-		rc = 1;
+		rc = r->fail.code == WG_ERR_FORBIDDEN ? 2 : 1;
 	} else {
-		rc = r->rollback ? store_rollback(r->db) : store_commit(r->db);
 		if (r->out)
 			print_report(r->out, pos[0]);
-		rc = rc || json_array_size(json_object_get(r->out, "errors")) ? 1 : 0;
+		rc = json_array_size(json_object_get(r->out, "errors")) ? 1 : 0;
 	}
 out:
 	store_release(app->store, r->db);
@@ -149,7 +157,6 @@ out:
 	wg_buf_release(&r->raw);
 	arena_release(&r->arena);
 	wg_free(r);
-	app_close(app);
-	resource_release_all();
+	cli_close(app);
 	return rc;
 }

@@ -32,7 +32,8 @@ static int ask_password(bool from_stdin, char *password, size_t size)
 	}
 	if (cli_read_secret(password, size))
 		return 2;
-	if (auth_check_password_rules(NULL, password))
+	const char *en;
+	if (auth_password_problem(password, &en))
 		return wg_error("password must be 10 to 256 characters / 密码长度应为 10 到 256 个字符"), 2;
 	return 0;
 }
@@ -108,7 +109,7 @@ int cmd_user(int argc, char **argv)
 	char password[WG_MAX_PASSWORD + 2], hash[128];
 	uint32_t scope_id = 0;
 	if (strcmp(sub, "add") == 0) {
-		if (!role || !rbac_role(role))
+		if (!role)
 			return wg_error("--role must be one of the roles listed in --help / 请用 --role 指定有效角色"), 2;
 		if (!scope || !wg_parse_u32(scope, strlen(scope), &scope_id) || scope_id == 0)
 			return wg_error("--scope must be a grid node id / 请用 --scope 指定网格节点编号"), 2;
@@ -123,6 +124,10 @@ int cmd_user(int argc, char **argv)
 	struct wg_app *app;
 	if (cli_open(data, &app))
 		return 1;
+	if (strcmp(sub, "add") == 0 && !rbac_role(role)) {
+		cli_close(app);
+		return wg_error("--role %s is not a role (wangge user --help lists them) / 没有该角色", role), 2;
+	}
 	wg_conn *c;
 	store_acquire(app->store, &c);
 	if (strcmp(sub, "list") == 0) {
@@ -178,6 +183,6 @@ int cmd_user(int argc, char **argv)
 	}
 	sodium_memzero(password, sizeof password);
 	store_release(app->store, c);
-	app_close(app);
+	cli_close(app);
 	return rc;
 }

@@ -10,6 +10,7 @@
 #include "core/resource/resource.h"
 #include "core/auth/scope.h"
 #include "core/sheet/sheet.h"
+#include "grid/grid_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -285,7 +286,7 @@ static int grid_import_row(wg_req *r, const struct wg_resource *res, json_t *row
 static struct wg_resource grid_resource = {
 	.name = "grids", .table = "grid_nodes", .zh = "网格", .en = "grid node",
 	.fields = grid_fields, .nfields = sizeof grid_fields / sizeof grid_fields[0],
-	.path_column = "path", .read_right = RIGHT_GRID_READ, .write_right = RIGHT_GRID_WRITE,
+	.path_column = "path", .read_right = &right_GRID_READ, .write_right = &right_GRID_WRITE,
 	/* Reads show the names of the node's responsible people. */
 	.audit_reads = true,
 	.hooks = {
@@ -303,7 +304,7 @@ static struct wg_resource grid_resource = {
 };
 
 /* GET /api/v1/grids/{id}/children */
-static int grid_children(wg_req *r)
+int grid_children(wg_req *r)
 {
 	json_t *self;
 	char path[WG_MAX_GRID_PATH], sql[2048];
@@ -341,7 +342,7 @@ static int grid_children(wg_req *r)
 
 /* POST /api/v1/grids/{id}/move {"parent_id": …}: the whole subtree, and every
  * record hanging on it, gets its new path in this one transaction. */
-static int grid_move(wg_req *r)
+int grid_move(wg_req *r)
 {
 	json_t *self, *jp = json_object_get(r->body, "parent_id");
 	char path[WG_MAX_GRID_PATH], parent_path[WG_MAX_GRID_PATH], new_path[WG_MAX_GRID_PATH];
@@ -420,7 +421,7 @@ static int leader_visible(wg_req *r, int64_t user_id)
 }
 
 /* PUT /api/v1/grids/{id}/leaders [{"user_id", "duty"}…]: replaces the list. */
-static int grid_set_leaders(wg_req *r)
+int grid_set_leaders(wg_req *r)
 {
 	json_t *self, *list = json_object_get(r->body, "leaders");
 	char path[WG_MAX_GRID_PATH], field[64];
@@ -470,16 +471,9 @@ static int grid_set_leaders(wg_req *r)
 	return req_reply(r, 200, self);
 }
 
-static const struct wg_route grid_routes[] = {
-	{ "GET",  "/api/v1/grids/{id}/children", grid_children,    RIGHT_GRID_READ,  0, NULL },
-	{ "POST", "/api/v1/grids/{id}/move",     grid_move,        RIGHT_GRID_WRITE, ROUTE_WRITE | ROUTE_JSON, NULL },
-	{ "PUT",  "/api/v1/grids/{id}/leaders",  grid_set_leaders, RIGHT_GRID_WRITE, ROUTE_WRITE | ROUTE_JSON, NULL },
-};
-
-int grid_register(void)
+int grid_declare(void)
 {
-	int rc = resource_register(&grid_resource);
-	return rc ? rc : router_add(grid_routes, sizeof grid_routes / sizeof grid_routes[0]);
+	return resource_register(&grid_resource);
 }
 
 int grid_create_node(wg_conn *c, int64_t parent_id, const char *kind, const char *code, const char *name,

@@ -1,11 +1,17 @@
-/* The grid tree: county → street/town → community/village → grid → building. */
+/* The grid tree: county → street/town → community/village → grid → building,
+ * and the people responsible at each node. What other modules may use. */
 #ifndef WG_GRID_H
 #define WG_GRID_H
 
+#include "core/auth/rbac.h"
 #include "core/http/http.h"
 #include "core/store/store.h"
 
-int grid_register(void);
+#define RIGHT WG_RIGHT_EXTERN
+#include "grid/rights.def"
+#undef RIGHT
+extern struct wg_right *const grid_rights[];
+
 /* Creates a node directly (init, demo, import); parent_id 0 makes a root. */
 int grid_create_node(wg_conn *c, int64_t parent_id, const char *kind, const char *code, const char *name,
 		     int64_t now, int64_t *id);

@@ -1,9 +1,24 @@
-/* The registry (摸排): households and persons on the grid. */
+/* The registry (摸排): households and persons on the grid. What other
+ * modules may use of it:
+ *
+ *   its rights (PERSON_READ, PERSON_WRITE, PERSON_REVEAL), so that lists of
+ *   people elsewhere ask for the same rights;
+ *
+ *   the view registry_people, its public shape for set-based SQL (a
+ *   domain never reads the registry's tables): one row per person,
+ *     id, grid_id, node_path, household_id, name, gender, birth_date,
+ *     phone_enc, phone_bidx (the person's phone: encrypted as column
+ *     "phone", blind-indexed as column "phone"; crypt.h),
+ *     address (the household's, '' without one).
+ *   The columns stay as they are named here whatever becomes of the tables. */
 #ifndef WG_REGISTRY_H
 #define WG_REGISTRY_H
 
-int registry_register(void);
-/* wangge keys rotate: a new field key, every secret re-encrypted with it. */
-int cmd_keys(int argc, char **argv);
+#include "core/auth/rbac.h"
+
+#define RIGHT WG_RIGHT_EXTERN
+#include "registry/rights.def"
+#undef RIGHT
+extern struct wg_right *const registry_rights[];
 
 #endif

@@ -1,132 +1,19 @@
-/* Contacts known only by a mobile number, and the ones nobody could place.
- *
- * The health-code platform's feeds and a checkpoint registering a visitor
- * often know only a phone. Such a number becomes the registry person who
- * has it, or a subject of its own (trace_subjects, ids from 2^31 up, the
- * number kept only encrypted with the registry's blind index), so tracing
- * works the same for both. "apply" matches subjects to persons again, since
- * the person may have been registered after the scan; what it still cannot
- * place waits in a queue (contact_locates) that the command center and the
- * community work through: a person, a community or village, or closed as
- * handed to another jurisdiction or unreachable. */
-#include "tracing/locate.h"
-#include "core/app/app.h"
+/* The contacts "apply" could not place, as a queue the command center
+ * works: each resolved to a person, a community, handed over or closed.
+ * A phone-only subject is matched to registry persons again at each apply,
+ * since they may have been registered since. */
+#include "tracing/tracing_int.h"
 #include "core/audit/audit.h"
-#include "core/lib/crypt.h"
+#include "core/auth/scope.h"
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
-#include "core/resource/resource.h"
-#include "core/auth/scope.h"
 #include "core/lib/ident.h"
+#include "core/resource/resource.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define NOTE_MAX_CHARS 500
-
-/* ---- subjects ---- */
-
-int cases_subject_parse(wg_req *r, struct cases_subject *in)
-{
-	json_t *person = json_object_get(r->body, "person_id"), *phone = json_object_get(r->body, "phone");
-	struct ident_phone ph;
-	memset(in, 0, sizeof *in);
-	if (person && phone)
-		return req_fail(r, WG_ERR_VALIDATION, "phone", "人员编号(person_id)和手机号(phone)只能提供一个",
-				"give either person_id or phone, not both");
-	if (!person && !phone)
-		return req_fail(r, WG_ERR_REQUIRED, "person_id", "请提供人员编号(person_id)或手机号(phone)",
-				"person_id or phone is required");
-	if (phone) {
-		enum ident_status st = json_is_string(phone)
-			? ident_mobile_check(json_string_value(phone), json_string_length(phone), &ph) : IDENT_MOBILE_INVALID;
-		if (st != IDENT_OK)
-			return req_failf(r, WG_ERR_VALIDATION, "phone", "手机号(phone):%s", "phone: %s",
-					 ident_status_zh(st), ident_status_en(st));
-		snprintf(in->phone, sizeof in->phone, "%s", ph.number);
-		return 0;
-	}
-	if (!json_is_integer(person) || json_integer_value(person) < 1 || json_integer_value(person) >= CASES_SUBJECT_FIRST_ID)
-		return req_fail(r, WG_ERR_VALIDATION, "person_id", "人员编号(person_id)应为正整数", "person_id must be a positive integer");
-	in->person_id = json_integer_value(person);
-	return 0;
-}
-
-static int person_exists(wg_req *r, int64_t id)
-{
-	int64_t n = 0;
-	wg_param p[] = { WG_PINT(id) };
-	int rc = store_int(r->db, "SELECT COUNT(*) FROM persons WHERE id = ?", p, 1, &n);
-	if (rc)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	return n ? 0 : req_failf(r, WG_ERR_VALIDATION, "person_id", "人员 %lld 不存在", "unknown person %lld", (long long)id, (long long)id);
-}
-
-/* The registry person with this phone when exactly one has it (a number a
- * family shares names nobody in particular): *id 0 otherwise. */
-static int person_by_phone(wg_req *r, const char *bidx, int64_t *id)
-{
-	wg_stmt *s;
-	wg_param p[] = { WG_PTEXT(bidx) };
-	int rc = store_query(r->db, "SELECT id FROM persons WHERE phone_bidx = ? ORDER BY id LIMIT 2", p, 1, &s);
-	if (rc)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	int64_t found[2] = { 0, 0 };
-	size_t n = 0;
-	while (n < 2 && (rc = stmt_next(s)) == 1)
-		found[n++] = stmt_int(s, 0);
-	stmt_done(s);
-	if (rc < 0)
-		return req_fail(r, -rc, NULL, NULL, NULL);
-	*id = n == 1 ? found[0] : 0;
-	return 0;
-}
-
-/* The subject of a phone, created on first sight. Two requests creating the
- * same one at once meet at the unique blind index: one inserts, both read it. */
-static int subject_of_phone(wg_req *r, const char *phone, const char *bidx, int64_t *id)
-{
-	wg_buf enc = WG_BUF_INIT(2048);
-	int rc = crypt_encrypt(&r->app->keys, "phone", phone, strlen(phone), &enc);
-	if (!rc) {
-		wg_param p[] = { WG_PTEXTN(enc.data, enc.len), WG_PTEXT(bidx), WG_PINT(r->now) };
-		rc = store_run(r->db, "INSERT INTO trace_subjects (phone_enc, phone_bidx, created_at) VALUES (?, ?, ?)"
-			       " ON CONFLICT (phone_bidx) DO NOTHING", p, 3);
-	}
-	wg_buf_release(&enc);
-	wg_param q[] = { WG_PTEXT(bidx) };
-	if (!rc)
-		rc = store_int(r->db, "SELECT id FROM trace_subjects WHERE phone_bidx = ?", q, 1, id);
-	if (rc)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	/* The engine's ids are 32 bits and UINT32_MAX marks an empty slot. */
-	if (*id < CASES_SUBJECT_FIRST_ID || *id >= (int64_t)UINT32_MAX)
-		return req_fail(r, WG_ERR_INTERNAL, "phone", "手机号登记对象编号已用尽", "no subject ids are left for phone numbers");
-	return 0;
-}
-
-int cases_subject_resolve(wg_req *r, const struct cases_subject *in, uint32_t *trace_id, bool *is_subject)
-{
-	char bidx[WG_BLIND_HEX];
-	int64_t id = in->person_id;
-	*is_subject = false;
-	if (!in->phone[0]) {
-		if (person_exists(r, id))
-			return r->fail.code;
-		*trace_id = (uint32_t)id;
-		return 0;
-	}
-	crypt_blind_index(&r->app->keys, "phone", in->phone, strlen(in->phone), bidx);
-	if (person_by_phone(r, bidx, &id))
-		return r->fail.code;
-	if (!id) {
-		if (subject_of_phone(r, in->phone, bidx, &id))
-			return r->fail.code;
-		*is_subject = true;
-	}
-	*trace_id = (uint32_t)id;
-	return 0;
-}
 
 /* ---- apply ---- */
 
@@ -139,7 +26,7 @@ static const char *const prepare_steps[] = {
 	"UPDATE case_contacts SET community_id = NULL, located_person_id = NULL WHERE case_id = ?",
 	/* A subject is the one registry person who now has its phone, unless a
 	 * resolution already said who or what it is. */
-	"UPDATE case_contacts SET located_person_id = (SELECT MIN(p.id) FROM trace_subjects s, persons p"
+	"UPDATE case_contacts SET located_person_id = (SELECT MIN(p.id) FROM trace_subjects s, registry_people p"
 	" WHERE s.id = case_contacts.person_id AND p.phone_bidx = s.phone_bidx HAVING COUNT(*) = 1)"
 	" WHERE case_id = ? AND person_id >= 2147483648 AND NOT EXISTS (SELECT 1 FROM contact_locates l"
 	" WHERE l.case_id = case_contacts.case_id AND l.trace_id = case_contacts.person_id AND l.status <> 'open')",
@@ -149,7 +36,7 @@ static const char *const prepare_steps[] = {
 	" WHERE case_id = ? AND EXISTS (SELECT 1 FROM contact_locates l"
 	" WHERE l.case_id = case_contacts.case_id AND l.trace_id = case_contacts.person_id AND l.status = 'person')",
 	/* Where the person lives now (a subject without a person: nowhere). */
-	"UPDATE case_contacts SET node_path = COALESCE((SELECT p.node_path FROM persons p"
+	"UPDATE case_contacts SET node_path = COALESCE((SELECT p.node_path FROM registry_people p"
 	" WHERE p.id = COALESCE(case_contacts.located_person_id, case_contacts.person_id)), '') WHERE case_id = ?",
 	/* A resolution to a community or village node. */
 	"UPDATE case_contacts SET node_path = (SELECT g.path FROM contact_locates l, grid_nodes g"
@@ -212,16 +99,17 @@ int cases_locate_enqueue(wg_req *r, int64_t case_id)
 /* ?reveal=1 needs the registry's reveal right, as for persons. */
 static const struct wg_resource locate_reveal = {
 	.name = "contacts/unlocated", .table = "contact_locates", .zh = "待定位接触者", .en = "unlocated contact",
-	.reveal_right = RIGHT_PERSON_REVEAL,
+	.reveal_right = &right_PERSON_REVEAL,
 };
 
 #define LOCATE_COLUMNS \
 	"l.id, l.case_id, l.trace_id, l.status, l.person_id, l.node_id, l.note, l.resolved_at, l.resolved_by," \
 	" (SELECT MIN(k.kind) FROM case_contacts k WHERE k.case_id = l.case_id AND k.person_id = l.trace_id)," \
 	" COALESCE(s.phone_enc, p.phone_enc, ''), COALESCE(p.name, ''), l.created_at, l.version, c.node_path"
+
 #define LOCATE_JOINS \
 	" FROM contact_locates l JOIN cases c ON c.id = l.case_id LEFT JOIN trace_subjects s ON s.id = l.trace_id" \
-	" LEFT JOIN persons p ON p.id = l.trace_id"
+	" LEFT JOIN registry_people p ON p.id = l.trace_id"
 
 static json_t *null_or_int(const wg_stmt *s, int col)
 {
@@ -233,18 +121,9 @@ static json_t *null_or_text(const wg_stmt *s, int col)
 	return stmt_is_null(s, col) ? json_null() : json_string(stmt_text(s, col));
 }
 
-/* How phones are shown, as for persons: masked unless ?reveal=1 was allowed. */
-static const struct wg_field phone_field = {
-	"phone", FT_TEXT, FF_SECRET, 0, 40, NULL, "手机号", NULL, NULL, ident_mask_phone,
-};
-
-json_t *cases_phone_json(wg_req *r, const char *enc)
+static json_t *locate_json(wg_req *r, wg_stmt *s, void *ctx)
 {
-	return *enc ? resource_secret_json(r, &phone_field, enc, strlen(enc)) : json_null();
-}
-
-static json_t *locate_json(wg_req *r, const wg_stmt *s)
-{
+	(void)ctx;
 	char masked[256];
 	int64_t trace_id = stmt_int(s, 2);
 	bool subject = trace_id >= CASES_SUBJECT_FIRST_ID;
@@ -269,26 +148,31 @@ static int check_status(wg_req *r, const char *status)
 
 /* GET /api/v1/contacts/unlocated?case_id=&status=open|resolved|all&reveal=1&limit=&cursor=:
  * the contacts of the caller's cases that "apply" could not place. */
-static int locate_list(wg_req *r)
+int locate_list(wg_req *r)
 {
 	static const char *const allowed[] = { "case_id", "status", "reveal", "limit", "cursor", NULL };
 	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
-	int64_t limit, cursor, case_id;
+	int64_t case_id;
+	struct wg_pager pg = { 0 };
 	const char *status = req_query(r, "status");
 	if (req_check_query(r, allowed) || check_status(r, status) || resource_want_reveal(r, &locate_reveal) ||
-	    req_query_int(r, "limit", 1, WG_MAX_LIST_LIMIT, 100, &limit) || req_query_int(r, "cursor", 0, INT64_MAX, 0, &cursor) ||
-	    req_query_int(r, "case_id", 0, INT64_MAX, 0, &case_id))
-		return r->fail.code;
+	    pager_start(r, &pg, 100, true) || req_query_int(r, "case_id", 0, INT64_MAX, 0, &case_id))
+		goto out;
 	status = status ? status : "open";
 	scope_range(r->user->scope_path, lo, hi, sizeof lo);
+#define LOCATE_WHERE " WHERE c.node_path >= ? AND c.node_path < ? AND (? = 0 OR l.case_id = ?)" \
+		     " AND (? = 'all' OR (? = 'open') = (l.status = 'open'))"
 	wg_param p[] = { WG_PTEXT(lo), WG_PTEXT(hi), WG_PINT(case_id), WG_PINT(case_id), WG_PTEXT(status), WG_PTEXT(status),
-			 WG_PINT(limit + 1), WG_PINT(cursor) };
-	if (cases_page(r, "SELECT " LOCATE_COLUMNS LOCATE_JOINS
-		       " WHERE c.node_path >= ? AND c.node_path < ? AND (? = 0 OR l.case_id = ?)"
-		       " AND (? = 'all' OR (? = 'open') = (l.status = 'open')) ORDER BY l.id LIMIT ? OFFSET ?",
-		       p, 8, limit, cursor, locate_json))
-		return r->fail.code;
-	return audit_read(r, r->reveal ? "reveal" : "read", "contact_locates", case_id, r->user->scope_path);
+			 WG_PINT(pg.limit + 1), WG_PINT(pg.cursor) };
+	if (!pager_rows(r, &pg, "SELECT " LOCATE_COLUMNS LOCATE_JOINS LOCATE_WHERE " ORDER BY l.id LIMIT ? OFFSET ?",
+			p, 8, 0, locate_json, NULL) &&
+	    !pager_count(r, &pg, "FROM contact_locates l JOIN cases c ON c.id = l.case_id" LOCATE_WHERE, p, 6, 0) &&
+	    !audit_read(r, r->reveal ? "reveal" : "read", "contact_locates", case_id, r->user->scope_path))
+		return pager_reply(r, &pg);
+#undef LOCATE_WHERE
+out:
+	pager_release(&pg);
+	return r->fail.code;
 }
 
 /* One queue entry of a case in the caller's scope; 404 otherwise. */
@@ -304,7 +188,7 @@ static int locate_load(wg_req *r, int64_t id, json_t **item, char *case_path, si
 	bool visible = rc == 1 && scope_contains(r->user->scope_path, stmt_text(s, 14));
 	if (visible) {
 		snprintf(case_path, size, "%s", stmt_text(s, 14));
-		*item = locate_json(r, s);
+		*item = locate_json(r, s, NULL);
 	}
 	stmt_done(s);
 	if (rc < 0)
@@ -347,7 +231,7 @@ static int target_person(wg_req *r, json_t *v, struct resolution *res)
 		return req_fail(r, WG_ERR_REQUIRED, "person_id", "请提供人员编号(person_id)", "person_id is required");
 	res->person_id = json_integer_value(v);
 	wg_param p[] = { WG_PINT(res->person_id) };
-	int rc = store_query(r->db, "SELECT node_path FROM persons WHERE id = ?", p, 1, &s);
+	int rc = store_query(r->db, "SELECT node_path FROM registry_people WHERE id = ?", p, 1, &s);
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
 	rc = stmt_next(s);
@@ -451,7 +335,7 @@ static int resolution_store(wg_req *r, int64_t id, int64_t case_id, int64_t trac
 }
 
 /* POST /api/v1/contacts/unlocated/{id}/resolve {resolution, person_id?, node_id?, note?} */
-static int locate_resolve(wg_req *r)
+int locate_resolve(wg_req *r)
 {
 	json_t *item = NULL, *change = NULL;
 	char case_path[WG_MAX_GRID_PATH];
@@ -488,15 +372,4 @@ out:
 	json_decref(item);
 	json_decref(change);
 	return r->fail.code;
-}
-
-static const struct wg_route locate_routes[] = {
-	{ "GET",  "/api/v1/contacts/unlocated",              locate_list,    RIGHT_PERSON_READ,  0, NULL },
-	{ "POST", "/api/v1/contacts/unlocated/{id}/resolve", locate_resolve, RIGHT_PERSON_WRITE, ROUTE_WRITE | ROUTE_JSON, NULL },
-};
-
-int cases_locate_register(void)
-{
-	int rc = resource_add_secret_column("trace_subjects", "phone");
-	return rc ? rc : router_add(locate_routes, sizeof locate_routes / sizeof locate_routes[0]);
 }

@@ -1,10 +1,14 @@
-/* Venues, scans and cases on top of the tracing engine. */
-#ifndef WG_CASES_H
-#define WG_CASES_H
+/* Tracing: venues and their scan codes, scans and stays, cases traced by
+ * the engine (src/trace/) and the contact lists handed to communities.
+ * What other modules may use of it: its rights. */
+#ifndef WG_TRACING_H
+#define WG_TRACING_H
 
-int  cases_register(void);
-/* The server's scan store (DATA/trace): opened by serve, closed at shutdown. */
-int  cases_open_store(const char *data_dir);
-void cases_close_store(void);
+#include "core/auth/rbac.h"
+
+#define RIGHT WG_RIGHT_EXTERN
+#include "tracing/rights.def"
+#undef RIGHT
+extern struct wg_right *const tracing_rights[];
 
 #endif

@@ -20,3 +20,13 @@ test('every route is documented and every documented route exists', () => {
   const stale = documented.filter((d) => !routes.includes(d));
   assert.deepEqual(stale, [], 'sections in docs/api.md for routes the server does not have');
 });
+
+test('the listing at the top of docs/api.md is the program\'s own', () => {
+  const out = run(['routes']);
+  assert.equal(out.code, 0, out.stderr);
+  const doc = fs.readFileSync(path.join(ROOT, 'docs/api.md'), 'utf8');
+  const block = doc.match(/```\n\$ wangge routes\n([\s\S]*?)```/);
+  assert.ok(block, 'docs/api.md starts with the output of `wangge routes`');
+  const tidy = (t) => t.trim().split('\n').map((l) => l.trimEnd()).join('\n');
+  assert.equal(tidy(block[1]), tidy(out.stdout));
+});

@@ -29,8 +29,8 @@ function freePort() {
   });
 }
 
-function run(args, input) {
-  const r = spawnSync(BIN, args, { input, encoding: 'utf8', cwd: ROOT });
+function run(args, input, bin = BIN) {
+  const r = spawnSync(bin, args, { input, encoding: 'utf8', cwd: ROOT });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -41,27 +41,28 @@ function makeDatabase() {
   return `${process.env.WG_PG_URL}/${name}`;
 }
 
-// Creates a data directory with the demo county. conf: extra wangge.conf settings.
-function initData(conf = {}) {
+// Creates a data directory with the demo county. conf: extra wangge.conf settings;
+// bin: another build of the server (the example module's).
+function initData(conf = {}, bin = BIN) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wangge-test-'));
   const db = makeDatabase();
   const args = ['init', '--data', dir, '--password-stdin', '--root-name', '测试县'];
   if (db) args.push('--db', db);
-  let r = run(args, ADMIN_PASSWORD + '\n');
+  let r = run(args, ADMIN_PASSWORD + '\n', bin);
   if (r.code !== 0) throw new Error(`init failed: ${r.stderr}`);
   // Cheap password hashing keeps the suite fast; production uses libsodium's interactive cost.
   const settings = { pwhash_ops: 1, pwhash_mem: 8192, ...conf };
   fs.appendFileSync(path.join(dir, 'wangge.conf'),
     Object.entries(settings).map(([k, v]) => `${k} = ${v}\n`).join(''));
-  r = run(['demo', '--data', dir]);
+  r = run(['demo', '--data', dir], undefined, bin);
   if (r.code !== 0) throw new Error(`demo failed: ${r.stderr}`);
   return { dir, db };
 }
 
-async function startServer(conf = {}, existing = null) {
-  const data = existing || initData(conf);
+async function startServer(conf = {}, existing = null, bin = BIN) {
+  const data = existing || initData(conf, bin);
   const port = await freePort();
-  const child = spawn(BIN, ['serve', '--data', data.dir, '--listen', `127.0.0.1:${port}`],
+  const child = spawn(bin, ['serve', '--data', data.dir, '--listen', `127.0.0.1:${port}`],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
@@ -90,7 +91,7 @@ async function startServer(conf = {}, existing = null) {
     },
     api: (method, p, opts) => api(base, method, p, opts),
     login: (username, password) => login(base, username, password),
-    cli: (args, input) => run([...args, '--data', data.dir], input),
+    cli: (args, input) => run([...args, '--data', data.dir], input, bin),
   };
   return server;
 }

@@ -6,7 +6,7 @@
 #include "core/lib/err.h"
 #include "core/http/http.h"
 #include "core/lib/mem.h"
-#include "core/resource/resource.h"
+#include "core/resource/resource_int.h"
 
 #include <stdint.h>
 #include <stdlib.h>

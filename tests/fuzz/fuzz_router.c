@@ -9,11 +9,11 @@
 static int noop(wg_req *r) { (void)r; return 0; }
 
 static const struct wg_route routes[] = {
-	{ "GET",  "/api/v1/grids",               noop, RIGHT_NONE, 0, NULL },
-	{ "GET",  "/api/v1/grids/{id}",          noop, RIGHT_NONE, 0, NULL },
-	{ "POST", "/api/v1/grids/{id}/move",     noop, RIGHT_NONE, 0, NULL },
-	{ "GET",  "/api/v1/grids/{id}/children", noop, RIGHT_NONE, 0, NULL },
-	{ "GET",  "/healthz",                    noop, RIGHT_NONE, 0, NULL },
+	{ "GET",  "/api/v1/grids",               noop, NULL, 0, NULL },
+	{ "GET",  "/api/v1/grids/{id}",          noop, NULL, 0, NULL },
+	{ "POST", "/api/v1/grids/{id}/move",     noop, NULL, 0, NULL },
+	{ "GET",  "/api/v1/grids/{id}/children", noop, NULL, 0, NULL },
+	{ "GET",  "/healthz",                    noop, NULL, 0, NULL },
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

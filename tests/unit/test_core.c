@@ -15,6 +15,13 @@
 #include "core/lib/parse.h"
 #include "core/auth/rbac.h"
 #include "core/auth/scope.h"
+#include "core/platform.h"
+#include "core/store/migrate.h"
+#include "grid/grid.h"
+#include "registry/registry.h"
+#include "tracing/tracing.h"
+
+#include <stdio.h>
 
 #include <sodium.h>
 #include <string.h>
@@ -173,20 +180,86 @@ static void error_table_is_complete(void **state)
 static void roles_follow_least_privilege(void **state)
 {
 	(void)state;
+	assert_int_equal(platform_declare(), 0);
+	assert_int_equal(rbac_install_defaults(), 0);
 	const struct wg_role *admin = rbac_role("admin"), *auditor = rbac_role("auditor"),
 		*community = rbac_role("community"), *grid = rbac_role("grid_worker"), *command = rbac_role("command");
 	assert_non_null(admin);
 	assert_null(rbac_role("root"));
-	assert_true(rbac_allows(auditor, RIGHT_AUDIT_READ));
-	assert_false(rbac_allows(auditor, RIGHT_GRID_READ));
-	assert_false(rbac_allows(grid, RIGHT_GRID_WRITE));
-	assert_true(rbac_allows(grid, RIGHT_NONE));
-	assert_false(rbac_allows(NULL, RIGHT_GRID_READ));
+	assert_true(rbac_allows(auditor, &right_AUDIT_READ));
+	assert_false(rbac_allows(auditor, &right_GRID_READ));
+	assert_false(rbac_allows(grid, &right_GRID_WRITE));
+	assert_true(rbac_allows(grid, NULL));
+	assert_false(rbac_allows(NULL, &right_GRID_READ));
+	/* The admin runs the system but does not see personal data whole. */
+	assert_false(rbac_allows(admin, &right_PERSON_REVEAL));
+	assert_true(rbac_allows(command, &right_PERSON_REVEAL));
 	assert_true(rbac_may_manage(admin, admin));
 	assert_true(rbac_may_manage(command, community));
 	assert_false(rbac_may_manage(community, command));
 	assert_false(rbac_may_manage(community, community));
 	assert_false(rbac_may_manage(grid, rbac_role("volunteer")));  /* no USER_WRITE */
+	assert_false(rbac_may_manage(command, auditor));             /* the audited do not appoint auditors */
+	/* Every right of every module is known by name, once, with its module. */
+	assert_ptr_equal(right_named("TRACE_RUN"), &right_TRACE_RUN);
+	assert_string_equal(right_TRACE_RUN.module, "tracing");
+	assert_string_equal(right_USER_WRITE.module, "core");
+	assert_int_equal(rights_register(grid_rights, "grid"), WG_ERR_INTERNAL);
+	platform_forget();
+	assert_int_equal(right_GRID_READ.bit, -1);
+}
+
+/* Hundreds of rights fit a role's set; separation of duties is checked on the set. */
+static void right_sets_hold_hundreds(void **state)
+{
+	(void)state;
+	static struct wg_right many[WG_MAX_RIGHTS];
+	static struct wg_right *list[WG_MAX_RIGHTS + 1];
+	static char names[WG_MAX_RIGHTS][32];
+	assert_int_equal(platform_declare(), 0);
+	int first = rights_count();
+	size_t n = WG_MAX_RIGHTS - (size_t)first;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(names[i], sizeof names[i], "TEST_%zu", i);
+		many[i] = (struct wg_right){ names[i], "测试", "test", i % 2 ? RIGHT_WRITES : 0, "", -1, NULL };
+		list[i] = &many[i];
+	}
+	list[n] = NULL;
+	assert_int_equal(rights_register(list, "test"), 0);
+	assert_int_equal(rights_count(), (int)WG_MAX_RIGHTS);
+	struct wg_right one_more = { "ONE_MORE", "", "", 0, "", -1, NULL };
+	struct wg_right *more[] = { &one_more, NULL };
+	assert_int_equal(rights_register(more, "test"), WG_ERR_TOO_LARGE);
+	struct wg_rights set = { 0 }, small = { 0 };
+	rights_add(&set, &many[n - 1]);
+	rights_add(&set, &many[1]);   /* odd: a right that writes */
+	assert_true(rights_has(&set, &many[n - 1]));
+	assert_false(rights_has(&set, &many[n - 2]));
+	assert_ptr_equal(rights_beyond(&set, &small), &many[1]);
+	const char *en = NULL;
+	assert_null(rights_conflict(&set, &en));   /* a writing right, no audit */
+	rights_add(&set, &right_AUDIT_READ);
+	assert_non_null(rights_conflict(&set, &en));
+	assert_non_null(strstr(en, "audit"));
+	struct wg_rights admin = { 0 };
+	rights_add(&admin, &right_SYSTEM);
+	rights_add(&admin, &right_PERSON_REVEAL);
+	assert_non_null(rights_conflict(&admin, &en));
+	platform_forget();
+}
+
+/* Module migrations are numbered across modules: a number used twice is refused. */
+static void migration_numbers_are_global(void **state)
+{
+	(void)state;
+	static const struct wg_migration a[] = { { "sqlite", 5, "0005_a", "" }, { "postgres", 5, "0005_a", "" }, { 0, 0, 0, 0 } };
+	static const struct wg_migration b[] = { { "sqlite", 6, "0006_b", "" }, { "postgres", 6, "0006_b", "" }, { 0, 0, 0, 0 } };
+	static const struct wg_migration c[] = { { "sqlite", 5, "0005_c", "" }, { 0, 0, 0, 0 } };
+	const struct wg_migration *ok[] = { a, b }, *clash[] = { a, b, c };
+	struct wg_schema good = { ok, 2 }, bad = { clash, 3 };
+	assert_int_equal(migrate_check(&good), 0);
+	assert_int_not_equal(migrate_check(&bad), 0);
+	assert_int_equal(migrate_check(platform_schema()), 0);
 }
 
 static void options_parse_from_a_table(void **state)
@@ -322,6 +395,8 @@ int main(void)
 		cmocka_unit_test(scope_is_a_path_prefix),
 		cmocka_unit_test(error_table_is_complete),
 		cmocka_unit_test(roles_follow_least_privilege),
+		cmocka_unit_test(right_sets_hold_hundreds),
+		cmocka_unit_test(migration_numbers_are_global),
 		cmocka_unit_test(options_parse_from_a_table),
 		cmocka_unit_test(json_is_emitted_compact_and_escaped),
 	};

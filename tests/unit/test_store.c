@@ -8,6 +8,7 @@
 
 #include "core/lib/err.h"
 #include "core/lib/mem.h"
+#include "core/platform.h"
 #include "core/store/migrate.h"
 #include "core/store/store.h"
 
@@ -54,8 +55,10 @@ static int teardown(void **state)
 static int sqlite_migrations(void)
 {
 	int n = 0;
-	for (const struct wg_migration *m = wg_migrations; m->dialect; m++)
-		n += strcmp(m->dialect, "sqlite") == 0;
+	const struct wg_schema *schema = platform_schema();
+	for (size_t i = 0; i < schema->n; i++)
+		for (const struct wg_migration *m = schema->lists[i]; m->dialect; m++)
+			n += strcmp(m->dialect, "sqlite") == 0;
 	return n;
 }
 
@@ -63,10 +66,39 @@ static void migrations_apply_once(void **state)
 {
 	struct fixture *f = *state;
 	int applied;
-	assert_int_equal(migrate_up(f->st, &applied), 0);
+	assert_int_equal(platform_migrate(f->st, &applied), 0);
 	assert_int_equal(applied, sqlite_migrations());
-	assert_int_equal(migrate_up(f->st, &applied), 0);
+	assert_int_equal(platform_migrate(f->st, &applied), 0);
 	assert_int_equal(applied, 0);
+}
+
+/* A module added later brings its tables to a store made before it, even
+ * when its migration's number is below the store's highest. */
+static void a_later_module_migrates_an_old_store(void **state)
+{
+	struct fixture *f = *state;
+	static const struct wg_migration old[] = {
+		{ "sqlite", 20, "0020_old", "CREATE TABLE t_old (x INTEGER);" }, { 0, 0, 0, 0 } };
+	static const struct wg_migration later[] = {
+		{ "sqlite", 15, "0015_later", "CREATE TABLE t_later (y INTEGER);" }, { 0, 0, 0, 0 } };
+	const struct wg_migration *first[] = { old }, *both[] = { old, later };
+	struct wg_schema before = { first, 1 }, after = { both, 2 };
+	int applied, pending, latest;
+	wg_conn *c;
+	assert_int_equal(migrate_up(f->st, &before, &applied), 0);
+	assert_int_equal(applied, 1);
+	store_acquire(f->st, &c);
+	assert_int_equal(migrate_pending(c, &after, &pending, &latest), 0);
+	assert_int_equal(pending, 1);
+	assert_int_equal(latest, 20);
+	store_release(f->st, c);
+	assert_int_equal(migrate_up(f->st, &after, &applied), 0);
+	assert_int_equal(applied, 1);
+	store_acquire(f->st, &c);
+	assert_int_equal(store_run(c, "INSERT INTO t_later (y) VALUES (1)", NULL, 0), 0);
+	assert_int_equal(migrate_pending(c, &after, &pending, &latest), 0);
+	assert_int_equal(pending, 0);
+	store_release(f->st, c);
 }
 
 static void parameters_round_trip(void **state)
@@ -75,7 +107,7 @@ static void parameters_round_trip(void **state)
 	wg_conn *c;
 	wg_stmt *s;
 	int applied;
-	assert_int_equal(migrate_up(f->st, &applied), 0);
+	assert_int_equal(platform_migrate(f->st, &applied), 0);
 	store_acquire(f->st, &c);
 	const char *name = "阜宁县 'quoted' ?";
 	wg_param p[] = { WG_PTEXT("county"), WG_PTEXT(name), WG_PINT(1700000000) };
@@ -102,7 +134,7 @@ static void rollback_changes_nothing(void **state)
 	wg_conn *c;
 	int applied;
 	int64_t n;
-	assert_int_equal(migrate_up(f->st, &applied), 0);
+	assert_int_equal(platform_migrate(f->st, &applied), 0);
 	store_acquire(f->st, &c);
 	assert_int_equal(store_begin(c), 0);
 	assert_int_equal(store_run(c, "INSERT INTO grid_nodes (kind, name, path, created_at, updated_at) VALUES ('county', 'x', '/1/', 0, 0)", NULL, 0), 0);
@@ -117,7 +149,7 @@ static void unique_violation_is_a_conflict(void **state)
 	struct fixture *f = *state;
 	wg_conn *c;
 	int applied;
-	assert_int_equal(migrate_up(f->st, &applied), 0);
+	assert_int_equal(platform_migrate(f->st, &applied), 0);
 	store_acquire(f->st, &c);
 	const char *sql = "INSERT INTO login_failures (subject, failures, first_at) VALUES (?, 1, 0)";
 	wg_param p[] = { WG_PTEXT("u:x") };
@@ -137,7 +169,7 @@ static void release_rolls_back_an_open_transaction(void **state)
 	wg_conn *c;
 	int applied;
 	int64_t n;
-	assert_int_equal(migrate_up(f->st, &applied), 0);
+	assert_int_equal(platform_migrate(f->st, &applied), 0);
 	store_acquire(f->st, &c);
 	assert_int_equal(store_begin(c), 0);
 	assert_int_equal(store_run(c, "INSERT INTO login_failures (subject, failures, first_at) VALUES ('a', 1, 0)", NULL, 0), 0);
@@ -153,7 +185,7 @@ static void statements_survive_allocation_failures(void **state)
 {
 	struct fixture *f = *state;
 	int applied;
-	assert_int_equal(migrate_up(f->st, &applied), 0);
+	assert_int_equal(platform_migrate(f->st, &applied), 0);
 	for (uint64_t nth = 1; nth < 12; nth++) {
 		wg_conn *c;
 		int64_t v = 0;
@@ -178,16 +210,17 @@ static void backup_copies_the_database(void **state)
 	struct fixture *f = *state;
 	int applied;
 	char dest[160];
-	assert_int_equal(migrate_up(f->st, &applied), 0);
+	assert_int_equal(platform_migrate(f->st, &applied), 0);
 	snprintf(dest, sizeof dest, "%s/backup.db", f->dir);
 	assert_int_equal(store_backup(f->st, dest), 0);
 	wg_store *copy;
 	assert_int_equal(store_open(dest, 1, &copy), 0);
 	wg_conn *c;
-	int version;
+	int pending, latest;
 	store_acquire(copy, &c);
-	assert_int_equal(migrate_current_version(c, &version), 0);
-	assert_int_equal(version, migrate_latest_version(WG_SQLITE));
+	assert_int_equal(migrate_pending(c, platform_schema(), &pending, &latest), 0);
+	assert_int_equal(pending, 0);
+	assert_true(latest >= 9);
 	store_release(copy, c);
 	store_close(copy);
 }
@@ -214,7 +247,7 @@ static void kept_reads_see_every_commit(void **state)
 	wg_conn *a, *b, *other_conn;
 	wg_store *other;
 	int applied;
-	assert_int_equal(migrate_up(f->st, &applied), 0);
+	assert_int_equal(platform_migrate(f->st, &applied), 0);
 	assert_int_equal(store_open(f->path, 1, &other), 0);
 	store_acquire(f->st, &a);
 	store_acquire(f->st, &b);
@@ -246,7 +279,7 @@ static void sweep_frees_the_wal(void **state)
 	wg_conn *a, *b;
 	int applied;
 	sqlite3 *db;
-	assert_int_equal(migrate_up(f->st, &applied), 0);
+	assert_int_equal(platform_migrate(f->st, &applied), 0);
 	store_acquire(f->st, &a);
 	store_acquire(f->st, &b);
 	assert_int_equal(count_failures(a), 0);
@@ -272,7 +305,7 @@ static void wal_index_stays_locked(void **state)
 	wg_conn *c;
 	int applied;
 	char shm[160];
-	assert_int_equal(migrate_up(f->st, &applied), 0);
+	assert_int_equal(platform_migrate(f->st, &applied), 0);
 	store_acquire(f->st, &c);
 	assert_int_equal(count_failures(c), 0);
 	store_release(f->st, c);
@@ -294,6 +327,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(migrations_apply_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(a_later_module_migrates_an_old_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(parameters_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(rollback_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(unique_violation_is_a_conflict, setup, teardown),

@@ -1,7 +1,5 @@
 /* Opening the data directory: configuration, keys, store, caches. */
 #include "core/app/app.h"
-#include "core/audit/audit.h"
-#include "core/auth/auth.h"
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
 #include "core/lib/mem.h"
@@ -134,41 +132,6 @@ int config_write(const char *path, const struct wg_config *cfg)
 	return fclose(f) == 0 ? 0 : wg_error("cannot write %s", path);
 }
 
-int key_file_create(const char *path, size_t n)
-{
-	unsigned char key[64];
-	if (n > sizeof key)
-		return WG_ERR_INTERNAL;
-	randombytes_buf(key, n);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return wg_error("cannot create key file %s: %s", path, strerror(errno));
-	ssize_t w = write(fd, key, n);
-	sodium_memzero(key, sizeof key);
-	if (w != (ssize_t)n || fsync(fd) != 0) {
-		close(fd);
-		return wg_error("cannot write key file %s", path);
-	}
-	return close(fd) == 0 ? 0 : wg_error("cannot write key file %s", path);
-}
-
-int key_file_read(const char *path, unsigned char *key, size_t n)
-{
-	struct stat sb;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return wg_error("cannot open key file %s: %s / 无法打开密钥文件", path, strerror(errno));
-	if (fstat(fd, &sb) != 0 || (sb.st_mode & 077)) {
-		close(fd);
-		return wg_error("key file %s must be readable by its owner only (chmod 600) / 密钥文件权限应为 600", path);
-	}
-	ssize_t got = read(fd, key, n);
-	close(fd);
-	if (got != (ssize_t)n)
-		return wg_error("key file %s must hold %zu bytes / 密钥文件长度应为 %zu 字节", path, n, n);
-	return 0;
-}
-
 int app_open(const char *data_dir, struct wg_app **out)
 {
 	char path[1200];
@@ -201,9 +164,6 @@ int app_open(const char *data_dir, struct wg_app **out)
 		wg_error("cannot open the database %s / 无法打开数据库", app->config.db);
 		goto fail;
 	}
-	rc = session_cache_create(&app->sessions);
-	if (rc)
-		goto fail;
 	*out = app;
 	return 0;
 fail:
@@ -215,8 +175,6 @@ void app_close(struct wg_app *app)
 {
 	if (!app)
 		return;
-	audit_queue_stop(app);
-	session_cache_destroy(app->sessions);
 	store_close(app->store);
 	sodium_memzero(app->audit_key, sizeof app->audit_key);
 	crypt_keys_wipe(&app->keys);

@@ -37,14 +37,12 @@ struct wg_app {
 	int64_t started_at;
 };
 
-/* Reads DIR/wangge.conf and the key files; opens the store. */
+/* Reads DIR/wangge.conf and the key files; opens the store. The platform
+ * (core/platform.h) adds the session cache, the audit queue and the modules. */
 int  app_open(const char *data_dir, struct wg_app **out);
 void app_close(struct wg_app *app);
 int  config_load(const char *path, struct wg_config *cfg);
 void config_defaults(struct wg_config *cfg);
 int  config_write(const char *path, const struct wg_config *cfg);
-/* Reads a key file of exactly n bytes; refuses files others may read. */
-int  key_file_read(const char *path, unsigned char *key, size_t n);
-int  key_file_create(const char *path, size_t n);
 
 #endif

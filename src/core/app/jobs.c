@@ -46,9 +46,7 @@ static void job_progress(wg_req *r, uint64_t rows)
 static char *answer_text(wg_req *r)
 {
 	wg_buf b = WG_BUF_INIT(WG_MAX_RESPONSE);
-	json_t *out = r->fail.code ? json_pack("{s:{s:s, s:s, s:s, s:s}}", "error", "code", wg_err_code(r->fail.code),
-					       "message", r->fail.zh, "message_en", r->fail.en, "field", r->fail.field)
-				   : json_incref(r->out);
+	json_t *out = r->fail.code ? req_error_envelope(&r->fail) : json_incref(r->out);
 	if (!out || json_emit(&b, out)) {
 		json_decref(out);
 		wg_buf_release(&b);
@@ -62,17 +60,7 @@ static void *run(void *arg)
 {
 	struct job_run *jr = arg;
 	wg_req *r = jr->r;
-	store_acquire(r->app->store, &r->db);
-	int rc = store_begin(r->db);
-	if (rc)
-		req_fail(r, rc, NULL, NULL, NULL);
-	else
-		r->route->handler(r);
-	if (!rc)
-		rc = r->fail.code || r->rollback ? store_rollback(r->db) : store_commit(r->db);
-	if (rc && !r->fail.code)
-		req_fail(r, rc, NULL, NULL, NULL);
-	store_release(r->app->store, r->db);
+	req_run(r);
 	char *text = answer_text(r);
 	pthread_mutex_lock(&lock);
 	struct job *j = jr->job;
@@ -195,25 +183,13 @@ void jobs_wait(void)
 	pthread_mutex_unlock(&lock);
 }
 
-/* GET /api/v1/jobs/{id}: one's own jobs only. */
-static int job_get(wg_req *r)
+json_t *jobs_find(int64_t id, int64_t user_id)
 {
 	json_t *out = NULL;
 	pthread_mutex_lock(&lock);
-	const struct job *j = &jobs[r->id % JOBS_KEPT];
-	if (j->id == r->id && j->user_id == r->user->id)
+	const struct job *j = &jobs[id % JOBS_KEPT];
+	if (j->id == id && j->user_id == user_id)
 		out = job_json(j);
 	pthread_mutex_unlock(&lock);
-	if (!out)
-		return req_failf(r, WG_ERR_NOT_FOUND, NULL, "任务 %lld 不存在", "no job %lld", (long long)r->id, (long long)r->id);
-	return req_reply(r, 200, out);
-}
-
-static const struct wg_route job_routes[] = {
-	{ "GET", "/api/v1/jobs/{id}", job_get, RIGHT_NONE, ROUTE_NO_DB, NULL },
-};
-
-int jobs_register(void)
-{
-	return router_add(job_routes, sizeof job_routes / sizeof job_routes[0]);
+	return out;
 }

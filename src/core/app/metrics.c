@@ -1,7 +1,7 @@
 /* Prometheus metrics: requests by route and status, a latency histogram, DB time. */
-#include "core/http/http.h"
+#include "core/app/metrics.h"
 #include "core/app/app.h"
-
+#include "core/http/http.h"
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
 #include "core/lib/mem.h"
@@ -9,7 +9,7 @@
 #include <stdatomic.h>
 #include <time.h>
 
-#define METRIC_ROUTES 513   /* last slot: requests that matched no route */
+#define METRIC_ROUTES ((int)WG_MAX_ROUTES + 1)   /* last slot: requests that matched no route */
 static const int status_codes[] = { 200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 412, 413, 415, 422, 429, 500, 503 };
 #define NSTATUS (int)(sizeof status_codes / sizeof status_codes[0])
 static const double buckets_ms[] = { 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000 };
@@ -87,35 +87,4 @@ int metrics_render(wg_buf *out, struct wg_app *app)
 			   "# TYPE wangge_uptime_seconds gauge\nwangge_uptime_seconds %lld\n",
 		      (long long)(time(NULL) - app->started_at));
 	return out->err;
-}
-
-static int healthz(wg_req *r)
-{
-	return req_reply(r, 200, json_pack("{s:s, s:s}", "status", "ok", "store",
-					   store_dialect(r->app->store) == WG_POSTGRES ? "postgres" : "sqlite"));
-}
-
-static int metrics(wg_req *r)
-{
-	wg_buf out = WG_BUF_INIT(WG_MAX_RESPONSE);
-	int rc = metrics_render(&out, r->app);
-	if (rc) {
-		wg_buf_release(&out);
-		return req_fail(r, rc, NULL, NULL, NULL);
-	}
-	size_t len;
-	char *text = wg_buf_detach(&out, &len);
-	if (!text)
-		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
-	return req_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
-}
-
-static const struct wg_route ops_routes[] = {
-	{ "GET", "/healthz", healthz, RIGHT_NONE, ROUTE_PUBLIC | ROUTE_NO_DB, NULL },
-	{ "GET", "/metrics", metrics, RIGHT_NONE, ROUTE_PUBLIC | ROUTE_NO_DB, NULL },
-};
-
-int metrics_register(void)
-{
-	return router_add(ops_routes, sizeof ops_routes / sizeof ops_routes[0]);
 }

@@ -47,7 +47,4 @@ struct audit_verify_result {
 };
 int audit_verify(struct wg_app *app, struct audit_verify_result *res);
 
-/* Route table of GET /api/v1/audit. */
-int audit_register(void);
-
 #endif

@@ -14,7 +14,8 @@
  *   ROUTE_SNAPSHOT  a read made of several queries that must agree (a page
  *                   and its total): run in one read-only transaction
  *
- * `right` is checked against the caller's role (403). Scope, the *where*, is
+ * `right` (a module's right, NULL for any signed-in user) is checked against
+ * the caller's role (403). Scope, the *where*, is
  * checked by the generic resource layer against the record's node path.
  * Bodies are limited to WG_MAX_BODY_ANON before sign-in, WG_MAX_BODY after
  * (413), and WG_MAX_UPLOAD for uploads.
@@ -22,9 +23,10 @@
 #ifndef WG_HTTP_H
 #define WG_HTTP_H
 
+#include "core/auth/auth.h"
+#include "core/auth/rbac.h"
 #include "core/lib/arena.h"
 #include "core/lib/buf.h"
-#include "core/auth/rbac.h"
 #include "core/store/store.h"
 
 #include <jansson.h>
@@ -47,18 +49,9 @@ struct wg_route {
 	const char *method;
 	const char *pattern;   /* "/api/v1/grids/{id}/children"; {id} matches a positive integer */
 	wg_handler handler;
-	int right;             /* RIGHT_NONE: any signed-in user (or anyone if ROUTE_PUBLIC) */
+	const struct wg_right *right;  /* NULL: any signed-in user (or anyone if ROUTE_PUBLIC) */
 	unsigned flags;
 	const void *data;      /* e.g. the resource declaration a generic handler serves */
-};
-
-struct wg_principal {
-	int64_t id;
-	char username[65];
-	const struct wg_role *role;
-	int64_t scope_node_id;
-	char scope_path[512];
-	char token_hash[65];
 };
 
 struct wg_fail {
@@ -101,7 +94,7 @@ struct wg_req {
 	const char *const *local_query;
 	void (*progress)(wg_req *r, uint64_t rows);
 	void *progress_ctx;
-	struct wg_import *import;   /* during an import (resource.h) */
+	struct wg_import *import;   /* an import in progress: opaque, the resource layer's own (resource_import.c) */
 	const char *upload_path;    /* an upload kept in a file rather than in raw */
 	char spool[96];             /* the temporary file an upload is written to, "" if none */
 	int spool_fd;
@@ -116,6 +109,14 @@ struct wg_req {
  * With zh/en NULL, the error table's texts are used. */
 int req_fail(wg_req *r, int code, const char *field, const char *zh, const char *en);
 int req_failf(wg_req *r, int code, const char *field, const char *zh_fmt, const char *en_fmt, ...);
+/* {"error": {code, message, message_en, field}} for a failure. */
+json_t *req_error_envelope(const struct wg_fail *f);
+
+/* Runs r->route as its declaration says: the right (403), the JSON body,
+ * a connection, and for ROUTE_WRITE one transaction that commits only on
+ * success, with Idempotency-Key replay. The one runner of the HTTP server,
+ * background jobs and the CLI. r->user must be set unless ROUTE_PUBLIC. */
+void req_run(wg_req *r);
 
 /* Sets a JSON response (steals the reference). Returns 0. */
 int req_reply(wg_req *r, int status, json_t *body);
@@ -141,7 +142,33 @@ int req_if_match(wg_req *r, int64_t current);
 /* Parses ?key=… as an integer in [min, max]; def when absent; 400 naming the key otherwise. */
 int req_query_int(wg_req *r, const char *key, int64_t min, int64_t max, int64_t def, int64_t *out);
 
-/* Route registry: domains add their tables at start-up, before http_start. */
+/* The one pager of every list: ?limit=&cursor= in, {"items", "next_cursor",
+ * "total"} out. A list pages either by id (the cursor is the last id
+ * listed; the statement takes the rows after it) or by position (the
+ * cursor counts the rows already listed). The handler binds pg->cursor and
+ * pg->limit + 1 where its statement wants them, hands the statement's rows
+ * to pager_rows, counts with pager_count, and answers with pager_reply. */
+struct wg_pager {
+	int64_t limit, cursor;
+	bool by_position;
+	json_t *items;
+	json_t *next_cursor;
+	int64_t total;
+	bool total_capped;          /* the count stopped at its cap: there are more */
+};
+/* Reads ?limit= (1..WG_MAX_LIST_LIMIT, default def) and ?cursor=; 400 naming the parameter. */
+int  pager_start(wg_req *r, struct wg_pager *pg, int64_t def, bool by_position);
+/* Runs sql and turns each row into an item with row(), up to limit rows; id_col
+ * is the column of each row's id (when paging by id). */
+int  pager_rows(wg_req *r, struct wg_pager *pg, const char *sql, const wg_param *p, size_t n, int id_col,
+		json_t *(*row)(wg_req *r, wg_stmt *s, void *ctx), void *ctx);
+/* Counts the rows of from ("FROM … WHERE …", the list's own clause), at most cap (0: no cap). */
+int  pager_count(wg_req *r, struct wg_pager *pg, const char *from, const wg_param *p, size_t n, int64_t cap);
+/* Answers 200 with the page (takes the items); releases the pager. */
+int  pager_reply(wg_req *r, struct wg_pager *pg);
+void pager_release(struct wg_pager *pg);
+
+/* Route registry: modules add their tables at start-up, before http_start. */
 int router_add(const struct wg_route *routes, size_t n);
 void router_reset(void);
 /* Matches method+path; returns the route index or -1 (*method_mismatch when the path exists). */
@@ -158,11 +185,5 @@ struct wg_http_config {
 int  http_start(struct wg_app *app, const struct wg_http_config *cfg, struct wg_http **out);
 /* Stops accepting, lets in-flight requests finish (up to grace_seconds), stops. */
 void http_stop(struct wg_http *h, unsigned grace_seconds);
-
-/* Metrics (metrics.c). */
-void metrics_record(int route_index, int status, uint64_t micros);
-int  metrics_render(wg_buf *out, struct wg_app *app);
-/* GET /healthz and GET /metrics (public: what a load balancer and Prometheus scrape). */
-int  metrics_register(void);
 
 #endif

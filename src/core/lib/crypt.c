@@ -1,13 +1,51 @@
 #include "core/lib/crypt.h"
-#include "core/app/app.h"
 #include "core/lib/err.h"
 #include "core/lib/parse.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int key_file_create(const char *path, size_t n)
+{
+	unsigned char key[64];
+	if (n > sizeof key)
+		return WG_ERR_INTERNAL;
+	randombytes_buf(key, n);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return wg_error("cannot create key file %s: %s", path, strerror(errno));
+	ssize_t w = write(fd, key, n);
+	sodium_memzero(key, sizeof key);
+	if (w != (ssize_t)n || fsync(fd) != 0) {
+		close(fd);
+		return wg_error("cannot write key file %s", path);
+	}
+	return close(fd) == 0 ? 0 : wg_error("cannot write key file %s", path);
+}
+
+int key_file_read(const char *path, unsigned char *key, size_t n)
+{
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return wg_error("cannot open key file %s: %s / 无法打开密钥文件", path, strerror(errno));
+	if (fstat(fd, &sb) != 0 || (sb.st_mode & 077)) {
+		close(fd);
+		return wg_error("key file %s must be readable by its owner only (chmod 600) / 密钥文件权限应为 600", path);
+	}
+	ssize_t got = read(fd, key, n);
+	close(fd);
+	if (got != (ssize_t)n)
+		return wg_error("key file %s must hold %zu bytes / 密钥文件长度应为 %zu 字节", path, n, n);
+	return 0;
+}
 
 #define NONCE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define TAG   crypto_aead_xchacha20poly1305_ietf_ABYTES

@@ -1,4 +1,4 @@
-/* Personal data at rest: authenticated encryption of single values and a
+/* Personal data at rest, and the key files it is keyed with: authenticated encryption of single values and a
  * keyed blind index for exact lookup without decrypting.
  *
  * Ciphertexts read "k<version>:<base64(nonce | XChaCha20-Poly1305 ct)>", the
@@ -28,6 +28,11 @@ struct wg_keys {
 	unsigned char blind[32];
 	bool loaded;
 };
+
+/* Reads a key file of exactly n bytes; refuses files others may read. */
+int  key_file_read(const char *path, unsigned char *key, size_t n);
+/* Creates a key file of n random bytes, readable by its owner only. */
+int  key_file_create(const char *path, size_t n);
 
 int  crypt_keys_load(const char *data_dir, struct wg_keys *k);
 void crypt_keys_wipe(struct wg_keys *k);

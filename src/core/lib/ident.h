@@ -158,4 +158,15 @@ void ident_mask_phone(const char *phone, char *out, size_t size);
 /* 张* (first character kept, one * per further character) */
 void ident_mask_name(const char *name, char *out, size_t size);
 
+/* Province-level prefixes of GB/T 2260 (ident_region_fn); a finer, dated
+ * table of county codes would reject numbers issued under codes since retired. */
+bool ident_region_province_known(uint32_t code6, void *ctx);
+
+/* The canonical form of what people type, for a declared field's canon
+ * (core/resource/resource.h): 0 with out filled, or -1 with *zh, *en saying why not. */
+int ident_canon_id(const char *in, size_t n, char *out, size_t size, const char **zh, const char **en);
+int ident_canon_phone(const char *in, size_t n, char *out, size_t size, const char **zh, const char **en);
+int ident_canon_name(const char *in, size_t n, char *out, size_t size, const char **zh, const char **en);
+int ident_canon_date(const char *in, size_t n, char *out, size_t size, const char **zh, const char **en);
+
 #endif

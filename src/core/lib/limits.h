@@ -33,6 +33,19 @@
 /* A text search (?q=) counts its matches up to this many; beyond, total_capped. */
 #define WG_MAX_SEARCH_COUNT     10000u
 #define WG_MAX_LEADERS          32u
+#define WG_MAX_TAGS             16u                   /* entries of a tag set (FT_TAGS) */
+#define WG_MAX_TAG_BYTES        64u
+
+/* What modules declare (core/app/module.h): room for every domain to come. */
+#define WG_MAX_MODULES          64u
+#define WG_MAX_RIGHTS           512u                  /* bits of a role's right set (a multiple of 64) */
+#define WG_MAX_ROLES            256u
+#define WG_MAX_ROLE_NAME        32u
+#define WG_MAX_ROLE_LABEL       64u
+#define WG_MAX_RESOURCES        256u
+#define WG_MAX_EXTRA_COLUMNS    128u                  /* secret and path columns of tables that are not resources */
+#define WG_MAX_ROUTES           2048u
+#define WG_MAX_COMMANDS         64u
 #define WG_MAX_RESPONSE         (64u * 1024 * 1024)
 
 #define WG_SESSION_IDLE_SECONDS      (2 * 3600)

@@ -100,8 +100,8 @@ struct wg_resource {
 	const struct wg_field *fields;
 	size_t nfields;
 	const char *path_column;       /* "path" or "node_path" */
-	int read_right, write_right;
-	int reveal_right;              /* needed for ?reveal=1 on FF_SECRET fields */
+	const struct wg_right *read_right, *write_right;
+	const struct wg_right *reveal_right;  /* needed for ?reveal=1 on FF_SECRET fields */
 	bool audit_reads;              /* every read is audited (personal data) */
 	struct wg_resource_hooks hooks;
 	/* Import: columns beyond the fields (read into the row under their key),
@@ -123,8 +123,11 @@ struct wg_resource {
 	char *select_by_id[2];
 };
 
-/* Adds list, get, create, patch, delete, import and export routes for res. */
+/* Adds list, get, create, patch, delete, import and export routes for res
+ * (a module's declare hook calls it). */
 int resource_register(struct wg_resource *res);
+/* The declared resource named name ("persons"), NULL if none. */
+const struct wg_resource *resource_named(const char *name);
 /* The import and export handlers (resource_io.c). */
 int resource_handle_export(wg_req *r);
 int resource_handle_import(wg_req *r);
@@ -133,72 +136,28 @@ struct sheet_writer;
 int resource_export_reply(wg_req *r, const char *name, const char *sheet_name,
 			  int (*write)(wg_req *r, struct sheet_writer *w, void *ctx), void *ctx);
 
-/* A file row as the import's reading thread prepared it, beside the
- * import (resource_prepare_row): its object, the values that passed the
- * checks that need no database (made canonical), and the ciphertext and
- * blind index of each secret. Each value is held by a reference, so none
- * is freed and its address reused while the row is imported: the import
- * skips the work for exactly these values, whatever a hook replaced since. */
-#define WG_AHEAD_VALUES 32
-#define WG_AHEAD_SECRETS 4
-#define WG_AHEAD_SEALED 192   /* "k<version>:" + base64 of nonce, text and tag */
-struct wg_row_ahead {
-	json_t *row;              /* NULL when a cell could not be read: fail says why */
-	struct wg_fail fail;
-	size_t nchecked, nsealed;
-	/* by field and value: true, false and null are one object each, wherever they stand */
-	struct { const struct wg_field *field; json_t *value; } checked[WG_AHEAD_VALUES];
-	struct { const struct wg_field *field; json_t *value; char enc[WG_AHEAD_SEALED], bidx[WG_BLIND_HEX]; } sealed[WG_AHEAD_SECRETS];
-};
-/* On the reading thread: checks each settable member of ahead->row and
- * seals its secrets. scratch takes the failures and must hold .app. */
-void resource_prepare_row(wg_req *scratch, const struct wg_resource *res, struct wg_row_ahead *ahead);
-void resource_row_ahead_free(struct wg_row_ahead *ahead);
-
-/* An import in progress (r->import). The records it created, in ascending
- * id order with the file row of each, so a duplicate inside the file names
- * the row it repeats; what the hooks created along the way (households found
- * by address), for the import's one audit record; and remembered lookups
- * (grid codes, node paths, addresses: a roster names the same few thousand
- * again and again). The memo is forgotten whenever a row is rolled back,
- * since it may name what that row created, and when it fills up. */
-#define WG_INSERT_FIELDS 31   /* 3 + 2 × 31 parameters at most */
-#define WG_INSERT_SHAPES 8
-struct wg_import_memo;
-struct wg_import {
-	int64_t *ids;
-	uint32_t *rows;
-	size_t n, cap;
-	const char *extra_name;       /* resource the hooks created records of */
-	int64_t extra_created;
-	struct wg_import_memo *memo;  /* WG_IMPORT_MEMO_SIZE entries, made on first use */
-	size_t memo_used;
-	/* Set by a resource's import_row hook for its own after_insert on the
-	 * same row (this person heads the household); cleared before each row. */
-	bool row_marked;
-	const struct wg_row_ahead *ahead;  /* the current row's, NULL if it was not prepared ahead */
-	/* The INSERTs last built, by the fields a row gives and their order
-	 * (a file's rows mostly repeat a few: with or without tags, phone …):
-	 * building the text once per shape saves a tenth of a row's work. */
-	struct {
-		const struct wg_resource *res;
-		const struct wg_field *field[WG_INSERT_FIELDS];
-		size_t n;
-		char *sql;
-	} insert[WG_INSERT_SHAPES];
-	size_t insert_next;           /* the entry the next new shape replaces */
-};
-int      import_remember(struct wg_import *im, int64_t id, uint32_t row);
+/* An import in progress: the records it created, in ascending id order
+ * with the file row of each (so a duplicate inside the file names the row
+ * it repeats), what hooks created along the way (for the import's one audit
+ * record), and remembered lookups (grid codes, node paths, addresses: a
+ * roster names the same few thousand again and again). The memo is
+ * forgotten whenever a row is rolled back, since it may name what that row
+ * created, and when it fills up. Outside an import these find nothing and
+ * remember nothing. A memo slot is any static string of the caller's
+ * ("household"), so a module adds its lookups without touching the platform. */
+bool     import_in_progress(const wg_req *r);
 /* The file row that created record id in this import, 0 if none did. */
-uint32_t import_row_of(const struct wg_import *im, int64_t id);
-/* With no import in progress these find nothing and remember nothing. */
-bool     import_memo_get(wg_req *r, int slot, const char *key, int64_t *value, const char **text);
-void     import_memo_set(wg_req *r, int slot, const char *key, int64_t value, const char *text);
-/* Slots: one per kind of lookup. */
-enum { IMPORT_MEMO_NODE_PATH, IMPORT_MEMO_DOMAIN_1, IMPORT_MEMO_DOMAIN_2, IMPORT_MEMO_DOMAIN_3 };
+uint32_t import_row_of(const wg_req *r, int64_t id);
+bool     import_memo_get(wg_req *r, const char *slot, const char *key, int64_t *value, const char **text);
+void     import_memo_set(wg_req *r, const char *slot, const char *key, int64_t value, const char *text);
 void     import_memo_forget(wg_req *r);
 /* A hook created a record of another resource; counted instead of audited one by one. */
 void     import_count_extra(wg_req *r, const char *resource);
+/* Marks the row being imported for the resource's own hooks later on the
+ * same row (the import_row hook saw that this person heads the household,
+ * after_insert acts on it); cleared before each row. */
+void     import_mark_row(wg_req *r);
+bool     import_row_is_marked(const wg_req *r);
 
 /* A list query under construction: the WHERE clause (scope, ?grid=, field
  * filters, ?q=) and its parameters. */

@@ -6,8 +6,7 @@
  * by the chunk size plus one row whatever the file size. The encoding is
  * chosen on the first chunk; a later chunk that does not decode is an error
  * naming the row, never a silent guess. */
-#define SHEET_INTERNAL
-#include "core/sheet/sheet.h"
+#include "core/sheet/sheet_int.h"
 
 #include "core/lib/err.h"
 #include "core/lib/limits.h"

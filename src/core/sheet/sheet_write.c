@@ -2,8 +2,7 @@
  * quoting, no formula injection) and XLSX through libxlsxwriter in
  * constant-memory mode with a bold header row. ID numbers and phones are
  * always written as strings: a number cell would lose digits past the 15th. */
-#define SHEET_INTERNAL
-#include "core/sheet/sheet.h"
+#include "core/sheet/sheet_int.h"
 
 #include "core/lib/err.h"
 #include "core/lib/limits.h"

@@ -3,8 +3,7 @@
  * path only, so an upload in memory goes through a private temporary file
  * that is unlinked as soon as it is open. Text comes back as UTF-8; numbers
  * are shown as Excel's General format and flagged from_number. */
-#define SHEET_INTERNAL
-#include "core/sheet/sheet.h"
+#include "core/sheet/sheet_int.h"
 
 #include "core/lib/err.h"
 #include "core/lib/limits.h"

@@ -7,8 +7,7 @@
  * of every <row>, so one row is in memory at a time. Every part is read
  * through a byte counter with a cap (limits.h) so a zip bomb stops early;
  * DOCTYPEs are refused outright (no entity expansion). */
-#define SHEET_INTERNAL
-#include "core/sheet/sheet.h"
+#include "core/sheet/sheet_int.h"
 
 #include "core/lib/err.h"
 #include "core/lib/limits.h"

@@ -21,7 +21,7 @@ struct wg_backend {
 	int  (*columns)(const wg_stmt *s);
 	const char *(*column_name)(const wg_stmt *s, int col);
 	int64_t (*changes)(const wg_stmt *s);
-	int  (*backup)(wg_store *st, const char *dest);
+	int  (*backup)(wg_conn *c, const char *dest);
 	/* The id of the row the connection last inserted; NULL where RETURNING is the way. */
 	int64_t (*last_insert_id)(wg_conn *c);
 	/* Ends a read snapshot the connection kept between requests (with

@@ -323,12 +323,10 @@ static int sqlite_columns(const wg_stmt *s) { return sqlite3_column_count(s->han
 static const char *sqlite_column_name(const wg_stmt *s, int col) { return sqlite3_column_name(s->handle, col); }
 static int64_t sqlite_changes(const wg_stmt *s) { return s->changes; }
 
-static int sqlite_backup(wg_store *st, const char *dest)
+static int sqlite_backup(wg_conn *c, const char *dest)
 {
 	sqlite3 *out = NULL;
-	wg_conn *c;
 	int rc = WG_ERR_IO;
-	store_acquire(st, &c);
 	sqlite_end_snapshot(c, false);
 	if (sqlite3_open(dest, &out) != SQLITE_OK)
 		goto out;
@@ -345,7 +343,6 @@ out:
 	if (rc)
 		store_set_error(c, out ? sqlite3_errmsg(out) : "cannot open destination");
 	sqlite3_close(out);
-	store_release(st, c);
 	return rc;
 }
 

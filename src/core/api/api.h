@@ -1,0 +1,17 @@
+/* The platform's own endpoints: sign-in, accounts, roles, audit, jobs and
+ * health. Each file is a module of routes above the service it exposes;
+ * the platform registers them before the domains' modules. */
+#ifndef WG_API_H
+#define WG_API_H
+
+#include "core/app/module.h"
+#include "core/http/http.h"
+
+extern const struct wg_module session_api;
+extern const struct wg_module accounts_api;
+extern const struct wg_module roles_api;
+extern const struct wg_module audit_api;
+extern const struct wg_module jobs_api;
+extern const struct wg_module metrics_api;
+
+#endif

@@ -1,0 +1,19 @@
+/* Between the files of the HTTP layer only (server, dispatch, uploads, static files). */
+#ifndef WG_HTTP_INT_H
+#define WG_HTTP_INT_H
+
+#include "core/http/http.h"
+
+struct MHD_Response;
+
+/* Signs the request in from its bearer token or session cookie, if any. */
+void   http_authenticate(wg_req *r);
+/* 413 for a body over its limit, 401 when not signed in, then req_run. */
+void   http_dispatch(wg_req *r);
+size_t http_body_limit(const wg_req *r);
+void   http_spool_open(wg_req *r);
+void   http_spool_write(wg_req *r, const char *data, size_t n);
+/* The file a GET of a non-API path names (or the app's index.html); a wg_err when none. */
+int    http_static_response(const char *static_dir, const wg_req *r, struct MHD_Response **out);
+
+#endif

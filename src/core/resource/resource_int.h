@@ -1,0 +1,91 @@
+/* Between the files of the resource layer only. */
+#ifndef WG_RESOURCE_INT_H
+#define WG_RESOURCE_INT_H
+
+#include "core/resource/resource.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A file row as the import's reading thread prepared it, beside the
+ * import (resource_prepare_row): its object, the values that passed the
+ * checks that need no database (made canonical), and the ciphertext and
+ * blind index of each secret. Each value is held by a reference, so none
+ * is freed and its address reused while the row is imported: the import
+ * skips the work for exactly these values, whatever a hook replaced since. */
+#define WG_AHEAD_VALUES 32
+#define WG_AHEAD_SECRETS 4
+#define WG_AHEAD_SEALED 192   /* "k<version>:" + base64 of nonce, text and tag */
+struct wg_row_ahead {
+	json_t *row;              /* NULL when a cell could not be read: fail says why */
+	struct wg_fail fail;
+	size_t nchecked, nsealed;
+	/* by field and value: true, false and null are one object each, wherever they stand */
+	struct { const struct wg_field *field; json_t *value; } checked[WG_AHEAD_VALUES];
+	struct { const struct wg_field *field; json_t *value; char enc[WG_AHEAD_SEALED], bidx[WG_BLIND_HEX]; } sealed[WG_AHEAD_SECRETS];
+};
+/* On the reading thread: checks each settable member of ahead->row and
+ * seals its secrets. scratch takes the failures and must hold .app. */
+void resource_prepare_row(wg_req *scratch, const struct wg_resource *res, struct wg_row_ahead *ahead);
+void resource_row_ahead_free(struct wg_row_ahead *ahead);
+
+/* An import in progress (r->import): what the import remembers
+ * (resource_memo.c), the row being imported as prepared ahead, and the
+ * INSERT texts it built. */
+#define WG_INSERT_FIELDS 31   /* 3 + 2 × 31 parameters at most */
+#define WG_INSERT_SHAPES 8
+struct wg_import_memo;
+struct wg_import {
+	int64_t *ids;
+	uint32_t *rows;
+	size_t n, cap;
+	const char *extra_name;       /* resource the hooks created records of */
+	int64_t extra_created;
+	struct wg_import_memo *memo;  /* WG_IMPORT_MEMO_SIZE entries, made on first use */
+	size_t memo_used;
+	bool row_marked;              /* import_mark_row; cleared before each row */
+	const struct wg_row_ahead *ahead;  /* the current row's, NULL if it was not prepared ahead */
+	/* The INSERTs last built, by the fields a row gives and their order
+	 * (a file's rows mostly repeat a few: with or without tags, phone …):
+	 * building the text once per shape saves a tenth of a row's work. */
+	struct {
+		const struct wg_resource *res;
+		const struct wg_field *field[WG_INSERT_FIELDS];
+		size_t n;
+		char *sql;
+	} insert[WG_INSERT_SHAPES];
+	size_t insert_next;           /* the entry the next new shape replaces */
+};
+
+/* The row being imported as its reading thread prepared it, or NULL. */
+static inline const struct wg_row_ahead *import_ahead(const wg_req *r)
+{
+	return r->import ? r->import->ahead : NULL;
+}
+
+int  import_remember(struct wg_import *im, int64_t id, uint32_t row);
+void import_release(wg_req *r, struct wg_import *im);
+
+/* Handlers (resource_handlers.c, resource_import.c, resource_export.c). */
+int  resource_handle_list(wg_req *r);
+int  resource_handle_get(wg_req *r);
+int  resource_handle_create(wg_req *r);
+int  resource_handle_patch(wg_req *r);
+int  resource_handle_delete(wg_req *r);
+
+/* Rows (resource_row.c). */
+/* What reading a record is called in the audit trail: "reveal" or "read". */
+const char *resource_read_action(const wg_req *r, const struct wg_resource *res);
+/* The item at the statement's current row written to out as
+ * resource_row_json() and json_emit() would, without building the tree. */
+int  resource_row_emit(wg_req *r, const struct wg_resource *res, wg_stmt *s, wg_buf *out);
+
+/* What is declared (resource_register.c). */
+enum resource_extra { EXTRA_SECRET, EXTRA_PATH };
+size_t resource_count(void);
+struct wg_resource *resource_at(size_t i);
+/* The extra columns of a kind: their number, and (i < number) the i-th. */
+size_t resource_extra_count(enum resource_extra kind);
+void   resource_extra_at(enum resource_extra kind, size_t i, const char **table, const char **column);
+
+#endif

@@ -1,0 +1,93 @@
+/* Where a record hangs: a grid node's path, checked against the caller's
+ * scope (and on PostgreSQL share-locked with its ancestors in a write). */
+#include "core/resource/resource_int.h"
+#include "core/auth/scope.h"
+#include "core/lib/err.h"
+#include "core/lib/limits.h"
+#include "core/lib/parse.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* PostgreSQL, in a write: share-lock the node and every ancestor, so a
+ * concurrent subtree move (which locks the moved node first) either waits
+ * for this write or has finished before it and its new paths are seen. */
+static int lock_ancestors(wg_req *r, const char *path)
+{
+	wg_buf sql = WG_BUF_INIT(1024);
+	wg_param p[WG_MAX_GRID_DEPTH + 2];
+	size_t n = 0;
+	wg_buf_puts(&sql, "SELECT id FROM grid_nodes WHERE id IN (");
+	for (const char *c = path; *c && n < WG_MAX_GRID_DEPTH + 2; ) {
+		int64_t id = 0;
+		while (*c == '/')
+			c++;
+		if (!*c)
+			break;
+		while (*c >= '0' && *c <= '9')
+			id = id * 10 + (*c++ - '0');
+		wg_buf_puts(&sql, n ? ", ?" : "?");
+		p[n++] = WG_PINT(id);
+	}
+	wg_buf_puts(&sql, ") FOR SHARE");
+	int rc = sql.err ? sql.err : (n ? store_run(r->db, sql.data, p, n) : 0);
+	wg_buf_release(&sql);
+	return rc;
+}
+
+static int node_path_of(wg_req *r, int64_t node_id, char *path, size_t size, bool *found)
+{
+	wg_stmt *s;
+	wg_param p[] = { WG_PINT(node_id) };
+	int rc = store_query(r->db, "SELECT path FROM grid_nodes WHERE id = ?", p, 1, &s);
+	if (rc)
+		return rc;
+	rc = stmt_next(s);
+	*found = rc == 1;
+	if (rc == 1)
+		snprintf(path, size, "%s", stmt_text(s, 0));
+	stmt_done(s);
+	return rc < 0 ? -rc : 0;
+}
+
+int resource_node_path(wg_req *r, int64_t node_id, const char *field, char *path, size_t size)
+{
+	bool found;
+	char key[WG_I64_DIGITS + 1] = "";
+	const char *known;
+	int64_t unused;
+	/* An import asks for the same few grids row after row; the answer (and,
+	 * on PostgreSQL, the ancestors' locks) holds for the whole transaction. */
+	if (import_in_progress(r))
+		key[wg_format_i64(key, node_id)] = '\0';
+	if (import_in_progress(r) && import_memo_get(r, "node_path", key, &unused, &known) && strlen(known) < size) {
+		memcpy(path, known, strlen(known) + 1);
+		return 0;
+	}
+	int rc = node_path_of(r, node_id, path, size, &found);
+	if (!rc && found && conn_dialect(r->db) == WG_POSTGRES && r->route && (r->route->flags & ROUTE_WRITE)) {
+		rc = lock_ancestors(r, path);
+		if (!rc)
+			rc = node_path_of(r, node_id, path, size, &found);  /* as it is now that nothing can move it */
+	}
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	if (!found || !scope_contains(r->user->scope_path, path))
+		return req_failf(r, WG_ERR_NOT_FOUND, field, "网格节点 %lld 不存在或不在您的管辖范围内",
+				 "grid node %lld does not exist or is outside your scope",
+				 (long long)node_id, (long long)node_id);
+	import_memo_set(r, "node_path", key, node_id, path);
+	return 0;
+}
+
+int resource_scope_of_new(wg_req *r, const struct wg_resource *res, json_t *body, char *path, size_t size)
+{
+	if (res->hooks.scope_of_new)
+		return res->hooks.scope_of_new(r, res, body, path, size);
+	for (size_t i = 0; i < res->nfields; i++) {
+		const struct wg_field *f = &res->fields[i];
+		if (f->flags & FF_SCOPE)
+			return resource_node_path(r, json_integer_value(json_object_get(body, f->name)), f->name, path, size);
+	}
+	return req_fail(r, WG_ERR_INTERNAL, NULL, NULL, NULL);
+}

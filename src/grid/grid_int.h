@@ -1,0 +1,16 @@
+/* Between the files of the grid module only. */
+#ifndef WG_GRID_INT_H
+#define WG_GRID_INT_H
+
+#include "core/app/module.h"
+#include "grid/grid.h"
+
+int grid_declare(void);
+/* GET /api/v1/grids/{id}/children, POST …/move, PUT …/leaders */
+int grid_children(wg_req *r);
+int grid_move(wg_req *r);
+int grid_set_leaders(wg_req *r);
+/* wangge demo: the county's real towns and villages, grids and buildings, the demo accounts. */
+int grid_demo(struct wg_demo *d);
+
+#endif

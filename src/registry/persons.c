@@ -1,0 +1,175 @@
+/* What is special about persons: identity numbers are checked (GB 11643)
+ * and bring the gender and birth date with them, a person hangs on a
+ * household's grid, an imported roster finds its grids by code and its
+ * households by address. */
+#include "registry/registry_int.h"
+#include "core/audit/audit.h"
+#include "core/auth/scope.h"
+#include "core/lib/err.h"
+#include "core/lib/ident.h"
+#include "core/lib/limits.h"
+#include "core/lib/parse.h"
+#include "core/sheet/sheet.h"
+#include "grid/grid.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const genders[] = { "male", "female", NULL };
+static const char *const gender_labels[] = { "男", "女", NULL };
+static const char *const residences[] = { "resident", "migrant", "away", "returned", NULL };
+static const char *const residence_labels[] = { "常住", "流动", "外出", "返乡", NULL };
+static const char *const id_names[] = { "公民身份号码", "身份证号码", "身份证", "证件号码", "id_number", NULL };
+static const char *const tag_names[] = { "重点人群", "人员类别", "标签", "tags", NULL };
+static const char *const relation_names[] = { "与户主关系", "户主关系", "relation", NULL };
+
+static const struct wg_field person_fields[] = {
+	/* Required unless a household gives it (checked in person_check). */
+	{ "grid_id", FT_REF, FF_SCOPE | FF_FILTER, 0, 0, NULL, "所属网格", NULL, NULL, NULL },
+	{ "household_id", FT_REF, FF_NULLABLE | FF_FILTER, 0, 0, NULL, "所属户", NULL, NULL, NULL },
+	{ "name", FT_TEXT, FF_REQUIRED | FF_SEARCH, 1, 50, NULL, "姓名", NULL, ident_canon_name, NULL },
+	{ "id_number", FT_TEXT, FF_NULLABLE | FF_SECRET | FF_UNIQUE | FF_FILTER, 0, 64, NULL, "身份证号", NULL, ident_canon_id, ident_mask_id },
+	{ "id_missing", FT_BOOL, FF_READONLY | FF_FILTER, 0, 0, NULL, "缺身份证号", NULL, NULL, NULL },
+	{ "phone", FT_TEXT, FF_NULLABLE | FF_SECRET | FF_FILTER, 0, 40, NULL, "联系电话", NULL, ident_canon_phone, ident_mask_phone },
+	{ "gender", FT_ENUM, FF_NULLABLE | FF_FILTER, 0, 0, genders, "性别", gender_labels, NULL, NULL },
+	{ "birth_date", FT_DATE, FF_NULLABLE, 0, 0, NULL, "出生日期", NULL, ident_canon_date, NULL },
+	{ "residence", FT_ENUM, FF_NULLABLE | FF_FILTER, 0, 0, residences, "居住状态", residence_labels, NULL, NULL },
+	TEXT("workplace", FF_NULLABLE, 0, 100, "工作单位"),
+	{ "tags", FT_TAGS, FF_FILTER, 0, 0, person_tags, "重点人群", NULL, NULL, NULL },
+	TEXT("note", FF_NULLABLE, 0, 500, "备注"),
+};
+
+/* Gender and birth date come with the ID number: derived when absent,
+ * checked when given. */
+static int check_against_id(wg_req *r, json_t *body)
+{
+	const char *idn = json_string_value(json_object_get(body, "id_number"));
+	struct ident_id id;
+	struct ident_id_opts opts = { .today = -1 };
+	if (!idn || ident_id_check(idn, strlen(idn), &opts, &id) != IDENT_OK)
+		return 0;
+	const char *gender = id.gender == IDENT_GENDER_MALE ? "male" : "female";
+	char birth[WG_DATE_TEXT];
+	wg_format_date(birth, id.birth_year, id.birth_month, id.birth_day);
+	json_t *g = json_object_get(body, "gender"), *b = json_object_get(body, "birth_date");
+	if (json_is_string(g) && strcmp(json_string_value(g), gender) != 0)
+		return req_failf(r, WG_ERR_VALIDATION, "gender", "性别(gender)与身份证号(id_number)不符:身份证号表明为%s",
+				 "gender contradicts id_number, which says %s", id.gender == IDENT_GENDER_MALE ? "男" : "女", gender);
+	if (json_is_string(b) && strcmp(json_string_value(b), birth) != 0)
+		return req_failf(r, WG_ERR_VALIDATION, "birth_date", "出生日期(birth_date)与身份证号(id_number)不符:应为 %s",
+				 "birth_date contradicts id_number, which says %s", birth, birth);
+	if (!g || json_is_null(g))
+		json_object_set_new(body, "gender", json_string(gender));
+	if (!b || json_is_null(b))
+		json_object_set_new(body, "birth_date", json_string(birth));
+	return 0;
+}
+
+static int person_check(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body)
+{
+	(void)res;
+	json_t *h = json_object_get(body, "household_id");
+	if (json_is_integer(h)) {
+		int64_t grid = 0;
+		json_t *g = json_object_get(body, "grid_id");
+		if (household_grid(r, json_integer_value(h), &grid))
+			return r->fail.code;
+		if (json_is_integer(g) && json_integer_value(g) != grid)
+			return req_fail(r, WG_ERR_VALIDATION, "grid_id", "所属网格与所属户的网格不一致",
+					"grid_id differs from the household's grid");
+		json_object_set_new(body, "grid_id", json_integer(grid));
+	}
+	if (id == 0 && !json_is_integer(json_object_get(body, "grid_id")))
+		return req_fail(r, WG_ERR_REQUIRED, "grid_id", "缺少必填字段 grid_id(所属网格),或给出 household_id(所属户)",
+				"grid_id is required, or a household_id to take it from");
+	if (check_against_id(r, body))
+		return r->fail.code;
+	json_t *idn = json_object_get(body, "id_number");
+	if (id == 0 || idn)
+		json_object_set_new(body, "id_missing", json_boolean(!json_is_string(idn)));
+	return 0;
+}
+
+static int person_import_row(wg_req *r, const struct wg_resource *res, json_t *row)
+{
+	(void)res;
+	json_t *code = json_object_get(row, "grid_code"), *addr = json_object_get(row, "address");
+	int64_t grid = 0, household = 0;
+	if (json_is_string(code)) {
+		if (grid_by_code(r, json_string_value(code), &grid))
+			return r->fail.code;
+		json_object_set_new(row, "grid_id", json_integer(grid));
+	}
+	json_object_del(row, "grid_code");
+	grid = json_integer_value(json_object_get(row, "grid_id"));
+	if (json_is_string(addr) && grid && !json_object_get(row, "household_id")) {
+		if (household_by_address(r, grid, json_string_value(addr), &household))
+			return r->fail.code;
+		json_object_set_new(row, "household_id", json_integer(household));
+	}
+	json_object_del(row, "address");
+	/* 与户主关系: the row that says 户主 (or 本人) heads its household. */
+	const char *relation = json_string_value(json_object_get(row, "relation"));
+	if (relation && (strcmp(relation, "户主") == 0 || strcmp(relation, "本人") == 0))
+		import_mark_row(r);
+	json_object_del(row, "relation");
+	return 0;
+}
+
+static int person_after_insert(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body, const char *path)
+{
+	(void)res;
+	(void)path;
+	json_t *household = json_object_get(body, "household_id");
+	if (!import_row_is_marked(r) || !json_is_integer(household))
+		return 0;
+	wg_param p[] = { WG_PINT(id), WG_PINT(r->now), WG_PINT(json_integer_value(household)) };
+	int rc = store_run(r->db, "UPDATE households SET head_person_id = ?, updated_at = ?, version = version + 1 WHERE id = ?", p, 3);
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+}
+
+static const struct sheet_column_spec person_import_extra[] = {
+	{ "grid_code", grid_code_names, false },
+	{ "address", address_names, false },
+	{ "id_number", id_names, false },
+	{ "phone", phone_names, false },
+	{ "tags", tag_names, false },
+	{ "relation", relation_names, false },
+	{ "_row", ignored_names, false },
+};
+
+/* A deleted person heads no household any more. */
+static int person_before_delete(wg_req *r, const struct wg_resource *res, int64_t id, const char *path)
+{
+	(void)res;
+	(void)path;
+	wg_param p[] = { WG_PINT(id) };
+	int rc = store_run(r->db, "UPDATE households SET head_person_id = NULL WHERE head_person_id = ?", p, 1);
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+}
+
+/* A head who moves to another household (or out of any) heads the old one no more. */
+static int person_after_update(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body)
+{
+	(void)res;
+	if (!json_object_get(body, "household_id"))
+		return 0;
+	wg_param p[] = { WG_PINT(r->now), WG_PINT(id), WG_PINT(id) };
+	int rc = store_run(r->db, "UPDATE households SET head_person_id = NULL, updated_at = ?, version = version + 1"
+			   " WHERE head_person_id = ? AND id <> COALESCE((SELECT household_id FROM persons WHERE id = ?), 0)",
+			   p, 3);
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+}
+
+struct wg_resource person_resource = {
+	.name = "persons", .table = "persons", .zh = "人员", .en = "person",
+	.fields = person_fields, .nfields = sizeof person_fields / sizeof person_fields[0],
+	.path_column = "node_path", .read_right = &right_PERSON_READ, .write_right = &right_PERSON_WRITE,
+	.reveal_right = &right_PERSON_REVEAL, .audit_reads = true,
+	.hooks = { .check = person_check, .import_row = person_import_row, .after_insert = person_after_insert,
+		   .after_update = person_after_update, .before_delete = person_before_delete },
+	.import_extra = person_import_extra,
+	.nimport_extra = sizeof person_import_extra / sizeof person_import_extra[0],
+	.import_key = NULL,
+	.import_defer_indexes = true,
+};

@@ -1,0 +1,169 @@
+/* Scans at venues (场所码, "逢进必扫") and stays at locations, appended to the
+ * engine's store, each audited without the phone number it may name. */
+#include "tracing/tracing_int.h"
+#include "core/audit/audit.h"
+#include "core/auth/scope.h"
+#include "core/lib/err.h"
+#include "core/lib/limits.h"
+#include "core/resource/resource.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_STAY_SECONDS (30 * 60)
+
+#define CLOCK_SKEW_SECONDS   300
+
+/* ---- scans ---- */
+
+static int venue_by_code(wg_req *r, const char *code, int64_t *id, char *path, size_t size)
+{
+	wg_stmt *s;
+	if (strncmp(code, QR_PREFIX, strlen(QR_PREFIX)) == 0)
+		code += strlen(QR_PREFIX);
+	wg_param p[] = { WG_PTEXT(code) };
+	int rc = store_query(r->db, "SELECT id, node_path FROM venues WHERE code = ?", p, 1, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	rc = stmt_next(s);
+	if (rc == 1) {
+		*id = stmt_int(s, 0);
+		snprintf(path, size, "%s", stmt_text(s, 1));
+	}
+	stmt_done(s);
+	if (rc != 1)
+		return req_failf(r, WG_ERR_VALIDATION, "venue_code", "场所码 %s 不存在", "unknown venue code %s", code, code);
+	return 0;
+}
+
+static int time_field(wg_req *r, const char *key, int64_t def, int64_t *out)
+{
+	json_t *v = json_object_get(r->body, key);
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 1577836800 || json_integer_value(v) > r->now + CLOCK_SKEW_SECONDS)
+		return req_failf(r, WG_ERR_VALIDATION, key, "%s 应为 2020 年以后、不晚于现在的时间(Unix 秒)",
+				 "%s must be Unix seconds after 2020 and not in the future", key, key);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+/* The subject's ids as answers name them: a registry person, or a
+ * phone-only subject. */
+static json_t *subject_ids(uint32_t trace_id, bool is_subject)
+{
+	return json_pack("{s:o, s:o}", "person_id", is_subject ? json_null() : json_integer(trace_id),
+			 "subject_id", is_subject ? json_integer(trace_id) : json_null());
+}
+
+/* Audits a scan or dwell without the phone number it may have named. */
+static int audit_stay(wg_req *r, const char *action, const char *resource, int64_t id, const char *path,
+		      uint32_t trace_id, bool is_subject, const char *place_key, int64_t place)
+{
+	json_t *change = subject_ids(trace_id, is_subject);
+	if (!change || json_object_set_new(change, place_key, json_integer(place))) {
+		json_decref(change);
+		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	}
+	int rc = audit_req(r, action, resource, id, path, change);
+	json_decref(change);
+	return rc;
+}
+
+/* Answers a stored scan or dwell: the subject's ids, the place, the stay. */
+static int reply_stay(wg_req *r, uint32_t trace_id, bool is_subject, const char *place_key, int64_t place,
+		      int64_t t_in, int64_t t_out, bool duplicate)
+{
+	return req_reply(r, 201, json_pack("{s:o, s:o, s:I, s:I, s:I, s:b}",
+					   "person_id", is_subject ? json_null() : json_integer(trace_id),
+					   "subject_id", is_subject ? json_integer(trace_id) : json_null(),
+					   place_key, (json_int_t)place, "t_in", (json_int_t)t_in, "t_out", (json_int_t)t_out,
+					   "duplicate", duplicate));
+}
+
+/* POST /api/v1/scans {venue_code, person_id | phone, t_in?, t_out?} */
+int scan_create(wg_req *r)
+{
+	static const char *const allowed[] = { "venue_code", "person_id", "phone", "t_in", "t_out", NULL };
+	struct cases_subject subject;
+	uint32_t trace_id;
+	bool is_subject;
+	if (req_check_body(r, allowed))
+		return r->fail.code;
+	json_t *code = json_object_get(r->body, "venue_code");
+	if (!json_is_string(code) || json_string_length(code) == 0 || json_string_length(code) > 64)
+		return req_fail(r, WG_ERR_REQUIRED, "venue_code", "请提供场所码", "venue_code is required");
+	if (cases_subject_parse(r, &subject))
+		return r->fail.code;
+	int64_t venue = 0, t_in, t_out;
+	char path[WG_MAX_GRID_PATH];
+	if (venue_by_code(r, json_string_value(code), &venue, path, sizeof path))
+		return r->fail.code;
+	/* Only at one's own venues; then anyone may be scanned there (visitors
+	 * come from everywhere), which is why the person is checked only after. */
+	if (!scope_contains(r->user->scope_path, path))
+		return req_fail(r, WG_ERR_FORBIDDEN, "venue_code", "只能登记本人管辖范围内场所的扫码",
+				"you may record scans only at venues inside your scope");
+	if (time_field(r, "t_in", r->now, &t_in) || time_field(r, "t_out", t_in + DEFAULT_STAY_SECONDS, &t_out) ||
+	    cases_subject_resolve(r, &subject, &trace_id, &is_subject))
+		return r->fail.code;
+	struct trace_rec rec;
+	struct trace_diag diag = { 0 };
+	size_t added = 0;
+	/* A default stay may run past now; the engine refuses future times. */
+	int64_t now = t_out > r->now ? t_out : r->now;
+	int rc = trace_rec_make(trace_id, (uint32_t)venue, t_in, t_out, now, tracing_params()->max_stay_min, &rec);
+	if (!rc) {
+		trace_store *store = tracing_store_lock();
+		rc = store ? trace_store_append(store, TRACE_SCAN, &rec, 1, now, &added, &diag) : TRACE_ERR_IO;
+		tracing_store_unlock();
+	}
+	if (rc)
+		return req_failf(r, rc == TRACE_ERR_IO || rc == TRACE_ERR_NOMEM ? WG_ERR_IO : WG_ERR_VALIDATION, "t_out",
+				 "扫码记录无效:%s", "invalid scan: %s", trace_err_zh(rc), trace_err_en(rc));
+	if (audit_stay(r, "scan", "venues", venue, path, trace_id, is_subject, "venue_id", venue))
+		return r->fail.code;
+	return reply_stay(r, trace_id, is_subject, "venue_id", venue, t_in, t_out, added == 0);
+}
+
+/* POST /api/v1/dwells {person_id | phone, lat, lng, t_in, t_out}: a stay at a
+ * location (WGS-84), from a location feed, for spatiotemporal companions.
+ * The point becomes its cell (800 m by default); the point itself is not kept. */
+int dwell_create(wg_req *r)
+{
+	static const char *const allowed[] = { "person_id", "phone", "lat", "lng", "t_in", "t_out", NULL };
+	struct cases_subject subject;
+	uint32_t trace_id;
+	bool is_subject;
+	if (req_check_body(r, allowed) || cases_subject_parse(r, &subject))
+		return r->fail.code;
+	json_t *lat = json_object_get(r->body, "lat"), *lng = json_object_get(r->body, "lng");
+	if (!json_is_number(lat) || !json_is_number(lng))
+		return req_fail(r, WG_ERR_REQUIRED, json_is_number(lat) ? "lng" : "lat", "请提供经纬度(WGS-84)",
+				"lat and lng (WGS-84) are required");
+	int64_t t_in, t_out;
+	uint32_t cell;
+	if (time_field(r, "t_in", r->now, &t_in) || time_field(r, "t_out", r->now, &t_out))
+		return r->fail.code;
+	if (trace_cell_of(json_number_value(lat), json_number_value(lng), tracing_params()->cell_size_m, &cell))
+		return req_fail(r, WG_ERR_VALIDATION, "lat", "经纬度无效或不在服务范围内", "latitude/longitude invalid or out of range");
+	if (cases_subject_resolve(r, &subject, &trace_id, &is_subject))
+		return r->fail.code;
+	struct trace_rec rec;
+	struct trace_diag diag = { 0 };
+	size_t added = 0;
+	int rc = trace_rec_make(trace_id, cell, t_in, t_out, r->now, tracing_params()->max_dwell_min, &rec);
+	if (!rc) {
+		trace_store *store = tracing_store_lock();
+		rc = store ? trace_store_append(store, TRACE_CELL, &rec, 1, r->now, &added, &diag) : TRACE_ERR_IO;
+		tracing_store_unlock();
+	}
+	if (rc)
+		return req_failf(r, rc == TRACE_ERR_IO || rc == TRACE_ERR_NOMEM ? WG_ERR_IO : WG_ERR_VALIDATION, "t_out",
+				 "位置记录无效:%s", "invalid location record: %s", trace_err_zh(rc), trace_err_en(rc));
+	if (audit_stay(r, "dwell", is_subject ? "trace_subjects" : "persons", trace_id, "", trace_id, is_subject, "cell", cell))
+		return r->fail.code;
+	return reply_stay(r, trace_id, is_subject, "cell", cell, t_in, t_out, added == 0);
+}

@@ -1,0 +1,69 @@
+/* Between the files of the tracing module only. */
+#ifndef WG_TRACING_INT_H
+#define WG_TRACING_INT_H
+
+#include "core/app/module.h"
+#include "core/http/http.h"
+#include "core/resource/resource.h"
+#include "grid/grid.h"
+#include "registry/registry.h"
+#include "trace/trace.h"
+#include "tracing/tracing.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define QR_PREFIX "WG-VENUE:"
+
+/* The server's scan store (store.c): locked while used; NULL when not open. */
+trace_store *tracing_store_lock(void);
+void tracing_store_unlock(void);
+const struct trace_params *tracing_params(void);
+int  tracing_start(struct wg_app *app);
+void tracing_stop(struct wg_app *app);
+
+extern struct wg_resource venue_resource, case_resource;
+
+/* Engine ids from here up are phone-only subjects (trace_subjects), below
+ * it registry persons (persons.id). */
+#define CASES_SUBJECT_FIRST_ID 2147483648LL
+
+/* The subject a scan or dwell names: a registry person or a mobile number. */
+struct cases_subject {
+	int64_t person_id;     /* 0 when a phone was given */
+	char phone[32];        /* canonical mobile number, "" when a person was given */
+};
+
+/* Checks the body's person_id | phone (exactly one, a valid mobile); 422 naming the field. */
+int cases_subject_parse(wg_req *r, struct cases_subject *in);
+/* The engine id of the subject: the person (checked to exist), the one
+ * registry person with that phone, or the phone's own subject, created on
+ * first sight. *is_subject says which kind of id it is. */
+int cases_subject_resolve(wg_req *r, const struct cases_subject *in, uint32_t *trace_id, bool *is_subject);
+/* A stored phone (phone_enc) as answers show it: masked unless r->reveal; null when "". */
+json_t *cases_phone_json(wg_req *r, const char *enc);
+
+/* "apply", before the community assignment: each contact's registry person
+ * (phone match, resolution) and node path are brought up to date. */
+int cases_locate_prepare(wg_req *r, int64_t case_id);
+/* "apply", after it: the contacts still without a community join the queue;
+ * open entries whose contact is placed now leave it. */
+int cases_locate_enqueue(wg_req *r, int64_t case_id);
+
+/* Handlers (module.c routes them). */
+int venue_qr(wg_req *r);
+int venue_qr_png(wg_req *r);
+int venue_scan_count(wg_req *r);
+int scan_create(wg_req *r);
+int dwell_create(wg_req *r);
+int case_trace(wg_req *r);
+int cases_trace_batch(wg_req *r);
+int case_contacts(wg_req *r);
+int case_apply(wg_req *r);
+int contacts_handed(wg_req *r);
+int contacts_export(wg_req *r);
+int locate_list(wg_req *r);
+int locate_resolve(wg_req *r);
+
+#endif
