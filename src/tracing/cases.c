@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#define WG_MAX_TRACE_BATCH   2000
 
 /* ---- cases ---- */
 

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NOTE_MAX_CHARS 500
 
 /* ---- apply ---- */
 
@@ -295,9 +294,9 @@ static int resolution_parse(wg_req *r, struct resolution *res)
 	if (!res->status)
 		return req_fail(r, WG_ERR_VALIDATION, "resolution", "处理方式(resolution)应为 person、community、handed_over 或 unreachable",
 				"resolution must be person, community, handed_over or unreachable");
-	if (note && !json_is_null(note) && (!json_is_string(note) || json_string_length(note) > NOTE_MAX_CHARS * 4))
+	if (note && !json_is_null(note) && (!json_is_string(note) || json_string_length(note) > WG_MAX_NOTE * 4))
 		return req_failf(r, WG_ERR_VALIDATION, "note", "备注(note)应为不超过 %d 字的文本", "note must be text of at most %d characters",
-				 NOTE_MAX_CHARS, NOTE_MAX_CHARS);
+				 WG_MAX_NOTE, WG_MAX_NOTE);
 	res->note = json_is_string(note) && json_string_length(note) ? json_string_value(note) : NULL;
 	bool to_person = strcmp(res->status, "person") == 0, to_node = strcmp(res->status, "community") == 0;
 	if (person && !to_person)

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-#define JOBS_KEPT 256
 
 struct job {
 	int64_t id;
@@ -26,7 +25,7 @@ struct job {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t idle = PTHREAD_COND_INITIALIZER;
-static struct job jobs[JOBS_KEPT];
+static struct job jobs[WG_MAX_JOBS_KEPT];
 static int64_t next_id = 1;
 static int running;
 
@@ -134,7 +133,7 @@ int jobs_start_import(wg_req *r)
 	jr->r = copy;
 
 	pthread_mutex_lock(&lock);
-	struct job *j = &jobs[next_id % JOBS_KEPT];
+	struct job *j = &jobs[next_id % WG_MAX_JOBS_KEPT];
 	if (j->status && strcmp(j->status, "running") == 0) {
 		pthread_mutex_unlock(&lock);
 		r->raw = copy->raw;
@@ -187,7 +186,7 @@ json_t *jobs_find(int64_t id, int64_t user_id)
 {
 	json_t *out = NULL;
 	pthread_mutex_lock(&lock);
-	const struct job *j = &jobs[id % JOBS_KEPT];
+	const struct job *j = &jobs[id % WG_MAX_JOBS_KEPT];
 	if (j->id == id && j->user_id == user_id)
 		out = job_json(j);
 	pthread_mutex_unlock(&lock);

@@ -17,7 +17,6 @@
 #include <string.h>
 
 #define CACHE_BUCKETS 4096u
-#define CACHE_MAX     100000u
 #define LAST_SEEN_WRITE_SECONDS 60
 
 /* Cached by the token itself (compared in constant time), so a cached
@@ -259,7 +258,7 @@ int auth_session_lookup(struct wg_app *app, const char *token, int64_t now, stru
 	*out = e->who;
 	touch(app, hash, now);
 	pthread_mutex_lock(&sc->lock);
-	if (sc->count >= CACHE_MAX)
+	if (sc->count >= WG_MAX_CACHED_SESSIONS)
 		cache_clear_locked(sc, 0);
 	e->next = sc->buckets[b];
 	sc->buckets[b] = e;

@@ -46,7 +46,6 @@ uint32_t import_row_of(const wg_req *r, int64_t id)
 }
 
 /* Open addressing on (slot, key); at most half full, then emptied. */
-#define WG_IMPORT_MEMO_SIZE 16384u
 
 struct wg_import_memo {
 	uint64_t hash;

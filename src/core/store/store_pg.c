@@ -11,7 +11,6 @@
 #include <string.h>
 
 /* The most parameters one statement binds (a batch of audit rows: 32 × 12). */
-#define PG_MAX_PARAMS 512
 
 static int pg_fail(wg_conn *c, PGresult *res)
 {
@@ -111,10 +110,10 @@ out:
 
 static int pg_query(wg_conn *c, const char *sql, const wg_param *p, size_t n, wg_stmt *s)
 {
-	char ints[PG_MAX_PARAMS][24];
-	const char *values[PG_MAX_PARAMS];
-	int lengths[PG_MAX_PARAMS];
-	if (n > PG_MAX_PARAMS)
+	char ints[WG_MAX_SQL_PARAMS][24];
+	const char *values[WG_MAX_SQL_PARAMS];
+	int lengths[WG_MAX_SQL_PARAMS];
+	if (n > WG_MAX_SQL_PARAMS)
 		return WG_ERR_INTERNAL;
 	struct stmt_cache_entry *e = store_cache_find_origin(c, sql);
 	if (!e) {
@@ -144,7 +143,7 @@ static int pg_query(wg_conn *c, const char *sql, const wg_param *p, size_t n, wg
 	}
 	/* Text parameters need not be NUL-terminated, but libpq reads text-format
 	 * values up to the NUL: hand it terminated copies. */
-	char *copies[PG_MAX_PARAMS] = { 0 };
+	char *copies[WG_MAX_SQL_PARAMS] = { 0 };
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (p[i].type == WG_P_TEXT) {
