@@ -1,5 +1,6 @@
 #include "core/platform.h"
 #include "core/api/api.h"
+#include "core/app/events.h"
 #include "core/audit/audit.h"
 #include "core/auth/auth.h"
 #include "core/auth/roles.h"
@@ -51,6 +52,8 @@ static void declare_one(const struct wg_module *m, void *ctx)
 		d->rc = m->declare();
 	if (!d->rc && m->nroutes)
 		d->rc = router_add(m->routes, m->nroutes);
+	if (!d->rc && m->nlisteners)
+		d->rc = events_listen(m->listeners, m->nlisteners);
 	if (d->rc)
 		wg_error("module %s cannot be declared / 模块声明失败", m->name);
 }
@@ -66,6 +69,7 @@ int platform_declare(void)
 	if (n + WG_COUNT(core_modules) > WG_MAX_MODULES)
 		return wg_error("more than %u modules / 模块过多", WG_MAX_MODULES), WG_ERR_TOO_LARGE;
 	router_reset();
+	events_reset();
 	platform_each_module(declare_one, &d);
 	if (!d.rc)
 		d.rc = migrate_check(platform_schema());
@@ -80,6 +84,7 @@ int platform_declare(void)
 void platform_forget(void)
 {
 	router_reset();
+	events_reset();
 	resource_release_all();
 	rights_reset();
 	rbac_release();

@@ -6,6 +6,7 @@
 #include "core/auth/scope.h"
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
+#include "core/app/events.h"
 #include "core/lib/ident.h"
 #include "core/resource/resource.h"
 #include "core/sheet/sheet.h"
@@ -186,30 +187,27 @@ out:
  * (or village) its household hangs under; the rest stay "not located". */
 int case_apply(wg_req *r)
 {
-	json_t *c;
+	json_t *c = NULL, *communities = NULL, *out = NULL, *event = NULL;
 	char path[WG_MAX_GRID_PATH];
-	if (resource_load(r, &case_resource, r->id, &c, path, sizeof path))
-		return r->fail.code;
-	json_decref(c);
-	if (cases_locate_prepare(r, r->id))
-		return r->fail.code;
+	wg_stmt *s;
+	/* The body is for the modules that listen to the application (control: open_controls …). */
+	if (events_check_body(r, "case_applied", NULL) || resource_load(r, &case_resource, r->id, &c, path, sizeof path) ||
+	    cases_locate_prepare(r, r->id))
+		goto out;
 	wg_param p[] = { WG_PINT(r->id) };
 	int rc = store_run(r->db,
 		"UPDATE case_contacts SET community_id = (SELECT g.id FROM grid_nodes g WHERE g.kind IN ('community', 'village')"
 		" AND case_contacts.node_path >= g.path AND substr(case_contacts.node_path, 1, length(g.path)) = g.path"
 		" ORDER BY length(g.path) DESC LIMIT 1) WHERE case_id = ? AND node_path <> ''", p, 1);
-	if (rc)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	if (cases_locate_enqueue(r, r->id))
-		return r->fail.code;
-	wg_stmt *s;
+	if (rc || cases_locate_enqueue(r, r->id))
+		goto failed;
 	rc = store_query(r->db,
 		"SELECT k.community_id, COALESCE(g.name, ''), COUNT(*), k.duplicate FROM case_contacts k"
 		" LEFT JOIN grid_nodes g ON g.id = k.community_id"
 		" WHERE k.case_id = ? GROUP BY k.duplicate, k.community_id, g.name ORDER BY COUNT(*) DESC, k.community_id", p, 1, &s);
 	if (rc)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	json_t *communities = json_array();
+		goto failed;
+	communities = json_array();
 	json_int_t not_located = 0, merged = 0;
 	while ((rc = stmt_next(s)) == 1) {
 		if (stmt_int(s, 3) != 0)
@@ -221,15 +219,31 @@ int case_apply(wg_req *r)
 								     "name", stmt_text(s, 1), "contacts", (json_int_t)stmt_int(s, 2)));
 	}
 	stmt_done(s);
+	rc = rc < 0 ? -rc : 0;
 	wg_param u[] = { WG_PINT(r->now), WG_PINT(r->id) };
-	if (rc < 0 || store_run(r->db, "UPDATE cases SET status = 'applied', updated_at = ?, version = version + 1 WHERE id = ?", u, 2)) {
-		json_decref(communities);
-		return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
+	if (rc || (rc = store_run(r->db, "UPDATE cases SET status = 'applied', updated_at = ?, version = version + 1 WHERE id = ?", u, 2)))
+		goto failed;
+	out = json_pack("{s:O, s:I, s:I}", "communities", communities, "not_located", not_located, "merged", merged);
+	/* What the case and the request say, for the modules that act on the lists (tracing.h). */
+	event = json_pack("{s:I, s:O, s:O, s:O, s:s, s:O}", "case_id", (json_int_t)r->id, "person_id",
+			  json_object_get(c, "person_id"), "onset_at", json_object_get(c, "onset_at"), "preset",
+			  json_object_get(c, "preset"), "node_path", path, "options", r->body);
+	if (!out || !event) {
+		rc = WG_ERR_NOMEM;
+		goto failed;
 	}
-	json_t *out = json_pack("{s:o, s:I, s:I}", "communities", communities, "not_located", not_located, "merged", merged);
-	if (audit_req(r, "apply", "cases", r->id, path, out)) {
-		json_decref(out);
-		return r->fail.code;
-	}
-	return req_reply(r, 200, out);
+	if (events_publish(r, "case_applied", event, out) || audit_req(r, "apply", "cases", r->id, path, out))
+		goto out;
+	req_reply(r, 200, out);
+	out = NULL;
+	goto out;
+failed:
+	if (!r->fail.code)
+		req_fail(r, rc ? rc : WG_ERR_DB, NULL, NULL, NULL);
+out:
+	json_decref(c);
+	json_decref(communities);
+	json_decref(out);
+	json_decref(event);
+	return r->fail.code;
 }

@@ -17,7 +17,7 @@ static const struct wg_route tracing_routes[] = {
 	{ "POST", "/api/v1/cases/{id}/trace",     case_trace,        &right_TRACE_RUN,   ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "POST", "/api/v1/cases/trace",          cases_trace_batch, &right_TRACE_RUN,   ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "GET",  "/api/v1/cases/{id}/contacts",  case_contacts,     &right_TRACE_RUN,   0, NULL },
-	{ "POST", "/api/v1/cases/{id}/apply",     case_apply,        &right_TRACE_RUN,   ROUTE_WRITE, NULL },
+	{ "POST", "/api/v1/cases/{id}/apply",     case_apply,        &right_TRACE_RUN,   ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "GET",  "/api/v1/contacts",             contacts_handed,   &right_PERSON_READ, 0, NULL },
 	{ "GET",  "/api/v1/contacts/export",      contacts_export,   &right_PERSON_READ, 0, NULL },
 };

@@ -16,6 +16,9 @@
  *               that serves or answers requests, before routes are matched
  *   start/stop  what the server runs beside requests (stores, threads)
  *   demo        what `wangge demo` adds to the demo county, in module order
+ *   listeners   what it does when an earlier module announces an event
+ *               (core/app/events.h: "case_applied" …), in that request's
+ *               transaction
  *
  * The platform loops over the list; nothing in core names a module. */
 #ifndef WG_MODULE_H
@@ -30,6 +33,7 @@ struct wg_app;
 struct wg_right;
 struct wg_route;
 struct wg_migration;
+struct wg_listener;
 
 struct wg_command {
 	const char *name;
@@ -64,6 +68,8 @@ struct wg_module {
 	int  (*start)(struct wg_app *app);
 	void (*stop)(struct wg_app *app);
 	int  (*demo)(struct wg_demo *d);
+	const struct wg_listener *listeners;
+	size_t nlisteners;
 };
 
 #define WG_COUNT(a) (sizeof (a) / sizeof (a)[0])

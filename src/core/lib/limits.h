@@ -46,6 +46,7 @@
 #define WG_MAX_EXTRA_COLUMNS    128u                  /* secret and path columns of tables that are not resources */
 #define WG_MAX_ROUTES           2048u
 #define WG_MAX_COMMANDS         64u
+#define WG_MAX_LISTENERS        256u                  /* event listeners of all modules (core/app/events.h) */
 
 #define WG_MAX_CACHED_SESSIONS  100000u               /* signed-in sessions kept in memory (then the cache starts over) */
 #define WG_MAX_JOBS_KEPT        256u                  /* background jobs remembered for GET /api/v1/jobs/{id} */
