@@ -61,7 +61,7 @@ cat "$out/read.txt" "$out/import.txt"
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for l in A B; do
 	rps=$(awk -v l=$l '$1 == l {print $3}' "$out/read.txt" | median)
-	cpu=$(awk -v l=$l '$1 == l {print $9}' "$out/read.txt" | median)
+	cpu=$(awk -v l=$l '$1 == l {print $8}' "$out/read.txt" | median)
 	imp=$(awk -v l=$l '$1 == l {print $3}' "$out/import.txt" | median)
 	echo "median $l: read $rps req/s, server $cpu us/req; import $imp s for $ROWS rows"
 done

@@ -4,7 +4,7 @@
 set -eu
 what=${1:-build}
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
-libsodium-dev libqrencode-dev libxlsxwriter-dev libzip-dev libexpat1-dev libfreexl-dev zlib1g-dev nodejs npm"
+libsodium-dev libqrencode-dev libxlsxwriter-dev libzip-dev libexpat1-dev libfreexl-dev zlib1g-dev tzdata nodejs npm"
 case "$what" in
 test) pkgs="$pkgs libcmocka-dev postgresql sqlite3 curl clang libclang-rt-14-dev" ;;
 bench) pkgs="$pkgs libcmocka-dev postgresql sqlite3 curl clang wrk" ;;

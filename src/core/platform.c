@@ -7,6 +7,7 @@
 #include "core/http/http.h"
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
+#include "core/lib/timefmt.h"
 #include "core/resource/resource.h"
 
 #include <stdbool.h>
@@ -119,6 +120,13 @@ int platform_open(const char *data_dir, struct wg_app **app)
 	rc = app_open(data_dir, app);
 	if (rc)
 		return rc;
+	/* Before any thread: the zone is process-wide. */
+	if (!wg_time_zone_set((*app)->config.time_zone)) {
+		wg_error("unknown time zone %s in wangge.conf (install tzdata?) / 未知时区", (*app)->config.time_zone);
+		app_close(*app);
+		*app = NULL;
+		return WG_ERR_USAGE;
+	}
 	wg_conn *c;
 	int pending = 0, latest = 0;
 	store_acquire((*app)->store, &c);

@@ -25,10 +25,10 @@ static const char *const status_labels[] = { "待流调", "已流调", "已下�
 
 static const struct wg_field case_fields[] = {
 	{ "person_id", FT_REF, FF_REQUIRED | FF_CREATE_ONLY | FF_FILTER, 0, 0, NULL, "病例(人员编号)", NULL, NULL, NULL },
-	{ "onset_at", FT_INT, FF_REQUIRED, 1577836800, 4102444800, NULL, "发病或首次阳性时间", NULL, NULL, NULL },
+	{ "onset_at", FT_TIME, FF_REQUIRED, 1577836800, 4102444800, NULL, "发病或首次阳性时间", NULL, NULL, NULL },
 	{ "preset", FT_ENUM, FF_REQUIRED | FF_FILTER, 0, 0, presets, "防控方案", preset_labels, NULL, NULL },
 	{ "status", FT_ENUM, FF_READONLY | FF_FILTER, 0, 0, statuses, "状态", status_labels, NULL, NULL },
-	{ "traced_at", FT_INT, FF_READONLY, 0, 0, NULL, "流调时间", NULL, NULL, NULL },
+	{ "traced_at", FT_TIME, FF_READONLY, 0, 0, NULL, "流调时间", NULL, NULL, NULL },
 	{ "note", FT_TEXT, FF_NULLABLE, 0, 1000, NULL, "备注", NULL, NULL, NULL },
 	{ "grid_id", FT_REF, FF_READONLY | FF_SCOPE | FF_FILTER, 0, 0, NULL, "所属网格", NULL, NULL, NULL },
 };
@@ -98,14 +98,15 @@ static int store_hits(wg_req *r, int64_t case_id, const char *kind, const struct
 		};
 		int rc = store_run(r->db,
 			"INSERT INTO case_contacts (case_id, kind, rank, person_id, via_person_id, place, src_in, src_out,"
-			" hit_in, hit_out, overlap_min, total_overlap_min, node_path)"
-			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT node_path FROM registry_people WHERE id = ?), ''))", p, 13);
+			" hit_in, hit_out, overlap_min, total_overlap_min, node_path, pending)"
+			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE((SELECT node_path FROM registry_people WHERE id = ?), ''), 1)", p, 13);
 		if (rc)
 			return req_fail(r, rc, NULL, NULL, NULL);
 	}
 	int64_t n = 0;
 	wg_param q[] = { WG_PINT(case_id), WG_PTEXT(kind) };
-	int rc = store_int(r->db, "SELECT COUNT(*) FROM case_contacts WHERE case_id = ? AND kind = ? AND node_path <> ''", q, 2, &n);
+	int rc = store_int(r->db, "SELECT COUNT(*) FROM case_contacts WHERE case_id = ? AND kind = ? AND node_path <> '' AND pending = 1",
+			   q, 2, &n);
 	*located += n;
 	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
 }
@@ -160,8 +161,9 @@ static int trace_one(wg_req *r, int64_t case_id, const struct trace_rule *overri
 		req_failf(r, WG_ERR_INTERNAL, NULL, "流调失败:%s", "tracing failed: %s", trace_err_zh(rc), trace_err_en(rc));
 		goto out;
 	}
+	/* The new result waits beside the lists handed out, which stay until it is applied. */
 	wg_param p[] = { WG_PINT(case_id) };
-	if ((rc = store_run(r->db, "DELETE FROM case_contacts WHERE case_id = ?", p, 1))) {
+	if ((rc = store_run(r->db, "DELETE FROM case_contacts WHERE case_id = ? AND pending = 1", p, 1))) {
 		req_fail(r, rc, NULL, NULL, NULL);
 		goto out;
 	}

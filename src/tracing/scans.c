@@ -5,6 +5,7 @@
 #include "core/auth/scope.h"
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
+#include "core/lib/json.h"
 #include "core/resource/resource.h"
 
 #include <stdio.h>
@@ -36,18 +37,10 @@ static int venue_by_code(wg_req *r, const char *code, int64_t *id, char *path, s
 	return 0;
 }
 
+/* From the start of 2020, not later than now (a phone's clock may run a little ahead). */
 static int time_field(wg_req *r, const char *key, int64_t def, int64_t *out)
 {
-	json_t *v = json_object_get(r->body, key);
-	if (!v) {
-		*out = def;
-		return 0;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < 1577836800 || json_integer_value(v) > r->now + CLOCK_SKEW_SECONDS)
-		return req_failf(r, WG_ERR_VALIDATION, key, "%s 应为 2020 年以后、不晚于现在的时间(Unix 秒)",
-				 "%s must be Unix seconds after 2020 and not in the future", key, key);
-	*out = json_integer_value(v);
-	return 0;
+	return req_body_time(r, key, def, 1577836800, r->now + CLOCK_SKEW_SECONDS, out);
 }
 
 /* The subject's ids as answers name them: a registry person, or a
@@ -76,11 +69,14 @@ static int audit_stay(wg_req *r, const char *action, const char *resource, int64
 static int reply_stay(wg_req *r, uint32_t trace_id, bool is_subject, const char *place_key, int64_t place,
 		      int64_t t_in, int64_t t_out, bool duplicate)
 {
-	return req_reply(r, 201, json_pack("{s:o, s:o, s:I, s:I, s:I, s:b}",
-					   "person_id", is_subject ? json_null() : json_integer(trace_id),
-					   "subject_id", is_subject ? json_integer(trace_id) : json_null(),
-					   place_key, (json_int_t)place, "t_in", (json_int_t)t_in, "t_out", (json_int_t)t_out,
-					   "duplicate", duplicate));
+	json_t *out = json_pack("{s:o, s:o, s:I, s:b}", "person_id", is_subject ? json_null() : json_integer(trace_id),
+				"subject_id", is_subject ? json_integer(trace_id) : json_null(), place_key, (json_int_t)place,
+				"duplicate", duplicate);
+	if (!out || json_set_time(out, "t_in", t_in) || json_set_time(out, "t_out", t_out)) {
+		json_decref(out);
+		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	}
+	return req_reply(r, 201, out);
 }
 
 /* POST /api/v1/scans {venue_code, person_id | phone, t_in?, t_out?} */

@@ -482,7 +482,11 @@ test('a node reads the same by id, in a list, as a child and in write replies; l
   assert.equal(one.json.name, '引号"与\\反斜杠\t楼');
   assert.equal(one.json.code, 'Q"1');
   assert.equal(one.json.leaders.find((l) => l.user_id === u.json.id).name, '王"小\\二\n');
-  assert.deepEqual(Object.keys(one.json), ['id', 'version', 'created_at', 'updated_at', 'path', 'parent_id', 'kind', 'code', 'name', 'geometry', 'leaders']);
+  assert.deepEqual(Object.keys(one.json), ['id', 'version', 'created_at', 'created_at_text', 'updated_at', 'updated_at_text',
+    'path', 'parent_id', 'kind', 'code', 'name', 'geometry', 'leaders']);
+  // Every time comes with its twin in local time (Asia/Shanghai by default).
+  assert.match(one.json.created_at_text, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/);
+  assert.equal(Date.parse(one.json.updated_at_text) / 1000, one.json.updated_at);
   assert.deepEqual(put.json, one.json);
 
   const listed = await srv.api('GET', `/api/v1/grids?parent_id=${DEMO.grid}&limit=200`, { token });

@@ -109,7 +109,11 @@ test('a case is traced in one call: close and secondary contacts with their evid
   assert.equal(first.name, '同**');
   // The store keeps minutes (in rounded down, out rounded up): 20 minutes and the rounding.
   assert.equal(first.overlap_min, Math.ceil((now - 5400) / 60) - Math.floor((now - 6600) / 60));
-  assert.deepEqual(first.source_stay, { in: now - 7200 - ((now - 7200) % 60), out: first.source_stay.out });
+  const start = now - 7200 - ((now - 7200) % 60);
+  assert.deepEqual(first.source_stay, { in: start, in_at: first.source_stay.in_at, out: first.source_stay.out,
+    out_at: first.source_stay.out_at });
+  assert.equal(Date.parse(first.source_stay.in_at) / 1000, start, 'a time and its local-time twin');
+  assert.match(first.source_stay.in_at, /\+08:00$/);
   assert.equal(close.json.items[1].overlap_min, 0, 'met within the buffer only');
   const second = await srv.api('GET', `/api/v1/cases/${c.json.id}/contacts?kind=secondary`, { token: command });
   assert.equal(second.json.items[0].person_id, people['次密戊']);

@@ -26,6 +26,7 @@ void config_defaults(struct wg_config *cfg)
 	cfg->threads = 2;
 	cfg->import_sort_index_bytes = WG_IMPORT_SORT_INDEX_BYTES;
 	snprintf(cfg->static_dir, sizeof cfg->static_dir, "web/dist");
+	snprintf(cfg->time_zone, sizeof cfg->time_zone, "Asia/Shanghai");
 }
 
 static const struct {
@@ -52,6 +53,12 @@ static int set_key(struct wg_config *cfg, const char *key, const char *value, in
 	}
 	if (strcmp(key, "trusted_proxy") == 0) {
 		snprintf(cfg->trusted_proxy, sizeof cfg->trusted_proxy, "%s", value);
+		return 0;
+	}
+	if (strcmp(key, "time_zone") == 0) {
+		if (strlen(value) >= sizeof cfg->time_zone || strstr(value, "..") || value[0] == '/')
+			return wg_error("wangge.conf line %d: time_zone must be a zone name such as Asia/Shanghai / 时区应为 Asia/Shanghai 这样的名称", line);
+		snprintf(cfg->time_zone, sizeof cfg->time_zone, "%s", value);
 		return 0;
 	}
 	if (strcmp(key, "static_dir") == 0) {
@@ -127,6 +134,7 @@ int config_write(const char *path, const struct wg_config *cfg)
 	fprintf(f, "static_dir = %s\n", cfg->static_dir);
 	fprintf(f, "threads = %u\n", cfg->threads);
 	fprintf(f, "# trusted_proxy = 127.0.0.1   (behind nginx: take the client address from X-Real-IP)\n");
+	fprintf(f, "time_zone = %s\n", cfg->time_zone);
 	for (size_t i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++)
 		fprintf(f, "%s = %lld\n", int_keys[i].key, (long long)*(const int64_t *)((const char *)cfg + int_keys[i].offset));
 	return fclose(f) == 0 ? 0 : wg_error("cannot write %s", path);

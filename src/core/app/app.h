@@ -24,6 +24,7 @@ struct wg_config {
 	unsigned threads;
 	char static_dir[1024];
 	char trusted_proxy[64];         /* a reverse proxy's address: its X-Real-IP names the client */
+	char time_zone[64];             /* what people read times in (core/lib/timefmt.h) */
 };
 
 struct wg_app {

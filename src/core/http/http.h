@@ -139,6 +139,9 @@ int req_check_body(wg_req *r, const char *const *allowed);
 int req_check_query(wg_req *r, const char *const *allowed);
 /* If-Match (a version, optionally quoted): 422 when malformed, 412 when not current. */
 int req_if_match(wg_req *r, int64_t current);
+/* A time member of the body (Unix seconds or ISO 8601, core/lib/timefmt.h) in
+ * [min, max]; def when absent; 422 naming the key, with the limits in local time. */
+int req_body_time(wg_req *r, const char *key, int64_t def, int64_t min, int64_t max, int64_t *out);
 /* Parses ?key=… as an integer in [min, max]; def when absent; 400 naming the key otherwise. */
 int req_query_int(wg_req *r, const char *key, int64_t min, int64_t max, int64_t def, int64_t *out);
 

@@ -3,6 +3,7 @@
 #include "core/lib/err.h"
 #include "core/lib/mem.h"
 #include "core/lib/parse.h"
+#include "core/lib/timefmt.h"
 
 #include <microhttpd.h>
 #include <stdarg.h>
@@ -173,6 +174,31 @@ int req_if_match(wg_req *r, int64_t current)
 		return req_failf(r, WG_ERR_PRECONDITION, "version", "记录已被他人修改(当前版本 %lld),请刷新后重试",
 				 "the record was changed by someone else (now version %lld); reload and retry",
 				 (long long)current, (long long)current);
+	return 0;
+}
+
+int req_body_time(wg_req *r, const char *key, int64_t def, int64_t min, int64_t max, int64_t *out)
+{
+	json_t *v = json_object_get(r->body, key);
+	const char *zh = NULL, *en = NULL;
+	int64_t t = def;
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (json_is_integer(v))
+		t = json_integer_value(v);
+	else if (!json_is_string(v) || !wg_time_parse(json_string_value(v), json_string_length(v), true, &t, &zh, &en))
+		return req_failf(r, WG_ERR_VALIDATION, key, "%s:%s", "%s: %s", key, zh ? zh : "应为时间(2026-12-06T08:00:00+08:00 或 Unix 秒)",
+				 key, en ? en : "must be a time (2026-12-06T08:00:00+08:00 or Unix seconds)");
+	if (t < min || t > max) {
+		char lo[WG_TIME_HUMAN], hi[WG_TIME_HUMAN];
+		wg_time_human(min, lo);
+		wg_time_human(max, hi);
+		return req_failf(r, WG_ERR_VALIDATION, key, "%s 应在 %s 到 %s 之间(当地时间)", "%s must be from %s to %s (local time)",
+				 key, lo, hi, key, lo, hi);
+	}
+	*out = t;
 	return 0;
 }
 

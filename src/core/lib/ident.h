@@ -157,6 +157,8 @@ void ident_mask_id(const char *id, char *out, size_t size);
 void ident_mask_phone(const char *phone, char *out, size_t size);
 /* 张* (first character kept, one * per further character) */
 void ident_mask_name(const char *name, char *out, size_t size);
+/* "阜宁县沟墩镇2组1号" → "阜宁县沟墩****": where, not which door. */
+void ident_mask_address(const char *address, char *out, size_t size);
 
 /* Province-level prefixes of GB/T 2260 (ident_region_fn); a finer, dated
  * table of county codes would reject numbers issued under codes since retired. */

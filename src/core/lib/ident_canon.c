@@ -97,6 +97,26 @@ void ident_mask_name(const char *name, char *out, size_t size)
 	out_stars(&o, chars);
 }
 
+void ident_mask_address(const char *address, char *out, size_t size)
+{
+	struct out_str o = { out, size, 0 };
+	size_t n = address ? strlen(address) : 0, i = 0, chars = 0, keep = 0, kept = 0;
+	if (size)
+		out[0] = '\0';
+	while (i < n) {
+		(void)ident_utf8_next(address, n, &i);
+		chars++;
+	}
+	/* The town and road, not the door: half the characters, at most eight. */
+	size_t show = chars / 2 > 8 ? 8 : chars / 2;
+	for (i = 0; kept < show && i < n; kept++)
+		(void)ident_utf8_next(address, n, &i);
+	keep = i;
+	out_add(&o, address, keep);
+	if (chars > show)
+		out_stars(&o, chars - show > 4 ? 4 : chars - show);
+}
+
 /* ---- canonical forms, in the signature of a declared field's canon ---- */
 
 /* Province-level prefixes of GB/T 2260; a finer, dated table of county

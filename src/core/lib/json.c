@@ -1,6 +1,7 @@
 #include "core/lib/json.h"
 #include "core/lib/err.h"
 #include "core/lib/parse.h"
+#include "core/lib/timefmt.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -107,4 +108,14 @@ int json_emit(wg_buf *out, const json_t *v)
 		return wg_buf_append(out, "null", 4);
 	}
 	return WG_ERR_INTERNAL;
+}
+
+int json_set_time(json_t *o, const char *key, int64_t t)
+{
+	char twin[WG_TIME_TWIN], iso[WG_TIME_ISO];
+	wg_time_twin(key, twin);
+	wg_time_iso(t, iso);
+	if (json_object_set_new(o, key, json_integer(t)) || json_object_set_new(o, twin, json_string(iso)))
+		return WG_ERR_NOMEM;
+	return 0;
 }

@@ -124,3 +124,14 @@ size_t wg_copy_text(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 	return n;
 }
+
+void wg_civil_from_days(int64_t days, int *year, int *month, int *day)
+{
+	/* The inverse of wg_days_from_civil (the same era arithmetic). */
+	int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+	*day = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*month = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*year = (int)(yoe + era * 400 + (*month <= 2));
+}

@@ -25,7 +25,8 @@ void wg_format_date(char out[WG_DATE_TEXT], int year, int month, int day);
 /* Copies the NUL-terminated src into dst (size > 0), cut to fit; returns the
  * length copied. */
 size_t wg_copy_text(char *dst, size_t size, const char *src);
-/* Days since 1970-01-01 for a proleptic Gregorian date. */
+/* Days since 1970-01-01 for a proleptic Gregorian date, and back. */
 int64_t wg_days_from_civil(int year, int month, int day);
+void    wg_civil_from_days(int64_t days, int *year, int *month, int *day);
 
 #endif

@@ -6,7 +6,9 @@
  *
  * Every table served here has the columns id, version, created_at,
  * updated_at, the declared fields, and the path column named by
- * `path_column` (the materialized grid path used for scope).
+ * `path_column` (the materialized grid path used for scope). Items carry
+ * created_at and updated_at with their local-time twins (created_at_text,
+ * updated_at_text), as every FT_TIME field does.
  */
 #ifndef WG_RESOURCE_H
 #define WG_RESOURCE_H
@@ -19,7 +21,11 @@
 
 /* FT_TAGS: a set of words from `values` (free words when values is NULL);
  * JSON array in the API, stored as ",a,b,", filtered with ?<name>=word. */
-enum wg_field_type { FT_TEXT, FT_INT, FT_ENUM, FT_REF, FT_BOOL, FT_DATE, FT_TAGS };
+/* FT_TIME: a moment, stored as Unix seconds; accepted as seconds, ISO 8601
+ * (with an offset, or local) or a date alone (local midnight); answered as
+ * the seconds and a twin in local ISO 8601 (core/lib/timefmt.h), exported
+ * as local time ("2026-12-06 08:00"). min/max bound the seconds. */
+enum wg_field_type { FT_TEXT, FT_INT, FT_ENUM, FT_REF, FT_BOOL, FT_DATE, FT_TAGS, FT_TIME };
 
 /* Field flags:
  *   FF_REQUIRED     must be given on create
@@ -93,6 +99,14 @@ struct wg_json_member {
 	const char *sqlite, *postgres;
 };
 
+/* An exported column beyond the stored fields: its header and a scalar
+ * subquery per dialect over the resource's row (named by its table), such
+ * as the name of the record's grid. Import skips these columns. */
+struct wg_export_column {
+	const char *zh;
+	const char *sqlite, *postgres;
+};
+
 struct wg_resource {
 	const char *name;              /* URL segment: "grids" */
 	const char *table;
@@ -115,6 +129,8 @@ struct wg_resource {
 	bool import_defer_indexes;
 	const struct wg_json_member *json_members;
 	size_t njson_members;
+	const struct wg_export_column *export_columns;
+	size_t nexport_columns;
 	/* Filled by resource_register(): the stored columns (exports), the
 	 * columns of an item as the API shows it (stored columns, then the JSON
 	 * members; one per dialect), and the statement that loads one item by id. */

@@ -5,6 +5,7 @@
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
 #include "core/lib/mem.h"
+#include "core/lib/timefmt.h"
 #include "core/sheet/sheet.h"
 
 #include <stdio.h>
@@ -50,6 +51,10 @@ static const char *cell_text(const struct wg_field *f, json_t *v, char *scratch,
 {
 	if (!v || json_is_null(v))
 		return NULL;
+	if (f && f->type == FT_TIME && json_is_integer(v) && size >= WG_TIME_HUMAN) {
+		wg_time_human(json_integer_value(v), scratch);
+		return scratch;
+	}
 	if (json_is_integer(v)) {
 		snprintf(scratch, size, "%lld", (long long)json_integer_value(v));
 		return scratch;
@@ -79,8 +84,13 @@ static int write_rows(wg_req *r, const struct wg_resource *res, struct resource_
 	wg_stmt *s;
 	const char *cells[64];
 	static _Thread_local char scratch[64][1100];
-	wg_buf_printf(&sql, "SELECT %s FROM %s WHERE %s ORDER BY %s, id", res->select_columns, res->table,
-		      q->where.data, res->path_column);
+	/* The item's own columns (JSON members included, where resource_row_json
+	 * looks for them), then the exported extras, which it never reads. */
+	wg_buf_printf(&sql, "SELECT %s", resource_item_columns(res, r->db));
+	for (size_t i = 0; i < res->nexport_columns; i++)
+		wg_buf_printf(&sql, ", (%s)", conn_dialect(r->db) == WG_POSTGRES ? res->export_columns[i].postgres
+										 : res->export_columns[i].sqlite);
+	wg_buf_printf(&sql, " FROM %s WHERE %s ORDER BY %s, id", res->table, q->where.data, res->path_column);
 	int rc = sql.err ? sql.err : store_query(r->db, sql.data, q->params, q->n, &s);
 	wg_buf_release(&sql);
 	if (rc)
@@ -101,6 +111,10 @@ static int write_rows(wg_req *r, const struct wg_resource *res, struct resource_
 			cells[n] = cell_text(f, json_object_get(item, f->name), scratch[n], sizeof scratch[n]);
 			n++;
 		}
+		/* The columns a person reads beside the record (the grid's name …), after the stored ones. */
+		int col = stmt_columns(s) - (int)res->nexport_columns;
+		for (size_t i = 0; i < res->nexport_columns && n < 63; i++, col++)
+			cells[n++] = stmt_is_null(s, col) ? NULL : stmt_text(s, col);
 		cells[n++] = json_string_value(json_object_get(item, res->path_column));
 		rc = sheet_writer_row(w, cells, NULL, n);
 		json_decref(item);
@@ -120,6 +134,8 @@ static int export_header(const struct wg_resource *res, struct sheet_writer *w)
 	for (size_t i = 0; i < res->nfields && n < 63; i++)
 		if (strcmp(res->fields[i].name, res->path_column) != 0)
 			names[n++] = res->fields[i].zh;
+	for (size_t i = 0; i < res->nexport_columns && n < 63; i++)
+		names[n++] = res->export_columns[i].zh;
 	names[n++] = "路径";
 	return sheet_writer_header(w, names, NULL, n);
 }

@@ -12,6 +12,7 @@
 #include "core/lib/log.h"
 #include "core/lib/mem.h"
 #include "core/lib/parse.h"
+#include "core/lib/timefmt.h"
 #include "core/sheet/sheet.h"
 
 #include <sodium.h>
@@ -78,15 +79,18 @@ static json_t *cell_value(wg_req *r, const struct wg_field *f, const struct shee
 		req_failf(r, WG_ERR_VALIDATION, f->name, "%s列应为“是”或“否”", "column %s must be yes or no", f->zh, f->name);
 		return NULL;
 	}
-	if (f->type == FT_DATE && c->from_number) {
-		/* Excel stores dates as days since 1899-12-30. */
-		int64_t days = (int64_t)c->number - 25569;
-		int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-		int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-		int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-		int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
+	if ((f->type == FT_DATE || f->type == FT_TIME) && c->from_number) {
+		/* Excel stores a date-time as days since 1899-12-30, local time, the time of day as the fraction. */
+		double serial = c->number;
+		int64_t days = (int64_t)serial - 25569;
+		if (f->type == FT_TIME) {
+			int64_t local = days * 86400 + (int64_t)((serial - (double)(int64_t)serial) * 86400.0 + 0.5);
+			return json_integer(local - wg_time_offset(local - wg_time_offset(local)));
+		}
+		int y, m, d;
 		char text[64];
-		snprintf(text, sizeof text, "%04lld-%02lld-%02lld", (long long)y, (long long)m, (long long)d);
+		wg_civil_from_days(days, &y, &m, &d);
+		snprintf(text, sizeof text, "%04d-%02d-%02d", y, m, d);
 		return json_string(text);
 	}
 	if (f->type == FT_TAGS) {

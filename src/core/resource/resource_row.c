@@ -4,6 +4,7 @@
 #include "core/resource/resource_int.h"
 #include "core/lib/err.h"
 #include "core/lib/json.h"
+#include "core/lib/timefmt.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -90,6 +91,23 @@ static int json_members(const struct wg_resource *res, wg_stmt *s, int col, json
 	return 0;
 }
 
+static const char *twin_of(const char *name, char twin[WG_TIME_TWIN])
+{
+	wg_time_twin(name, twin);
+	return twin;
+}
+
+/* A time member and its twin in local ISO 8601 (null and null without a time). */
+static void time_json(json_t *o, const char *name, wg_stmt *s, int col)
+{
+	char twin[WG_TIME_TWIN], iso[WG_TIME_ISO];
+	bool null = stmt_is_null(s, col);
+	if (!null)
+		wg_time_iso(stmt_int(s, col), iso);
+	json_object_set_new(o, name, null ? json_null() : json_integer(stmt_int(s, col)));
+	json_object_set_new(o, twin_of(name, twin), null ? json_null() : json_string(iso));
+}
+
 json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s)
 {
 	json_t *o = json_object();
@@ -97,8 +115,8 @@ json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s)
 		return NULL;
 	json_object_set_new(o, "id", json_integer(stmt_int(s, 0)));
 	json_object_set_new(o, "version", json_integer(stmt_int(s, 1)));
-	json_object_set_new(o, "created_at", json_integer(stmt_int(s, 2)));
-	json_object_set_new(o, "updated_at", json_integer(stmt_int(s, 3)));
+	time_json(o, "created_at", s, 2);
+	time_json(o, "updated_at", s, 3);
 	json_object_set_new(o, res->path_column, json_string(stmt_text(s, 4)));
 	int col = 5;
 	for (size_t i = 0; i < res->nfields; i++) {
@@ -106,6 +124,10 @@ json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s)
 		if (strcmp(f->name, res->path_column) == 0)
 			continue;
 		json_t *v;
+		if (f->type == FT_TIME) {
+			time_json(o, f->name, s, col++);
+			continue;
+		}
 		if (stmt_is_null(s, col))
 			v = f->type == FT_TAGS ? json_array() : json_null();
 		else if (f->type == FT_INT || f->type == FT_REF)
@@ -146,17 +168,38 @@ static void emit_key(wg_buf *out, const char *key, bool first)
 	wg_buf_putc(out, ':');
 }
 
+/* A time member and its twin, as time_json() makes them. */
+static void emit_time(wg_buf *out, const char *name, wg_stmt *s, int col)
+{
+	char twin[WG_TIME_TWIN], iso[WG_TIME_ISO];
+	bool null = stmt_is_null(s, col);
+	emit_key(out, name, false);
+	if (null)
+		wg_buf_puts(out, "null");
+	else
+		json_emit_integer(out, stmt_int(s, col));
+	emit_key(out, twin_of(name, twin), false);
+	if (null) {
+		wg_buf_puts(out, "null");
+		return;
+	}
+	wg_time_iso(stmt_int(s, col), iso);
+	json_emit_string(out, iso, strlen(iso));
+}
+
 /* The item at the statement's current row, written as resource_row_json()
  * and json_emit() would write it, without building the tree: a single read
  * is answered straight from the row. */
 int resource_row_emit(wg_req *r, const struct wg_resource *res, wg_stmt *s, wg_buf *out)
 {
-	static const char *const head[] = { "id", "version", "created_at", "updated_at" };
+	static const char *const head[] = { "id", "version" };
 	wg_buf_putc(out, '{');
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 2; i++) {
 		emit_key(out, head[i], i == 0);
 		json_emit_integer(out, stmt_int(s, i));
 	}
+	emit_time(out, "created_at", s, 2);
+	emit_time(out, "updated_at", s, 3);
 	emit_key(out, res->path_column, false);
 	json_emit_string(out, stmt_text(s, 4), stmt_len(s, 4));
 	int col = 5;
@@ -164,6 +207,10 @@ int resource_row_emit(wg_req *r, const struct wg_resource *res, wg_stmt *s, wg_b
 		const struct wg_field *f = &res->fields[i];
 		if (strcmp(f->name, res->path_column) == 0)
 			continue;
+		if (f->type == FT_TIME) {
+			emit_time(out, f->name, s, col++);
+			continue;
+		}
 		emit_key(out, f->name, false);
 		if (stmt_is_null(s, col))
 			wg_buf_puts(out, f->type == FT_TAGS ? "[]" : "null");

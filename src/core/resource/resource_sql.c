@@ -41,7 +41,7 @@ static int bind_field(wg_req *r, const struct wg_field *f, json_t *v, struct bou
 		b->param[1] = WG_PNULL;
 		return f->flags & FF_SECRET ? secret_columns(r, f, b) : 0;
 	}
-	if (f->type == FT_INT || f->type == FT_REF) {
+	if (f->type == FT_INT || f->type == FT_REF || f->type == FT_TIME) {
 		b->param[0] = WG_PINT(json_integer_value(v));
 		return 0;
 	}
@@ -191,7 +191,7 @@ static int add_filter(wg_req *r, struct resource_query *q, const struct wg_field
 		return 0;
 	}
 	wg_buf_printf(&q->where, " AND %s = ?", f->name);
-	if (f->type == FT_INT || f->type == FT_REF || f->type == FT_BOOL) {
+	if (f->type == FT_INT || f->type == FT_REF || f->type == FT_BOOL || f->type == FT_TIME) {
 		if (f->type == FT_BOOL && (strcmp(value, "true") == 0 || strcmp(value, "false") == 0))
 			x = value[0] == 't';
 		else if (!wg_parse_i64(value, strlen(value), &x))

@@ -6,6 +6,7 @@
 #include "core/lib/limits.h"
 #include "core/lib/mem.h"
 #include "core/lib/parse.h"
+#include "core/lib/timefmt.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,7 @@ static const char *type_zh(enum wg_field_type t)
 {
 	switch (t) {
 	case FT_INT: case FT_REF: return "整数";
+	case FT_TIME: return "时间(2026-12-06T08:00:00+08:00、2026-12-06 08:00 或 Unix 秒)";
 	case FT_BOOL: return "布尔值";
 	case FT_DATE: return "日期(YYYY-MM-DD)";
 	default: return "字符串";
@@ -40,6 +42,7 @@ static const char *type_en(enum wg_field_type t)
 {
 	switch (t) {
 	case FT_INT: case FT_REF: return "an integer";
+	case FT_TIME: return "a time (2026-12-06T08:00:00+08:00, 2026-12-06 08:00 or Unix seconds)";
 	case FT_BOOL: return "a boolean";
 	case FT_DATE: return "a date (YYYY-MM-DD)";
 	default: return "a string";
@@ -71,6 +74,26 @@ static int validate_value(wg_req *r, const struct wg_field *f, json_t *body, con
 					 "%s must be from %lld to %lld", f->zh, name, (long long)lo, (long long)hi,
 					 name, (long long)lo, (long long)hi);
 		return 0;
+	}
+	case FT_TIME: {
+		int64_t t;
+		const char *zh = NULL, *en = NULL;
+		if (json_is_integer(v))
+			t = json_integer_value(v);
+		else if (!json_is_string(v))
+			break;
+		else if (!wg_time_parse(json_string_value(v), json_string_length(v), true, &t, &zh, &en))
+			return req_failf(r, WG_ERR_VALIDATION, name, "%s(%s):%s", "%s: %s", f->zh, name, zh, name, en);
+		if ((f->min && t < f->min) || (f->max && t > f->max)) {
+			char lo[WG_TIME_HUMAN], hi[WG_TIME_HUMAN];
+			wg_time_human(f->min, lo);
+			wg_time_human(f->max, hi);
+			return req_failf(r, WG_ERR_VALIDATION, name, "%s(%s)应在 %s 到 %s 之间", "%s must be from %s to %s",
+					 f->zh, name, lo, hi, name, lo, hi);
+		}
+		/* The one stored form: seconds. */
+		return json_is_integer(v) || !json_object_set_new(body, key, json_integer(t)) ? 0
+			: req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	}
 	case FT_BOOL:
 		if (json_is_boolean(v))

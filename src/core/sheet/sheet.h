@@ -201,7 +201,10 @@ struct sheet_writer;
 
 /* CSV for Excel: UTF-8 with BOM, CRLF, RFC 4180 quoting; a cell starting
  * with = + - @ (or a tab or CR) gets a leading apostrophe so no spreadsheet
- * runs it as a formula. */
+ * runs it as a formula. In a text column, a long number (an ID number, a
+ * grid code: 12 digits or more) or one with a leading zero gets a leading
+ * tab, so that Excel keeps it as text instead of showing 3.20923E+17; the
+ * CSV reader takes that tab off again. */
 int sheet_csv_writer_open(sheet_write_fn fn, void *ctx, struct sheet_writer **w);
 int sheet_csv_writer_open_buf(wg_buf *out, struct sheet_writer **w);
 /* XLSX through libxlsxwriter in constant-memory mode. tmpdir may be NULL. */

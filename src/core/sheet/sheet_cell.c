@@ -254,6 +254,17 @@ bool sheet_utf8_valid(const char *s, size_t n)
 
 /* ---- the row builder --------------------------------------------------- */
 
+bool sheet_digits_kept_as_text(const char *s, size_t n)
+{
+	if (n < 2)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (i == n - 1 && (s[i] == 'X' || s[i] == 'x'))))
+			return false;
+	/* Excel keeps 15 significant digits and drops leading zeros. */
+	return n >= 12 || s[0] == '0';
+}
+
 void sheet_rowbuf_init(struct sheet_rowbuf *b)
 {
 	memset(b, 0, sizeof *b);

@@ -214,7 +214,14 @@ static uint32_t error_row(const struct csv *c)
 /* Ends the current cell; more = a separator follows. */
 static int cell_done(struct csv *c, struct sheet_reader *r, bool more)
 {
-	int rc = sheet_rowbuf_add(r, c->col, c->cell.data, c->cell.len, false, 0);
+	const char *text = c->cell.data;
+	size_t len = c->cell.len;
+	/* The tab our export puts before a long number to keep Excel off it. */
+	if (len > 1 && text[0] == '\t' && sheet_digits_kept_as_text(text + 1, len - 1)) {
+		text++;
+		len--;
+	}
+	int rc = sheet_rowbuf_add(r, c->col, text, len, false, 0);
 	if (rc)
 		return rc;
 	wg_buf_reset(&c->cell);

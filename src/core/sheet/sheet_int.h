@@ -77,6 +77,8 @@ void sheet_rows_stop(struct sheet_reader *r);
 void sheet_rows_forget(struct sheet_reader *r);
 /* The next row from the format itself (not a saved one), for the header search. */
 int  sheet_rows_fresh(struct sheet_reader *r, struct sheet_row *row);
+/* Digits (an X may end them) that Excel would mangle as a number: 12 or more, or a leading zero. */
+bool sheet_digits_kept_as_text(const char *s, size_t n);
 /* The built row as the caller sees it (sheet_cell.c). */
 void sheet_rowbuf_finish(struct sheet_rowbuf *b, struct sheet_row *row);
 

@@ -80,13 +80,15 @@ static bool csv_formula_start(const char *s, size_t n)
 	return n > 0 && strchr("=+-@\t\r", s[0]) != NULL;
 }
 
-static void csv_cell(wg_buf *b, const char *s, size_t n)
+static void csv_cell(wg_buf *b, const char *s, size_t n, bool text)
 {
 	bool quote = csv_needs_quotes(s, n);
 	if (quote)
 		wg_buf_putc(b, '"');
 	if (csv_formula_start(s, n))
 		wg_buf_putc(b, '\'');
+	else if (text && sheet_digits_kept_as_text(s, n))
+		wg_buf_putc(b, '\t');
 	if (!quote) {
 		wg_buf_append(b, s, n);
 		return;
@@ -110,7 +112,7 @@ static int csv_row(struct sheet_writer *w, const char *const *cells, const size_
 		size_t len = lens && cells[i] ? lens[i] : strlen(s);
 		if (i)
 			wg_buf_putc(&w->line, ',');
-		csv_cell(&w->line, s, len);
+		csv_cell(&w->line, s, len, w->kinds && i < w->ncols && w->kinds[i] == SHEET_COL_TEXT);
 	}
 	wg_buf_append(&w->line, "\r\n", 2);
 	if (w->line.err)
