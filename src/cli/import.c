@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IMPORT_USAGE "wangge import KIND FILE --as USERNAME [--dry-run] [--partial] [--data DIR]"
+#define IMPORT_USAGE "wangge import KIND FILE --as USERNAME [--dry-run] [--partial] [--update] [--data DIR]"
 
 static void show_progress(wg_req *r, uint64_t rows)
 {
@@ -72,28 +72,32 @@ static void print_report(json_t *out, const char *kind)
 	json_array_foreach(errors, i, e)
 		fprintf(stderr, "%s / %s\n", json_string_value(json_object_get(e, "message")),
 			json_string_value(json_object_get(e, "message_en")));
-	printf("%s: %lld inserted 新增, %lld updated 更新, %zu errors 错误%s\n", kind,
+	printf("%s: %lld inserted 新增, %lld updated 更新, %lld unchanged 未变, %zu errors 错误%s\n", kind,
 	       (long long)json_integer_value(json_object_get(out, "inserted")),
-	       (long long)json_integer_value(json_object_get(out, "updated")), json_array_size(errors),
+	       (long long)json_integer_value(json_object_get(out, "updated")),
+	       (long long)json_integer_value(json_object_get(out, "unchanged")), json_array_size(errors),
 	       json_is_true(json_object_get(out, "dry_run")) ? " (dry run 试导入, nothing written 未写入)" : "");
 }
 
 int cmd_import(int argc, char **argv)
 {
 	const char *data = "data", *as = NULL, *pos[2];
-	bool dry = false, partial = false;
+	bool dry = false, partial = false, update = false;
 	int npos;
 	const struct wg_opt opts[] = {
 		{ "--data", "DIR", &data, NULL, "数据目录 / data directory (default ./data)" },
 		{ "--as", "USERNAME", &as, NULL, "以该账户的权限和管辖范围导入 / import with this account's rights and scope" },
 		{ "--dry-run", NULL, NULL, &dry, "只检查不写入 / check only, write nothing" },
 		{ "--partial", NULL, NULL, &partial, "写入正确的行,报告错误的行 / keep the good rows, report the bad" },
+		{ "--update", NULL, NULL, &update, "更新已登记的记录(按身份证号等找到) / update the records the rows find (by ID number …)" },
 		{ 0 },
 	};
 	int rc = opts_parse(argc, argv, opts, pos, 2, &npos, IMPORT_USAGE);
 	if (rc)
 		return rc == 1 ? 0 : 2;
 	if (npos != 2 || !as) {
+		wg_error("%s / %s", npos != 2 ? "KIND and FILE are both needed" : "--as USERNAME is needed: whose rights and scope the import uses",
+			 npos != 2 ? "需要导入类型和文件" : "需要 --as 账户名:以该账户的权限和管辖范围导入");
 		opts_usage(IMPORT_USAGE, opts, stderr);
 		return 2;
 	}
@@ -111,7 +115,7 @@ int cmd_import(int argc, char **argv)
 		cli_close(app);
 		return wg_error("cannot import '%s': the kinds are %s / 不支持的导入类型", pos[0], kinds), 2;
 	}
-	const char *query[] = { "dry_run", dry ? "1" : "0", "partial", partial ? "1" : "0", NULL };
+	const char *query[] = { "dry_run", dry ? "1" : "0", "partial", partial ? "1" : "0", "update", update ? "1" : "0", NULL };
 	r->app = app;
 	r->route = router_get(route);
 	r->route_index = route;

@@ -21,7 +21,7 @@ const char *const person_tags[] = {
 const char *const grid_code_names[] = { "网格编码", "网格代码", "所属网格编码", "grid_code", NULL };
 const char *const address_names[] = { "现住址", "住址", "地址", "家庭住址", "居住地址", "address", NULL };
 const char *const phone_names[] = { "手机号", "手机号码", "联系方式", "电话", "phone", NULL };
-const char *const ignored_names[] = { "序号", "编号", "no", NULL };
+const char *const ignored_names[] = { "序号", "no", NULL };
 
 static const struct wg_field household_fields[] = {
 	{ "grid_id", FT_REF, FF_REQUIRED | FF_SCOPE | FF_FILTER | FF_IMPORT_OPTIONAL, 0, 0, NULL, "所属网格", NULL, NULL, NULL },

@@ -12,13 +12,38 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- merge: POST /api/v1/persons/{id}/merge {"from": id} ---- */
+/* ---- merge: POST /api/v1/persons/{id}/merge {"from": id, "phone"?: "into"|"from"} ---- */
+
+/* Two different phones: one must be chosen, never dropped unseen. */
+static int choose_phone(wg_req *r, json_t *into, json_t *from, json_t *change)
+{
+	json_t *a = json_object_get(into, "phone"), *b = json_object_get(from, "phone"), *pick = json_object_get(r->body, "phone");
+	if (pick && (!json_is_string(pick) || (strcmp(json_string_value(pick), "into") && strcmp(json_string_value(pick), "from"))))
+		return req_fail(r, WG_ERR_VALIDATION, "phone", "phone 应为 into(保留本记录的电话)或 from(改用被合并记录的电话)",
+				"phone must be into (keep this record's) or from (take the duplicate's)");
+	if (!json_is_string(a) || !json_is_string(b) || json_equal(a, b))
+		return 0;
+	if (!pick) {
+		char ma[64], mb[64];
+		ident_mask_phone(json_string_value(a), ma, sizeof ma);
+		ident_mask_phone(json_string_value(b), mb, sizeof mb);
+		return req_failf(r, WG_ERR_CONFLICT, "phone", "两条记录的电话不同(%s、%s):请用 phone 选择保留哪一个(into 或 from)",
+				 "the records have different phones (%s, %s): choose which to keep with phone (into or from)",
+				 ma, mb, ma, mb);
+	}
+	if (strcmp(json_string_value(pick), "from") == 0)
+		return json_object_set(change, "phone", b) ? req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL) : 0;
+	return 0;
+}
 
 int person_merge(wg_req *r)
 {
+	static const char *const allowed[] = { "from", "phone", NULL };
 	json_t *into, *from, *jf = json_object_get(r->body, "from");
 	char into_path[WG_MAX_GRID_PATH], from_path[WG_MAX_GRID_PATH];
-	if (json_object_size(r->body) != 1 || !json_is_integer(jf) || json_integer_value(jf) < 1)
+	if (req_check_body(r, allowed))
+		return r->fail.code;
+	if (!json_is_integer(jf) || json_integer_value(jf) < 1)
 		return req_fail(r, WG_ERR_VALIDATION, "from", "请求体应为 {\"from\": 被合并人员的编号}",
 				"the body must be {\"from\": id of the duplicate}");
 	int64_t from_id = json_integer_value(jf);
@@ -33,6 +58,12 @@ int person_merge(wg_req *r)
 	}
 	/* Fill the kept record's gaps from the duplicate; tags are united. */
 	json_t *change = json_object();
+	if (choose_phone(r, into, from, change)) {
+		json_decref(into);
+		json_decref(from);
+		json_decref(change);
+		return r->fail.code;
+	}
 	for (size_t i = 0; i < person_resource.nfields; i++) {
 		const struct wg_field *f = &person_resource.fields[i];
 		json_t *a = json_object_get(into, f->name), *b = json_object_get(from, f->name);

@@ -8,6 +8,7 @@
 #include "core/lib/err.h"
 #include "core/lib/ident.h"
 #include "core/lib/limits.h"
+#include "core/lib/crypt.h"
 #include "core/lib/parse.h"
 #include "core/sheet/sheet.h"
 #include "grid/grid.h"
@@ -161,13 +162,85 @@ static int person_after_update(wg_req *r, const struct wg_resource *res, int64_t
 	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
 }
 
+/* The canonical form of a row's text field, "" when absent or not valid (validation says why later). */
+static void canonical(json_t *row, const char *key, char *out, size_t size)
+{
+	const struct wg_field *f = resource_field(&person_resource, key);
+	json_t *v = json_object_get(row, key);
+	const char *zh, *en;
+	out[0] = '\0';
+	if (f && f->canon && json_is_string(v) && f->canon(json_string_value(v), json_string_length(v), out, size, &zh, &en) != 0)
+		out[0] = '\0';
+}
+
+/* A roster's row is the person with its ID number; without one, the one
+ * person of the same name, birth date and household (an ambiguous match is
+ * refused, never guessed). */
+static int person_import_match(wg_req *r, const struct wg_resource *res, json_t *row, int64_t *id, const char **field)
+{
+	char idn[64], name[128], birth[WG_DATE_TEXT + 8], bidx[WG_BLIND_HEX];
+	wg_stmt *s;
+	(void)res;
+	*id = 0;
+	canonical(row, "id_number", idn, sizeof idn);
+	/* Adding, the unique index on the ID number speaks when the row is stored
+	 * (a query less per row); updating, the record must be found first. */
+	if (idn[0] && !import_updating(r))
+		return 0;
+	if (idn[0]) {
+		*field = "id_number";
+		crypt_blind_index(&r->app->keys, "id_number", idn, strlen(idn), bidx);
+		wg_param p[] = { WG_PTEXT(bidx) };
+		int rc = store_query(r->db, "SELECT id, node_path FROM persons WHERE id_number_bidx = ?", p, 1, &s);
+		if (rc)
+			return req_fail(r, rc, NULL, NULL, NULL);
+		bool outside = false;
+		if ((rc = stmt_next(s)) == 1) {
+			*id = stmt_int(s, 0);
+			outside = !scope_contains(r->user->scope_path, stmt_text(s, 1));
+		}
+		stmt_done(s);
+		if (rc < 0)
+			return req_fail(r, -rc, NULL, NULL, NULL);
+		if (outside)
+			return req_fail(r, WG_ERR_CONFLICT, "id_number", "身份证号(id_number)已在您管辖范围以外登记,请联系上级核实",
+					"id_number is already registered outside your scope; ask the level above to check");
+		return 0;
+	}
+	json_t *household = json_object_get(row, "household_id");
+	canonical(row, "name", name, sizeof name);
+	canonical(row, "birth_date", birth, sizeof birth);
+	if (!name[0] || !birth[0] || !json_is_integer(household))
+		return 0;
+	*field = "name";
+	wg_param p[] = { WG_PTEXT(name), WG_PTEXT(birth), WG_PINT(json_integer_value(household)) };
+	int rc = store_query(r->db, "SELECT id FROM persons WHERE name = ? AND birth_date = ? AND household_id = ? ORDER BY id LIMIT 2",
+			     p, 3, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	int64_t found[2] = { 0, 0 };
+	int n = 0;
+	while (n < 2 && (rc = stmt_next(s)) == 1)
+		found[n++] = stmt_int(s, 0);
+	stmt_done(s);
+	if (rc < 0)
+		return req_fail(r, -rc, NULL, NULL, NULL);
+	if (n == 2)
+		return req_failf(r, WG_ERR_CONFLICT, "name", "同一户中姓名和出生日期相同的人员不止一个(人员 %lld、%lld),无法确定是哪一个;请补上身份证号",
+				 "more than one person of this household has this name and birth date (%lld, %lld); add the ID number",
+				 (long long)found[0], (long long)found[1], (long long)found[0], (long long)found[1]);
+	*id = found[0];
+	return 0;
+}
+
 struct wg_resource person_resource = {
 	.name = "persons", .table = "persons", .zh = "人员", .en = "person",
 	.fields = person_fields, .nfields = sizeof person_fields / sizeof person_fields[0],
 	.path_column = "node_path", .read_right = &right_PERSON_READ, .write_right = &right_PERSON_WRITE,
 	.reveal_right = &right_PERSON_REVEAL, .audit_reads = true,
 	.hooks = { .check = person_check, .import_row = person_import_row, .after_insert = person_after_insert,
-		   .after_update = person_after_update, .before_delete = person_before_delete },
+		   .after_update = person_after_update, .before_delete = person_before_delete,
+		   .import_match = person_import_match },
 	.import_extra = person_import_extra,
 	.nimport_extra = sizeof person_import_extra / sizeof person_import_extra[0],
 	.import_key = NULL,

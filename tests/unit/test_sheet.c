@@ -776,7 +776,7 @@ static void test_csv_writer(void **state)
 	assert_int_equal(sheet_writer_close(w), 0);
 	assert_string_equal(out.data,
 		"\xEF\xBB\xBF姓名,身份证号,备注\r\n"
-		"张三,11010519491231002X,'=1+2\r\n"
+		"张三,\t11010519491231002X,'=1+2\r\n"   /* a tab keeps Excel from showing 1.10105E+17 */
 		"\"李\"\"四\"\"\",\"a,b\",\"line1\nline2\"\r\n"
 		"'@SUM(A1),'-5,\r\n");
 	/* and it reads back */

@@ -32,8 +32,8 @@ static int running;
 struct job_run {
 	struct job *job;
 	wg_req *r;
-	char dry[2], partial[2];
-	const char *query[5];
+	char dry[2], partial[2], update[2];
+	const char *query[7];
 };
 
 static void job_progress(wg_req *r, uint64_t rows)
@@ -121,13 +121,16 @@ int jobs_start_import(wg_req *r)
 	copy->upload_path = r->upload_path ? copy->spool : NULL;
 	r->spool[0] = '\0';
 	r->upload_path = NULL;
-	const char *dry = req_query(r, "dry_run"), *partial = req_query(r, "partial");
+	const char *dry = req_query(r, "dry_run"), *partial = req_query(r, "partial"), *update = req_query(r, "update");
 	jr->dry[0] = dry && strcmp(dry, "1") == 0 ? '1' : '0';
 	jr->partial[0] = partial && strcmp(partial, "1") == 0 ? '1' : '0';
+	jr->update[0] = update && strcmp(update, "1") == 0 ? '1' : '0';
 	jr->query[0] = "dry_run";
 	jr->query[1] = jr->dry;
 	jr->query[2] = "partial";
 	jr->query[3] = jr->partial;
+	jr->query[4] = "update";
+	jr->query[5] = jr->update;
 	copy->local_query = jr->query;
 	copy->progress = job_progress;
 	jr->r = copy;

@@ -225,10 +225,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (r->spool_fd >= 0) {
-		close(r->spool_fd);  /* complete: the handler reads it by name */
-		r->spool_fd = -1;
-	}
+	if (r->spool[0])
+		http_spool_finish(r);
 	if (r->route_index == -2)
 		return send_static(h, mhd, r);
 	if (!r->fail.code)

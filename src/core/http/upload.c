@@ -4,7 +4,12 @@
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
 
+#include "core/http/multipart.h"
+
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,3 +85,62 @@ void req_spool_discard(wg_req *r)
 	r->upload_path = NULL;
 }
 
+
+/* Writes data[0, n) to a new upload file that takes the place of the old one. */
+static int respool(wg_req *r, const char *data, size_t n)
+{
+	char old[sizeof r->spool];
+	memcpy(old, r->spool, sizeof old);
+	http_spool_open(r);
+	if (r->spool_fd < 0)
+		return r->fail.code;
+	while (n > 0) {
+		ssize_t w = write(r->spool_fd, data, n);
+		if (w < 0)
+			break;
+		data += w;
+		n -= (size_t)w;
+	}
+	int rc = n || close(r->spool_fd) != 0 ? WG_ERR_IO : 0;
+	if (n)
+		close(r->spool_fd);
+	r->spool_fd = -1;
+	unlink(old);
+	return rc ? req_fail(r, rc, NULL, "无法保存上传的文件", "cannot store the upload") : 0;
+}
+
+void http_spool_finish(wg_req *r)
+{
+	char boundary[MULTIPART_BOUNDARY_MAX + 1];
+	const char *why = NULL;
+	size_t off, len;
+	if (r->spool_fd >= 0) {
+		close(r->spool_fd);  /* complete: the handler reads it by name */
+		r->spool_fd = -1;
+	}
+	/* A browser's form and `curl -F` wrap the file in multipart/form-data: unwrap it. */
+	if (!r->spool[0] || r->fail.code || !multipart_boundary(req_header(r, "Content-Type"), boundary))
+		return;
+	int fd = open(r->spool, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		if (fd >= 0)
+			close(fd);
+		req_fail(r, WG_ERR_IO, NULL, "无法读取上传的文件", "cannot read the upload");
+		return;
+	}
+	size_t n = (size_t)sb.st_size;
+	const char *data = n ? mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+	close(fd);
+	if (n && data == MAP_FAILED) {
+		req_fail(r, WG_ERR_IO, NULL, "无法读取上传的文件", "cannot read the upload");
+		return;
+	}
+	if (!n || !multipart_file(data, n, boundary, &off, &len, &why))
+		req_failf(r, WG_ERR_VALIDATION, "file", "上传的表单格式无效,找不到文件", "the uploaded form is malformed: %s",
+			  why ? why : "the body is empty");
+	else
+		respool(r, data + off, len);
+	if (n)
+		munmap((void *)data, n);
+}

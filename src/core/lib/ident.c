@@ -97,6 +97,9 @@ enum ident_status ident_date_parse(const char *s, size_t n, int64_t today,
 		if (i != len)
 			return IDENT_DATE_INVALID;
 	}
+	/* Written as a date, but one the calendar does not have (6月31日, 2月29日 of a common year). */
+	if (m >= 1 && m <= 12 && d >= 1 && d <= 31 && !real_date(y, m, d))
+		return IDENT_DATE_NO_SUCH_DAY;
 	if (!real_date(y, m, d))
 		return IDENT_DATE_INVALID;
 	if (today >= 0 && wg_days_from_civil((int)y, (int)m, (int)d) > today)
@@ -167,18 +170,25 @@ static enum ident_status id_normalise(const char *s, size_t n, char *out, size_t
 		return IDENT_EMPTY;
 	if (ident_looks_scientific(a, alen))
 		return IDENT_ID_EXCEL_NUMBER;
+	size_t k = 0;
 	for (size_t i = 0; i < alen; i++) {
 		char c = a[i];
+		/* Typed in groups ("320923 19900101 1234") or with dashes: the same number. */
+		if (c == ' ' || c == '-') {
+			*changed = true;
+			continue;
+		}
 		if (c == 'x') {
 			c = 'X';
 			*changed = true;
 		}
 		if (!ident_is_digit(c) && c != 'X')
 			return IDENT_ID_BAD_CHAR;
-		if (i < 18)
-			out[i] = c;
+		if (k < 18)
+			out[k] = c;
+		k++;
 	}
-	*len = alen;
+	*len = k;
 	return IDENT_OK;
 }
 

@@ -47,7 +47,8 @@
 	X(DATE_INVALID,     "日期无效(如1990-01-31、1990/1/31、1990年1月31日)", \
 	                    "invalid date (such as 1990-01-31, 1990/1/31, 1990年1月31日)") \
 	X(DATE_FUTURE,      "日期晚于今天", "date is in the future") \
-	X(GENDER_INVALID,   "性别应为男或女", "gender must be 男 (male) or 女 (female)")
+	X(GENDER_INVALID,   "性别应为男或女", "gender must be 男 (male) or 女 (female)") \
+	X(DATE_NO_SUCH_DAY, "日期不存在(该月没有这一天)", "the date does not exist (the month has no such day)")
 
 enum ident_status {
 #define IDENT_STATUS_ENUM(name, zh, en) IDENT_##name,

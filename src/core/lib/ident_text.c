@@ -40,7 +40,7 @@ const char *ident_status_code(enum ident_status st)
 		"id_birth_future", "id_check_digit", "id_region", "id_excel_number",
 		"phone_invalid", "mobile_invalid", "credit_length", "credit_bad_char",
 		"credit_check", "plate_invalid", "name_length", "name_bad_char",
-		"name_encoding", "date_invalid", "date_future", "gender_invalid",
+		"name_encoding", "date_invalid", "date_future", "gender_invalid", "date_no_such_day",
 	};
 	_Static_assert(sizeof codes / sizeof codes[0] == IDENT__COUNT, "one API code per ident status");
 	if ((unsigned)st >= IDENT__COUNT)

@@ -21,6 +21,7 @@
 #define WG_MAX_CSV_LINE         (1u * 1024 * 1024)
 #define WG_MAX_IMPORT_ROWS      5000000u
 #define WG_MAX_IMPORT_ERRORS    1000u
+#define WG_MAX_IMPORT_REPORT    5000u                 /* rows an import reports one by one (inserted, updated …) */
 #define WG_MAX_SQL              (64u * 1024)
 #define WG_MAX_GRID_DEPTH       12u
 #define WG_MAX_GRID_PATH        512u

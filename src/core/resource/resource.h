@@ -87,6 +87,11 @@ struct wg_resource_hooks {
 	int (*before_delete)(wg_req *r, const struct wg_resource *res, int64_t id, const char *path);
 	/* Import: turns the extra columns of a row into fields (e.g. a parent's code into parent_id). */
 	int (*import_row)(wg_req *r, const struct wg_resource *res, json_t *row);
+	/* Import, after import_row: the record this row is about, by the
+	 * resource's own rule (a person by ID number, or by name, birth date and
+	 * household); *id 0 when none, *field the column that matched. A match
+	 * that cannot be settled (two candidates) fails the row naming the field. */
+	int (*import_match)(wg_req *r, const struct wg_resource *res, json_t *row, int64_t *id, const char **field);
 };
 
 struct sheet_column_spec;
@@ -162,6 +167,8 @@ int resource_export_reply(wg_req *r, const char *name, const char *sheet_name,
  * remember nothing. A memo slot is any static string of the caller's
  * ("household"), so a module adds its lookups without touching the platform. */
 bool     import_in_progress(const wg_req *r);
+/* Whether the import updates the records its rows find (?update=1). */
+bool     import_updating(const wg_req *r);
 /* The file row that created record id in this import, 0 if none did. */
 uint32_t import_row_of(const wg_req *r, int64_t id);
 bool     import_memo_get(wg_req *r, const char *slot, const char *key, int64_t *value, const char **text);

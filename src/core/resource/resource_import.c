@@ -25,10 +25,22 @@
 
 struct import_state {
 	json_t *errors;
-	int64_t inserted, updated;
+	json_t *rows;            /* what became of each row, the first WG_MAX_IMPORT_REPORT */
+	int64_t inserted, updated, unchanged;
 	bool partial, dry_run;
+	bool update;             /* ?update=1: a row that finds its record updates it */
+	bool from_export;        /* the file is this resource's export (编号 and 路径): 编号 names the record */
 	uint32_t row;            /* the file row being imported */
 };
+
+/* What became of a row: inserted, updated (with the changes), unchanged or refused. */
+static void row_report(struct import_state *st, const char *status, int64_t id, json_t *changes)
+{
+	if (json_array_size(st->rows) < WG_MAX_IMPORT_REPORT)
+		json_array_append_new(st->rows, json_pack("{s:i, s:s, s:o, s:o}", "row", (int)st->row, "status", status,
+							  "id", id ? json_integer(id) : json_null(),
+							  "changes", changes ? json_incref(changes) : json_null()));
+}
 
 static void add_error(struct import_state *st, uint32_t row, const char *field, const char *zh, const char *en)
 {
@@ -45,6 +57,9 @@ static void row_failed(wg_req *r, struct import_state *st, uint32_t row)
 	snprintf(zh, sizeof zh, "第%u行:%s", row, r->fail.zh);
 	snprintf(en, sizeof en, "row %u: %s", row, r->fail.en);
 	add_error(st, row, r->fail.field, zh, en);
+	if (json_array_size(st->rows) < WG_MAX_IMPORT_REPORT)
+		json_array_append_new(st->rows, json_pack("{s:i, s:s, s:n, s:{s:s, s:s, s:s}}", "row", (int)row, "status", "refused",
+							  "id", "error", "field", r->fail.field, "message", zh, "message_en", en));
 	memset(&r->fail, 0, sizeof r->fail);
 }
 
@@ -122,26 +137,52 @@ static json_t *cell_value(wg_req *r, const struct wg_field *f, const struct shee
 }
 
 /* Column specs: every settable field (by name or zh label), then the extras. */
+/* An import column of the resource's with this key, NULL if none. */
+static const struct sheet_column_spec *extra_named(const struct wg_resource *res, const char *key)
+{
+	for (size_t i = 0; i < res->nimport_extra; i++)
+		if (strcmp(res->import_extra[i].key, key) == 0)
+			return &res->import_extra[i];
+	return NULL;
+}
+
+/* Column specs: every settable field (by name or zh label, and the other
+ * names an import column of the same key accepts), then the other import
+ * columns, then what an export of the resource adds (编号, 路径), which a
+ * re-import uses to find the records it came from. */
 static int import_specs(const struct wg_resource *res, struct sheet_column_spec **specs, const char ***names, size_t *n)
 {
-	size_t k = 0;
-	*specs = wg_calloc(res->nfields + res->nimport_extra + 1, sizeof **specs);
-	*names = wg_calloc((res->nfields + 1) * 3, sizeof **names);
+	static const char *const id_names[] = { "编号", NULL }, *const path_names[] = { "路径", NULL };
+	size_t k = 0, used = 0, room = 3 * (res->nfields + 1);
+	for (size_t i = 0; i < res->nimport_extra; i++)
+		for (const char *const *nm = res->import_extra[i].names; nm && *nm; nm++)
+			room++;
+	*specs = wg_calloc(res->nfields + res->nimport_extra + 3, sizeof **specs);
+	*names = wg_calloc(room, sizeof **names);
 	if (!*specs || !*names)
 		return WG_ERR_NOMEM;
 	for (size_t i = 0; i < res->nfields; i++) {
 		const struct wg_field *f = &res->fields[i];
 		if (f->flags & FF_READONLY)
 			continue;
-		const char **nm = &(*names)[k * 3];
+		const char **nm = &(*names)[used];
 		nm[0] = f->zh;
 		nm[1] = f->name;
-		nm[2] = NULL;
+		used += 2;
+		const struct sheet_column_spec *x = extra_named(res, f->name);
+		for (const char *const *e = x ? x->names : NULL; e && *e; e++)
+			(*names)[used++] = *e;
+		(*names)[used++] = NULL;
 		/* A field another column can supply (parent_id from parent_code) is not required here. */
 		(*specs)[k++] = (struct sheet_column_spec){ f->name, nm, (f->flags & FF_REQUIRED) && !(f->flags & FF_IMPORT_OPTIONAL) };
 	}
-	for (size_t i = 0; i < res->nimport_extra; i++)
-		(*specs)[k++] = res->import_extra[i];
+	for (size_t i = 0; i < res->nimport_extra; i++) {
+		const struct wg_field *f = resource_field(res, res->import_extra[i].key);
+		if (!f || (f->flags & FF_READONLY))
+			(*specs)[k++] = res->import_extra[i];
+	}
+	(*specs)[k++] = (struct sheet_column_spec){ "_id", id_names, false };
+	(*specs)[k++] = (struct sheet_column_spec){ "_path", path_names, false };
 	*n = k;
 	return 0;
 }
@@ -177,24 +218,124 @@ static int existing_by_key(wg_req *r, const struct wg_resource *res, json_t *row
 	return rc < 0 ? req_fail(r, -rc, NULL, NULL, NULL) : 0;
 }
 
+/* The record the export's 编号 names, in the caller's scope (404 otherwise). */
+static int existing_by_id(wg_req *r, const struct wg_resource *res, int64_t id, int64_t *version, char *path, size_t size)
+{
+	json_t *item;
+	if (resource_load(r, res, id, &item, path, size)) {
+		snprintf(r->fail.field, sizeof r->fail.field, "%s", "编号");
+		return r->fail.code;
+	}
+	*version = json_integer_value(json_object_get(item, "version"));
+	json_decref(item);
+	return 0;
+}
+
+/* The value as a person may see it in a report of changes: masked when personal. */
+static json_t *shown(const struct wg_field *f, json_t *v)
+{
+	char masked[256];
+	if (!(f->flags & FF_SECRET) || !f->mask || !json_is_string(v))
+		return json_incref(v ? v : json_null());
+	f->mask(json_string_value(v), masked, sizeof masked);
+	return json_string(masked);
+}
+
+/* Which of the row's fields differ from the record's: {field: {old, new}}
+ * (masked), NULL when none does; *failed on a lack of memory. */
+static json_t *changes_of(wg_req *r, const struct wg_resource *res, int64_t id, json_t *row, bool *failed)
+{
+	json_t *item, *changes = NULL;
+	char path[WG_MAX_GRID_PATH];
+	bool reveal = r->reveal;
+	r->reveal = true;  /* compared whole; only masked values leave the server */
+	int rc = resource_load(r, res, id, &item, path, sizeof path);
+	r->reveal = reveal;
+	*failed = rc != 0;
+	if (rc)
+		return NULL;
+	const char *key;
+	json_t *v;
+	json_object_foreach(row, key, v) {
+		const struct wg_field *f = resource_field(res, key);
+		json_t *old = json_object_get(item, key);
+		if (!f || (old && json_equal(old, v)) || (!old && json_is_null(v)))
+			continue;
+		if (!changes && !(changes = json_object()))
+			break;
+		json_object_set_new(changes, key, json_pack("{s:o, s:o}", "old", shown(f, old), "new", shown(f, v)));
+	}
+	json_decref(item);
+	return changes;
+}
+
+/* The record a row is about, if any: the export's 编号, the resource's
+ * import key, or its own rule (a person's ID number, or name, birth date
+ * and address). *field names what matched. */
+static int find_existing(wg_req *r, const struct wg_resource *res, json_t *row, struct import_state *st, int64_t *id,
+			 int64_t *version, char *path, size_t size, const char **field)
+{
+	json_t *given = json_object_get(row, "_id");
+	int64_t record = st->from_export && json_is_integer(given) ? json_integer_value(given) : 0;
+	json_object_del(row, "_id");
+	*id = 0;
+	*field = "编号";
+	if (record) {
+		*id = record;
+		return existing_by_id(r, res, record, version, path, size);
+	}
+	*field = res->import_key;
+	if (res->import_key)
+		return existing_by_key(r, res, row, id, version, path, size);
+	if (!res->hooks.import_match || res->hooks.import_match(r, res, row, id, field))
+		return r->fail.code;
+	uint32_t earlier = *id ? import_row_of(r, *id) : 0;
+	if (earlier) {
+		const struct wg_field *f = resource_field(res, *field);
+		return req_failf(r, WG_ERR_CONFLICT, *field, "%s(%s)与本文件第%u行重复:同一人登记了两次",
+				 "%s repeats row %u of this file: the same person twice", f ? f->zh : *field, *field, earlier,
+				 *field, earlier);
+	}
+	return *id ? existing_by_id(r, res, *id, version, path, size) : 0;
+}
+
 static int import_one(wg_req *r, const struct wg_resource *res, json_t *row, struct import_state *st)
 {
 	int64_t id, version = 0;
 	char path[WG_MAX_GRID_PATH];
+	const char *field = NULL;
 	if ((res->hooks.import_row && res->hooks.import_row(r, res, row)) ||
-	    existing_by_key(r, res, row, &id, &version, path, sizeof path))
+	    find_existing(r, res, row, st, &id, &version, path, sizeof path, &field))
 		return r->fail.code;
+	if (id && !res->import_key && !st->update)
+		return req_failf(r, WG_ERR_CONFLICT, field, "已登记为%s %lld(%s相同);如是更新名单,请用更新模式重新导入(update=1)",
+				 "already registered as %s %lld (same %s); to update a roster, import it again with update=1",
+				 res->zh, (long long)id, field, res->en, (long long)id, field);
 	if (id) {
 		/* An update changes what may change; where a record hangs is not moved by an import. */
 		for (size_t i = 0; i < res->nfields; i++)
 			if (res->fields[i].flags & FF_CREATE_ONLY)
 				json_object_del(row, res->fields[i].name);
-		/* Updated records are audited one by one (the file's record names
-		 * only what it created); a dry run keeps none of it. */
-		if (resource_validate(r, res, row, false) || (res->hooks.check && res->hooks.check(r, res, id, row)) ||
-		    resource_update(r, res, id, version, NULL, row) || audit_req(r, "update", res->name, id, path, row))
+		bool failed;
+		if (resource_validate(r, res, row, false) || (res->hooks.check && res->hooks.check(r, res, id, row)))
 			return r->fail.code;
+		json_t *changes = changes_of(r, res, id, row, &failed);
+		if (failed)
+			return r->fail.code ? r->fail.code : req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+		if (!changes) {
+			st->unchanged++;
+			row_report(st, "unchanged", id, NULL);
+			return 0;
+		}
+		/* Updated records are audited one by one as edits (the file's record
+		 * names only what it created); a dry run keeps none of it. */
+		if (resource_update(r, res, id, version, NULL, row) || audit_req(r, "update", res->name, id, path, row)) {
+			json_decref(changes);
+			return r->fail.code;
+		}
 		st->updated++;
+		row_report(st, "updated", id, changes);
+		json_decref(changes);
 		return 0;
 	}
 	if (resource_validate(r, res, row, true) || (res->hooks.check && res->hooks.check(r, res, 0, row)) ||
@@ -204,6 +345,7 @@ static int import_one(wg_req *r, const struct wg_resource *res, json_t *row, str
 	if (import_remember(r->import, id, st->row))
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	st->inserted++;
+	row_report(st, "inserted", id, NULL);
 	return 0;
 }
 
@@ -212,9 +354,14 @@ static json_t *row_object(wg_req *r, const struct wg_resource *res, const struct
 {
 	json_t *o = json_object();
 	for (size_t k = 0; o && k < nspecs; k++) {
+		const struct sheet_cell *c = sheet_row_cell(row, h, k);
+		int64_t id;
+		if (c && strcmp(specs[k].key, "_id") == 0 && wg_parse_i64(c->text, c->len, &id) && id > 0) {
+			json_object_set_new(o, "_id", json_integer(id));  /* an export's 编号: used when the file is one */
+			continue;
+		}
 		if (specs[k].key[0] == '_')  /* recognised, deliberately unused (序号) */
 			continue;
-		const struct sheet_cell *c = sheet_row_cell(row, h, k);
 		if (!c || c->len == 0)
 			continue;
 		const struct wg_field *f = resource_field(res, specs[k].key);
@@ -411,14 +558,16 @@ int resource_handle_import(wg_req *r)
 	struct sheet_header h = { 0 };
 	struct sheet_error e = { 0 };
 	struct sheet_row row;
-	struct import_state st = { .errors = json_array() };
+	static const char *const allowed[] = { "dry_run", "partial", "async", "update", NULL };
+	struct import_state st = { .errors = json_array(), .rows = json_array() };
 	struct wg_import im = { 0 };
 	struct deferred_indexes deferred = { 0 };
 	struct ahead_ctx ahead;
 	size_t nspecs = 0;
 	int64_t flag;
 	int rc;
-	if (req_query_int(r, "async", 0, 1, 0, &flag))
+	/* A typo (dryrun=1) must not import for real. */
+	if (req_check_query(r, allowed) || req_query_int(r, "async", 0, 1, 0, &flag))
 		goto done;
 	if (flag && r->mhd) {
 		/* A big file: answer at once with a job, import in the background. */
@@ -432,8 +581,12 @@ int resource_handle_import(wg_req *r)
 	if (req_query_int(r, "partial", 0, 1, 0, &flag))
 		goto done;
 	st.partial = flag;
+	if (req_query_int(r, "update", 0, 1, 0, &flag))
+		goto done;
+	st.update = flag;
+	im.updating = st.update;
 	r->import = &im;
-	if (!st.errors) {
+	if (!st.errors || !st.rows) {
 		req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 		goto done;
 	}
@@ -453,6 +606,8 @@ int resource_handle_import(wg_req *r)
 		req_fail(r, rc == WG_ERR_NOMEM ? rc : WG_ERR_VALIDATION, e.column[0] ? e.column : "file", e.message_zh, e.message_en);
 		goto done;
 	}
+	/* An export of this resource brought back: its 编号 and 路径 columns are there. */
+	st.from_export = nspecs >= 2 && h.column[nspecs - 2] >= 0 && h.column[nspecs - 1] >= 0;
 	if ((rc = defer_indexes(r, res, &deferred))) {
 		req_fail(r, rc, NULL, NULL, NULL);
 		goto done;
@@ -514,8 +669,10 @@ int resource_handle_import(wg_req *r)
 		req_fail(r, rc, NULL, NULL, NULL);
 	if (r->fail.code)
 		goto done;
-	json_t *out = json_pack("{s:I, s:I, s:O, s:b}", "inserted", (json_int_t)st.inserted, "updated", (json_int_t)st.updated,
-				"errors", st.errors, "dry_run", st.dry_run);
+	json_t *out = json_pack("{s:I, s:I, s:I, s:I, s:O, s:O, s:b, s:b}", "inserted", (json_int_t)st.inserted,
+				"updated", (json_int_t)st.updated, "unchanged", (json_int_t)st.unchanged,
+				"good", (json_int_t)(st.inserted + st.updated + st.unchanged), "errors", st.errors, "rows", st.rows,
+				"dry_run", st.dry_run, "rows_truncated", rows > WG_MAX_IMPORT_REPORT);
 	if (out && im.extra_name)  /* what the rows brought with them, e.g. {"households": 385000} */
 		json_object_set_new(out, "also_created", json_pack("{s:I}", im.extra_name, (json_int_t)im.extra_created));
 	size_t nerr = json_array_size(st.errors);
@@ -545,6 +702,7 @@ done:
 	r->import = NULL;
 	deferred_release(&deferred);
 	json_decref(st.errors);
+	json_decref(st.rows);
 	sheet_close(reader);  /* stops the reading thread, which uses h and ahead */
 	sheet_header_release(&h);
 	wg_free(specs);

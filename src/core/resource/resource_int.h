@@ -44,6 +44,7 @@ struct wg_import {
 	struct wg_import_memo *memo;  /* WG_IMPORT_MEMO_SIZE entries, made on first use */
 	size_t memo_used;
 	bool row_marked;              /* import_mark_row; cleared before each row */
+	bool updating;                /* ?update=1 */
 	const struct wg_row_ahead *ahead;  /* the current row's, NULL if it was not prepared ahead */
 	/* The INSERTs last built, by the fields a row gives and their order
 	 * (a file's rows mostly repeat a few: with or without tags, phone …):

@@ -145,6 +145,11 @@ bool import_in_progress(const wg_req *r)
 	return r->import != NULL;
 }
 
+bool import_updating(const wg_req *r)
+{
+	return r->import && r->import->updating;
+}
+
 void import_mark_row(wg_req *r)
 {
 	if (r->import)

@@ -128,6 +128,10 @@ static int check_unique(wg_req *r, const struct wg_resource *res, json_t *body, 
 			return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)与本文件第%u行重复:同一人登记了两次",
 					 "%s repeats row %u of this file: the same person twice",
 					 f->zh, f->name, row, f->name, row);
+		if (visible && import_in_progress(r))
+			return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)已登记在%s %lld 中,不能重复登记;如是更新名单,请用更新模式重新导入(update=1)",
+					 "%s is already registered as %s %lld; to update a roster, import it again with update=1",
+					 f->zh, f->name, res->zh, (long long)other, f->name, res->en, (long long)other);
 		if (visible)
 			return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)已登记在%s %lld 中,不能重复登记;如是同一人请合并",
 					 "%s is already registered as %s %lld; merge if it is the same person",

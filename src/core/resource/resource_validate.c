@@ -117,15 +117,26 @@ static int validate_value(wg_req *r, const struct wg_field *f, json_t *body, con
 					return r->fail.code;
 				s = json_string_value(json_object_get(body, key));
 			}
-			if (!wg_parse_date(s, strlen(s), &y, &m, &d))
+			if (!wg_parse_date(s, strlen(s), &y, &m, &d)) {
+				uint32_t yy, mm, dd;
+				/* A date the calendar does not have says so, not "format". */
+				if (strlen(s) == 10 && s[4] == '-' && s[7] == '-' && wg_parse_u32(s, 4, &yy) && wg_parse_u32(s + 5, 2, &mm) &&
+				    wg_parse_u32(s + 8, 2, &dd) && mm >= 1 && mm <= 12 && dd >= 1 && dd <= 31)
+					return req_failf(r, WG_ERR_VALIDATION, name, "%s(%s):日期 %s 不存在(该月没有这一天)",
+							 "%s: the date %s does not exist (the month has no such day)", f->zh, name, s, name, s);
 				return req_failf(r, WG_ERR_VALIDATION, name, "%s(%s)不是有效日期:%s",
 						 "%s is not a valid date (YYYY-MM-DD): %s", f->zh, name, s, name, s);
+			}
 			return 0;
 		}
 		if (f->type == FT_ENUM) {
 			for (const char *const *e = f->values; *e; e++)
 				if (strcmp(*e, s) == 0)
 					return 0;
+			/* The label people write ("男") is that value ("male"). */
+			for (size_t k = 0; f->labels && f->values[k]; k++)
+				if (strcmp(f->labels[k], s) == 0)
+					return json_object_set_new(body, key, json_string(f->values[k])) ? req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL) : 0;
 			wg_buf zh = WG_BUF_INIT(512), en = WG_BUF_INIT(512);
 			for (size_t k = 0; f->values[k]; k++) {
 				wg_buf_printf(&zh, "%s%s%s%s%s", k ? "、" : "", f->labels ? f->labels[k] : "",
