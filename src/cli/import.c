@@ -3,6 +3,7 @@
  * transaction, audit), with progress on standard error. */
 #include "cli/cli.h"
 #include "core/app/app.h"
+#include "core/auth/auth.h"
 #include "core/http/http.h"
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
@@ -21,29 +22,6 @@ static void show_progress(wg_req *r, uint64_t rows)
 	(void)r;
 	if (isatty(2))
 		fprintf(stderr, "\r已处理 / processed %llu 行 rows", (unsigned long long)rows);
-}
-
-static int load_principal(wg_conn *c, const char *username, struct wg_principal *p)
-{
-	wg_stmt *s;
-	wg_param q[] = { WG_PTEXT(username) };
-	int rc = store_query(c, "SELECT u.id, u.role, u.scope_node_id, g.path, u.disabled FROM users u"
-			     " JOIN grid_nodes g ON g.id = u.scope_node_id WHERE u.username = ?", q, 1, &s);
-	if (rc)
-		return rc;
-	rc = stmt_next(s);
-	if (rc == 1) {
-		p->id = stmt_int(s, 0);
-		p->role = rbac_role(stmt_text(s, 1));
-		p->scope_node_id = stmt_int(s, 2);
-		snprintf(p->scope_path, sizeof p->scope_path, "%s", stmt_text(s, 3));
-		snprintf(p->username, sizeof p->username, "%s", username);
-		rc = stmt_int(s, 4) || !p->role ? WG_ERR_DISABLED : 0;
-	} else {
-		rc = WG_ERR_NOT_FOUND;
-	}
-	stmt_done(s);
-	return rc;
 }
 
 /* "grids, households, persons …": every kind with an import route. */
@@ -129,7 +107,7 @@ int cmd_import(int argc, char **argv)
 	arena_init(&r->arena, 1u << 20);
 	wg_buf_init(&r->raw, WG_MAX_UPLOAD);
 	store_acquire(app->store, &r->db);
-	rc = load_principal(r->db, as, &r->principal);
+	rc = auth_principal_load(r->db, as, &r->principal);
 	if (rc) {
 		wg_error("--as %s: no such active account / 没有该账户或已停用", as);
 		rc = 2;

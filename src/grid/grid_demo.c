@@ -17,59 +17,6 @@
 #define DEMO_PASSWORD "wangge-demo-2026"
 #define DEMO_GRIDS_PER_VILLAGE 12
 
-struct division {
-	char code[16];
-	char name[128];
-};
-
-/* Reads "code,\"name\",parentCode,…" lines whose parent column equals parent. */
-static int read_divisions(const char *path, int parent_col, const char *parent, struct division **out, size_t *n)
-{
-	char line[1024];
-	size_t cap = 0;
-	FILE *f = fopen(path, "r");
-	*out = NULL;
-	*n = 0;
-	if (!f)
-		return wg_error("cannot read %s: %s (run `npm ci` first) / 无法读取行政区划数据", path, strerror(errno));
-	while (fgets(line, sizeof line, f)) {
-		char *cols[8] = { 0 };
-		int nc = 0;
-		for (char *p = line; nc < 8; ) {
-			cols[nc++] = p;
-			char *comma = strchr(p, ',');
-			if (!comma)
-				break;
-			*comma = '\0';
-			p = comma + 1;
-		}
-		if (nc <= parent_col)
-			continue;
-		char *pc = cols[parent_col];
-		pc[strcspn(pc, "\r\n")] = '\0';
-		if (strcmp(pc, parent) != 0)
-			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct division *d = wg_realloc(*out, cap * sizeof *d);
-			if (!d) {
-				fclose(f);
-				return WG_ERR_NOMEM;
-			}
-			*out = d;
-		}
-		struct division *d = &(*out)[(*n)++];
-		char *name = cols[1];
-		if (*name == '"')
-			name++;
-		name[strcspn(name, "\"")] = '\0';
-		snprintf(d->code, sizeof d->code, "%s", cols[0]);
-		snprintf(d->name, sizeof d->name, "%s", name);
-	}
-	fclose(f);
-	return 0;
-}
-
 static uint64_t next_random(uint64_t *s)
 {
 	*s ^= *s << 13;
@@ -92,24 +39,22 @@ static const char *village_kind(const char *code)
 	return v < 200 ? "community" : "village";
 }
 
-static int build_tree(wg_conn *c, const char *dir, const char *county, uint64_t seed, int64_t *ids, int *nodes)
+static int build_tree(wg_conn *c, const char *county, uint64_t seed, int64_t *ids, int *nodes)
 {
-	char path[1200];
 	struct division *towns = NULL, *villages = NULL;
 	size_t ntowns = 0, nvillages = 0;
 	int64_t now = time(NULL);
-	snprintf(path, sizeof path, "%s/streets.csv", dir);
-	int rc = read_divisions(path, 2, county, &towns, &ntowns);
+	int rc = divisions_under(county, &towns, &ntowns);
 	for (size_t t = 0; !rc && t < ntowns; t++) {
 		int64_t town;
 		rc = grid_create_node(c, ids[0], town_kind(towns[t].code), towns[t].code, towns[t].name, now, &town);
 		(*nodes)++;
 		if (!ids[1])
 			ids[1] = town;
-		snprintf(path, sizeof path, "%s/villages.csv", dir);
 		wg_free(villages);
+		villages = NULL;
 		if (!rc)
-			rc = read_divisions(path, 2, towns[t].code, &villages, &nvillages);
+			rc = divisions_under(towns[t].code, &villages, &nvillages);
 		for (size_t v = 0; !rc && v < nvillages; v++) {
 			int64_t village;
 			rc = grid_create_node(c, town, village_kind(villages[v].code), villages[v].code, villages[v].name, now, &village);
@@ -141,7 +86,7 @@ static int build_tree(wg_conn *c, const char *dir, const char *county, uint64_t 
 	wg_free(towns);
 	wg_free(villages);
 	if (!rc && ntowns == 0)
-		return wg_error("no towns found for county %s in %s / 未找到该县的乡镇", county, dir);
+		return wg_error("no towns found for county %s / 未找到该县的乡镇", county);
 	return rc;
 }
 
@@ -172,30 +117,13 @@ static int demo_users(struct wg_app *app, wg_conn *c, const int64_t *ids)
 	return 0;
 }
 
-/* The county's name in the division tables, NULL when not there. */
-static int county_name(const char *dir, const char *county, char *name, size_t size)
-{
-	char path[1200], city[8];
-	struct division *counties = NULL;
-	size_t n = 0;
-	snprintf(city, sizeof city, "%.4s", county);
-	snprintf(path, sizeof path, "%s/areas.csv", dir);
-	int rc = read_divisions(path, 2, city, &counties, &n);
-	name[0] = '\0';
-	for (size_t i = 0; !rc && i < n; i++)
-		if (strcmp(counties[i].code, county) == 0)
-			snprintf(name, size, "%s", counties[i].name);
-	wg_free(counties);
-	if (!rc && !name[0])
-		return wg_error("county %s is not in %s / 未找到该县", county, path), WG_ERR_USAGE;
-	return rc;
-}
-
 int grid_demo(struct wg_demo *d)
 {
 	char name[128];
 	int nodes = 1;
-	int rc = county_name(d->divisions, d->county, name, sizeof name);
+	int rc = division_name(d->county, name, sizeof name);
+	if (rc == WG_ERR_NOT_FOUND)
+		return wg_error("%s is not a county code in the division tree / 未找到该县", d->county), WG_ERR_USAGE;
 	/* The demo county becomes the root made by init. */
 	if (!rc)
 		rc = store_int(d->c, "SELECT id FROM grid_nodes WHERE parent_id IS NULL ORDER BY id LIMIT 1", NULL, 0, &d->root);
@@ -204,7 +132,7 @@ int grid_demo(struct wg_demo *d)
 		rc = store_run(d->c, "UPDATE grid_nodes SET kind = 'county', code = ?, name = ? WHERE id = ?", p, 3);
 	d->scope[0] = d->root;
 	if (!rc)
-		rc = build_tree(d->c, d->divisions, d->county, d->seed, d->scope, &nodes);
+		rc = build_tree(d->c, d->county, d->seed, d->scope, &nodes);
 	if (!rc)
 		rc = demo_users(d->app, d->c, d->scope);
 	if (!rc)

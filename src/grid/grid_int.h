@@ -13,4 +13,14 @@ int grid_set_leaders(wg_req *r);
 /* wangge demo: the county's real towns and villages, grids and buildings, the demo accounts. */
 int grid_demo(struct wg_demo *d);
 
+/* The division tree embedded in the program (divisions.c). */
+struct division {
+	char code[16];
+	char name[128];
+};
+/* The divisions directly under parent (a province, city, county or town code). */
+int divisions_under(const char *parent, struct division **out, size_t *n);
+/* The name of a division; WG_ERR_NOT_FOUND when there is none. */
+int division_name(const char *code, char *name, size_t size);
+
 #endif

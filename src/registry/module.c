@@ -20,4 +20,5 @@ const struct wg_module registry_module = {
 	.routes = registry_routes, .nroutes = WG_COUNT(registry_routes),
 	.migrations = wg_schema_registry,
 	.declare = registry_declare,
+	.demo = registry_demo,
 };

@@ -23,5 +23,7 @@ int grid_by_code(wg_req *r, const char *code, int64_t *id);
 int household_by_address(wg_req *r, int64_t grid, const char *address, int64_t *id);
 /* POST /api/v1/persons/{id}/merge */
 int person_merge(wg_req *r);
+/* wangge demo: a synthetic population of the demo county (demo.c). */
+int registry_demo(struct wg_demo *d);
 
 #endif

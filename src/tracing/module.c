@@ -50,4 +50,5 @@ const struct wg_module tracing_module = {
 	.declare = tracing_declare,
 	.start = tracing_start,
 	.stop = tracing_stop,
+	.demo = tracing_demo,
 };

@@ -51,6 +51,9 @@ int cases_locate_prepare(wg_req *r, int64_t case_id);
  * open entries whose contact is placed now leave it. */
 int cases_locate_enqueue(wg_req *r, int64_t case_id);
 
+/* wangge demo: venues, two weeks of scans, a case traced and applied (demo.c). */
+int tracing_demo(struct wg_demo *d);
+
 /* Handlers (module.c routes them). */
 int venue_qr(wg_req *r);
 int venue_qr_png(wg_req *r);

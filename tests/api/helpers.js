@@ -42,8 +42,9 @@ function makeDatabase() {
 }
 
 // Creates a data directory with the demo county. conf: extra wangge.conf settings;
-// bin: another build of the server (the example module's).
-function initData(conf = {}, bin = BIN) {
+// bin: another build of the server (the example module's); persons: the size
+// of the demo's synthetic population (0: places and accounts only).
+function initData(conf = {}, bin = BIN, persons = 0) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wangge-test-'));
   const db = makeDatabase();
   const args = ['init', '--data', dir, '--password-stdin', '--root-name', '测试县'];
@@ -54,7 +55,8 @@ function initData(conf = {}, bin = BIN) {
   const settings = { pwhash_ops: 1, pwhash_mem: 8192, ...conf };
   fs.appendFileSync(path.join(dir, 'wangge.conf'),
     Object.entries(settings).map(([k, v]) => `${k} = ${v}\n`).join(''));
-  r = run(['demo', '--data', dir], undefined, bin);
+  // Places and accounts only unless asked: each test makes the people it needs (the living demo has its own test).
+  r = run(['demo', '--data', dir, '--persons', String(persons)], undefined, bin);
   if (r.code !== 0) throw new Error(`demo failed: ${r.stderr}`);
   return { dir, db };
 }

@@ -49,8 +49,7 @@ struct wg_demo {
 	int64_t now;
 	uint64_t seed;
 	const char *county;        /* 6-digit county code */
-	const char *divisions;     /* folder of the division tables */
-	uint64_t persons;          /* size of the synthetic population */
+	uint64_t persons;          /* size of the synthetic population (0: places and accounts only) */
 	int64_t root;              /* the county's node */
 	int64_t scope[5];          /* demo scopes: county, street, community, grid, building */
 };

@@ -40,6 +40,11 @@ void session_cache_destroy(struct session_cache *c);
 int  auth_lock_state(wg_conn *c, const char *subject, int64_t now, bool *locked);
 int  auth_record_failure(struct wg_app *app, wg_conn *c, const char *subject, int64_t limit, int64_t now);
 
+/* The principal of an active account by its name, for work done in-process
+ * as that user (the CLI's import, the demo): WG_ERR_NOT_FOUND, or
+ * WG_ERR_DISABLED for a disabled account or one whose role is gone. */
+int  auth_principal_load(wg_conn *c, const char *username, struct wg_principal *p);
+
 /* Creates a user directly (CLI and demo). */
 int  accounts_create_user(struct wg_app *app, wg_conn *c, const char *username, const char *password,
 			  const char *role, int64_t scope_node_id, const char *display_name, int64_t *id);

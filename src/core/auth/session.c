@@ -311,3 +311,27 @@ int auth_session_create(wg_conn *c, int64_t user_id, const char *address, int64_
 	wg_param p[] = { WG_PTEXT(hash), WG_PINT(user_id), WG_PINT(now), WG_PINT(now), WG_PTEXT(address) };
 	return store_run(c, "INSERT INTO sessions (token_hash, user_id, created_at, last_seen, address) VALUES (?, ?, ?, ?, ?)", p, 5);
 }
+
+int auth_principal_load(wg_conn *c, const char *username, struct wg_principal *p)
+{
+	wg_stmt *s;
+	wg_param q[] = { WG_PTEXT(username) };
+	int rc = store_query(c, "SELECT u.id, u.role, u.scope_node_id, g.path, u.disabled FROM users u"
+			     " JOIN grid_nodes g ON g.id = u.scope_node_id WHERE u.username = ?", q, 1, &s);
+	if (rc)
+		return rc;
+	rc = stmt_next(s);
+	if (rc == 1) {
+		memset(p, 0, sizeof *p);
+		p->id = stmt_int(s, 0);
+		p->role = rbac_role(stmt_text(s, 1));
+		p->scope_node_id = stmt_int(s, 2);
+		snprintf(p->scope_path, sizeof p->scope_path, "%s", stmt_text(s, 3));
+		snprintf(p->username, sizeof p->username, "%s", username);
+		rc = stmt_int(s, 4) || !p->role ? WG_ERR_DISABLED : 0;
+	} else {
+		rc = rc < 0 ? -rc : WG_ERR_NOT_FOUND;
+	}
+	stmt_done(s);
+	return rc;
+}

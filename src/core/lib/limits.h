@@ -52,6 +52,7 @@
 #define WG_MAX_CACHED_SESSIONS  100000u               /* signed-in sessions kept in memory (then the cache starts over) */
 #define WG_MAX_JOBS_KEPT        256u                  /* background jobs remembered for GET /api/v1/jobs/{id} */
 #define WG_MAX_TRACE_BATCH      2000u                 /* cases in one POST /api/v1/cases/trace */
+#define WG_MAX_DEMO_PERSONS     5000000u              /* wangge demo --persons */
 #define WG_MAX_NOTE             500u                  /* characters of a note on a resolution */
 #define WG_IMPORT_MEMO_SIZE     16384u                /* lookups an import remembers (half full at most) */
 #define WG_MAX_SQL_PARAMS       512u                  /* parameters of one statement (PostgreSQL) */

@@ -1,0 +1,121 @@
+// The living demo: `wangge demo` builds a county with people in it, so that
+// every role's first screen shows something true: households at the
+// buildings' addresses, persons with valid ID numbers of the county, phones,
+// the vulnerable groups, venues with QR codes, two weeks of scans, and one
+// case traced and handed to its communities. Seeded and deterministic.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { startServer, initData, run, BIN, DEMO } = require('./helpers');
+
+const PERSONS = 1500;
+let srv, command, community, gridworker;
+
+test.before(async () => {
+  srv = await startServer({}, initData({}, BIN, PERSONS));
+  command = await srv.login('command');
+  community = await srv.login('community');
+  gridworker = await srv.login('gridworker');
+});
+test.after(async () => { await srv.stop(); });
+
+// GB 11643: weights, check characters, the birth date inside.
+function validId(id) {
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const sum = w.reduce((s, x, i) => s + x * Number(id[i]), 0);
+  return /^\d{17}[\dX]$/.test(id) && '10X98765432'[sum % 11] === id[17];
+}
+
+async function all(token, p) {
+  const items = [];
+  for (let cursor = 0; ;) {
+    const r = await srv.api('GET', `${p}${p.includes('?') ? '&' : '?'}limit=1000&cursor=${cursor}`, { token });
+    assert.equal(r.status, 200, r.text);
+    items.push(...r.json.items);
+    if (r.json.next_cursor === null) return items;
+    cursor = r.json.next_cursor;
+  }
+}
+
+test('persons have valid ID numbers of the county, agreeing with their birth date and gender', async () => {
+  const people = await all(command, '/api/v1/persons?reveal=1');
+  assert.equal(people.length, PERSONS);
+  for (const p of people) {
+    assert.ok(validId(p.id_number), p.id_number);
+    assert.equal(p.id_number.slice(0, 6), '320923', 'the demo county\'s region code');
+    assert.equal(p.id_number.slice(6, 14), p.birth_date.replaceAll('-', ''));
+    assert.equal(Number(p.id_number[16]) % 2 === 1, p.gender === 'male');
+    if (p.phone) assert.match(p.phone, /^1[3-9]\d{9}$/);
+    assert.ok(p.household_id > 0);
+  }
+  assert.equal(new Set(people.map((p) => p.id_number)).size, PERSONS, 'no number twice');
+  assert.ok(people.filter((p) => p.phone).length > PERSONS * 0.7, 'most have a phone');
+  const tags = new Set(people.flatMap((p) => p.tags));
+  for (const t of ['低保对象', '独居老人', '党员', '慢性病']) assert.ok(tags.has(t), `someone is ${t}`);
+});
+
+test('households live at the addresses of the tree\'s buildings, each with its head', async () => {
+  const homes = await all(command, '/api/v1/households');
+  assert.ok(homes.length > PERSONS / 4);
+  for (const h of homes.slice(0, 200)) {
+    assert.match(h.address, /号楼\d+单元\d+室$/, h.address);
+    assert.ok(h.head_person_id > 0);
+    const node = await srv.api('GET', `/api/v1/grids/${h.grid_id}`, { token: command });
+    assert.equal(node.json.kind, 'building');
+    assert.ok(h.address.includes(node.json.name));
+  }
+});
+
+test('every role\'s first screen has something: the grid worker\'s people, the community\'s contact list', async () => {
+  const mine = await srv.api('GET', '/api/v1/persons?limit=5', { token: gridworker });
+  assert.ok(mine.json.total > 5, 'people in the grid worker\'s grid');
+  assert.match(mine.json.items[0].id_number, /^\d{6}\*+\d{3}[\dX]$/, 'masked for her');
+  const venues = await srv.api('GET', `/api/v1/venues?grid=${DEMO.community}`, { token: community });
+  assert.ok(venues.json.total >= 6);
+  const qr = await srv.api('GET', `/api/v1/venues/${venues.json.items[0].id}/qr.svg`, { token: community });
+  assert.match(qr.text, /^<svg/);
+  const scans = await srv.api('GET', `/api/v1/venues/${venues.json.items[0].id}/scans?days=14`, { token: community });
+  assert.ok(scans.json.scans > 10, 'two weeks of scans');
+  const cases = await srv.api('GET', '/api/v1/cases', { token: command });
+  assert.equal(cases.json.total, 1);
+  assert.equal(cases.json.items[0].status, 'applied');
+  const list = await srv.api('GET', '/api/v1/contacts?limit=1000', { token: community });
+  assert.ok(list.json.total > 0, 'the community has a list to work from');
+  const called = list.json.items.find((c) => c.phone);
+  assert.ok(called, 'with someone to call');
+  assert.match(called.address, /\*/, 'the address masked by default');
+  assert.ok(called.grid && called.grid.name, 'the grid named');
+  const whole = await srv.api('GET', '/api/v1/contacts?limit=1000&reveal=1', { token: community });
+  assert.ok(whole.json.items.some((c) => /号楼\d+单元\d+室$/.test(c.address)), 'revealed: the door to knock on');
+});
+
+test('the same seed makes the same county, wherever the program is run from', async () => {
+  const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'wangge-elsewhere-'));
+  const snapshot = (dir) => {
+    const r = run(['user', 'list', '--data', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+  const a = initData({}, BIN, 300), b = fs.mkdtempSync(path.join(os.tmpdir(), 'wangge-test-'));
+  // b is made from another directory: the division tree is inside the program.
+  const { spawnSync } = require('node:child_process');
+  let r = spawnSync(BIN, ['init', '--data', b, '--password-stdin', '--root-name', '测试县'], { input: 'admin-password-2026\n', cwd: outside, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  fs.appendFileSync(path.join(b, 'wangge.conf'), 'pwhash_ops = 1\npwhash_mem = 8192\n');
+  r = spawnSync(BIN, ['demo', '--data', b, '--persons', '300'], { cwd: outside, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /300 persons/);
+  assert.equal(snapshot(a.dir), snapshot(b));
+  const s1 = await startServer({}, a), s2 = await startServer({}, { dir: b });
+  try {
+    const names = async (s) => (await s.api('GET', '/api/v1/persons?limit=300', { token: await s.login('command') })).json.items
+      .map((p) => `${p.name} ${p.birth_date} ${p.gender}`);
+    assert.deepEqual(await names(s1), await names(s2));
+  } finally {
+    await s1.stop();
+    await s2.stop();
+  }
+});
