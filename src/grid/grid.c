@@ -505,3 +505,35 @@ int grid_add_leader(wg_conn *c, int64_t node_id, int64_t user_id, const char *du
 	wg_param p[] = { WG_PINT(node_id), WG_PINT(user_id), WG_PTEXT(duty) };
 	return store_run(c, "INSERT INTO grid_leaders (node_id, user_id, duty) VALUES (?, ?, ?)", p, 3);
 }
+
+const char *const grid_code_names[] = { "网格编码", "网格代码", "所属网格编码", "grid_code", NULL };
+
+int grid_by_code(wg_req *r, const char *code, int64_t *id)
+{
+	static const char memo[] = "grid code";
+	int found;
+	if (import_memo_get(r, memo, code, id, NULL))
+		return 0;
+	if (grid_find_by_code(r, code, id, &found))
+		return r->fail.code;
+	if (found != 1)
+		return req_failf(r, WG_ERR_VALIDATION, "grid_code",
+				 found ? "网格编码 %s 对应多个网格" : "网格编码 %s 不存在或不在您的管辖范围内",
+				 found ? "grid code %s matches several grids" : "grid code %s does not exist or is outside your scope",
+				 code, code);
+	import_memo_set(r, memo, code, *id, NULL);
+	return 0;
+}
+
+int grid_code_to_id(wg_req *r, json_t *row)
+{
+	json_t *code = json_object_get(row, "grid_code");
+	int64_t grid;
+	if (json_is_string(code)) {
+		if (grid_by_code(r, json_string_value(code), &grid))
+			return r->fail.code;
+		json_object_set_new(row, "grid_id", json_integer(grid));
+	}
+	json_object_del(row, "grid_code");
+	return 0;
+}

@@ -19,6 +19,13 @@ int grid_create_node(wg_conn *c, int64_t parent_id, const char *kind, const char
  * more), *id the one found. Fails only when the store does. */
 int grid_find_by_code(wg_req *r, const char *code, int64_t *id, int *found);
 int grid_add_leader(wg_conn *c, int64_t node_id, int64_t user_id, const char *duty);
+/* Imports name a record's grid by its code (网格编码): the column names
+ * people use for it, the one node with that code in the caller's scope
+ * (422 naming grid_code otherwise; remembered for the import), and the
+ * import_row step that turns a row's grid_code into its grid_id. */
+extern const char *const grid_code_names[];
+int grid_by_code(wg_req *r, const char *code, int64_t *id);
+int grid_code_to_id(wg_req *r, json_t *row);
 /* Level of a kind (province 1 … building 7), 0 when unknown. */
 int grid_kind_level(const char *kind);
 

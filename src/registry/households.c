@@ -18,7 +18,6 @@ const char *const person_tags[] = {
 	"兜底脱贫对象", "低保对象", "特困老人", "重病重残", "困境儿童", "防控一线医务人员家属", "独居老人",
 	"孕产妇", "慢性病", "残疾人", "退役军人", "党员", NULL
 };
-const char *const grid_code_names[] = { "网格编码", "网格代码", "所属网格编码", "grid_code", NULL };
 const char *const address_names[] = { "现住址", "住址", "地址", "家庭住址", "居住地址", "address", NULL };
 const char *const phone_names[] = { "手机号", "手机号码", "联系方式", "电话", "phone", NULL };
 const char *const ignored_names[] = { "序号", "no", NULL };
@@ -37,7 +36,7 @@ static const struct wg_field household_fields[] = {
 /* Import memos: a grid by its code, a household by grid and address, the
  * grid of a household the import found or made (so a family's rows ask the
  * database once). */
-static const char MEMO_GRID_CODE[] = "grid code", MEMO_HOUSEHOLD[] = "household",
+static const char MEMO_HOUSEHOLD[] = "household",
 		  MEMO_HOUSEHOLD_GRID[] = "household grid";
 
 static void household_memo_key(int64_t household_id, char key[WG_I64_DIGITS + 1])
@@ -68,22 +67,6 @@ int household_grid(wg_req *r, int64_t household_id, int64_t *grid_id)
 }
 
 /* ---- import: grids by code, households by address ---- */
-
-int grid_by_code(wg_req *r, const char *code, int64_t *id)
-{
-	int found;
-	if (import_memo_get(r, MEMO_GRID_CODE, code, id, NULL))
-		return 0;
-	if (grid_find_by_code(r, code, id, &found))
-		return r->fail.code;
-	if (found != 1)
-		return req_failf(r, WG_ERR_VALIDATION, "grid_code",
-				 found ? "网格编码 %s 对应多个网格" : "网格编码 %s 不存在或不在您的管辖范围内",
-				 found ? "grid code %s matches several grids" : "grid code %s does not exist or is outside your scope",
-				 code, code);
-	import_memo_set(r, MEMO_GRID_CODE, code, *id, NULL);
-	return 0;
-}
 
 /* A roster names households by address: the first row of an address makes
  * the household (on the grid, within the caller's scope), the next rows of
@@ -154,15 +137,7 @@ static int household_check(wg_req *r, const struct wg_resource *res, int64_t id,
 static int household_import_row(wg_req *r, const struct wg_resource *res, json_t *row)
 {
 	(void)res;
-	json_t *code = json_object_get(row, "grid_code");
-	int64_t grid = 0;
-	if (json_is_string(code)) {
-		if (grid_by_code(r, json_string_value(code), &grid))
-			return r->fail.code;
-		json_object_set_new(row, "grid_id", json_integer(grid));
-	}
-	json_object_del(row, "grid_code");
-	return 0;
+	return grid_code_to_id(r, row);
 }
 
 static const struct sheet_column_spec household_import_extra[] = {
@@ -170,6 +145,11 @@ static const struct sheet_column_spec household_import_extra[] = {
 	{ "address", address_names, false },
 	{ "phone", phone_names, false },
 	{ "_row", ignored_names, false },
+};
+
+static const struct wg_export_column household_export[] = {
+	{ "网格", "(SELECT name FROM grid_nodes WHERE id = households.grid_id)", "(SELECT name FROM grid_nodes WHERE id = households.grid_id)" },
+	{ "网格编码", "(SELECT code FROM grid_nodes WHERE id = households.grid_id)", "(SELECT code FROM grid_nodes WHERE id = households.grid_id)" },
 };
 
 struct wg_resource household_resource = {
@@ -180,4 +160,5 @@ struct wg_resource household_resource = {
 	.hooks = { .import_row = household_import_row, .check = household_check },
 	.import_extra = household_import_extra,
 	.nimport_extra = sizeof household_import_extra / sizeof household_import_extra[0],
+	.export_columns = household_export, .nexport_columns = WG_COUNT(household_export),
 };

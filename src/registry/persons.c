@@ -94,14 +94,10 @@ static int person_check(wg_req *r, const struct wg_resource *res, int64_t id, js
 static int person_import_row(wg_req *r, const struct wg_resource *res, json_t *row)
 {
 	(void)res;
-	json_t *code = json_object_get(row, "grid_code"), *addr = json_object_get(row, "address");
-	int64_t grid = 0, household = 0;
-	if (json_is_string(code)) {
-		if (grid_by_code(r, json_string_value(code), &grid))
-			return r->fail.code;
-		json_object_set_new(row, "grid_id", json_integer(grid));
-	}
-	json_object_del(row, "grid_code");
+	json_t *addr = json_object_get(row, "address");
+	int64_t grid, household = 0;
+	if (grid_code_to_id(r, row))
+		return r->fail.code;
 	grid = json_integer_value(json_object_get(row, "grid_id"));
 	if (json_is_string(addr) && grid && !json_object_get(row, "household_id")) {
 		if (household_by_address(r, grid, json_string_value(addr), &household))
@@ -233,6 +229,14 @@ static int person_import_match(wg_req *r, const struct wg_resource *res, json_t 
 	return 0;
 }
 
+/* What an office reads beside a person: where they live. */
+static const struct wg_export_column person_export[] = {
+	{ "住址", "(SELECT address FROM households WHERE id = persons.household_id)",
+	  "(SELECT address FROM households WHERE id = persons.household_id)" },
+	{ "网格", "(SELECT name FROM grid_nodes WHERE id = persons.grid_id)", "(SELECT name FROM grid_nodes WHERE id = persons.grid_id)" },
+	{ "网格编码", "(SELECT code FROM grid_nodes WHERE id = persons.grid_id)", "(SELECT code FROM grid_nodes WHERE id = persons.grid_id)" },
+};
+
 struct wg_resource person_resource = {
 	.name = "persons", .table = "persons", .zh = "人员", .en = "person",
 	.fields = person_fields, .nfields = sizeof person_fields / sizeof person_fields[0],
@@ -245,4 +249,5 @@ struct wg_resource person_resource = {
 	.nimport_extra = sizeof person_import_extra / sizeof person_import_extra[0],
 	.import_key = NULL,
 	.import_defer_indexes = true,
+	.export_columns = person_export, .nexport_columns = WG_COUNT(person_export),
 };

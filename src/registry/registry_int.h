@@ -11,14 +11,12 @@
 
 /* The groups the work looks after (DOMAIN §2), and the column names of rosters. */
 extern const char *const person_tags[];
-extern const char *const grid_code_names[], *const address_names[], *const phone_names[], *const ignored_names[];
+extern const char *const address_names[], *const phone_names[], *const ignored_names[];
 
 extern struct wg_resource household_resource, person_resource;
 
 /* The grid of a household the caller may see (404 naming household_id otherwise). */
 int household_grid(wg_req *r, int64_t household_id, int64_t *grid_id);
-/* The grid with this code in the caller's scope (422 naming grid_code otherwise). */
-int grid_by_code(wg_req *r, const char *code, int64_t *id);
 /* The household at this address of the grid, made on first sight (a roster names households by address). */
 int household_by_address(wg_req *r, int64_t grid, const char *address, int64_t *id);
 /* POST /api/v1/persons/{id}/merge */

@@ -7,6 +7,7 @@
 #include "core/lib/limits.h"
 #include "core/lib/qr.h"
 #include "core/resource/resource.h"
+#include "core/sheet/sheet.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -24,7 +25,7 @@ static const char *const venue_kind_labels[] = {
 };
 
 static const struct wg_field venue_fields[] = {
-	{ "grid_id", FT_REF, FF_REQUIRED | FF_SCOPE | FF_FILTER, 0, 0, NULL, "所属网格", NULL, NULL, NULL },
+	{ "grid_id", FT_REF, FF_REQUIRED | FF_SCOPE | FF_FILTER | FF_IMPORT_OPTIONAL, 0, 0, NULL, "所属网格", NULL, NULL, NULL },
 	{ "name", FT_TEXT, FF_REQUIRED | FF_SEARCH, 1, 100, NULL, "场所名称", NULL, NULL, NULL },
 	{ "kind", FT_ENUM, FF_NULLABLE | FF_FILTER, 0, 0, venue_kinds, "场所类型", venue_kind_labels, NULL, NULL },
 	{ "address", FT_TEXT, FF_NULLABLE, 0, 200, NULL, "地址", NULL, NULL, NULL },
@@ -45,11 +46,29 @@ static int venue_check(wg_req *r, const struct wg_resource *res, int64_t id, jso
 	return json_object_set_new(body, "code", json_string(code)) ? req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL) : 0;
 }
 
+/* An office's list of venues names each one's grid by its code, as rosters do. */
+static const struct sheet_column_spec venue_import_extra[] = {
+	{ "grid_code", grid_code_names, false },
+};
+
+static int venue_import_row(wg_req *r, const struct wg_resource *res, json_t *row)
+{
+	(void)res;
+	return grid_code_to_id(r, row);
+}
+
+static const struct wg_export_column venue_export[] = {
+	{ "网格", "(SELECT name FROM grid_nodes WHERE id = venues.grid_id)", "(SELECT name FROM grid_nodes WHERE id = venues.grid_id)" },
+	{ "网格编码", "(SELECT code FROM grid_nodes WHERE id = venues.grid_id)", "(SELECT code FROM grid_nodes WHERE id = venues.grid_id)" },
+};
+
 struct wg_resource venue_resource = {
 	.name = "venues", .table = "venues", .zh = "场所", .en = "venue",
 	.fields = venue_fields, .nfields = sizeof venue_fields / sizeof venue_fields[0],
 	.path_column = "node_path", .read_right = &right_GRID_READ, .write_right = &right_GRID_WRITE,
-	.hooks = { .check = venue_check },
+	.hooks = { .check = venue_check, .import_row = venue_import_row },
+	.import_extra = venue_import_extra, .nimport_extra = WG_COUNT(venue_import_extra),
+	.export_columns = venue_export, .nexport_columns = WG_COUNT(venue_export),
 };
 
 /* GET /api/v1/venues/{id}/qr.svg and qr.png: the venue's code to print and

@@ -587,6 +587,9 @@ test('an exported XLSX comes back in: every row read (the workbook parsed ahead 
   const listed = (await srv.api('GET', `/api/v1/grids?grid=${DEMO.community}&limit=1`, { token })).json.total;
   const back = await srv.api('POST', '/api/v1/grids/import?dry_run=1', { token, raw: book });
   assert.equal(back.status, 200, back.text);
-  assert.equal(back.json.inserted + back.json.updated, listed, 'one answer per exported node');
-  assert.ok(back.json.updated > 0, 'nodes with a code are matched');
+  assert.equal(back.json.inserted + back.json.updated + back.json.unchanged, listed, 'one answer per exported node');
+  // Its own export comes back unchanged: every row finds its node by 编号, none is added twice.
+  assert.equal(back.json.unchanged, listed);
+  assert.equal(back.json.good, listed);
+  assert.deepEqual(back.json.rows.map((x) => x.status), Array(listed).fill('unchanged'));
 });
