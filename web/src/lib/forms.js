@@ -10,12 +10,12 @@ export function useFieldErrors() {
     for (const k of Object.keys(fields)) delete fields[k];
     general.value = '';
   }
-  /** Shows e next to its field when the form has that field, else above the form. */
-  function show(e, known = []) {
+  /** Shows e next to its field when the form has that field (known: the form's fields), else above the form. */
+  function show(e, known = null) {
     clear();
     const text = errorText(e);
     const f = e && e.field;
-    if (f && (known.length === 0 || known.includes(f))) fields[f] = text;
+    if (f && (known === null || known.includes(f))) fields[f] = text;
     else general.value = text;
   }
   return { fields, general, clear, show };
