@@ -156,7 +156,7 @@ module.exports = {
 
 /** Chooses an option of an Element Plus select (typing first for remote ones). */
 async function pickOption(page, selector, text, { type } = {}) {
-  await page.click(selector);
+  await page.locator('.el-select', { has: page.locator(selector) }).locator('.el-select__wrapper').click();
   if (type !== undefined) await page.keyboard.type(type, { delay: 20 });
   const item = page.locator('.el-select-dropdown__item:visible', { hasText: text }).first();
   await item.waitFor();

@@ -5,6 +5,10 @@ const KEY = 'wg.door.phone';
 const ZONE = 'Asia/Shanghai';
 const code = decodeURIComponent(location.pathname.slice(3).split('/')[0] || '');
 const app = document.getElementById('app');
+const KINDS = {
+  market: '商超', restaurant: '餐馆', pharmacy: '药店', school: '学校', hospital: '医院', transit: '交通场站', office: '机关企业',
+  hotel: '宾馆', entertainment: '娱乐场所', religious: '宗教场所', checkpoint: '卡口', other: '其他',
+};
 
 const style = document.createElement('style');
 style.textContent = `
@@ -113,7 +117,7 @@ async function start() {
 function head(venue) {
   const frag = document.createDocumentFragment();
   frag.append(el('h1', { 'data-test': 'door-venue', text: venue.name }),
-    el('p', { class: 'k', text: [venue.grid_name].filter(Boolean).join(' · ') }));
+    el('p', { class: 'k', text: [KINDS[venue.kind], venue.grid_name].filter(Boolean).join(' · ') }));
   return frag;
 }
 

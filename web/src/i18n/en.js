@@ -103,7 +103,7 @@ export default {
     tasks: 'Today', registry: 'Registry', me: 'Me', contacts: 'Contacts to follow up', unlocated: 'Not located', pending: 'To sync', failed: 'Failed',
     offline: 'Offline: changes are kept on this phone and sent when the network returns', queued: 'Kept on this phone; sent when online', sent: 'Sent to the server', edit: 'Record a change',
     queue: 'Changes waiting to be sent', discard: 'Discard', retry: 'Send again', syncing: 'Sending…', noContacts: 'No contacts handed to you', noUnlocated: 'Nobody waiting to be located',
-    myGrid: 'My grid', case: 'Case {n}', saveChange: 'Save', unsynced: 'Unsent changes', persons: 'Persons', households: 'Households', notCached: 'Offline, only persons already loaded can be opened',
+    myGrid: 'My grid', basic: 'Details', case: 'Case {n}', saveChange: 'Save', unsynced: 'Unsent changes', persons: 'Persons', households: 'Households', notCached: 'Offline, only persons already loaded can be opened',
   },
   err: { forbidden: 'You may not open this page', notFound: 'Page not found', network: 'Network error' },
 };

@@ -103,7 +103,7 @@ export default {
     tasks: '今日任务', registry: '户与人员', me: '我的', contacts: '需跟进的接触者', unlocated: '待定位', pending: '待同步', failed: '发送失败',
     offline: '网络已断开:修改先保存在本机,联网后自动发送', queued: '已保存在本机,联网后自动发送', sent: '已发送到服务器', edit: '记录变化',
     queue: '待发送的修改', discard: '放弃', retry: '重新发送', syncing: '正在发送…', noContacts: '没有下发给您的接触者', noUnlocated: '没有待定位的接触者',
-    myGrid: '我的网格', case: '病例 {n}', saveChange: '保存', unsynced: '有未发送的修改', persons: '人员', households: '户', notCached: '离线时只能查看已加载过的人员',
+    myGrid: '我的网格', basic: '基本信息', case: '病例 {n}', saveChange: '保存', unsynced: '有未发送的修改', persons: '人员', households: '户', notCached: '离线时只能查看已加载过的人员',
   },
   err: { forbidden: '您没有权限访问此页面', notFound: '页面不存在', network: '网络连接失败' },
 };

@@ -37,6 +37,11 @@ function prefetched(path) {
   return p;
 }
 
+/** Forgets answers fetched ahead (they belong to whoever was signed in before). */
+export function dropPrefetched() {
+  if (typeof window !== 'undefined' && window.__wgPre) window.__wgPre = {};
+}
+
 function parse(text) {
   if (!text) return null;
   try { return JSON.parse(text); } catch { return null; }

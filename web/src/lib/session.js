@@ -1,7 +1,7 @@
 // Who is signed in (GET /api/v1/me) and what they may do, shared by the
 // desktop and phone apps.
 import { reactive } from 'vue';
-import { api, get } from './api.js';
+import { api, get, dropPrefetched } from './api.js';
 
 export const session = reactive({ me: null, loaded: false, scopeName: '' });
 
@@ -11,6 +11,7 @@ export async function loadMe() {
   } catch (e) {
     if (e.status !== 401) throw e;
     session.me = null;
+    dropPrefetched();
   } finally {
     session.loaded = true;
   }
@@ -37,6 +38,7 @@ export function can(...rights) {
 }
 
 export async function signIn(username, password) {
+  dropPrefetched();
   const r = await api('POST', '/session', { body: { username, password } });
   session.me = null;
   session.scopeName = '';
@@ -45,6 +47,7 @@ export async function signIn(username, password) {
 }
 
 export async function signOut() {
+  dropPrefetched();
   try { await api('DELETE', '/session'); } catch { /* already gone */ }
   session.me = null;
   session.scopeName = '';

@@ -54,7 +54,7 @@ async function refresh() {
 /** Stores a write (method, path, body, ifMatch, label, ref) and tries to send it. */
 export async function enqueue(w) {
   const item = {
-    key: newKey(), method: w.method, path: w.path, body: w.body, ifMatch: w.ifMatch ?? null,
+    key: newKey(), method: w.method, path: w.path, body: JSON.parse(JSON.stringify(w.body ?? {})), ifMatch: w.ifMatch ?? null,
     label: w.label || '', ref: w.ref || null, user: session.me ? session.me.id : null,
     created: Date.now(), state: 'pending', error: null, tries: 0,
   };
