@@ -102,8 +102,8 @@ function recordAssets(page) {
 
 /**
  * A loopback proxy in front of the server that sends the build's .gz copies
- * with Content-Encoding: gzip, as the server is to do (see the report in
- * docs/ui.md); everything else passes through untouched.
+ * with Content-Encoding: gzip, as the server is to do (web/README.md lists
+ * that change); everything else passes through untouched.
  */
 function gzipProxy(target) {
   const t = new URL(target);

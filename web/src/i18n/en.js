@@ -55,7 +55,7 @@ export default {
     tags: 'Groups', note: 'Note', household: 'Household', grid: 'Grid', reveal: 'Reveal', hide: 'Mask again', revealed: 'Whole ID numbers and phones shown (audited)',
     add: 'Register person', editTitle: 'Edit person', addTitle: 'Register person', merge: 'Merge duplicate', mergeTitle: 'Merge a duplicate', mergeFrom: 'Duplicate (will be deleted)',
     mergeInto: 'Person kept', mergeHint: 'Empty fields of the kept person are filled from the duplicate, tags are united, then the duplicate is deleted.', mergeConfirm: 'Merge person {from} into {into}? {from} will be deleted.',
-    merged: 'Merged', idMissing: 'No ID number', searchName: 'Find by name', version: 'Version',
+    merged: 'Merged', idMissing: 'No ID number', searchName: 'Find by name', version: 'Version', keep: ' (leave empty to keep)',
   },
   household: { address: 'Address', head: 'Head', phone: 'Phone', tags: 'Tags', note: 'Note', add: 'Register household', editTitle: 'Edit household', addTitle: 'Register household' },
   import: {

@@ -55,7 +55,7 @@ export default {
     tags: '重点人群', note: '备注', household: '所属户', grid: '所属网格', reveal: '显示完整信息', hide: '恢复脱敏', revealed: '已显示完整身份证号和电话(已记入审计)',
     add: '登记人员', editTitle: '编辑人员', addTitle: '登记人员', merge: '合并重复', mergeTitle: '合并重复登记', mergeFrom: '被合并的人员(将被删除)',
     mergeInto: '保留的人员', mergeHint: '保留人员为空的字段由被合并人员补上,标签取并集,然后删除被合并人员。', mergeConfirm: '确定把人员 {from} 合并进 {into}?合并后 {from} 将被删除。',
-    merged: '已合并', idMissing: '缺身份证号', searchName: '按姓名查找', version: '版本',
+    merged: '已合并', idMissing: '缺身份证号', searchName: '按姓名查找', version: '版本', keep: '(留空则不修改)',
   },
   household: { address: '住址', head: '户主', phone: '联系电话', tags: '标签', note: '备注', add: '登记一户', editTitle: '编辑户', addTitle: '登记一户' },
   import: {
