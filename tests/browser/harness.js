@@ -149,8 +149,22 @@ async function usableAt(page, timeout = 15000) {
   return page.evaluate(() => performance.getEntriesByName('wg-usable')[0].startTime);
 }
 
+/** startServer of tests/api/helpers.js whose stop() also removes the data directory. */
+async function startServer(...args) {
+  const srv = await helpers.startServer(...args);
+  const stop = srv.stop.bind(srv);
+  srv.stop = async () => {
+    try {
+      await stop();
+    } finally {
+      fs.rmSync(srv.dir, { recursive: true, force: true });
+    }
+  };
+  return srv;
+}
+
 module.exports = {
-  ...helpers, ROOT, DIST, DESKTOP, PHONE, SLOW_4G, launch, context, signInApi, signInUi, shot, watchErrors,
+  ...helpers, startServer, ROOT, DIST, DESKTOP, PHONE, SLOW_4G, launch, context, signInApi, signInUi, shot, watchErrors,
   gzSize, recordAssets, gzipProxy, throttle, usableAt,
 };
 

@@ -65,6 +65,7 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close();
   if (srv) await srv.stop();
+  if (sample && sample.file.startsWith(os.tmpdir())) fs.rmSync(sample.file, { force: true });
 });
 
 test('dry run: good rows counted, refused rows listed with the reason in both languages', async () => {
