@@ -50,6 +50,7 @@ test('figures per child node in a chart and a table, exported as CSV', async () 
   const kids = (await srv.api('GET', '/api/v1/grids/1/children', { token: await srv.login('command') })).json;
   assert.equal(await page.locator('[data-test=dash-table] .el-table__body tr').count(), kids.total);
   assert.ok(await page.locator('[data-test=dash-chart] canvas').count() >= 1, 'the bar chart is drawn');
+  await page.waitForFunction(() => !document.querySelector('.el-loading-mask'));
   await h.shot(page, 'dashboard');
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-test=dash-export]')]);
   const csv = fs.readFileSync(await download.path(), 'utf8');
