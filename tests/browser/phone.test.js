@@ -98,7 +98,7 @@ test('a change made offline waits on the phone, even closed, then reaches the se
   await page.goto(`${srv.base}/m/`);
   await page.waitForFunction(() => document.querySelector('[data-test=m-count-contacts]')?.innerText === '1');
   await page.waitForFunction(() => document.querySelector('[data-test=m-pending]')?.innerText === '0');
-  assert.equal((await outbox()).length, 0);
+  assert.equal((await outbox()).length, 0, 'sent and acknowledged');
   const after = await person();
   assert.equal(after.phone, '13900002222');
   assert.equal(after.residence, 'returned');

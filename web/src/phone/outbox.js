@@ -39,7 +39,7 @@ const all = () => tx('readonly', (s) => s.getAll());
 const put = (item) => tx('readwrite', (s) => s.put(item));
 const remove = (key) => tx('readwrite', (s) => s.delete(key));
 
-export const outbox = reactive({ items: [], pending: 0, failed: 0, online: navigator.onLine, sending: false });
+export const outbox = reactive({ items: [], pending: 0, failed: 0, loaded: false, online: navigator.onLine, sending: false });
 const listeners = new Set();
 /** fn(item, answer) after the server accepted a write. */
 export function onSent(fn) { listeners.add(fn); return () => listeners.delete(fn); }
@@ -49,6 +49,7 @@ async function refresh() {
   outbox.items = items;
   outbox.pending = items.filter((i) => i.state === 'pending').length;
   outbox.failed = items.filter((i) => i.state === 'failed').length;
+  outbox.loaded = true;
 }
 
 /** Stores a write (method, path, body, ifMatch, label, ref) and tries to send it. */
