@@ -55,7 +55,7 @@ export default defineConfig({
         // Vue, the router, i18n and our small libraries: one chunk both apps share.
         manualChunks(id) {
           const p = id.replace(/\\/g, '/');
-          if (/\/node_modules\/(@vue|vue|vue-router|vue-i18n|@intlify)\//.test(p) || /\/web\/src\/(i18n\/|lib\/(api|session|time)\.js)/.test(p)) return 'shared';
+          if (/\/node_modules\/(@vue|vue|vue-router|vue-i18n|@intlify)\//.test(p) || /\/web\/src\/(i18n\/(index|zh-CN)\.js|lib\/(api|session|time)\.js)/.test(p)) return 'shared';
           return undefined;
         },
       },

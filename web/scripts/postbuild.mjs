@@ -31,18 +31,25 @@ function appOf(key) {
   return null;
 }
 
-const entryFiles = new Set(closure(entryKey));
+// Each app's files, its main chunk first: the boot script imports that one
+// itself, so a page never loads the entry chunk (or what the entry imports).
 const map = {};
 for (const key of entry.dynamicImports || []) {
   const app = appOf(key);
   if (!app) throw new Error(`postbuild: cannot tell which app ${key} starts`);
-  map[app] = [...new Set(closure(key))].filter((f) => !entryFiles.has(f));
+  map[app] = [...new Set(closure(key))];
 }
 for (const app of ['door', 'phone', 'desktop']) if (!map[app]) throw new Error(`postbuild: no chunk for the ${app} app`);
 const indexPath = path.join(dist, 'index.html');
 let html = fs.readFileSync(indexPath, 'utf8');
 if (!html.includes('{}/*WG_CHUNKS*/')) throw new Error('postbuild: index.html lacks the WG_CHUNKS marker');
 html = html.replace('{}/*WG_CHUNKS*/', JSON.stringify(map));
+// The entry script and what it preloads are for development only (see above).
+const before = html.length;
+html = html.replace(new RegExp(`<script type="module" crossorigin src="/${entry.file}"></script>\\s*`), '');
+if (html.length === before) throw new Error('postbuild: the entry script tag was not found in index.html');
+html = html.replace(/<link rel="modulepreload" crossorigin href="[^"]*">\s*/g, '');
+
 fs.writeFileSync(indexPath, html);
 fs.rmSync(path.join(dist, '.vite'), { recursive: true, force: true });
 

@@ -7,10 +7,10 @@ import { ElLoading } from 'element-plus/es/components/loading/index.mjs';
 import './styles.css';
 import App from './App.vue';
 import { router } from './router.js';
-import { i18n } from '../i18n/index.js';
+import { i18n, loadLocale, savedLocale } from '../i18n/index.js';
 
 const app = createApp(App);
 app.use(i18n);
 app.use(router);
 app.directive('loading', ElLoading.directive);
-app.mount('#app');
+loadLocale(savedLocale()).catch(() => {}).finally(() => app.mount('#app'));

@@ -1,6 +1,5 @@
 import { createI18n } from 'vue-i18n';
 import zh from './zh-CN.js';
-import en from './en.js';
 
 export function savedLocale() {
   try { return localStorage.getItem('wg.lang') === 'en' ? 'en' : 'zh-CN'; } catch { return 'zh-CN'; }
@@ -10,12 +9,21 @@ export const i18n = createI18n({
   legacy: false,
   locale: savedLocale(),
   fallbackLocale: 'zh-CN',
-  messages: { 'zh-CN': zh, en },
+  // English is loaded when chosen: most people never need it on their first page.
+  messages: { 'zh-CN': zh },
   missingWarn: false,
   fallbackWarn: false,
 });
 
-export function setLocale(l) {
+/** Loads a locale's messages (English comes as its own small chunk). */
+export async function loadLocale(l) {
+  if (l === 'en' && !i18n.global.availableLocales.includes('en')) {
+    i18n.global.setLocaleMessage('en', (await import('./en.js')).default);
+  }
+}
+
+export async function setLocale(l) {
+  await loadLocale(l);
   i18n.global.locale.value = l;
   try { localStorage.setItem('wg.lang', l); } catch { /* private mode */ }
   document.documentElement.lang = l === 'en' ? 'en' : 'zh-CN';

@@ -5,11 +5,11 @@ import 'vant/es/dialog/style';
 import './phone.css';
 import App from './App.vue';
 import { router } from './router.js';
-import { i18n } from '../i18n/index.js';
+import { i18n, loadLocale, savedLocale } from '../i18n/index.js';
 import { startOutbox } from './outbox.js';
 
 const app = createApp(App);
 app.use(i18n);
 app.use(router);
-app.mount('#app');
+loadLocale(savedLocale()).catch(() => {}).finally(() => app.mount('#app'));
 startOutbox();
