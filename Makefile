@@ -32,9 +32,9 @@ LISTEN  ?= 127.0.0.1:8080
 # Keep objects make would otherwise treat as intermediate and delete.
 .SECONDARY:
 
-.PHONY: all deps run test unit api api-sqlite api-postgres fuzz fuzz-smoke lint bench clean san
+.PHONY: all deps run test unit api api-sqlite api-postgres fuzz fuzz-smoke lint bench clean san web browser
 
-all: build/wangge
+all: build/wangge web/dist/index.html
 
 deps:
 	@tools/deps.sh build
@@ -84,7 +84,18 @@ san: build/san/wangge
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-run: deps node_modules/.package-lock.json build/wangge
+# The web UI (web/, Vue + Vite) is built into web/dist only when its sources change.
+WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.js web/scripts/postbuild.mjs
+
+web/dist/index.html: $(WEB_SRC) node_modules/.package-lock.json
+	npm run -s build:web
+
+web: web/dist/index.html
+
+browser: build/wangge web/dist/index.html
+	@tools/browser_tests.sh
+
+run: deps node_modules/.package-lock.json build/wangge web/dist/index.html
 	@if [ ! -e $(DATA)/wangge.conf ]; then \
 		build/wangge init --data $(DATA) && build/wangge demo --data $(DATA); fi
 	build/wangge serve --data $(DATA) --listen $(LISTEN)
@@ -100,11 +111,12 @@ test:
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory node_modules/.package-lock.json
 	@$(MAKE) --no-print-directory lint
-	@$(MAKE) --no-print-directory build/wangge build/san/wangge build/san/wangge-example $(TESTS)
+	@$(MAKE) --no-print-directory build/wangge build/san/wangge build/san/wangge-example $(TESTS) web/dist/index.html
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@tools/api_tests.sh sqlite
 	@tools/api_tests.sh postgres
+	@tools/browser_tests.sh
 
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 FUZZ_CFLAGS := $(CSTD) $(WARN) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -Isrc -Ibuild/gen

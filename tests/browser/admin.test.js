@@ -1,0 +1,92 @@
+'use strict';
+// Administration: users (list, create with field errors, edit with
+// If-Match, disable after confirmation), the department (grid) tree, roles.
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const h = require('./harness');
+
+let srv, browser, ctx, page, errors, admin;
+
+before(async () => {
+  srv = await h.startServer();
+  admin = await srv.login('admin', h.ADMIN_PASSWORD);
+  browser = await h.launch();
+  ctx = await h.context(browser);
+  await h.signInApi(ctx, srv.base, 'admin', h.ADMIN_PASSWORD);
+  page = await ctx.newPage();
+  errors = h.watchErrors(page);
+});
+after(async () => {
+  if (browser) await browser.close();
+  if (srv) await srv.stop();
+});
+
+const userRow = (name) => page.locator('[data-test=user-table] .el-table__body tr', { hasText: name });
+const user = async (name) => (await srv.api('GET', `/api/v1/users?q=${name}`, { token: admin })).json.items.find((u) => u.username === name);
+
+test('users are listed; a new one is refused by field, then created', async () => {
+  await page.goto(`${srv.base}/admin/users`);
+  await userRow('gridworker').waitFor();
+  await page.click('[data-test=user-add]');
+  await page.fill('#uf-username', 'Wang Wu');
+  await page.fill('#uf-password', 'grid-2026-pass');
+  await h.pickOption(page, '#uf-role', '网格员');
+  await h.pickOption(page, '#uf-scope', '第1网格', { type: '第1网格' });
+  await page.click('[data-test=uf-save]');
+  const item = page.locator('.el-form-item', { has: page.locator('#uf-username') });
+  await item.locator('.el-form-item__error').waitFor();
+  assert.match(await item.locator('.el-form-item__error').innerText(), /用户名只能包含小写字母/);
+  await page.fill('#uf-username', 'wang.wu');
+  await page.fill('#uf-display', '王五');
+  await page.click('[data-test=uf-save]');
+  await userRow('wang.wu').waitFor();
+  const u = await user('wang.wu');
+  assert.equal(u.role, 'grid_worker');
+  assert.equal(u.scope_node_id, h.DEMO.grid);
+  assert.equal(u.display_name, '王五');
+  await h.shot(page, 'admin-users');
+});
+
+test('editing and disabling a user', async () => {
+  await page.click('[data-test=user-edit-wang\\.wu]');
+  await page.fill('#uf-display', '王五(3网格)');
+  await page.click('[data-test=uf-save]');
+  await page.waitForFunction(() => /王五\(3网格\)/.test(document.querySelector('[data-test=user-table]')?.innerText || ''));
+  assert.equal((await user('wang.wu')).display_name, '王五(3网格)');
+  await page.click('[data-test=user-toggle-wang\\.wu]');
+  await page.locator('.el-message-box', { hasText: 'wang.wu' }).waitFor();
+  await page.locator('.el-message-box .el-button--primary').click();
+  await page.waitForFunction(() => /已停用/.test(document.querySelector('[data-test="user-state-wang.wu"]')?.innerText || ''));
+  const u = await user('wang.wu');
+  assert.equal(u.disabled, true);
+  assert.equal(u.version, 3);
+});
+
+test('the department tree narrows the users to a subtree', async () => {
+  await page.locator('.wg-users-tree .wg-tree-node', { hasText: '阜城街道' }).click();
+  const scopes = () => page.$$eval('[data-test=user-table] .el-table__body tr', (trs) => trs.map((tr) => tr.children[4].innerText.trim()));
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-test=user-table] .el-table__body tr')].every((tr) => tr.children[4].innerText.startsWith('/1/2/')));
+  const shown = await scopes();
+  const all = (await srv.api('GET', '/api/v1/users?limit=1000', { token: admin })).json.items;
+  assert.equal(shown.length, all.filter((u) => u.scope_path.startsWith('/1/2/')).length);
+  assert.ok(shown.length > 0 && shown.length < all.length, `${shown.length} of ${all.length}`);
+  assert.match(await page.locator('[data-test=user-table]').innerText(), /gridworker/);
+});
+
+test('roles and their rights, read-only; the place tree as departments', async () => {
+  await page.goto(`${srv.base}/admin/roles`);
+  const roles = page.locator('[data-test=roles-table] .el-table__body tr');
+  await roles.first().waitFor();
+  assert.equal(await roles.count(), 9);
+  const grid = await roles.filter({ hasText: 'grid_worker' }).innerText();
+  assert.match(grid, /网格员/);
+  assert.match(grid, /登记户和人员/);
+  assert.ok(!/查看完整身份证号和电话/.test(grid));
+  await h.shot(page, 'admin-roles');
+  await page.goto(`${srv.base}/admin/depts`);
+  const depts = page.locator('[data-test=dept-table] .el-table__body tr');
+  await depts.first().waitFor();
+  await depts.first().locator('.el-table__expand-icon').click();
+  await page.locator('[data-test=dept-table] .el-table__body tr', { hasText: '阜城街道' }).waitFor();
+  assert.deepEqual(errors, []);
+});

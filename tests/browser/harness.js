@@ -1,0 +1,191 @@
+// Browser test harness: a real `wangge serve` (tests/api/helpers.js, with the
+// demo county on a fresh data dir) and Debian's Chromium driven by
+// playwright-core, headless, with a fresh profile per run.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+const http = require('node:http');
+const assert = require('node:assert/strict');
+
+const ROOT = path.resolve(__dirname, '../..');
+// The optimised build unless told otherwise: the browser suite tests pages, not memory safety.
+if (!process.env.WG_BIN) process.env.WG_BIN = path.join(ROOT, 'build/wangge');
+const helpers = require('../api/helpers');
+const { chromium } = require('playwright-core');
+
+const CHROMIUM = process.env.WG_CHROMIUM || '/usr/bin/chromium';
+const DIST = path.join(ROOT, 'web/dist');
+const SHOTS = process.env.WG_SCREENSHOTS || path.join(ROOT, 'docs/screenshots');
+const DESKTOP = { width: 1366, height: 768 };
+const PHONE = { width: 390, height: 844 };
+
+// Playwright starts Chromium with a new temporary --user-data-dir of its own
+// and removes it on close (it refuses one passed in args to launch()).
+async function launch() {
+  assert.ok(fs.existsSync(path.join(DIST, 'index.html')), 'web/dist is not built: run `make web/dist/index.html`');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
+
+/** A context for a desktop (1366×768) or phone (390×844) user; zone defaults to Asia/Shanghai. */
+async function context(browser, { phone = false, timezoneId = 'Asia/Shanghai', locale = 'zh-CN', ...rest } = {}) {
+  const ctx = await browser.newContext({
+    viewport: phone ? PHONE : DESKTOP,
+    deviceScaleFactor: 1,
+    isMobile: phone,
+    hasTouch: phone,
+    timezoneId,
+    locale,
+    acceptDownloads: true,
+    ...rest,
+  });
+  ctx.setDefaultTimeout(15000);
+  return ctx;
+}
+
+/** Signs the context in through the API (the session cookie lands in the context). */
+async function signInApi(ctx, base, username, password = helpers.DEMO_PASSWORD) {
+  const r = await ctx.request.post(`${base}/api/v1/session`, { data: { username, password } });
+  assert.equal(r.status(), 201, await r.text());
+}
+
+/** Signs in through the sign-in page. */
+async function signInUi(page, base, username, password = helpers.DEMO_PASSWORD) {
+  await page.goto(`${base}/login`);
+  await page.fill('#wg-username', username);
+  await page.fill('#wg-password', password);
+  await page.click('[data-test=login-submit]');
+}
+
+async function shot(page, name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+/** Fails the test on errors the page logs or throws (a broken page must not pass). */
+function watchErrors(page, allow = []) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = m.text();
+    // Failed requests the test caused on purpose (4xx answers) are logged by Chromium.
+    if (/Failed to load resource/.test(text) || allow.some((a) => a.test(text))) return;
+    errors.push(`console: ${text}`);
+  });
+  return errors;
+}
+
+/** Gzip size of a built file (what the server sends once it serves the .gz copies). */
+function gzSize(urlPath) {
+  const p = path.join(DIST, decodeURIComponent(urlPath));
+  const gz = p + '.gz';
+  return fs.existsSync(gz) ? fs.statSync(gz).size : (fs.existsSync(p) ? fs.statSync(p).size : 0);
+}
+
+/** Records the JS and CSS a page loads: call before goto, read .bytes() after. */
+function recordAssets(page) {
+  const seen = new Map();
+  page.on('requestfinished', (req) => {
+    const u = new URL(req.url());
+    if (/\.(js|css)$/.test(u.pathname)) seen.set(u.pathname, gzSize(u.pathname));
+  });
+  return {
+    files: () => [...seen.keys()],
+    bytes: () => [...seen.values()].reduce((a, b) => a + b, 0),
+  };
+}
+
+/**
+ * A loopback proxy in front of the server that sends the build's .gz copies
+ * with Content-Encoding: gzip, as the server is to do (web/README.md lists
+ * that change); everything else passes through untouched.
+ */
+function gzipProxy(target) {
+  const t = new URL(target);
+  const server = http.createServer((req, res) => {
+    const u = new URL(req.url, target);
+    const file = path.join(DIST, u.pathname === '/' || !/\.[a-z0-9]+$/i.test(u.pathname) ? '/index.html' : u.pathname);
+    const gzOk = /\bgzip\b/.test(req.headers['accept-encoding'] || '');
+    if (req.method === 'GET' && !u.pathname.startsWith('/api/') && gzOk && fs.existsSync(file + '.gz') && file.startsWith(DIST)) {
+      const type = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.html': 'text/html; charset=utf-8', '.svg': 'image/svg+xml' }[path.extname(file)];
+      const body = fs.readFileSync(file + '.gz');
+      res.writeHead(200, {
+        'content-type': type, 'content-encoding': 'gzip', 'content-length': body.length, vary: 'Accept-Encoding',
+        'cache-control': u.pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+      });
+      res.end(body);
+      return;
+    }
+    const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => { res.writeHead(502); res.end(); });
+    req.pipe(up);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    resolve({ base: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }) });
+  }));
+}
+
+// Chromium DevTools' "Slow 4G" preset.
+const SLOW_4G = { offline: false, latency: 150 * 3.75, downloadThroughput: (1.6 * 1000 * 1000) / 8 * 0.9, uploadThroughput: (750 * 1000) / 8 * 0.9 };
+
+async function throttle(ctx, page, conditions = SLOW_4G) {
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', conditions);
+  return cdp;
+}
+
+/** Time from navigation start to the page's own "usable" mark (ms), or null. */
+async function usableAt(page, timeout = 15000) {
+  await page.waitForFunction(() => performance.getEntriesByName('wg-usable').length > 0, null, { timeout });
+  return page.evaluate(() => performance.getEntriesByName('wg-usable')[0].startTime);
+}
+
+/** startServer of tests/api/helpers.js whose stop() also removes the data directory. */
+async function startServer(...args) {
+  const srv = await helpers.startServer(...args);
+  const stop = srv.stop.bind(srv);
+  srv.stop = async () => {
+    try {
+      await stop();
+    } finally {
+      fs.rmSync(srv.dir, { recursive: true, force: true });
+    }
+  };
+  return srv;
+}
+
+module.exports = {
+  ...helpers, startServer, ROOT, DIST, DESKTOP, PHONE, SLOW_4G, launch, context, signInApi, signInUi, shot, watchErrors,
+  gzSize, recordAssets, gzipProxy, throttle, usableAt,
+};
+
+/** Chooses an option of an Element Plus select (typing first for remote ones). */
+async function pickOption(page, selector, text, { type } = {}) {
+  await page.locator('.el-select', { has: page.locator(selector) }).locator('.el-select__wrapper').click();
+  if (type !== undefined) await page.keyboard.type(type, { delay: 20 });
+  const item = page.locator('.el-select-dropdown__item:visible', { hasText: text }).first();
+  await item.waitFor();
+  await item.click();
+}
+
+/** Waits until a function of the server's state holds (polls the API). */
+async function eventually(fn, ms = 10000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v || Date.now() > until) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+module.exports.pickOption = pickOption;
+module.exports.eventually = eventually;

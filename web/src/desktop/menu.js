@@ -1,0 +1,25 @@
+// The left menu: each leaf names the rights its page needs (GET /me gives the user's).
+import { markRaw } from 'vue';
+import { DataAnalysis, Location, Upload, Aim, Document, Setting } from '@element-plus/icons-vue';
+
+export const menu = [
+  { path: '/dashboard', label: 'menu.dashboard', icon: markRaw(DataAnalysis), rights: ['GRID_READ', 'PERSON_READ'] },
+  { path: '/grid', label: 'menu.grid', icon: markRaw(Location), rights: ['GRID_READ'] },
+  { path: '/import', label: 'menu.import', icon: markRaw(Upload), any: ['GRID_WRITE', 'PERSON_WRITE'] },
+  {
+    key: 'tracing', label: 'menu.tracing', icon: markRaw(Aim), children: [
+      { path: '/tracing/venues', label: 'menu.venues', rights: ['GRID_READ'] },
+      { path: '/tracing/cases', label: 'menu.cases', rights: ['TRACE_RUN'] },
+      { path: '/tracing/unlocated', label: 'menu.unlocated', rights: ['PERSON_READ'] },
+      { path: '/tracing/contacts', label: 'menu.contacts', rights: ['PERSON_READ'] },
+    ],
+  },
+  { path: '/audit', label: 'menu.audit', icon: markRaw(Document), rights: ['AUDIT_READ'] },
+  {
+    key: 'admin', label: 'menu.admin', icon: markRaw(Setting), children: [
+      { path: '/admin/users', label: 'menu.users', rights: ['USER_READ'] },
+      { path: '/admin/roles', label: 'menu.roles' },
+      { path: '/admin/depts', label: 'menu.depts', rights: ['GRID_READ'] },
+    ],
+  },
+];

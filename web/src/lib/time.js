@@ -1,0 +1,60 @@
+// Times: the API speaks Unix seconds; people read and type local wall time
+// (Asia/Shanghai unless set otherwise), whatever the browser's own zone.
+export const DEFAULT_ZONE = 'Asia/Shanghai';
+
+export function timeZone() {
+  try { return localStorage.getItem('wg.tz') || DEFAULT_ZONE; } catch { return DEFAULT_ZONE; }
+}
+
+const formats = new Map();
+function parts(sec, tz) {
+  let f = formats.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+    });
+    formats.set(tz, f);
+  }
+  const o = {};
+  for (const p of f.formatToParts(new Date(sec * 1000))) o[p.type] = p.value;
+  return o;
+}
+
+/** 'YYYY-MM-DD HH:mm:ss' wall time of sec in the zone. */
+export function toWall(sec, tz = timeZone()) {
+  const o = parts(sec, tz);
+  return `${o.year}-${o.month}-${o.day} ${o.hour}:${o.minute}:${o.second}`;
+}
+
+/** What people read: 'YYYY-MM-DD HH:mm' (seconds: true adds them). */
+export function fmtTime(sec, { seconds = false, tz = timeZone() } = {}) {
+  if (sec === null || sec === undefined || sec === '') return '';
+  const w = toWall(Number(sec), tz);
+  return seconds ? w : w.slice(0, 16);
+}
+
+export function fmtClock(sec, tz = timeZone()) {
+  return toWall(Number(sec), tz).slice(11, 16);
+}
+
+function offsetAt(sec, tz) {
+  const o = parts(sec, tz);
+  const asUtc = Date.UTC(+o.year, +o.month - 1, +o.day, +o.hour, +o.minute, +o.second) / 1000;
+  return asUtc - sec;
+}
+
+/** Unix seconds of a wall time typed in the zone ('YYYY-MM-DD HH:mm[:ss]'). */
+export function fromWall(text, tz = timeZone()) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(String(text).trim());
+  if (!m) return null;
+  const guess = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0)) / 1000;
+  let t = guess - offsetAt(guess, tz);
+  t = guess - offsetAt(t, tz);
+  return t;
+}
+
+/** Marks the moment a first page is usable (the browser tests read it). */
+export function markUsable() {
+  if (typeof performance !== 'undefined' && performance.getEntriesByName('wg-usable').length === 0) performance.mark('wg-usable');
+}
