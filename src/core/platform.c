@@ -25,7 +25,7 @@ static const struct wg_module core_module = {
 };
 
 static const struct wg_module *const core_modules[] = {
-	&core_module, &metrics_api, &session_api, &accounts_api, &roles_api, &jobs_api, &audit_api,
+	&core_module, &metrics_api, &session_api, &accounts_api, &roles_api, &jobs_api, &audit_api, &stats_api,
 };
 
 static bool declared;
@@ -55,6 +55,8 @@ static void declare_one(const struct wg_module *m, void *ctx)
 		d->rc = router_add(m->routes, m->nroutes);
 	if (!d->rc && m->nlisteners)
 		d->rc = events_listen(m->listeners, m->nlisteners);
+	if (!d->rc && m->ncounters)
+		d->rc = counters_add(m->counters, m->ncounters);
 	if (d->rc)
 		wg_error("module %s cannot be declared / 模块声明失败", m->name);
 }
@@ -86,6 +88,7 @@ void platform_forget(void)
 {
 	router_reset();
 	events_reset();
+	counters_reset();
 	resource_release_all();
 	rights_reset();
 	rbac_release();

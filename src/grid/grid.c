@@ -218,6 +218,9 @@ static const struct wg_json_member grid_json_members[] = {
 	  "(SELECT COALESCE(json_agg(json_build_object('user_id', l.user_id, 'duty', l.duty, 'name', u.display_name)"
 	  " ORDER BY l.duty, l.user_id), '[]') FROM grid_leaders l"
 	  " JOIN users u ON u.id = l.user_id WHERE l.node_id = grid_nodes.id)" },
+	/* So a tree shows which places open before they are opened. */
+	{ "child_count", "(SELECT COUNT(*) FROM grid_nodes c WHERE c.parent_id = grid_nodes.id)",
+	  "(SELECT COUNT(*) FROM grid_nodes c WHERE c.parent_id = grid_nodes.id)" },
 };
 
 static int grid_before_delete(wg_req *r, const struct wg_resource *res, int64_t id, const char *path)

@@ -70,7 +70,8 @@ static int load_buildings(struct population *p)
 	size_t cap = 0;
 	wg_param q[] = { WG_PINT(p->d->scope[2]) };
 	int rc = store_query(p->d->c,
-		"SELECT b.id, b.path, t.name || v.name || g.name || b.name, v.id = ? FROM grid_nodes b"
+		"SELECT b.id, b.path, t.name || v.name || g.name || b.name, CASE WHEN v.id = ? THEN 1 ELSE 0 END"
+		" FROM grid_nodes b"
 		" JOIN grid_nodes g ON g.id = b.parent_id JOIN grid_nodes v ON v.id = g.parent_id"
 		" JOIN grid_nodes t ON t.id = v.parent_id WHERE b.kind = 'building' ORDER BY b.id", q, 1, &s);
 	if (rc)

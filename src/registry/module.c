@@ -8,6 +8,11 @@ static const struct wg_route registry_routes[] = {
 	{ "POST", "/api/v1/persons/{id}/merge", person_merge, &right_PERSON_WRITE, ROUTE_WRITE | ROUTE_JSON, NULL },
 };
 
+static const struct wg_counter registry_counters[] = {
+	{ "households", "户数", "households", "households", "node_path", NULL, &right_PERSON_READ },
+	{ "persons", "人数", "persons", "persons", "node_path", NULL, &right_PERSON_READ },
+};
+
 static int registry_declare(void)
 {
 	int rc = resource_register(&household_resource);
@@ -21,4 +26,5 @@ const struct wg_module registry_module = {
 	.migrations = wg_schema_registry,
 	.declare = registry_declare,
 	.demo = registry_demo,
+	.counters = registry_counters, .ncounters = WG_COUNT(registry_counters),
 };

@@ -239,44 +239,58 @@ static int write_contacts(wg_req *r, struct sheet_writer *w, void *ctx)
 	return rc < 0 ? -rc : rc;
 }
 
-/* GET /api/v1/contacts/export?case_id=&kind=&reveal=1&format=csv|xlsx: the same list as a sheet. */
+/* The subtree a list covers: ?grid=ID (a place inside the caller's scope,
+ * 404 naming grid otherwise) or the caller's whole scope. */
+static int handed_range(wg_req *r, char *lo, char *hi, size_t size, char *path, size_t path_size)
+{
+	int64_t grid;
+	if (req_query_int(r, "grid", 0, INT64_MAX, 0, &grid))
+		return r->fail.code;
+	if (grid && resource_node_path(r, grid, "grid", path, path_size))
+		return r->fail.code;
+	if (!grid)
+		snprintf(path, path_size, "%s", r->user->scope_path);
+	scope_range(path, lo, hi, size);
+	return 0;
+}
+
+/* GET /api/v1/contacts/export?case_id=&kind=&grid=&reveal=1&format=csv|xlsx: the same list as a sheet. */
 int contacts_export(wg_req *r)
 {
-	static const char *const allowed[] = { "case_id", "kind", "reveal", "format", NULL };
-	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
+	static const char *const allowed[] = { "case_id", "kind", "grid", "reveal", "format", NULL };
+	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2], path[WG_MAX_GRID_PATH];
 	int64_t case_id;
 	const char *kind = req_query(r, "kind");
 	if (req_check_query(r, allowed) || check_kind(r, kind) || resource_want_reveal(r, &contacts_reveal) ||
-	    req_query_int(r, "case_id", 0, INT64_MAX, 0, &case_id))
+	    req_query_int(r, "case_id", 0, INT64_MAX, 0, &case_id) || handed_range(r, lo, hi, sizeof lo, path, sizeof path))
 		return r->fail.code;
-	scope_range(r->user->scope_path, lo, hi, sizeof lo);
 	wg_param p[] = { WG_PTEXT(lo), WG_PTEXT(hi), WG_PINT(case_id), WG_PINT(case_id), WG_PTEXT(kind ? kind : ""),
 			 WG_PTEXT(kind ? kind : "") };
 	struct contacts_query cq = { sql_of(r, export_sql), p, 6 };
 	if (resource_export_reply(r, "contacts", "流调名单", write_contacts, &cq))
 		return r->fail.code;
-	return audit_read(r, r->reveal ? "export_reveal" : "export", "case_contacts", case_id, r->user->scope_path);
+	return audit_read(r, r->reveal ? "export_reveal" : "export", "case_contacts", case_id, path);
 }
 
-/* GET /api/v1/contacts?case_id=&kind=&reveal=1&limit=&cursor=: the contacts
+/* GET /api/v1/contacts?case_id=&kind=&grid=&reveal=1&limit=&cursor=: the contacts
  * handed to the caller's community (or anywhere in the caller's scope), the
  * list a community works from after "apply": whom to call and visit. */
 int contacts_handed(wg_req *r)
 {
-	static const char *const allowed[] = { "case_id", "kind", "reveal", "limit", "cursor", NULL };
-	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
+	static const char *const allowed[] = { "case_id", "kind", "grid", "reveal", "limit", "cursor", NULL };
+	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2], path[WG_MAX_GRID_PATH];
 	int64_t case_id;
 	struct wg_pager pg = { 0 };
 	const char *kind = req_query(r, "kind");
 	if (req_check_query(r, allowed) || check_kind(r, kind) || resource_want_reveal(r, &contacts_reveal) ||
-	    pager_start(r, &pg, 100, true) || req_query_int(r, "case_id", 0, INT64_MAX, 0, &case_id))
+	    pager_start(r, &pg, 100, true) || req_query_int(r, "case_id", 0, INT64_MAX, 0, &case_id) ||
+	    handed_range(r, lo, hi, sizeof lo, path, sizeof path))
 		goto out;
-	scope_range(r->user->scope_path, lo, hi, sizeof lo);
 	wg_param p[] = { WG_PTEXT(lo), WG_PTEXT(hi), WG_PINT(case_id), WG_PINT(case_id), WG_PTEXT(kind ? kind : ""),
 			 WG_PTEXT(kind ? kind : ""), WG_PINT(pg.limit + 1), WG_PINT(pg.cursor) };
 	if (!pager_rows(r, &pg, sql_of(r, handed_sql), p, 8, 0, contact_json, NULL) &&
 	    !pager_count(r, &pg, "FROM case_contacts k" HANDED_WHERE, p, 6, 0) &&
-	    !audit_read(r, r->reveal ? "reveal" : "read", "case_contacts", case_id, r->user->scope_path))
+	    !audit_read(r, r->reveal ? "reveal" : "read", "case_contacts", case_id, path))
 		return pager_reply(r, &pg);
 out:
 	pager_release(&pg);

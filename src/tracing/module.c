@@ -13,6 +13,8 @@ static const struct wg_route tracing_routes[] = {
 	{ "GET",  "/api/v1/venues/{id}/qr.png",   venue_qr_png,      &right_GRID_READ,   0, NULL },
 	{ "GET",  "/api/v1/venues/{id}/scans",    venue_scan_count,  &right_GRID_READ,   0, NULL },
 	{ "POST", "/api/v1/scans",                scan_create,       &right_SCAN_WRITE,  ROUTE_WRITE | ROUTE_JSON, NULL },
+	{ "GET",  "/api/v1/public/venue",         door_venue,        NULL, ROUTE_PUBLIC | ROUTE_LIMITED, NULL },
+	{ "POST", "/api/v1/public/scans",         door_scan,         NULL, ROUTE_PUBLIC | ROUTE_LIMITED | ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "POST", "/api/v1/dwells",               dwell_create,      &right_TRACE_RUN,   ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "POST", "/api/v1/cases/{id}/trace",     case_trace,        &right_TRACE_RUN,   ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "POST", "/api/v1/cases/trace",          cases_trace_batch, &right_TRACE_RUN,   ROUTE_WRITE | ROUTE_JSON, NULL },
@@ -20,6 +22,14 @@ static const struct wg_route tracing_routes[] = {
 	{ "POST", "/api/v1/cases/{id}/apply",     case_apply,        &right_TRACE_RUN,   ROUTE_WRITE | ROUTE_JSON, NULL },
 	{ "GET",  "/api/v1/contacts",             contacts_handed,   &right_PERSON_READ, 0, NULL },
 	{ "GET",  "/api/v1/contacts/export",      contacts_export,   &right_PERSON_READ, 0, NULL },
+};
+
+/* Cases where the case lives; contacts on the lists handed to the places
+ * where they live (not those of a trace still waiting to be applied). */
+static const struct wg_counter tracing_counters[] = {
+	{ "cases", "病例", "cases", "cases", "node_path", NULL, &right_PERSON_READ },
+	{ "contacts", "下发密接", "contacts handed over", "case_contacts", "node_path",
+	  "community_id IS NOT NULL AND duplicate = 0 AND pending = 0", &right_PERSON_READ },
 };
 
 static const struct wg_command tracing_commands[] = {
@@ -51,4 +61,5 @@ const struct wg_module tracing_module = {
 	.start = tracing_start,
 	.stop = tracing_stop,
 	.demo = tracing_demo,
+	.counters = tracing_counters, .ncounters = WG_COUNT(tracing_counters),
 };

@@ -11,17 +11,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DEFAULT_STAY_SECONDS (30 * 60)
-
 #define CLOCK_SKEW_SECONDS   300
 
 /* ---- scans ---- */
 
-static int venue_by_code(wg_req *r, const char *code, int64_t *id, char *path, size_t size)
+int scans_venue_by_code(wg_req *r, const char *code, int64_t *id, char *path, size_t size)
 {
 	wg_stmt *s;
-	if (strncmp(code, QR_PREFIX, strlen(QR_PREFIX)) == 0)
-		code += strlen(QR_PREFIX);
+	code = venue_code_of(code);
 	wg_param p[] = { WG_PTEXT(code) };
 	int rc = store_query(r->db, "SELECT id, node_path FROM venues WHERE code = ?", p, 1, &s);
 	if (rc)
@@ -79,32 +76,10 @@ static int reply_stay(wg_req *r, uint32_t trace_id, bool is_subject, const char 
 	return req_reply(r, 201, out);
 }
 
-/* POST /api/v1/scans {venue_code, person_id | phone, t_in?, t_out?} */
-int scan_create(wg_req *r)
+/* Appends one stay at VENUE to the engine's store; *duplicate when the same
+ * stay was there already. 422 naming t_out for a stay the engine refuses. */
+int scans_append(wg_req *r, uint32_t trace_id, int64_t venue, int64_t t_in, int64_t t_out, bool *duplicate)
 {
-	static const char *const allowed[] = { "venue_code", "person_id", "phone", "t_in", "t_out", NULL };
-	struct cases_subject subject;
-	uint32_t trace_id;
-	bool is_subject;
-	if (req_check_body(r, allowed))
-		return r->fail.code;
-	json_t *code = json_object_get(r->body, "venue_code");
-	if (!json_is_string(code) || json_string_length(code) == 0 || json_string_length(code) > 64)
-		return req_fail(r, WG_ERR_REQUIRED, "venue_code", "请提供场所码", "venue_code is required");
-	if (cases_subject_parse(r, &subject))
-		return r->fail.code;
-	int64_t venue = 0, t_in, t_out;
-	char path[WG_MAX_GRID_PATH];
-	if (venue_by_code(r, json_string_value(code), &venue, path, sizeof path))
-		return r->fail.code;
-	/* Only at one's own venues; then anyone may be scanned there (visitors
-	 * come from everywhere), which is why the person is checked only after. */
-	if (!scope_contains(r->user->scope_path, path))
-		return req_fail(r, WG_ERR_FORBIDDEN, "venue_code", "只能登记本人管辖范围内场所的扫码",
-				"you may record scans only at venues inside your scope");
-	if (time_field(r, "t_in", r->now, &t_in) || time_field(r, "t_out", t_in + DEFAULT_STAY_SECONDS, &t_out) ||
-	    cases_subject_resolve(r, &subject, &trace_id, &is_subject))
-		return r->fail.code;
 	struct trace_rec rec;
 	struct trace_diag diag = { 0 };
 	size_t added = 0;
@@ -119,9 +94,44 @@ int scan_create(wg_req *r)
 	if (rc)
 		return req_failf(r, rc == TRACE_ERR_IO || rc == TRACE_ERR_NOMEM ? WG_ERR_IO : WG_ERR_VALIDATION, "t_out",
 				 "扫码记录无效:%s", "invalid scan: %s", trace_err_zh(rc), trace_err_en(rc));
-	if (audit_stay(r, "scan", "venues", venue, path, trace_id, is_subject, "venue_id", venue))
+	*duplicate = added == 0;
+	return 0;
+}
+
+int scans_audit(wg_req *r, int64_t venue, const char *path, uint32_t trace_id, bool is_subject)
+{
+	return audit_stay(r, "scan", "venues", venue, path, trace_id, is_subject, "venue_id", venue);
+}
+
+/* POST /api/v1/scans {venue_code, person_id | phone, t_in?, t_out?} */
+int scan_create(wg_req *r)
+{
+	static const char *const allowed[] = { "venue_code", "person_id", "phone", "t_in", "t_out", NULL };
+	struct cases_subject subject;
+	uint32_t trace_id;
+	bool is_subject, duplicate;
+	if (req_check_body(r, allowed))
 		return r->fail.code;
-	return reply_stay(r, trace_id, is_subject, "venue_id", venue, t_in, t_out, added == 0);
+	json_t *code = json_object_get(r->body, "venue_code");
+	if (!json_is_string(code) || json_string_length(code) == 0 || json_string_length(code) > 256)
+		return req_fail(r, WG_ERR_REQUIRED, "venue_code", "请提供场所码", "venue_code is required");
+	if (cases_subject_parse(r, &subject))
+		return r->fail.code;
+	int64_t venue = 0, t_in, t_out;
+	char path[WG_MAX_GRID_PATH];
+	if (scans_venue_by_code(r, json_string_value(code), &venue, path, sizeof path))
+		return r->fail.code;
+	/* Only at one's own venues; then anyone may be scanned there (visitors
+	 * come from everywhere), which is why the person is checked only after. */
+	if (!scope_contains(r->user->scope_path, path))
+		return req_fail(r, WG_ERR_FORBIDDEN, "venue_code", "只能登记本人管辖范围内场所的扫码",
+				"you may record scans only at venues inside your scope");
+	if (time_field(r, "t_in", r->now, &t_in) || time_field(r, "t_out", t_in + TRACING_DEFAULT_STAY_SECONDS, &t_out) ||
+	    cases_subject_resolve(r, &subject, &trace_id, &is_subject) ||
+	    scans_append(r, trace_id, venue, t_in, t_out, &duplicate) ||
+	    scans_audit(r, venue, path, trace_id, is_subject))
+		return r->fail.code;
+	return reply_stay(r, trace_id, is_subject, "venue_id", venue, t_in, t_out, duplicate);
 }
 
 /* POST /api/v1/dwells {person_id | phone, lat, lng, t_in, t_out}: a stay at a

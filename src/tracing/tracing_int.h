@@ -15,6 +15,18 @@
 #include <stdint.h>
 
 #define QR_PREFIX "WG-VENUE:"
+/* A scan without a time of leaving is a stay of half an hour. */
+#define TRACING_DEFAULT_STAY_SECONDS (30 * 60)
+
+/* The code in what a scanner read: "WG-VENUE:<code>", "<public_url>/v/<code>" or the code itself. */
+const char *venue_code_of(const char *scanned);
+
+/* scans.c, for the door page too: the venue a code names (422 naming
+ * venue_code when none), one stay appended to the engine's store, and its
+ * audit record, which names no phone. */
+int scans_venue_by_code(wg_req *r, const char *code, int64_t *id, char *path, size_t size);
+int scans_append(wg_req *r, uint32_t trace_id, int64_t venue, int64_t t_in, int64_t t_out, bool *duplicate);
+int scans_audit(wg_req *r, int64_t venue, const char *path, uint32_t trace_id, bool is_subject);
 
 /* The server's scan store (store.c): locked while used; NULL when not open. */
 trace_store *tracing_store_lock(void);
@@ -59,6 +71,8 @@ int venue_qr(wg_req *r);
 int venue_qr_png(wg_req *r);
 int venue_scan_count(wg_req *r);
 int scan_create(wg_req *r);
+int door_venue(wg_req *r);
+int door_scan(wg_req *r);
 int dwell_create(wg_req *r);
 int case_trace(wg_req *r);
 int cases_trace_batch(wg_req *r);

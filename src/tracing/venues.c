@@ -1,6 +1,7 @@
 /* Venues on the grid, their scan codes and printable QR codes, and how
  * many scans each had. */
 #include "tracing/tracing_int.h"
+#include "core/app/app.h"
 #include "core/audit/audit.h"
 #include "core/auth/scope.h"
 #include "core/lib/err.h"
@@ -71,18 +72,51 @@ struct wg_resource venue_resource = {
 	.export_columns = venue_export, .nexport_columns = WG_COUNT(venue_export),
 };
 
+const char *venue_code_of(const char *scanned)
+{
+	const char *v;
+	if (strncmp(scanned, QR_PREFIX, strlen(QR_PREFIX)) == 0)
+		return scanned + strlen(QR_PREFIX);
+	if ((strncmp(scanned, "https://", 8) == 0 || strncmp(scanned, "http://", 7) == 0) && (v = strstr(scanned, "/v/")))
+		return v + 3;
+	return scanned;
+}
+
+/* What the QR code holds: ?content=url a link a phone camera opens
+ * (<public_url>/v/<code>, the door page), ?content=code the code for the
+ * staff app's scanner. By default the link when public_url is set. */
+static int venue_qr_text(wg_req *r, const char *code, char *out, size_t size)
+{
+	const char *content = req_query(r, "content");
+	const char *base = r->app->config.public_url;
+	bool url = content ? strcmp(content, "url") == 0 : base[0] != '\0';
+	if (content && !url && strcmp(content, "code") != 0)
+		return req_fail(r, WG_ERR_BAD_QUERY, "content", "content 应为 url 或 code", "content must be url or code");
+	if (url && !base[0])
+		return req_fail(r, WG_ERR_VALIDATION, "content",
+				"尚未设置居民打开的网址(wangge.conf 的 public_url),二维码无法指向扫码页",
+				"public_url is not set in wangge.conf, so the code cannot lead to the door page");
+	if (url)
+		snprintf(out, size, "%s/v/%s", base, code);
+	else
+		snprintf(out, size, QR_PREFIX "%s", code);
+	return 0;
+}
+
 /* GET /api/v1/venues/{id}/qr.svg and qr.png: the venue's code to print and
  * put up at the door, as an SVG or a PNG of 8 pixels a module. */
 static int venue_qr_reply(wg_req *r, bool png)
 {
 	json_t *v;
-	char path[WG_MAX_GRID_PATH], text[64];
+	char path[WG_MAX_GRID_PATH], text[400];
 	if (resource_load(r, &venue_resource, r->id, &v, path, sizeof path))
 		return r->fail.code;
-	snprintf(text, sizeof text, QR_PREFIX "%s", json_string_value(json_object_get(v, "code")));
+	int rc = venue_qr_text(r, json_string_value(json_object_get(v, "code")), text, sizeof text);
 	json_decref(v);
+	if (rc)
+		return r->fail.code;
 	wg_buf out = WG_BUF_INIT(4u << 20);
-	int rc = png ? qr_png(text, 8, &out) : qr_svg(text, &out);
+	rc = png ? qr_png(text, 8, &out) : qr_svg(text, &out);
 	size_t len;
 	char *data = rc ? NULL : wg_buf_detach(&out, &len);
 	wg_buf_release(&out);

@@ -92,6 +92,48 @@ test('every role\'s first screen has something: the grid worker\'s people, the c
   assert.ok(whole.json.items.some((c) => /号楼\d+单元\d+室$/.test(c.address)), 'revealed: the door to knock on');
 });
 
+test('the dashboard\'s figures: each place under a node with its households, persons, cases and contacts, adding up', async () => {
+  const county = await srv.api('GET', '/api/v1/stats/children', { token: command });
+  assert.equal(county.status, 200, county.text);
+  assert.equal(county.json.node.kind, 'county', 'the caller\'s scope node by default');
+  assert.equal(county.json.node.persons, PERSONS);
+  const homes = (await srv.api('GET', '/api/v1/households?limit=1', { token: command })).json.total;
+  assert.equal(county.json.node.households, homes);
+  assert.equal(county.json.node.cases, 1);
+  assert.ok(county.json.items.length > 3, 'the towns and streets');
+  for (const k of ['households', 'persons', 'cases', 'contacts']) {
+    assert.equal(county.json.items.reduce((s, c) => s + c[k], 0), county.json.node[k], `${k} add up`);
+  }
+  // Down to the demo community: its figures are what its own lists say.
+  const mine = await srv.api('GET', `/api/v1/stats/children?node=${DEMO.community}`, { token: community });
+  assert.equal(mine.status, 200, mine.text);
+  const listed = await srv.api('GET', '/api/v1/contacts?limit=1', { token: community });
+  assert.equal(mine.json.node.contacts, listed.json.total);
+  const persons = await srv.api('GET', '/api/v1/persons?limit=1', { token: community });
+  assert.equal(mine.json.node.persons, persons.json.total);
+  assert.ok(mine.json.items.every((c) => c.kind === 'grid'));
+  // Each grid's list, as its grid worker would filter it, has as many as the figure says.
+  for (const g of mine.json.items) {
+    const one = await srv.api('GET', `/api/v1/contacts?grid=${g.id}&limit=1`, { token: community });
+    assert.equal(one.status, 200, one.text);
+    assert.equal(one.json.total, g.contacts, g.name);
+  }
+  assert.ok(mine.json.items.some((g) => g.contacts > 0), 'someone to call in some grid');
+  const elsewhere = await srv.api('GET', `/api/v1/contacts?grid=${county.json.node.id}`, { token: community });
+  assert.equal(elsewhere.status, 404);
+  assert.equal(elsewhere.json.error.field, 'grid');
+  // Outside one's scope the node does not exist; a role without the right sees places, not people.
+  const outside = await srv.api('GET', `/api/v1/stats/children?node=${county.json.node.id}`, { token: gridworker });
+  assert.equal(outside.status, 404);
+  assert.equal(outside.json.error.field, 'node');
+  const checkpoint = await srv.api('GET', '/api/v1/stats/children', { token: await srv.login('checkpoint') });
+  assert.equal(checkpoint.status, 200, checkpoint.text);
+  assert.equal(checkpoint.json.node.persons, undefined);
+  const bad = await srv.api('GET', '/api/v1/stats/children?node=abc', { token: command });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json.error.field, 'node');
+});
+
 test('the same seed makes the same county, wherever the program is run from', async () => {
   const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'wangge-elsewhere-'));
   const snapshot = (dir) => {

@@ -186,7 +186,10 @@ test('children lists exactly the direct children', async () => {
   for (const it of r.json.items) {
     assert.equal(it.parent_id, DEMO.community);
     assert.equal(it.path, `/1/2/3/${it.id}/`);
+    const below = await srv.api('GET', `/api/v1/grids?parent_id=${it.id}&limit=1`, { token });
+    assert.equal(it.child_count, below.json.total, 'how many places open below it');
   }
+  assert.ok(r.json.items.some((i) => i.child_count > 0));
   const leaf = await srv.api('GET', `/api/v1/grids/${DEMO.building}/children`, { token });
   assert.equal(leaf.status, 200);
   assert.deepEqual(leaf.json.items, []);
@@ -483,7 +486,7 @@ test('a node reads the same by id, in a list, as a child and in write replies; l
   assert.equal(one.json.code, 'Q"1');
   assert.equal(one.json.leaders.find((l) => l.user_id === u.json.id).name, '王"小\\二\n');
   assert.deepEqual(Object.keys(one.json), ['id', 'version', 'created_at', 'created_at_text', 'updated_at', 'updated_at_text',
-    'path', 'parent_id', 'kind', 'code', 'name', 'geometry', 'leaders']);
+    'path', 'parent_id', 'kind', 'code', 'name', 'geometry', 'leaders', 'child_count']);
   // Every time comes with its twin in local time (Asia/Shanghai by default).
   assert.match(one.json.created_at_text, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/);
   assert.equal(Date.parse(one.json.updated_at_text) / 1000, one.json.updated_at);

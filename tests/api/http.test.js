@@ -136,6 +136,44 @@ test('the web UI is served at / and for client-side routes', async () => {
   }
 });
 
+// The raw answer to a GET with these request headers: status, headers and the bytes as sent.
+function getRaw(urlPath, headers) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port: srv.port, path: urlPath, headers }, (res) => {
+      const parts = [];
+      res.on('data', (c) => parts.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(parts) }));
+    });
+    req.on('error', reject);
+  });
+}
+
+test('the UI\'s files go out gzipped to those who take it, hashed assets cached for a year, the page never stale', async () => {
+  const zlib = require('node:zlib');
+  const dist = path.join(ROOT, 'web/dist');
+  const index = fs.readFileSync(path.join(dist, 'index.html'));
+  for (const p of ['/', '/m/tasks', '/v/ABC123']) {
+    const gz = await getRaw(p, { 'Accept-Encoding': 'gzip, deflate, br' });
+    assert.equal(gz.status, 200, p);
+    assert.equal(gz.headers['content-encoding'], 'gzip', p);
+    assert.match(gz.headers['content-type'], /^text\/html/, p);
+    assert.equal(gz.headers.vary, 'Accept-Encoding');
+    assert.equal(gz.headers['cache-control'], 'no-cache', `${p}: a new build is seen at once`);
+    assert.ok(gz.body.length < index.length, 'smaller than the page');
+    assert.deepEqual(zlib.gunzipSync(gz.body), index, p);
+  }
+  const plain = await getRaw('/', {});
+  assert.equal(plain.headers['content-encoding'], undefined, 'no gzip for a client that did not ask');
+  assert.deepEqual(plain.body, index);
+  const refused = await getRaw('/', { 'Accept-Encoding': 'gzip;q=0, identity' });
+  assert.equal(refused.headers['content-encoding'], undefined, 'gzip;q=0 refuses it');
+  const asset = fs.readdirSync(path.join(dist, 'assets')).find((f) => f.endsWith('.js'));
+  const js = await getRaw(`/assets/${asset}`, { 'Accept-Encoding': 'gzip' });
+  assert.equal(js.headers['cache-control'], 'public, max-age=31536000, immutable');
+  assert.match(js.headers['content-type'], /^text\/javascript/);
+  assert.deepEqual(zlib.gunzipSync(js.body), fs.readFileSync(path.join(dist, 'assets', asset)));
+});
+
 test('unknown API paths are 404 no_route; known paths with a wrong method are 405', async () => {
   for (const p of ['/api/v1/nothing', '/api/v1/grids/abc', '/api/v1/grids/0', '/api/v1/grids/5/parents', '/api/v2/grids', '/api/']) {
     expectError(await srv.api('GET', p, { token }), 404, 'no_route', undefined, p);

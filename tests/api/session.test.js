@@ -19,6 +19,7 @@ test('sign in returns a token, an HttpOnly SameSite=Strict cookie and the user',
   const me = await srv.api('GET', '/api/v1/me', { headers: { cookie: cookie.split(';')[0] } });
   assert.equal(me.status, 200);
   assert.equal(me.json.username, 'gridworker');
+  assert.equal(me.json.time_zone, 'Asia/Shanghai', 'the zone the pages show times in');
 });
 
 test('bearer token works, sign out ends it', async () => {

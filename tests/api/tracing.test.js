@@ -97,6 +97,9 @@ test('a case is traced in one call: close and secondary contacts with their evid
   const c = await srv.api('POST', '/api/v1/cases', { token: command, body: { person_id: people['病例甲'], onset_at: now - 3600, preset: 'v9' } });
   assert.equal(c.status, 201, c.text);
   assert.equal(c.json.status, 'open');
+  assert.equal(c.json.person_name, '病**', 'the case\'s person, masked as in lists of contacts');
+  const listed = await srv.api('GET', '/api/v1/cases?limit=100', { token: command });
+  assert.equal(listed.json.items.find((x) => x.id === c.json.id).person_name, '病**');
   const t = await srv.api('POST', `/api/v1/cases/${c.json.id}/trace`, { token: command });
   assert.equal(t.status, 200, t.text);
   assert.equal(t.json.close, 2);

@@ -115,6 +115,14 @@ test('reading accounts: only inside the scope, only with USER_READ', async () =>
   const byName = await users('command', 'GET', '?q=gridw');
   assert.deepEqual(byName.json.items.map((u) => u.username), ['gridworker']);
   expectError(await users('command', 'GET', '?role=king'), 400, 'bad_query', 'role');
+  // A department's people: the accounts scoped at a node or below it.
+  const dept = await users('command', 'GET', `?grid=${DEMO.community}&limit=1000`);
+  assert.equal(dept.status, 200, dept.text);
+  assert.ok(dept.json.items.some((u) => u.username === 'gridworker') && dept.json.items.some((u) => u.username === 'community'));
+  for (const u of dept.json.items) assert.ok(u.scope_path.startsWith('/1/2/3/'), u.scope_path);
+  assert.ok(!dept.json.items.some((u) => u.username === 'command'));
+  expectError(await users('community', 'GET', '?grid=1'), 404, 'not_found', 'grid');
+  expectError(await users('command', 'GET', '?grid=x'), 400, 'bad_query', 'grid');
 });
 
 test('paging through accounts: cursor, next_cursor and total', async () => {

@@ -92,6 +92,8 @@ test('editing with If-Match: a change made meanwhile is reported, and reload the
   await page.locator('[data-test=form-error]').waitFor();
   assert.match(await page.locator('[data-test=form-error]').innerText(), /已被他人修改/);
   await page.locator('[data-test=form-error] button').click();
+  // The form shows the record as it is now before the note is typed again.
+  await page.waitForFunction(() => document.getElementById('p-work')?.value === '阜宁县人民医院');
   await page.fill('#p-note', '已电话核实');
   await page.click('[data-test=p-save]');
   await page.locator('.el-dialog').waitFor({ state: 'detached' });

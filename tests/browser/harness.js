@@ -4,7 +4,6 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const http = require('node:http');
 const assert = require('node:assert/strict');
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -100,39 +99,6 @@ function recordAssets(page) {
   };
 }
 
-/**
- * A loopback proxy in front of the server that sends the build's .gz copies
- * with Content-Encoding: gzip, as the server is to do (web/README.md lists
- * that change); everything else passes through untouched.
- */
-function gzipProxy(target) {
-  const t = new URL(target);
-  const server = http.createServer((req, res) => {
-    const u = new URL(req.url, target);
-    const file = path.join(DIST, u.pathname === '/' || !/\.[a-z0-9]+$/i.test(u.pathname) ? '/index.html' : u.pathname);
-    const gzOk = /\bgzip\b/.test(req.headers['accept-encoding'] || '');
-    if (req.method === 'GET' && !u.pathname.startsWith('/api/') && gzOk && fs.existsSync(file + '.gz') && file.startsWith(DIST)) {
-      const type = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.html': 'text/html; charset=utf-8', '.svg': 'image/svg+xml' }[path.extname(file)];
-      const body = fs.readFileSync(file + '.gz');
-      res.writeHead(200, {
-        'content-type': type, 'content-encoding': 'gzip', 'content-length': body.length, vary: 'Accept-Encoding',
-        'cache-control': u.pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
-      });
-      res.end(body);
-      return;
-    }
-    const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode, r.headers);
-      r.pipe(res);
-    });
-    up.on('error', () => { res.writeHead(502); res.end(); });
-    req.pipe(up);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    resolve({ base: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }) });
-  }));
-}
-
 // Chromium DevTools' "Slow 4G" preset.
 const SLOW_4G = { offline: false, latency: 150 * 3.75, downloadThroughput: (1.6 * 1000 * 1000) / 8 * 0.9, uploadThroughput: (750 * 1000) / 8 * 0.9 };
 
@@ -165,7 +131,7 @@ async function startServer(...args) {
 
 module.exports = {
   ...helpers, startServer, ROOT, DIST, DESKTOP, PHONE, SLOW_4G, launch, context, signInApi, signInUi, shot, watchErrors,
-  gzSize, recordAssets, gzipProxy, throttle, usableAt,
+  gzSize, recordAssets, throttle, usableAt,
 };
 
 /** Chooses an option of an Element Plus select (typing first for remote ones). */

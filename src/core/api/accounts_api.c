@@ -54,10 +54,14 @@ static json_t *user_item(wg_req *r, wg_stmt *s, void *ctx)
 
 static int users_list(wg_req *r)
 {
-	static const char *const allowed[] = { "limit", "cursor", "role", "q", NULL };
+	static const char *const allowed[] = { "limit", "cursor", "role", "q", "grid", NULL };
 	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2], like[WG_MAX_USERNAME * 2 + 4];
+	char path[WG_MAX_GRID_PATH];
+	int64_t grid;
 	struct wg_pager pg = { 0 };
-	if (pager_start(r, &pg, WG_DEFAULT_LIST_LIMIT, false) || req_check_query(r, allowed))
+	/* ?grid=NODE: the accounts scoped at that node or below it (a department's people). */
+	if (pager_start(r, &pg, WG_DEFAULT_LIST_LIMIT, false) || req_check_query(r, allowed) ||
+	    req_query_int(r, "grid", 0, INT64_MAX, 0, &grid) || (grid && resource_node_path(r, grid, "grid", path, sizeof path)))
 		goto out;
 	const char *role = req_query(r, "role"), *q = req_query(r, "q");
 	if (role && !rbac_role(role)) {
@@ -76,7 +80,7 @@ static int users_list(wg_req *r)
 	}
 	like[o++] = '%';
 	like[o] = '\0';
-	scope_range(r->user->scope_path, lo, hi, sizeof lo);
+	scope_range(grid ? path : r->user->scope_path, lo, hi, sizeof lo);
 #define USERS_FROM " FROM users u JOIN grid_nodes g ON g.id = u.scope_node_id" \
 		   " WHERE g.path >= ? AND g.path < ? AND (? = '' OR u.role = ?)" \
 		   " AND (u.username LIKE ? ESCAPE '!' OR u.display_name LIKE ? ESCAPE '!')"

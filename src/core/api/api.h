@@ -13,5 +13,6 @@ extern const struct wg_module roles_api;
 extern const struct wg_module audit_api;
 extern const struct wg_module jobs_api;
 extern const struct wg_module metrics_api;
+extern const struct wg_module stats_api;
 
 #endif

@@ -1,5 +1,6 @@
 /* Sign-in and sign-out (/api/v1/session) and who am I (/api/v1/me). */
 #include "core/api/api.h"
+#include "core/app/app.h"
 #include "core/app/module.h"
 #include "core/audit/audit.h"
 #include "core/auth/auth.h"
@@ -154,11 +155,16 @@ static int me(wg_req *r)
 	const char *display = stmt_next(s) == 1 ? stmt_text(s, 0) : "";
 	json_t *u = user_json(r->user, display);
 	stmt_done(s);
-	json_t *rights = json_array();
-	for (int i = 0; i < rights_count(); i++)
+	json_t *rights = u ? json_array() : NULL;
+	for (int i = 0; rights && i < rights_count(); i++)
 		if (rbac_allows(r->user->role, right_at(i)))
 			json_array_append_new(rights, json_string(right_at(i)->name));
-	json_object_set_new(u, "rights", rights);
+	/* The zone people read times in (wangge.conf time_zone), for the pages. */
+	if (!u || json_object_set_new(u, "rights", rights) ||
+	    json_object_set_new(u, "time_zone", json_string(r->app->config.time_zone))) {
+		json_decref(u);
+		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	}
 	return req_reply(r, 200, u);
 }
 

@@ -25,6 +25,7 @@ void config_defaults(struct wg_config *cfg)
 	cfg->login_lock_seconds = WG_LOGIN_LOCK_SECONDS;
 	cfg->threads = 2;
 	cfg->import_sort_index_bytes = WG_IMPORT_SORT_INDEX_BYTES;
+	cfg->public_requests_per_minute = WG_PUBLIC_REQUESTS_PER_MINUTE;
 	snprintf(cfg->static_dir, sizeof cfg->static_dir, "web/dist");
 	snprintf(cfg->time_zone, sizeof cfg->time_zone, "Asia/Shanghai");
 }
@@ -43,6 +44,7 @@ static const struct {
 	{ "pwhash_ops", offsetof(struct wg_config, pwhash_ops), 0, 64 },
 	{ "pwhash_mem", offsetof(struct wg_config, pwhash_mem), 0, 1 << 30 },
 	{ "import_sort_index_bytes", offsetof(struct wg_config, import_sort_index_bytes), 1024, INT64_C(1) << 40 },
+	{ "public_requests_per_minute", offsetof(struct wg_config, public_requests_per_minute), 1, 1000000 },
 };
 
 static int set_key(struct wg_config *cfg, const char *key, const char *value, int line)
@@ -59,6 +61,14 @@ static int set_key(struct wg_config *cfg, const char *key, const char *value, in
 		if (strlen(value) >= sizeof cfg->time_zone || strstr(value, "..") || value[0] == '/')
 			return wg_error("wangge.conf line %d: time_zone must be a zone name such as Asia/Shanghai / 时区应为 Asia/Shanghai 这样的名称", line);
 		snprintf(cfg->time_zone, sizeof cfg->time_zone, "%s", value);
+		return 0;
+	}
+	if (strcmp(key, "public_url") == 0) {
+		size_t n = strlen(value);
+		if (n >= sizeof cfg->public_url || (strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0) ||
+		    strpbrk(value, " \"<>'"))
+			return wg_error("wangge.conf line %d: public_url must be the address residents open, e.g. https://wg.example.gov.cn / public_url 应为居民打开的网址,例如 https://wg.example.gov.cn", line);
+		snprintf(cfg->public_url, sizeof cfg->public_url, "%.*s", (int)(n && value[n - 1] == '/' ? n - 1 : n), value);
 		return 0;
 	}
 	if (strcmp(key, "static_dir") == 0) {
@@ -135,6 +145,7 @@ int config_write(const char *path, const struct wg_config *cfg)
 	fprintf(f, "threads = %u\n", cfg->threads);
 	fprintf(f, "# trusted_proxy = 127.0.0.1   (behind nginx: take the client address from X-Real-IP)\n");
 	fprintf(f, "time_zone = %s\n", cfg->time_zone);
+	fprintf(f, "# public_url = https://wg.example.gov.cn   (what venue QR codes open: <public_url>/v/<code>)\n");
 	for (size_t i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++)
 		fprintf(f, "%s = %lld\n", int_keys[i].key, (long long)*(const int64_t *)((const char *)cfg + int_keys[i].offset));
 	return fclose(f) == 0 ? 0 : wg_error("cannot write %s", path);

@@ -21,9 +21,11 @@ struct wg_config {
 	int64_t pwhash_ops;             /* argon2id cost; 0 = libsodium's interactive default */
 	int64_t pwhash_mem;
 	int64_t import_sort_index_bytes;  /* from this file size, an import into a small table builds its indexes by sorting */
+	int64_t public_requests_per_minute;  /* from one address, to the routes without an account */
 	unsigned threads;
 	char static_dir[1024];
 	char trusted_proxy[64];         /* a reverse proxy's address: its X-Real-IP names the client */
+	char public_url[256];           /* the address residents open; venue QR codes lead to <public_url>/v/<code> */
 	char time_zone[64];             /* what people read times in (core/lib/timefmt.h) */
 };
 

@@ -19,6 +19,9 @@
  *   listeners   what it does when an earlier module announces an event
  *               (core/app/events.h: "case_applied" …), in that request's
  *               transaction
+ *   counters    what the dashboard counts under each place (households,
+ *               persons, cases …): rows of one of its tables or views
+ *               whose node path lies in the place's subtree
  *
  * The platform loops over the list; nothing in core names a module. */
 #ifndef WG_MODULE_H
@@ -54,6 +57,17 @@ struct wg_demo {
 	int64_t scope[5];          /* demo scopes: county, street, community, grid, building */
 };
 
+/* One figure of GET /api/v1/stats/children: COUNT(*) FROM `from` WHERE its
+ * path column is in the subtree [AND where]. Shown to roles with `right`. */
+struct wg_counter {
+	const char *name;          /* the answer's key: "persons" */
+	const char *zh, *en;
+	const char *from;          /* a table or view of the module */
+	const char *path_column;   /* "node_path"; indexed */
+	const char *where;         /* an extra condition without parameters, or NULL */
+	const struct wg_right *right;
+};
+
 struct wg_module {
 	const char *name;          /* "grid": also its folder and its schema's array name */
 	const char *zh, *en;
@@ -69,9 +83,18 @@ struct wg_module {
 	int  (*demo)(struct wg_demo *d);
 	const struct wg_listener *listeners;
 	size_t nlisteners;
+	const struct wg_counter *counters;
+	size_t ncounters;
 };
 
 #define WG_COUNT(a) (sizeof (a) / sizeof (a)[0])
+
+/* Every module's counters, in module order (counters.c; the platform adds
+ * them when it declares the modules). */
+int    counters_add(const struct wg_counter *c, size_t n);
+size_t counters_count(void);
+const struct wg_counter *counter_at(size_t i);
+void   counters_reset(void);
 
 /* The domain modules, in dependency order, NULL-terminated (src/modules.c). */
 extern const struct wg_module *const wg_modules[];

@@ -208,5 +208,11 @@ void http_dispatch(wg_req *r)
 		req_fail(r, WG_ERR_UNAUTHORIZED, NULL, NULL, NULL);
 		return;
 	}
+	if ((r->route->flags & ROUTE_LIMITED) &&
+	    !http_rate_allow(r->address_text, r->now, r->app->config.public_requests_per_minute)) {
+		req_add_header(r, "Retry-After", "60");
+		req_fail(r, WG_ERR_RATE, NULL, NULL, NULL);
+		return;
+	}
 	req_run(r);
 }

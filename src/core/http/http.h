@@ -13,6 +13,8 @@
  *   ROUTE_NO_DB     needs no database connection (health, metrics, static)
  *   ROUTE_SNAPSHOT  a read made of several queries that must agree (a page
  *                   and its total): run in one read-only transaction
+ *   ROUTE_LIMITED   at most public_requests_per_minute from one client
+ *                   address (429): what anyone may call without an account
  *
  * `right` (a module's right, NULL for any signed-in user) is checked against
  * the caller's role (403). Scope, the *where*, is
@@ -39,6 +41,7 @@
 #define ROUTE_UPLOAD  (1u << 3)
 #define ROUTE_NO_DB   (1u << 4)
 #define ROUTE_SNAPSHOT (1u << 5)
+#define ROUTE_LIMITED (1u << 6)
 
 struct wg_app;
 struct wg_import;

@@ -19,4 +19,7 @@ void   http_spool_finish(wg_req *r);
 /* The file a GET of a non-API path names (or the app's index.html); a wg_err when none. */
 int    http_static_response(const char *static_dir, const wg_req *r, struct MHD_Response **out);
 
+/* Counts a request from ADDRESS in this minute; false once it made PER_MINUTE (ratelimit.c). */
+bool   http_rate_allow(const char *address, int64_t now, int64_t per_minute);
+
 #endif

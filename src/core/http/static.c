@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,11 +33,42 @@ static bool static_path_ok(const char *url)
 	return strlen(url) < 512;
 }
 
+/* Does the client take gzip? Each entry of Accept-Encoding is "coding[;q=w]";
+ * "gzip;q=0" refuses it. */
+static bool accepts_gzip(const wg_req *r)
+{
+	const char *p = r->mhd ? MHD_lookup_connection_value(r->mhd, MHD_HEADER_KIND, "Accept-Encoding") : NULL;
+	while (p && *p) {
+		p += strspn(p, " \t,");
+		size_t name = strcspn(p, " \t;,");
+		bool gzip = name == 4 && strncasecmp(p, "gzip", 4) == 0;
+		const char *end = p + strcspn(p, ",");
+		const char *q = strstr(p, "q=");
+		bool zero = q && q < end && strtod(q + 2, NULL) <= 0.0;
+		if (gzip)
+			return !zero;
+		p = end;
+	}
+	return false;
+}
+
+/* Hashed asset names never change content: a year, immutable. The page itself
+ * (and the client-route fallback) is asked for again so a new build is seen. */
+static const char *cache_control(const char *url, bool app_page)
+{
+	if (app_page || strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
+		return "no-cache";
+	if (strncmp(url, "/assets/", 8) == 0)
+		return "public, max-age=31536000, immutable";
+	return "public, max-age=3600";
+}
+
 int http_static_response(const char *static_dir, const wg_req *r, struct MHD_Response **out)
 {
-	char path[1600];
+	char path[1600], gz[1604];
 	const char *url = r->url;
-	struct stat sb;
+	struct stat sb, gzsb;
+	bool app_page = false;
 	if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
 		return WG_ERR_METHOD;
 	if (!static_path_ok(url))
@@ -49,17 +82,26 @@ int http_static_response(const char *static_dir, const wg_req *r, struct MHD_Res
 		snprintf(path, sizeof path, "%s/index.html", static_dir);
 		if (stat(path, &sb) != 0)
 			return WG_ERR_NO_ROUTE;
+		app_page = true;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* The build writes a .gz beside each text file; send it to those who take it. */
+	snprintf(gz, sizeof gz, "%s.gz", path);
+	bool gzipped = accepts_gzip(r) && stat(gz, &gzsb) == 0 && S_ISREG(gzsb.st_mode);
+	int fd = open(gzipped ? gz : path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return WG_ERR_NO_ROUTE;
-	struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
+	struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t)(gzipped ? gzsb.st_size : sb.st_size), fd);
 	if (!resp) {
 		close(fd);
 		return WG_ERR_NOMEM;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, mime_type(path));
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache_control(url, app_page));
+	if (access(gz, R_OK) == 0)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+	if (gzipped)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	*out = resp;
 	return 0;
 }

@@ -32,7 +32,8 @@
 	X(DISABLED,     "disabled",           403, "账户已停用",                         "account disabled") \
 	X(NO_ROUTE,     "no_route",           404, "没有该接口",                         "no such endpoint") \
 	X(BUSY,         "busy",               503, "服务器繁忙,请稍后重试",               "server busy, try again later") \
-	X(USAGE,        "usage",              400, "命令参数错误",                       "bad command arguments")
+	X(USAGE,        "usage",              400, "命令参数错误",                       "bad command arguments") \
+	X(RATE,         "rate_limited",       429, "请求过于频繁,请稍后再试",             "too many requests; try again in a minute")
 
 enum wg_err {
 #define WG_ERR_ENUM(name, code, status, zh, en) WG_ERR_##name,

@@ -30,6 +30,10 @@
  * import_sort_index_bytes); up to WG_MAX_SORT_INDEX_BYTES, since the sort
  * runs in memory. */
 #define WG_IMPORT_SORT_INDEX_BYTES (8 << 20)
+/* Figures the dashboard counts under a place, over all modules (stats_api.c). */
+#define WG_MAX_COUNTERS 32
+/* Requests a minute from one address to what anyone may call (the venue door page). */
+#define WG_PUBLIC_REQUESTS_PER_MINUTE 60
 #define WG_MAX_SORT_INDEX_BYTES    (256ll << 20)
 /* A text search (?q=) counts its matches up to this many; beyond, total_capped. */
 #define WG_MAX_SEARCH_COUNT     10000u

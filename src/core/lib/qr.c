@@ -38,7 +38,8 @@ static void png_chunk(wg_buf *out, const char type[4], const unsigned char *data
 	wg_buf_append(out, type, 4);
 	wg_buf_append(out, data, n);
 	uLong crc = crc32(0L, (const Bytef *)type, 4);
-	crc = crc32(crc, data, n);
+	if (n)   /* zlib's crc32 with a NULL buffer answers its initial value, not the sum */
+		crc = crc32(crc, data, n);
 	unsigned char c[4] = { (unsigned char)(crc >> 24), (unsigned char)(crc >> 16), (unsigned char)(crc >> 8), (unsigned char)crc };
 	wg_buf_append(out, c, 4);
 }

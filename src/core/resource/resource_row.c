@@ -84,7 +84,7 @@ const char *resource_item_columns(const struct wg_resource *res, const wg_conn *
 static int json_members(const struct wg_resource *res, wg_stmt *s, int col, json_t *o)
 {
 	for (size_t i = 0; i < res->njson_members; i++, col++) {
-		json_t *v = json_loadb(stmt_text(s, col), stmt_len(s, col), 0, NULL);
+		json_t *v = json_loadb(stmt_text(s, col), stmt_len(s, col), JSON_DECODE_ANY, NULL);
 		if (!v || json_object_set_new(o, res->json_members[i].name, v))
 			return WG_ERR_NOMEM;
 	}
