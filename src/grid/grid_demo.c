@@ -117,6 +117,53 @@ static int demo_users(struct wg_app *app, wg_conn *c, const int64_t *ids)
 	return 0;
 }
 
+/* A community's list names whom to call in each grid: every grid of the
+ * demo community gets its grid worker, with a work phone (the demo's own
+ * grid worker keeps hers). */
+static int demo_grid_workers(struct wg_app *app, wg_conn *c, const int64_t *scopes)
+{
+	static const char *const names[] = { "陈静", "刘洋", "张敏", "杨帆", "黄丽", "周强", "吴婷", "徐磊",
+					     "孙芳", "马超", "朱琳", "胡军", "郭燕", "何涛", "高欣", "林峰" };
+	wg_stmt *s;
+	int64_t grids[64];
+	size_t n = 0;
+	wg_param p[] = { WG_PINT(scopes[2]) };
+	int rc = store_query(c, "SELECT id FROM grid_nodes WHERE parent_id = ? AND kind = 'grid' ORDER BY id", p, 1, &s);
+	if (rc)
+		return rc;
+	while (n < WG_COUNT(grids) && (rc = stmt_next(s)) == 1)
+		grids[n++] = stmt_int(s, 0);
+	stmt_done(s);
+	if (rc < 0)
+		return -rc;
+	for (size_t i = 0; i < n; i++) {
+		char user[32], display[64], phone[16];
+		int64_t id = 0;
+		snprintf(phone, sizeof phone, "1390515%04u", (unsigned)(i + 1) % 10000u);
+		if (grids[i] == scopes[3]) {
+			wg_param q[] = { WG_PTEXT(phone) };
+			rc = store_run(c, "UPDATE users SET phone = ? WHERE username = 'gridworker'", q, 1);
+		} else {
+			snprintf(user, sizeof user, "gw%zu", i + 1);
+			snprintf(display, sizeof display, "网格员%s", names[i % WG_COUNT(names)]);
+			rc = accounts_create_user(app, c, user, DEMO_PASSWORD, "grid_worker", grids[i], display, &id);
+			wg_param q[] = { WG_PTEXT(phone), WG_PINT(id) };
+			if (!rc)
+				rc = store_run(c, "UPDATE users SET phone = ? WHERE id = ?", q, 2);
+			if (!rc)
+				rc = grid_add_leader(c, grids[i], id, "网格员");
+		}
+		if (rc)
+			return rc;
+	}
+	wg_param q[] = { WG_PTEXT("13905150100") };
+	rc = store_run(c, "UPDATE users SET phone = ? WHERE username = 'community'", q, 1);
+	if (!rc && n > 1)
+		printf("  gw%d…gw%zu%*s grid_worker   the other grids of the demo community / 演示社区其余网格的网格员\n",
+		       grids[0] == scopes[3] ? 2 : 1, n, n >= 10 ? 5 : 6, "");
+	return rc;
+}
+
 int grid_demo(struct wg_demo *d)
 {
 	char name[128];
@@ -135,6 +182,8 @@ int grid_demo(struct wg_demo *d)
 		rc = build_tree(d->c, d->county, d->seed, d->scope, &nodes);
 	if (!rc)
 		rc = demo_users(d->app, d->c, d->scope);
+	if (!rc)
+		rc = demo_grid_workers(d->app, d->c, d->scope);
 	if (!rc)
 		printf("demo: %s %s with %d grid nodes / 演示数据已生成\n", d->county, name, nodes);
 	return rc;

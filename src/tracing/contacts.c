@@ -18,7 +18,8 @@
 #include <time.h>
 
 /* A contact as a community works it: the evidence, and who and where the
- * person is (name, phone, household address, grid and its leaders), from
+ * person is (name, phone, household address, the grid (a building's grid)
+ * with its leaders and the building's), from
  * the registry's public view. RANK is the engine's rank in the case's own
  * list, and the place in the list shown in a community's (no gaps where
  * duplicates and contacts not placed are left out). */
@@ -26,19 +27,22 @@
 	"SELECT k.kind, " RANK ", k.person_id, k.via_person_id, k.place, k.src_in, k.src_out, k.hit_in, k.hit_out," \
 	" k.overlap_min, k.total_overlap_min, k.node_path, COALESCE(p.name, ''), COALESCE(v.name, ''), k.community_id, k.case_id," \
 	" COALESCE(k.located_person_id, p.id), COALESCE(s.phone_enc, p.phone_enc, ''), k.duplicate, COALESCE(p.address, '')," \
-	" p.grid_id, COALESCE(g.name, ''), COALESCE(g.code, ''), " LEADERS ", COALESCE(l.note, ''), COALESCE(cm.name, ''), k.pending" \
+	" g.id, COALESCE(g.name, ''), COALESCE(g.code, ''), " LEADERS ", COALESCE(l.note, ''), COALESCE(cm.name, ''), k.pending" \
 	" FROM case_contacts k LEFT JOIN registry_people p ON p.id = COALESCE(k.located_person_id, k.person_id)" \
 	" LEFT JOIN trace_subjects s ON s.id = k.person_id" \
 	" LEFT JOIN venues v ON v.id = k.place AND k.kind <> 'companion'" \
-	" LEFT JOIN grid_nodes g ON g.id = p.grid_id LEFT JOIN grid_nodes cm ON cm.id = k.community_id" \
+	" LEFT JOIN grid_nodes b ON b.id = p.grid_id" \
+	" LEFT JOIN grid_nodes g ON g.id = CASE WHEN b.kind = 'building' THEN b.parent_id ELSE b.id END" \
+	" LEFT JOIN grid_nodes cm ON cm.id = k.community_id" \
 	" LEFT JOIN contact_locates l ON l.case_id = k.case_id AND l.trace_id = k.person_id"
 #define LEADERS_SQLITE \
 	"(SELECT json_group_array(json_object('name', name, 'duty', duty, 'phone', phone)) FROM (SELECT u.display_name AS name," \
-	" gl.duty AS duty, u.phone AS phone FROM grid_leaders gl JOIN users u ON u.id = gl.user_id WHERE gl.node_id = p.grid_id" \
-	" ORDER BY gl.duty, gl.user_id))"
+	" gl.duty AS duty, u.phone AS phone FROM grid_leaders gl JOIN users u ON u.id = gl.user_id JOIN grid_nodes n ON n.id = gl.node_id" \
+	" WHERE gl.node_id IN (g.id, b.id) ORDER BY length(n.path), gl.duty, gl.user_id))"
 #define LEADERS_POSTGRES \
 	"(SELECT COALESCE(json_agg(json_build_object('name', u.display_name, 'duty', gl.duty, 'phone', u.phone)" \
-	" ORDER BY gl.duty, gl.user_id), '[]') FROM grid_leaders gl JOIN users u ON u.id = gl.user_id WHERE gl.node_id = p.grid_id)"
+	" ORDER BY length(n.path), gl.duty, gl.user_id), '[]') FROM grid_leaders gl JOIN users u ON u.id = gl.user_id" \
+	" JOIN grid_nodes n ON n.id = gl.node_id WHERE gl.node_id IN (g.id, b.id))"
 #define CASE_RANK "k.rank"
 #define LIST_RANK "ROW_NUMBER() OVER (PARTITION BY k.case_id, k.kind ORDER BY k.rank)"
 

@@ -239,9 +239,10 @@ static int make_case(struct tracing_demo *t)
 	r.body = json_object();
 	if (!rc && (case_trace(&r) || (json_decref(r.out), r.out = NULL, case_apply(&r))))
 		rc = r.fail.code;
+	size_t places = json_array_size(json_object_get(r.out, "communities"));
 	if (!rc)
-		printf("demo: case %lld traced and handed to %zu communities, %lld not located / 演示病例已流调并下发\n",
-		       (long long)case_id, json_array_size(json_object_get(r.out, "communities")),
+		printf("demo: case %lld traced and handed to %zu %s, %lld not located / 演示病例已流调并下发\n",
+		       (long long)case_id, places, places == 1 ? "community" : "communities",
 		       (long long)json_integer_value(json_object_get(r.out, "not_located")));
 	json_decref(r.out);
 	json_decref(r.body);

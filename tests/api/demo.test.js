@@ -88,6 +88,10 @@ test('every role\'s first screen has something: the grid worker\'s people, the c
   assert.ok(called, 'with someone to call');
   assert.match(called.address, /\*/, 'the address masked by default');
   assert.ok(called.grid && called.grid.name, 'the grid named');
+  for (const c of list.json.items) {
+    assert.match(c.grid.name, /网格$/, 'the grid, not the building');
+    assert.ok(c.leaders.some((l) => l.duty === '网格员' && /^1\d{10}$/.test(l.phone)), `a grid worker to call for ${c.name}`);
+  }
   const whole = await srv.api('GET', '/api/v1/contacts?limit=1000&reveal=1', { token: community });
   assert.ok(whole.json.items.some((c) => /号楼\d+单元\d+室$/.test(c.address)), 'revealed: the door to knock on');
 });

@@ -1,6 +1,7 @@
 /* What handlers use to read a request and shape its answer. */
 #include "core/http/http.h"
 #include "core/lib/err.h"
+#include "core/lib/log.h"
 #include "core/lib/mem.h"
 #include "core/lib/parse.h"
 #include "core/lib/timefmt.h"
@@ -17,6 +18,10 @@ int req_fail(wg_req *r, int code, const char *field, const char *zh, const char 
 	snprintf(f->field, sizeof f->field, "%s", field ? field : "");
 	snprintf(f->zh, sizeof f->zh, "%s", zh ? zh : wg_err_zh(code));
 	snprintf(f->en, sizeof f->en, "%s", en ? en : wg_err_en(code));
+	/* The answer says only "database error"; the operator's log says which. */
+	if (code == WG_ERR_DB)
+		log_warn("%s %s: database: %s", r->method ? r->method : "", r->url ? r->url : "",
+			 r->db ? store_last_error(r->db) : "no connection");
 	return code;
 }
 
