@@ -19,10 +19,14 @@
  *                   of the earliest event). Whole-window: any contact event
  *                   with a stay of c ending at or after the window start.
  *                   The case and close contacts are never secondary.
- *   companion       same cell, overlap > companion_overlap minutes, stays
- *                   of the case ending at or after the window start; a cell
- *                   where either person dwelt more than dwell_limit minutes
- *                   in the dwell_days before onset (home, work) is skipped.
+ *   companion       时空伴随 as published (Chengdu, 2021): same cell, overlap
+ *                   > companion_overlap minutes (10), stays of the case
+ *                   ending at or after the window start, AND the case or
+ *                   the other person spent more than dwell_limit minutes
+ *                   (30 h) in that cell in the dwell_days (14) before onset:
+ *                   the cell is where one of them lives or works. The
+ *                   opposite reading (such cells excluded) is an option,
+ *                   TRACE_COMP_DWELL_EXCLUDES.
  */
 #ifndef WG_TRACE_H
 #define WG_TRACE_H
@@ -97,6 +101,15 @@ enum trace_mode {
 	TRACE_WHOLE_WINDOW = 1  /* secondary: contacts of contacts (SQL self-join) */
 };
 
+/* What a long dwell (more than comp_dwell_limit_min in the cell in the
+ * comp_dwell_days before onset) does to a companion pair in that cell. */
+enum trace_comp_dwell {
+	TRACE_COMP_DWELL_REQUIRED = 0, /* the published rule (default): the case or the
+					* other person must have dwelt that long there */
+	TRACE_COMP_DWELL_EXCLUDES = 1  /* option, the former local practice: the cell is
+					* left out when either one dwelt that long there */
+};
+
 /* Query rule. */
 struct trace_rule {
 	uint32_t buffer_min;        /* default 30 */
@@ -107,6 +120,7 @@ struct trace_rule {
 	uint32_t comp_overlap_min;  /* companions: overlap must exceed, default 10 */
 	uint32_t comp_dwell_limit_min; /* companions: long-dwell cell, default 1800 */
 	uint32_t comp_dwell_days;   /* window of the dwell limit, default 14 */
+	enum trace_comp_dwell comp_dwell_rule; /* default TRACE_COMP_DWELL_REQUIRED */
 	int      threads;           /* 0 = all cores */
 };
 
@@ -118,11 +132,15 @@ struct trace_hit {
 	uint32_t person;     /* the contact */
 	uint32_t source;     /* the case (close, companion, batch) or the close contact (secondary) */
 	uint32_t place;      /* venue or cell id */
+	uint32_t src_dwell_min;     /* companions: minutes the case spent in the cell in the
+				     * comp_dwell_days before onset (0 for scans) */
 	int64_t  src_in, src_out;   /* source's stay, Unix seconds */
 	int64_t  hit_in, hit_out;   /* contact's stay */
 	uint32_t overlap_min;       /* overlap of the two stays, 0 if they only met within the buffer */
 	uint32_t events;            /* contact events found (close, companions) */
 	uint64_t total_overlap_min; /* sum over events (close, companions) */
+	uint32_t hit_dwell_min;     /* companions: the contact's minutes in the cell, as
+				     * src_dwell_min (0 for scans) */
 };
 
 struct trace_result {

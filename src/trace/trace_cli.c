@@ -34,6 +34,7 @@
 	X(MAXSTAY,   "max-stay",    1, O_QUERY | O_BATCH | O_LOAD, "MIN   最长停留 / longest stay (load: accepted; query: cut to)") \
 	X(MINOVER,   "min-overlap", 1, O_QUERY | O_BATCH,       "MIN   最短重叠 / minimum overlap (default 0)") \
 	X(MODE,      "mode",        1, O_QUERY,                 "M     次密接规则 / secondary rule: ordered (default) | window") \
+	X(COMPDWELL, "comp-dwell",  1, O_QUERY,                 "R     时空伴随的长时停留(14 天内 >30 小时)/ companions, a long dwell in the cell: require (published rule, default) | exclude (option: leave such cells out)") \
 	X(THREADS,   "threads",     1, O_QUERY | O_BATCH,       "N     线程数 / worker threads (default: all cores)") \
 	X(CASES,     "cases",       1, O_BATCH,                 "FILE  病例文件 / CSV person,onset") \
 	X(CELLS,     "cells",       0, O_LOAD,                  "      位置轨迹 / the CSV holds person,lat,lng,t_in,t_out") \
@@ -218,6 +219,14 @@ static int get_rule(struct cli *c, struct trace_rule *r)
 			r->mode = TRACE_WHOLE_WINDOW;
 		else
 			return bad_usage(c->cmd, "选项值无效", "invalid option value", c->val[OPT_MODE]);
+	}
+	if (c->set[OPT_COMPDWELL]) {
+		if (strcmp(c->val[OPT_COMPDWELL], "require") == 0)
+			r->comp_dwell_rule = TRACE_COMP_DWELL_REQUIRED;
+		else if (strcmp(c->val[OPT_COMPDWELL], "exclude") == 0)
+			r->comp_dwell_rule = TRACE_COMP_DWELL_EXCLUDES;
+		else
+			return bad_usage(c->cmd, "选项值无效", "invalid option value", c->val[OPT_COMPDWELL]);
 	}
 	return 0;
 }

@@ -198,12 +198,18 @@ static const char *source_name(const char *what)
 	return strcmp(what, "secondary") == 0 ? "via" : "case";
 }
 
+static bool is_companions(const char *what)
+{
+	return strcmp(what, "companions") == 0;
+}
+
 static void print_table(FILE *f, const char *what, const struct trace_result *r)
 {
-	bool sec = strcmp(what, "secondary") == 0;
-	fprintf(f, "%-6s %-10s %-10s %-10s %-33s %-33s %8s %6s %8s\n", "rank", "person",
-		sec ? "via(密接)" : "case", strcmp(what, "companions") == 0 ? "cell" : "venue",
-		"source stay (UTC)", "contact stay (UTC)", "overlap", "events", "total");
+	bool sec = strcmp(what, "secondary") == 0, comp = is_companions(what);
+	fprintf(f, "%-6s %-10s %-10s %-10s %-33s %-33s %8s %6s %8s%s\n", "rank", "person",
+		sec ? "via(密接)" : "case", comp ? "cell" : "venue",
+		"source stay (UTC)", "contact stay (UTC)", "overlap", "events", "total",
+		comp ? "  dwell(case) dwell(contact)" : "");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct trace_hit *h = &r->hits[i];
 		fprintf(f, "%-6zu %-10u %-10u %-10u ", i + 1, h->person, h->source, h->place);
@@ -214,22 +220,30 @@ static void print_table(FILE *f, const char *what, const struct trace_result *r)
 		put_time(f, h->hit_in);
 		fputs(" – ", f);
 		put_time(f, h->hit_out);
-		fprintf(f, " %8u %6u %8llu\n", h->overlap_min, h->events,
+		fprintf(f, " %8u %6u %8llu", h->overlap_min, h->events,
 			(unsigned long long)h->total_overlap_min);
+		if (comp)
+			fprintf(f, "  %11u %14u", h->src_dwell_min, h->hit_dwell_min);
+		fputc('\n', f);
 	}
 	fprintf(f, "%zu %s\n", r->n, r->n == 1 ? "person" : "persons");
 }
 
 static void print_csv(FILE *f, const char *what, const struct trace_result *r)
 {
+	bool comp = is_companions(what);
 	fprintf(f, "rank,person,%s,place,source_in,source_out,contact_in,contact_out,"
-		"overlap_min,events,total_overlap_min\n", source_name(what));
+		"overlap_min,events,total_overlap_min%s\n", source_name(what),
+		comp ? ",source_dwell_min,contact_dwell_min" : "");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct trace_hit *h = &r->hits[i];
-		fprintf(f, "%zu,%u,%u,%u,%lld,%lld,%lld,%lld,%u,%u,%llu\n", i + 1, h->person, h->source,
+		fprintf(f, "%zu,%u,%u,%u,%lld,%lld,%lld,%lld,%u,%u,%llu", i + 1, h->person, h->source,
 			h->place, (long long)h->src_in, (long long)h->src_out, (long long)h->hit_in,
 			(long long)h->hit_out, h->overlap_min, h->events,
 			(unsigned long long)h->total_overlap_min);
+		if (comp)
+			fprintf(f, ",%u,%u", h->src_dwell_min, h->hit_dwell_min);
+		fputc('\n', f);
 	}
 }
 
@@ -240,12 +254,16 @@ static void print_json(FILE *f, const char *what, const struct trace_result *r)
 		const struct trace_hit *h = &r->hits[i];
 		fprintf(f, "%s\n{\"rank\":%zu,\"person\":%u,\"%s\":%u,\"%s\":%u,"
 			"\"source_stay\":[%lld,%lld],\"contact_stay\":[%lld,%lld],"
-			"\"overlap_min\":%u,\"events\":%u,\"total_overlap_min\":%llu}",
+			"\"overlap_min\":%u,\"events\":%u,\"total_overlap_min\":%llu",
 			i ? "," : "", i + 1, h->person, source_name(what), h->source,
-			strcmp(what, "companions") == 0 ? "cell" : "venue", h->place,
+			is_companions(what) ? "cell" : "venue", h->place,
 			(long long)h->src_in, (long long)h->src_out, (long long)h->hit_in,
 			(long long)h->hit_out, h->overlap_min, h->events,
 			(unsigned long long)h->total_overlap_min);
+		if (is_companions(what))
+			fprintf(f, ",\"source_dwell_min\":%u,\"contact_dwell_min\":%u", h->src_dwell_min,
+				h->hit_dwell_min);
+		fputc('}', f);
 	}
 	fputs("]}\n", f);
 }

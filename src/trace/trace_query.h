@@ -51,8 +51,11 @@ struct tq_scratch {
 	size_t cap;
 };
 
+/* Companions: the dwell window [from, to] (minutes), the long-dwell limit,
+ * and whether a long dwell is required (the published rule) or excludes. */
 struct tq_dwell {
 	int64_t from, to, limit;
+	bool require;
 };
 
 static inline int64_t tq_dur(const struct tq *q, uint32_t pos)

@@ -151,6 +151,7 @@ static int better(const struct ev *e, const struct ev *f)
 struct ref_rule {
 	int64_t W, k, B, onset;
 	int64_t dw_from, dw_to, dw_limit; /* companions; dw_limit < 0: off */
+	int dw_require;                   /* the published rule; 0: long dwell excludes */
 };
 
 static int64_t ref_dwell(const struct trace_rec *r, size_t n, uint32_t p, uint32_t place,
@@ -176,10 +177,11 @@ static void ref_contacts(const struct trace_rec *r, size_t n, uint32_t who, cons
 	for (size_t i = 0; i < n; i++) {
 		const struct trace_rec *x = &r[i];
 		int64_t a1 = x->t_min, b1 = a1 + x->dur;
+		int64_t case_dw = 0;
 		if (x->person != who || b1 < q->W || (q->k > 0 && x->dur < q->k))
 			continue;
-		if (q->dw_limit >= 0 && ref_dwell(r, n, who, x->place, q) > q->dw_limit)
-			continue;
+		if (q->dw_limit >= 0)
+			case_dw = ref_dwell(r, n, who, x->place, q);
 		for (size_t j = 0; j < n; j++) {
 			const struct trace_rec *y = &r[j];
 			int64_t a2 = y->t_min, b2 = a2 + y->dur;
@@ -188,8 +190,12 @@ static void ref_contacts(const struct trace_rec *r, size_t n, uint32_t who, cons
 			int64_t ov = (b1 < b2 ? b1 : b2) - (a1 > a2 ? a1 : a2);
 			if (ov < q->k)
 				continue;
-			if (q->dw_limit >= 0 && ref_dwell(r, n, y->person, x->place, q) > q->dw_limit)
-				continue;
+			if (q->dw_limit >= 0) {
+				int64_t other_dw = ref_dwell(r, n, y->person, x->place, q);
+				int long_dw = case_dw > q->dw_limit || other_dw > q->dw_limit;
+				if (q->dw_require ? !long_dw : long_dw)
+					continue;
+			}
 			struct ev e = { ov > 0 ? ov : 0, a1 > a2 ? a1 : a2, x->place, a1, b1, a2, b2 };
 			struct ref_hit *h = &hits[y->person];
 			if (!h->used || better(&e, &h->best))
@@ -293,6 +299,7 @@ static struct ref_rule ref_rule_of(const struct trace_rule *r, int64_t onset, in
 	q.dw_from = q.onset - (int64_t)r->comp_dwell_days * 1440;
 	q.dw_to = q.onset;
 	q.dw_limit = comp ? (int64_t)r->comp_dwell_limit_min : -1;
+	q.dw_require = r->comp_dwell_rule == TRACE_COMP_DWELL_REQUIRED;
 	return q;
 }
 
@@ -458,8 +465,9 @@ static void test_random_companions(void **st)
 	append(s, TRACE_CELL, r, n, n);
 	trace_rule_default(&rule);
 	rule.comp_dwell_limit_min = 900; /* 15 h, so some cells are long-dwell in 3 days */
-	for (int iter = 0; iter < 8; iter++) {
+	for (int iter = 0; iter < 16; iter++) {
 		uint32_t who = 1 + rnd(np);
+		rule.comp_dwell_rule = iter % 2 ? TRACE_COMP_DWELL_EXCLUDES : TRACE_COMP_DWELL_REQUIRED;
 		int64_t onset = T0 + 3 * DAY;
 		struct ref_rule q = ref_rule_of(&rule, onset, 1);
 		struct trace_result res = { NULL, 0 };
@@ -622,16 +630,16 @@ static void test_secondary_order(void **st)
 
 static void test_companion_long_dwell(void **st)
 {
-	/* cell 5: home of person 1 (40 h in 14 days); cell 6: a market */
+	/* cell 5: home of person 1 (40 h in 14 days); cell 6: a market nobody lingers in */
 	struct trace_rec r[] = {
 		rec(1, 5, BASE - 5 * DAY, BASE - 5 * DAY + M(1200)),
 		rec(1, 5, BASE - 3 * DAY, BASE - 3 * DAY + M(1200)),
 		rec(1, 5, BASE + M(600), BASE + M(700)),
 		rec(2, 5, BASE + M(600), BASE + M(700)),
 		rec(1, 6, BASE + M(800), BASE + M(830)),
-		rec(3, 6, BASE + M(815), BASE + M(840)),  /* 15 min: companion */
-		rec(4, 6, BASE + M(820), BASE + M(830)),  /* 10 min: not (> 10 needed) */
-		rec(5, 6, BASE + M(819), BASE + M(830)),  /* 11 min: companion */
+		rec(3, 6, BASE + M(815), BASE + M(840)),  /* 15 min */
+		rec(4, 6, BASE + M(820), BASE + M(830)),  /* 10 min */
+		rec(5, 6, BASE + M(819), BASE + M(830)),  /* 11 min */
 	};
 	char *dir = tmp_dir();
 	trace_store *s = open_at(dir);
@@ -641,10 +649,23 @@ static void test_companion_long_dwell(void **st)
 	(void)st;
 	append(s, TRACE_CELL, r, 8, 8);
 	trace_rule_default(&rule);
+	/* the published rule: the pair counts in the case's home, not in the market */
+	assert_int_equal(trace_companions(s, 1, BASE + DAY, &rule, &res), TRACE_OK);
+	assert_int_equal(res.n, 1);
+	assert_int_equal(res.hits[0].person, 2);
+	assert_int_equal(res.hits[0].place, 5);
+	assert_int_equal(res.hits[0].overlap_min, 100);
+	assert_int_equal(res.hits[0].src_dwell_min, 2500);
+	assert_int_equal(res.hits[0].hit_dwell_min, 100);
+	trace_result_free(&res);
+	/* the exclusion option: the home is left out, the market counts (> 10 min) */
+	rule.comp_dwell_rule = TRACE_COMP_DWELL_EXCLUDES;
 	assert_int_equal(trace_companions(s, 1, BASE + DAY, &rule, &res), TRACE_OK);
 	assert_int_equal(res.n, 2);
 	assert_int_equal(res.hits[0].person, 3);
 	assert_int_equal(res.hits[0].overlap_min, 15);
+	assert_int_equal(res.hits[0].src_dwell_min, 30);
+	assert_int_equal(res.hits[0].hit_dwell_min, 25);
 	assert_int_equal(res.hits[1].person, 5);
 	trace_result_free(&res);
 	rule.comp_dwell_limit_min = 60000;
@@ -1475,6 +1496,15 @@ static void test_cli(void **st)
 		assert_int_equal(run(10, a), 0);
 		a[1] = "companions";
 		assert_int_equal(run(10, a), 0);
+		{
+			const char *b[] = { "trace", "companions", "--person", "1", "--onset", onset, "--data", data,
+					    "--comp-dwell", "exclude" };
+			assert_int_equal(run(10, b), 0);
+			b[9] = "require";
+			assert_int_equal(run(10, b), 0);
+			b[9] = "sometimes";
+			assert_int_equal(run(10, b), 2);
+		}
 		a[1] = "close";
 		a[3] = "99";
 		assert_int_equal(run(10, a), 1); /* unknown person */
