@@ -247,6 +247,29 @@ struct trace_case {
 int trace_batch_close(trace_store *s, const struct trace_case *cases, size_t n,
 		      const struct trace_rule *r, struct trace_result *out, size_t *unknown);
 
+/* A batch's answer without evidence: its distinct (case, contact) pairs. */
+struct trace_pair {
+	uint32_t source; /* the case */
+	uint32_t person; /* the contact */
+};
+struct trace_pairs {
+	struct trace_pair *pairs;  /* n pairs, by case, then contact person id */
+	size_t n;
+	struct trace_case *cases;  /* the known cases, by person id, each once with
+				    * its earliest onset */
+	size_t *first;             /* cases[i]'s pairs: pairs[first[i] .. first[i + 1]) */
+	size_t ncases;
+};
+/* Close contacts of many cases as distinct pairs: the persons of
+ * trace_batch_close, found on every core and kept as 8 bytes a pair, with
+ * no evidence and no ranking. The evidence and ranking of one case's list,
+ * when someone opens or exports it, are trace_close_contacts(s,
+ * cases[i].person, cases[i].onset, r, ...): the same persons. Unknown
+ * cases are skipped and counted in *unknown (may be NULL). */
+int  trace_batch_pairs(trace_store *s, const struct trace_case *cases, size_t n,
+		       const struct trace_rule *r, struct trace_pairs *out, size_t *unknown);
+void trace_pairs_free(struct trace_pairs *p);
+
 /* For a process that runs a query or two and exits (the CLI): the index is
  * kept on disk next to the segments (DIR/scan.idx, DIR/cell.idx), built and
  * saved when missing, stale or damaged, and loaded without the per-person

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/mem.h"
@@ -364,6 +365,47 @@ static void test_random_nobuffer(void **st) { (void)st; compare_random(0, 0, 1, 
 static void test_random_minoverlap(void **st) { (void)st; compare_random(10, 25, 2, 1); }
 static void test_random_big_minoverlap(void **st) { (void)st; compare_random(5, 40, 14, 1); }
 
+static int pair_cmp(const void *a, const void *b)
+{
+	const struct trace_pair *x = a, *y = b;
+	if (x->source != y->source)
+		return x->source < y->source ? -1 : 1;
+	return x->person < y->person ? -1 : x->person > y->person;
+}
+
+/* trace_batch_pairs finds the persons of trace_batch_close's rows, case by
+ * case (by case, then person), and each case's share is that case's close
+ * contacts at its onset. */
+static void same_pairs(trace_store *s, const struct trace_case *cases, size_t n,
+		       const struct trace_rule *rule, const struct trace_result *rows)
+{
+	struct trace_pairs pr;
+	struct trace_pair *want = calloc(rows->n + 1, sizeof(*want));
+	size_t unknown = 0;
+
+	assert_non_null(want);
+	for (size_t i = 0; i < rows->n; i++)
+		want[i] = (struct trace_pair){ rows->hits[i].source, rows->hits[i].person };
+	qsort(want, rows->n, sizeof(*want), pair_cmp);
+	assert_int_equal(trace_batch_pairs(s, cases, n, rule, &pr, &unknown), TRACE_OK);
+	assert_int_equal(pr.n, rows->n);
+	assert_memory_equal(pr.pairs, want, rows->n * sizeof(*want));
+	assert_int_equal(pr.first[0], 0);
+	assert_int_equal(pr.first[pr.ncases], pr.n);
+	for (size_t c = 0; c < pr.ncases; c++) {
+		struct trace_result one = { NULL, 0 };
+		assert_true(c == 0 || pr.cases[c - 1].person < pr.cases[c].person);
+		assert_int_equal(trace_close_contacts(s, pr.cases[c].person, pr.cases[c].onset, rule, &one),
+				 TRACE_OK);
+		assert_int_equal(one.n, pr.first[c + 1] - pr.first[c]);
+		for (size_t k = pr.first[c]; k < pr.first[c + 1]; k++)
+			assert_int_equal(pr.pairs[k].source, pr.cases[c].person);
+		trace_result_free(&one);
+	}
+	trace_pairs_free(&pr);
+	free(want);
+}
+
 static void test_random_batch(void **st)
 {
 	const uint32_t np = 120, nv = 10;
@@ -387,6 +429,7 @@ static void test_random_batch(void **st)
 	rule.lookback_days = 1;
 	assert_int_equal(trace_batch_close(s, cases, 6, &rule, &res, &unknown), TRACE_OK);
 	assert_int_equal(unknown, 1);
+	same_pairs(s, cases, 6, &rule, &res);
 	for (int c = 0; c < 4; c++) {
 		struct ref_rule q = ref_rule_of(&rule, onset[c], 0);
 		struct trace_result one = { NULL, 0 };
@@ -429,6 +472,7 @@ static void test_batch_many_cases(void **st)
 	for (uint32_t p = np; p >= 1; p -= 2) /* out of order: the batch sorts them */
 		cases[ncases++] = (struct trace_case){ p, T0 + (int64_t)(p % 3) * DAY };
 	assert_int_equal(trace_batch_close(s, cases, ncases, &rule, &res, &unknown), TRACE_OK);
+	same_pairs(s, cases, ncases, &rule, &res);
 	for (uint32_t p = 2; p <= np; p += 2) {
 		struct trace_result one = { NULL, 0 };
 		int rc = trace_close_contacts(s, p, T0 + (int64_t)(p % 3) * DAY, &rule, &one);
@@ -1406,8 +1450,11 @@ static void test_alloc_failures(void **st)
 					trace_result_free(&res);
 					if (trace_companions(s, r[0].person, NOW, &rule, &res) == TRACE_OK) {
 						trace_result_free(&res);
+						struct trace_pairs pr;
 						if (trace_batch_close(s, cases, 2, &rule, &res, NULL) == TRACE_OK)
 							trace_result_free(&res);
+						if (trace_batch_pairs(s, cases, 2, &rule, &pr, NULL) == TRACE_OK)
+							trace_pairs_free(&pr);
 					}
 				}
 			}
@@ -1512,8 +1559,41 @@ static void test_cli(void **st)
 		assert_int_equal(run(10, a), 2);
 	}
 	{
-		const char *a[] = { "trace", "batch", "--cases", cases, "--data", data, "--format", "csv" };
+		const char *a[] = { "trace", "batch", "--cases", cases, "--data", data, "--format", "csv",
+				    "--evidence" };
 		assert_int_equal(run(8, a), 0);
+		a[7] = "json";
+		assert_int_equal(run(8, a), 0);
+		a[7] = "table";
+		assert_int_equal(run(8, a), 0);
+		assert_int_equal(run(9, a), 0);
+	}
+	{
+		/* the pairs as CSV, from a child whose output is a file */
+		char out[300], buf[256];
+		snprintf(out, sizeof(out), "%s/pairs.csv", dir);
+		fflush(stdout);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			const char *a[] = { "trace", "batch", "--cases", cases, "--data", data, "--format", "csv",
+					    "--threads", "2" };
+			int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+				_exit(99);
+			_exit(run(10, a));
+		}
+		int status = 0;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		f = fopen(out, "r");
+		assert_non_null(f);
+		size_t got = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[got] = '\0';
+		/* 1 met 2 and 3; 2 met 1 and 3 (10:20-10:46 and 10:20-11:58 UTC) */
+		assert_string_equal(buf, "case,person\n1,2\n1,3\n2,1\n2,3\n");
 	}
 	{
 		const char *a[] = { "trace", "stats", "--data", data };
