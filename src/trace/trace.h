@@ -53,7 +53,9 @@
 	X(USAGE,          "命令参数错误",                 "bad arguments") \
 	X(TOO_LARGE,      "数据超过大小限制",             "input exceeds the size limit") \
 	X(COORD,          "经纬度无效或超出范围",         "latitude/longitude invalid or out of range") \
-	X(PARAM,          "参数无效",                     "invalid parameter")
+	X(PARAM,          "参数无效",                     "invalid parameter") \
+	X(SEQUENCE,       "日志记录顺序错误(重放或缺失)", "log records out of sequence (replayed or missing)") \
+	X(BUSY,           "另一进程正在写入扫码日志",     "another process is writing the scan log")
 
 enum trace_err {
 #define TRACE_ERR_ENUM(name, zh, en) TRACE_ERR_##name,
@@ -94,6 +96,9 @@ struct trace_params {
 	uint32_t max_stay_min;   /* longest venue stay accepted, default 120 */
 	uint32_t max_dwell_min;  /* longest cell dwell record accepted, default 1440 */
 	uint32_t cell_size_m;    /* default 800 */
+	uint32_t log_fold_records; /* the log is folded into a segment at this many
+				    * records of a kind, default 1,000,000 */
+	uint32_t log_fold_seconds; /* ... or when its oldest record is this old, default 3600 */
 };
 
 enum trace_mode {
@@ -151,6 +156,29 @@ void trace_result_free(struct trace_result *r);
 
 typedef struct trace_store trace_store;
 
+/* Threads. A store may be used by many threads at once, with these rules:
+ *  - trace_store_log_append may be called from any number of threads at
+ *    once, and alongside everything else except open and close: appends
+ *    share the store's short lock (never held across a write or an fsync)
+ *    and wait for durability without holding it. Queries never block an
+ *    append for longer than they take to copy a few pointers, folding for
+ *    longer than a swap.
+ *  - Queries (trace_close_contacts, trace_secondary_contacts,
+ *    trace_companions, trace_batch_close, trace_batch_pairs,
+ *    trace_place_count, trace_store_build) may be called from any thread;
+ *    they run one at a time (the store's query lock), each seeing every
+ *    record acknowledged before it began.
+ *  - trace_store_append, trace_store_load_csv, trace_store_expire and
+ *    trace_store_fold may be called from any thread; they run one at a time
+ *    (the store's writer lock), beside appends and queries (expiry waits
+ *    for the query running, and queries for it).
+ *  - trace_store_open and trace_store_close must not run beside anything
+ *    else on the same store; trace_store_one_shot right after the open.
+ *  - trace_store_count, trace_store_log_stats: any time. The other getters
+ *    (bytes_per_rec, max_dur, index_state) read what the last query left,
+ *    when no query runs.
+ * A server therefore needs no lock of its own around the store. */
+
 /* Opens (creating if needed) the store in dir (the directory itself, e.g.
  * DATA/trace). Every segment's header, header checksum and size are checked
  * here (a truncated or damaged one fails the open, named in diag->what);
@@ -169,6 +197,61 @@ void trace_store_close(trace_store *s);
 int  trace_store_append(trace_store *s, enum trace_kind kind, struct trace_rec *recs,
 			size_t n, int64_t now, size_t *added, struct trace_diag *diag);
 
+/* The scan log: live scans without a segment file each.
+ *
+ * Appends recs[0..n) (at most 65,536) to the kind's log and returns only
+ * when they are durable: many threads may call it at once, and one fsync
+ * covers every record that arrived while the previous one ran (group
+ * commit). Records are checked as by trace_store_append (nothing is
+ * appended if one is bad: diag->row names it); a record the store holds
+ * already, in the log or a segment, is a repeat (*added counts the new
+ * ones). Queries see the log's records as if they were in a segment. The
+ * first append makes this store the log's writer (trace_store_log_start);
+ * TRACE_ERR_BUSY when another process is. After a write or fsync error the
+ * log refuses appends (TRACE_ERR_IO) until the store is reopened; the
+ * records acknowledged before stay. `now` is Unix seconds. */
+int  trace_store_log_append(trace_store *s, enum trace_kind kind, const struct trace_rec *recs,
+			    size_t n, int64_t now, size_t *added, struct trace_diag *diag);
+
+/* Makes this store the writer of its log (DIR/log.lock; TRACE_ERR_BUSY when
+ * another process holds it). The log files are read again as their writer
+ * reads them after a crash: a torn tail (a frame a crash cut short, never
+ * acknowledged) is cut off with a message (trace_set_warn); a damaged frame
+ * before the last good one, a frame out of sequence (a replayed batch) or a
+ * damaged last frame fail with the file and byte offset in diag, and
+ * nothing of that file is used. With `folder`, a thread of the store's own
+ * folds the log when due (see trace_store_fold) until the store is closed;
+ * without, the caller calls trace_store_fold now and then (say every
+ * second). */
+int  trace_store_log_start(trace_store *s, bool folder, struct trace_diag *diag);
+
+/* Folds the log into segments where due: a kind's log with
+ * log_fold_records records, or whose oldest record is log_fold_seconds old
+ * (with force: any record). Appends go on meanwhile; the swap that starts
+ * a new log file is the only moment they wait for. Crash-safe at every
+ * step: a record is in the log, in the new segment, or (for a moment
+ * after a crash) in both, and then the log file is recognised as folded
+ * and deleted at the next start. *folded (may be NULL) = records folded.
+ * A no-op in a store that is not the log's writer. */
+int  trace_store_fold(trace_store *s, bool force, size_t *folded);
+
+struct trace_log_stats {
+	bool     writer;       /* this store writes the log */
+	size_t   records;      /* durable records in the log, not yet folded */
+	size_t   files;        /* log files of the kind */
+	size_t   segments;     /* segment files of the kind */
+	uint64_t folds, commits, fsyncs;
+	uint64_t torn_bytes;   /* torn tail cut off when this store took the log */
+	size_t   seek_bytes;   /* memory of the segments' point lookups */
+	int      error;        /* the log's sticky write error, 0 when none */
+};
+int  trace_store_log_stats(trace_store *s, enum trace_kind kind, struct trace_log_stats *st);
+
+/* Where the engine's messages to the operator go (a torn log tail cut off,
+ * a fold that failed): fn(message), or stderr when fn is NULL. Set once,
+ * before stores are opened. */
+void trace_set_warn(void (*fn)(const char *msg));
+
 /* A CSV file (as trace_parse_csv reads it) checked and appended as by
  * trace_store_append, without the whole batch in one array: *read is the
  * number of rows, *added the number stored. Bad input stores nothing. */
@@ -176,7 +259,10 @@ int  trace_store_load_csv(trace_store *s, enum trace_kind kind, const char *data
 			  int64_t now, size_t *read, size_t *added, struct trace_diag *diag);
 
 /* Deletes every record that ended before now - retention: whole segments are
- * unlinked, partly old ones rewritten without the old records. */
+ * unlinked, partly old ones rewritten without the old records. The log's
+ * writer first folds its whole log, so retention applies to the log's
+ * records as to the segments' (a store that does not write the log leaves
+ * the log to its writer). */
 int  trace_store_expire(trace_store *s, int64_t now, size_t *removed);
 
 /* Number of records of a kind, and bytes of the resident index per record

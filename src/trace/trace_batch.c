@@ -273,8 +273,21 @@ static int batch_threads(struct batch *b)
 	return b->rc;
 }
 
+static int batch_locked(trace_store *s, const struct trace_case *cases, size_t n,
+			const struct trace_rule *r, struct trace_result *out, size_t *unknown);
+
 int trace_batch_close(trace_store *s, const struct trace_case *cases, size_t n,
 		      const struct trace_rule *r, struct trace_result *out, size_t *unknown)
+{
+	int rc;
+	pthread_mutex_lock(&s->q_mu);
+	rc = batch_locked(s, cases, n, r, out, unknown);
+	pthread_mutex_unlock(&s->q_mu);
+	return rc;
+}
+
+static int batch_locked(trace_store *s, const struct trace_case *cases, size_t n,
+			const struct trace_rule *r, struct trace_result *out, size_t *unknown)
 {
 	struct batch b;
 	struct tq_case *c = NULL;

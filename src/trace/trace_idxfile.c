@@ -50,13 +50,13 @@ int trace_idx_path(const struct trace_store *s, enum trace_kind kind, char *buf,
 	return n < 0 || (size_t)n >= cap ? TRACE_ERR_TOO_LARGE : TRACE_OK;
 }
 
-uint64_t trace_idx_signature(const struct trace_store *s, enum trace_kind kind)
+uint64_t trace_idx_signature(const struct trace_seg *segs, size_t nseg, enum trace_kind kind)
 {
 	uint64_t acc[6] = { IDX_VERSION, (uint64_t)kind, 0, 0, 0, 0 };
 	uint64_t sig = trace_checksum(acc, sizeof(acc));
 
-	for (size_t i = 0; i < s->nseg; i++) {
-		const struct trace_seg *g = &s->segs[i];
+	for (size_t i = 0; i < nseg; i++) {
+		const struct trace_seg *g = &segs[i];
 		if (g->kind != (uint32_t)kind)
 			continue;
 		acc[0] = sig;
@@ -100,7 +100,8 @@ static const void *section_data(const struct trace_table *t, int i)
 	}
 }
 
-int trace_idx_save(const struct trace_store *s, enum trace_kind kind, const struct trace_table *t)
+int trace_idx_save(const struct trace_store *s, const struct trace_seg *segs, size_t nseg,
+		   enum trace_kind kind, const struct trace_table *t)
 {
 	static const uint8_t zeros[8];
 	char path[4096], tmp[4200];
@@ -125,7 +126,7 @@ int trace_idx_save(const struct trace_store *s, enum trace_kind kind, const stru
 	wr32(hdr + 24, t->nplace);
 	wr32(hdr + 28, t->npers);
 	wr32(hdr + 32, t->max_dur);
-	wr64(hdr + 40, trace_idx_signature(s, kind));
+	wr64(hdr + 40, trace_idx_signature(segs, nseg, kind));
 	wr64(hdr + 48, l.payload);
 	for (int i = 0; i < IDX_NSEC; i++)
 		wr64(hdr + 56 + 8 * i, trace_checksum(section_data(t, i), (size_t)l.len[i]));
@@ -244,8 +245,8 @@ static int idx_map(const char *path, enum trace_kind kind, uint64_t sig, struct 
 /* Loads the index file into t (arrays pointing into the mapping, no
  * per-person positions yet). TRACE_OK, TRACE_INDEX_REBUILT when there is no
  * file or it is stale, or the error that makes the file unusable (named in d). */
-int trace_idx_load(const struct trace_store *s, enum trace_kind kind, struct trace_table *t,
-		   struct trace_diag *d)
+int trace_idx_load(const struct trace_store *s, const struct trace_seg *segs, size_t nseg,
+		   enum trace_kind kind, struct trace_table *t, struct trace_diag *d)
 {
 	char path[4096];
 	struct idx_layout l;
@@ -257,7 +258,7 @@ int trace_idx_load(const struct trace_store *s, enum trace_kind kind, struct tra
 	rc = trace_idx_path(s, kind, path, sizeof(path));
 	if (rc)
 		return rc;
-	rc = idx_map(path, kind, trace_idx_signature(s, kind), &l, &base, &len, d);
+	rc = idx_map(path, kind, trace_idx_signature(segs, nseg, kind), &l, &base, &len, d);
 	if (rc)
 		return rc;
 	p = base;

@@ -371,8 +371,21 @@ out:
 	return rc;
 }
 
+static int pairs_locked(trace_store *s, const struct trace_case *cases, size_t n,
+			const struct trace_rule *r, struct trace_pairs *out, size_t *unknown);
+
 int trace_batch_pairs(trace_store *s, const struct trace_case *cases, size_t n,
 		      const struct trace_rule *r, struct trace_pairs *out, size_t *unknown)
+{
+	int rc;
+	pthread_mutex_lock(&s->q_mu);
+	rc = pairs_locked(s, cases, n, r, out, unknown);
+	pthread_mutex_unlock(&s->q_mu);
+	return rc;
+}
+
+static int pairs_locked(trace_store *s, const struct trace_case *cases, size_t n,
+			const struct trace_rule *r, struct trace_pairs *out, size_t *unknown)
 {
 	struct trace_result none;
 	struct pairs_job job;

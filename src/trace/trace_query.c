@@ -625,7 +625,7 @@ int tq_prepare(trace_store *s, enum trace_kind kind, uint32_t person, struct tra
 	out->n = 0;
 	(void)kind;
 	(void)person;
-	return trace_store_build(s);
+	return trace_store_build_locked(s);
 }
 
 /* Makes the positions of the dense persons in `dense` (every person when
@@ -706,14 +706,25 @@ static int query_one(trace_store *s, enum trace_kind kind, uint32_t person, int6
 	return rc;
 }
 
+/* Queries run one at a time (trace.h): the store's query lock. */
+static int query_locked(trace_store *s, enum trace_kind kind, uint32_t person, int64_t onset,
+			const struct trace_rule *r, struct trace_result *out)
+{
+	int rc;
+	pthread_mutex_lock(&s->q_mu);
+	rc = query_one(s, kind, person, onset, r, out);
+	pthread_mutex_unlock(&s->q_mu);
+	return rc;
+}
+
 int trace_close_contacts(trace_store *s, uint32_t person, int64_t onset,
 			 const struct trace_rule *r, struct trace_result *out)
 {
-	return query_one(s, TRACE_SCAN, person, onset, r, out);
+	return query_locked(s, TRACE_SCAN, person, onset, r, out);
 }
 
 int trace_companions(trace_store *s, uint32_t person, int64_t onset,
 		     const struct trace_rule *r, struct trace_result *out)
 {
-	return query_one(s, TRACE_CELL, person, onset, r, out);
+	return query_locked(s, TRACE_CELL, person, onset, r, out);
 }
