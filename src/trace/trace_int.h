@@ -78,8 +78,8 @@ struct trace_store {
 	char  *dir;
 	struct trace_params p;
 	pthread_mutex_t w_mu, q_mu, mu;
-	pthread_cond_t  log_cv;   /* with mu: a group commit finished */
 	pthread_cond_t  fold_cv;  /* with mu: the folding thread's wake-up */
+	pthread_cond_t  gather_cv; /* with mu: a record for a leader gathering its batch */
 	struct trace_seg *segs;
 	size_t nseg, capseg;
 	uint64_t next_seq;

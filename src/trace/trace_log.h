@@ -30,6 +30,11 @@ bool tlog_parse_name(const char *name, uint32_t *kind, uint64_t *gen);
 int  tlog_read(const char *path, uint32_t kind, uint64_t gen, uint32_t max_len, bool strict,
 	       struct tlog_file *out, struct trace_diag *d);
 void tlog_file_free(struct tlog_file *f);
+/* tlog_read of a file already in memory (d->what left to the caller). */
+int  tlog_parse(const uint8_t *buf, size_t size, uint32_t kind, uint64_t gen, uint32_t max_len, bool strict,
+		struct tlog_file *out, struct trace_diag *d);
+/* The 64-byte header of a log file. */
+void tlog_file_header(uint8_t hdr[TLOG_HEADER], uint32_t kind, uint64_t gen);
 void tlog_frame_header(uint8_t hdr[TLOG_FRAME_HEADER], const struct trace_rec *recs, uint32_t count,
 		       uint64_t lsn);
 int  tlog_create(const char *dir, uint32_t kind, uint64_t gen, int *fd);
@@ -37,7 +42,82 @@ int  tlog_truncate(const char *path, uint64_t len);
 int  tlog_list(const char *dir, uint32_t kind, uint64_t **gens, size_t *n);
 int  tlog_fsync_dir(const char *dir);
 
-/* ---- the log of a store (trace_log.c) ------------------------------------ */
+/* ---- the log in memory (trace_loggen.c, trace_log.c, trace_logfold.c) ---- */
+
+#define TLOG_CHUNK_BITS  16u
+#define TLOG_CHUNK       (1u << TLOG_CHUNK_BITS)
+#define TLOG_MAX_GEN     (1u << 30)   /* records in one generation */
+#define TLOG_NCHUNK      (TLOG_MAX_GEN / TLOG_CHUNK)
+#define TLOG_MAX_PARTS   16           /* generations one commit writes to, or one fold takes */
+
+struct tlog_gen {
+	uint64_t gen;            /* the file's number */
+	uint32_t kind;
+	uint64_t first_lsn;      /* lsn of record 0 */
+	struct trace_rec **chunk; /* TLOG_NCHUNK pointers, filled as needed, never moved */
+	size_t n;                /* records (mu) */
+	size_t sent;             /* records handed to a commit (mu) */
+	uint32_t *slot;          /* hash set of the records: index + 1, 0 empty (mu) */
+	size_t cap;              /* slots, a power of two */
+	int fd;                  /* the writer's open file, else -1 */
+	int refs;                /* the list it is on, snapshots, commits (mu) */
+	double first_at;         /* monotonic seconds of its first record */
+	uint32_t min_t, max_t;   /* span of its records */
+};
+
+struct waiter;
+
+struct trace_log {
+	struct tlog_gen **open;  /* unfolded, oldest first; the writer appends to the last */
+	size_t nopen, capopen;
+	struct tlog_gen **folded; /* folded, kept for table updates, oldest first */
+	size_t nfolded, capfolded, folded_recs;
+	uint64_t kept_lsn;       /* records below were folded and dropped from memory */
+	uint64_t next_lsn, durable_lsn;
+	uint64_t next_gen;
+	bool committing;         /* a leader is writing (or gathering) */
+	bool gathering;          /* the leader waits for the appends of its batch */
+	size_t last_batch;       /* records in the last commit */
+	struct waiter *waiters;  /* appends waiting for a commit (each on its own stack) */
+	int broken;              /* a write or fsync failed: no more appends */
+	uint8_t *cbuf;           /* the leader's frame buffer */
+	size_t ccap;
+	uint64_t folds, commits, torn, fsyncs;
+};
+
+/* Record i of a generation: chunks never move, so a reader that learned n
+ * under the lock reads records below n without it. */
+static inline struct trace_rec *tlog_rec(const struct tlog_gen *g, size_t i)
+{
+	return &g->chunk[i >> TLOG_CHUNK_BITS][i & (TLOG_CHUNK - 1)];
+}
+
+/* Records of g that are durable (visible to queries). mu held. */
+static inline uint64_t tlog_visible_in(const struct trace_log *L, const struct tlog_gen *g)
+{
+	uint64_t end = g->first_lsn + g->n;
+	if (L->durable_lsn <= g->first_lsn)
+		return 0;
+	return (end < L->durable_lsn ? end : L->durable_lsn) - g->first_lsn;
+}
+
+double tlog_seconds(void);
+struct tlog_gen *tlog_gen_new(uint32_t kind, uint64_t gen, uint64_t first_lsn, size_t slots);
+void   tlog_gen_unref(struct tlog_gen *g);
+size_t tlog_gen_find(const struct tlog_gen *g, const struct trace_rec *r);
+int    tlog_gen_push(struct tlog_gen *g, const struct trace_rec *r);
+int    tlog_list_push(struct tlog_gen ***list, size_t *n, size_t *cap, struct tlog_gen *g);
+void   tlog_list_remove(struct tlog_gen **list, size_t *n, const struct tlog_gen *g);
+size_t tlog_slots_for(const struct trace_store *s);
+int    tlog_unlink_gen(const struct trace_store *s, uint32_t kind, uint64_t gen);
+int    tlog_drop_empty(struct trace_store *s);
+/* trace_log.c */
+int    tlog_start_gen(struct trace_store *s, uint32_t kind);
+int    tlog_wait_durable(struct trace_store *s, struct trace_log *L, uint64_t target);
+/* trace_logfold.c */
+void  *tlog_folder_run(void *arg);
+
+/* ---- the log of a store ---------------------------------------------------- */
 
 /* Reads the log files of both kinds into the store (at open, before the
  * segments are listed: a fold that finishes in between leaves its records

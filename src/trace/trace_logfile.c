@@ -205,15 +205,30 @@ int tlog_read(const char *path, uint32_t kind, uint64_t gen, uint32_t max_len, b
 	      struct tlog_file *out, struct trace_diag *d)
 {
 	uint8_t *buf = NULL;
-	size_t size, pos = TLOG_HEADER, nrec = 0, cap = 0;
-	bool have = false;
-	uint64_t expect = 0;
+	size_t size;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	rc = read_whole(path, &buf, &size);
 	if (rc)
 		return fail(d, rc, 0, path);
+	rc = tlog_parse(buf, size, kind, gen, max_len, strict, out, d);
+	if (rc)
+		name_diag(d, path);
+	wg_free(buf);
+	return rc;
+}
+
+int tlog_parse(const uint8_t *buf, size_t size, uint32_t kind, uint64_t gen, uint32_t max_len, bool strict,
+	       struct tlog_file *out, struct trace_diag *d)
+{
+	const char *path = "log";
+	size_t pos = TLOG_HEADER, nrec = 0, cap = 0;
+	bool have = false;
+	uint64_t expect = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
 	if (size < TLOG_HEADER) {
 		rc = fail(d, TRACE_ERR_TRUNCATED, size, path);
 		goto out;
@@ -287,7 +302,6 @@ int tlog_read(const char *path, uint32_t kind, uint64_t gen, uint32_t max_len, b
 out:
 	if (rc)
 		tlog_file_free(out);
-	wg_free(buf);
 	return rc;
 }
 
@@ -298,6 +312,16 @@ void tlog_file_free(struct tlog_file *f)
 }
 
 /* ---- writing -------------------------------------------------------------- */
+
+void tlog_file_header(uint8_t hdr[TLOG_HEADER], uint32_t kind, uint64_t gen)
+{
+	memset(hdr, 0, TLOG_HEADER);
+	memcpy(hdr, TLOG_MAGIC, 8);
+	wr32(hdr + 8, TLOG_VERSION);
+	wr32(hdr + 12, kind);
+	wr64(hdr + 16, gen);
+	wr64(hdr + 56, trace_checksum(hdr, 56));
+}
 
 int tlog_fsync_dir(const char *dir)
 {
@@ -325,12 +349,7 @@ int tlog_create(const char *dir, uint32_t kind, uint64_t gen, int *fd_out)
 		     (unsigned long long)gen, (long)getpid());
 	if (k < 0 || (size_t)k >= sizeof(tmp))
 		return TRACE_ERR_TOO_LARGE;
-	memset(hdr, 0, sizeof(hdr));
-	memcpy(hdr, TLOG_MAGIC, 8);
-	wr32(hdr + 8, TLOG_VERSION);
-	wr32(hdr + 12, kind);
-	wr64(hdr + 16, gen);
-	wr64(hdr + 56, trace_checksum(hdr, 56));
+	tlog_file_header(hdr, kind, gen);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto out;
