@@ -122,6 +122,54 @@ static int float_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* What a query costs while scans keep coming: the first one after the run
+ * (the index built from the segments, the log's records merged in), then
+ * five times 1,000 more scans appended and the same query again (only the
+ * new scans merged into the index). Close contacts of the first scan's
+ * person. */
+static int query_after(trace_store *s, const struct job *j)
+{
+	struct trace_rule rule;
+	struct trace_result res = { NULL, 0 };
+	struct trace_rec *more = malloc(1000 * sizeof(*more));
+	struct trace_diag d;
+	struct job extra = *j;
+	double t0, t[5];
+	uint32_t who = scan_of(j, 0).person;
+
+	if (!more)
+		return 1;
+	trace_rule_default(&rule);
+	t0 = now_s();
+	if (trace_close_contacts(s, who, j->now, &rule, &res))
+		return 1;
+	printf("RESULT log_first_query_ms %.1f %zu\n", (now_s() - t0) * 1e3, res.n);
+	trace_result_free(&res);
+	extra.t = j->nthreads + 7; /* persons no thread used */
+	for (int round = 0; round < 5; round++) {
+		size_t added;
+		for (size_t i = 0; i < 1000; i++)
+			more[i] = scan_of(&extra, (size_t)round * 1000 + i);
+		if (trace_store_log_append(s, TRACE_SCAN, more, 1000, j->now, &added, &d))
+			return 1;
+		t0 = now_s();
+		if (trace_close_contacts(s, who, j->now, &rule, &res))
+			return 1;
+		t[round] = (now_s() - t0) * 1e3;
+		trace_result_free(&res);
+	}
+	qsort(t, 5, sizeof(double), dbl_cmp);
+	printf("RESULT log_query_after_1000_ms %.1f\n", t[2]);
+	free(more);
+	return 0;
+}
+
 /* Loads BASE.bin (the benchmark's binary data) into s; *end = its last
  * minute, in Unix seconds. */
 static int load_base(trace_store *s, const char *path, int64_t *end)
@@ -231,6 +279,8 @@ static int bench(const char *work, const char *name, bool use_log, uint32_t nthr
 		printf("RESULT %s_folds %llu\n", name, (unsigned long long)ls.folds);
 	}
 	printf("RESULT %s_count %zu\n", name, trace_store_count(s, TRACE_SCAN));
+	if (use_log && base && query_after(s, &jobs[0]))
+		rc = 1;
 	trace_store_close(s);
 	printf("RESULT %s_files %zu\n", name, files_in(dir));
 	fflush(stdout);

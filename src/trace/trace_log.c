@@ -337,6 +337,27 @@ int tlog_start_gen(struct trace_store *s, uint32_t kind)
 }
 
 
+/* Appends look for repeats in the segments: their lookups are built now,
+ * before the first append, not by it under the lock (a second or so for
+ * tens of millions of records). A segment whose lookups cannot be built
+ * gets them, or fails, when an append needs it. w_mu held: the list does
+ * not change. */
+static void seeks_ready(struct trace_store *s)
+{
+	for (size_t i = 0; i < s->nseg; i++) {
+		struct trace_seek *k = NULL;
+		if (s->segs[i].seek || s->segs[i].count == 0 || trace_seek_open(s, &s->segs[i], &k, NULL))
+			continue;
+		pthread_mutex_lock(&s->mu);
+		if (!s->segs[i].seek) {
+			s->segs[i].seek = k;
+			k = NULL;
+		}
+		pthread_mutex_unlock(&s->mu);
+		trace_seek_free(k);
+	}
+}
+
 /* Becomes the log's writer: w_mu held. The log files and the segments are
  * read again (another writer may have changed them since the open), with a
  * torn tail cut and generations already folded deleted, and each kind gets
@@ -370,6 +391,7 @@ static int own_log(struct trace_store *s, struct trace_diag *d)
 		s->lock_fd = -1;
 		return rc;
 	}
+	seeks_ready(s);
 	pthread_mutex_lock(&s->mu);
 	s->log_owner = true;
 	pthread_mutex_unlock(&s->mu);

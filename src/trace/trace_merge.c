@@ -1,6 +1,7 @@
 /* A table with a few records added (trace_table_merge): how the records of
  * the log reach a query without the table being built again from every
- * segment.
+ * segment, and, in a long-running store, without every person's positions
+ * being sorted again.
  *
  * One pass over the table: places that gain no record are copied as they
  * are, the others merged with the new records in (t_in, person, dur) order,
@@ -92,9 +93,18 @@ static void copy_old(const struct trace_table *t, const uint32_t *moved, uint32_
 		out->r_person[o + x] = moved[t->r_person[a + x]];
 }
 
+/* Where the new records went, for carrying the positions over: the k-th
+ * went to out position at[k], before old record before[k] (both
+ * ascending). */
+struct inserted {
+	uint32_t *at, *before;
+	size_t n;
+};
+
 /* Merges old records [a, b) and recs [c, d) of one place into out at *o. */
 static void merge_place(const struct trace_table *t, const uint32_t *moved, uint32_t a, uint32_t b,
-			const struct trace_rec *recs, size_t c, size_t d, struct trace_table *out, uint32_t *o)
+			const struct trace_rec *recs, size_t c, size_t d, struct trace_table *out, uint32_t *o,
+			struct inserted *ins)
 {
 	uint32_t rp = 0;
 	size_t rp_of = d; /* the record whose dense person rp is */
@@ -125,10 +135,106 @@ static void merge_place(const struct trace_table *t, const uint32_t *moved, uint
 			out->r_tin[*o] = recs[c].t_min;
 			out->r_dur[*o] = recs[c].dur;
 			out->r_person[*o] = rp;
+			ins->at[ins->n] = *o;
+			ins->before[ins->n++] = a;
 			c++;
 		}
 		(*o)++;
 	}
+}
+
+/* ---- positions carried over ----------------------------------------------- */
+
+#define SHIFT_BLOCK_BITS 12u
+
+/* Old record j moves up by the new records put before it: a table of the
+ * count before each block of 4,096 old records, then the few of the block
+ * itself (usually none). */
+struct shifter {
+	const struct inserted *ins;
+	uint32_t *base;      /* per block: new records before its first old record */
+};
+
+static inline uint32_t shifted(const struct shifter *sh, uint32_t j)
+{
+	size_t k = sh->base[j >> SHIFT_BLOCK_BITS];
+	while (k < sh->ins->n && sh->ins->before[k] <= j)
+		k++;
+	return j + (uint32_t)k;
+}
+
+struct newpos {
+	uint32_t person; /* dense in out */
+	uint32_t at;
+};
+
+static int newpos_cmp(const void *a, const void *b)
+{
+	const struct newpos *x = a, *y = b;
+	if (x->person != y->person)
+		return x->person < y->person ? -1 : 1;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* out's per-person positions from t's: every person's old positions moved
+ * up, merged with those of the new records (each list stays ascending). */
+static int carry_positions(const struct trace_table *t, const uint32_t *moved, const struct inserted *ins,
+			   struct trace_table *out)
+{
+	struct shifter sh = { ins, NULL };
+	struct newpos *np = alloc_n(ins->n, sizeof(*np));
+	size_t blocks = ((size_t)t->n >> SHIFT_BLOCK_BITS) + 1, k = 0, w = 0;
+	uint32_t o = 0;
+	int rc = TRACE_ERR_NOMEM;
+
+	sh.base = alloc_n(blocks, sizeof(uint32_t));
+	out->pers_off = alloc_n((size_t)out->npers + 1, sizeof(uint32_t));
+	out->p_pos = alloc_n(out->n, sizeof(uint32_t));
+	if (!np || !sh.base || !out->pers_off || !out->p_pos)
+		goto out;
+	for (size_t b = 0; b < blocks; b++) {
+		while (k < ins->n && ins->before[k] < (uint32_t)(b << SHIFT_BLOCK_BITS))
+			k++;
+		sh.base[b] = (uint32_t)k;
+	}
+	for (size_t i = 0; i < ins->n; i++)
+		np[i] = (struct newpos){ out->r_person[ins->at[i]], ins->at[i] };
+	qsort(np, ins->n, sizeof(*np), newpos_cmp);
+	k = 0;
+	for (uint32_t p = 0; p < out->npers; p++) {
+		out->pers_off[p] = (uint32_t)w;
+		/* the old person now at p, if any */
+		while (o < t->npers && (moved ? moved[o] : o) < p)
+			o++;
+		if (o < t->npers && (moved ? moved[o] : o) == p) {
+			uint32_t i = t->pers_off[o], e = t->pers_off[o + 1];
+			while (i < e || (k < ins->n && np[k].person == p)) {
+				uint32_t old_at = i < e ? shifted(&sh, t->p_pos[i]) : UINT32_MAX;
+				if (k < ins->n && np[k].person == p && np[k].at < old_at) {
+					out->p_pos[w++] = np[k++].at;
+				} else {
+					out->p_pos[w++] = old_at;
+					i++;
+				}
+			}
+		} else {
+			while (k < ins->n && np[k].person == p)
+				out->p_pos[w++] = np[k++].at;
+		}
+	}
+	out->pers_off[out->npers] = (uint32_t)w;
+	out->pos_all = true;
+	rc = w == out->n ? TRACE_OK : TRACE_ERR_CORRUPT;
+out:
+	wg_free(np);
+	wg_free(sh.base);
+	if (rc) {
+		wg_free(out->pers_off);
+		wg_free(out->p_pos);
+		out->pers_off = out->p_pos = NULL;
+		out->pos_all = false;
+	}
+	return rc;
 }
 
 int trace_table_merge(const struct trace_table *t, const struct trace_rec *recs, size_t n,
@@ -136,6 +242,7 @@ int trace_table_merge(const struct trace_table *t, const struct trace_rec *recs,
 {
 	uint32_t *moved = NULL, o = 0, pi = 0;
 	size_t total, nplaces = 0, c = 0;
+	struct inserted ins = { NULL, NULL, 0 };
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -156,7 +263,10 @@ int trace_table_merge(const struct trace_table *t, const struct trace_rec *recs,
 	out->r_person = alloc_n(total, sizeof(uint32_t));
 	out->r_tin = alloc_n(total, sizeof(uint32_t));
 	out->r_dur = alloc_n(total, sizeof(uint16_t));
-	if (!out->place_id || !out->place_off || !out->r_person || !out->r_tin || !out->r_dur)
+	ins.at = alloc_n(n, sizeof(uint32_t));
+	ins.before = alloc_n(n, sizeof(uint32_t));
+	if (!out->place_id || !out->place_off || !out->r_person || !out->r_tin || !out->r_dur || !ins.at
+	    || !ins.before)
 		goto fail;
 	out->max_dur = t->max_dur;
 	for (size_t x = 0; x < n; x++)
@@ -174,12 +284,13 @@ int trace_table_merge(const struct trace_table *t, const struct trace_rec *recs,
 		out->place_off[out->nplace] = o;
 		out->nplace++;
 		if (!from_t) {
-			merge_place(t, moved, 0, 0, recs, c, d, out, &o);
+			uint32_t at = pi < t->nplace ? t->place_off[pi] : t->n; /* before the next old place */
+			merge_place(t, moved, at, at, recs, c, d, out, &o, &ins);
 		} else if (d == c) {
 			copy_old(t, moved, t->place_off[pi], t->place_off[pi + 1], out, o);
 			o += t->place_off[pi + 1] - t->place_off[pi];
 		} else {
-			merge_place(t, moved, t->place_off[pi], t->place_off[pi + 1], recs, c, d, out, &o);
+			merge_place(t, moved, t->place_off[pi], t->place_off[pi + 1], recs, c, d, out, &o, &ins);
 		}
 		if (from_t)
 			pi++;
@@ -188,10 +299,18 @@ int trace_table_merge(const struct trace_table *t, const struct trace_rec *recs,
 	out->place_off[out->nplace] = o;
 	out->n = o;
 	trace_table_flags(out);
+	/* a long-running store's positions of every person: carried over (a
+	 * pass over them) instead of built again (a scatter over them all) */
+	if (t->pos_all && (rc = carry_positions(t, moved, &ins, out)) != TRACE_OK)
+		goto fail;
 	wg_free(moved);
+	wg_free(ins.at);
+	wg_free(ins.before);
 	return TRACE_OK;
 fail:
 	wg_free(moved);
+	wg_free(ins.at);
+	wg_free(ins.before);
 	trace_table_free(out);
 	return rc;
 }

@@ -254,6 +254,10 @@ static int add_packed(struct trace_store *s, enum trace_kind kind, const struct 
 	if (rc)
 		return trace_diag_set(diag, rc, 0, 0, "segment");
 	s->next_seq = g.seq + 1; /* past any number another loader took meanwhile */
+	/* the log's appends look into it for repeats: its lookups are built
+	 * here, not by the first append, under the lock */
+	if (s->log_owner && trace_seek_open(s, &g, &g.seek, NULL))
+		g.seek = NULL;
 	pthread_mutex_lock(&s->mu);
 	rc = trace_store_add_seg(s, &g);
 	if (!rc)
@@ -263,6 +267,7 @@ static int add_packed(struct trace_store *s, enum trace_kind kind, const struct 
 		char path[4096];
 		if (!trace_seg_path(s, &g, path, sizeof(path)))
 			unlink(path); /* not in the list: not on disk either */
+		trace_seek_free(g.seek);
 		return trace_diag_set(diag, rc, 0, 0, NULL);
 	}
 	if (added)

@@ -270,6 +270,68 @@ static void test_log_same_answers(void **st)
 	free(c);
 }
 
+/* ---- the merge of new records into a table ------------------------------------- */
+
+static void same_table(const struct trace_table *a, const struct trace_table *b)
+{
+	assert_int_equal(a->n, b->n);
+	assert_int_equal(a->nplace, b->nplace);
+	assert_int_equal(a->npers, b->npers);
+	assert_int_equal(a->max_dur, b->max_dur);
+	for (uint32_t i = 0; i < a->nplace; i++)
+		assert_int_equal(trace_table_place_id(a, i), trace_table_place_id(b, i));
+	assert_memory_equal(a->place_off, b->place_off, ((size_t)a->nplace + 1) * sizeof(uint32_t));
+	for (uint32_t i = 0; i < a->npers; i++)
+		assert_int_equal(trace_table_person_id(a, i), trace_table_person_id(b, i));
+	assert_memory_equal(a->r_person, b->r_person, a->n * sizeof(uint32_t));
+	assert_memory_equal(a->r_tin, b->r_tin, a->n * sizeof(uint32_t));
+	assert_memory_equal(a->r_dur, b->r_dur, a->n * sizeof(uint16_t));
+	assert_true(a->pos_all && b->pos_all);
+	assert_memory_equal(a->pers_off, b->pers_off, ((size_t)a->npers + 1) * sizeof(uint32_t));
+	assert_memory_equal(a->p_pos, b->p_pos, a->n * sizeof(uint32_t));
+}
+
+static int rec_order_cmp(const void *a, const void *b)
+{
+	return trace_rec_cmp(a, b);
+}
+
+/* A table with records merged in (new persons below and above the others,
+ * new places, repeats) is the table built from all of them, positions
+ * included. */
+static void test_table_merge(void **st)
+{
+	char *da = tmp_dir(), *db = tmp_dir();
+	size_t n = 3000, m = 400;
+	struct trace_rec *r = gen(n, 300, 40, 120), *more = gen(m, 600, 60, 120);
+	trace_store *a = open_with(da, 0), *b = open_with(db, 0);
+	struct trace_table merged;
+
+	(void)st;
+	for (size_t i = 0; i < m; i += 3)
+		more[i].person += 5000;          /* persons after every other */
+	more[1].person = 0;                      /* and before */
+	more[2] = r[17];                         /* a repeat */
+	seg_append(a, TRACE_SCAN, r, n);
+	seg_append(b, TRACE_SCAN, r, n);
+	seg_append(b, TRACE_SCAN, more, m);
+	assert_int_equal(trace_store_build(a), TRACE_OK);
+	assert_int_equal(trace_store_build(b), TRACE_OK);
+	qsort(more, m, sizeof(*more), rec_order_cmp);
+	m = trace_recs_unique(more, m);
+	assert_int_equal(trace_table_merge(&a->tab[TRACE_SCAN], more, m, &merged), TRACE_OK);
+	same_table(&merged, &b->tab[TRACE_SCAN]);
+	trace_table_free(&merged);
+	trace_store_close(a);
+	trace_store_close(b);
+	rm_tree(da);
+	rm_tree(db);
+	free(da);
+	free(db);
+	free(r);
+	free(more);
+}
+
 /* ---- many threads -------------------------------------------------------------- */
 
 struct appender {
@@ -875,6 +937,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_log_same_answers),
+		cmocka_unit_test(test_table_merge),
 		cmocka_unit_test(test_log_threads),
 		cmocka_unit_test(test_log_fold_crash_states),
 		cmocka_unit_test(test_log_bad_input),
