@@ -26,8 +26,9 @@ static int fold_gen(struct trace_store *s, uint32_t kind, struct tlog_gen *g, si
 	struct trace_packed pk;
 	struct trace_seg seg;
 	uint64_t gen = g->gen;
+	uint32_t *slot;
 	size_t n, m;
-	int rc;
+	int rc, fd;
 
 	memset(&pk, 0, sizeof(pk));
 	memset(&seg, 0, sizeof(seg));
@@ -76,12 +77,10 @@ static int fold_gen(struct trace_store *s, uint32_t kind, struct tlog_gen *g, si
 		s->next_seq = seg.seq + 1;
 	}
 	tlog_list_remove(L->open, &L->nopen, g);
-	wg_free(g->slot);
+	slot = g->slot; /* freed and closed after the swap, not under the lock */
 	g->slot = NULL;
-	if (g->fd >= 0) {
-		close(g->fd);
-		g->fd = -1;
-	}
+	fd = g->fd;
+	g->fd = -1;
 	if (n > 0 && tlog_list_push(&L->folded, &L->nfolded, &L->capfolded, g) == TRACE_OK) {
 		L->folded_recs += n;
 		while (L->folded_recs > TLOG_KEEP_FOLDED && L->nfolded > 0) {
@@ -98,6 +97,9 @@ static int fold_gen(struct trace_store *s, uint32_t kind, struct tlog_gen *g, si
 	}
 	L->folds++;
 	pthread_mutex_unlock(&s->mu);
+	wg_free(slot);
+	if (fd >= 0)
+		close(fd);
 	if (folded)
 		*folded += n;
 	/* the segment holds the records (or there were none): the file goes */
