@@ -20,6 +20,7 @@
  * 10 bytes a record plus 8 a place and 4 a person. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -242,6 +243,47 @@ static int idx_map(const char *path, enum trace_kind kind, uint64_t sig, struct 
 	return TRACE_OK;
 }
 
+/* The checksums of a run of sections (and their zero padding), on a
+ * thread of its own when there is one: the index file is read by every
+ * one-shot query, and its two big sections take a core each. */
+struct sec_check {
+	const uint8_t *p;
+	const struct idx_layout *l;
+	int from, to;
+	int bad;      /* the first section that fails, or -1 */
+};
+
+static void *check_sections(void *arg)
+{
+	struct sec_check *c = arg;
+	c->bad = -1;
+	for (int i = c->from; i < c->to && c->bad < 0; i++) {
+		const uint8_t *sec = c->p + IDX_HEADER + c->l->off[i];
+		bool pad_zero = true;
+		for (uint64_t b = c->l->len[i]; b < ((c->l->len[i] + 7) & ~(uint64_t)7); b++)
+			pad_zero = pad_zero && sec[b] == 0;
+		if (!pad_zero || trace_checksum(sec, (size_t)c->l->len[i]) != rd64(c->p + 56 + 8 * i))
+			c->bad = i;
+	}
+	return NULL;
+}
+
+/* The sections as two runs of about equal size (r_person, sections 0-3,
+ * and r_tin with r_dur, 4-5, at 4 + 4 + 2 bytes a record), checked at once. */
+static int check_all(const uint8_t *p, const struct idx_layout *l)
+{
+	struct sec_check c[2] = { { p, l, 0, 4, -1 }, { p, l, 4, IDX_NSEC, -1 } };
+	pthread_t th;
+	bool threaded = pthread_create(&th, NULL, check_sections, &c[1]) == 0;
+
+	check_sections(&c[0]);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		check_sections(&c[1]);
+	return c[0].bad >= 0 ? c[0].bad : c[1].bad;
+}
+
 /* Loads the index file into t (arrays pointing into the mapping, no
  * per-person positions yet). TRACE_OK, TRACE_INDEX_REBUILT when there is no
  * file or it is stale, or the error that makes the file unusable (named in d). */
@@ -262,13 +304,10 @@ int trace_idx_load(const struct trace_store *s, const struct trace_seg *segs, si
 	if (rc)
 		return rc;
 	p = base;
-	for (int i = 0; i < IDX_NSEC; i++) {
-		const uint8_t *sec = p + IDX_HEADER + l.off[i];
-		bool pad_zero = true;
-		for (uint64_t b = l.len[i]; b < ((l.len[i] + 7) & ~(uint64_t)7); b++)
-			pad_zero = pad_zero && sec[b] == 0;
-		if (!pad_zero || trace_checksum(sec, (size_t)l.len[i]) != rd64(p + 56 + 8 * i)) {
-			rc = idx_fail(d, TRACE_ERR_CORRUPT, IDX_HEADER + l.off[i], path);
+	{
+		int bad = check_all(p, &l);
+		if (bad >= 0) {
+			rc = idx_fail(d, TRACE_ERR_CORRUPT, IDX_HEADER + l.off[bad], path);
 			goto bad;
 		}
 	}

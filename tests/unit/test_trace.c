@@ -18,6 +18,7 @@
 #include "trace/trace.h"
 #include "trace/trace_int.h"
 #include "trace/trace_query.h"
+#include "trace/trace_cli.h"
 
 #define NOW   1700000000LL           /* "now" of the tests */
 #define DAY   86400LL
@@ -1627,6 +1628,60 @@ static void test_cli(void **st)
 	free(dir);
 }
 
+/* The pairs' writer: every width of number, each format, more pieces than
+ * one (the formatters' order kept). */
+static void test_pairs_output(void **st)
+{
+	static const uint32_t ids[] = { 0, 9, 10, 99, 100, 999, 1000, 65535, 1000000, 4294967295u };
+	size_t n = 300000, bytes;
+	struct trace_pair *pr = malloc(n * sizeof(*pr));
+	struct trace_pairs p;
+	char path[] = "/tmp/wg_pairs_XXXXXX";
+	char *want = malloc(n * 24 + 64), *got = malloc(n * 24 + 64);
+	size_t w = 0, k;
+	int fd;
+
+	(void)st;
+	assert_non_null(pr);
+	assert_non_null(want);
+	assert_non_null(got);
+	memset(&p, 0, sizeof(p));
+	w += (size_t)snprintf(want + w, 16, "case,person\n");
+	for (size_t i = 0; i < n; i++) {
+		pr[i].source = ids[(i / 1000) % 10];
+		pr[i].person = ids[i % 10] - (uint32_t)(i % 3 && ids[i % 10] ? 1 : 0);
+		w += (size_t)snprintf(want + w, 32, "%u,%u\n", pr[i].source, pr[i].person);
+	}
+	p.pairs = pr;
+	p.n = n;
+	p.ncases = 10;
+	for (int threads = 1; threads <= 3; threads += 2) {
+		fd = mkstemp(path);
+		assert_true(fd >= 0);
+		assert_int_equal(cli_write_pairs(fd, CLI_CSV, &p, threads), TRACE_OK);
+		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+		k = 0;
+		while ((bytes = (size_t)read(fd, got + k, n * 24 + 64 - k)) > 0 && bytes != (size_t)-1)
+			k += bytes;
+		close(fd);
+		unlink(path);
+		memcpy(path + strlen(path) - 6, "XXXXXX", 6);
+		assert_int_equal(k, w);
+		assert_memory_equal(got, want, w);
+	}
+	for (enum cli_format f = CLI_TABLE; f <= CLI_JSON; f++) {
+		fd = mkstemp(path);
+		assert_true(fd >= 0);
+		assert_int_equal(cli_write_pairs(fd, f, &p, 2), TRACE_OK);
+		close(fd);
+		unlink(path);
+		memcpy(path + strlen(path) - 6, "XXXXXX", 6);
+	}
+	free(pr);
+	free(want);
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1658,6 +1713,7 @@ int main(void)
 		cmocka_unit_test(test_append_rejects_whole_batch),
 		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_pairs_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
