@@ -124,7 +124,7 @@ FUZZ_OBJ := $(patsubst %.c,build/fuzzobj/%.o,$(LIB_SRC) $(GEN_SRC))
 
 build/fuzzobj/%.o: %.c
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(@D)
@@ -148,4 +148,4 @@ bench:
 clean:
 	rm -rf build
 
--include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(wildcard build/san/tests/modules/example/*.d build/san/example/*.d)
+-include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d) $(wildcard build/san/tests/modules/example/*.d build/san/example/*.d)

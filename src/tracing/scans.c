@@ -57,7 +57,9 @@ static int audit_stay(wg_req *r, const char *action, const char *resource, int64
 		json_decref(change);
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	}
-	int rc = audit_req(r, action, resource, id, path, change);
+	/* The stay itself is durable in the scan log before the answer; its
+	 * audit record is chained by the audit queue, as reads are. */
+	int rc = audit_event(r, action, resource, id, path, change);
 	json_decref(change);
 	return rc;
 }
@@ -76,6 +78,24 @@ static int reply_stay(wg_req *r, uint32_t trace_id, bool is_subject, const char 
 	return req_reply(r, 201, out);
 }
 
+/* The engine's refusal of a stay: the store's own trouble (disk, memory,
+ * a log that cannot keep up) is the server's, answered 5xx; anything else
+ * is the record's, a 422 naming t_out. */
+static int stay_failed(wg_req *r, int rc, uint32_t max_min, const char *zh_fmt, const char *en_fmt)
+{
+	int code = rc == TRACE_ERR_IO || rc == TRACE_ERR_NOMEM || rc == TRACE_ERR_BUSY ? WG_ERR_IO
+		 : rc == TRACE_ERR_TOO_LARGE ? WG_ERR_BUSY : WG_ERR_VALIDATION;
+	char zh[160], en[160];
+	if (rc == TRACE_ERR_TOO_LONG) {
+		snprintf(zh, sizeof zh, "%s(最长 %u 分钟)", trace_err_zh(rc), max_min);
+		snprintf(en, sizeof en, "%s (at most %u minutes)", trace_err_en(rc), max_min);
+	} else {
+		snprintf(zh, sizeof zh, "%s", trace_err_zh(rc));
+		snprintf(en, sizeof en, "%s", trace_err_en(rc));
+	}
+	return req_failf(r, code, code == WG_ERR_VALIDATION ? "t_out" : NULL, zh_fmt, en_fmt, zh, en);
+}
+
 /* Appends one stay at VENUE to the engine's store; *duplicate when the same
  * stay was there already. 422 naming t_out for a stay the engine refuses. */
 int scans_append(wg_req *r, uint32_t trace_id, int64_t venue, int64_t t_in, int64_t t_out, bool *duplicate)
@@ -86,14 +106,14 @@ int scans_append(wg_req *r, uint32_t trace_id, int64_t venue, int64_t t_in, int6
 	/* A default stay may run past now; the engine refuses future times. */
 	int64_t now = t_out > r->now ? t_out : r->now;
 	int rc = trace_rec_make(trace_id, (uint32_t)venue, t_in, t_out, now, tracing_params()->max_stay_min, &rec);
+	/* The log answers once the scan is on disk (group commit with whoever
+	 * else is scanning), so the 201 below promises a durable record. */
 	if (!rc) {
-		trace_store *store = tracing_store_lock();
-		rc = store ? trace_store_append(store, TRACE_SCAN, &rec, 1, now, &added, &diag) : TRACE_ERR_IO;
-		tracing_store_unlock();
+		trace_store *store = tracing_store();
+		rc = store ? trace_store_log_append(store, TRACE_SCAN, &rec, 1, now, &added, &diag) : TRACE_ERR_IO;
 	}
 	if (rc)
-		return req_failf(r, rc == TRACE_ERR_IO || rc == TRACE_ERR_NOMEM ? WG_ERR_IO : WG_ERR_VALIDATION, "t_out",
-				 "扫码记录无效:%s", "invalid scan: %s", trace_err_zh(rc), trace_err_en(rc));
+		return stay_failed(r, rc, tracing_params()->max_stay_min, "扫码记录无效:%s", "invalid scan: %s");
 	*duplicate = added == 0;
 	return 0;
 }
@@ -162,13 +182,11 @@ int dwell_create(wg_req *r)
 	size_t added = 0;
 	int rc = trace_rec_make(trace_id, cell, t_in, t_out, r->now, tracing_params()->max_dwell_min, &rec);
 	if (!rc) {
-		trace_store *store = tracing_store_lock();
-		rc = store ? trace_store_append(store, TRACE_CELL, &rec, 1, r->now, &added, &diag) : TRACE_ERR_IO;
-		tracing_store_unlock();
+		trace_store *store = tracing_store();
+		rc = store ? trace_store_log_append(store, TRACE_CELL, &rec, 1, r->now, &added, &diag) : TRACE_ERR_IO;
 	}
 	if (rc)
-		return req_failf(r, rc == TRACE_ERR_IO || rc == TRACE_ERR_NOMEM ? WG_ERR_IO : WG_ERR_VALIDATION, "t_out",
-				 "位置记录无效:%s", "invalid location record: %s", trace_err_zh(rc), trace_err_en(rc));
+		return stay_failed(r, rc, tracing_params()->max_dwell_min, "位置记录无效:%s", "invalid location record: %s");
 	if (audit_stay(r, "dwell", is_subject ? "trace_subjects" : "persons", trace_id, "", trace_id, is_subject, "cell", cell))
 		return r->fail.code;
 	return reply_stay(r, trace_id, is_subject, "cell", cell, t_in, t_out, added == 0);

@@ -71,23 +71,31 @@ static int person_by_phone(wg_req *r, const char *bidx, int64_t *id)
 	return 0;
 }
 
-/* The subject of a phone, created on first sight. Two requests creating the
- * same one at once meet at the unique blind index: one inserts, both read it. */
+/* The subject of a phone, created on first sight (looked up first: a
+ * number seen again writes nothing). Two requests creating the same one at
+ * once meet at the unique blind index: one inserts, both read it. */
 static int subject_of_phone(wg_req *r, const char *phone, const char *bidx, int64_t *id)
 {
+	wg_param q[] = { WG_PTEXT(bidx) };
+	*id = 0;
+	int rc = store_int(r->db, "SELECT COALESCE(MAX(id), 0) FROM trace_subjects WHERE phone_bidx = ?", q, 1, id);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	if (*id)
+		goto check;
 	wg_buf enc = WG_BUF_INIT(2048);
-	int rc = crypt_encrypt(&r->app->keys, "phone", phone, strlen(phone), &enc);
+	rc = crypt_encrypt(&r->app->keys, "phone", phone, strlen(phone), &enc);
 	if (!rc) {
 		wg_param p[] = { WG_PTEXTN(enc.data, enc.len), WG_PTEXT(bidx), WG_PINT(r->now) };
 		rc = store_run(r->db, "INSERT INTO trace_subjects (phone_enc, phone_bidx, created_at) VALUES (?, ?, ?)"
 			       " ON CONFLICT (phone_bidx) DO NOTHING", p, 3);
 	}
 	wg_buf_release(&enc);
-	wg_param q[] = { WG_PTEXT(bidx) };
 	if (!rc)
 		rc = store_int(r->db, "SELECT id FROM trace_subjects WHERE phone_bidx = ?", q, 1, id);
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
+check:
 	/* The engine's ids are 32 bits and UINT32_MAX marks an empty slot. */
 	if (*id < CASES_SUBJECT_FIRST_ID || *id >= (int64_t)UINT32_MAX)
 		return req_fail(r, WG_ERR_INTERNAL, "phone", "手机号登记对象编号已用尽", "no subject ids are left for phone numbers");

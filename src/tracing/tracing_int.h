@@ -28,7 +28,10 @@ int scans_venue_by_code(wg_req *r, const char *code, int64_t *id, char *path, si
 int scans_append(wg_req *r, uint32_t trace_id, int64_t venue, int64_t t_in, int64_t t_out, bool *duplicate);
 int scans_audit(wg_req *r, int64_t venue, const char *path, uint32_t trace_id, bool is_subject);
 
-/* The server's scan store (store.c): locked while used; NULL when not open. */
+/* The server's scan store (store.c), NULL when not open. Appends and
+ * single queries use it as it is; the lock keeps several queries one
+ * snapshot (a case's trace) without holding up appends. */
+trace_store *tracing_store(void);
 trace_store *tracing_store_lock(void);
 void tracing_store_unlock(void);
 const struct trace_params *tracing_params(void);

@@ -23,7 +23,7 @@ void config_defaults(struct wg_config *cfg)
 	cfg->login_fails_per_address = WG_LOGIN_FAILS_PER_ADDRESS;
 	cfg->login_window_seconds = WG_LOGIN_WINDOW_SECONDS;
 	cfg->login_lock_seconds = WG_LOGIN_LOCK_SECONDS;
-	cfg->threads = 2;
+	cfg->threads = WG_DEFAULT_THREADS;
 	cfg->import_sort_index_bytes = WG_IMPORT_SORT_INDEX_BYTES;
 	cfg->public_requests_per_minute = WG_PUBLIC_REQUESTS_PER_MINUTE;
 	snprintf(cfg->static_dir, sizeof cfg->static_dir, "web/dist");
@@ -151,6 +151,14 @@ int config_write(const char *path, const struct wg_config *cfg)
 	return fclose(f) == 0 ? 0 : wg_error("cannot write %s", path);
 }
 
+/* serve --threads: the workers and the connection pool sized for them. */
+static unsigned threads_override;
+
+void app_set_threads(unsigned n)
+{
+	threads_override = n;
+}
+
 int app_open(const char *data_dir, struct wg_app **out)
 {
 	char path[1200];
@@ -166,6 +174,8 @@ int app_open(const char *data_dir, struct wg_app **out)
 	rc = config_load(path, &app->config);
 	if (rc)
 		goto fail;
+	if (threads_override)
+		app->config.threads = threads_override;
 	snprintf(path, sizeof path, "%s/keys/audit.key", data_dir);
 	rc = key_file_read(path, app->audit_key, sizeof app->audit_key);
 	if (!rc)

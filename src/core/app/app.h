@@ -43,6 +43,9 @@ struct wg_app {
 /* Reads DIR/wangge.conf and the key files; opens the store. The platform
  * (core/platform.h) adds the session cache, the audit queue and the modules. */
 int  app_open(const char *data_dir, struct wg_app **out);
+/* Overrides wangge.conf's threads for this process (serve --threads), so
+ * that the connection pool opened with the store has one per worker. */
+void app_set_threads(unsigned n);
 void app_close(struct wg_app *app);
 int  config_load(const char *path, struct wg_config *cfg);
 void config_defaults(struct wg_config *cfg);

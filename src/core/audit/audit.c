@@ -21,6 +21,7 @@ struct audit_item {
 	char resource[32];
 	int64_t record;
 	char node_path[512];
+	char change_hash[65];   /* "" for reads */
 };
 
 struct audit_queue {
@@ -239,19 +240,25 @@ int audit_req(wg_req *r, const char *action, const char *resource, int64_t recor
 
 /* ---- queued reads ---- */
 
-int audit_read(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path)
+/* Queues one record for the flusher, which chains it within a few
+ * milliseconds; without a running queue (the CLI) it is written now. */
+static int audit_queue(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
+		       json_t *change)
 {
 	struct audit_queue *q = r->app->audit;
+	char ch[65] = "";
 	int rc = 0;
 	if (!q || !q->running) { /* not serving: write now, in a transaction of its own if need be */
 		bool own = !store_in_transaction(r->db);
 		if (own && store_begin(r->db))
 			return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
-		rc = audit_req(r, action, resource, record_id, node_path, NULL);
+		rc = audit_req(r, action, resource, record_id, node_path, change);
 		if (own)
 			rc = rc ? (store_rollback(r->db), rc) : store_commit(r->db);
 		return rc;
 	}
+	if (change && (rc = change_hash(change, ch)))
+		return req_fail(r, rc, NULL, NULL, NULL);
 	pthread_mutex_lock(&q->lock);
 	if (q->len == q->cap) {
 		size_t cap = q->cap ? q->cap * 2 : 1024;
@@ -272,11 +279,23 @@ int audit_read(wg_req *r, const char *action, const char *resource, int64_t reco
 	wg_copy_text(it->resource, sizeof it->resource, resource);
 	it->record = record_id;
 	wg_copy_text(it->node_path, sizeof it->node_path, node_path ? node_path : "");
+	memcpy(it->change_hash, ch, sizeof ch);
 	if (q->len >= 512)
 		pthread_cond_signal(&q->wake);
 out:
 	pthread_mutex_unlock(&q->lock);
 	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+}
+
+int audit_read(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path)
+{
+	return audit_queue(r, action, resource, record_id, node_path, NULL);
+}
+
+int audit_event(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
+		json_t *change)
+{
+	return audit_queue(r, action, resource, record_id, node_path, change);
 }
 
 /* Fills rows from queued items; rid holds their record ids as text. */
@@ -289,7 +308,7 @@ static void rows_of_items(const struct audit_item *items, size_t n, int64_t firs
 			.id = first_id + (int64_t)i, .at = items[i].at, .user_id = items[i].user_id,
 			.username = items[i].username, .address = items[i].address, .action = items[i].action,
 			.resource = items[i].resource, .record_id = rid[i],
-			.node_path = items[i].node_path, .change_hash = "",
+			.node_path = items[i].node_path, .change_hash = items[i].change_hash,
 		};
 	}
 }

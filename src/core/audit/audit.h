@@ -36,6 +36,12 @@ int audit_req(wg_req *r, const char *action, const char *resource, int64_t recor
 	      const char *node_path, json_t *change);
 /* Queues an audited read (action "read", "reveal" or "export"); 503 busy when the queue is full. */
 int audit_read(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path);
+/* Queues the record of an event whose own record is durable elsewhere (a
+ * scan, in the scan log): chained by the flusher within milliseconds, like
+ * reads, so that thousands a second do not each take the chain's head in
+ * their own transaction. The change is hashed now. */
+int audit_event(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
+		json_t *change);
 
 int  audit_queue_start(struct wg_app *app);
 void audit_queue_stop(struct wg_app *app);  /* flushes what is queued */

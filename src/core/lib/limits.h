@@ -30,6 +30,11 @@
  * import_sort_index_bytes); up to WG_MAX_SORT_INDEX_BYTES, since the sort
  * runs in memory. */
 #define WG_IMPORT_SORT_INDEX_BYTES (8 << 20)
+/* HTTP workers (wangge.conf threads). A scan waits in its worker until the
+ * scan log's group commit has it on disk, so the workers bound the scans
+ * in flight, and so how many one fsync carries; the connection pool has
+ * one per worker and two more. */
+#define WG_DEFAULT_THREADS 16
 /* Figures the dashboard counts under a place, over all modules (stats_api.c). */
 #define WG_MAX_COUNTERS 32
 /* Requests a minute from one address to what anyone may call (the venue door page). */
