@@ -165,5 +165,24 @@ test("the community's handed-over list, exported as XLSX", async () => {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-test=contacts-export]')]);
   const buf = fs.readFileSync(await download.path());
   assert.equal(buf.subarray(0, 2).toString(), 'PK', 'an XLSX workbook');
+
+  // Narrowed to a place: the server lists that subtree (?grid=), with its total; the export follows.
+  const kids = (await srv.api('GET', `/api/v1/grids/${h.DEMO.community}/children`, { token: command })).json.items;
+  const other = kids.find((k) => k.id !== h.DEMO.grid);
+  for (const node of [other, { id: h.DEMO.grid, name: '第1网格' }]) {
+    const want = (await srv.api('GET', `/api/v1/contacts?grid=${node.id}`, { token: command })).json;
+    await h.pickOption(page, '#k-grid', `#${node.id}`, { type: node.name });
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/contacts' && new URL(r.url()).searchParams.get('grid') === String(node.id)),
+      page.click('[data-test=contacts-search]'),
+    ]);
+    assert.equal(res.status(), 200);
+    await page.waitForFunction((n) => document.querySelector('[data-test=contacts-total]')?.innerText === `共 ${n} 条`
+      && !document.querySelector('[data-test=contacts-table] .el-loading-mask'), want.total);
+    const shown = await page.locator('[data-test=contacts-table] .el-table__body tr').count();
+    assert.equal(shown, want.items.length, node.name);
+    assert.match(await page.getAttribute('[data-test=contacts-export]', 'href'), new RegExp(`[?&]grid=${node.id}\\b`));
+  }
+  assert.ok((await srv.api('GET', `/api/v1/contacts?grid=${h.DEMO.grid}`, { token: command })).json.total >= 1, 'the grid has the contact');
   assert.deepEqual(errors, []);
 });
