@@ -68,7 +68,7 @@ export default {
   },
   venue: {
     title: 'Venues and codes', name: 'Venue', kind: 'Kind', address: 'Address', code: 'Code', grid: 'Grid', add: 'New venue', poster: 'Print poster',
-    posterTitle: 'Venue code', posterHint: 'Scan to check in, every time', doorLink: 'Resident check-in page', scans7: 'Scans, 7 days',
+    scans7: 'Scans, 7 days',
     noPublicUrl: "Residents' phone cameras cannot open the code on this poster",
     noPublicUrlHow: "Ask the administrator to set public_url in wangge.conf (the address of this system that residents' phones can open, e.g. https://wg.example.gov.cn) and restart the server, then print. Until then the poster carries the code for staff scanners.",
   },

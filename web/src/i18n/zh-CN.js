@@ -68,7 +68,7 @@ export default {
   },
   venue: {
     title: '场所与场所码', name: '场所名称', kind: '场所类型', address: '地址', code: '场所码', grid: '所属网格', add: '新建场所', poster: '打印场所码',
-    posterTitle: '场所码', posterHint: '进入请扫码登记 · 逢进必扫', doorLink: '居民扫码登记页', scans7: '近 7 天扫码',
+    scans7: '近 7 天扫码',
     noPublicUrl: '居民用手机相机扫这张海报上的码,打不开登记页',
     noPublicUrlHow: '请系统管理员在 wangge.conf 中设置 public_url(居民手机能打开的本系统网址,例如 https://wg.example.gov.cn),重启服务后再打印。在此之前,海报上是工作人员扫码用的场所码。',
   },
