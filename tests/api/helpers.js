@@ -118,4 +118,13 @@ async function login(base, username, password = DEMO_PASSWORD) {
   return r.json.token;
 }
 
-module.exports = { startServer, initData, api, login, run, ROOT, BIN, STORE, ADMIN_PASSWORD, DEMO_PASSWORD, DEMO };
+// Runs SQL on a data directory's database behind the program's back (the
+// server stopped, or for reading), returning psql's or sqlite3's output.
+function sql(data, stmt) {
+  if (STORE === 'postgres') {
+    return execFileSync('psql', ['-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', data.db, '-c', stmt], { encoding: 'utf8' }).trim();
+  }
+  return execFileSync('sqlite3', [path.join(data.dir, 'wangge.db'), stmt], { encoding: 'utf8' }).trim();
+}
+
+module.exports = { sql, startServer, initData, api, login, run, ROOT, BIN, STORE, ADMIN_PASSWORD, DEMO_PASSWORD, DEMO };

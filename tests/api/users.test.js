@@ -44,8 +44,9 @@ const CREATE = [
   ['admin', 'command', DEMO.street, 201],
   ['command', 'community', DEMO.community, 201],
   ['command', 'party_admin', DEMO.street, 201],
-  // Those who are audited do not appoint their auditors: only the admin does.
-  ['admin', 'auditor', DEMO.county, 201],
+  // Those who are audited do not appoint their auditors, the admin included:
+  // auditors are made on the server (wangge user add), audited.
+  ['admin', 'auditor', DEMO.county, 403, 'role'],
   ['command', 'auditor', DEMO.county, 403, 'role'],
   ['community', 'auditor', DEMO.community, 403, 'role'],
   ['command', 'command', DEMO.street, 403, 'role'],

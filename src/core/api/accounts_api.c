@@ -158,6 +158,10 @@ static int check_user_body(wg_req *r, json_t *body, bool create, const struct wg
 		*role = rbac_role(text);
 		if (!*role)
 			return req_failf(r, WG_ERR_VALIDATION, "role", "未知角色 %s", "unknown role %s", text, text);
+		if (rbac_reads_audit(*role))
+			return req_failf(r, WG_ERR_FORBIDDEN, "role", "角色“%s”可查看审计记录:这类账户只能在服务器上用 wangge user 管理(职责分离)",
+					 "the role %s reads the audit trail: such accounts are managed on the server with `wangge user`"
+					 " (separation of duties)", (*role)->zh, (*role)->name);
 		if (!rbac_may_manage(r->user->role, *role))
 			return req_failf(r, WG_ERR_FORBIDDEN, "role", "您不能授予角色“%s”", "you may not grant the role %s",
 					 (*role)->zh, (*role)->name);
@@ -226,6 +230,9 @@ static int users_patch(wg_req *r)
 	snprintf(scope_path, sizeof scope_path, "%s", path ? path : "");
 	json_decref(u);
 	bool self = r->id == r->user->id;
+	if (!self && rbac_reads_audit(current))
+		return req_fail(r, WG_ERR_FORBIDDEN, NULL, "审计管理员的账户只能在服务器上用 wangge user 管理(职责分离)",
+				"an auditor's account is managed on the server with `wangge user` (separation of duties)");
 	if (!self && (!current || !rbac_may_manage(r->user->role, current)))
 		return req_fail(r, WG_ERR_FORBIDDEN, NULL, "您不能修改该账户", "you may not change this account");
 	if (req_if_match(r, version))

@@ -2,6 +2,7 @@
 #include "core/app/app.h"
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
+#include "core/lib/localtime.h"
 #include "core/lib/mem.h"
 #include "core/lib/parse.h"
 
@@ -25,8 +26,24 @@ void config_defaults(struct wg_config *cfg)
 	cfg->login_lock_seconds = WG_LOGIN_LOCK_SECONDS;
 	cfg->threads = 2;
 	cfg->import_sort_index_bytes = WG_IMPORT_SORT_INDEX_BYTES;
+	cfg->password_classes = WG_PASSWORD_CLASSES;
+	cfg->audit_checkpoint_seconds = WG_AUDIT_CHECKPOINT_SECONDS;
+	cfg->audit_archive_days = WG_AUDIT_ARCHIVE_DAYS;
 	snprintf(cfg->static_dir, sizeof cfg->static_dir, "web/dist");
+	snprintf(cfg->timezone, sizeof cfg->timezone, "Asia/Shanghai");
+	snprintf(cfg->totp_roles, sizeof cfg->totp_roles, "admin auditor command");
 }
+
+/* Settings that are text: where each is kept and how long it may be. */
+#define TEXT_KEY(name) { #name, offsetof(struct wg_config, name), sizeof ((struct wg_config *)0)->name }
+static const struct {
+	const char *key;
+	size_t offset, size;
+} text_keys[] = {
+	TEXT_KEY(db), TEXT_KEY(trusted_proxy), TEXT_KEY(static_dir), TEXT_KEY(timezone), TEXT_KEY(totp_roles),
+	TEXT_KEY(metrics_token), TEXT_KEY(origins), TEXT_KEY(tls_cert), TEXT_KEY(tls_key),
+};
+#undef TEXT_KEY
 
 static const struct {
 	const char *key;
@@ -42,20 +59,21 @@ static const struct {
 	{ "pwhash_ops", offsetof(struct wg_config, pwhash_ops), 0, 64 },
 	{ "pwhash_mem", offsetof(struct wg_config, pwhash_mem), 0, 1 << 30 },
 	{ "import_sort_index_bytes", offsetof(struct wg_config, import_sort_index_bytes), 1024, INT64_C(1) << 40 },
+	{ "password_classes", offsetof(struct wg_config, password_classes), 1, 4 },
+	{ "totp_required", offsetof(struct wg_config, totp_required), 0, 1 },
+	{ "audit_checkpoint_seconds", offsetof(struct wg_config, audit_checkpoint_seconds), 1, 86400 },
+	{ "audit_archive_days", offsetof(struct wg_config, audit_archive_days), 0, 36500 },
 };
 
 static int set_key(struct wg_config *cfg, const char *key, const char *value, int line)
 {
-	if (strcmp(key, "db") == 0) {
-		snprintf(cfg->db, sizeof cfg->db, "%s", value);
-		return 0;
-	}
-	if (strcmp(key, "trusted_proxy") == 0) {
-		snprintf(cfg->trusted_proxy, sizeof cfg->trusted_proxy, "%s", value);
-		return 0;
-	}
-	if (strcmp(key, "static_dir") == 0) {
-		snprintf(cfg->static_dir, sizeof cfg->static_dir, "%s", value);
+	for (size_t i = 0; i < sizeof text_keys / sizeof text_keys[0]; i++) {
+		if (strcmp(text_keys[i].key, key) != 0)
+			continue;
+		if (strlen(value) >= text_keys[i].size)
+			return wg_error("wangge.conf line %d: %s is longer than %zu bytes / %s 过长", line, key,
+					text_keys[i].size - 1, key);
+		wg_copy_text((char *)cfg + text_keys[i].offset, text_keys[i].size, value);
 		return 0;
 	}
 	if (strcmp(key, "threads") == 0) {
@@ -126,7 +144,13 @@ int config_write(const char *path, const struct wg_config *cfg)
 	fprintf(f, "db = %s\n", cfg->db);
 	fprintf(f, "static_dir = %s\n", cfg->static_dir);
 	fprintf(f, "threads = %u\n", cfg->threads);
-	fprintf(f, "# trusted_proxy = 127.0.0.1   (behind nginx: take the client address from X-Real-IP)\n");
+	fprintf(f, "timezone = %s\n", cfg->timezone);
+	fprintf(f, "# trusted_proxy = 127.0.0.1   (behind nginx: take the client address from X-Real-IP, TLS from X-Forwarded-Proto)\n");
+	fprintf(f, "# origins = https://wangge.example.gov.cn   (the address browsers use, when a proxy changes the Host)\n");
+	fprintf(f, "# tls_cert = /etc/wangge/cert.pem   (with tls_key: HTTPS built in)\n");
+	fprintf(f, "# tls_key = /etc/wangge/key.pem\n");
+	fprintf(f, "# metrics_token = …   (GET /metrics with Authorization: Bearer <token>)\n");
+	fprintf(f, "totp_roles = %s\n", cfg->totp_roles);
 	for (size_t i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++)
 		fprintf(f, "%s = %lld\n", int_keys[i].key, (long long)*(const int64_t *)((const char *)cfg + int_keys[i].offset));
 	return fclose(f) == 0 ? 0 : wg_error("cannot write %s", path);
@@ -147,6 +171,12 @@ int app_open(const char *data_dir, struct wg_app **out)
 	rc = config_load(path, &app->config);
 	if (rc)
 		goto fail;
+	if (!wg_localtime_set(app->config.timezone)) {
+		rc = wg_error("wangge.conf: timezone '%s' is neither an offset (+08:00) nor a zone of the tz database"
+			      " / 未知时区", app->config.timezone);
+		rc = WG_ERR_USAGE;
+		goto fail;
+	}
 	snprintf(path, sizeof path, "%s/keys/audit.key", data_dir);
 	rc = key_file_read(path, app->audit_key, sizeof app->audit_key);
 	if (!rc)

@@ -24,6 +24,15 @@ struct wg_config {
 	unsigned threads;
 	char static_dir[1024];
 	char trusted_proxy[64];         /* a reverse proxy's address: its X-Real-IP names the client */
+	char timezone[64];              /* local time of what people read (Asia/Shanghai) */
+	int64_t password_classes;       /* character classes a new password needs (of 4) */
+	int64_t totp_required;          /* 1: the roles in totp_roles sign in with a one-time code too */
+	char totp_roles[256];           /* role names, space separated */
+	char metrics_token[128];        /* GET /metrics with Authorization: Bearer <this> (empty: SYSTEM only) */
+	char origins[512];              /* browser origins besides the Host's own (space separated), e.g. https://wangge.example.gov.cn */
+	char tls_cert[1024], tls_key[1024];  /* PEM files: HTTPS built in */
+	int64_t audit_checkpoint_seconds;    /* how often the audit head is signed into audit/checkpoints */
+	int64_t audit_archive_days;          /* audit records older than this go to audit/archive/ (0: never) */
 };
 
 struct wg_app {
