@@ -30,12 +30,7 @@ static int ask_password(bool from_stdin, char *password, size_t size)
 		fprintf(stderr, "password / 密码: ");
 		fflush(stderr);
 	}
-	if (cli_read_secret(password, size))
-		return 2;
-	const char *en;
-	if (auth_password_problem(password, &en))
-		return wg_error("password must be 10 to 256 characters / 密码长度应为 10 到 256 个字符"), 2;
-	return 0;
+	return cli_read_secret(password, size) ? 2 : 0;
 }
 
 static int user_list(struct wg_app *app, wg_conn *c)
@@ -124,6 +119,13 @@ int cmd_user(int argc, char **argv)
 	struct wg_app *app;
 	if (cli_open(data, &app))
 		return 1;
+	char zh[WG_PASSWORD_WHY], en[WG_PASSWORD_WHY];
+	if ((strcmp(sub, "add") == 0 || strcmp(sub, "passwd") == 0) &&
+	    auth_password_problem(&app->config, password, username, zh, en)) {
+		sodium_memzero(password, sizeof password);
+		cli_close(app);
+		return wg_error("%s / %s", en, zh), 2;
+	}
 	if (strcmp(sub, "add") == 0 && !rbac_role(role)) {
 		cli_close(app);
 		return wg_error("--role %s is not a role (wangge user --help lists them) / 没有该角色", role), 2;

@@ -75,7 +75,7 @@ test('account changes and sign-ins are audited', async () => {
   expectRecord(await find({ action: 'login', username: 'admin' }, '&resource=session'),
     { action: 'login', resource: 'session', user_id: 1, node_path: '/1/' });
   const u = await srv.api('POST', '/api/v1/users', {
-    token: admin, body: { username: 'audited-user', password: 'audited-user-pw', role: 'volunteer', scope_node_id: DEMO.grid },
+    token: admin, body: { username: 'audited-user', password: 'Shenji-yonghu-2026', role: 'volunteer', scope_node_id: DEMO.grid },
   });
   assert.equal(u.status, 201);
   expectRecord(await find({ action: 'create', resource: 'users', record_id: String(u.json.id) }),
@@ -168,11 +168,11 @@ test('only the auditor reads the audit trail (not the admin: separation of dutie
 test('an auditor scoped to one town sees that town\'s records only; system and failed sign-ins are for the whole tree', async () => {
   // Auditors are made on the server, not by those they audit.
   const u = srv.cli(['user', 'add', 'town-auditor', '--role', 'auditor', '--scope', String(places.otherStreet), '--password-stdin'],
-    'Town-auditor-pw1\n');
+    'Zhen-shenji-2026\n');
   assert.equal(u.code, 0, u.stderr);
   const c = await srv.api('POST', '/api/v1/grids', { token: command, body: { parent_id: places.otherStreet, kind: 'community', name: '他镇审计社区' } });
   assert.equal(c.status, 201);
-  const t = await srv.login('town-auditor', 'Town-auditor-pw1');
+  const t = await srv.login('town-auditor', 'Zhen-shenji-2026');
   const r = await srv.api('GET', '/api/v1/audit?limit=1000', { token: t });
   assert.equal(r.status, 200);
   assert.ok(r.json.items.length > 0);

@@ -35,7 +35,7 @@ test('the admin does not read the audit trail; the auditor does', async () => {
 test('the admin may not create, reset or disable an auditor, nor make someone one', async () => {
   const id = await auditorId();
   expectError(await srv.api('POST', '/api/v1/users', { token: admin,
-    body: { username: 'second-auditor', password: 'Second-auditor-1', role: 'auditor', scope_node_id: DEMO.county } }),
+    body: { username: 'second-auditor', password: 'Shenji-er-hao-2026', role: 'auditor', scope_node_id: DEMO.county } }),
   403, 'forbidden', 'role');
   for (const body of [{ password: 'Taken-over-2026' }, { disabled: true }, { display_name: '改名' }, { role: 'volunteer' }]) {
     const e = expectError(await srv.api('PATCH', `/api/v1/users/${id}`, { token: admin, body }), 403, 'forbidden', undefined,

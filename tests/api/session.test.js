@@ -68,7 +68,7 @@ test('wangge user enable lifts a lockout and a disabled account, audited', async
   assert.equal((await srv.api('POST', '/api/v1/session', { body: { username: 'checkpoint', password: DEMO_PASSWORD } })).status, 201);
   // a disabled account comes back the same way
   assert.equal(srv.cli(['user', 'disable', 'checkpoint']).code, 0);
-  assert.equal((await srv.api('POST', '/api/v1/session', { body: { username: 'checkpoint', password: DEMO_PASSWORD } })).status, 403);
+  assert.equal((await srv.api('POST', '/api/v1/session', { body: { username: 'checkpoint', password: DEMO_PASSWORD } })).status, 401);
   assert.equal(srv.cli(['user', 'enable', 'checkpoint']).code, 0);
   assert.equal((await srv.api('POST', '/api/v1/session', { body: { username: 'checkpoint', password: DEMO_PASSWORD } })).status, 201);
   assert.equal(srv.cli(['user', 'enable', 'nobody-here']).code, 1);

@@ -109,8 +109,10 @@ static int session_create(wg_req *r)
 	stmt_done(s);
 	if (!auth_verify_password(hash, password))
 		return fail_login(r, username, "wrong_password");
+	/* A disabled account answers exactly as a wrong password does: the
+	 * answer must not tell whoever guesses that the password was right. */
 	if (disabled || !who.role)
-		return req_fail(r, WG_ERR_DISABLED, NULL, NULL, NULL);
+		return fail_login(r, username, "disabled");
 
 	char token[64];
 	wg_param clear[] = { WG_PTEXT(user_subject) };

@@ -22,8 +22,14 @@ struct wg_principal {
 
 int  auth_hash_password(const struct wg_config *cfg, const char *password, char out[128]);
 bool auth_verify_password(const char *hash, const char *password);
-/* NULL when a new password is acceptable, else why not (zh-CN; *en English). */
-const char *auth_password_problem(const char *password, const char **en);
+/* Why a new password is not acceptable, or false when it is (GB/T 22239:
+ * length and complexity): 10 to 256 characters, characters of at least
+ * cfg->password_classes of the classes lower case, upper case, digits and
+ * others, at least WG_PASSWORD_DISTINCT different characters, not the user
+ * name with fewer than 5 characters added. zh and en receive the reason (WG_PASSWORD_WHY bytes each). */
+#define WG_PASSWORD_WHY 256
+bool auth_password_problem(const struct wg_config *cfg, const char *password, const char *username,
+			   char zh[WG_PASSWORD_WHY], char en[WG_PASSWORD_WHY]);
 
 /* Resolves a bearer token to the signed-in user; WG_ERR_UNAUTHORIZED when
  * unknown, expired (idle or absolute) or the account is disabled. */
