@@ -18,10 +18,10 @@ int cmd_routes(int argc, char **argv)
 		return 1;
 	for (int i = 0; i < router_count(); i++) {
 		const struct wg_route *r = router_get(i);
-		printf("%-7s %-36s %-14s %s%s%s\n", r->method, r->pattern,
+		printf("%-7s %-36s %-14s %s%s%s%s\n", r->method, r->pattern,
 		       r->flags & ROUTE_PUBLIC ? "public" : rbac_right_name(r->right),
 		       r->flags & ROUTE_WRITE ? "write " : "", r->flags & ROUTE_JSON ? "json " : "",
-		       r->flags & ROUTE_UPLOAD ? "upload" : "");
+		       r->flags & ROUTE_UPLOAD ? "upload" : "", r->flags & ROUTE_SCRAPE ? "token" : "");
 	}
 	platform_forget();
 	return 0;

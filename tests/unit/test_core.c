@@ -200,6 +200,10 @@ static void roles_follow_least_privilege(void **state)
 	assert_false(rbac_may_manage(community, community));
 	assert_false(rbac_may_manage(grid, rbac_role("volunteer")));  /* no USER_WRITE */
 	assert_false(rbac_may_manage(command, auditor));             /* the audited do not appoint auditors */
+	assert_false(rbac_may_manage(admin, auditor));               /* the admin neither (separation of duties) */
+	assert_false(rbac_allows(admin, &right_AUDIT_READ));         /* nor reads the trail */
+	assert_true(rbac_reads_audit(auditor));
+	assert_false(rbac_reads_audit(admin));
 	/* Every right of every module is known by name, once, with its module. */
 	assert_ptr_equal(right_named("TRACE_RUN"), &right_TRACE_RUN);
 	assert_string_equal(right_TRACE_RUN.module, "tracing");

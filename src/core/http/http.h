@@ -13,6 +13,15 @@
  *   ROUTE_NO_DB     needs no database connection (health, metrics, static)
  *   ROUTE_SNAPSHOT  a read made of several queries that must agree (a page
  *                   and its total): run in one read-only transaction
+ *   ROUTE_SCRAPE    also open, with no session, to a request bearing the
+ *                   configured metrics_token (Authorization: Bearer …): for
+ *                   a monitoring system scraping /metrics
+ *
+ * Every request of an unsafe method (not GET/HEAD/OPTIONS) must come from
+ * the site itself when a browser sends it (Origin / Sec-Fetch-Site; 403
+ * cross_site), and a write signed in by cookie must say where it comes
+ * from. JSON bodies must be labelled application/json, uploads with a
+ * spreadsheet's type (415): nothing a plain HTML form can send.
  *
  * `right` (a module's right, NULL for any signed-in user) is checked against
  * the caller's role (403). Scope, the *where*, is
@@ -39,6 +48,7 @@
 #define ROUTE_UPLOAD  (1u << 3)
 #define ROUTE_NO_DB   (1u << 4)
 #define ROUTE_SNAPSHOT (1u << 5)
+#define ROUTE_SCRAPE  (1u << 6)
 
 struct wg_app;
 struct wg_import;
@@ -102,6 +112,16 @@ struct wg_req {
 	bool reveal;                /* this request may see personal data whole (asked and allowed) */
 	bool rollback;              /* a write that answers normally but must change nothing (dry runs, rejected imports) */
 	uint64_t started_us;
+	/* how it arrived */
+	bool begun;                 /* the first call with the headers has been handled */
+	bool scrape;                /* a ROUTE_SCRAPE route asked with the metrics token */
+	bool via_cookie;            /* signed in by the session cookie (not a bearer token): CSRF rules apply */
+	bool tls;                   /* came over TLS: built in, or from the trusted proxy saying X-Forwarded-Proto: https */
+	bool raw_url_nul;           /* the URL as sent held %00 (the path libmicrohttpd hands over is cut there) */
+	size_t raw_url_len;         /* the URL as sent, query included */
+	void *spool_hash;           /* BLAKE2b state of an upload as it is spooled (Idempotency-Key) */
+	unsigned char body_digest[32];  /* of the upload, once complete */
+	bool body_digest_ready;
 };
 
 /* Records the failure (code, field, zh-CN and English texts) and returns code,

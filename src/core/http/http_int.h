@@ -13,6 +13,11 @@ void   http_dispatch(wg_req *r);
 size_t http_body_limit(const wg_req *r);
 void   http_spool_open(wg_req *r);
 void   http_spool_write(wg_req *r, const char *data, size_t n);
+/* The upload is complete: its digest is kept (r->body_digest). */
+void   http_spool_finish(wg_req *r);
+/* Before the body is read: refuses cross-site writes (403 cross_site) and
+ * uploads of a type a form can send (415); returns the failure or 0. */
+int    http_precheck(wg_req *r);
 /* The file a GET of a non-API path names (or the app's index.html); a wg_err when none. */
 int    http_static_response(const char *static_dir, const wg_req *r, struct MHD_Response **out);
 

@@ -5,6 +5,8 @@
 #include "core/lib/limits.h"
 
 #include <dirent.h>
+#include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,21 @@ void http_spool_open(wg_req *r)
 		return;
 	}
 	r->upload_path = r->spool;
+	/* Its digest is taken as it arrives (a retry's Idempotency-Key compares it). */
+	r->spool_hash = arena_alloc(&r->arena, sizeof(crypto_generichash_state) + 63);
+	if (r->spool_hash) {
+		r->spool_hash = (void *)(((uintptr_t)r->spool_hash + 63) & ~(uintptr_t)63);
+		crypto_generichash_init(r->spool_hash, NULL, 0, sizeof r->body_digest);
+	}
+}
+
+void http_spool_finish(wg_req *r)
+{
+	if (r->spool_hash && !r->too_large && !r->fail.code) {
+		crypto_generichash_final(r->spool_hash, r->body_digest, sizeof r->body_digest);
+		r->body_digest_ready = true;
+	}
+	r->spool_hash = NULL;
 }
 
 void http_spool_write(wg_req *r, const char *data, size_t n)
@@ -39,6 +56,8 @@ void http_spool_write(wg_req *r, const char *data, size_t n)
 		return;
 	}
 	r->spool_bytes += n;
+	if (r->spool_hash)
+		crypto_generichash_update(r->spool_hash, (const unsigned char *)data, n);
 	while (n > 0) {
 		ssize_t w = write(r->spool_fd, data, n);
 		if (w < 0) {

@@ -73,6 +73,7 @@
 #define WG_AUDIT_ARCHIVE_MAX_RECORDS  1000000u           /* records in one archive file */
 
 #define WG_CONNECTION_TIMEOUT_SECONDS 30u
+#define WG_MAX_PEM                    (256u * 1024)       /* a TLS certificate chain or key file (tls_cert, tls_key) */
 /* libmicrohttpd's per-connection memory (request line, headers, read
  * buffer, response headers): it zeroes all of it for every request on a
  * kept-alive connection, so its default of 32 KiB cost about 6 % of a read.

@@ -32,6 +32,7 @@ static const char *type_zh(enum wg_field_type t)
 	case FT_INT: case FT_REF: return "整数";
 	case FT_BOOL: return "布尔值";
 	case FT_DATE: return "日期(YYYY-MM-DD)";
+	case FT_TAGS: return "文本的数组";
 	default: return "字符串";
 	}
 }
@@ -42,6 +43,7 @@ static const char *type_en(enum wg_field_type t)
 	case FT_INT: case FT_REF: return "an integer";
 	case FT_BOOL: return "a boolean";
 	case FT_DATE: return "a date (YYYY-MM-DD)";
+	case FT_TAGS: return "an array of texts";
 	default: return "a string";
 	}
 }
