@@ -7,6 +7,7 @@
  * cache is dropped for a user whose account changes. */
 #include "core/auth/auth.h"
 #include "core/auth/roles.h"
+#include "core/auth/totp.h"
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
 #include "core/lib/mem.h"
@@ -216,7 +217,7 @@ bool auth_password_problem(const struct wg_config *cfg, const char *password, co
 
 /* ---- session lookup ---- */
 
-static int load_principal(wg_conn *c, const char *hash, struct cached_session *e)
+static int load_principal(const struct wg_config *cfg, wg_conn *c, const char *hash, struct cached_session *e)
 {
 	wg_stmt *s;
 	wg_param p[] = { WG_PTEXT(hash) };
@@ -225,8 +226,8 @@ static int load_principal(wg_conn *c, const char *hash, struct cached_session *e
 	if (rc)
 		return rc;
 	rc = store_query(c,
-		"SELECT s.created_at, s.last_seen, u.id, u.username, u.role, u.scope_node_id, g.path, u.disabled"
-		" FROM sessions s JOIN users u ON u.id = s.user_id JOIN grid_nodes g ON g.id = u.scope_node_id"
+		"SELECT s.created_at, s.last_seen, u.id, u.username, u.role, u.scope_node_id, g.path, u.disabled, s.id,"
+		" u.totp_enabled FROM sessions s JOIN users u ON u.id = s.user_id JOIN grid_nodes g ON g.id = u.scope_node_id"
 		" WHERE s.token_hash = ?", p, 1, &s);
 	if (rc)
 		return rc;
@@ -244,6 +245,8 @@ static int load_principal(wg_conn *c, const char *hash, struct cached_session *e
 	snprintf(e->who.scope_path, sizeof e->who.scope_path, "%s", stmt_text(s, 6));
 	snprintf(e->who.token_hash, sizeof e->who.token_hash, "%s", hash);
 	bool disabled = stmt_int(s, 7) != 0;
+	e->who.session_id = stmt_int(s, 8);
+	e->who.must_enroll = stmt_int(s, 9) == 0 && totp_required_for(cfg, e->who.role);
 	stmt_done(s);
 	return disabled || !e->who.role ? WG_ERR_UNAUTHORIZED : 0;
 }
@@ -311,7 +314,7 @@ int auth_session_lookup(struct wg_app *app, const char *token, int64_t now, stru
 	e->token_len = n;
 	wg_conn *c;
 	store_acquire(app->store, &c);
-	int rc = load_principal(c, hash, e);
+	int rc = load_principal(&app->config, c, hash, e);
 	store_release(app->store, c);
 	if (!rc && session_expired(&app->config, e, now)) {
 		session_delete(app, hash);
@@ -378,4 +381,32 @@ int auth_session_create(wg_conn *c, int64_t user_id, const char *address, int64_
 	token_hash(token, hash);
 	wg_param p[] = { WG_PTEXT(hash), WG_PINT(user_id), WG_PINT(now), WG_PINT(now), WG_PTEXT(address) };
 	return store_run(c, "INSERT INTO sessions (token_hash, user_id, created_at, last_seen, address) VALUES (?, ?, ?, ?, ?)", p, 5);
+}
+
+int auth_sessions_end(wg_conn *c, int64_t user_id, int64_t session_id)
+{
+	wg_param p[] = { WG_PINT(user_id), WG_PINT(session_id), WG_PINT(session_id) };
+	return store_run(c, "DELETE FROM sessions WHERE user_id = ? AND (? = 0 OR id = ?)", p, 3);
+}
+
+/* ---- the login log ---- */
+
+static const char *const login_outcomes[] = {
+	"ok", "wrong_password", "unknown_user", "locked", "disabled", "totp_required", "wrong_totp", "too_long", NULL,
+};
+
+bool auth_login_outcome_known(const char *outcome)
+{
+	for (const char *const *o = login_outcomes; *o; o++)
+		if (strcmp(*o, outcome) == 0)
+			return true;
+	return false;
+}
+
+int auth_login_record(wg_conn *c, int64_t now, int64_t user_id, const char *username, const char *address,
+		      const char *outcome, const char *node_path)
+{
+	wg_param p[] = { WG_PINT(now), user_id ? WG_PINT(user_id) : WG_PNULL, WG_PTEXT(username), WG_PTEXT(address),
+			 WG_PTEXT(outcome), WG_PTEXT(node_path) };
+	return store_run(c, "INSERT INTO logins (at, user_id, username, address, outcome, node_path) VALUES (?, ?, ?, ?, ?, ?)", p, 6);
 }

@@ -307,5 +307,10 @@ void http_dispatch(wg_req *r)
 		req_fail(r, WG_ERR_UNAUTHORIZED, NULL, NULL, NULL);
 		return;
 	}
+	if (r->user && r->user->must_enroll && !(r->route->flags & (ROUTE_ENROLL | ROUTE_PUBLIC))) {
+		req_fail(r, WG_ERR_TOTP_ENROLL, NULL, "您的角色须使用双因素登录:请先在“我的账户”绑定身份验证器(POST /api/v1/me/totp)",
+			 "your role signs in with two factors: set up an authenticator first (POST /api/v1/me/totp)");
+		return;
+	}
 	req_run(r);
 }

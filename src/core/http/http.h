@@ -13,6 +13,9 @@
  *   ROUTE_NO_DB     needs no database connection (health, metrics, static)
  *   ROUTE_SNAPSHOT  a read made of several queries that must agree (a page
  *                   and its total): run in one read-only transaction
+ *   ROUTE_ENROLL    open to a session that must still set up two-factor
+ *                   sign-in (its role needs a one-time code, it has none):
+ *                   every other route answers it 403 totp_enrollment_required
  *   ROUTE_SCRAPE    also open, with no session, to a request bearing the
  *                   configured metrics_token (Authorization: Bearer …): for
  *                   a monitoring system scraping /metrics
@@ -49,6 +52,7 @@
 #define ROUTE_NO_DB   (1u << 4)
 #define ROUTE_SNAPSHOT (1u << 5)
 #define ROUTE_SCRAPE  (1u << 6)
+#define ROUTE_ENROLL  (1u << 7)
 
 struct wg_app;
 struct wg_import;
