@@ -61,7 +61,7 @@ int cmd_init(int argc, char **argv)
 	if (make_dir(path))
 		return 1;
 	static const struct { const char *name; size_t size; } keys[] = {
-		{ "audit.key", 32 }, { "field.1.key", 32 }, { "blind.key", 32 }, { "pass_seed.key", 32 },
+		{ "audit.key", 32 }, { "audit_sign.key", 32 }, { "field.1.key", 32 }, { "blind.key", 32 }, { "pass_seed.key", 32 },
 	};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		snprintf(path, sizeof path, "%s/keys/%s", data, keys[i].name);

@@ -49,6 +49,7 @@ struct wg_resource venue_resource = {
 	.name = "venues", .table = "venues", .zh = "场所", .en = "venue",
 	.fields = venue_fields, .nfields = sizeof venue_fields / sizeof venue_fields[0],
 	.path_column = "node_path", .read_right = &right_GRID_READ, .write_right = &right_GRID_WRITE,
+	.count_reads = true,   /* not personal data: reads counted per user and minute */
 	.hooks = { .check = venue_check },
 };
 

@@ -156,6 +156,31 @@ int config_write(const char *path, const struct wg_config *cfg)
 	return fclose(f) == 0 ? 0 : wg_error("cannot write %s", path);
 }
 
+/* The key that signs the audit trail's checkpoints and archives
+ * (keys/audit_sign.key, an Ed25519 seed). A data directory made before it
+ * gets one, unless checkpoints were already signed: then the key is lost,
+ * and making a new one would hide it. */
+static int audit_sign_key_load(struct wg_app *app)
+{
+	char path[1200], anchors[1200];
+	unsigned char seed[crypto_sign_SEEDBYTES];
+	struct stat sb;
+	snprintf(path, sizeof path, "%s/keys/audit_sign.key", app->data_dir);
+	snprintf(anchors, sizeof anchors, "%s/audit/checkpoints", app->data_dir);
+	if (stat(path, &sb) != 0 && errno == ENOENT) {
+		if (stat(anchors, &sb) == 0)
+			return wg_error("%s is missing but %s exists: restore the key from its backup (a new key could not verify the"
+					" checkpoints) / 审计签名密钥缺失", path, anchors), WG_ERR_IO;
+		if (key_file_create(path, sizeof seed))
+			return WG_ERR_IO;
+	}
+	int rc = key_file_read(path, seed, sizeof seed);
+	if (!rc)
+		crypto_sign_seed_keypair(app->audit_sign_pk, app->audit_sign_sk, seed);
+	sodium_memzero(seed, sizeof seed);
+	return rc;
+}
+
 int app_open(const char *data_dir, struct wg_app **out)
 {
 	char path[1200];
@@ -179,6 +204,8 @@ int app_open(const char *data_dir, struct wg_app **out)
 	}
 	snprintf(path, sizeof path, "%s/keys/audit.key", data_dir);
 	rc = key_file_read(path, app->audit_key, sizeof app->audit_key);
+	if (!rc)
+		rc = audit_sign_key_load(app);
 	if (!rc)
 		rc = crypt_keys_load(data_dir, &app->keys);
 	if (rc)
@@ -207,6 +234,7 @@ void app_close(struct wg_app *app)
 		return;
 	store_close(app->store);
 	sodium_memzero(app->audit_key, sizeof app->audit_key);
+	sodium_memzero(app->audit_sign_sk, sizeof app->audit_sign_sk);
 	crypt_keys_wipe(&app->keys);
 	wg_free(app->data_dir);
 	wg_free(app);

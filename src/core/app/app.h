@@ -42,6 +42,7 @@ struct wg_app {
 	struct session_cache *sessions;
 	struct audit_queue *audit;
 	unsigned char audit_key[32];
+	unsigned char audit_sign_pk[32], audit_sign_sk[64];   /* Ed25519: checkpoints and archives (keys/audit_sign.key) */
 	struct wg_keys keys;            /* personal-data keys (crypt.h) */
 	int64_t started_at;
 };

@@ -1,5 +1,8 @@
 #include "core/audit/audit.h"
+#include "core/audit/archive.h"
+#include "core/audit/audit_int.h"
 #include "core/lib/err.h"
+#include "core/lib/log.h"
 #include "core/lib/mem.h"
 #include "core/lib/parse.h"
 #include "core/lib/limits.h"
@@ -11,7 +14,9 @@
 #include <string.h>
 #include <time.h>
 
-#define GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+#define GENESIS_HASH AUDIT_GENESIS_HASH
+/* Reads counted per user and minute wait here until their minute is over. */
+#define AUDIT_MAX_COUNTERS 4096
 
 struct audit_item {
 	int64_t at, user_id;
@@ -23,19 +28,26 @@ struct audit_item {
 	char node_path[512];
 };
 
+/* Reads of one resource by one user from one address in one minute. */
+struct audit_counter {
+	int64_t minute, user_id, count;
+	char username[65];
+	char address[64];
+	char resource[32];
+	char node_path[512];
+};
+
 struct audit_queue {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	pthread_t thread;
 	struct audit_item *items;
 	size_t len, cap;
+	struct audit_counter *counters;
+	size_t ncounters;
 	bool stop, running;
 	struct wg_app *app;
-};
-
-struct audit_row {
-	int64_t id, at, user_id;
-	const char *username, *address, *action, *resource, *record_id, *node_path, *change_hash, *prev_hash;
+	int64_t next_checkpoint, next_archive;
 };
 
 /* Appends s and a unit separator; false when it does not fit. */
@@ -54,7 +66,7 @@ static bool put_field(unsigned char *buf, size_t size, size_t *len, const char *
  * as strong as a MAC; it runs for every audited read.) The message is laid
  * out in one buffer and hashed in one call: the per-call overhead of
  * incremental updates was most of the cost for these short fields. */
-static void row_hash(const unsigned char key[32], const struct audit_row *a, char out[65])
+void audit_row_hash(const unsigned char key[32], const struct audit_row *a, char out[65])
 {
 	unsigned char msg[2048];
 	unsigned char mac[32];
@@ -174,7 +186,7 @@ static int append_rows(wg_conn *c, const unsigned char key[32], struct audit_row
 	for (size_t i = 0; i < n; i++) {
 		struct audit_row *a = &rows[i];
 		a->prev_hash = hash[i];
-		row_hash(key, a, hash[i + 1]);
+		audit_row_hash(key, a, hash[i + 1]);
 		wg_param row[AUDIT_COLUMNS] = {
 			WG_PINT(a->id), WG_PINT(a->at), a->user_id ? WG_PINT(a->user_id) : WG_PNULL,
 			WG_PTEXT(a->username), WG_PTEXT(a->address), WG_PTEXT(a->action), WG_PTEXT(a->resource),
@@ -192,17 +204,73 @@ static int append_rows(wg_conn *c, const unsigned char key[32], struct audit_row
 	return rc;
 }
 
-static int head_store(wg_conn *c, int64_t last_id, const char *last_hash)
+void audit_head_mac(const unsigned char key[32], int64_t last_id, const char *last_hash, char out[65])
 {
-	wg_param p[] = { WG_PINT(last_id), WG_PTEXT(last_hash) };
-	return store_run(c, "UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1", p, 2);
+	unsigned char msg[128], mac[32];
+	size_t n = 0;
+	static const char tag[] = "wangge audit head\x1f";
+	memcpy(msg, tag, sizeof tag - 1);
+	n = sizeof tag - 1;
+	n += wg_format_i64((char *)msg + n, last_id);
+	msg[n++] = 0x1f;
+	size_t h = strnlen(last_hash, 64);
+	memcpy(msg + n, last_hash, h);
+	n += h;
+	crypto_generichash(mac, sizeof mac, msg, n, key, 32);
+	wg_hex(out, mac, sizeof mac);
+}
+
+/* The head moves with its MAC: without keys/audit.key it cannot be set back. */
+static int head_store(struct wg_app *app, wg_conn *c, int64_t last_id, const char *last_hash)
+{
+	char mac[65];
+	audit_head_mac(app->audit_key, last_id, last_hash, mac);
+	wg_param p[] = { WG_PINT(last_id), WG_PTEXT(last_hash), WG_PTEXT(mac) };
+	return store_run(c, "UPDATE audit_head SET last_id = ?, last_hash = ?, mac = ? WHERE id = 1", p, 3);
+}
+
+int audit_head_read(wg_conn *c, struct audit_head *h)
+{
+	wg_stmt *s;
+	*h = (struct audit_head){ .last_id = 0, .last_hash = GENESIS_HASH, .mac = "" };
+	int rc = store_query(c, "SELECT last_id, last_hash, mac FROM audit_head WHERE id = 1", NULL, 0, &s);
+	if (rc)
+		return rc;
+	rc = stmt_next(s);
+	if (rc == 1) {
+		h->last_id = stmt_int(s, 0);
+		wg_copy_text(h->last_hash, sizeof h->last_hash, stmt_text(s, 1));
+		wg_copy_text(h->mac, sizeof h->mac, stmt_text(s, 2));
+	}
+	stmt_done(s);
+	return rc < 0 ? -rc : 0;
+}
+
+int audit_append(struct wg_app *app, wg_conn *c, int64_t user_id, const char *username, const char *address,
+		 int64_t now, const char *action, const char *resource, const char *record_id, const char *node_path,
+		 const char *change_hash)
+{
+	char prev[65];
+	int64_t last_id;
+	int rc = head_lock(c, &last_id, prev);
+	if (rc)
+		return rc;
+	struct audit_row a = {
+		.id = last_id + 1, .at = now, .user_id = user_id, .username = username ? username : "",
+		.address = address ? address : "", .action = action, .resource = resource,
+		.record_id = record_id ? record_id : "", .node_path = node_path ? node_path : "",
+		.change_hash = change_hash ? change_hash : "",
+	};
+	rc = append_rows(c, app->audit_key, &a, 1, prev);
+	if (rc)
+		return rc;
+	return head_store(app, c, a.id, prev);
 }
 
 int audit_write(struct wg_app *app, wg_conn *c, const struct wg_principal *who, const char *username,
 		const char *address, int64_t now, const struct audit_event *ev)
 {
-	char prev[65], ch[65], rid[24];
-	int64_t last_id;
+	char ch[65], rid[24];
 	int rc = 0;
 	if (ev->change_hash)
 		wg_copy_text(ch, sizeof ch, ev->change_hash);
@@ -210,20 +278,9 @@ int audit_write(struct wg_app *app, wg_conn *c, const struct wg_principal *who, 
 		rc = change_hash(ev->change, ch);
 	if (rc)
 		return rc;
-	rc = head_lock(c, &last_id, prev);
-	if (rc)
-		return rc;
 	snprintf(rid, sizeof rid, "%s", ev->record_id ? ev->record_id : "");
-	struct audit_row a = {
-		.id = last_id + 1, .at = now, .user_id = who ? who->id : 0,
-		.username = who ? who->username : (username ? username : ""),
-		.address = address ? address : "", .action = ev->action, .resource = ev->resource,
-		.record_id = rid, .node_path = ev->node_path ? ev->node_path : "", .change_hash = ch,
-	};
-	rc = append_rows(c, app->audit_key, &a, 1, prev);
-	if (rc)
-		return rc;
-	return head_store(c, a.id, prev);
+	return audit_append(app, c, who ? who->id : 0, who ? who->username : (username ? username : ""), address, now,
+			    ev->action, ev->resource, rid, ev->node_path, ch);
 }
 
 int audit_req(wg_req *r, const char *action, const char *resource, int64_t record_id,
@@ -279,6 +336,51 @@ out:
 	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
 }
 
+int audit_count(wg_req *r, const char *resource, int64_t n)
+{
+	struct audit_queue *q = r->app->audit;
+	int rc = 0;
+	if (n <= 0)
+		return 0;
+	if (!q || !q->running) { /* not serving: one record now */
+		char count[24];
+		snprintf(count, sizeof count, "%lld", (long long)n);
+		bool own = !store_in_transaction(r->db);
+		if (own && store_begin(r->db))
+			return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
+		rc = audit_append(r->app, r->db, r->user ? r->user->id : 0, r->user ? r->user->username : "", r->address, r->now,
+				  "reads", resource, count, r->user ? r->user->scope_path : "", "");
+		if (own)
+			rc = rc ? (store_rollback(r->db), rc) : store_commit(r->db);
+		return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+	}
+	int64_t minute = r->now / 60, uid = r->user ? r->user->id : 0;
+	pthread_mutex_lock(&q->lock);
+	struct audit_counter *c = NULL;
+	for (size_t i = q->ncounters; i > 0 && !c; i--) {
+		struct audit_counter *x = &q->counters[i - 1];
+		if (x->minute == minute && x->user_id == uid && strcmp(x->resource, resource) == 0 &&
+		    strcmp(x->address, r->address) == 0)
+			c = x;
+	}
+	if (!c) {
+		if (q->ncounters == AUDIT_MAX_COUNTERS) {
+			rc = WG_ERR_BUSY;
+			goto out;
+		}
+		c = &q->counters[q->ncounters++];
+		*c = (struct audit_counter){ .minute = minute, .user_id = uid };
+		wg_copy_text(c->username, sizeof c->username, r->user ? r->user->username : "");
+		wg_copy_text(c->address, sizeof c->address, r->address);
+		wg_copy_text(c->resource, sizeof c->resource, resource);
+		wg_copy_text(c->node_path, sizeof c->node_path, r->user ? r->user->scope_path : "");
+	}
+	c->count += n;
+out:
+	pthread_mutex_unlock(&q->lock);
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+}
+
 /* Fills rows from queued items; rid holds their record ids as text. */
 static void rows_of_items(const struct audit_item *items, size_t n, int64_t first_id, struct audit_row *rows,
 			  char (*rid)[24])
@@ -315,7 +417,7 @@ static int flush_batch(struct wg_app *app, struct audit_item *items, size_t n)
 		}
 	}
 	if (!rc)
-		rc = head_store(c, last_id, prev);
+		rc = head_store(app, c, last_id, prev);
 	if (!rc)
 		rc = store_commit(c);
 	else
@@ -325,6 +427,61 @@ out:
 	return rc;
 }
 
+/* Moves the counters of minutes that are over (all of them when stopping)
+ * into the queue as records. Called with the lock held. */
+static void counters_to_items(struct audit_queue *q, int64_t now, bool all)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < q->ncounters; i++) {
+		struct audit_counter *c = &q->counters[i];
+		if (!all && c->minute >= now / 60) {
+			q->counters[kept++] = *c;
+			continue;
+		}
+		if (q->len == q->cap) {
+			size_t cap = q->cap ? q->cap * 2 : 1024;
+			struct audit_item *items = wg_realloc(q->items, cap * sizeof *items);
+			if (!items) {   /* kept for the next round */
+				q->counters[kept++] = *c;
+				continue;
+			}
+			q->items = items;
+			q->cap = cap;
+		}
+		struct audit_item *it = &q->items[q->len++];
+		it->at = c->minute * 60;
+		it->user_id = c->user_id;
+		wg_copy_text(it->username, sizeof it->username, c->username);
+		wg_copy_text(it->address, sizeof it->address, c->address);
+		wg_copy_text(it->action, sizeof it->action, "reads");
+		wg_copy_text(it->resource, sizeof it->resource, c->resource);
+		it->record = c->count;
+		wg_copy_text(it->node_path, sizeof it->node_path, c->node_path);
+	}
+	q->ncounters = kept;
+}
+
+/* What the writer thread does beside writing: the checkpoint now and then,
+ * the archive once an hour. Not under the lock. */
+static void maintenance(struct audit_queue *q, int64_t now, bool force_checkpoint)
+{
+	struct wg_app *app = q->app;
+	if (force_checkpoint || now >= q->next_checkpoint) {
+		bool written;
+		int rc = audit_checkpoint(app, &written);
+		if (rc)
+			log_warn("audit checkpoint failed (%s) / 审计检查点写入失败", wg_err_code(rc));
+		q->next_checkpoint = now + app->config.audit_checkpoint_seconds;
+	}
+	if (app->config.audit_archive_days > 0 && now >= q->next_archive) {
+		int64_t moved = 0;
+		int rc = audit_archive_run(app, now - app->config.audit_archive_days * 86400, &moved);
+		if (rc)
+			log_warn("audit archive failed (%s) / 审计归档失败", wg_err_code(rc));
+		q->next_archive = now + 3600;
+	}
+}
+
 static void *flusher(void *arg)
 {
 	struct audit_queue *q = arg;
@@ -332,8 +489,16 @@ static void *flusher(void *arg)
 	size_t batch_cap = 0;
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
+		int64_t now = time(NULL);
+		counters_to_items(q, now, q->stop);
 		if (q->len == 0 && q->stop)
 			break;
+		if (now >= q->next_checkpoint || now >= q->next_archive) {
+			pthread_mutex_unlock(&q->lock);
+			maintenance(q, now, false);
+			pthread_mutex_lock(&q->lock);
+			continue;
+		}
 		if (q->len == 0 || (!q->stop && q->len < 512)) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -383,6 +548,8 @@ static void *flusher(void *arg)
 	}
 	pthread_mutex_unlock(&q->lock);
 	wg_free(batch);
+	/* Stopping: the head as it is left is signed. */
+	maintenance(q, time(NULL), true);
 	return NULL;
 }
 
@@ -394,7 +561,17 @@ int audit_queue_start(struct wg_app *app)
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->wake, NULL);
 	q->app = app;
+	q->counters = wg_calloc(AUDIT_MAX_COUNTERS, sizeof *q->counters);
+	if (!q->counters) {
+		wg_free(q);
+		return WG_ERR_NOMEM;
+	}
+	/* At start: what was written while stopped (the CLI) is signed at once;
+	 * the archive runs a minute later, out of the way of the start. */
+	q->next_checkpoint = 0;
+	q->next_archive = time(NULL) + 60;
 	if (pthread_create(&q->thread, NULL, flusher, q) != 0) {
+		wg_free(q->counters);
 		wg_free(q);
 		return WG_ERR_INTERNAL;
 	}
@@ -416,74 +593,7 @@ void audit_queue_stop(struct wg_app *app)
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->wake);
 	wg_free(q->items);
+	wg_free(q->counters);
 	wg_free(q);
 	app->audit = NULL;
-}
-
-/* ---- verification ---- */
-
-int audit_verify(struct wg_app *app, struct audit_verify_result *res)
-{
-	wg_conn *c;
-	wg_stmt *s;
-	char prev[65] = GENESIS_HASH, hash[65];
-	int64_t expect_id = 1;
-	memset(res, 0, sizeof *res);
-	store_acquire(app->store, &c);
-	int rc = store_query(c, "SELECT id, at, COALESCE(user_id, 0), username, address, action, resource, record_id,"
-			       " node_path, change_hash, prev_hash, hash FROM audit ORDER BY id", NULL, 0, &s);
-	if (rc)
-		goto out;
-	while ((rc = stmt_next(s)) == 1) {
-		struct audit_row a = {
-			.id = stmt_int(s, 0), .at = stmt_int(s, 1), .user_id = stmt_int(s, 2),
-			.username = stmt_text(s, 3), .address = stmt_text(s, 4), .action = stmt_text(s, 5),
-			.resource = stmt_text(s, 6), .record_id = stmt_text(s, 7), .node_path = stmt_text(s, 8),
-			.change_hash = stmt_text(s, 9), .prev_hash = prev,
-		};
-		res->records++;
-		if (a.id != expect_id) {
-			res->first_bad_id = expect_id;
-			snprintf(res->reason, sizeof res->reason, "record %lld is missing / 第 %lld 条记录缺失",
-				 (long long)expect_id, (long long)expect_id);
-			break;
-		}
-		row_hash(app->audit_key, &a, hash);
-		if (strcmp(stmt_text(s, 10), prev) != 0 || strcmp(stmt_text(s, 11), hash) != 0) {
-			res->first_bad_id = a.id;
-			snprintf(res->reason, sizeof res->reason, "record %lld was altered / 第 %lld 条记录被篡改",
-				 (long long)a.id, (long long)a.id);
-			break;
-		}
-		memcpy(prev, hash, sizeof prev);
-		expect_id++;
-	}
-	stmt_done(s);
-	if (rc < 0) {
-		rc = -rc;
-		goto out;
-	}
-	rc = 0;
-	if (!res->first_bad_id) {
-		int64_t head_id = 0;
-		char head_hash[65] = GENESIS_HASH;
-		wg_stmt *h;
-		rc = store_query(c, "SELECT last_id, last_hash FROM audit_head WHERE id = 1", NULL, 0, &h);
-		if (rc)
-			goto out;
-		if (stmt_next(h) == 1) {
-			head_id = stmt_int(h, 0);
-			snprintf(head_hash, sizeof head_hash, "%s", stmt_text(h, 1));
-		}
-		stmt_done(h);
-		if (head_id != expect_id - 1 || strcmp(head_hash, prev) != 0) {
-			res->first_bad_id = expect_id;
-			snprintf(res->reason, sizeof res->reason,
-				 "records after %lld were deleted / 第 %lld 条之后的记录被删除",
-				 (long long)(expect_id - 1), (long long)(expect_id - 1));
-		}
-	}
-out:
-	store_release(app->store, c);
-	return rc;
 }
