@@ -206,6 +206,26 @@ static int write_rows(wg_conn *c, struct archive_out *o)
 	return o->expect == o->info.last_id + 1 ? 0 : WG_ERR_INTERNAL;
 }
 
+/* Removes the archived records up to last from the table, a few thousand a
+ * transaction. A run stopped half way is finished by the next one. */
+#define ARCHIVE_DELETE_CHUNK 10000
+static int delete_archived(wg_conn *c, int64_t last)
+{
+	int64_t first = 0;
+	wg_param l[] = { WG_PINT(last) };
+	int rc = store_int(c, "SELECT COALESCE(MIN(id), 0) FROM audit WHERE id <= ?", l, 1, &first);
+	while (!rc && first && first <= last) {
+		int64_t end = last - first >= ARCHIVE_DELETE_CHUNK ? first + ARCHIVE_DELETE_CHUNK - 1 : last;
+		wg_param d[] = { WG_PINT(first), WG_PINT(end) };
+		rc = store_begin(c);
+		if (!rc)
+			rc = store_run(c, "DELETE FROM audit WHERE id >= ? AND id <= ?", d, 2);
+		rc = rc ? (store_rollback(c), rc) : store_commit(c);
+		first = end + 1;
+	}
+	return rc;
+}
+
 /* Writes one archive of the records first..last and moves them out of the table. */
 static int archive_one(struct wg_app *app, wg_conn *c, int64_t seq, int64_t first, int64_t last)
 {
@@ -250,7 +270,9 @@ static int archive_one(struct wg_app *app, wg_conn *c, int64_t seq, int64_t firs
 		rc = WG_ERR_IO;
 		goto out;
 	}
-	/* Listed, announced in the chain and removed from the table in one transaction. */
+	/* Listed and announced in the chain in one transaction: from then on the
+	 * file is the record, and the rows are removed behind it in short
+	 * transactions (audit writes go on meanwhile). */
 	rc = store_begin(c);
 	if (rc)
 		goto out;
@@ -259,16 +281,16 @@ static int archive_one(struct wg_app *app, wg_conn *c, int64_t seq, int64_t firs
 	snprintf(name, sizeof name, "%06lld-%lld-%lld", (long long)seq, (long long)first, (long long)last);
 	wg_param p[] = { WG_PINT(seq), WG_PINT(first), WG_PINT(last), WG_PINT(o->info.count), WG_PTEXT(o->info.prev_hash),
 			 WG_PTEXT(o->info.last_hash), WG_PTEXT(o->info.content), WG_PTEXT(name), WG_PINT(time(NULL)) };
-	wg_param d[] = { WG_PINT(first), WG_PINT(last) };
 	rc = store_run(c, "INSERT INTO audit_archives (seq, first_id, last_id, records, prev_hash, last_hash, content, name,"
 		       " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", p, 9);
 	if (!rc)
-		rc = store_run(c, "DELETE FROM audit WHERE id >= ? AND id <= ?", d, 2);
-	if (!rc)
 		rc = audit_append(app, c, 0, "system", "", time(NULL), "archive", "system", range, "", o->info.content);
 	rc = rc ? (store_rollback(c), rc) : store_commit(c);
-	if (!rc)
+	if (!rc) {
+		seq = 0;   /* listed: the files stay whatever follows */
 		log_info("audit records %s archived to audit/archive/%s.tsv.gz / 审计记录已归档", range, name);
+		rc = delete_archived(c, last);
+	}
 out:
 	if (o->gz)
 		gzclose(o->gz);
@@ -289,10 +311,34 @@ out:
 /* The id of the last record a signed checkpoint covers (anchor.c). */
 int audit_anchored_id(struct wg_app *app, int64_t *last_id);
 
+/* The id of the last record whose time is before `before`, among first..last:
+ * a binary search by id (times grow with ids, near enough for a cut in
+ * days; the table has no index on time and is never scanned). 0 if none. */
+static int last_before(wg_conn *c, int64_t first, int64_t last, int64_t before, int64_t *out)
+{
+	int64_t lo = first, hi = last, found = 0;
+	*out = 0;
+	while (lo <= hi) {
+		int64_t mid = lo + (hi - lo) / 2, at = 0;
+		wg_param p[] = { WG_PINT(mid) };
+		int rc = store_int(c, "SELECT at FROM audit WHERE id = ?", p, 1, &at);
+		if (rc && rc != WG_ERR_NOT_FOUND)
+			return rc;
+		if (!rc && at < before) {
+			found = mid;
+			lo = mid + 1;
+		} else {
+			hi = mid - 1;
+		}
+	}
+	*out = found;
+	return 0;
+}
+
 int audit_archive_run(struct wg_app *app, int64_t before, int64_t *records)
 {
 	wg_conn *c;
-	int64_t anchored = 0, first = 0, young = 0, seq = 0;
+	int64_t anchored = 0, first = 0, archived = 0, seq = 0, last = 0;
 	char dir[1200];
 	*records = 0;
 	int rc = audit_anchored_id(app, &anchored);
@@ -302,17 +348,17 @@ int audit_archive_run(struct wg_app *app, int64_t before, int64_t *records)
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return WG_ERR_IO;
 	store_acquire(app->store, &c);
-	wg_param b[] = { WG_PINT(before) };
-	rc = store_int(c, "SELECT COALESCE(MIN(id), 0) FROM audit", NULL, 0, &first);
-	if (!rc)
-		rc = store_int(c, "SELECT COALESCE(MIN(id), 0) FROM audit WHERE at >= ?", b, 1, &young);
+	rc = store_int(c, "SELECT COALESCE(MAX(last_id), 0) FROM audit_archives", NULL, 0, &archived);
 	if (!rc)
 		rc = store_int(c, "SELECT COALESCE(MAX(seq), 0) FROM audit_archives", NULL, 0, &seq);
+	/* What an earlier run archived but had not yet removed goes first. */
+	if (!rc && archived)
+		rc = delete_archived(c, archived);
+	first = archived + 1;
 	/* A prefix of the chain: anchored, and older than the cut throughout. */
-	int64_t last = anchored;
-	if (young && young - 1 < last)
-		last = young - 1;
-	while (!rc && first && first <= last) {
+	if (!rc && first <= anchored)
+		rc = last_before(c, first, anchored, before, &last);
+	while (!rc && last && first <= last) {
 		int64_t end = last - first + 1 > (int64_t)WG_AUDIT_ARCHIVE_MAX_RECORDS ? first + WG_AUDIT_ARCHIVE_MAX_RECORDS - 1 : last;
 		rc = archive_one(app, c, ++seq, first, end);
 		if (!rc) {

@@ -47,6 +47,11 @@ struct audit_queue {
 	size_t ncounters;
 	bool stop, running;
 	struct wg_app *app;
+	/* The keeper thread: checkpoints and archives, apart from the writer
+	 * so that neither holds the other up. */
+	pthread_t keeper;
+	pthread_cond_t keeper_wake;
+	bool keeper_stop, keeper_running;
 	int64_t next_checkpoint, next_archive;
 };
 
@@ -461,8 +466,8 @@ static void counters_to_items(struct audit_queue *q, int64_t now, bool all)
 	q->ncounters = kept;
 }
 
-/* What the writer thread does beside writing: the checkpoint now and then,
- * the archive once an hour. Not under the lock. */
+/* What the keeper thread does: the checkpoint now and then, the archive
+ * once an hour. Not under the lock. */
 static void maintenance(struct audit_queue *q, int64_t now, bool force_checkpoint)
 {
 	struct wg_app *app = q->app;
@@ -493,12 +498,6 @@ static void *flusher(void *arg)
 		counters_to_items(q, now, q->stop);
 		if (q->len == 0 && q->stop)
 			break;
-		if (now >= q->next_checkpoint || now >= q->next_archive) {
-			pthread_mutex_unlock(&q->lock);
-			maintenance(q, now, false);
-			pthread_mutex_lock(&q->lock);
-			continue;
-		}
 		if (q->len == 0 || (!q->stop && q->len < 512)) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -548,8 +547,27 @@ static void *flusher(void *arg)
 	}
 	pthread_mutex_unlock(&q->lock);
 	wg_free(batch);
-	/* Stopping: the head as it is left is signed. */
-	maintenance(q, time(NULL), true);
+	return NULL;
+}
+
+static void *keeper(void *arg)
+{
+	struct audit_queue *q = arg;
+	pthread_mutex_lock(&q->lock);
+	while (!q->keeper_stop) {
+		int64_t now = time(NULL);
+		if (now >= q->next_checkpoint || now >= q->next_archive) {
+			pthread_mutex_unlock(&q->lock);
+			maintenance(q, now, false);
+			pthread_mutex_lock(&q->lock);
+			continue;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&q->keeper_wake, &q->lock, &ts);
+	}
+	pthread_mutex_unlock(&q->lock);
 	return NULL;
 }
 
@@ -560,6 +578,7 @@ int audit_queue_start(struct wg_app *app)
 		return WG_ERR_NOMEM;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->wake, NULL);
+	pthread_cond_init(&q->keeper_wake, NULL);
 	q->app = app;
 	q->counters = wg_calloc(AUDIT_MAX_COUNTERS, sizeof *q->counters);
 	if (!q->counters) {
@@ -576,6 +595,9 @@ int audit_queue_start(struct wg_app *app)
 		return WG_ERR_INTERNAL;
 	}
 	q->running = true;
+	q->keeper_running = pthread_create(&q->keeper, NULL, keeper, q) == 0;
+	if (!q->keeper_running)
+		log_warn("no audit checkpoint thread: checkpoints only at stop / 无法启动审计检查点线程");
 	app->audit = q;
 	return 0;
 }
@@ -586,12 +608,22 @@ void audit_queue_stop(struct wg_app *app)
 	if (!q)
 		return;
 	pthread_mutex_lock(&q->lock);
+	q->keeper_stop = true;
+	pthread_cond_signal(&q->keeper_wake);
+	pthread_mutex_unlock(&q->lock);
+	if (q->keeper_running)
+		pthread_join(q->keeper, NULL);
+	pthread_mutex_lock(&q->lock);
 	q->stop = true;
 	pthread_cond_signal(&q->wake);
 	pthread_mutex_unlock(&q->lock);
 	pthread_join(q->thread, NULL);
+	/* Everything queued is written: the head as it is left is signed (no archive now). */
+	q->next_archive = INT64_MAX;
+	maintenance(q, time(NULL), true);
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->wake);
+	pthread_cond_destroy(&q->keeper_wake);
 	wg_free(q->items);
 	wg_free(q->counters);
 	wg_free(q);
