@@ -59,3 +59,12 @@ test('a background import is all or nothing too, and only its owner sees the job
   expectError(await srv.api('GET', '/api/v1/jobs/99999', { token: community }), 404, 'not_found');
   expectError(await srv.api('POST', '/api/v1/persons/import?async=2', { token: community, raw: bad, headers: CSV }), 400, 'bad_query', 'async');
 });
+
+test('a background import refused for what the file is (no header row) ends done with its 422, not failed (issue 14, point 13)', async () => {
+  const r = await srv.api('POST', '/api/v1/persons/import?async=1', { token: community, raw: Buffer.from('这不是表格\n随便写写\n'), headers: CSV });
+  assert.equal(r.status, 202, r.text);
+  const job = await finished(community, r.json.id);
+  assert.equal(job.http_status, 422);
+  assert.equal(job.status, 'done', '"failed" is kept for server errors');
+  assert.equal(job.result.error.code, 'validation_failed');
+});
