@@ -18,6 +18,10 @@ struct audit_row {
 	const char *username, *address, *action, *resource, *record_id, *node_path, *change_hash, *prev_hash;
 };
 
+/* Queued reads are written this many to a statement: one statement's fixed
+ * cost (binding, stepping, resetting) shared by many rows. */
+#define AUDIT_ROWS_PER_INSERT 32
+
 /* Keyed BLAKE2b-256 over the previous hash and the record's fields, as hex. */
 void audit_row_hash(const unsigned char key[32], const struct audit_row *a, char out[65]);
 /* The head's own MAC: keyed like the records, over its id and hash. */
@@ -30,6 +34,13 @@ struct audit_head {
 	char mac[65];
 };
 int audit_head_read(wg_conn *c, struct audit_head *h);
+
+/* The chain's primitives (chain.c), in the caller's transaction: the head
+ * read and locked, n rows (1 or AUDIT_ROWS_PER_INSERT) chained after prev
+ * (which then holds the last hash), the head moved with its MAC. */
+int audit_head_lock(wg_conn *c, int64_t *last_id, char last_hash[65]);
+int audit_append_rows(wg_conn *c, const unsigned char key[32], struct audit_row *rows, size_t n, char prev[65]);
+int audit_head_store(struct wg_app *app, wg_conn *c, int64_t last_id, const char *last_hash);
 
 /* Appends one record in the caller's transaction (audit_write's core). */
 int audit_append(struct wg_app *app, wg_conn *c, int64_t user_id, const char *username, const char *address,
