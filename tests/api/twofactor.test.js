@@ -133,3 +133,21 @@ test('a lost authenticator: the admin resets another account, the CLI any', asyn
   const aud = (await srv.api('GET', '/api/v1/users?role=auditor', { token: admin })).json.items[0];
   expectError(await srv.api('DELETE', `/api/v1/users/${aud.id}/totp`, { token: admin }), 403, 'forbidden');
 });
+
+test('the secret is encrypted like personal data: rotated with the field key, still good after the old key is gone', async () => {
+  const first = await signIn('command', DEMO_PASSWORD);
+  assert.equal(first.json.totp_enrollment_required, true, 'reset in the test before');
+  const { secret } = await enroll(first.json.token, DEMO_PASSWORD);
+  const data = srv.data;
+  await srv.stop();
+  srv = null;
+  const stored = require('./helpers').sql(data, "SELECT totp_secret_enc FROM users WHERE username = 'command'");
+  assert.match(stored, /^k1:/, 'encrypted, not the secret itself');
+  assert.ok(!stored.includes(secret));
+  const r = require('./helpers').run(['keys', 'rotate', '--data', data.dir]);
+  assert.equal(r.code, 0, r.stderr);
+  require('node:fs').unlinkSync(require('node:path').join(data.dir, 'keys', 'field.1.key'));
+  srv = await startServer({}, data);
+  const again = await signIn('command', DEMO_PASSWORD, at(secret, 1));
+  assert.equal(again.status, 201, again.text);
+});
