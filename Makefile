@@ -1,6 +1,6 @@
 # wangge — build, run, test.  `make run` and `make test` install what they need.
 CC      ?= cc
-PKGS    := libmicrohttpd jansson sqlite3 libpq libsodium libqrencode xlsxwriter libzip expat freexl zlib
+PKGS    := libmicrohttpd jansson sqlite3 libpq libsodium libqrencode xlsxwriter libzip expat freexl zlib liboath
 WARN    := -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -Wno-format-nonliteral
 CSTD    := -std=c17 -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

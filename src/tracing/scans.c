@@ -40,6 +40,30 @@ static int time_field(wg_req *r, const char *key, int64_t def, int64_t *out)
 	return req_body_time(r, key, def, 1577836800, r->now + CLOCK_SKEW_SECONDS, out);
 }
 
+/* A stay that ended before the retention period is refused at the door:
+ * the hourly sweep would delete it, and until then it would be traced. */
+static int within_retention(wg_req *r, int64_t t_out)
+{
+	uint32_t days = tracing_params()->retention_days;
+	if (!days || t_out >= r->now - (int64_t)days * 86400)
+		return 0;
+	const char *key = json_object_get(r->body, "t_out") ? "t_out" : "t_in";
+	return req_failf(r, WG_ERR_VALIDATION, key, "%s 早于行踪记录的保留期(%u 天),不能登记",
+			 "%s lies before the retention period of location records (%u days)", key, days, key, days);
+}
+
+/* What an answer may name: the person id the caller gave (one she may
+ * see), and no id at all for a phone: a visitor may come from anywhere,
+ * and the number of a person registered elsewhere must answer exactly as a
+ * number known nowhere. */
+static void unnamed(const struct cases_subject *subject, uint32_t *trace_id, bool *is_subject)
+{
+	if (subject->phone[0]) {
+		*trace_id = 0;
+		*is_subject = false;
+	}
+}
+
 /* The subject's ids as answers name them: a registry person, or a
  * phone-only subject. */
 static json_t *subject_ids(uint32_t trace_id, bool is_subject)
@@ -68,8 +92,8 @@ static int audit_stay(wg_req *r, const char *action, const char *resource, int64
 static int reply_stay(wg_req *r, uint32_t trace_id, bool is_subject, const char *place_key, int64_t place,
 		      int64_t t_in, int64_t t_out, bool duplicate)
 {
-	json_t *out = json_pack("{s:o, s:o, s:I, s:b}", "person_id", is_subject ? json_null() : json_integer(trace_id),
-				"subject_id", is_subject ? json_integer(trace_id) : json_null(), place_key, (json_int_t)place,
+	json_t *out = json_pack("{s:o, s:o, s:I, s:b}", "person_id", is_subject || !trace_id ? json_null() : json_integer(trace_id),
+				"subject_id", is_subject && trace_id ? json_integer(trace_id) : json_null(), place_key, (json_int_t)place,
 				"duplicate", duplicate);
 	if (!out || json_set_time(out, "t_in", t_in) || json_set_time(out, "t_out", t_out)) {
 		json_decref(out);
@@ -147,10 +171,11 @@ int scan_create(wg_req *r)
 		return req_fail(r, WG_ERR_FORBIDDEN, "venue_code", "只能登记本人管辖范围内场所的扫码",
 				"you may record scans only at venues inside your scope");
 	if (time_field(r, "t_in", r->now, &t_in) || time_field(r, "t_out", t_in + TRACING_DEFAULT_STAY_SECONDS, &t_out) ||
-	    cases_subject_resolve(r, &subject, &trace_id, &is_subject) ||
+	    within_retention(r, t_out) || cases_subject_resolve(r, &subject, &trace_id, &is_subject) ||
 	    scans_append(r, trace_id, venue, t_in, t_out, &duplicate) ||
 	    scans_audit(r, venue, path, trace_id, is_subject))
 		return r->fail.code;
+	unnamed(&subject, &trace_id, &is_subject);
 	return reply_stay(r, trace_id, is_subject, "venue_id", venue, t_in, t_out, duplicate);
 }
 
@@ -171,10 +196,16 @@ int dwell_create(wg_req *r)
 				"lat and lng (WGS-84) are required");
 	int64_t t_in, t_out;
 	uint32_t cell;
-	if (time_field(r, "t_in", r->now, &t_in) || time_field(r, "t_out", r->now, &t_out))
+	if (time_field(r, "t_in", r->now, &t_in) || time_field(r, "t_out", r->now, &t_out) || within_retention(r, t_out))
 		return r->fail.code;
-	if (trace_cell_of(json_number_value(lat), json_number_value(lng), tracing_params()->cell_size_m, &cell))
-		return req_fail(r, WG_ERR_VALIDATION, "lat", "经纬度无效或不在服务范围内", "latitude/longitude invalid or out of range");
+	if (trace_cell_of(json_number_value(lat), json_number_value(lng), tracing_params()->cell_size_m, &cell)) {
+		/* Name the coordinate at fault: the latitude when it alone is off the map, else the longitude. */
+		uint32_t probe;
+		bool lat_ok = trace_cell_of(json_number_value(lat), 110.0, tracing_params()->cell_size_m, &probe) == 0;
+		return req_fail(r, WG_ERR_VALIDATION, lat_ok ? "lng" : "lat",
+				lat_ok ? "经度(lng)无效或不在服务范围内" : "纬度(lat)无效或不在服务范围内",
+				lat_ok ? "longitude (lng) invalid or out of range" : "latitude (lat) invalid or out of range");
+	}
 	if (cases_subject_resolve(r, &subject, &trace_id, &is_subject))
 		return r->fail.code;
 	struct trace_rec rec;
@@ -189,5 +220,6 @@ int dwell_create(wg_req *r)
 		return stay_failed(r, rc, tracing_params()->max_dwell_min, "位置记录无效:%s", "invalid location record: %s");
 	if (audit_stay(r, "dwell", is_subject ? "trace_subjects" : "persons", trace_id, "", trace_id, is_subject, "cell", cell))
 		return r->fail.code;
+	unnamed(&subject, &trace_id, &is_subject);
 	return reply_stay(r, trace_id, is_subject, "cell", cell, t_in, t_out, added == 0);
 }

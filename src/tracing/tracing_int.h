@@ -52,9 +52,10 @@ struct cases_subject {
 
 /* Checks the body's person_id | phone (exactly one, a valid mobile); 422 naming the field. */
 int cases_subject_parse(wg_req *r, struct cases_subject *in);
-/* The engine id of the subject: the person (checked to exist), the one
- * registry person with that phone, or the phone's own subject, created on
- * first sight. *is_subject says which kind of id it is. */
+/* The engine id of the subject: the person (404 unless it exists inside the
+ * caller's scope), the one registry person with that phone wherever it
+ * lives, or the phone's own subject, created on first sight. *is_subject
+ * says which kind of id it is. */
 int cases_subject_resolve(wg_req *r, const struct cases_subject *in, uint32_t *trace_id, bool *is_subject);
 /* A stored phone (phone_enc) as answers show it: masked unless r->reveal; null when "". */
 json_t *cases_phone_json(wg_req *r, const char *enc);

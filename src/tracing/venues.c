@@ -67,6 +67,7 @@ struct wg_resource venue_resource = {
 	.name = "venues", .table = "venues", .zh = "场所", .en = "venue",
 	.fields = venue_fields, .nfields = sizeof venue_fields / sizeof venue_fields[0],
 	.path_column = "node_path", .read_right = &right_GRID_READ, .write_right = &right_GRID_WRITE,
+	.count_reads = true,   /* not personal data: reads counted per user and minute */
 	.hooks = { .check = venue_check, .import_row = venue_import_row },
 	.import_extra = venue_import_extra, .nimport_extra = WG_COUNT(venue_import_extra),
 	.export_columns = venue_export, .nexport_columns = WG_COUNT(venue_export),

@@ -77,7 +77,7 @@ test('scans at the door: recorded once, refused with the field named when wrong'
   expectError(await srv.api('GET', `/api/v1/venues/${venue.id}/scans?days=90`, { token: community }), 400, 'bad_query', 'days');
   expectError(await scan(checkpoint, { venue_code: 'NOSUCHCODE', person_id: people['病例甲'] }), 422, 'validation_failed', 'venue_code');
   expectError(await scan(checkpoint, { person_id: people['病例甲'] }), 422, 'required', 'venue_code');
-  expectError(await scan(checkpoint, { venue_code: venue.code, person_id: 999999 }), 422, 'validation_failed', 'person_id');
+  expectError(await scan(checkpoint, { venue_code: venue.code, person_id: 999999 }), 404, 'not_found', 'person_id');
   expectError(await scan(checkpoint, { venue_code: venue.code, person_id: people['病例甲'], t_in: now - 100, t_out: now - 200 }), 422, 'validation_failed', 't_out');
   expectError(await scan(checkpoint, { venue_code: venue.code, person_id: people['病例甲'], t_in: now - 60, t_out: now + 86400 }), 422, 'validation_failed', 't_out');
   expectError(await scan(checkpoint, { venue_code: venue.code, person_id: people['病例甲'], t_in: now - 86000, t_out: now - 100 }), 422, 'validation_failed', 't_out');

@@ -8,6 +8,8 @@
 #include "core/http/http.h"
 
 extern const struct wg_module session_api;
+extern const struct wg_module sessions_api;
+extern const struct wg_module twofactor_api;
 extern const struct wg_module accounts_api;
 extern const struct wg_module roles_api;
 extern const struct wg_module audit_api;

@@ -27,6 +27,14 @@ struct wg_config {
 	char trusted_proxy[64];         /* a reverse proxy's address: its X-Real-IP names the client */
 	char public_url[256];           /* the address residents open; venue QR codes lead to <public_url>/v/<code> */
 	char time_zone[64];             /* what people read times in (core/lib/timefmt.h) */
+	int64_t password_classes;       /* character classes a new password needs (of 4) */
+	int64_t totp_required;          /* 1: the roles in totp_roles sign in with a one-time code too */
+	char totp_roles[256];           /* role names, space separated */
+	char metrics_token[128];        /* GET /metrics with Authorization: Bearer <this> (empty: SYSTEM only) */
+	char origins[512];              /* browser origins besides the Host's own (space separated), e.g. https://wangge.example.gov.cn */
+	char tls_cert[1024], tls_key[1024];  /* PEM files: HTTPS built in */
+	int64_t audit_checkpoint_seconds;    /* how often the audit head is signed into audit/checkpoints */
+	int64_t audit_archive_days;          /* audit records older than this go to audit/archive/ (0: never) */
 };
 
 struct wg_app {
@@ -36,6 +44,7 @@ struct wg_app {
 	struct session_cache *sessions;
 	struct audit_queue *audit;
 	unsigned char audit_key[32];
+	unsigned char audit_sign_pk[32], audit_sign_sk[64];   /* Ed25519: checkpoints and archives (keys/audit_sign.key) */
 	struct wg_keys keys;            /* personal-data keys (crypt.h) */
 	int64_t started_at;
 };

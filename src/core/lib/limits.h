@@ -73,8 +73,18 @@
 #define WG_LOGIN_FAILS_PER_ADDRESS   20
 #define WG_LOGIN_WINDOW_SECONDS      (15 * 60)
 #define WG_LOGIN_LOCK_SECONDS        (15 * 60)
+#define WG_PASSWORD_CLASSES          3                /* of lower case, upper case, digits, others (GB/T 22239: complexity) */
+#define WG_PASSWORD_DISTINCT         5                /* different characters a password needs at least */
+
+/* The audit trail's end (core/audit): its head is signed into the data
+ * directory's audit/checkpoints this often while records are written;
+ * records older than so many days move to signed archive files. */
+#define WG_AUDIT_CHECKPOINT_SECONDS   60
+#define WG_AUDIT_ARCHIVE_DAYS         30
+#define WG_AUDIT_ARCHIVE_MAX_RECORDS  1000000u           /* records in one archive file */
 
 #define WG_CONNECTION_TIMEOUT_SECONDS 30u
+#define WG_MAX_PEM                    (256u * 1024)       /* a TLS certificate chain or key file (tls_cert, tls_key) */
 /* libmicrohttpd's per-connection memory (request line, headers, read
  * buffer, response headers): it zeroes all of it for every request on a
  * kept-alive connection, so its default of 32 KiB cost about 6 % of a read.

@@ -121,7 +121,8 @@ struct wg_resource {
 	const char *path_column;       /* "path" or "node_path" */
 	const struct wg_right *read_right, *write_right;
 	const struct wg_right *reveal_right;  /* needed for ?reveal=1 on FF_SECRET fields */
-	bool audit_reads;              /* every read is audited (personal data) */
+	bool audit_reads;              /* every read is audited, one record each (personal data) */
+	bool count_reads;              /* reads are counted per user and minute (audit_count: not personal data) */
 	struct wg_resource_hooks hooks;
 	/* Import: columns beyond the fields (read into the row under their key),
 	 * and the field whose value finds an existing record to update. */
