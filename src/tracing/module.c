@@ -16,6 +16,7 @@ static const struct wg_route tracing_routes[] = {
 	 * database: no transaction (one would hold SQLite's write lock across
 	 * the log's fsync and queue every checkpoint behind one disk flush). */
 	{ "POST", "/api/v1/scans",                scan_create,       &right_SCAN_WRITE,  ROUTE_JSON, NULL },
+	{ "POST", "/api/v1/scans/import",         scans_import,      &right_TRACE_RUN,   ROUTE_UPLOAD, NULL },
 	{ "GET",  "/api/v1/public/venue",         door_venue,        NULL, ROUTE_PUBLIC | ROUTE_LIMITED, NULL },
 	{ "POST", "/api/v1/public/scans",         door_scan,         NULL, ROUTE_PUBLIC | ROUTE_LIMITED | ROUTE_JSON, NULL },
 	{ "POST", "/api/v1/dwells",               dwell_create,      &right_TRACE_RUN,   ROUTE_JSON, NULL },

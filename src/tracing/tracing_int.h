@@ -75,6 +75,7 @@ int venue_qr(wg_req *r);
 int venue_qr_png(wg_req *r);
 int venue_scan_count(wg_req *r);
 int scan_create(wg_req *r);
+int scans_import(wg_req *r);
 int door_venue(wg_req *r);
 int door_scan(wg_req *r);
 int dwell_create(wg_req *r);
