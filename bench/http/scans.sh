@@ -2,8 +2,9 @@
 # Live scans over HTTP: wrk with keep-alive posting POST /api/v1/scans, one
 # venue, each request a different registered person or minute (so every
 # scan is a new record to make durable, none a repeat), signed in as the
-# checkpoint. Two builds side by side in one run, alternately: the old
-# path (one segment file per scan) and the scan log (group commit).
+# county command center (every person in its scope). Two builds side by
+# side in one run, alternately: the old path (one segment file per scan)
+# and the scan log (group commit).
 #   bench/http/scans.sh OLD_BINARY NEW_BINARY   (RUNS, SECONDS, CONNECTIONS may be set)
 # Prints per build: scans/s, p50, p99, non-2xx, and the files left in
 # data/trace after the runs; then the scans counted back from the store.
@@ -52,7 +53,7 @@ run_one() { # label binary round
 	code=$(echo "$venue" | sed 's/.*"code":"\([^"]*\)".*/\1/')
 	vid=$(echo "$venue" | sed 's/.*"id":\([0-9]*\).*/\1/')
 	token=$(curl -s -X POST -H 'content-type: application/json' \
-		-d '{"username":"checkpoint","password":"wangge-demo-2026"}' http://127.0.0.1:$port/api/v1/session |
+		-d '{"username":"command","password":"wangge-demo-2026"}' http://127.0.0.1:$port/api/v1/session |
 		sed 's/.*"token":"\([^"]*\)".*/\1/')
 	wrk -t2 -c"$CONN" -d"${SECS}s" --latency -s "$out/scan.lua" http://127.0.0.1:$port -- "$PERSONS" "$code" "$token" > "$out/w.txt" 2>&1
 	counted=$(curl -s -H "authorization: Bearer $cmd" "http://127.0.0.1:$port/api/v1/venues/$vid/scans?days=14" |
