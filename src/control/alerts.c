@@ -84,10 +84,11 @@ static json_t *alert_json(wg_req *r, wg_stmt *s, void *ctx)
 {
 	const struct alert_ctx *a = ctx;
 	int kind = ctl_index_of(kinds, stmt_text(s, 7));
-	int64_t raised = stmt_int(s, 11), depth = stmt_int(s, 6);
-	/* The level it climbed to: while open, by now; once handled or closed, by then. */
+	int64_t raised = stmt_int(s, 11), known = stmt_int(s, 20), depth = stmt_int(s, 6);
+	/* The level it climbed to, counted from when it was recorded (a check typed in
+	 * late does not start high): while open, by now; once handled or closed, by then. */
 	int64_t until = !stmt_is_null(s, 14) ? stmt_int(s, 14) : !stmt_is_null(s, 17) ? stmt_int(s, 17) : r->now;
-	int64_t level = until > raised ? (until - raised) / a->interval : 0;
+	int64_t level = until > known ? (until - known) / a->interval : 0;
 	if (level > depth - 1)
 		level = depth - 1;
 	if (level < 0)
@@ -206,7 +207,7 @@ static int alert_query(wg_req *r, const char *const *allowed, struct alert_query
 	if (mine) {
 		/* Addressed to me: my team's, or climbed to my level (one level per interval from the grid). */
 		wg_buf_puts(&q->where, " AND status = 'open' AND (control_id IN (SELECT control_id FROM control_team WHERE user_id = ?)"
-			    " OR base_depth - ? <= (? - raised_at) / ?)");
+			    " OR base_depth - ? <= (? - created_at) / ?)");
 		q->p[q->n++] = WG_PINT(r->user->id);
 		q->p[q->n++] = WG_PINT(q->depth);
 		q->p[q->n++] = WG_PINT(r->now);
@@ -253,7 +254,7 @@ int ctl_alerts_mine(wg_req *r, int limit, json_t **items, int64_t *total)
 	wg_param p[] = { WG_PTEXT(lo), WG_PTEXT(hi), WG_PINT(r->user->id), WG_PINT(depth_of(r->user->scope_path)), WG_PINT(r->now),
 			 WG_PINT(st.escalate_seconds) };
 	snprintf(sql, sizeof sql, "SELECT " ALERT_COLUMNS " FROM control_alerts WHERE node_path >= ? AND node_path < ? AND status = 'open'"
-		 " AND (control_id IN (SELECT control_id FROM control_team WHERE user_id = ?) OR base_depth - ? <= (? - raised_at) / ?)"
+		 " AND (control_id IN (SELECT control_id FROM control_team WHERE user_id = ?) OR base_depth - ? <= (? - created_at) / ?)"
 		 " ORDER BY id DESC");
 	int rc = store_query(r->db, sql, p, 6, &s);
 	if (rc)

@@ -63,7 +63,8 @@ static const struct wg_route control_routes[] = {
 	{ "POST",  "/api/v1/nat-rounds/{id}/points",     ctl_round_point_add, &right_NAT_WRITE,        W, NULL },
 	{ "POST",  "/api/v1/nat-rounds/{id}/samples",    ctl_round_sample,    &right_NAT_SAMPLE,       W, NULL },
 	{ "GET",   "/api/v1/nat-rounds/{id}/progress",   ctl_round_progress,  &right_NAT_READ,         ROUTE_SNAPSHOT, NULL },
-	{ "GET",   "/api/v1/nat-rounds/{id}/unsampled",  ctl_round_unsampled, &right_NAT_READ,         ROUTE_SNAPSHOT, NULL },
+	/* A list of people by name and address: who may read persons. */
+	{ "GET",   "/api/v1/nat-rounds/{id}/unsampled",  ctl_round_unsampled, &right_PERSON_READ,      ROUTE_SNAPSHOT, NULL },
 	{ "POST",  "/api/v1/nat-rounds/{id}/refresh",    ctl_round_refresh,   &right_NAT_WRITE,        ROUTE_WRITE, NULL },
 	{ "GET",   "/api/v1/devices",                    ctl_device_list,     &right_CONTROL_READ,     ROUTE_SNAPSHOT, NULL },
 	{ "POST",  "/api/v1/devices",                    ctl_device_create,   &right_DEVICE_WRITE,     W, NULL },

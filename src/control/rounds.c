@@ -140,11 +140,35 @@ static int round_decorate(wg_req *r, const struct wg_resource *res, json_t *item
 	return 0;
 }
 
+/* A round that has samples is history: it is closed (status), not deleted. */
+static int round_before_delete(wg_req *r, const struct wg_resource *res, int64_t id, const char *path)
+{
+	(void)res;
+	(void)path;
+	int64_t samples = 0;
+	wg_param p[] = { WG_PINT(id) };
+	int rc = store_int(r->db, "SELECT COUNT(*) FROM control_nat_samples WHERE round_id = ?", p, 1, &samples);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	if (samples)
+		return req_failf(r, WG_ERR_CONFLICT, NULL, "全员核酸检测 %lld 已有 %lld 个样本,不能删除;请改为结束(status: closed)",
+				 "NAT round %lld has %lld samples and cannot be deleted: close it (status: closed)", (long long)id,
+				 (long long)samples, (long long)id, (long long)samples);
+	static const char *const rows[] = {
+		"DELETE FROM control_nat_slots WHERE point_id IN (SELECT id FROM control_nat_points WHERE round_id = ?)",
+		"DELETE FROM control_nat_points WHERE round_id = ?", "DELETE FROM control_nat_nodes WHERE round_id = ?" };
+	for (size_t i = 0; i < WG_COUNT(rows); i++)
+		if ((rc = store_run(r->db, rows[i], p, 1)))
+			return req_fail(r, rc, NULL, NULL, NULL);
+	return 0;
+}
+
 struct wg_resource ctl_round_resource = {
 	.name = "nat-rounds", .table = "control_nat_rounds", .zh = "全员核酸检测", .en = "mass NAT round",
 	.fields = round_fields, .nfields = WG_COUNT(round_fields),
 	.path_column = "node_path", .read_right = &right_NAT_READ, .write_right = &right_NAT_WRITE,
-	.hooks = { .check = round_check, .after_insert = round_after_insert, .decorate = round_decorate },
+	.hooks = { .check = round_check, .after_insert = round_after_insert, .decorate = round_decorate,
+		   .before_delete = round_before_delete },
 	/* The round node's counts in the round's own statement (a JSON member is an object). */
 	.json_members = (const struct wg_json_member[]){ {
 		"progress",

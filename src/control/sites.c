@@ -42,11 +42,33 @@ static int site_decorate(wg_req *r, const struct wg_resource *res, json_t *item)
 	return 0;
 }
 
+/* A site that has had people is history: it is closed (status), not deleted. */
+static int site_before_delete(wg_req *r, const struct wg_resource *res, int64_t id, const char *path)
+{
+	(void)res;
+	(void)path;
+	int64_t stays = 0;
+	wg_param p[] = { WG_PINT(id) };
+	int rc = store_int(r->db, "SELECT COUNT(*) FROM control_site_stays WHERE site_id = ?", p, 1, &stays);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	if (stays)
+		return req_failf(r, WG_ERR_CONFLICT, NULL, "隔离点 %lld 已有 %lld 条入住记录,不能删除;请改为停用(status: closed)",
+				 "site %lld has %lld stays and cannot be deleted: close it (status: closed)", (long long)id, (long long)stays,
+				 (long long)id, (long long)stays);
+	static const char *const rows[] = { "DELETE FROM control_site_rooms WHERE site_id = ?", "DELETE FROM control_site_batches WHERE site_id = ?",
+					    "DELETE FROM control_site_staff WHERE site_id = ?" };
+	for (size_t i = 0; i < WG_COUNT(rows); i++)
+		if ((rc = store_run(r->db, rows[i], p, 1)))
+			return req_fail(r, rc, NULL, NULL, NULL);
+	return 0;
+}
+
 struct wg_resource ctl_site_resource = {
 	.name = "sites", .table = "control_sites", .zh = "隔离点", .en = "site",
 	.fields = site_fields, .nfields = WG_COUNT(site_fields),
 	.path_column = "node_path", .read_right = &right_SITE_READ, .write_right = &right_SITE_WRITE,
-	.hooks = { .decorate = site_decorate },
+	.hooks = { .decorate = site_decorate, .before_delete = site_before_delete },
 	/* Capacity and occupancy in the site's own statement (a JSON member is an object). */
 	.json_members = (const struct wg_json_member[]){ {
 		"occupancy",
