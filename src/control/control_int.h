@@ -173,6 +173,7 @@ json_t *ctl_name_json(wg_req *r, const char *name);
 struct ctl_counts;
 struct ctl_counts *ctl_counts_new(void);
 void ctl_counts_free(struct ctl_counts *c);
+size_t ctl_counts_size(const struct ctl_counts *c);
 /* Adds n to key on day for the node of path and each of its ancestors. */
 void ctl_count(struct ctl_counts *c, const char *path, const char *key, int64_t day, int64_t n);
 /* Writes what was counted (in the request's transaction) and empties c. */
@@ -278,9 +279,32 @@ int  ctl_round_sample(wg_req *r);
 int  ctl_round_unsampled(wg_req *r);
 int  ctl_round_progress(wg_req *r);
 int  ctl_round_refresh(wg_req *r);
-/* The person a scanned code names (WG-PERSON:<id>, a person id, an ID number); 404/422 naming field. */
-int  ctl_person_by_code(wg_req *r, const char *code, const char *field, int64_t *person_id, char *path, size_t size,
-			char *name, size_t name_size);
+/* A sample on its way to the store (sample_writer.c): what the request
+ * read off its body, then what the writer found and stored. */
+struct ctl_sample_job {
+	int64_t round_id, point_id, at, user_id;
+	int64_t code_person;             /* the person id a code named; 0: the ID number of code_bidx */
+	char code_bidx[WG_BLIND_HEX];
+	char scope[WG_MAX_GRID_PATH];    /* the sampler's scope */
+	char tube[33], channel[8], username[65], address[48];
+	/* found and stored */
+	int64_t id, person_id;
+	int root_depth;
+	char path[WG_MAX_GRID_PATH], round_path[WG_MAX_GRID_PATH], name[CTL_MAX_NAME_BYTES];
+	bool duplicate, done;
+	int rc;
+	struct wg_fail fail;             /* why this sample was refused (rc: its code) */
+	struct ctl_sample_job *next;
+};
+/* Checks and stores a sample: with the others queued meanwhile, in one
+ * transaction on the writer's connection, when serving; else in the
+ * request's. Returns once it is committed or refused (r->fail says why). */
+int  ctl_sample_store(wg_req *r, struct ctl_sample_job *job);
+int  ctl_sample_writer_start(struct wg_app *app);
+void ctl_sample_writer_stop(void);
+/* What a scanned code names (WG-PERSON:<id>, a person id, an ID number): the
+ * person id, or 0 and the ID number's blind index; 422 naming field when unreadable. */
+int  ctl_person_code(wg_req *r, const char *code, const char *field, int64_t *person_id, char bidx[WG_BLIND_HEX]);
 
 /* ---- door sensors (devices.c, device_event.c) ---- */
 int  ctl_consent_create(wg_req *r);

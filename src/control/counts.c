@@ -42,26 +42,50 @@ struct ctl_delta {
 	char key[KEY_BYTES];
 };
 
+/* The changes of one write, summed by (node, key, day); a small hash finds
+ * an entry, since one import or recount adds the same few again and again. */
+#define COUNTS_SLOTS (2 * CTL_MAX_DELTAS)   /* a power of two, twice the entries */
 struct ctl_counts {
 	size_t n;
 	bool overflow;
 	struct ctl_delta d[CTL_MAX_DELTAS];
+	int16_t slot[COUNTS_SLOTS];          /* index into d, -1 when free */
 };
 
-struct ctl_counts *ctl_counts_new(void) { return wg_calloc(1, sizeof(struct ctl_counts)); }
+struct ctl_counts *ctl_counts_new(void)
+{
+	struct ctl_counts *c = wg_calloc(1, sizeof(struct ctl_counts));
+	if (c)
+		memset(c->slot, 0xff, sizeof c->slot);
+	return c;
+}
+
 void ctl_counts_free(struct ctl_counts *c) { wg_free(c); }
+size_t ctl_counts_size(const struct ctl_counts *c) { return c->n; }
+
+static size_t slot_of(int64_t node, const char *key, int64_t day)
+{
+	uint64_t h = (uint64_t)node * 0x9E3779B97F4A7C15u ^ (uint64_t)day * 0xC2B2AE3D27D4EB4Fu;
+	for (const char *k = key; *k; k++)
+		h = (h ^ (unsigned char)*k) * 0x100000001B3u;
+	return (size_t)(h >> 32) & (COUNTS_SLOTS - 1);
+}
 
 static void add(struct ctl_counts *c, int64_t node, const char *key, int64_t day, int64_t n)
 {
-	for (size_t i = 0; i < c->n; i++)
-		if (c->d[i].node == node && c->d[i].day == day && strcmp(c->d[i].key, key) == 0) {
-			c->d[i].n += n;
+	size_t i = slot_of(node, key, day);
+	for (; c->slot[i] >= 0; i = (i + 1) & (COUNTS_SLOTS - 1)) {
+		struct ctl_delta *d = &c->d[c->slot[i]];
+		if (d->node == node && d->day == day && strcmp(d->key, key) == 0) {
+			d->n += n;
 			return;
 		}
+	}
 	if (c->n == CTL_MAX_DELTAS) {
 		c->overflow = true;
 		return;
 	}
+	c->slot[i] = (int16_t)c->n;
 	struct ctl_delta *d = &c->d[c->n++];
 	d->node = node;
 	d->day = day;
@@ -110,6 +134,7 @@ int ctl_counts_flush_conn(wg_conn *db, struct ctl_counts *c)
 	for (size_t i = 0; !rc && i < k; i += UPSERT_ROWS)
 		rc = upsert(db, &c->d[i], k - i < UPSERT_ROWS ? k - i : UPSERT_ROWS);
 	c->n = 0;
+	memset(c->slot, 0xff, sizeof c->slot);
 	return rc;
 }
 
@@ -236,6 +261,12 @@ static int64_t day_col(wg_stmt *s, int col)
 	return d;
 }
 
+/* A recount sums many rows before writing: one record adds at most a few dozen entries. */
+static int flush_when_full(wg_conn *db, struct ctl_counts *c)
+{
+	return c->n > CTL_MAX_DELTAS - 128 ? ctl_counts_flush_conn(db, c) : 0;
+}
+
 static int recount_records(wg_req *r, struct ctl_counts *c, int64_t *records)
 {
 	wg_stmt *s;
@@ -279,59 +310,53 @@ static int recount_records(wg_req *r, struct ctl_counts *c, int64_t *records)
 			ctl_count_open(c, &recs[i], &rules, head[i], ctl_local_day(created[i]));
 			if (recs[i].status != ST_ACTIVE && recs[i].ended_day >= 0)
 				ctl_count_leave(c, &recs[i], &rules, recs[i].status, recs[i].ended_day);
-			if ((rc = ctl_counts_flush_conn(r->db, c)))
+			if ((rc = flush_when_full(r->db, c)))
 				return rc;
 			(*records)++;
 		}
 	}
 }
 
-/* Checks in (chain, day, id) order: the first checks_per_day of a chain's
- * day are "done", its first sample on a NAT day too. */
-static int recount_checks(wg_req *r, struct ctl_counts *c)
+/* Checks chain by chain, in (day, id) order: the first checks_per_day of a
+ * chain's day are "done", its first sample on a NAT day too. A chain's
+ * records share their preset version, start date and category. */
+struct chain { int64_t id, version, start; int category; };
+
+static int recount_chain(wg_req *r, struct ctl_counts *c, const struct chain *ch)
 {
-	wg_stmt *s;
-	int64_t last_chain = -1, last_day = -1, seen = 0, sampled = 0, after_chain = 0, after_day = INT64_MIN, after_id = 0;
+	struct ctl_rules rules;
+	int days[CTL_MAX_CHAIN_NAT], nd = 0;
+	if (ctl_preset_rules(r, ch->version, &rules))
+		return r->fail.code;
+	if (ch->category >= 0 && rules.cat[ch->category].present)
+		nd = ctl_rule_nat_days(&rules.cat[ch->category], days, CTL_MAX_CHAIN_NAT);
+	struct { int64_t day, result_at; bool fever, symptom, nat, positive; char path[WG_MAX_GRID_PATH]; } rows[64];
+	int64_t after_day = INT64_MIN, after_id = 0, last_day = INT64_MIN, seen = 0, sampled = 0;
 	for (;;) {
-		struct { int64_t chain, day, id, version, start, result_at; int category; bool fever, symptom, nat, positive;
-			 char path[WG_MAX_GRID_PATH]; } rows[64];
+		wg_stmt *s;
 		int n = 0;
-		wg_param p[] = { WG_PINT(after_chain), WG_PINT(after_chain), WG_PINT(after_day), WG_PINT(after_chain),
-				 WG_PINT(after_day), WG_PINT(after_id) };
+		wg_param p[] = { WG_PINT(ch->id), WG_PINT(after_day), WG_PINT(after_day), WG_PINT(after_id) };
 		int rc = store_query(r->db,
-			"SELECT k.chain_id, k.day, k.id, k.node_path, k.fever, k.symptoms <> '', k.nat, k.nat_result = 'positive',"
-			" k.result_at, c.preset_version_id, c.start_date, c.category"
-			" FROM control_checks k JOIN controls c ON c.id = k.control_id"
-			" WHERE k.chain_id > ? OR (k.chain_id = ? AND (k.day > ? OR (k.chain_id = ? AND k.day = ? AND k.id > ?)))"
-			" ORDER BY k.chain_id, k.day, k.id LIMIT 64", p, 6, &s);
+			"SELECT day, id, node_path, fever, symptoms <> '', nat, nat_result = 'positive', result_at FROM control_checks"
+			" WHERE chain_id = ? AND (day > ? OR (day = ? AND id > ?)) ORDER BY day, id LIMIT 64", p, 4, &s);
 		if (rc)
 			return rc;
 		while ((rc = stmt_next(s)) == 1) {
-			rows[n].chain = stmt_int(s, 0);
-			rows[n].day = stmt_int(s, 1);
-			rows[n].id = stmt_int(s, 2);
-			wg_copy_text(rows[n].path, sizeof rows[n].path, stmt_text(s, 3));
-			rows[n].fever = stmt_int(s, 4) != 0;
-			rows[n].symptom = stmt_int(s, 5) != 0;
-			rows[n].nat = stmt_int(s, 6) != 0;
-			rows[n].positive = !stmt_is_null(s, 7) && stmt_int(s, 7) != 0;
-			rows[n].result_at = stmt_is_null(s, 8) ? -1 : stmt_int(s, 8);
-			rows[n].version = stmt_int(s, 9);
-			rows[n].start = day_col(s, 10);
-			rows[n].category = ctl_index_of(ctl_categories, stmt_text(s, 11));
+			after_day = rows[n].day = stmt_int(s, 0);
+			after_id = stmt_int(s, 1);
+			wg_copy_text(rows[n].path, sizeof rows[n].path, stmt_text(s, 2));
+			rows[n].fever = stmt_int(s, 3) != 0;
+			rows[n].symptom = stmt_int(s, 4) != 0;
+			rows[n].nat = stmt_int(s, 5) != 0;
+			rows[n].positive = !stmt_is_null(s, 6) && stmt_int(s, 6) != 0;
+			rows[n].result_at = stmt_is_null(s, 7) ? -1 : stmt_int(s, 7);
 			n++;
 		}
 		stmt_done(s);
 		if (rc < 0)
 			return -rc;
-		if (n == 0)
-			return 0;
 		for (int i = 0; i < n; i++) {
-			struct ctl_rules rules;
-			if (ctl_preset_rules(r, rows[i].version, &rules))
-				return r->fail.code;
-			if (rows[i].chain != last_chain || rows[i].day != last_day) {
-				last_chain = rows[i].chain;
+			if (rows[i].day != last_day) {
 				last_day = rows[i].day;
 				seen = sampled = 0;
 			}
@@ -344,23 +369,48 @@ static int recount_checks(wg_req *r, struct ctl_counts *c)
 				ctl_count(c, rows[i].path, "symptom", rows[i].day, 1);
 			if (rows[i].nat) {
 				ctl_count(c, rows[i].path, "nat_samples", rows[i].day, 1);
-				int days[CTL_MAX_CHAIN_NAT], nd = 0;
-				if (rows[i].category >= 0 && rules.cat[rows[i].category].present)
-					nd = ctl_rule_nat_days(&rules.cat[rows[i].category], days, CTL_MAX_CHAIN_NAT);
 				bool due = false;
 				for (int k = 0; k < nd; k++)
-					due |= rows[i].start + days[k] - 1 == rows[i].day;
+					due |= ch->start + days[k] - 1 == rows[i].day;
 				if (due && sampled++ == 0)
 					ctl_count(c, rows[i].path, "nat_done", rows[i].day, 1);
 			}
 			if (rows[i].positive && rows[i].result_at >= 0)
 				ctl_count(c, rows[i].path, "nat_positive", ctl_local_day(rows[i].result_at), 1);
-			if ((rc = ctl_counts_flush_conn(r->db, c)))
+			if ((rc = flush_when_full(r->db, c)))
 				return rc;
 		}
-		after_chain = rows[n - 1].chain;
-		after_day = rows[n - 1].day;
-		after_id = rows[n - 1].id;
+		if (n < 64)
+			return 0;
+	}
+}
+
+static int recount_checks(wg_req *r, struct ctl_counts *c)
+{
+	int64_t last = 0;
+	for (;;) {
+		struct chain chains[256];
+		int n = 0;
+		wg_stmt *s;
+		wg_param p[] = { WG_PINT(last) };
+		int rc = store_query(r->db, "SELECT id, preset_version_id, start_date, category FROM controls"
+				     " WHERE id = chain_id AND id > ? ORDER BY id LIMIT 256", p, 1, &s);
+		if (rc)
+			return rc;
+		while ((rc = stmt_next(s)) == 1) {
+			chains[n].id = last = stmt_int(s, 0);
+			chains[n].version = stmt_int(s, 1);
+			chains[n].start = day_col(s, 2);
+			chains[n++].category = ctl_index_of(ctl_categories, stmt_text(s, 3));
+		}
+		stmt_done(s);
+		if (rc < 0)
+			return -rc;
+		if (n == 0)
+			return 0;
+		for (int i = 0; i < n; i++)
+			if ((rc = recount_chain(r, c, &chains[i])))
+				return rc;
 	}
 }
 
@@ -402,7 +452,7 @@ static int recount_alerts(wg_req *r, struct ctl_counts *c)
 				ctl_count(c, rows[i].path, "alerts_handled", ctl_local_day(rows[i].handled), 1);
 			if (rows[i].closed >= 0)
 				ctl_count(c, rows[i].path, "alerts_closed", ctl_local_day(rows[i].closed), 1);
-			if ((rc = ctl_counts_flush_conn(r->db, c)))
+			if ((rc = flush_when_full(r->db, c)))
 				return rc;
 		}
 	}
@@ -420,6 +470,8 @@ int ctl_recount(wg_conn *db, int64_t *records)
 		rc = recount_checks(&r, c);
 	if (!rc)
 		rc = recount_alerts(&r, c);
+	if (!rc)
+		rc = ctl_counts_flush_conn(db, c);
 	ctl_counts_free(c);
 	return rc ? rc : r.fail.code;
 }

@@ -61,7 +61,9 @@ static const struct wg_route control_routes[] = {
 	{ "GET",   "/api/v1/sites/{id}/occupancy",       ctl_site_occupancy,  &right_SITE_READ,        ROUTE_SNAPSHOT, NULL },
 	{ "GET",   "/api/v1/nat-rounds/{id}/points",     ctl_round_points,    &right_NAT_READ,         0, NULL },
 	{ "POST",  "/api/v1/nat-rounds/{id}/points",     ctl_round_point_add, &right_NAT_WRITE,        W, NULL },
-	{ "POST",  "/api/v1/nat-rounds/{id}/samples",    ctl_round_sample,    &right_NAT_SAMPLE,       W, NULL },
+	/* Not ROUTE_WRITE: the handler reads in no transaction, then its sample is
+	 * committed with others in the writer's (sample_writer.c) before it answers. */
+	{ "POST",  "/api/v1/nat-rounds/{id}/samples",    ctl_round_sample,    &right_NAT_SAMPLE,       ROUTE_JSON, NULL },
 	{ "GET",   "/api/v1/nat-rounds/{id}/progress",   ctl_round_progress,  &right_NAT_READ,         ROUTE_SNAPSHOT, NULL },
 	/* A list of people by name and address: who may read persons. */
 	{ "GET",   "/api/v1/nat-rounds/{id}/unsampled",  ctl_round_unsampled, &right_PERSON_READ,      ROUTE_SNAPSHOT, NULL },
@@ -146,7 +148,13 @@ static int control_start(struct wg_app *app)
 	store_acquire(app->store, &c);
 	int rc = ctl_settings_load(c, NULL);
 	store_release(app->store, c);
-	return rc;
+	return rc ? rc : ctl_sample_writer_start(app);
+}
+
+static void control_stop(struct wg_app *app)
+{
+	(void)app;
+	ctl_sample_writer_stop();
 }
 
 static const char *const apply_options[] = { "open_controls", NULL };
@@ -163,6 +171,7 @@ const struct wg_module control_module = {
 	.migrations = wg_schema_control,
 	.declare = control_declare,
 	.start = control_start,
+	.stop = control_stop,
 	.demo = ctl_demo,
 	.listeners = control_listeners, .nlisteners = WG_COUNT(control_listeners),
 };

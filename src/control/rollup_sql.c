@@ -205,7 +205,7 @@ static int alerts(wg_req *r, const struct range *g, struct ctl_rollup *out)
 		" THEN 1 ELSE 0 END), SUM(CASE WHEN raised_at >= ? AND raised_at < ? THEN 1 ELSE 0 END),"
 		" SUM(CASE WHEN handled_at >= ? AND handled_at < ? THEN 1 ELSE 0 END),"
 		" SUM(CASE WHEN closed_at >= ? AND closed_at < ? THEN 1 ELSE 0 END)"
-		" FROM control_alerts WHERE node_path >= ? AND node_path < ?", p, 10, &s);
+		" FROM control_alerts WHERE status IN ('open', 'handled', 'closed') AND node_path >= ? AND node_path < ?", p, 10, &s);
 	if (rc)
 		return fail(r, rc);
 	if ((rc = stmt_next(s)) == 1) {

@@ -3,8 +3,9 @@
  * live in the round's subtree, and a sample is stored once per person and
  * round (scanning again answers the first sample). Each sample adds itself
  * to its node and the nodes above it in control_nat_nodes in the same
- * transaction: the count of those not yet sampled is one row for any node,
- * and the list of who they are is read off the registry for one grid. */
+ * transaction (sample_writer.c, many samples to one commit): the count of
+ * those not yet sampled is one row for any node, and the list of who they
+ * are is read off the registry for one grid. */
 #include "control/control_int.h"
 #include "core/audit/audit.h"
 #include "core/auth/scope.h"
@@ -20,160 +21,75 @@
 
 static const char *const channels[] = { "normal", "green", "door", NULL };
 
-int ctl_person_by_code(wg_req *r, const char *code, const char *field, int64_t *person_id, char *path, size_t size,
-		       char *name, size_t name_size)
+int ctl_person_code(wg_req *r, const char *code, const char *field, int64_t *person_id, char bidx[WG_BLIND_HEX])
 {
 	size_t n = strlen(code);
 	int64_t id = 0;
-	wg_stmt *s;
-	int rc;
+	*person_id = 0;
+	bidx[0] = '\0';
 	if (strncmp(code, PERSON_CODE_PREFIX, strlen(PERSON_CODE_PREFIX)) == 0) {
 		code += strlen(PERSON_CODE_PREFIX);
 		n -= strlen(PERSON_CODE_PREFIX);
 	}
 	if (n > 0 && n <= 12 && wg_parse_i64(code, n, &id) && id > 0) {
-		wg_param p[] = { WG_PINT(id) };
-		rc = store_query(r->db, "SELECT id, node_path, name FROM registry_people WHERE id = ?", p, 1, &s);
-	} else {
-		char canon[64], bidx[WG_BLIND_HEX];
-		const char *zh = NULL, *en = NULL;
-		if (ident_canon_id(code, n, canon, sizeof canon, &zh, &en))
-			return req_failf(r, WG_ERR_VALIDATION, field, "无法识别的码:应为人员码、人员编号或身份证号(%s)",
-					 "unreadable code: a person code, a person id or an ID number is expected (%s)",
-					 zh ? zh : "格式无效", en ? en : "invalid");
-		crypt_blind_index(&r->app->keys, "id_number", canon, strlen(canon), bidx);
-		wg_param p[] = { WG_PTEXT(bidx) };
-		rc = store_query(r->db, "SELECT id, node_path, name FROM registry_people WHERE id_number_bidx = ?", p, 1, &s);
+		*person_id = id;
+		return 0;
 	}
-	if (rc)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	rc = stmt_next(s);
-	if (rc == 1) {
-		*person_id = stmt_int(s, 0);
-		wg_copy_text(path, size, stmt_text(s, 1));
-		wg_copy_text(name, name_size, stmt_text(s, 2));
-	}
-	stmt_done(s);
-	if (rc < 0)
-		return req_fail(r, -rc, NULL, NULL, NULL);
-	if (rc == 0)
-		return req_fail(r, WG_ERR_NOT_FOUND, field, "没有与此码对应的登记人员", "no registry person has this code");
+	char canon[64];
+	const char *zh = NULL, *en = NULL;
+	if (ident_canon_id(code, n, canon, sizeof canon, &zh, &en))
+		return req_failf(r, WG_ERR_VALIDATION, field, "无法识别的码:应为人员码、人员编号或身份证号(%s)",
+				 "unreadable code: a person code, a person id or an ID number is expected (%s)",
+				 zh ? zh : "格式无效", en ? en : "invalid");
+	crypt_blind_index(&r->app->keys, "id_number", canon, strlen(canon), bidx);
 	return 0;
 }
 
-static json_t *sample_json(wg_req *r, wg_stmt *s)
-{
-	json_t *o = json_pack("{s:I, s:I, s:I, s:o, s:s, s:o, s:o, s:s}", "id", (json_int_t)stmt_int(s, 0), "round_id",
-			      (json_int_t)stmt_int(s, 1), "person_id", (json_int_t)stmt_int(s, 2), "name", ctl_name_json(r, stmt_text(s, 8)),
-			      "node_path", stmt_text(s, 3), "point_id", stmt_is_null(s, 4) ? json_null() : json_integer(stmt_int(s, 4)),
-			      "tube", stmt_is_null(s, 5) ? json_null() : json_string(stmt_text(s, 5)), "channel", stmt_text(s, 6));
-	if (o && ctl_json_time(o, "sampled_at", stmt_int(s, 7))) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-static int sample_load(wg_req *r, int64_t round, int64_t person, const char *name, json_t **out)
-{
-	wg_stmt *s;
-	wg_param p[] = { WG_PTEXT(name), WG_PINT(round), WG_PINT(person) };
-	*out = NULL;
-	int rc = store_query(r->db, "SELECT id, round_id, person_id, node_path, point_id, tube, channel, sampled_at, ?"
-			     " FROM control_nat_samples WHERE round_id = ? AND person_id = ?", p, 3, &s);
-	if (rc)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	if ((rc = stmt_next(s)) == 1)
-		*out = sample_json(r, s);
-	stmt_done(s);
-	if (rc < 0)
-		return req_fail(r, -rc, NULL, NULL, NULL);
-	return *out ? 0 : req_fail(r, rc == 0 ? WG_ERR_NOT_FOUND : WG_ERR_NOMEM, NULL, NULL, NULL);
-}
-
-/* The sample counts for the person's node and every node above it, up to the round's. */
-static int count_sample(wg_req *r, const struct ctl_round *round, const char *path)
-{
-	int64_t ids[WG_MAX_GRID_DEPTH], root[WG_MAX_GRID_DEPTH];
-	int n = ctl_path_ids(path, ids, WG_MAX_GRID_DEPTH), first = ctl_path_ids(round->path, root, WG_MAX_GRID_DEPTH);
-	char sql[160 + WG_MAX_GRID_DEPTH * 20], prefixes[WG_MAX_GRID_DEPTH][WG_MAX_GRID_PATH];
-	wg_param p[WG_MAX_GRID_DEPTH * 3];
-	size_t len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO control_nat_nodes (round_id, node_id, node_path, residents, sampled) VALUES ");
-	size_t np = 0, end = 0;
-	for (int d = 1; d <= n; d++) {
-		int slashes = 0;
-		while (path[end] && slashes <= d)
-			slashes += path[end++] == '/';
-		if (d < first)
-			continue;
-		wg_copy_text(prefixes[d - 1], end + 1 < WG_MAX_GRID_PATH ? end + 1 : WG_MAX_GRID_PATH, path);
-		len += (size_t)snprintf(sql + len, sizeof sql - len, np ? ", (?, ?, ?, 0, 1)" : "(?, ?, ?, 0, 1)");
-		p[np++] = WG_PINT(round->id);
-		p[np++] = WG_PINT(ids[d - 1]);
-		p[np++] = WG_PTEXT(prefixes[d - 1]);
-	}
-	snprintf(sql + len, sizeof sql - len, " ON CONFLICT (round_id, node_id) DO UPDATE SET sampled = control_nat_nodes.sampled + 1");
-	int rc = np ? store_run(r->db, sql, p, np) : 0;
-	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
-}
-
-/* POST /api/v1/nat-rounds/{id}/samples {code, point_id?, tube?, channel?, at?} */
+/* POST /api/v1/nat-rounds/{id}/samples {code, point_id?, tube?, channel?, at?}: the request
+ * reads its body only; the round, the point and the person are checked by
+ * the writer, in the transaction that stores the sample (sample_writer.c). */
 int ctl_round_sample(wg_req *r)
 {
 	static const char *const allowed[] = { "code", "point_id", "tube", "channel", "at", NULL };
-	struct ctl_round round;
 	const char *code, *tube, *channel;
-	char path[WG_MAX_GRID_PATH], name[CTL_MAX_NAME_BYTES];
-	int64_t person, at, id = 0, point = 0;
+	int64_t at;
 	json_t *pt = json_object_get(r->body, "point_id"), *out;
+	struct ctl_sample_job *job = arena_alloc(&r->arena, sizeof *job);
+	if (!job)
+		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	memset(job, 0, sizeof *job);
 	if (req_check_body(r, allowed) || ctl_body_text(r, "code", 64, true, &code) || ctl_body_text(r, "tube", 32, false, &tube) ||
-	    ctl_body_text(r, "channel", 16, false, &channel) || ctl_body_time(r, "at", r->now, &at) || ctl_round_load(r, r->id, &round))
+	    ctl_body_text(r, "channel", 16, false, &channel) || ctl_body_time(r, "at", r->now, &at) ||
+	    ctl_person_code(r, code, "code", &job->code_person, job->code_bidx))
 		return r->fail.code;
 	if (channel && ctl_index_of(channels, channel) < 0)
 		return req_fail(r, WG_ERR_VALIDATION, "channel", "channel 应为 normal、green(绿色通道)或 door(上门采样)",
 				"channel must be normal, green (the green channel) or door (sampled at home)");
-	if (!round.open)
-		return req_failf(r, WG_ERR_CONFLICT, NULL, "全员核酸检测“%s”已结束", "NAT round '%s' has ended", round.name, round.name);
-	int64_t day = ctl_local_day(at);
-	if (day < round.from || day > round.to || at > r->now + 300)
-		return req_fail(r, WG_ERR_CONFLICT, "at", "采样时间不在本轮检测的日期内", "the sample's time lies outside the round's dates");
-	if (pt) {
-		int64_t round_of = 0;
-		wg_param q[] = { WG_PINT(json_integer_value(pt)) };
-		int rc = json_is_integer(pt) ? store_int(r->db, "SELECT round_id FROM control_nat_points WHERE id = ?", q, 1, &round_of) : 0;
-		if (rc && rc != WG_ERR_NOT_FOUND)
-			return req_fail(r, rc, NULL, NULL, NULL);
-		if (round_of != r->id)
-			return req_fail(r, WG_ERR_VALIDATION, "point_id", "采样点不属于本轮检测", "the point is not one of this round's");
-		point = json_integer_value(pt);
-	}
-	if (ctl_person_by_code(r, code, "code", &person, path, sizeof path, name, sizeof name))
+	if (pt && (!json_is_integer(pt) || json_integer_value(pt) < 1))
+		return req_fail(r, WG_ERR_VALIDATION, "point_id", "point_id 应为采样点编号", "point_id must be a sampling point's id");
+	if (at > r->now + 300)
+		return req_fail(r, WG_ERR_CONFLICT, "at", "采样时间不能晚于现在", "the sample's time cannot be in the future");
+	job->round_id = r->id;
+	job->point_id = pt ? json_integer_value(pt) : 0;
+	job->at = at;
+	job->user_id = r->user->id;
+	wg_copy_text(job->scope, sizeof job->scope, r->user->scope_path);
+	wg_copy_text(job->tube, sizeof job->tube, tube ? tube : "");
+	wg_copy_text(job->channel, sizeof job->channel, channel ? channel : "normal");
+	wg_copy_text(job->username, sizeof job->username, r->user->username);
+	wg_copy_text(job->address, sizeof job->address, r->address ? r->address : "");
+	if (ctl_sample_store(r, job))
 		return r->fail.code;
-	if (!scope_contains(round.path, path))
-		return req_failf(r, WG_ERR_VALIDATION, "code", "人员 %lld 不在本轮检测“%s”的范围内", "person %lld lives outside the subtree of round '%s'",
-				 (long long)person, round.name, (long long)person, round.name);
-	bool postgres = conn_dialect(r->db) == WG_POSTGRES;
-	wg_param p[] = { WG_PINT(r->id), WG_PINT(person), WG_PTEXT(path), point ? WG_PINT(point) : WG_PNULL, tube ? WG_PTEXT(tube) : WG_PNULL,
-			 WG_PTEXT(channel ? channel : "normal"), WG_PINT(at), WG_PINT(r->user->id) };
-	int rc = store_insert(r->db, postgres
-		? "INSERT INTO control_nat_samples (round_id, person_id, node_path, point_id, tube, channel, sampled_at, user_id)"
-		  " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (round_id, person_id) DO NOTHING"
-		: "INSERT INTO control_nat_samples (round_id, person_id, node_path, point_id, tube, channel, sampled_at, user_id)"
-		  " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", p, 8, &id);
-	bool duplicate = rc == WG_ERR_CONFLICT || (postgres && rc == WG_ERR_NOT_FOUND);
-	if (rc && !duplicate)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	if (!duplicate) {
-		json_t *change = json_pack("{s:I, s:I}", "round_id", (json_int_t)r->id, "person_id", (json_int_t)person);
-		rc = count_sample(r, &round, path) || audit_req(r, "sample", "nat_samples", id, path, change);
-		json_decref(change);
-		if (rc)
-			return r->fail.code;
+	/* Scanned again: the first sample answers (the writer read it back into the job). */
+	out = json_pack("{s:I, s:I, s:I, s:o, s:s, s:o, s:o, s:s, s:b}", "id", (json_int_t)job->id, "round_id", (json_int_t)r->id,
+			"person_id", (json_int_t)job->person_id, "name", ctl_name_json(r, job->name), "node_path", job->path,
+			"point_id", job->point_id ? json_integer(job->point_id) : json_null(),
+			"tube", job->tube[0] ? json_string(job->tube) : json_null(), "channel", job->channel, "duplicate", job->duplicate);
+	if (!out || ctl_json_time(out, "sampled_at", job->at)) {
+		json_decref(out);
+		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	}
-	if (sample_load(r, r->id, person, name, &out))
-		return r->fail.code;
-	json_object_set_new(out, "duplicate", json_boolean(duplicate));
-	return req_reply(r, duplicate ? 200 : 201, out);
+	return req_reply(r, job->duplicate ? 200 : 201, out);
 }
 
 struct node_count { int64_t id, residents, sampled; char name[CTL_MAX_NAME_BYTES], kind[16], path[WG_MAX_GRID_PATH]; };
