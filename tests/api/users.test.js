@@ -248,7 +248,7 @@ test('a role change takes effect on the signed-in session', async () => {
   expectError(await make(), 403, 'forbidden');
   const me = await srv.api('GET', '/api/v1/me', { token: t });
   assert.equal(me.json.role, 'volunteer');
-  assert.deepEqual(me.json.rights, ['GRID_READ']);
+  assert.deepEqual(me.json.rights, ['GRID_READ', 'NAT_READ', 'NAT_SAMPLE']);   // a volunteer scans codes at NAT points
 });
 
 test('rank and scope also bind changes to existing accounts', async () => {
@@ -338,7 +338,7 @@ test('roles lists every role with its rights', async () => {
   assert.deepEqual(Object.keys(rights).sort(), ['admin', 'auditor', 'checkpoint', 'command', 'commissioner', 'community',
     'grid_worker', 'party_admin', 'volunteer']);
   assert.deepEqual(rights.auditor, ['AUDIT_READ']);
-  assert.deepEqual(rights.volunteer, ['GRID_READ']);
+  assert.deepEqual(rights.volunteer, ['GRID_READ', 'NAT_READ', 'NAT_SAMPLE']);
   assert.ok(rights.command.includes('TRACE_RUN'));
   assert.ok(!rights.admin.includes('PERSON_WRITE'));
   for (const x of r.json.items) {

@@ -35,6 +35,8 @@
  * in flight, and so how many one fsync carries; the connection pool has
  * one per worker and two more. */
 #define WG_DEFAULT_THREADS 16
+/* Query parameters a resource adds to its import (wg_resource.import_query). */
+#define WG_MAX_IMPORT_QUERY 8
 /* Figures the dashboard counts under a place, over all modules (stats_api.c). */
 #define WG_MAX_COUNTERS 32
 /* Requests a minute from one address to what anyone may call (the venue door page). */

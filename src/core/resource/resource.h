@@ -129,6 +129,10 @@ struct wg_resource {
 	const struct sheet_column_spec *import_extra;
 	size_t nimport_extra;
 	const char *import_key;
+	/* Query parameters an import of this resource takes besides the
+	 * import's own (NULL-terminated; read by its import_row hook), e.g. a
+	 * category for every row of a city's list. */
+	const char *const *import_query;
 	/* A big import (SQLite) drops the table's non-unique indexes and builds
 	 * them again at the end, by sorting; only for tables the import's own
 	 * lookups do not search through those indexes. */

@@ -9,6 +9,7 @@
 #include "core/auth/scope.h"
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
+#include "core/app/module.h"
 #include "core/lib/log.h"
 #include "core/lib/mem.h"
 #include "core/lib/parse.h"
@@ -558,7 +559,15 @@ int resource_handle_import(wg_req *r)
 	struct sheet_header h = { 0 };
 	struct sheet_error e = { 0 };
 	struct sheet_row row;
-	static const char *const allowed[] = { "dry_run", "partial", "async", "update", NULL };
+	static const char *const options[] = { "dry_run", "partial", "async", "update" };
+	/* The import's options and the resource's own (a default for every row, e.g. ?category=). */
+	const char *allowed[WG_COUNT(options) + WG_MAX_IMPORT_QUERY + 1];
+	size_t nallowed = 0;
+	for (size_t i = 0; i < WG_COUNT(options); i++)
+		allowed[nallowed++] = options[i];
+	for (const char *const *q = res->import_query; q && *q && nallowed < WG_COUNT(allowed) - 1; q++)
+		allowed[nallowed++] = *q;
+	allowed[nallowed] = NULL;
 	struct import_state st = { .errors = json_array(), .rows = json_array() };
 	struct wg_import im = { 0 };
 	struct deferred_indexes deferred = { 0 };
