@@ -10,9 +10,10 @@
 // What the walker supplies in place of the reader:
 // - B: the guides address the server as http://127.0.0.1:8080; that address
 //   becomes the test server's.
-// - `wangge …`: the built program. The data directory the guide names
-//   (/var/lib/wangge, or data as in `make run`) is the test server's, except
-//   for `wangge init`, which makes a new one (the test's already exists).
+// - /var/lib/wangge, the data directory of the guides, is the test server's,
+//   and so is `--data data` (as in `make run`).
+// - `wangge …`: the built program, on that directory, except for
+//   `wangge init`, which makes a new one (the test's already exists).
 //   `sudo -u USER` is dropped: the walk runs as the tester.
 // - The admin's password: the guides write 你的密码 (the one `wangge init`
 //   printed); the walk types the test's.
@@ -55,7 +56,7 @@ const APP_CODE = /#\s*(\d{6})\s*换成\s*App/;
 
 // The script the walk runs: the preamble, then each block's lines, with a
 // map from the script's lines back to the guide's.
-function script(name, blocks, base) {
+function script(name, blocks, base, data) {
   const out = [];
   const origin = [];
   const add = (text, from = null) => { out.push(text); origin.push(from); };
@@ -64,7 +65,8 @@ function script(name, blocks, base) {
     add(`# ${name} block ${n + 1}, line ${b.line}`);
     b.lines.forEach((raw, k) => {
       const from = { block: n, line: b.line + k };
-      let l = raw.split('http://127.0.0.1:8080').join(base).split('你的密码').join(ADMIN_PASSWORD);
+      let l = raw.split('http://127.0.0.1:8080').join(base).split('/var/lib/wangge').join(data)
+        .split('你的密码').join(ADMIN_PASSWORD);
       const code = l.match(APP_CODE);
       if (code) {
         const at = l.indexOf('#');
@@ -128,7 +130,7 @@ curl() {
 wangge() {
   local a=() x prev="" cmd="\${1:-}"
   for x in "$@"; do
-    if [ "$prev" = --data ] && { [ "$x" = /var/lib/wangge ] || [ "$x" = data ]; }; then
+    if [ "$prev" = --data ] && { [ "$x" = "$WALK_DATA" ] || [ "$x" = data ]; }; then
       if [ "$cmd" = init ]; then x="$WALK_TMP/init-data"; else x="$WALK_DATA"; fi
     fi
     a+=("$x"); prev=$x
@@ -181,7 +183,7 @@ for (const name of guides) {
     const srv = await startServer({}, initData({}, BIN, PERSONS));
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'wangge-guide-'));
     try {
-      const s = script(name, blocks, srv.base);
+      const s = script(name, blocks, srv.base, srv.dir);
       const r = await runScript(s.text, work, { WALK_TMP: work, WALK_DATA: srv.dir, WALK_BIN: BIN });
       // WG_GUIDE_OUT=DIR keeps what the walk printed: the real answers, to
       // copy into a guide's examples.
