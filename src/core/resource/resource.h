@@ -214,6 +214,9 @@ const char *resource_item_columns(const struct wg_resource *res, const wg_conn *
  * unless r->reveal, masked; JSON members follow the stored columns when the
  * statement selected resource_item_columns(). */
 json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s);
+/* Every value list (FT_ENUM, FT_TAGS) of the declared resources with its
+ * labels: [{resource, resource_zh, field, field_zh, kind, values:[{value, label}]}]. */
+json_t *resource_dictionaries(void);
 /* One FF_SECRET value as stored (<name>_enc): decrypted and, unless r->reveal, masked. */
 json_t *resource_secret_json(wg_req *r, const struct wg_field *f, const char *text, size_t n);
 /* ?reveal=1: checks the right (403) and sets r->reveal. */
