@@ -41,7 +41,8 @@ const routes = [
   },
 ];
 
-export const router = createRouter({ history: createWebHistory(), routes });
+// A new page opens at its top; back and forward return to where the person was.
+export const router = createRouter({ history: createWebHistory(), routes, scrollBehavior: (to, from, saved) => saved || (to.path === from.path ? false : { top: 0 }) });
 
 function allowed(meta) {
   if (meta.rights && !can(...meta.rights)) return false;

@@ -44,3 +44,14 @@ export function symptomLabel(t, te, s) {
   if (te('symptom.' + code)) return t('symptom.' + code);
   return typeof s === 'string' ? s : s.zh || s.code;
 }
+
+/**
+ * An alert's detail as the server writes it, 'zh / en' ("体温 38.1℃ / temperature 38.1 °C"):
+ * the part in the reader's language, the degree sign written as on the rest of the pages.
+ */
+export function alertDetail(detail, locale) {
+  const text = String(detail || '');
+  const parts = text.split(' / ');
+  const one = parts.length === 2 ? parts[locale === 'en' ? 1 : 0] : text;
+  return one.replace(/\s*℃/g, ' °C');
+}

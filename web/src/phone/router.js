@@ -19,7 +19,8 @@ const routes = [
   { path: '/m/:rest(.*)*', redirect: '/m/' },
 ];
 
-export const router = createRouter({ history: createWebHistory(), routes });
+// A new page opens at its top; back and forward return to where the person was.
+export const router = createRouter({ history: createWebHistory(), routes, scrollBehavior: (to, from, saved) => saved || (to.path === from.path ? false : { top: 0 }) });
 
 router.beforeEach(async (to) => {
   if (to.meta.public) return true;
