@@ -6,6 +6,7 @@
  * addressed to the caller: as a member of the record's team, or because the
  * alert has climbed to the caller's level. Handled or closed with a note. */
 #include "control/control_int.h"
+#include "core/lib/timefmt.h"
 #include "core/audit/audit.h"
 #include "core/auth/scope.h"
 #include "core/lib/err.h"
@@ -328,6 +329,15 @@ int ctl_alert_close(wg_req *r) { return alert_move(r, "closed"); }
 
 struct export_ctx { struct alert_query *q; };
 
+/* A time of the item as a sheet shows it ("2026-12-06 08:00"), "" when none. */
+static void sheet_time(json_t *o, const char *key, char out[WG_TIME_HUMAN])
+{
+	json_t *v = json_object_get(o, key);
+	out[0] = '\0';
+	if (json_is_integer(v))
+		wg_time_human(json_integer_value(v), out);
+}
+
 static int write_alerts(wg_req *r, struct sheet_writer *w, void *ctx)
 {
 	static const char *const header[] = { "预警编号", "管控记录", "人员编号", "姓名", "类型", "内容", "发生时间", "状态",
@@ -353,11 +363,14 @@ static int write_alerts(wg_req *r, struct sheet_writer *w, void *ctx)
 		n[1][wg_format_i64(n[1], stmt_int(s, 1))] = '\0';
 		n[2][wg_format_i64(n[2], stmt_int(s, 3))] = '\0';
 		n[3][wg_format_i64(n[3], json_integer_value(json_object_get(o, "level")))] = '\0';
+		char when[3][WG_TIME_HUMAN];
+		sheet_time(o, "raised_at", when[0]);
+		sheet_time(o, "handled_at", when[1]);
+		sheet_time(o, "closed_at", when[2]);
 		const char *cells[] = { n[0], n[1], n[2], json_string_value(json_object_get(o, "name")),
 					json_string_value(json_object_get(o, "kind_zh")), json_string_value(json_object_get(o, "detail")),
-					json_string_value(json_object_get(o, "raised_at_local")), json_string_value(json_object_get(o, "status_zh")),
-					n[3], json_string_value(json_object_get(o, "handled_at_local")),
-					json_string_value(json_object_get(o, "handle_note")), json_string_value(json_object_get(o, "closed_at_local")),
+					when[0], json_string_value(json_object_get(o, "status_zh")), n[3], when[1],
+					json_string_value(json_object_get(o, "handle_note")), when[2],
 					json_string_value(json_object_get(o, "close_note")) };
 		rc = sheet_writer_row(w, cells, NULL, sizeof cells / sizeof cells[0]);
 		json_decref(o);

@@ -3,6 +3,7 @@
  * above the preset's threshold), a listed symptom or a positive result
  * raises an alert in the same transaction. */
 #include "control/control_int.h"
+#include "core/lib/timefmt.h"
 #include "core/audit/audit.h"
 #include "core/auth/scope.h"
 #include "core/lib/err.h"
@@ -386,23 +387,23 @@ static int write_checks(wg_req *r, struct sheet_writer *w, void *ctx)
 	wg_param p[] = { WG_PINT(q->day), WG_PTEXT(q->lo), WG_PTEXT(q->hi) };
 	int rc = sheet_writer_header(w, header, NULL, sizeof header / sizeof header[0]);
 	if (!rc)
-		rc = store_query(r->db, "SELECT " CHECK_COLUMNS " FROM control_checks k JOIN controls c ON c.id = k.control_id" DAY_WHERE
-				 " ORDER BY k.id", p, 3, &s);
+		rc = store_query(r->db, "SELECT " CHECK_COLUMNS ", v.rules FROM control_checks k JOIN controls c ON c.id = k.control_id"
+				 " JOIN control_config_versions v ON v.id = c.preset_version_id" DAY_WHERE " ORDER BY k.id", p, 3, &s);
 	if (rc)
 		return rc;
 	while ((rc = stmt_next(s)) == 1) {
-		char n[4][WG_I64_DIGITS + 1], day[WG_DATE_TEXT], at[CTL_ISO_TEXT], temp[16] = "", sym[512] = "";
+		char n[4][WG_I64_DIGITS + 1], day[WG_DATE_TEXT], at[WG_TIME_HUMAN], temp[16] = "", sym[512] = "";
 		n[0][wg_format_i64(n[0], stmt_int(s, 0))] = '\0';
 		n[1][wg_format_i64(n[1], stmt_int(s, 1))] = '\0';
 		n[2][wg_format_i64(n[2], stmt_int(s, 3))] = '\0';
 		n[3][wg_format_i64(n[3], stmt_int(s, 5))] = '\0';
 		ctl_day_text(stmt_int(s, 4), day);
-		ctl_iso_local(stmt_int(s, 6), at);
+		wg_time_human(stmt_int(s, 6), at);   /* a sheet shows the time as a person reads it */
 		if (!stmt_is_null(s, 7))
 			snprintf(temp, sizeof temp, "%.1f", (double)stmt_int(s, 7) / 10.0);
 		/* Symptoms in the words of the record's preset. */
 		struct ctl_rules rules;
-		if (ctl_preset_rules(r, stmt_int(s, 21), &rules)) {
+		if (ctl_preset_rules_text(r, stmt_int(s, 21), stmt_text(s, 22), stmt_len(s, 22), &rules)) {
 			rc = -r->fail.code;
 			break;
 		}

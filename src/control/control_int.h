@@ -45,19 +45,15 @@ extern const char *const ctl_statuses[], *const ctl_status_labels[];
 int ctl_index_of(const char *const *list, const char *s);
 
 /* ---- times (times.c): Unix seconds in, local days and ISO 8601 out ---- */
-/* The county's offset from UTC in seconds (settings; Asia/Shanghai +08:00 by default). */
-int64_t ctl_utc_offset(void);
-void    ctl_set_utc_offset(int64_t seconds);
 int64_t ctl_local_day(int64_t t);                       /* days since 1970-01-01, local */
 int64_t ctl_day_start(int64_t day);                     /* Unix seconds of the day's local midnight */
 void    ctl_day_text(int64_t day, char out[WG_DATE_TEXT]);
 bool    ctl_day_parse(const char *s, size_t n, int64_t *day);
-#define CTL_ISO_TEXT 32
-void    ctl_iso_local(int64_t t, char out[CTL_ISO_TEXT]);   /* 2022-04-15T13:20:00+08:00 */
-/* Sets key (Unix seconds) and key_local (ISO 8601, local) on o; null twins for t < 0. */
+/* Sets key (Unix seconds) and its local twin (json_set_time: raised_at →
+ * raised_at_text, from → from_at) on o; both null for t < 0. */
 int     ctl_json_time(json_t *o, const char *key, int64_t t);
 int     ctl_json_day(json_t *o, const char *key, int64_t day);  /* "YYYY-MM-DD", null for day < 0 */
-/* A time as typed: Unix seconds, or ISO 8601 with an offset ("…+08:00", "…Z"). */
+/* A device's time: Unix seconds, or ISO 8601 with an offset ("…+08:00", "…Z"). */
 bool    ctl_time_parse(const char *s, size_t n, int64_t *t);
 /* The body's member field as a time (absent: def); 422 naming the field. */
 int     ctl_body_time(wg_req *r, const char *field, int64_t def, int64_t *t);
@@ -73,8 +69,6 @@ struct ctl_settings {
 	char default_preset[CTL_MAX_CODE + 1];
 	int64_t escalate_seconds;        /* an open alert climbs one level per interval */
 	int64_t clock_skew_seconds;      /* a device event's time may differ this much from ours */
-	int64_t utc_offset_minutes;
-	char time_zone[64];
 };
 /* The settings in force (read at most once a second per process). */
 int  ctl_settings_get(wg_req *r, struct ctl_settings *out);
@@ -136,6 +130,10 @@ const struct ctl_symptom *ctl_rules_symptom(const struct ctl_rules *rules, const
 /* ---- versioned configuration: presets and team shapes (config.c) ---- */
 /* The rules of a preset version (parsed once, kept: versions never change). */
 int  ctl_preset_rules(wg_req *r, int64_t version_id, struct ctl_rules *out);
+/* The same from the version's rules text read with the caller's own rows: a
+ * connection runs one statement at a time, so a loop over rows must not let
+ * ctl_preset_rules() query in the middle of it. */
+int  ctl_preset_rules_text(wg_req *r, int64_t version_id, const char *text, size_t len, struct ctl_rules *out);
 /* The active version of preset code: its id and number; 422 naming field when unknown. */
 int  ctl_preset_active(wg_req *r, const char *code, const char *field, int64_t *version_id, int *number);
 int  ctl_team_shape_active(wg_req *r, const char *code, struct ctl_team_shape *out);

@@ -7,6 +7,7 @@
  * make them over HTTP (the same handlers, in the demo's transaction), so the
  * counters, teams, history and audit are what the server would have. */
 #include "control/control_int.h"
+#include "core/lib/timefmt.h"
 #include "core/auth/auth.h"
 #include "core/lib/err.h"
 #include "core/lib/parse.h"
@@ -93,12 +94,12 @@ static int site(struct demo *x, const struct wg_demo *d)
 
 static int nat_round(struct demo *x, const struct wg_demo *d)
 {
-	char today[WG_DATE_TEXT], tomorrow[WG_DATE_TEXT], slot_from[CTL_ISO_TEXT], slot_to[CTL_ISO_TEXT];
+	char today[WG_DATE_TEXT], tomorrow[WG_DATE_TEXT], slot_from[WG_TIME_ISO], slot_to[WG_TIME_ISO];
 	int64_t day = ctl_local_day(d->now);
 	ctl_day_text(day, today);
 	ctl_day_text(day + 1, tomorrow);
-	ctl_iso_local(ctl_day_start(day) + 7 * 3600, slot_from);
-	ctl_iso_local(ctl_day_start(day) + 19 * 3600, slot_to);
+	wg_time_iso(ctl_day_start(day) + 7 * 3600, slot_from);
+	wg_time_iso(ctl_day_start(day) + 19 * 3600, slot_to);
 	int rc = create(x, &ctl_round_resource, json_pack("{s:I, s:s, s:s, s:s}", "grid_id", (json_int_t)d->scope[2], "name",
 		"第一轮全员核酸检测", "date_from", today, "date_to", tomorrow), &x->round);
 	json_t *out = NULL;

@@ -9,6 +9,7 @@
  * reused event ids and events outside the clock window are refused, each
  * with its own answer. */
 #include "control/control_int.h"
+#include "core/lib/timefmt.h"
 #include "control/device_event.h"
 #include "core/audit/audit.h"
 #include "core/auth/scope.h"
@@ -324,10 +325,10 @@ static int door_alerts(wg_req *r, const struct device_row *d, const struct ctl_d
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	for (int i = 0; i < n; i++) {
 		struct ctl_record rec;
-		char iso[CTL_ISO_TEXT], detail[256];
+		char when[WG_TIME_HUMAN], detail[256];
 		int64_t alert;
-		ctl_iso_local(ev->at, iso);
-		snprintf(detail, sizeof detail, "居家隔离期间开门:设备 %s,%s / door opened during home isolation", ev->device, iso);
+		wg_time_human(ev->at, when);
+		snprintf(detail, sizeof detail, "居家隔离期间开门:设备 %s,%s / door opened during home isolation", ev->device, when);
 		if (ctl_record_load_any(r, ids[i], &rec) || ctl_alert_raise(r, &rec, "door", detail, 0, event, ev->at, c, &alert))
 			break;
 		json_array_append_new(alerts, json_integer(alert));

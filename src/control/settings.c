@@ -29,8 +29,6 @@ static void defaults(struct ctl_settings *s)
 	snprintf(s->default_preset, sizeof s->default_preset, "v9");
 	s->escalate_seconds = 1800;
 	s->clock_skew_seconds = 300;
-	s->utc_offset_minutes = 480;
-	snprintf(s->time_zone, sizeof s->time_zone, "Asia/Shanghai");
 }
 
 static void apply(struct ctl_settings *s, const char *key, const char *value)
@@ -39,14 +37,10 @@ static void apply(struct ctl_settings *s, const char *key, const char *value)
 	bool num = wg_parse_i64(value, strlen(value), &v);
 	if (strcmp(key, "default_preset") == 0)
 		wg_copy_text(s->default_preset, sizeof s->default_preset, value);
-	else if (strcmp(key, "time_zone") == 0)
-		wg_copy_text(s->time_zone, sizeof s->time_zone, value);
 	else if (num && strcmp(key, "alert_escalate_seconds") == 0)
 		s->escalate_seconds = v;
 	else if (num && strcmp(key, "device_clock_skew_seconds") == 0)
 		s->clock_skew_seconds = v;
-	else if (num && strcmp(key, "utc_offset_minutes") == 0)
-		s->utc_offset_minutes = v;
 }
 
 int ctl_settings_load(wg_conn *c, struct ctl_settings *out)
@@ -62,7 +56,6 @@ int ctl_settings_load(wg_conn *c, struct ctl_settings *out)
 	stmt_done(s);
 	if (rc < 0)
 		return -rc;
-	ctl_set_utc_offset(fresh.utc_offset_minutes * 60);
 	pthread_mutex_lock(&lock);
 	cached = fresh;
 	cached_at_us = now_us();
@@ -87,10 +80,9 @@ int ctl_settings_get(wg_req *r, struct ctl_settings *out)
 
 static json_t *settings_json(const struct ctl_settings *s)
 {
-	return json_pack("{s:s, s:I, s:I, s:s, s:I}", "default_preset", s->default_preset,
+	return json_pack("{s:s, s:I, s:I}", "default_preset", s->default_preset,
 			 "alert_escalate_seconds", (json_int_t)s->escalate_seconds,
-			 "device_clock_skew_seconds", (json_int_t)s->clock_skew_seconds,
-			 "time_zone", s->time_zone, "utc_offset_minutes", (json_int_t)s->utc_offset_minutes);
+			 "device_clock_skew_seconds", (json_int_t)s->clock_skew_seconds);
 }
 
 /* GET /api/v1/control/settings */
@@ -122,23 +114,20 @@ static int set_int(wg_req *r, const char *key, int64_t min, int64_t max)
 	return set_row(r, key, text);
 }
 
-/* PATCH /api/v1/control/settings {default_preset?, alert_escalate_seconds?, device_clock_skew_seconds?,
- * time_zone?, utc_offset_minutes?} */
+/* PATCH /api/v1/control/settings {default_preset?, alert_escalate_seconds?, device_clock_skew_seconds?}
+ * (days and times follow the server's time_zone, wangge.conf) */
 int ctl_settings_patch(wg_req *r)
 {
-	static const char *const allowed[] = { "default_preset", "alert_escalate_seconds", "device_clock_skew_seconds",
-					       "time_zone", "utc_offset_minutes", NULL };
-	const char *preset = NULL, *zone = NULL;
+	static const char *const allowed[] = { "default_preset", "alert_escalate_seconds", "device_clock_skew_seconds", NULL };
+	const char *preset = NULL;
 	int64_t version_id;
 	int number;
-	if (req_check_body(r, allowed) || ctl_body_text(r, "default_preset", CTL_MAX_CODE, false, &preset) ||
-	    ctl_body_text(r, "time_zone", 63, false, &zone))
+	if (req_check_body(r, allowed) || ctl_body_text(r, "default_preset", CTL_MAX_CODE, false, &preset))
 		return r->fail.code;
 	if (preset && (ctl_preset_active(r, preset, "default_preset", &version_id, &number) ||
 		       set_row(r, "default_preset", preset)))
 		return r->fail.code;
-	if ((zone && set_row(r, "time_zone", zone)) || set_int(r, "alert_escalate_seconds", 1, CTL_MAX_ESCALATE_SECONDS) ||
-	    set_int(r, "device_clock_skew_seconds", 10, 86400) || set_int(r, "utc_offset_minutes", -12 * 60, 14 * 60))
+	if (set_int(r, "alert_escalate_seconds", 1, CTL_MAX_ESCALATE_SECONDS) || set_int(r, "device_clock_skew_seconds", 10, 86400))
 		return r->fail.code;
 	struct ctl_settings s;
 	int rc = ctl_settings_load(r->db, &s);

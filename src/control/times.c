@@ -1,29 +1,26 @@
-/* Times as people read and type them. Stored and compared as Unix seconds
- * and local days (days since 1970-01-01 in the county's time); answered as
- * both, each time with an ISO 8601 local twin: "at" 1650000000 beside
- * "at_local" "2022-04-15T13:20:00+08:00". Typed as Unix seconds or ISO 8601
- * with an offset; days as "YYYY-MM-DD". The offset is a setting (UTC+8,
- * Asia/Shanghai, by default): China keeps one zone and no daylight saving. */
+/* Times as the control lists count them: Unix seconds, and local days
+ * (days since 1970-01-01 in the server's zone, wangge.conf time_zone) for
+ * "day N of the isolation" and the daily checks. Answered with the
+ * platform's twins (core/lib/timefmt.h: "raised_at" beside
+ * "raised_at_text"); typed as people type any time in wangge; a device's
+ * signed event must name its offset. */
 #include "control/control_int.h"
 #include "core/lib/err.h"
+#include "core/lib/json.h"
 #include "core/lib/parse.h"
+#include "core/lib/timefmt.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
-static _Atomic int64_t utc_offset = 8 * 3600;
-
-int64_t ctl_utc_offset(void) { return atomic_load_explicit(&utc_offset, memory_order_relaxed); }
-void ctl_set_utc_offset(int64_t seconds) { atomic_store_explicit(&utc_offset, seconds, memory_order_relaxed); }
 
 static int64_t floor_div(int64_t a, int64_t b)
 {
 	return a / b - ((a % b) != 0 && ((a < 0) != (b < 0)));
 }
 
-int64_t ctl_local_day(int64_t t) { return floor_div(t + ctl_utc_offset(), 86400); }
-int64_t ctl_day_start(int64_t day) { return day * 86400 - ctl_utc_offset(); }
+int64_t ctl_local_day(int64_t t) { return floor_div(t + wg_time_offset(t), 86400); }
+int64_t ctl_day_start(int64_t day) { return day * 86400 - wg_time_offset(day * 86400); }
 
 static void civil(int64_t days, int *y, int *m, int *d)
 {
@@ -51,24 +48,13 @@ bool ctl_day_parse(const char *s, size_t n, int64_t *day)
 	return true;
 }
 
-void ctl_iso_local(int64_t t, char out[CTL_ISO_TEXT])
-{
-	int64_t off = ctl_utc_offset(), local = t + off, day = floor_div(local, 86400), sec = local - day * 86400;
-	int y, m, d;
-	civil(day, &y, &m, &d);
-	int64_t aoff = off < 0 ? -off : off;
-	snprintf(out, CTL_ISO_TEXT, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", y, m, d, (int)(sec / 3600),
-		 (int)(sec / 60 % 60), (int)(sec % 60), off < 0 ? '-' : '+', (int)(aoff / 3600), (int)(aoff / 60 % 60));
-}
-
 int ctl_json_time(json_t *o, const char *key, int64_t t)
 {
-	char twin[64], iso[CTL_ISO_TEXT];
-	snprintf(twin, sizeof twin, "%s_local", key);
-	if (t < 0)
-		return json_object_set_new(o, key, json_null()) || json_object_set_new(o, twin, json_null()) ? WG_ERR_NOMEM : 0;
-	ctl_iso_local(t, iso);
-	return json_object_set_new(o, key, json_integer(t)) || json_object_set_new(o, twin, json_string(iso)) ? WG_ERR_NOMEM : 0;
+	char twin[WG_TIME_TWIN];
+	if (t >= 0)
+		return json_set_time(o, key, t);
+	wg_time_twin(key, twin);
+	return json_object_set_new(o, key, json_null()) || json_object_set_new(o, twin, json_null()) ? WG_ERR_NOMEM : 0;
 }
 
 int ctl_json_day(json_t *o, const char *key, int64_t day)
@@ -136,20 +122,7 @@ bool ctl_time_parse(const char *s, size_t n, int64_t *t)
 
 int ctl_body_time(wg_req *r, const char *field, int64_t def, int64_t *t)
 {
-	json_t *v = json_object_get(r->body, field);
-	if (!v || json_is_null(v)) {
-		*t = def;
-		return 0;
-	}
-	if (json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) < 4102444800) {
-		*t = json_integer_value(v);
-		return 0;
-	}
-	if (json_is_string(v) && ctl_time_parse(json_string_value(v), json_string_length(v), t) && *t < 4102444800)
-		return 0;
-	return req_failf(r, WG_ERR_VALIDATION, field, "%s 应为 Unix 秒数或带时区的 ISO 8601 时间(如 2022-04-15T08:30:00+08:00)",
-			 "%s must be Unix seconds or an ISO 8601 time with an offset (e.g. 2022-04-15T08:30:00+08:00)",
-			 field, field);
+	return req_body_time(r, field, def, 0, 4102444799, t);
 }
 
 int ctl_body_day(wg_req *r, const char *field, int64_t def, int64_t *day)

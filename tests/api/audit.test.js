@@ -182,6 +182,27 @@ test('an auditor scoped to one town sees that town\'s records only; system and f
   assert.ok(whole.json.items.some((a) => a.node_path === ''), 'the county auditor sees records with no node');
 });
 
+test('who revealed whose ID number: the trail searched by action, resource, record, user and time', async () => {
+  const p = await srv.api('POST', '/api/v1/persons', { token: command, body: { grid_id: DEMO.grid, name: '查阅对象', id_number: '11010519491231002X' } });
+  assert.equal(p.status, 201, p.text);
+  const t0 = Math.floor(Date.now() / 1000) - 1;
+  const shown = await srv.api('GET', `/api/v1/persons/${p.json.id}?reveal=1`, { token: command });
+  assert.equal(shown.status, 200, shown.text);
+  const rec = await poll(async () => (await trail(`&action=reveal&resource=persons&record=${p.json.id}`))[0]);
+  assert.ok(rec, 'the reveal is found by its record');
+  assert.equal(rec.username, 'command');
+  assert.equal(rec.action, 'reveal');
+  assert.match(rec.at_text, /\+08:00$/, 'the time in local time beside the seconds');
+  const byUser = await trail('&user=command&action=reveal');
+  assert.ok(byUser.length >= 1 && byUser.every((a) => a.username === 'command' && a.action === 'reveal'));
+  const local = new Date((t0 + 8 * 3600) * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  const since = await trail(`&action=reveal&from=${encodeURIComponent(local)}`);
+  assert.ok(since.some((a) => a.id === rec.id), 'from= a local time');
+  assert.deepEqual(await trail(`&action=reveal&to=${t0 - 3600}&record=${p.json.id}`), [], 'to= before it: none');
+  expectError(await srv.api('GET', '/api/v1/audit?from=yesterday', { token: auditor }), 400, 'bad_query', 'from');
+  expectError(await srv.api('GET', `/api/v1/audit?user=${'x'.repeat(200)}`, { token: auditor }), 400, 'bad_query', 'user');
+});
+
 test('the trail pages newest first with a cursor; bad paging is refused', async () => {
   const first = await srv.api('GET', '/api/v1/audit?limit=3', { token: auditor });
   assert.equal(first.status, 200);

@@ -31,7 +31,7 @@ test('presets are versioned configuration: seeded, edited into new versions, ref
   assert.equal(byCode.v8.rules.categories.close.phases[0].days, 14);
   assert.equal(byCode.twenty.rules.categories.secondary, undefined, '二十条 no longer determines 次密接');
   assert.equal(byCode.v9.name, '第九版');
-  assert.match(byCode.v9.updated_at_local, ISO);
+  assert.match(byCode.v9.updated_at_text, ISO);
   const shapes = await srv.api('GET', '/api/v1/team-shapes', { token: gridworker });
   assert.deepEqual(shapes.json.items.map((s) => [s.code, s.rules.members.length]).sort(), [['five_one', 5], ['three_one', 3]]);
 
@@ -84,8 +84,8 @@ test('a record is opened from the preset: category, mode, dates, version and tea
   assert.equal(worker.name, '网格员小王', 'the grid\'s 网格员 fills the slot');
   assert.deepEqual(c.nat_days.map((d) => d.day_no), [1, 2, 3, 5, 7, 10]);
   assert.equal(c.nat_days[0].date, day(-2));
-  assert.match(c.created_at_local, ISO);
-  assert.equal(Date.parse(c.created_at_local) / 1000, c.created_at);
+  assert.match(c.created_at_text, ISO);
+  assert.equal(Date.parse(c.created_at_text) / 1000, c.created_at);
   // A grid worker reads it; a volunteer may not.
   const got = await srv.api('GET', `/api/v1/controls/${c.id}`, { token: gridworker });
   assert.equal(got.status, 200, got.text);
@@ -185,7 +185,7 @@ test('the state machine: every allowed transition once, every other one refused 
   const h = await srv.api('GET', `/api/v1/controls/${tr.json.to.id}/history`, { token: community });
   assert.deepEqual(h.json.items.map((x) => [x.action, x.from_status, x.to_status]),
     [['open', null, 'active'], ['transfer', 'active', 'transferred'], ['transfer_in', 'transferred', 'active']]);
-  assert.match(h.json.items[0].at_local, ISO);
+  assert.match(h.json.items[0].at_text, ISO);
   // A transfer must change something, and needs a reason; override needs its right and a reason.
   const d = await mkActive('状态丁');
   expectError(await act(d.id, 'transfer', { mode: 'home_isolation', reason: '无变化' }), 422, 'validation_failed', 'mode');
@@ -274,7 +274,7 @@ test('checks: temperature, symptoms, samples; alerts raised, addressed to the te
   assert.deepEqual(normal.json.alerts, []);
   assert.equal(normal.json.temperature, 37.2);
   assert.equal(normal.json.at, at(day(0), 0.5));
-  assert.equal(normal.json.at_local, `${day(0)}T00:30:00+08:00`);
+  assert.equal(normal.json.at_text, `${day(0)}T00:30:00+08:00`);
   assert.equal(normal.json.day_no, 1);
   const fever = await check({ temperature: 37.3 });
   assert.equal(fever.json.fever, true);
@@ -309,7 +309,7 @@ test('checks: temperature, symptoms, samples; alerts raised, addressed to the te
   const h = await srv.api('POST', `/api/v1/alerts/${raised}/handle`, { token: gridworker, body: { note: '已上门复测 37.1℃,电话报告社区医生' } });
   assert.equal(h.status, 200, h.text);
   assert.equal(h.json.status, 'handled');
-  assert.match(h.json.handled_at_local, ISO);
+  assert.match(h.json.handled_at_text, ISO);
   assert.ok(!(await mine(command)).includes(raised));
   expectError(await srv.api('POST', `/api/v1/alerts/${raised}/handle`, { token: gridworker, body: { note: '再次' } }), 409, 'conflict', 'status');
   expectError(await srv.api('POST', `/api/v1/alerts/${raised}/close`, { token: gridworker, body: { note: '关闭' } }), 403, 'forbidden');

@@ -32,7 +32,7 @@ test('a site: rooms and capacity, batches, intake and discharge tied to records,
   const b1 = await srv.api('POST', `/api/v1/sites/${id}/batches`, { token: community, body: { origin: '武汉返阜人员', expected: 3, arrived_at: at(day(-4), 8) } });
   assert.equal(b1.status, 201, b1.text);
   assert.equal(b1.json.batch_no, 1);
-  assert.equal(b1.json.arrived_at_local, `${day(-4)}T08:00:00+08:00`);
+  assert.equal(b1.json.arrived_at_text, `${day(-4)}T08:00:00+08:00`);
   const b2 = await srv.api('POST', `/api/v1/sites/${id}/batches`, { token: community, body: { origin: '市指挥部转运' } });
   assert.equal(b2.json.batch_no, 2);
 
@@ -117,7 +117,7 @@ test('a mass NAT round: points and slots, samples by scanned code, the not-yet-s
     slots: [{ from: `${day(0)}T08:00:00+08:00`, to: `${day(0)}T10:00:00+08:00`, grid_ids: [g1] }, { from: at(day(0), 10), to: at(day(0), 12), grid_ids: [g2] }] } });
   assert.equal(pt.status, 201, pt.text);
   assert.equal(pt.json.green_channel, true);
-  assert.deepEqual(pt.json.slots.map((s) => [s.from_local.slice(11, 16), s.grid_ids]), [['08:00', [g1]], ['10:00', [g2]]]);
+  assert.deepEqual(pt.json.slots.map((s) => [s.from_at.slice(11, 16), s.grid_ids]), [['08:00', [g1]], ['10:00', [g2]]]);
   expectError(await srv.api('POST', `/api/v1/nat-rounds/${rid}/points`, { token: cu.token, body: { name: '错', slots: [{ from: at(day(0), 8), to: at(day(0), 9), grid_ids: [DEMO.grid] }] } }),
     404, 'not_found', 'slots[0].grid_ids[0]');
   expectError(await srv.api('POST', `/api/v1/nat-rounds/${rid}/points`, { token: cu.token, body: { name: '错', slots: [{ from: at(day(5), 8), to: at(day(5), 9) }] } }),
@@ -142,7 +142,7 @@ test('a mass NAT round: points and slots, samples by scanned code, the not-yet-s
   const s1 = await scan(`WG-PERSON:${p[0]}`);
   assert.equal(s1.status, 201, s1.text);
   assert.equal(s1.json.duplicate, false);
-  assert.match(s1.json.sampled_at_local, /\+08:00$/);
+  assert.match(s1.json.sampled_at_text, /\+08:00$/);
   const again = await scan(`WG-PERSON:${p[0]}`);
   assert.equal(again.status, 200);
   assert.equal(again.json.duplicate, true);

@@ -12,6 +12,8 @@
 #include "core/lib/err.h"
 
 #include <sodium.h>
+#include "core/lib/timefmt.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -19,7 +21,7 @@ static void test_times(void **state)
 {
 	(void)state;
 	int64_t t, day;
-	ctl_set_utc_offset(8 * 3600);
+	assert_true(wg_time_zone_set("Asia/Shanghai"));
 	assert_true(ctl_time_parse("2022-04-15T08:30:00+08:00", 25, &t));
 	assert_int_equal(t, 1649982600);
 	assert_true(ctl_time_parse("2022-04-15T00:30:00Z", 20, &t));
@@ -33,9 +35,13 @@ static void test_times(void **state)
 	assert_false(ctl_time_parse("2022-04-15T24:00:00Z", 20, &t));
 	assert_false(ctl_time_parse("2022-04-15T08:30:00+15:00", 25, &t));
 	assert_false(ctl_time_parse("2022-04-15T08:30:00+08:00x", 26, &t));
-	char iso[CTL_ISO_TEXT], text[WG_DATE_TEXT];
-	ctl_iso_local(1649982600, iso);
-	assert_string_equal(iso, "2022-04-15T08:30:00+08:00");
+	char text[WG_DATE_TEXT];
+	json_t *o = json_object();
+	assert_int_equal(ctl_json_time(o, "raised_at", 1649982600), 0);
+	assert_string_equal(json_string_value(json_object_get(o, "raised_at_text")), "2022-04-15T08:30:00+08:00");
+	assert_int_equal(ctl_json_time(o, "closed_at", -1), 0);
+	assert_true(json_is_null(json_object_get(o, "closed_at_text")));
+	json_decref(o);
 	/* Local days: 23:59 in Beijing is still the 15th, 00:00 the 16th. */
 	assert_true(ctl_time_parse("2022-04-15T23:59:59+08:00", 25, &t));
 	day = ctl_local_day(t);
@@ -45,10 +51,10 @@ static void test_times(void **state)
 	assert_int_equal(ctl_day_start(day + 1), t + 1);
 	assert_true(ctl_day_parse("2022-04-15", 10, &t));
 	assert_int_equal(t, day);
-	ctl_set_utc_offset(-5 * 3600);
-	ctl_iso_local(1649982600, iso);
-	assert_string_equal(iso, "2022-04-14T19:30:00-05:00");
-	ctl_set_utc_offset(8 * 3600);
+	/* Another zone moves the day's boundary with it. */
+	assert_true(wg_time_zone_set("Etc/GMT+5"));
+	assert_int_equal(ctl_local_day(1649982600), day - 1);   /* 19:30 on the 14th there */
+	assert_true(wg_time_zone_set("Asia/Shanghai"));
 }
 
 static json_t *rules_v9(void)
