@@ -116,7 +116,7 @@ test('the check is on the desktop record, in Beijing time for a browser in Berli
   const row = p.locator('[data-test=checks-table] .el-table__body tr').first();
   await row.waitFor();
   const line = await row.innerText();
-  assert.ok(line.includes(shown(c.at_local)), `${c.at_local} shown as Beijing time: ${line}`);
+  assert.ok(line.includes(shown(c.at_text)), `${c.at_text} shown as Beijing time: ${line}`);
   assert.match(line, /37\.8 °C[\s\S]*发热[\s\S]*干咳[\s\S]*FN-0001[\s\S]*待出结果/);
   assert.match(await p.locator('[data-test=history]').innerText(), /预警[\s\S]*体温 37\.8/);
   await h.shot(p, 'control-record');
@@ -157,7 +157,7 @@ test('her alerts: handled on the phone with a note', async () => {
   await page.waitForURL(/\/m\/alerts$/);
   for (const a of mine) await page.locator(`[data-test=m-alert-${a.id}]`).waitFor();
   const fever = mine.find((a) => a.kind === 'fever');
-  assert.match(await text(`[data-test=m-alert-${fever.id}]`), new RegExp(`张建国\\s*发热\\s*${shown(fever.raised_at_local)}`));
+  assert.match(await text(`[data-test=m-alert-${fever.id}]`), new RegExp(`张建国\\s*发热\\s*${shown(fever.raised_at_text)}`));
   await h.shot(page, 'phone-alerts');
   await page.click(`[data-test=m-handle-${fever.id}]`);
   await page.click('[data-test=m-alert-save]');

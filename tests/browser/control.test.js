@@ -274,7 +274,7 @@ test('alerts: a fever shown in Beijing time, handled with a note (named when mis
   const row = page.locator('[data-test=alerts-table] .el-table__body tr', { has: page.locator(`[data-test=alert-handle-${alert.id}]`) });
   await row.waitFor();
   const text = await row.innerText();
-  assert.ok(text.includes(shown(alert.raised_at_local)), `raised at ${alert.raised_at_local} in Beijing: ${text}`);
+  assert.ok(text.includes(shown(alert.raised_at_text)), `raised at ${alert.raised_at_text} in Beijing: ${text}`);
   assert.match(text, /赵敏[\s\S]*发热[\s\S]*体温 38\.2/);
   assert.match(text, /待处置/);
   const open = await call('GET', '/api/v1/alerts?status=open', undefined, community);
@@ -297,7 +297,7 @@ test('alerts: a fever shown in Beijing time, handled with a note (named when mis
   await h.pickOption(page, '#a-status', '已处置');
   const hrow = page.locator('[data-test=alerts-table] .el-table__body tr', { has: page.locator(`[data-test=alert-close-${alert.id}]`) });
   await hrow.waitFor();
-  assert.ok((await hrow.innerText()).includes(shown(a.handled_at_local)), 'handled at, in Beijing time');
+  assert.ok((await hrow.innerText()).includes(shown(a.handled_at_text)), 'handled at, in Beijing time');
   await page.click(`[data-test=alert-close-${alert.id}]`);
   await page.fill('#al-note', '复测正常,解除预警');
   await page.click('[data-test=alert-save]');
@@ -394,7 +394,7 @@ test('a site: a central record taken in and sent home; occupancy by day', async 
   const stay = (await call('GET', `/api/v1/sites/${site.id}/stays?current=1`)).items.find((s) => s.control_id === rec.id);
   assert.equal(stay.room_no, '101');
   const row = page.locator('[data-test=stays-table] .el-table__body tr', { hasText: '张建国' });
-  assert.ok((await row.innerText()).includes(shown(stay.intake_at_local)), 'intake time in Beijing');
+  assert.ok((await row.innerText()).includes(shown(stay.intake_at_text)), 'intake time in Beijing');
   await h.shot(page, 'control-site');
 
   await page.click(`[data-test=discharge-${stay.id}]`);
@@ -426,7 +426,7 @@ test("a NAT round: each grid's progress as the API counts it", async () => {
   assert.ok(grid.residents >= 26);
   const points = (await call('GET', '/api/v1/nat-rounds/1/points', undefined, community)).items;
   const slot = points[0].slots[0];
-  assert.ok((await page.locator('[data-test=points]').innerText()).includes(shown(slot.from_local)), 'the slot in Beijing time');
+  assert.ok((await page.locator('[data-test=points]').innerText()).includes(shown(slot.from_at)), 'the slot in Beijing time');
   await h.shot(page, 'control-nat');
   assert.deepEqual(errors, []);
 });
