@@ -368,6 +368,16 @@ test('the roll-up: figures equal to the API, for any node and day, drilled down 
   await p.keyboard.press('Enter');
   await p.click('[data-test=rollup-view-controls]');
   await p.waitForFunction((n) => document.querySelector('[data-test=fig-active]')?.innerText === String(n), grid.controls.active);
+  // The grid's buildings hold no records: a sentence, not a chart of zeros.
+  assert.match(await p.locator('[data-test=rollup-chart-empty]').innerText(), /下级都没有在管人员/);
+  assert.equal(await p.locator('[data-test=rollup-chart]').isVisible(), false);
+  // Back up the trail to the community: its grids' chart.
+  const community = await figures(h.DEMO.community);
+  await p.locator('[data-test=rollup-trail] button', { hasText: community.node.name }).click();
+  await p.waitForFunction((name) => document.querySelector('[data-test=rollup-trail] [aria-current=page]')?.innerText === name, community.node.name);
+  await p.locator('[data-test=rollup-chart]').waitFor({ state: 'visible' });
+  assert.equal(await p.locator('[data-test=rollup-chart-empty]').count(), 0);
+  await p.evaluate(() => window.scrollTo(0, 0));
   await h.shot(p, 'control-rollup');
   assert.deepEqual(errs, []);
   await cmd.close();

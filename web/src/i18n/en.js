@@ -153,7 +153,7 @@ export default {
     title: 'Daily figures', date: 'Date', node: 'Node', active: 'Active', byCategory: 'By category', byMode: 'By mode', onDay: 'That day', opened: 'Opened', released: 'Released',
     transferred: 'Transferred', closed: 'Closed', releasedTotal: 'Released, total', checks: 'Checks', due: 'Due', done: 'Done', missing: 'Missing', fever: 'Fever', symptom: 'Symptoms',
     nat: 'NAT', natDue: 'Due', sampled: 'Sampled', notSampled: 'Not sampled', positive: 'Positive', alerts: 'Alerts', alertOpen: 'Open', raised: 'Raised', handledDay: 'Handled',
-    rounds: 'Mass NAT', residents: 'Residents', total: 'This node', chart: 'Active per child node (by category)', exportXlsx: 'Export XLSX', exportCsv: 'Export CSV', openChild: 'Open the children of {name}',
+    rounds: 'Mass NAT', residents: 'Residents', total: 'This node', chart: 'Active per child node (by category)', chartNone: 'No one is under control in the levels below (records may be kept on this level itself).', chartNoChildren: 'This level has no levels below.', exportXlsx: 'Export XLSX', exportCsv: 'Export CSV', openChild: 'Open the children of {name}',
   },
   site: {
     title: 'Isolation sites', name: 'Name', kind: 'Kind', grid: 'Node', address: 'Address', phone: 'Phone', status: 'Status', capacity: 'Beds', occupied: 'Occupied', free: 'Free',

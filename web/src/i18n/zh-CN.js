@@ -153,7 +153,7 @@ export default {
     title: '统计日报', date: '日期', node: '节点', active: '在管', byCategory: '按类别', byMode: '按方式', onDay: '当日', opened: '新增', released: '解除',
     transferred: '转出', closed: '关闭', releasedTotal: '累计解除', checks: '健康监测', due: '应测', done: '已测', missing: '未测', fever: '发热', symptom: '有症状',
     nat: '核酸', natDue: '应采', sampled: '已采', notSampled: '未采', positive: '阳性', alerts: '预警', alertOpen: '未处置', raised: '当日预警', handledDay: '当日处置',
-    rounds: '全员核酸', residents: '常住', total: '本级合计', chart: '各下级在管人数(按类别)', exportXlsx: '导出 XLSX', exportCsv: '导出 CSV', openChild: '查看“{name}”的下级',
+    rounds: '全员核酸', residents: '常住', total: '本级合计', chart: '各下级在管人数(按类别)', chartNone: '下级都没有在管人员(在管人员可能直接登记在本级)。', chartNoChildren: '这一级没有下级。', exportXlsx: '导出 XLSX', exportCsv: '导出 CSV', openChild: '查看“{name}”的下级',
   },
   site: {
     title: '隔离点', name: '名称', kind: '类型', grid: '所属节点', address: '地址', phone: '电话', status: '状态', capacity: '床位', occupied: '现住', free: '空床',
