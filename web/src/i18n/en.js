@@ -9,6 +9,7 @@ export default {
   },
   lang: { label: 'Language', zh: '中文', en: 'English' },
   login: {
+    totp: 'One-time code', totpHint: 'the 6 digits of your authenticator app; without your phone, a recovery code', back: 'Another account',
     title: 'Sign in', subtitle: 'Grid-based epidemic prevention and mobilization', username: 'User name', password: 'Password', submit: 'Sign in',
     expired: 'Your session has expired or was ended; please sign in again', signedOut: 'You have signed out', signout: 'Sign out', signingIn: 'Signing in…',
     missing: 'Enter your user name and password',
@@ -36,11 +37,13 @@ export default {
     SCAN_WRITE: 'Record scans', SYSTEM: 'System settings',
   },
   action: {
+    logout_all: 'sign out everywhere', logout_forced: 'forced out', totp_begin: 'two-factor set-up begun', totp_enable: 'two-factor on', totp_disable: 'two-factor off', totp_reset: 'two-factor reset', totp_recovery_new: 'new recovery codes', totp_recovery_used: 'recovery code used', checkpoint: 'checkpoint', archive: 'archive', verify: 'chain verified', reads: 'reads counted', passwd: 'password set', enable: 'enable', disable: 'disable',
     create: 'create', update: 'update', delete: 'delete', move: 'move', merge: 'merge', import: 'import', read: 'read', reveal: 'reveal',
     export: 'export', export_reveal: 'export revealed', scan: 'scan', trace: 'trace', apply: 'apply', login: 'sign in', login_failed: 'sign-in failed',
     login_locked: 'sign-in locked', logout: 'sign out', init: 'init', demo: 'demo', keys_rotate: 'key rotation', resolve: 'resolve', dwell: 'dwell',
   },
   resource: {
+    roles: 'roles',
     grids: 'grid', users: 'accounts', households: 'households', persons: 'persons', venues: 'venues', cases: 'cases', case_contacts: 'trace results',
     session: 'session', system: 'system', contact_locates: 'not located',
   },
@@ -87,6 +90,7 @@ export default {
   },
   contacts: { grid: 'Where', gridAll: 'All (your scope)', title: 'Handed-over list', exportXlsx: 'Export XLSX', case: 'Case', rank: 'Rank', kind: 'Kind' },
   audit: {
+    search: 'Search', resetFilters: 'Reset', actionFilter: 'Action', userFilter: 'By', userHint: 'the whole user name', recordFilter: 'Record', recordHint: 'e.g. person 42', any: 'Any', verify: 'Verify the chain', verifying: 'Verifying the whole trail…', intact: 'The audit chain is intact', broken: 'The audit chain is broken', verified: '{records} records, {checkpoints} signed checkpoints and {archives} archive files checked', firstBad: 'First bad record: {id}', showBad: 'List that record', verifiedAt: 'Verified at', verifyHint: 'Checks every record\'s hash chain, the chain\'s head and the signed checkpoints, as wangge audit verify does on the server; the check is itself recorded.', presetReveal: 'Who saw whole ID numbers and phones', filtered: 'Searched', other: 'Other (type it)',
     title: 'Audit log', at: 'Time', user: 'Account', address: 'Address', action: 'Action', resource: 'Resource', record: 'Record', path: 'Node path',
     resourceFilter: 'Resource', limit: 'Per page', onlyReveal: 'Reveals only', revealNote: 'Who saw whole ID numbers and phones', hash: 'Hash',
   },
@@ -97,6 +101,51 @@ export default {
   },
   roles: { title: 'Roles and rights', name: 'Role', zh: 'Chinese name', rights: 'Rights', readonly: 'Roles and rights are defined by the system; read-only for now.' },
   depts: { title: 'Departments (grid tree)', hint: 'The grid tree is the department tree: county → street/town → community/village → grid → building.' },
+  // Monitoring (online sessions, login log), my account, two-factor sign-in
+  monitor: { menu: 'Monitoring' },
+  sessions: {
+    menu: 'Online sessions', title: 'Online sessions', hint: 'Sessions in your scope that have not timed out, newest first. A session forced out ends at once: its owner signs in again.',
+    id: 'Session', username: 'User name', displayName: 'Name', role: 'Role', address: 'Address', createdAt: 'Signed in', lastSeen: 'Last active',
+    current: 'This session', force: 'Force out', forceConfirm: 'Force out session {id} of {name} ({role})? They will have to sign in again.',
+    forced: 'Forced out: session {id} of {name}', refused: 'The server refused to force out {name}', lastSeenNote: '"Last active" is updated at most once a minute.',
+  },
+  logins: {
+    menu: 'Login log', title: 'Login log', hint: 'Every sign-in attempt and its outcome, newest first (the same events are in the audit trail, for the auditor).',
+    user: 'User name', userHint: 'the whole user name', outcome: 'Outcome', at: 'Time', address: 'Address',
+  },
+  outcome: {
+    ok: 'Signed in', wrong_password: 'Wrong password', unknown_user: 'Unknown user name', locked: 'Locked (too many failures)', disabled: 'Account disabled',
+    totp_required: 'No one-time code given', wrong_totp: 'Wrong one-time code', too_long: 'Input too long',
+  },
+  range: {
+    from: 'From', to: 'To', beijing: 'Beijing time', zone: 'Times typed and shown in {zone}', toHint: 'to includes that minute',
+    bad: 'The start is after the end',
+  },
+  account: {
+    menu: 'My account', title: 'My account', info: 'Account', username: 'User name', displayName: 'Display name', role: 'Role', scope: 'Scope',
+    sessions: 'My sessions', sessionsHint: 'This account\'s sessions that have not timed out, this one on this computer included.', adminSessions: 'Your sessions and those of everyone in your scope are on the Online sessions page.',
+    openSessions: 'Open Online sessions', signOutAll: 'Sign out everywhere',
+    signOutAllHint: 'Ends every session of this account, this one included: for a computer or phone where you forgot to sign out, or when someone may know your password (change it afterwards).',
+    signOutAllConfirm: 'Sign out everywhere? Every session of this account ends at once, this one included; you will sign in again.', signedOutAll: 'Signed out everywhere; please sign in again',
+    totp: 'Two-factor sign-in', totpOn: 'On', totpOff: 'Off', totpRequired: 'required for your role', totpOptional: 'optional for your role',
+    codesLeft: '{n} recovery codes left', manageTotp: 'Manage two-factor sign-in', setupTotp: 'Set up two-factor sign-in',
+  },
+  totp: {
+    title: 'Two-factor sign-in', intro: 'Besides your password, you type the 6-digit code an authenticator app on your phone (FreeOTP, Microsoft or Google Authenticator) shows, new every 30 seconds. Someone who learns your password still cannot sign in without your phone.',
+    mustEnroll: 'Your role signs in with two factors: set them up below before using the system.', state: 'State', on: 'On', off: 'Off',
+    required: 'Required for your role', codesLeft: 'Recovery codes left', step1: 'Password', step2: 'Your phone', step3: 'Recovery codes',
+    password: 'Password', passwordHint: 'Type your password again to show it is you.', next: 'Next', start: 'Set up',
+    scan: 'Open the authenticator app on your phone, choose "add account" or "scan a QR code" and scan this code.', qrAlt: 'Two-factor QR code (holds the secret; do not share)',
+    manual: 'If you cannot scan it, choose "enter a setup key" in the app: account {account}, time-based, key:', secret: 'Key',
+    code: 'One-time code', codeHint: 'the 6 digits the app shows', confirm: 'Confirm', secretWarn: 'The code and key are shown at this step only; do not share a screenshot.',
+    recoveryTitle: 'Recovery codes (shown this once)', recoveryHint: 'If your phone is lost or not at hand, type one of these in the one-time code box when signing in; each works once. Write them down or print them and keep them safe, not on this computer.',
+    copy: 'Copy', copied: 'Copied to the clipboard', saved: 'I have put these recovery codes somewhere safe', finish: 'Done', enabledNow: 'Two-factor sign-in is on',
+    renew: 'New recovery codes', renewHint: 'Type a one-time code (or an unused recovery code) to get a new set; the old ones stop working.', renewCode: 'One-time or recovery code', renewed: 'New recovery codes; the old ones no longer work',
+    disable: 'Turn off two-factor sign-in', disableHint: 'Type your password and a one-time code (or a recovery code). Afterwards the password alone signs you in.',
+    disableForbidden: 'Your role must sign in with two factors: you cannot turn it off. For a lost or new phone, ask the administrator to reset it (an administrator\'s or auditor\'s is reset on the server), then set it up again.',
+    disableConfirm: 'Turn off two-factor sign-in? Afterwards the password alone signs you in.', disabledNow: 'Two-factor sign-in is off', toAccount: 'Back to my account', continue: 'Continue',
+    newPhone: 'A new phone: turn it off and set it up again; where your role requires it, ask the administrator to reset it.',
+  },
   dash: {
     title: 'Dashboard', scope: 'Children of {name}', node: 'Node', households: 'Households', persons: 'Persons', cases: 'Cases', contacts: 'Contacts handed over',
     exportCsv: 'Export CSV', chart: 'Per child node', hidden: '(not shown to your role: {what})', total: 'Total',

@@ -9,6 +9,7 @@ export default {
   },
   lang: { label: '语言', zh: '中文', en: 'English' },
   login: {
+    totp: '动态验证码', totpHint: '身份验证器 App 上的 6 位数字;手机不在身边时,可填一个恢复码', back: '换一个账户',
     title: '登录', subtitle: '网格化疫情防控与基层动员平台', username: '用户名', password: '密码', submit: '登录',
     expired: '登录已过期或已在别处退出,请重新登录', signedOut: '您已安全退出', signout: '退出登录', signingIn: '正在登录…',
     missing: '请输入用户名和密码',
@@ -36,11 +37,13 @@ export default {
     SCAN_WRITE: '登记扫码', SYSTEM: '系统设置',
   },
   action: {
+    logout_all: '在所有设备上退出', logout_forced: '强制下线', totp_begin: '开始设置双因素登录', totp_enable: '启用双因素登录', totp_disable: '关闭双因素登录', totp_reset: '重置双因素登录', totp_recovery_new: '更换恢复码', totp_recovery_used: '用恢复码登录', checkpoint: '签名检查点', archive: '归档', verify: '校验审计链', reads: '读取计数', passwd: '改密码', enable: '启用', disable: '停用',
     create: '新建', update: '修改', delete: '删除', move: '移动', merge: '合并', import: '导入', read: '查看', reveal: '查看完整信息',
     export: '导出', export_reveal: '导出完整信息', scan: '扫码', trace: '流调', apply: '下发', login: '登录', login_failed: '登录失败',
     login_locked: '登录锁定', logout: '退出', init: '初始化', demo: '演示数据', keys_rotate: '密钥轮换', resolve: '处理', dwell: '位置停留',
   },
   resource: {
+    roles: '角色',
     grids: '网格', users: '账户', households: '户', persons: '人员', venues: '场所', cases: '病例', case_contacts: '流调结果',
     session: '会话', system: '系统', contact_locates: '待定位',
   },
@@ -87,6 +90,7 @@ export default {
   },
   contacts: { grid: '所在地区', gridAll: '全部(管辖范围内)', title: '下发名单', exportXlsx: '导出 XLSX', case: '病例编号', rank: '序', kind: '类别' },
   audit: {
+    search: '查询', resetFilters: '重置', actionFilter: '操作', userFilter: '操作人', userHint: '完整的用户名', recordFilter: '记录编号', recordHint: '如人员编号 42', any: '不限', verify: '校验审计链', verifying: '正在校验整条审计链…', intact: '审计链完整', broken: '审计链已被破坏', verified: '校验了 {records} 条记录、{checkpoints} 个签名检查点、{archives} 个归档文件', firstBad: '第一条出问题的记录:第 {id} 条', showBad: '列出这条记录', verifiedAt: '校验时间', verifyHint: '核对每条记录的哈希链、链尾和签名检查点,与服务器上的 wangge audit verify 相同;校验本身也记入审计。', presetReveal: '谁查看了完整身份证号和电话', filtered: '已按条件查询', other: '其他(填写)',
     title: '审计日志', at: '时间', user: '账户', address: '来源地址', action: '操作', resource: '对象', record: '记录', path: '节点路径',
     resourceFilter: '对象类型', limit: '每页条数', onlyReveal: '只看“查看完整信息”', revealNote: '查看完整身份证号和电话的记录', hash: '哈希',
   },
@@ -97,6 +101,51 @@ export default {
   },
   roles: { title: '角色权限', name: '角色', zh: '中文名', rights: '权限', readonly: '角色和权限由系统定义,目前只读。' },
   depts: { title: '部门(网格树)', hint: '网格树即部门树:县 → 街道/镇 → 社区/村 → 网格 → 楼栋。' },
+  // 系统监控(在线用户、登录日志)、个人中心、双因素登录
+  monitor: { menu: '系统监控' },
+  sessions: {
+    menu: '在线用户', title: '在线用户', hint: '管辖范围内尚未超时的登录会话,最新的在前。强制下线后该会话立即失效,对方下一步操作时须重新登录。',
+    id: '会话', username: '用户名', displayName: '姓名', role: '角色', address: '登录地址', createdAt: '登录时间', lastSeen: '最近活动',
+    current: '当前会话', force: '强制下线', forceConfirm: '确定让 {name}({role})的会话 {id} 强制下线?对方须重新登录。',
+    forced: '已强制下线:{name} 的会话 {id}', refused: '服务器拒绝强制下线 {name}', lastSeenNote: '“最近活动”每分钟最多更新一次。',
+  },
+  logins: {
+    menu: '登录日志', title: '登录日志', hint: '每一次登录尝试及其结果,最新的在前(同样的事件也记入审计,供审计管理员查阅)。',
+    user: '用户名', userHint: '完整的用户名', outcome: '结果', at: '时间', address: '来源地址',
+  },
+  outcome: {
+    ok: '登录成功', wrong_password: '密码错误', unknown_user: '用户名不存在', locked: '已锁定(失败次数过多)', disabled: '账户已停用',
+    totp_required: '未填动态验证码', wrong_totp: '动态验证码错误', too_long: '输入过长',
+  },
+  range: {
+    from: '起始时间', to: '截止时间', beijing: '北京时间', zone: '时间按{zone}填写和显示', toHint: '截止时间含这一分钟',
+    bad: '起始时间晚于截止时间',
+  },
+  account: {
+    menu: '个人中心', title: '个人中心', info: '基本信息', username: '用户名', displayName: '显示名称', role: '角色', scope: '管辖范围',
+    sessions: '我的登录会话', sessionsHint: '本账户尚未超时的会话,包括这台电脑上的这个。', adminSessions: '您的会话和管辖范围内所有人的会话都在“在线用户”中。',
+    openSessions: '打开“在线用户”', signOutAll: '在所有设备上退出',
+    signOutAllHint: '结束本账户的全部会话,包括这台电脑上的这个:在别的电脑或手机上忘了退出,或怀疑密码被人知道时使用(之后请修改密码)。',
+    signOutAllConfirm: '确定在所有设备上退出?本账户的全部会话都会立即失效,包括当前这个,您须重新登录。', signedOutAll: '已在所有设备上退出,请重新登录',
+    totp: '双因素登录', totpOn: '已启用', totpOff: '未启用', totpRequired: '您的角色必须使用', totpOptional: '您的角色可以自愿启用',
+    codesLeft: '剩余恢复码 {n} 个', manageTotp: '管理双因素登录', setupTotp: '设置双因素登录',
+  },
+  totp: {
+    title: '双因素登录', intro: '登录时除密码外,还要输入手机身份验证器 App(如 FreeOTP、Microsoft Authenticator、Google Authenticator)上每 30 秒变化一次的 6 位动态验证码。密码被人知道了,没有您的手机也登录不了。',
+    mustEnroll: '您的角色必须使用双因素登录:请先完成下面的设置,然后才能使用系统。', state: '状态', on: '已启用', off: '未启用',
+    required: '您的角色必须使用', codesLeft: '剩余恢复码', step1: '核对密码', step2: '绑定手机', step3: '保存恢复码',
+    password: '登录密码', passwordHint: '为确认是您本人,请再输入一次登录密码。', next: '下一步', start: '开始设置',
+    scan: '在手机上打开身份验证器 App,选择“添加账户”或“扫描二维码”,扫描下面的二维码。', qrAlt: '双因素登录二维码(含密钥,勿外传)',
+    manual: '无法扫码时,在 App 中选择“手动输入”,账户名填 {account},类型选“基于时间”,密钥为:', secret: '密钥',
+    code: '动态验证码', codeHint: 'App 上显示的 6 位数字', confirm: '确认绑定', secretWarn: '二维码和密钥只在这一步显示,不要截图外传。',
+    recoveryTitle: '恢复码(只显示这一次)', recoveryHint: '手机丢失或不在身边时,登录时可以在“动态验证码”一栏填一个恢复码,每个只能用一次。请抄在纸上或打印出来妥善保存,不要存在这台电脑上。',
+    copy: '复制', copied: '已复制到剪贴板', saved: '我已妥善保存这些恢复码', finish: '完成', enabledNow: '双因素登录已启用',
+    renew: '更换恢复码', renewHint: '输入动态验证码(或一个未用的恢复码),换一组新的恢复码,旧的全部作废。', renewCode: '动态验证码或恢复码', renewed: '已换新恢复码,旧的已作废',
+    disable: '关闭双因素登录', disableHint: '输入登录密码和动态验证码(或一个恢复码)。关闭后只凭密码即可登录。',
+    disableForbidden: '您的角色必须使用双因素登录,不能自己关闭。手机丢失或更换时,请系统管理员重置(系统管理员和审计管理员的,由服务器操作员用命令行重置),然后重新设置。',
+    disableConfirm: '确定关闭双因素登录?关闭后只凭密码即可登录。', disabledNow: '双因素登录已关闭', toAccount: '返回个人中心', continue: '进入系统',
+    newPhone: '换手机:请先关闭再重新设置;角色必须使用的,请系统管理员重置。',
+  },
   dash: {
     title: '数据看板', scope: '{name} 的下级', node: '节点', households: '户数', persons: '人数', cases: '病例', contacts: '下发接触者',
     exportCsv: '导出 CSV', chart: '各下级节点统计', hidden: '(您的角色看不到:{what})', total: '合计',

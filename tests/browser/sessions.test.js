@@ -1,0 +1,142 @@
+'use strict';
+// Online sessions (在线用户): the administrator sees who is signed in and
+// forces one out, after a confirmation; that session's next request is
+// refused and its page goes back to sign-in. An auditor cannot be forced out
+// by the administrator: the page shows the server's refusal. Everyone's
+// "sign out everywhere" (个人中心) ends the account's other sessions too.
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const h = require('./harness');
+
+let srv, browser, admin, errors;
+
+before(async () => {
+  srv = await h.startServer();
+  admin = await srv.login('admin', h.ADMIN_PASSWORD);
+  browser = await h.launch();
+});
+after(async () => {
+  if (browser) await browser.close();
+  if (srv) await srv.stop();
+});
+
+/** A signed-in desktop user with a page open. */
+async function user(name, password) {
+  const ctx = await h.context(browser);
+  await h.signInApi(ctx, srv.base, name, password);
+  const page = await ctx.newPage();
+  return { ctx, page, errors: h.watchErrors(page) };
+}
+const sessionsOf = async (username) => (await srv.api('GET', '/api/v1/sessions?limit=1000', { token: admin })).json.items
+  .filter((s) => s.username === username);
+
+test('the administrator sees the online sessions and forces one out; its next request is refused', async () => {
+  const community = await user('community');
+  await community.page.goto(`${srv.base}/grid`);
+  await community.page.locator('nav.wg-side', { hasText: '用户管理' }).waitFor();
+  const auditor = await srv.login('auditor');
+  assert.ok(auditor);
+
+  const a = await user('admin', h.ADMIN_PASSWORD);
+  const page = a.page;
+  errors = a.errors;
+  await page.goto(`${srv.base}/admin/users`);
+  await page.locator('nav.wg-side').getByText('系统监控').waitFor();
+  await page.locator('nav.wg-side').getByText('在线用户').click();
+  await page.waitForURL(/\/monitor\/sessions$/);
+  const rows = page.locator('[data-test=sessions-table] .el-table__body tr');
+  const row = (username) => rows.filter({ has: page.locator('td:nth-child(2)', { hasText: new RegExp(`^\\s*${username}\\b`) }) });
+  await row('community').first().waitFor();
+  const [mine] = await sessionsOf('community');
+  assert.ok(mine, 'the community worker is online');
+  const theRow = rows.filter({ has: page.locator(`[data-test=session-force-${mine.id}]`) });
+  const text = await theRow.innerText();
+  assert.match(text, /社区工作人员/, 'the role by its Chinese name');
+  assert.match(text, /127\.0\.0\.1/);
+  // Times in local time (the server's zone), never Unix seconds.
+  const wall = mine.created_at_text.slice(0, 19).replace('T', ' ');
+  assert.ok(text.includes(wall), `${wall} in ${text}`);
+  assert.ok(!/\b1[789]\d{8}\b/.test(text), 'no Unix seconds on the page');
+  // The administrator's own session is marked and has no button.
+  const current = rows.filter({ has: page.locator('[data-test=session-current]') });
+  assert.equal(await current.count(), 1);
+  assert.match(await current.innerText(), /admin/);
+  assert.equal(await current.locator('button').count(), 0);
+  assert.match(await page.locator('[data-test=sessions-total]').innerText(), /共 \d+ 条/);
+  await h.shot(page, 'admin-sessions');
+
+  // Force it out: a confirmation naming whom, then the row is gone.
+  await page.click(`[data-test=session-force-${mine.id}]`);
+  const box = page.locator('.el-message-box', { hasText: 'community' });
+  await box.waitFor();
+  assert.match(await box.innerText(), new RegExp(`会话 ${mine.id}`));
+  await box.locator('.el-button--primary').click();
+  await page.locator(`[data-test=session-force-${mine.id}]`).waitFor({ state: 'detached' });
+  assert.deepEqual(await sessionsOf('community'), [], 'the session is gone on the server');
+
+  // The forced-out page: its next request is refused and it goes back to sign-in, saying why.
+  await community.page.locator('nav.wg-side').getByText('用户管理').click();
+  await community.page.waitForURL(/\/login\?.*expired=1/);
+  await community.page.locator('[data-test=login-notice]').waitFor();
+  assert.match(await community.page.locator('[data-test=login-notice]').innerText(), /登录已过期或已在别处退出/);
+  assert.equal((await community.ctx.request.get(`${srv.base}/api/v1/me`)).status(), 401);
+  await community.ctx.close();
+
+  // The auditor cannot be forced out by the administrator: the server's refusal is shown.
+  const [aud] = await sessionsOf('auditor');
+  assert.ok(aud, 'the auditor is online');
+  await page.click(`[data-test=session-force-${aud.id}]`);
+  await page.locator('.el-message-box', { hasText: 'auditor' }).locator('.el-button--primary').click();
+  const refusal = page.locator('[data-test=sessions-refusal]');
+  await refusal.waitFor();
+  const said = await refusal.innerText();
+  assert.match(said, /服务器拒绝强制下线/);
+  assert.match(said, /您不能让该账户下线/);
+  assert.match(said, /may not sign this account out/);
+  assert.equal((await srv.api('GET', '/api/v1/me', { token: auditor })).status, 200, 'the auditor is still signed in');
+  assert.ok(await page.locator(`[data-test=session-force-${aud.id}]`).isVisible(), 'the auditor\'s session is still listed');
+  await h.shot(page, 'admin-sessions-refused');
+  assert.deepEqual(errors, []);
+  assert.deepEqual(community.errors, []);
+  await a.ctx.close();
+});
+
+test('sign out everywhere (个人中心) ends the account\'s other sessions', async () => {
+  const elsewhere = await user('gridworker');
+  assert.equal((await elsewhere.ctx.request.get(`${srv.base}/api/v1/me`)).status(), 200);
+  // A grid worker signed in at the office computer as well as on the phone.
+  const office = await user('gridworker');
+  const page = office.page;
+  await page.goto(`${srv.base}/account`);
+  const list = page.locator('[data-test=account-sessions] .el-table__body tr');
+  await page.waitForFunction(() => document.querySelectorAll('[data-test=account-sessions] .el-table__body tr').length === 2);
+  assert.equal(await list.filter({ hasText: '当前会话' }).count(), 1);
+  assert.match(await page.locator('[data-test=account-info]').innerText(), /gridworker/);
+  await h.shot(page, 'account');
+
+  await page.click('[data-test=signout-all]');
+  const box = page.locator('.el-message-box', { hasText: '在所有设备上退出' });
+  await box.waitFor();
+  await box.locator('.el-button--primary').click();
+  await page.waitForURL(/\/login$/);
+  assert.equal((await office.ctx.request.get(`${srv.base}/api/v1/me`)).status(), 401, 'this session ended');
+  assert.equal((await elsewhere.ctx.request.get(`${srv.base}/api/v1/me`)).status(), 401, 'the other session ended too');
+  assert.deepEqual(await sessionsOf('gridworker'), []);
+  assert.deepEqual(office.errors, []);
+  await office.ctx.close();
+  await elsewhere.ctx.close();
+});
+
+test('on a phone: the online sessions are a page one can read and act on', async () => {
+  const ctx = await h.context(browser, { phone: true });
+  await h.signInApi(ctx, srv.base, 'admin', h.ADMIN_PASSWORD);
+  const page = await ctx.newPage();
+  const errs = h.watchErrors(page);
+  await page.goto(`${srv.base}/monitor/sessions`);
+  await page.locator('[data-test=sessions-table] .el-table__body tr').first().waitFor();
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390 + 1, `no sideways scroll of the page: ${width}`);
+  await h.shot(page, 'admin-sessions-phone');
+  assert.deepEqual(errs, []);
+  await ctx.close();
+});
