@@ -140,3 +140,29 @@ test('on a phone: the online sessions are a page one can read and act on', async
   assert.deepEqual(errs, []);
   await ctx.close();
 });
+
+test('changing one\'s password (个人中心): a weak one is refused under its field; a good one ends the sessions', async () => {
+  const elsewhere = await user('checkpoint');
+  const me = await user('checkpoint');
+  const page = me.page;
+  await page.goto(`${srv.base}/account`);
+  await page.fill('#ac-password', 'short');
+  await page.fill('#ac-password2', 'short');
+  await page.click('[data-test=ac-password-save]');
+  const item = page.locator('.el-form-item', { has: page.locator('#ac-password') });
+  await item.locator('.el-form-item__error').waitFor();
+  assert.match(await item.locator('.el-form-item__error').innerText(), /密码长度/);
+  await page.fill('#ac-password', 'Gate-duty 2027');
+  await page.fill('#ac-password2', 'Gate-duty 2026');
+  await page.click('[data-test=ac-password-save]');
+  await page.locator('.el-form-item', { has: page.locator('#ac-password2') }).locator('.el-form-item__error', { hasText: '不一致' }).waitFor();
+  await page.fill('#ac-password2', 'Gate-duty 2027');
+  await page.click('[data-test=ac-password-save]');
+  await page.waitForURL(/\/login$/);
+  assert.equal((await elsewhere.ctx.request.get(`${srv.base}/api/v1/me`)).status(), 401, 'every session ended');
+  assert.equal((await srv.api('POST', '/api/v1/session', { body: { username: 'checkpoint', password: h.DEMO_PASSWORD } })).status, 401);
+  assert.equal((await srv.api('POST', '/api/v1/session', { body: { username: 'checkpoint', password: 'Gate-duty 2027' } })).status, 201);
+  assert.deepEqual(me.errors, []);
+  await me.ctx.close();
+  await elsewhere.ctx.close();
+});
