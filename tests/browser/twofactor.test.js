@@ -195,3 +195,25 @@ test('a user who may choose sets it up from 个人中心 and turns it off again'
   assert.deepEqual(errors, []);
   await ctx.close();
 });
+
+test('on the phone app: a grid worker who chose two factors is asked for the code', async () => {
+  const token = (await srv.api('POST', '/api/v1/session', { body: { username: 'gridworker', password: h.DEMO_PASSWORD } })).json.token;
+  const begun = await srv.api('POST', '/api/v1/me/totp', { token, body: { password: h.DEMO_PASSWORD } });
+  assert.equal(begun.status, 201, begun.text);
+  const s = begun.json.secret;
+  assert.equal((await srv.api('POST', '/api/v1/me/totp/confirm', { token, body: { code: totp(s) } })).status, 200);
+  const ctx = await h.context(browser, { phone: true });
+  const page = await ctx.newPage();
+  const errors = h.watchErrors(page);
+  await page.goto(`${srv.base}/m/login`);
+  await page.fill('#m-username', 'gridworker');
+  await page.fill('#m-password', h.DEMO_PASSWORD);
+  await page.click('[data-test=m-login-submit]');
+  await page.locator('#m-totp').waitFor();
+  assert.match(await page.locator('[data-test=m-login-totp-notice]').innerText(), /动态验证码/);
+  await page.fill('#m-totp', totp(s, 1));
+  await page.click('[data-test=m-login-submit]');
+  await page.waitForURL(/\/m\/$/);
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});

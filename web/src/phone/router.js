@@ -23,6 +23,11 @@ router.beforeEach(async (to) => {
     if (session.me) flush();
   }
   if (!session.me && navigator.onLine) return { path: '/m/login', query: { next: to.fullPath } };
+  // Two factors to set up before anything else: the (desktop) set-up page, usable on a phone.
+  if (session.me && session.me.totp_enrollment_required) {
+    location.assign('/account/totp');
+    return false;
+  }
   return true;
 });
 
