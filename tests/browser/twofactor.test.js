@@ -217,3 +217,26 @@ test('on the phone app: a grid worker who chose two factors is asked for the cod
   assert.deepEqual(errors, []);
   await ctx.close();
 });
+
+test('a lost phone: the administrator resets it from 用户管理, and the account sets it up again', async () => {
+  // The administrator signs in with two factors as well.
+  const first = await srv.api('POST', '/api/v1/session', { body: { username: 'admin', password: h.ADMIN_PASSWORD } });
+  assert.equal(first.json.totp_enrollment_required, true);
+  const begun = await srv.api('POST', '/api/v1/me/totp', { token: first.json.token, body: { password: h.ADMIN_PASSWORD } });
+  assert.equal((await srv.api('POST', '/api/v1/me/totp/confirm', { token: first.json.token, body: { code: totp(begun.json.secret) } })).status, 200);
+  const ctx = await h.context(browser);
+  const r = await ctx.request.post(`${srv.base}/api/v1/session`, { data: { username: 'admin', password: h.ADMIN_PASSWORD, totp: totp(begun.json.secret, 1) } });
+  assert.equal(r.status(), 201, await r.text());
+  const page = await ctx.newPage();
+  const errors = h.watchErrors(page);
+  await page.goto(`${srv.base}/admin/users`);
+  await page.click('[data-test=user-edit-command]');
+  await page.click('[data-test=uf-totp-reset]');
+  await page.locator('.el-message-box', { hasText: '重置 command 的双因素登录' }).locator('.el-button--primary').click();
+  await page.locator('.el-message', { hasText: '已重置 command 的双因素登录' }).waitFor();
+  const again = await srv.api('POST', '/api/v1/session', { body: { username: 'command', password: h.DEMO_PASSWORD } });
+  assert.equal(again.status, 201, 'no code asked any more');
+  assert.equal(again.json.totp_enrollment_required, true, 'and it must set it up again');
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});

@@ -133,6 +133,7 @@ export default {
     codesLeft: '{n} recovery codes left', manageTotp: 'Manage two-factor sign-in', setupTotp: 'Set up two-factor sign-in',
   },
   totp: {
+    reset: 'Reset two-factor sign-in', resetHint: 'A lost or new phone: turns the account\'s two-factor sign-in off and ends its sessions; where the role requires it, it is set up again at the next sign-in.', resetConfirm: 'Reset the two-factor sign-in of {name}? Every session of that account ends at once.', resetDone: 'Two-factor sign-in of {name} reset',
     title: 'Two-factor sign-in', intro: 'Besides your password, you type the 6-digit code an authenticator app on your phone (FreeOTP, Microsoft or Google Authenticator) shows, new every 30 seconds. Someone who learns your password still cannot sign in without your phone.',
     mustEnroll: 'Your role signs in with two factors: set them up below before using the system.', state: 'State', on: 'On', off: 'Off',
     required: 'Required for your role', codesLeft: 'Recovery codes left', step1: 'Password', step2: 'Your phone', step3: 'Recovery codes',

@@ -133,6 +133,7 @@ export default {
     codesLeft: '剩余恢复码 {n} 个', manageTotp: '管理双因素登录', setupTotp: '设置双因素登录',
   },
   totp: {
+    reset: '重置双因素登录', resetHint: '手机丢失或更换时:关闭该账户的双因素登录并结束其全部会话;角色必须使用的,下次登录时重新设置。', resetConfirm: '确定重置 {name} 的双因素登录?该账户的全部会话会立即结束。', resetDone: '已重置 {name} 的双因素登录',
     title: '双因素登录', intro: '登录时除密码外,还要输入手机身份验证器 App(如 FreeOTP、Microsoft Authenticator、Google Authenticator)上每 30 秒变化一次的 6 位动态验证码。密码被人知道了,没有您的手机也登录不了。',
     mustEnroll: '您的角色必须使用双因素登录:请先完成下面的设置,然后才能使用系统。', state: '状态', on: '已启用', off: '未启用',
     required: '您的角色必须使用', codesLeft: '剩余恢复码', step1: '核对密码', step2: '绑定手机', step3: '保存恢复码',
