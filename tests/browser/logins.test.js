@@ -79,6 +79,7 @@ test('a failed sign-in just made is in the login log, found by outcome, user and
   assert.equal(Number(q.get('until')), startOfMinute + 59, 'to: the whole minute typed');
   assert.equal(await rows().count(), 1);
   assert.ok((await rows().first().innerText()).includes(wall));
+  await page.mouse.move(0, 0);
   await h.shot(page, 'admin-logins');
 
   // Another outcome in that range: nothing.
