@@ -9,7 +9,7 @@ export default {
   },
   lang: { label: 'Language', zh: '中文', en: 'English' },
   login: {
-    totp: 'One-time code', totpHint: 'the 6 digits of your authenticator app; without your phone, a recovery code', back: 'Another account',
+    totp: 'One-time code', totpHint: 'the 6 digits of your authenticator app; without your phone, a recovery code',
     title: 'Sign in', subtitle: 'Grid-based epidemic prevention and mobilization', username: 'User name', password: 'Password', submit: 'Sign in',
     expired: 'Your session has expired or was ended; please sign in again', signedOut: 'You have signed out', signout: 'Sign out', signingIn: 'Signing in…',
     missing: 'Enter your user name and password',
@@ -90,9 +90,9 @@ export default {
   },
   contacts: { grid: 'Where', gridAll: 'All (your scope)', title: 'Handed-over list', exportXlsx: 'Export XLSX', case: 'Case', rank: 'Rank', kind: 'Kind' },
   audit: {
-    search: 'Search', resetFilters: 'Reset', actionFilter: 'Action', userFilter: 'By', userHint: 'the whole user name', recordFilter: 'Record', recordHint: 'e.g. person 42', any: 'Any', verify: 'Verify the chain', verifying: 'Verifying the whole trail…', intact: 'The audit chain is intact', broken: 'The audit chain is broken', verified: '{records} records, {checkpoints} signed checkpoints and {archives} archive files checked', firstBad: 'First bad record: {id}', showBad: 'List that record', verifiedAt: 'Verified at', verifyHint: 'Checks every record\'s hash chain, the chain\'s head and the signed checkpoints, as wangge audit verify does on the server; the check is itself recorded.', presetReveal: 'Who saw whole ID numbers and phones', filtered: 'Searched', other: 'Other (type it)',
+    search: 'Search', resetFilters: 'Reset', actionFilter: 'Action', userFilter: 'By', userHint: 'the whole user name', recordFilter: 'Record', recordHint: 'e.g. person 42', any: 'Any', verify: 'Verify the chain', verifying: 'Verifying the whole trail…', intact: 'The audit chain is intact', broken: 'The audit chain is broken', verified: 'Checked: {records} records, signed checkpoints {checkpoints}, archive files {archives}', firstBad: 'First bad record: {id}', showBad: 'List that record', verifiedAt: 'Verified at {at}', verifyHint: 'Checks every record\'s hash chain, the chain\'s head and the signed checkpoints, as wangge audit verify does on the server; the check is itself recorded.', presetReveal: 'Who saw whole ID numbers and phones',
     title: 'Audit log', at: 'Time', user: 'Account', address: 'Address', action: 'Action', resource: 'Resource', record: 'Record', path: 'Node path',
-    resourceFilter: 'Resource', limit: 'Per page', onlyReveal: 'Reveals only', revealNote: 'Who saw whole ID numbers and phones', hash: 'Hash',
+    resourceFilter: 'Resource', limit: 'Per page', hash: 'Hash',
   },
   user: {
     title: 'Users', username: 'User name', displayName: 'Display name', role: 'Role', scope: 'Scope node', disabled: 'Status', enabled: 'Active', isDisabled: 'Disabled',
@@ -118,7 +118,7 @@ export default {
     totp_required: 'No one-time code given', wrong_totp: 'Wrong one-time code', too_long: 'Input too long',
   },
   range: {
-    from: 'From', to: 'To', beijing: 'Beijing time', zone: 'Times typed and shown in {zone}', toHint: 'to includes that minute',
+    from: 'From', to: 'To', beijing: 'Beijing time (Asia/Shanghai)', zone: 'Times typed and shown in {zone}',
     bad: 'The start is after the end',
   },
   account: {
@@ -135,9 +135,9 @@ export default {
   totp: {
     reset: 'Reset two-factor sign-in', resetHint: 'A lost or new phone: turns the account\'s two-factor sign-in off and ends its sessions; where the role requires it, it is set up again at the next sign-in.', resetConfirm: 'Reset the two-factor sign-in of {name}? Every session of that account ends at once.', resetDone: 'Two-factor sign-in of {name} reset',
     title: 'Two-factor sign-in', intro: 'Besides your password, you type the 6-digit code an authenticator app on your phone (FreeOTP, Microsoft or Google Authenticator) shows, new every 30 seconds. Someone who learns your password still cannot sign in without your phone.',
-    mustEnroll: 'Your role signs in with two factors: set them up below before using the system.', state: 'State', on: 'On', off: 'Off',
+    mustEnroll: 'Your role signs in with two factors: set them up below before using the system.', state: 'State', on: 'On',
     required: 'Required for your role', codesLeft: 'Recovery codes left', step1: 'Password', step2: 'Your phone', step3: 'Recovery codes',
-    password: 'Password', passwordHint: 'Type your password again to show it is you.', next: 'Next', start: 'Set up',
+    password: 'Password', passwordHint: 'Type your password again to show it is you.', next: 'Next',
     scan: 'Open the authenticator app on your phone, choose "add account" or "scan a QR code" and scan this code.', qrAlt: 'Two-factor QR code (holds the secret; do not share)',
     manual: 'If you cannot scan it, choose "enter a setup key" in the app: account {account}, time-based, key:', secret: 'Key',
     code: 'One-time code', codeHint: 'the 6 digits the app shows', confirm: 'Confirm', secretWarn: 'The code and key are shown at this step only; do not share a screenshot.',

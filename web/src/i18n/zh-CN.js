@@ -9,7 +9,7 @@ export default {
   },
   lang: { label: '语言', zh: '中文', en: 'English' },
   login: {
-    totp: '动态验证码', totpHint: '身份验证器 App 上的 6 位数字;手机不在身边时,可填一个恢复码', back: '换一个账户',
+    totp: '动态验证码', totpHint: '身份验证器 App 上的 6 位数字;手机不在身边时,可填一个恢复码',
     title: '登录', subtitle: '网格化疫情防控与基层动员平台', username: '用户名', password: '密码', submit: '登录',
     expired: '登录已过期或已在别处退出,请重新登录', signedOut: '您已安全退出', signout: '退出登录', signingIn: '正在登录…',
     missing: '请输入用户名和密码',
@@ -90,9 +90,9 @@ export default {
   },
   contacts: { grid: '所在地区', gridAll: '全部(管辖范围内)', title: '下发名单', exportXlsx: '导出 XLSX', case: '病例编号', rank: '序', kind: '类别' },
   audit: {
-    search: '查询', resetFilters: '重置', actionFilter: '操作', userFilter: '操作人', userHint: '完整的用户名', recordFilter: '记录编号', recordHint: '如人员编号 42', any: '不限', verify: '校验审计链', verifying: '正在校验整条审计链…', intact: '审计链完整', broken: '审计链已被破坏', verified: '校验了 {records} 条记录、{checkpoints} 个签名检查点、{archives} 个归档文件', firstBad: '第一条出问题的记录:第 {id} 条', showBad: '列出这条记录', verifiedAt: '校验时间', verifyHint: '核对每条记录的哈希链、链尾和签名检查点,与服务器上的 wangge audit verify 相同;校验本身也记入审计。', presetReveal: '谁查看了完整身份证号和电话', filtered: '已按条件查询', other: '其他(填写)',
+    search: '查询', resetFilters: '重置', actionFilter: '操作', userFilter: '操作人', userHint: '完整的用户名', recordFilter: '记录编号', recordHint: '如人员编号 42', any: '不限', verify: '校验审计链', verifying: '正在校验整条审计链…', intact: '审计链完整', broken: '审计链已被破坏', verified: '校验了 {records} 条记录、{checkpoints} 个签名检查点、{archives} 个归档文件', firstBad: '第一条出问题的记录:第 {id} 条', showBad: '列出这条记录', verifiedAt: '校验时间:{at}', verifyHint: '核对每条记录的哈希链、链尾和签名检查点,与服务器上的 wangge audit verify 相同;校验本身也记入审计。', presetReveal: '谁查看了完整身份证号和电话',
     title: '审计日志', at: '时间', user: '账户', address: '来源地址', action: '操作', resource: '对象', record: '记录', path: '节点路径',
-    resourceFilter: '对象类型', limit: '每页条数', onlyReveal: '只看“查看完整信息”', revealNote: '查看完整身份证号和电话的记录', hash: '哈希',
+    resourceFilter: '对象类型', limit: '每页条数', hash: '哈希',
   },
   user: {
     title: '用户管理', username: '用户名', displayName: '显示名称', role: '角色', scope: '管辖节点', disabled: '状态', enabled: '正常', isDisabled: '已停用',
@@ -118,7 +118,7 @@ export default {
     totp_required: '未填动态验证码', wrong_totp: '动态验证码错误', too_long: '输入过长',
   },
   range: {
-    from: '起始时间', to: '截止时间', beijing: '北京时间', zone: '时间按{zone}填写和显示', toHint: '截止时间含这一分钟',
+    from: '起始时间', to: '截止时间', beijing: '北京时间(Asia/Shanghai)', zone: '时间按{zone}填写和显示',
     bad: '起始时间晚于截止时间',
   },
   account: {
@@ -135,9 +135,9 @@ export default {
   totp: {
     reset: '重置双因素登录', resetHint: '手机丢失或更换时:关闭该账户的双因素登录并结束其全部会话;角色必须使用的,下次登录时重新设置。', resetConfirm: '确定重置 {name} 的双因素登录?该账户的全部会话会立即结束。', resetDone: '已重置 {name} 的双因素登录',
     title: '双因素登录', intro: '登录时除密码外,还要输入手机身份验证器 App(如 FreeOTP、Microsoft Authenticator、Google Authenticator)上每 30 秒变化一次的 6 位动态验证码。密码被人知道了,没有您的手机也登录不了。',
-    mustEnroll: '您的角色必须使用双因素登录:请先完成下面的设置,然后才能使用系统。', state: '状态', on: '已启用', off: '未启用',
+    mustEnroll: '您的角色必须使用双因素登录:请先完成下面的设置,然后才能使用系统。', state: '状态', on: '已启用',
     required: '您的角色必须使用', codesLeft: '剩余恢复码', step1: '核对密码', step2: '绑定手机', step3: '保存恢复码',
-    password: '登录密码', passwordHint: '为确认是您本人,请再输入一次登录密码。', next: '下一步', start: '开始设置',
+    password: '登录密码', passwordHint: '为确认是您本人,请再输入一次登录密码。', next: '下一步',
     scan: '在手机上打开身份验证器 App,选择“添加账户”或“扫描二维码”,扫描下面的二维码。', qrAlt: '双因素登录二维码(含密钥,勿外传)',
     manual: '无法扫码时,在 App 中选择“手动输入”,账户名填 {account},类型选“基于时间”,密钥为:', secret: '密钥',
     code: '动态验证码', codeHint: 'App 上显示的 6 位数字', confirm: '确认绑定', secretWarn: '二维码和密钥只在这一步显示,不要截图外传。',
