@@ -387,8 +387,8 @@ static int write_checks(wg_req *r, struct sheet_writer *w, void *ctx)
 	wg_param p[] = { WG_PINT(q->day), WG_PTEXT(q->lo), WG_PTEXT(q->hi) };
 	int rc = sheet_writer_header(w, header, NULL, sizeof header / sizeof header[0]);
 	if (!rc)
-		rc = store_query(r->db, "SELECT " CHECK_COLUMNS " FROM control_checks k JOIN controls c ON c.id = k.control_id" DAY_WHERE
-				 " ORDER BY k.id", p, 3, &s);
+		rc = store_query(r->db, "SELECT " CHECK_COLUMNS ", v.rules FROM control_checks k JOIN controls c ON c.id = k.control_id"
+				 " JOIN control_config_versions v ON v.id = c.preset_version_id" DAY_WHERE " ORDER BY k.id", p, 3, &s);
 	if (rc)
 		return rc;
 	while ((rc = stmt_next(s)) == 1) {
@@ -403,7 +403,7 @@ static int write_checks(wg_req *r, struct sheet_writer *w, void *ctx)
 			snprintf(temp, sizeof temp, "%.1f", (double)stmt_int(s, 7) / 10.0);
 		/* Symptoms in the words of the record's preset. */
 		struct ctl_rules rules;
-		if (ctl_preset_rules(r, stmt_int(s, 21), &rules)) {
+		if (ctl_preset_rules_text(r, stmt_int(s, 21), stmt_text(s, 22), stmt_len(s, 22), &rules)) {
 			rc = -r->fail.code;
 			break;
 		}

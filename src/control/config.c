@@ -57,20 +57,15 @@ static int version_rules(wg_req *r, int64_t version_id, json_t **rules)
 	stmt_done(s);
 	if (rc < 0)
 		return req_fail(r, -rc, NULL, NULL, NULL);
-	if (!*rules)
-		return req_failf(r, WG_ERR_INTERNAL, NULL, "防控方案版本 %lld 无法读取", "preset version %lld cannot be read",
-				 (long long)version_id, (long long)version_id);
 	return 0;
 }
 
-int ctl_preset_rules(wg_req *r, int64_t version_id, struct ctl_rules *out)
+static int parse_and_keep(wg_req *r, int64_t version_id, json_t *j, struct ctl_rules *out)
 {
-	if (cache_get(version_id, out))
-		return 0;
-	json_t *j;
 	struct ctl_why why;
-	if (version_rules(r, version_id, &j))
-		return r->fail.code;
+	if (!j)
+		return req_failf(r, WG_ERR_INTERNAL, NULL, "防控方案版本 %lld 无法读取", "preset version %lld cannot be read",
+				 (long long)version_id, (long long)version_id);
 	int rc = ctl_rules_parse(j, out, &why);
 	json_decref(j);
 	if (rc)
@@ -78,6 +73,23 @@ int ctl_preset_rules(wg_req *r, int64_t version_id, struct ctl_rules *out)
 				 (long long)version_id, why.zh, (long long)version_id, why.en);
 	cache_put(version_id, out);
 	return 0;
+}
+
+int ctl_preset_rules(wg_req *r, int64_t version_id, struct ctl_rules *out)
+{
+	json_t *j;
+	if (cache_get(version_id, out))
+		return 0;
+	if (version_rules(r, version_id, &j))
+		return r->fail.code;
+	return parse_and_keep(r, version_id, j, out);
+}
+
+int ctl_preset_rules_text(wg_req *r, int64_t version_id, const char *text, size_t len, struct ctl_rules *out)
+{
+	if (cache_get(version_id, out))
+		return 0;
+	return parse_and_keep(r, version_id, json_loadb(text, len, 0, NULL), out);
 }
 
 static int active_version(wg_req *r, const char *kind, const char *code, int64_t *version_id, int *number, bool *found)

@@ -130,6 +130,10 @@ const struct ctl_symptom *ctl_rules_symptom(const struct ctl_rules *rules, const
 /* ---- versioned configuration: presets and team shapes (config.c) ---- */
 /* The rules of a preset version (parsed once, kept: versions never change). */
 int  ctl_preset_rules(wg_req *r, int64_t version_id, struct ctl_rules *out);
+/* The same from the version's rules text read with the caller's own rows: a
+ * connection runs one statement at a time, so a loop over rows must not let
+ * ctl_preset_rules() query in the middle of it. */
+int  ctl_preset_rules_text(wg_req *r, int64_t version_id, const char *text, size_t len, struct ctl_rules *out);
 /* The active version of preset code: its id and number; 422 naming field when unknown. */
 int  ctl_preset_active(wg_req *r, const char *code, const char *field, int64_t *version_id, int *number);
 int  ctl_team_shape_active(wg_req *r, const char *code, struct ctl_team_shape *out);

@@ -95,23 +95,41 @@ static json_t *room_json(wg_req *r, wg_stmt *s, void *ctx)
 	"SELECT m.id, m.room_no, m.beds, (SELECT COUNT(*) FROM control_site_stays y WHERE y.room_id = m.id AND y.discharge_at IS NULL)," \
 	" m.note FROM control_site_rooms m"
 
+/* One page of what belongs to the site r->id: rows_sql takes the site,
+ * the cursor and the limit; count_sql the site. */
+static int site_page(wg_req *r, unsigned limit, const char *rows_sql, const char *count_sql,
+		     json_t *(*row)(wg_req *r, wg_stmt *s, void *ctx))
+{
+	struct wg_pager pg;
+	if (pager_start(r, &pg, limit, false))
+		return r->fail.code;
+	wg_param p[] = { WG_PINT(r->id), WG_PINT(pg.cursor), WG_PINT(pg.limit + 1) };
+	if (!pager_rows(r, &pg, rows_sql, p, 3, 0, row, NULL) && !pager_count(r, &pg, count_sql, p, 1, 0))
+		return pager_reply(r, &pg);
+	pager_release(&pg);
+	return r->fail.code;
+}
+
+/* The site r->id, inside the caller's scope (404 otherwise). */
+static int site_visible(wg_req *r)
+{
+	json_t *site;
+	if (resource_load(r, &ctl_site_resource, r->id, &site, NULL, 0))
+		return r->fail.code;
+	json_decref(site);
+	return 0;
+}
+
+#define ROOMS_PAGE ROOM_SELECT " WHERE m.site_id = ? AND m.id > ? ORDER BY m.id LIMIT ?"
+#define ROOMS_COUNT "FROM control_site_rooms WHERE site_id = ?"
+
 /* GET /api/v1/sites/{id}/rooms */
 int ctl_site_rooms(wg_req *r)
 {
 	static const char *const allowed[] = { "limit", "cursor", NULL };
-	json_t *site;
-	struct wg_pager pg;
-	if (req_check_query(r, allowed) || resource_load(r, &ctl_site_resource, r->id, &site, NULL, 0))
+	if (req_check_query(r, allowed) || site_visible(r))
 		return r->fail.code;
-	json_decref(site);
-	if (pager_start(r, &pg, 500, false))
-		return r->fail.code;
-	wg_param p[] = { WG_PINT(r->id), WG_PINT(pg.cursor), WG_PINT(pg.limit + 1) };
-	if (!pager_rows(r, &pg, ROOM_SELECT " WHERE m.site_id = ? AND m.id > ? ORDER BY m.id LIMIT ?", p, 3, 0, room_json, NULL) &&
-	    !pager_count(r, &pg, "FROM control_site_rooms WHERE site_id = ?", p, 1, 0))
-		return pager_reply(r, &pg);
-	pager_release(&pg);
-	return r->fail.code;
+	return site_page(r, 500, ROOMS_PAGE, ROOMS_COUNT, room_json);
 }
 
 /* PUT /api/v1/sites/{id}/rooms {"rooms": [{"room_no", "beds", "note"?}]}: adds rooms or changes their beds. */
@@ -158,15 +176,7 @@ int ctl_site_rooms_put(wg_req *r)
 	}
 	if (audit_req(r, "update", "site_rooms", r->id, path, r->body))
 		return r->fail.code;
-	struct wg_pager pg;
-	if (pager_start(r, &pg, 1000, false))
-		return r->fail.code;
-	wg_param p[] = { WG_PINT(r->id), WG_PINT(0), WG_PINT(1001) };
-	if (!pager_rows(r, &pg, ROOM_SELECT " WHERE m.site_id = ? AND m.id > ? ORDER BY m.id LIMIT ?", p, 3, 0, room_json, NULL) &&
-	    !pager_count(r, &pg, "FROM control_site_rooms WHERE site_id = ?", p, 1, 0))
-		return pager_reply(r, &pg);
-	pager_release(&pg);
-	return r->fail.code;
+	return site_page(r, 1000, ROOMS_PAGE, ROOMS_COUNT, room_json);   /* the rooms as they are now */
 }
 
 /* ---- batches ---- */
@@ -194,19 +204,10 @@ static json_t *batch_json(wg_req *r, wg_stmt *s, void *ctx)
 int ctl_site_batches(wg_req *r)
 {
 	static const char *const allowed[] = { "limit", "cursor", NULL };
-	json_t *site;
-	struct wg_pager pg;
-	if (req_check_query(r, allowed) || resource_load(r, &ctl_site_resource, r->id, &site, NULL, 0))
+	if (req_check_query(r, allowed) || site_visible(r))
 		return r->fail.code;
-	json_decref(site);
-	if (pager_start(r, &pg, 100, false))
-		return r->fail.code;
-	wg_param p[] = { WG_PINT(r->id), WG_PINT(pg.cursor), WG_PINT(pg.limit + 1) };
-	if (!pager_rows(r, &pg, BATCH_SELECT " WHERE b.site_id = ? AND b.id > ? ORDER BY b.id LIMIT ?", p, 3, 0, batch_json, NULL) &&
-	    !pager_count(r, &pg, "FROM control_site_batches WHERE site_id = ?", p, 1, 0))
-		return pager_reply(r, &pg);
-	pager_release(&pg);
-	return r->fail.code;
+	return site_page(r, 100, BATCH_SELECT " WHERE b.site_id = ? AND b.id > ? ORDER BY b.id LIMIT ?",
+			 "FROM control_site_batches WHERE site_id = ?", batch_json);
 }
 
 /* POST /api/v1/sites/{id}/batches {arrived_at?, origin?, expected?, note?}: numbered 1, 2, … per site. */
@@ -264,14 +265,11 @@ static json_t *staff_json(wg_req *r, wg_stmt *s, void *ctx)
 int ctl_site_staff(wg_req *r)
 {
 	static const char *const allowed[] = { "date", "limit", "cursor", NULL };
-	json_t *site;
 	struct wg_pager pg;
 	int64_t day;
 	char date[WG_DATE_TEXT];
-	if (req_check_query(r, allowed) || ctl_query_day(r, "date", ctl_local_day(r->now), &day) ||
-	    resource_load(r, &ctl_site_resource, r->id, &site, NULL, 0))
+	if (req_check_query(r, allowed) || ctl_query_day(r, "date", ctl_local_day(r->now), &day) || site_visible(r))
 		return r->fail.code;
-	json_decref(site);
 	ctl_day_text(day, date);
 	if (pager_start(r, &pg, 100, false))
 		return r->fail.code;

@@ -56,8 +56,8 @@ int ctl_worklist(wg_req *r)
 		" c.preset_version_id, c.chain_id,"
 		" (SELECT COUNT(*) FROM control_checks k WHERE k.chain_id = c.chain_id AND k.day = ?),"
 		" (SELECT COUNT(*) FROM control_checks k WHERE k.chain_id = c.chain_id AND k.day = ? AND k.nat = 1),"
-		" COALESCE((SELECT p.address FROM registry_people p WHERE p.id = c.person_id), '')"
-		" FROM controls c WHERE c.status = 'active' AND c.node_path >= ? AND c.node_path < ? AND c.active_from <= ?"
+		" COALESCE((SELECT p.address FROM registry_people p WHERE p.id = c.person_id), ''), v.rules"
+		" FROM controls c JOIN control_config_versions v ON v.id = c.preset_version_id WHERE c.status = 'active' AND c.node_path >= ? AND c.node_path < ? AND c.active_from <= ?"
 		" ORDER BY c.node_path, c.id LIMIT ?", p, 6, &s);
 	if (rc) {
 		req_fail(r, rc, NULL, NULL, NULL);
@@ -68,7 +68,7 @@ int ctl_worklist(wg_req *r)
 		int64_t start = -1, end = -1;
 		if (++scanned > WORKLIST_SCAN)
 			break;
-		if (ctl_preset_rules(r, stmt_int(s, 9), &rules)) {
+		if (ctl_preset_rules_text(r, stmt_int(s, 9), stmt_text(s, 14), stmt_len(s, 14), &rules)) {
 			rc = -r->fail.code;
 			break;
 		}

@@ -139,6 +139,38 @@ int  trace_csv_sorted(const char *data, size_t len, enum trace_kind kind,
 		      struct trace_diag *diag);
 void trace_runs_free(struct trace_runs *b);
 
+/* LEB128 varints of a packed segment's payload (trace_seg.c writes them, the
+ * segments' lookups read them too, trace_seek.c). */
+static inline uint8_t *trace_put_varint(uint8_t *p, uint32_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+static inline bool trace_get_varint(const uint8_t **pp, const uint8_t *end, uint32_t *v)
+{
+	const uint8_t *p = *pp;
+	uint32_t x = 0;
+	for (int shift = 0; shift < 35; shift += 7) {
+		if (p == end)
+			return false;
+		uint8_t b = *p++;
+		if (shift == 28 && b > 0x0f)
+			return false;
+		x |= (uint32_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*pp = p;
+			*v = x;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* trace_seg.c */
 /* "scan" or "cell": the prefix of a kind's file names (trace_segmap.c). */
 const char *trace_seg_kind(uint32_t kind);

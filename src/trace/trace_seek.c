@@ -32,25 +32,6 @@ struct trace_seek {
 	size_t capplace;
 };
 
-static bool get_varint(const uint8_t **pp, const uint8_t *end, uint32_t *v)
-{
-	const uint8_t *p = *pp;
-	uint32_t x = 0;
-	for (int shift = 0; shift < 35; shift += 7) {
-		if (p == end)
-			return false;
-		uint8_t b = *p++;
-		if (shift == 28 && b > 0x0f)
-			return false;
-		x |= (uint32_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*pp = p;
-			*v = x;
-			return true;
-		}
-	}
-	return false;
-}
 
 void trace_seek_free(struct trace_seek *k)
 {
@@ -88,7 +69,7 @@ static int seek_build(struct trace_seek *k)
 
 	while (left > 0) {
 		uint32_t dp, count, t = 0;
-		if (!get_varint(&p, end, &dp) || !get_varint(&p, end, &count) || count == 0 || count > left
+		if (!trace_get_varint(&p, end, &dp) || !trace_get_varint(&p, end, &count) || count == 0 || count > left
 		    || (k->nplace > 0 && dp == 0) || (uint64_t)place + dp > UINT32_MAX)
 			return TRACE_ERR_CORRUPT;
 		place += dp;
@@ -105,7 +86,7 @@ static int seek_build(struct trace_seek *k)
 		for (uint32_t i = 0; i < count; i++) {
 			uint32_t dt, person, dur;
 			size_t off = (size_t)(p - base);
-			if (!get_varint(&p, end, &dt) || !get_varint(&p, end, &person) || !get_varint(&p, end, &dur)
+			if (!trace_get_varint(&p, end, &dt) || !trace_get_varint(&p, end, &person) || !trace_get_varint(&p, end, &dur)
 			    || dur > UINT16_MAX || (uint64_t)t + dt > UINT32_MAX)
 				return TRACE_ERR_CORRUPT;
 			t += dt;
@@ -182,7 +163,7 @@ int trace_seek_has(const struct trace_seek *k, const struct trace_rec *r)
 	left = k->ck[lo].left;
 	for (bool first = true; left > 0; left--, first = false) {
 		uint32_t dt, person, dur;
-		if (!get_varint(&p, end, &dt) || !get_varint(&p, end, &person) || !get_varint(&p, end, &dur))
+		if (!trace_get_varint(&p, end, &dt) || !trace_get_varint(&p, end, &person) || !trace_get_varint(&p, end, &dur))
 			return -1;
 		if (!first)
 			t += dt;

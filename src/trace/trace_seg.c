@@ -27,35 +27,6 @@
 
 /* ---- the packed payload --------------------------------------------------- */
 
-static inline uint8_t *put_varint(uint8_t *p, uint32_t v)
-{
-	while (v >= 0x80) {
-		*p++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*p++ = (uint8_t)v;
-	return p;
-}
-
-static inline bool get_varint(const uint8_t **pp, const uint8_t *end, uint32_t *v)
-{
-	const uint8_t *p = *pp;
-	uint32_t x = 0;
-	for (int shift = 0; shift < 35; shift += 7) {
-		if (p == end)
-			return false;
-		uint8_t b = *p++;
-		if (shift == 28 && b > 0x0f)
-			return false;
-		x |= (uint32_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*pp = p;
-			*v = x;
-			return true;
-		}
-	}
-	return false;
-}
 
 #define VARINT_MAX 5u
 
@@ -72,12 +43,12 @@ static uint8_t *put_group(uint8_t *p, uint32_t place_step, const struct trace_re
 {
 	uint32_t t = 0;
 
-	p = put_varint(p, place_step);
-	p = put_varint(p, (uint32_t)n);
+	p = trace_put_varint(p, place_step);
+	p = trace_put_varint(p, (uint32_t)n);
 	for (size_t i = 0; i < n; i++) {
-		p = put_varint(p, r[i].t_min - t);
-		p = put_varint(p, r[i].person);
-		p = put_varint(p, r[i].dur);
+		p = trace_put_varint(p, r[i].t_min - t);
+		p = trace_put_varint(p, r[i].person);
+		p = trace_put_varint(p, r[i].dur);
 		t = r[i].t_min;
 	}
 	return p;
@@ -229,7 +200,7 @@ int trace_dec_next(struct trace_dec *d, struct trace_rec *r)
 		return d->p == d->end && d->group_left == 0 ? 0 : -1;
 	if (d->group_left == 0) {
 		uint32_t dp, count;
-		if (!get_varint(&d->p, d->end, &dp) || !get_varint(&d->p, d->end, &count) || count == 0)
+		if (!trace_get_varint(&d->p, d->end, &dp) || !trace_get_varint(&d->p, d->end, &count) || count == 0)
 			return -1;
 		if ((d->started && dp == 0) || (uint64_t)d->place + dp > UINT32_MAX)
 			return -1;
@@ -238,8 +209,8 @@ int trace_dec_next(struct trace_dec *d, struct trace_rec *r)
 		d->t = 0;
 		d->started = true;
 	}
-	if (!get_varint(&d->p, d->end, &dt) || !get_varint(&d->p, d->end, &person)
-	    || !get_varint(&d->p, d->end, &dur) || dur > UINT16_MAX || (uint64_t)d->t + dt > UINT32_MAX)
+	if (!trace_get_varint(&d->p, d->end, &dt) || !trace_get_varint(&d->p, d->end, &person)
+	    || !trace_get_varint(&d->p, d->end, &dur) || dur > UINT16_MAX || (uint64_t)d->t + dt > UINT32_MAX)
 		return -1;
 	d->t += dt;
 	r->person = person;
