@@ -91,7 +91,7 @@ export default {
   contacts: { grid: 'Where', gridAll: 'All (your scope)', title: 'Handed-over list', exportXlsx: 'Export XLSX', case: 'Case', rank: 'Rank', kind: 'Kind' },
   audit: {
     search: 'Search', resetFilters: 'Reset', actionFilter: 'Action', userFilter: 'By', userHint: 'the whole user name', recordFilter: 'Record', recordHint: 'e.g. person 42', any: 'Any', verify: 'Verify the chain', verifying: 'Verifying the whole trail…', intact: 'The audit chain is intact', broken: 'The audit chain is broken', verified: 'Checked: {records} records, signed checkpoints {checkpoints}, archive files {archives}', firstBad: 'First bad record: {id}', showBad: 'List that record', verifiedAt: 'Verified at {at}', verifyHint: 'Checks every record\'s hash chain, the chain\'s head and the signed checkpoints, as wangge audit verify does on the server; the check is itself recorded.', presetReveal: 'Who saw whole ID numbers and phones',
-    title: 'Audit log', at: 'Time', user: 'Account', address: 'Address', action: 'Action', resource: 'Resource', record: 'Record', path: 'Node path',
+    title: 'Audit log', at: 'Time', user: 'By', address: 'Address', action: 'Action', resource: 'Resource', record: 'Record', path: 'Node path',
     resourceFilter: 'Resource', limit: 'Per page', hash: 'Hash',
   },
   user: {
@@ -108,6 +108,7 @@ export default {
     id: 'Session', username: 'User name', displayName: 'Name', role: 'Role', address: 'Address', createdAt: 'Signed in', lastSeen: 'Last active',
     current: 'This session', force: 'Force out', forceConfirm: 'Force out session {id} of {name} ({role})? They will have to sign in again.',
     forced: 'Forced out: session {id} of {name}', refused: 'The server refused to force out {name}', lastSeenNote: '"Last active" is updated at most once a minute.',
+    auditorKept: 'Cannot be forced out', auditorKeptHint: 'An auditor\'s session cannot be forced out by the administrator (separation of duties); the server\'s operator can disable the account with wangge user.',
   },
   logins: {
     menu: 'Login log', title: 'Login log', hint: 'Every sign-in attempt and its outcome, newest first (the same events are in the audit trail, for the auditor).',
@@ -125,8 +126,9 @@ export default {
     password: 'Change password', passwordHint: 'A new password of 10 to 256 characters, with at least 3 of: lower case, upper case, digits, other characters (symbols, spaces, Chinese). Every session of this account then ends: sign in with the new password.',
     newPassword: 'New password', newPassword2: 'New password again', changePassword: 'Change password', mismatch: 'The two new passwords differ', passwordChanged: 'Password changed; sign in with the new one',
     menu: 'My account', title: 'My account', info: 'Account', username: 'User name', displayName: 'Display name', role: 'Role', scope: 'Scope',
-    sessions: 'My sessions', sessionsHint: 'This account\'s sessions that have not timed out, this one on this computer included.', adminSessions: 'Your sessions and those of everyone in your scope are on the Online sessions page.',
+    sessions: 'My sessions', sessionsHint: 'This account\'s sessions that have not timed out, this one on this computer included; one left open elsewhere can be ended here.', adminSessions: 'Your sessions and those of everyone in your scope are on the Online sessions page.',
     openSessions: 'Open Online sessions', signOutAll: 'Sign out everywhere',
+    endSession: 'End it', endSessionConfirm: 'End session {id} (from {address})? The computer or phone signed in with it will have to sign in again.', sessionEnded: 'Session {id} ended',
     signOutAllHint: 'Ends every session of this account, this one included: for a computer or phone where you forgot to sign out, or when someone may know your password (change it afterwards).',
     signOutAllConfirm: 'Sign out everywhere? Every session of this account ends at once, this one included; you will sign in again.', signedOutAll: 'Signed out everywhere; please sign in again',
     totp: 'Two-factor sign-in', totpOn: 'On', totpOff: 'Off', totpRequired: 'required for your role', totpOptional: 'optional for your role',

@@ -91,7 +91,7 @@ export default {
   contacts: { grid: '所在地区', gridAll: '全部(管辖范围内)', title: '下发名单', exportXlsx: '导出 XLSX', case: '病例编号', rank: '序', kind: '类别' },
   audit: {
     search: '查询', resetFilters: '重置', actionFilter: '操作', userFilter: '操作人', userHint: '完整的用户名', recordFilter: '记录编号', recordHint: '如人员编号 42', any: '不限', verify: '校验审计链', verifying: '正在校验整条审计链…', intact: '审计链完整', broken: '审计链已被破坏', verified: '校验了 {records} 条记录、{checkpoints} 个签名检查点、{archives} 个归档文件', firstBad: '第一条出问题的记录:第 {id} 条', showBad: '列出这条记录', verifiedAt: '校验时间:{at}', verifyHint: '核对每条记录的哈希链、链尾和签名检查点,与服务器上的 wangge audit verify 相同;校验本身也记入审计。', presetReveal: '谁查看了完整身份证号和电话',
-    title: '审计日志', at: '时间', user: '账户', address: '来源地址', action: '操作', resource: '对象', record: '记录', path: '节点路径',
+    title: '审计日志', at: '时间', user: '操作人', address: '来源地址', action: '操作', resource: '对象', record: '记录', path: '节点路径',
     resourceFilter: '对象类型', limit: '每页条数', hash: '哈希',
   },
   user: {
@@ -108,6 +108,7 @@ export default {
     id: '会话', username: '用户名', displayName: '姓名', role: '角色', address: '登录地址', createdAt: '登录时间', lastSeen: '最近活动',
     current: '当前会话', force: '强制下线', forceConfirm: '确定让 {name}({role})的会话 {id} 强制下线?对方须重新登录。',
     forced: '已强制下线:{name} 的会话 {id}', refused: '服务器拒绝强制下线 {name}', lastSeenNote: '“最近活动”每分钟最多更新一次。',
+    auditorKept: '不能强制下线', auditorKeptHint: '审计管理员的会话不能由系统管理员强制下线(三员分立);需要时由服务器操作员用 wangge user 停用该账户。',
   },
   logins: {
     menu: '登录日志', title: '登录日志', hint: '每一次登录尝试及其结果,最新的在前(同样的事件也记入审计,供审计管理员查阅)。',
@@ -125,8 +126,9 @@ export default {
     password: '修改密码', passwordHint: '新密码 10 到 256 个字符,含小写字母、大写字母、数字、其他字符(符号、空格、汉字)中至少 3 类。修改后本账户的全部会话都会结束,请用新密码重新登录。',
     newPassword: '新密码', newPassword2: '再输一次新密码', changePassword: '修改密码', mismatch: '两次输入的新密码不一致', passwordChanged: '密码已修改,请用新密码重新登录',
     menu: '个人中心', title: '个人中心', info: '基本信息', username: '用户名', displayName: '显示名称', role: '角色', scope: '管辖范围',
-    sessions: '我的登录会话', sessionsHint: '本账户尚未超时的会话,包括这台电脑上的这个。', adminSessions: '您的会话和管辖范围内所有人的会话都在“在线用户”中。',
+    sessions: '我的登录会话', sessionsHint: '本账户尚未超时的会话,包括这台电脑上的这个;别处忘了退出的,可以在这里单独结束。', adminSessions: '您的会话和管辖范围内所有人的会话都在“在线用户”中。',
     openSessions: '打开“在线用户”', signOutAll: '在所有设备上退出',
+    endSession: '结束该会话', endSessionConfirm: '确定结束会话 {id}(来自 {address})?用它登录的电脑或手机须重新登录。', sessionEnded: '已结束会话 {id}',
     signOutAllHint: '结束本账户的全部会话,包括这台电脑上的这个:在别的电脑或手机上忘了退出,或怀疑密码被人知道时使用(之后请修改密码)。',
     signOutAllConfirm: '确定在所有设备上退出?本账户的全部会话都会立即失效,包括当前这个,您须重新登录。', signedOutAll: '已在所有设备上退出,请重新登录',
     totp: '双因素登录', totpOn: '已启用', totpOff: '未启用', totpRequired: '您的角色必须使用', totpOptional: '您的角色可以自愿启用',
