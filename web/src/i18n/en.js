@@ -95,6 +95,7 @@ export default {
     resourceFilter: 'Resource', limit: 'Per page', hash: 'Hash',
   },
   user: {
+    auditorKept: 'Managed on the server', auditorKeptHint: 'An auditor\'s account is made, reset, disabled and has its two-factor sign-in reset only by the server\'s operator with wangge user (separation of duties), never by the administrator.',
     title: 'Users', username: 'User name', displayName: 'Display name', role: 'Role', scope: 'Scope node', disabled: 'Status', enabled: 'Active', isDisabled: 'Disabled',
     add: 'New user', editTitle: 'Edit user', addTitle: 'New user', password: 'Password', passwordHint: '10 to 256 characters; leave empty to keep', disable: 'Disable', enable: 'Enable',
     disableConfirm: 'Disable account {name}? All its sessions end at once.', q: 'User or display name', dept: 'Department (grid)', allDepts: 'All',

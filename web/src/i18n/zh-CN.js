@@ -95,6 +95,7 @@ export default {
     resourceFilter: '对象类型', limit: '每页条数', hash: '哈希',
   },
   user: {
+    auditorKept: '在服务器上管理', auditorKeptHint: '审计管理员的账户只能由服务器操作员用命令行 wangge user 新建、改密码、停用和重置双因素登录(三员分立),系统管理员不能修改。',
     title: '用户管理', username: '用户名', displayName: '显示名称', role: '角色', scope: '管辖节点', disabled: '状态', enabled: '正常', isDisabled: '已停用',
     add: '新建用户', editTitle: '编辑用户', addTitle: '新建用户', password: '密码', passwordHint: '10 到 256 个字符;不修改请留空', disable: '停用', enable: '启用',
     disableConfirm: '确定停用账户 {name}?该账户的全部会话会立即失效。', q: '用户名或显示名称', dept: '部门(网格)', allDepts: '全部',
