@@ -26,7 +26,7 @@ static const struct wg_module core_module = {
 
 static const struct wg_module *const core_modules[] = {
 	&core_module, &metrics_api, &session_api, &twofactor_api, &sessions_api, &accounts_api, &roles_api, &jobs_api, &audit_api,
-	&stats_api,
+	&stats_api, &settings_api,
 };
 
 static bool declared;
@@ -178,7 +178,10 @@ static size_t started;
 
 int platform_start(struct wg_app *app)
 {
-	int rc = audit_queue_start(app);
+	/* A server keeps what rarely changes in memory, true to the store's changes. */
+	int rc = store_watch_changes(app->store);
+	if (!rc)
+		rc = audit_queue_start(app);
 	for (started = 0; !rc && wg_modules[started]; started++) {
 		const struct wg_module *m = wg_modules[started];
 		if (m->start && (rc = m->start(app)) != 0) {

@@ -182,6 +182,7 @@ test('resolving: to a person, to a community, or closed with a note; once', asyn
   assert.deepEqual(done.json.items.map((x) => x.status).sort(), ['community', 'handed_over', 'person', 'unreachable']);
   assert.equal(done.json.items.find((x) => x.status === 'handed_over').note, '已推送盐城市协查');
   assert.ok(done.json.items.every((x) => x.resolved_by > 0 && x.resolved_at >= now));
+  assert.ok(done.json.items.every((x) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/.test(x.resolved_at_text) && x.created_at_text), "local-time twins");
   const audited = await poll(async () => (await srv.api('GET', '/api/v1/audit?limit=1000&resource=contact_locates', { token: auditor }))
     .json.items.filter((a) => a.action === 'resolve').length === 4);
   assert.ok(audited, 'every resolution is audited');

@@ -97,6 +97,9 @@ test('roles and their rights, read-only; the place tree as departments', async (
   assert.match(grid, /网格员/);
   assert.match(grid, /登记户和人员/);
   assert.ok(!/查看完整身份证号和电话/.test(grid));
+  // Rights a module declares are named in its words (GET /rights), never as a message key.
+  assert.match(grid, /查看管控名单[\s\S]*登记健康监测/);
+  assert.ok(!/right\./.test(await page.locator('[data-test=roles-table]').innerText()), 'every right has its words');
   await h.shot(page, 'admin-roles');
   await page.goto(`${srv.base}/admin/depts`);
   const depts = page.locator('[data-test=dept-table] .el-table__body tr');

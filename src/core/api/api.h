@@ -16,5 +16,6 @@ extern const struct wg_module audit_api;
 extern const struct wg_module jobs_api;
 extern const struct wg_module metrics_api;
 extern const struct wg_module stats_api;
+extern const struct wg_module settings_api;
 
 #endif

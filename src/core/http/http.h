@@ -160,6 +160,13 @@ int http_remove_stale_uploads(const char *data_dir);
 void req_spool_discard(wg_req *r);
 
 const char *req_query(wg_req *r, const char *key);
+/* The request's query parameters but skip, copied for a request that
+ * outlives this one (a background job): point its local_query at kv. */
+struct wg_kept_query {
+	char text[1024];
+	const char *kv[2 * 16 + 1];
+};
+int req_query_keep(wg_req *r, const char *skip, struct wg_kept_query *out);
 const char *req_header(wg_req *r, const char *key);
 const char *req_cookie(wg_req *r, const char *key);
 /* 422 unknown_field naming the first body member not in allowed (NULL-terminated). */

@@ -123,6 +123,12 @@ struct wg_resource {
 	const struct wg_right *reveal_right;  /* needed for ?reveal=1 on FF_SECRET fields */
 	bool audit_reads;              /* every read is audited, one record each (personal data) */
 	bool count_reads;              /* reads are counted per user and minute (audit_count: not personal data) */
+	/* A single item's answer is kept in memory while the store vouches that
+	 * nothing it reads has changed (store_changes: PostgreSQL, with the
+	 * schema's triggers on every table the item's SELECT reads). Only for a
+	 * resource whose answer is the same for every reader: no FF_SECRET
+	 * field, no decorate hook. */
+	bool cache_reads;
 	struct wg_resource_hooks hooks;
 	/* Import: columns beyond the fields (read into the row under their key),
 	 * and the field whose value finds an existing record to update. */
@@ -214,6 +220,9 @@ const char *resource_item_columns(const struct wg_resource *res, const wg_conn *
  * unless r->reveal, masked; JSON members follow the stored columns when the
  * statement selected resource_item_columns(). */
 json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s);
+/* Every value list (FT_ENUM, FT_TAGS) of the declared resources with its
+ * labels: [{resource, resource_zh, field, field_zh, kind, values:[{value, label}]}]. */
+json_t *resource_dictionaries(void);
 /* One FF_SECRET value as stored (<name>_enc): decrypted and, unless r->reveal, masked. */
 json_t *resource_secret_json(wg_req *r, const struct wg_field *f, const char *text, size_t n);
 /* ?reveal=1: checks the right (403) and sets r->reveal. */

@@ -43,6 +43,17 @@ static void row_report(struct import_state *st, const char *status, int64_t id, 
 							  "changes", changes ? json_incref(changes) : json_null()));
 }
 
+/* Rows of a dry run or of a refused file report what they would have done,
+ * but their new records were rolled back: they have no id to show. */
+static void forget_new_ids(json_t *rows)
+{
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows, i, row)
+		if (strcmp(json_string_value(json_object_get(row, "status")), "inserted") == 0)
+			json_object_set_new(row, "id", json_null());
+}
+
 static void add_error(struct import_state *st, uint32_t row, const char *field, const char *zh, const char *en)
 {
 	if (json_array_size(st->errors) >= WG_MAX_IMPORT_ERRORS)
@@ -678,6 +689,8 @@ int resource_handle_import(wg_req *r)
 		req_fail(r, rc, NULL, NULL, NULL);
 	if (r->fail.code)
 		goto done;
+	if (!kept)
+		forget_new_ids(st.rows);
 	json_t *out = json_pack("{s:I, s:I, s:I, s:I, s:O, s:O, s:b, s:b}", "inserted", (json_int_t)st.inserted,
 				"updated", (json_int_t)st.updated, "unchanged", (json_int_t)st.unchanged,
 				"good", (json_int_t)(st.inserted + st.updated + st.unchanged), "errors", st.errors, "rows", st.rows,

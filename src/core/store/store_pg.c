@@ -41,7 +41,9 @@ static int pg_connect(wg_store *st, wg_conn *c)
 		store_set_error(c, PQerrorMessage(db));
 		return WG_ERR_DB;
 	}
-	PGresult *r = PQexec(db, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
+	/* Listening, each connection hears its own transaction's changes with
+	 * its COMMIT: a write is seen by the next read at once (store_changes). */
+	PGresult *r = PQexec(db, "SET client_min_messages = warning; SET TIME ZONE 'UTC'; LISTEN " WG_CHANGES_CHANNEL);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		return pg_fail(c, r);
 	PQclear(r);
@@ -108,6 +110,16 @@ out:
 	return rc;
 }
 
+/* Notifications arrive with any command's answer: count them. */
+static void hear_changes(wg_conn *c)
+{
+	bool heard = false;
+	for (PGnotify *x; (x = PQnotifies(c->db)); PQfreemem(x))
+		heard = true;
+	if (heard)
+		store_change_heard(c->store);
+}
+
 static int pg_query(wg_conn *c, const char *sql, const wg_param *p, size_t n, wg_stmt *s)
 {
 	char ints[WG_MAX_SQL_PARAMS][24];
@@ -156,6 +168,7 @@ static int pg_query(wg_conn *c, const char *sql, const wg_param *p, size_t n, wg
 		}
 	}
 	PGresult *r = PQexecPrepared(c->db, e->prepared, (int)n, values, lengths, NULL, 0);
+	hear_changes(c);
 	ExecStatusType st = PQresultStatus(r);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		rc = pg_fail(c, r);
@@ -190,6 +203,7 @@ static void pg_done(wg_stmt *s)
 static int pg_exec_script(wg_conn *c, const char *sql)
 {
 	PGresult *r = PQexec(c->db, sql);
+	hear_changes(c);
 	ExecStatusType st = PQresultStatus(r);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		return pg_fail(c, r);

@@ -23,6 +23,15 @@ const routes = [
       { path: 'tracing/cases/:id', component: () => import('./pages/CaseDetailPage.vue'), meta: { rights: ['TRACE_RUN'] } },
       { path: 'tracing/unlocated', component: () => import('./pages/UnlocatedPage.vue'), meta: { rights: ['PERSON_READ'] } },
       { path: 'tracing/contacts', component: () => import('./pages/ContactsPage.vue'), meta: { rights: ['PERSON_READ'] } },
+      { path: 'controls', component: () => import('./pages/ControlsPage.vue'), meta: { rights: ['CONTROL_READ'] } },
+      { path: 'controls/:id(\\d+)', component: () => import('./pages/ControlDetailPage.vue'), meta: { rights: ['CONTROL_READ'] } },
+      { path: 'controls/import', component: () => import('./pages/ImportPage.vue'), props: { kind: 'controls' }, meta: { rights: ['CONTROL_WRITE'] } },
+      { path: 'controls/alerts', component: () => import('./pages/AlertsPage.vue'), meta: { rights: ['CONTROL_READ'] } },
+      { path: 'controls/rollup', component: () => import('./pages/RollupPage.vue'), meta: { rights: ['CONTROL_READ'] } },
+      { path: 'controls/sites', component: () => import('./pages/SitesPage.vue'), meta: { rights: ['SITE_READ'] } },
+      { path: 'controls/sites/:id(\\d+)', component: () => import('./pages/SiteDetailPage.vue'), meta: { rights: ['SITE_READ'] } },
+      { path: 'controls/nat', component: () => import('./pages/NatRoundsPage.vue'), meta: { rights: ['NAT_READ'] } },
+      { path: 'controls/nat/:id(\\d+)', component: () => import('./pages/NatRoundPage.vue'), meta: { rights: ['NAT_READ'] } },
       { path: 'audit', component: () => import('./pages/AuditPage.vue'), meta: { rights: ['AUDIT_READ'] } },
       { path: 'admin/users', component: () => import('./pages/UsersPage.vue'), meta: { rights: ['USER_READ'] } },
       { path: 'admin/roles', component: () => import('./pages/RolesPage.vue'), meta: {} },
@@ -36,7 +45,8 @@ const routes = [
   },
 ];
 
-export const router = createRouter({ history: createWebHistory(), routes });
+// A new page opens at its top; back and forward return to where the person was.
+export const router = createRouter({ history: createWebHistory(), routes, scrollBehavior: (to, from, saved) => saved || (to.path === from.path ? false : { top: 0 }) });
 
 function allowed(meta) {
   if (meta.rights && !can(...meta.rights)) return false;
