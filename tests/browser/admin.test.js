@@ -27,6 +27,12 @@ const user = async (name) => (await srv.api('GET', `/api/v1/users?q=${name}`, { 
 test('users are listed; a new one is refused by field, then created', async () => {
   await page.goto(`${srv.base}/admin/users`);
   await userRow('gridworker').waitFor();
+  // The auditor's account is managed on the server only: no edit or disable here, a note saying so.
+  await page.locator('[data-test=user-kept-auditor]').waitFor();
+  assert.equal(await userRow('审计管理员').locator('button').count(), 0);
+  assert.match(await page.locator('[data-test=user-kept-auditor]').getAttribute('title'), /wangge user/);
+  const aud = await user('auditor');
+  assert.equal((await srv.api('PATCH', `/api/v1/users/${aud.id}`, { token: admin, body: { display_name: 'x' } })).status, 403);
   await page.click('[data-test=user-add]');
   await page.fill('#uf-username', 'Wang Wu');
   await page.fill('#uf-password', 'grid-2026-pass');

@@ -1,6 +1,6 @@
 // The left menu: each leaf names the rights its page needs (GET /me gives the user's).
 import { markRaw } from 'vue';
-import { DataAnalysis, Location, Upload, Aim, Document, Setting, FirstAidKit } from '@element-plus/icons-vue';
+import { DataAnalysis, Location, Upload, Aim, Document, Setting, FirstAidKit, Monitor, User } from '@element-plus/icons-vue';
 
 export const menu = [
   { path: '/dashboard', label: 'menu.dashboard', icon: markRaw(DataAnalysis), rights: ['GRID_READ', 'PERSON_READ'] },
@@ -32,4 +32,11 @@ export const menu = [
       { path: '/admin/depts', label: 'menu.depts', rights: ['GRID_READ'] },
     ],
   },
+  {
+    key: 'monitor', label: 'monitor.menu', icon: markRaw(Monitor), children: [
+      { path: '/monitor/sessions', label: 'sessions.menu', rights: ['SYSTEM'] },
+      { path: '/monitor/logins', label: 'logins.menu', rights: ['SYSTEM'] },
+    ],
+  },
+  { path: '/account', label: 'account.menu', icon: markRaw(User) },
 ];

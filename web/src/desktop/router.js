@@ -1,6 +1,6 @@
 import { createRouter, createWebHistory } from 'vue-router';
 import { ElMessage } from 'element-plus/es/components/message/index.mjs';
-import { session, loadMe, can } from '../lib/session.js';
+import { session, loadMe, can, mustEnroll } from '../lib/session.js';
 import { onUnauthorized } from '../lib/api.js';
 import { i18n } from '../i18n/index.js';
 import { menu } from './menu.js';
@@ -36,6 +36,10 @@ const routes = [
       { path: 'admin/users', component: () => import('./pages/UsersPage.vue'), meta: { rights: ['USER_READ'] } },
       { path: 'admin/roles', component: () => import('./pages/RolesPage.vue'), meta: {} },
       { path: 'admin/depts', component: () => import('./pages/DeptsPage.vue'), meta: { rights: ['GRID_READ'] } },
+      { path: 'monitor/sessions', component: () => import('./pages/SessionsPage.vue'), meta: { rights: ['SYSTEM'] } },
+      { path: 'monitor/logins', component: () => import('./pages/LoginsPage.vue'), meta: { rights: ['SYSTEM'] } },
+      { path: 'account', component: () => import('./pages/AccountPage.vue'), meta: {} },
+      { path: 'account/totp', name: 'totp', component: () => import('./pages/TotpPage.vue'), meta: {} },
       { path: ':rest(.*)*', component: () => import('./pages/NotFoundPage.vue') },
     ],
   },
@@ -66,6 +70,8 @@ router.beforeEach(async (to) => {
     try { await loadMe(); } catch { /* shown by the page */ }
   }
   if (!session.me) return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} };
+  // A role that must sign in with two factors and has none set up: the set-up page first, nothing else.
+  if (mustEnroll() && to.name !== 'totp') return { name: 'totp' };
   if (to.name === 'home') return homePath();
   if (!allowed(to.meta)) {
     ElMessage.error(i18n.global.t('err.forbidden'));

@@ -29,6 +29,11 @@ router.beforeEach(async (to) => {
     if (session.me) flush();
   }
   if (!session.me && navigator.onLine) return { path: '/m/login', query: { next: to.fullPath } };
+  // Two factors to set up before anything else: the (desktop) set-up page, usable on a phone.
+  if (session.me && session.me.totp_enrollment_required) {
+    location.assign('/account/totp');
+    return false;
+  }
   // Someone who may not read the registry (a volunteer) starts at the work they may do.
   if (to.path === '/m/' && session.me && !can('PERSON_READ')) {
     if (can('CONTROL_READ')) return '/m/today';
