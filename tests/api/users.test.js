@@ -225,8 +225,16 @@ test('a password change ends the old sessions; the new password works, the old o
   expectError(await srv.api('POST', '/api/v1/session', { body: { username: u.username, password: PW } }), 401, 'bad_credentials');
   const t3 = await srv.login(u.username, 'Brand-new-password');
   assert.equal((await srv.api('GET', '/api/v1/me', { token: t3 })).json.username, u.username);
-  // Changing one's own password works the same way.
-  const own = await srv.api('PATCH', `/api/v1/users/${u.id}`, { token: t3, body: { password: 'My-own-new-password' } });
+  // Changing one's own password asks for the current one: a session left open is not enough.
+  expectError(await srv.api('PATCH', `/api/v1/users/${u.id}`, { token: t3, body: { password: 'My-own-new-password' } }),
+    422, 'required', 'current_password');
+  expectError(await srv.api('PATCH', `/api/v1/users/${u.id}`, { token: t3,
+    body: { password: 'My-own-new-password', current_password: PW } }), 422, 'validation_failed', 'current_password');
+  assert.equal((await srv.api('GET', '/api/v1/me', { token: t3 })).status, 200, 'nothing changed');
+  expectError(await users('command', 'POST', '', { username: 'with-current', password: PW, current_password: PW, role: 'volunteer',
+    scope_node_id: DEMO.grid }), 422, 'unknown_field', 'current_password');
+  const own = await srv.api('PATCH', `/api/v1/users/${u.id}`, { token: t3,
+    body: { password: 'My-own-new-password', current_password: 'Brand-new-password' } });
   assert.equal(own.status, 200, own.text);
   expectError(await srv.api('GET', '/api/v1/me', { token: t3 }), 401, 'unauthorized');
   assert.ok(await srv.login(u.username, 'My-own-new-password'));

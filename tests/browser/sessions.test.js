@@ -173,6 +173,7 @@ test('changing one\'s password (个人中心): a weak one is refused under its f
   const me = await user('checkpoint');
   const page = me.page;
   await page.goto(`${srv.base}/account`);
+  await page.fill('#ac-current', h.DEMO_PASSWORD);
   await page.fill('#ac-password', 'short');
   await page.fill('#ac-password2', 'short');
   await page.click('[data-test=ac-password-save]');

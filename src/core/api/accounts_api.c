@@ -139,13 +139,16 @@ static int check_user_body(wg_req *r, json_t *body, const char *account, const s
 			   int64_t *scope_node, char *scope_path)
 {
 	bool create = account == NULL;
-	static const char *const allowed[] = { "username", "password", "role", "scope_node_id", "display_name", "disabled", NULL };
+	static const char *const allowed[] = { "username", "password", "role", "scope_node_id", "display_name", "disabled",
+						"current_password", NULL };
 	const char *key, *text;
 	json_t *v;
 	json_object_foreach(body, key, v) {
 		bool ok = false;
 		for (const char *const *a = allowed; *a; a++)
 			ok |= strcmp(*a, key) == 0;
+		if (create && strcmp(key, "current_password") == 0)
+			ok = false;   /* only one's own password change asks for it */
 		if (!ok || (!create && strcmp(key, "username") == 0))
 			return req_failf(r, ok ? WG_ERR_VALIDATION : WG_ERR_UNKNOWN_FIELD, key,
 					 ok ? "字段 %s 创建后不能修改" : "未知字段 %s",
@@ -266,6 +269,11 @@ static int users_patch(wg_req *r)
 		return req_fail(r, WG_ERR_FORBIDDEN, NULL, "不能修改自己的角色、管辖范围或停用自己",
 				"you cannot change your own role or scope, or disable yourself");
 	const char *password = json_string_value(json_object_get(r->body, "password"));
+	/* One's own new password needs the current one: a session left open
+	 * on a shared computer must not be enough to take the account. */
+	if (self && password && api_confirm_password(r, "current_password"))
+		return r->fail.code;
+	json_object_del(r->body, "current_password");
 	if (password && auth_hash_password(&r->app->config, password, hash))
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	json_t *jd = json_object_get(r->body, "display_name"), *jdis = json_object_get(r->body, "disabled");

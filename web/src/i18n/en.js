@@ -126,7 +126,7 @@ export default {
   },
   account: {
     password: 'Change password', passwordHint: 'A new password of 10 to 256 characters, with at least 3 of: lower case, upper case, digits, other characters (symbols, spaces, Chinese). Every session of this account then ends: sign in with the new password.',
-    newPassword: 'New password', newPassword2: 'New password again', changePassword: 'Change password', mismatch: 'The two new passwords differ', passwordChanged: 'Password changed; sign in with the new one',
+    currentPassword: 'Current password', newPassword: 'New password', newPassword2: 'New password again', changePassword: 'Change password', mismatch: 'The two new passwords differ', passwordChanged: 'Password changed; sign in with the new one',
     menu: 'My account', title: 'My account', info: 'Account', username: 'User name', displayName: 'Display name', role: 'Role', scope: 'Scope',
     sessions: 'My sessions', sessionsHint: 'This account\'s sessions that have not timed out, this one on this computer included; one left open elsewhere can be ended here.', adminSessions: 'Your sessions and those of everyone in your scope are on the Online sessions page.',
     openSessions: 'Open Online sessions', signOutAll: 'Sign out everywhere',

@@ -126,7 +126,7 @@ export default {
   },
   account: {
     password: '修改密码', passwordHint: '新密码 10 到 256 个字符,含小写字母、大写字母、数字、其他字符(符号、空格、汉字)中至少 3 类。修改后本账户的全部会话都会结束,请用新密码重新登录。',
-    newPassword: '新密码', newPassword2: '再输一次新密码', changePassword: '修改密码', mismatch: '两次输入的新密码不一致', passwordChanged: '密码已修改,请用新密码重新登录',
+    currentPassword: '当前密码', newPassword: '新密码', newPassword2: '再输一次新密码', changePassword: '修改密码', mismatch: '两次输入的新密码不一致', passwordChanged: '密码已修改,请用新密码重新登录',
     menu: '个人中心', title: '个人中心', info: '基本信息', username: '用户名', displayName: '显示名称', role: '角色', scope: '管辖范围',
     sessions: '我的登录会话', sessionsHint: '本账户尚未超时的会话,包括这台电脑上的这个;别处忘了退出的,可以在这里单独结束。', adminSessions: '您的会话和管辖范围内所有人的会话都在“在线用户”中。',
     openSessions: '打开“在线用户”', signOutAll: '在所有设备上退出',
