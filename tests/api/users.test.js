@@ -101,7 +101,14 @@ test('reading accounts: only inside the scope, only with USER_READ', async () =>
   assert.ok(!r.json.items.some((u) => u.username === 'command'));
   expectError(await users('community', 'GET', '/2'), 404, 'not_found');
   expectError(await users('community', 'GET', '/1'), 404, 'not_found');
-  assert.equal((await users('community', 'GET', '/4')).status, 200);
+  const one = await users('community', 'GET', '/4');
+  assert.equal(one.status, 200);
+  // What a page shows: the scope's name, times in local time, whether two factors are on.
+  assert.equal(one.json.scope_name, '第1网格');
+  assert.match(one.json.created_at_text, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/);
+  assert.equal(one.json.totp_enabled, false);
+  const me = await srv.api('GET', '/api/v1/me', { token: tokens.auditor });
+  assert.equal(me.json.scope_name, '阜宁县', 'the county, not /1/');
   const pa = await users('partyadmin', 'GET', '?limit=1000');
   assert.equal(pa.status, 200);
   for (const u of pa.json.items) assert.ok(u.scope_path.startsWith('/1/2/'), u.scope_path);

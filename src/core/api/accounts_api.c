@@ -5,6 +5,7 @@
 #include "core/audit/audit.h"
 #include "core/auth/auth.h"
 #include "core/lib/err.h"
+#include "core/lib/json.h"
 #include "core/lib/limits.h"
 #include "core/lib/parse.h"
 #include "core/resource/resource.h"
@@ -15,17 +16,22 @@
 #include <time.h>
 
 #define USER_COLUMNS "u.id, u.version, u.created_at, u.updated_at, g.path, u.username, u.role, u.scope_node_id," \
-		     " u.display_name, u.disabled"
+		     " u.display_name, u.disabled, u.totp_enabled, g.name"
 
 static json_t *user_row(wg_stmt *s)
 {
 	const struct wg_role *role = rbac_role(stmt_text(s, 6));
-	return json_pack("{s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:b}",
-			 "id", (json_int_t)stmt_int(s, 0), "version", (json_int_t)stmt_int(s, 1),
-			 "created_at", (json_int_t)stmt_int(s, 2), "updated_at", (json_int_t)stmt_int(s, 3),
-			 "scope_path", stmt_text(s, 4), "username", stmt_text(s, 5), "role", stmt_text(s, 6),
-			 "role_zh", role ? role->zh : "", "scope_node_id", (json_int_t)stmt_int(s, 7),
-			 "display_name", stmt_text(s, 8), "disabled", stmt_int(s, 9) != 0);
+	json_t *u = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:b}",
+			      "id", (json_int_t)stmt_int(s, 0), "version", (json_int_t)stmt_int(s, 1),
+			      "scope_path", stmt_text(s, 4), "username", stmt_text(s, 5), "role", stmt_text(s, 6),
+			      "role_zh", role ? role->zh : "", "scope_node_id", (json_int_t)stmt_int(s, 7),
+			      "scope_name", stmt_text(s, 11), "display_name", stmt_text(s, 8), "disabled", stmt_int(s, 9) != 0,
+			      "totp_enabled", stmt_int(s, 10) != 0);
+	if (u && (json_set_time(u, "created_at", stmt_int(s, 2)) || json_set_time(u, "updated_at", stmt_int(s, 3)))) {
+		json_decref(u);
+		return NULL;
+	}
+	return u;
 }
 
 static int load_user(wg_req *r, int64_t id, json_t **out)

@@ -178,6 +178,9 @@ int req_if_match(wg_req *r, int64_t current);
 /* A time member of the body (Unix seconds or ISO 8601, core/lib/timefmt.h) in
  * [min, max]; def when absent; 422 naming the key, with the limits in local time. */
 int req_body_time(wg_req *r, const char *key, int64_t def, int64_t min, int64_t max, int64_t *out);
+/* ?key=… as a time (Unix seconds, ISO 8601, local time or a date: its local
+ * midnight); def when absent; 400 naming the key otherwise. */
+int req_query_time(wg_req *r, const char *key, int64_t def, int64_t *out);
 /* Parses ?key=… as an integer in [min, max]; def when absent; 400 naming the key otherwise. */
 int req_query_int(wg_req *r, const char *key, int64_t min, int64_t max, int64_t def, int64_t *out);
 

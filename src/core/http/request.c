@@ -225,6 +225,17 @@ int req_if_match(wg_req *r, int64_t current)
 	return 0;
 }
 
+int req_query_time(wg_req *r, const char *key, int64_t def, int64_t *out)
+{
+	const char *v = req_query(r, key), *zh, *en;
+	*out = def;
+	if (v && !wg_time_parse(v, strlen(v), true, out, &zh, &en))
+		return req_failf(r, WG_ERR_BAD_QUERY, key, "查询参数 %s:%s(可用 Unix 秒、ISO 8601 或本地时间,如 2026-12-06T08:00)",
+				 "query parameter %s: %s (Unix seconds, ISO 8601 or local time such as 2026-12-06T08:00)",
+				 key, zh, key, en);
+	return 0;
+}
+
 int req_body_time(wg_req *r, const char *key, int64_t def, int64_t min, int64_t max, int64_t *out)
 {
 	json_t *v = json_object_get(r->body, key);
