@@ -27,6 +27,10 @@ const user = async (name) => (await srv.api('GET', `/api/v1/users?q=${name}`, { 
 test('users are listed; a new one is refused by field, then created', async () => {
   await page.goto(`${srv.base}/admin/users`);
   await userRow('gridworker').waitFor();
+  // Each account's scope by its place's name, the path beside it on hover.
+  const gw = page.locator('[data-test=user-scope-gridworker]');
+  assert.equal((await gw.innerText()).trim(), '第1网格');
+  assert.equal(await gw.getAttribute('title'), '/1/2/3/4/');
   // The auditor's account is managed on the server only: no edit or disable here, a note saying so.
   await page.locator('[data-test=user-kept-auditor]').waitFor();
   assert.equal(await userRow('审计管理员').locator('button').count(), 0);

@@ -231,10 +231,31 @@ test('a lost phone: the administrator resets it from 用户管理, and the accou
   const page = await ctx.newPage();
   const errors = h.watchErrors(page);
   await page.goto(`${srv.base}/admin/users`);
+  // Which accounts have two factors on, as the server says (totp_enabled): only those can be reset.
+  await page.locator('[data-test=user-totp-command]').waitFor();
+  const users = (await srv.api('GET', '/api/v1/users?limit=100', { token: first.json.token })).json.items;
+  const on = users.filter((u) => u.totp_enabled).map((u) => u.username).sort();
+  assert.deepEqual(on, ['admin', 'command', 'gridworker']);
+  assert.deepEqual((await page.locator('[data-test^=user-totp-]').evaluateAll((els) => els.map((e) => e.dataset.test.slice('user-totp-'.length)))).sort(), on);
+  // community turned it off again: its dialog says there is nothing to reset, and offers no button.
+  await page.click('[data-test=user-edit-community]');
+  const dialog = page.locator('.el-dialog', { hasText: '编辑用户' });
+  await dialog.locator('[data-test=uf-totp-off]', { hasText: '未启用双因素登录' }).waitFor();
+  assert.equal(await dialog.locator('[data-test=uf-totp-reset]').count(), 0);
+  assert.match(await dialog.locator('[data-test=uf-times]').innerText(), /^创建于 \d{4}-\d{2}-\d{2} \d{2}:\d{2},更新于 /);
+  await dialog.getByRole('button', { name: '取消' }).click();
+  await dialog.waitFor({ state: 'detached' });
   await page.click('[data-test=user-edit-command]');
+  await page.locator('[data-test=uf-totp-reset]').waitFor();
+  await page.mouse.move(0, 0);
+  await h.shot(page, 'admin-users-totp');
   await page.click('[data-test=uf-totp-reset]');
   await page.locator('.el-message-box', { hasText: '重置 command 的双因素登录' }).locator('.el-button--primary').click();
   await page.locator('.el-message', { hasText: '已重置 command 的双因素登录' }).waitFor();
+  // Off now: the dialog and the list say so.
+  await page.locator('[data-test=uf-totp-off]').waitFor();
+  assert.equal(await page.locator('[data-test=uf-totp-reset]').count(), 0);
+  await page.locator('[data-test=user-totp-command]').waitFor({ state: 'detached' });
   const again = await srv.api('POST', '/api/v1/session', { body: { username: 'command', password: h.DEMO_PASSWORD } });
   assert.equal(again.status, 201, 'no code asked any more');
   assert.equal(again.json.totp_enrollment_required, true, 'and it must set it up again');

@@ -100,6 +100,7 @@ export default {
     title: 'Users', username: 'User name', displayName: 'Display name', role: 'Role', scope: 'Scope node', disabled: 'Status', enabled: 'Active', isDisabled: 'Disabled',
     add: 'New user', editTitle: 'Edit user', addTitle: 'New user', password: 'Password', passwordHint: '10 to 256 characters; leave empty to keep', disable: 'Disable', enable: 'Enable',
     disableConfirm: 'Disable account {name}? All its sessions end at once.', q: 'User or display name', dept: 'Department (grid)', allDepts: 'All',
+    totp: 'Two factors', totpOn: 'Two-factor sign-in is on', totpOff: 'This account has no two-factor sign-in: nothing to reset.', times: 'Created {created}, changed {updated}',
   },
   roles: { title: 'Roles and rights', name: 'Role', zh: 'Chinese name', rights: 'Rights', readonly: 'Roles and rights are defined by the system; read-only for now.' },
   depts: { title: 'Departments (grid tree)', hint: 'The grid tree is the department tree: county → street/town → community/village → grid → building.' },

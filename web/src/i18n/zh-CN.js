@@ -100,6 +100,7 @@ export default {
     title: '用户管理', username: '用户名', displayName: '显示名称', role: '角色', scope: '管辖节点', disabled: '状态', enabled: '正常', isDisabled: '已停用',
     add: '新建用户', editTitle: '编辑用户', addTitle: '新建用户', password: '密码', passwordHint: '10 到 256 个字符;不修改请留空', disable: '停用', enable: '启用',
     disableConfirm: '确定停用账户 {name}?该账户的全部会话会立即失效。', q: '用户名或显示名称', dept: '部门(网格)', allDepts: '全部',
+    totp: '双因素', totpOn: '已启用双因素登录', totpOff: '该账户未启用双因素登录,无需重置。', times: '创建于 {created},更新于 {updated}',
   },
   roles: { title: '角色权限', name: '角色', zh: '中文名', rights: '权限', readonly: '角色和权限由系统定义,目前只读。' },
   depts: { title: '部门(网格树)', hint: '网格树即部门树:县 → 街道/镇 → 社区/村 → 网格 → 楼栋。' },

@@ -16,23 +16,12 @@ export async function loadMe() {
   } finally {
     session.loaded = true;
   }
-  if (session.me) setTimeZone(session.me.time_zone);
-  if (session.me && !session.scopeName) loadScopeName();
+  if (session.me) {
+    setTimeZone(session.me.time_zone);
+    // The name of the place the account answers for (GET /me scope_name), its path for a server that gives none.
+    session.scopeName = session.me.scope_name || session.me.scope_path;
+  }
   return session.me;
-}
-
-async function loadScopeName() {
-  const me = session.me;
-  if (!can('GRID_READ')) {
-    session.scopeName = me.scope_path;
-    return;
-  }
-  try {
-    const node = await get(`/grids/${me.scope_node_id}`);
-    if (session.me === me) session.scopeName = node.name;
-  } catch {
-    session.scopeName = me.scope_path;
-  }
 }
 
 /** A session that must set up two-factor sign-in first may do nothing else (GET /me totp_enrollment_required). */
