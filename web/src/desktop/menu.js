@@ -30,6 +30,8 @@ export const menu = [
       { path: '/admin/users', label: 'menu.users', rights: ['USER_READ'] },
       { path: '/admin/roles', label: 'menu.roles' },
       { path: '/admin/depts', label: 'menu.depts', rights: ['GRID_READ'] },
+      { path: '/admin/dicts', label: 'menu.dicts', rights: ['SYSTEM'] },
+      { path: '/admin/params', label: 'menu.params', rights: ['SYSTEM'] },
     ],
   },
   {

@@ -36,6 +36,10 @@ const routes = [
       { path: 'admin/users', component: () => import('./pages/UsersPage.vue'), meta: { rights: ['USER_READ'] } },
       { path: 'admin/roles', component: () => import('./pages/RolesPage.vue'), meta: {} },
       { path: 'admin/depts', component: () => import('./pages/DeptsPage.vue'), meta: { rights: ['GRID_READ'] } },
+      // The menu offers these to the administrator; the server decides who reads them (the lists: anyone signed in;
+      // the parameters: SYSTEM, and its refusal is what the page shows to anyone else).
+      { path: 'admin/dicts', component: () => import('./pages/DictsPage.vue'), meta: {} },
+      { path: 'admin/params', component: () => import('./pages/ParamsPage.vue'), meta: {} },
       { path: 'monitor/sessions', component: () => import('./pages/SessionsPage.vue'), meta: { rights: ['SYSTEM'] } },
       { path: 'monitor/logins', component: () => import('./pages/LoginsPage.vue'), meta: { rights: ['SYSTEM'] } },
       { path: 'account', component: () => import('./pages/AccountPage.vue'), meta: {} },

@@ -18,7 +18,7 @@ export default {
   menu: {
     dashboard: 'Dashboard', grid: 'Grid and registry', import: 'Import', tracing: 'Tracing', venues: 'Venues and codes',
     cases: 'Cases and tracing', unlocated: 'Not located', contacts: 'Handed-over list', audit: 'Audit log', admin: 'Administration',
-    users: 'Users', roles: 'Roles and rights', depts: 'Departments (grid tree)',
+    users: 'Users', roles: 'Roles and rights', depts: 'Departments (grid tree)', dicts: 'Dictionaries', params: 'Parameters',
     control: 'Control lists', controls: 'People under control', alerts: 'Alerts', rollup: 'Daily figures', controlImport: 'Import a list', sites: 'Isolation sites', nat: 'Mass NAT rounds',
   },
   kind: { province: 'Province', city: 'City', county: 'County', street: 'Street', town: 'Town', community: 'Community', village: 'Village', grid: 'Grid', building: 'Building' },
@@ -104,6 +104,18 @@ export default {
   },
   roles: { title: 'Roles and rights', name: 'Role', zh: 'Chinese name', rights: 'Rights', readonly: 'Roles and rights are defined by the system; read-only for now.' },
   depts: { title: 'Departments (grid tree)', hint: 'The grid tree is the department tree: county → street/town → community/village → grid → building.' },
+  // Dictionaries, parameters (read-only)
+  dicts: {
+    title: 'Dictionaries', shipped: 'These value lists ship with the program, and the server\'s checks and imports use the same ones; they cannot yet be added to or changed here.',
+    q: 'Find', qHint: 'Field, value code or name', resource: 'Records', total: '{lists} lists, {values} values', shown: 'Showing {lists} lists, {values} values',
+    lists: '{n} lists', values: '{n} values', value: 'Code', label: 'Name', enum: 'One of', tags: 'Tags (any number)', sameAsLabel: 'the code is the name',
+    noMatch: 'No list or value matches “{q}”',
+  },
+  params: {
+    title: 'Parameters', readonly: 'Read-only: shown here, not changed here', source: 'Source: {source}', meaning: 'Parameter', value: 'Value', key: 'Setting',
+    unset: 'not set', perMinute: '{n} a minute', seconds: '{n} s', days: '{n} days', forbidden: 'Only the administrator may read the system parameters',
+    group: { time: 'Time', sign_in: 'Sign-in and passwords', sessions: 'Sessions', audit: 'Audit trail', public: 'Residents\' scan page', server: 'Server' },
+  },
   // Monitoring (online sessions, login log), my account, two-factor sign-in
   monitor: { menu: 'Monitoring' },
   sessions: {

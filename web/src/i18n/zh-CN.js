@@ -18,7 +18,7 @@ export default {
   menu: {
     dashboard: '数据看板', grid: '网格与人口', import: '数据导入', tracing: '流调溯源', venues: '场所与场所码',
     cases: '病例与流调', unlocated: '待定位队列', contacts: '下发名单', audit: '审计日志', admin: '系统管理',
-    users: '用户管理', roles: '角色权限', depts: '部门(网格树)',
+    users: '用户管理', roles: '角色权限', depts: '部门(网格树)', dicts: '字典管理', params: '参数设置',
     control: '管控名单', controls: '管控对象', alerts: '预警', rollup: '统计日报', controlImport: '导入名单', sites: '隔离点', nat: '全员核酸',
   },
   kind: { province: '省', city: '市', county: '县', street: '街道', town: '镇', community: '社区', village: '村', grid: '网格', building: '楼栋' },
@@ -104,6 +104,18 @@ export default {
   },
   roles: { title: '角色权限', name: '角色', zh: '中文名', rights: '权限', readonly: '角色和权限由系统定义,目前只读。' },
   depts: { title: '部门(网格树)', hint: '网格树即部门树:县 → 街道/镇 → 社区/村 → 网格 → 楼栋。' },
+  // 字典管理、参数设置(只读)
+  dicts: {
+    title: '字典管理', shipped: '这些取值列表随程序发布,服务器校验和导入用的也是这一份;目前还不能在页面上增删或修改。',
+    q: '查找', qHint: '字段、取值的编码或名称', resource: '对象', total: '{lists} 个字典,{values} 个取值', shown: '显示 {lists} 个字典、{values} 个取值',
+    lists: '{n} 个字典', values: '{n} 个取值', value: '编码', label: '名称', enum: '单选', tags: '标签(可多选)', sameAsLabel: '编码即名称',
+    noMatch: '没有与“{q}”匹配的字典或取值',
+  },
+  params: {
+    title: '参数设置', readonly: '参数只读,此页仅供查看', source: '来源:{source}', meaning: '参数', value: '当前值', key: '配置项',
+    unset: '未设置', perMinute: '每分钟 {n} 次', seconds: '{n} 秒', days: '{n} 天', forbidden: '只有系统管理员可以查看系统参数',
+    group: { time: '时间', sign_in: '登录与密码', sessions: '会话', audit: '审计', public: '居民扫码登记', server: '服务' },
+  },
   // 系统监控(在线用户、登录日志)、个人中心、双因素登录
   monitor: { menu: '系统监控' },
   sessions: {
