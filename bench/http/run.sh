@@ -16,12 +16,11 @@ cc -O2 -o "$out/hello" bench/http/hello.c $(pkg-config --cflags --libs libmicroh
 data=$(mktemp -d /tmp/wangge-bench.XXXXXX); rm -rf "$data"
 pgdir=""
 cleanup() {
-	[ -n "${srv:-}" ] && kill "$srv" 2>/dev/null || true
-	[ -n "${hello:-}" ] && kill "$hello" 2>/dev/null || true
-	[ -n "${old_srv:-}" ] && kill "$old_srv" 2>/dev/null && wait "$old_srv" 2>/dev/null || true
-	[ -n "${old_data:-}" ] && rm -rf "$old_data"
-	[ -n "$pgdir" ] && tools/pg.sh stop "$pgdir" && rm -rf "$pgdir"
-	rm -rf "$data"
+	# every step whatever the one before did: a server still writing must not leave PostgreSQL running
+	for pid in ${srv:-} ${hello:-} ${old_srv:-}; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+	[ -n "${old_data:-}" ] && rm -rf "$old_data" || true
+	[ -n "$pgdir" ] && tools/pg.sh stop "$pgdir" && rm -rf "$pgdir" || true
+	rm -rf "$data" || true
 }
 trap cleanup EXIT INT TERM
 dbopt=""
