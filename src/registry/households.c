@@ -6,6 +6,7 @@
 #include "core/lib/err.h"
 #include "core/lib/ident.h"
 #include "core/lib/limits.h"
+#include "core/lib/mem.h"
 #include "core/lib/parse.h"
 #include "core/sheet/sheet.h"
 #include "grid/grid.h"
@@ -68,6 +69,109 @@ int household_grid(wg_req *r, int64_t household_id, int64_t *grid_id)
 
 /* ---- import: grids by code, households by address ---- */
 
+/* Batching (PostgreSQL), the households of a grid are read at once, the
+ * first time a row names the grid: a query per grid instead of one per
+ * address, and an address the grid lacks is known new without asking
+ * again. A grid with more households than the memo should hold is asked
+ * address by address. */
+static const char MEMO_GRID_READ[] = "grid households read";
+
+struct grid_household { int64_t id; char key[320]; };
+
+static int read_grid_households(wg_req *r, int64_t grid, bool *complete)
+{
+	char hkey[WG_I64_DIGITS + 1];
+	wg_stmt *s;
+	wg_param p[] = { WG_PINT(grid), WG_PINT(WG_IMPORT_GRID_HOUSEHOLDS + 1) };
+	struct grid_household *h = wg_malloc((WG_IMPORT_GRID_HOUSEHOLDS + 1) * sizeof *h);
+	if (!h)
+		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	/* An address's household is its first: the lowest id, as one by one. */
+	size_t n = 0, rows = 0;
+	int rc = store_query(r->db, "SELECT id, address FROM households WHERE grid_id = ? ORDER BY id LIMIT ?", p, 2, &s);
+	if (!rc) {
+		int step;
+		while ((step = stmt_next(s)) == 1 && rows++ < WG_IMPORT_GRID_HOUSEHOLDS) {
+			int len = snprintf(h[n].key, sizeof h[n].key, "%lld|%s", (long long)grid, stmt_text(s, 1));
+			h[n].id = stmt_int(s, 0);
+			n += len > 0 && (size_t)len < sizeof h[n].key;  /* a long address is asked for on its own */
+		}
+		stmt_done(s);
+		rc = step < 0 ? -step : 0;
+	}
+	*complete = !rc && rows <= WG_IMPORT_GRID_HOUSEHOLDS;
+	/* Kept together with the mark that says they are all there: forgotten together too. */
+	import_memo_reserve(r, 2 * n + 1);
+	for (size_t i = 0; !rc && i < n; i++) {
+		import_memo_set(r, MEMO_HOUSEHOLD, h[i].key, h[i].id, NULL);
+		household_memo_key(h[i].id, hkey);
+		import_memo_set(r, MEMO_HOUSEHOLD_GRID, hkey, grid, NULL);
+	}
+	wg_free(h);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	if (*complete) {
+		household_memo_key(grid, hkey);
+		import_memo_set(r, MEMO_GRID_READ, hkey, 1, NULL);
+	}
+	return 0;
+}
+
+int household_prefetch_grid(wg_req *r, int64_t grid)
+{
+	char gkey[WG_I64_DIGITS + 1];
+	int64_t seen;
+	bool complete;
+	household_memo_key(grid, gkey);
+	if (!import_batching(r) || import_memo_get(r, MEMO_GRID_READ, gkey, &seen, NULL))
+		return 0;
+	return read_grid_households(r, grid, &complete);
+}
+
+/* The first household at the address of the grid, 0 if none (*id). */
+static int household_at(wg_req *r, int64_t grid, const char *address, const char *key, int64_t *id)
+{
+	char gkey[WG_I64_DIGITS + 1];
+	int64_t seen;
+	bool complete = false;
+	*id = 0;
+	household_memo_key(grid, gkey);
+	if (import_batching(r) && !import_memo_get(r, MEMO_GRID_READ, gkey, &seen, NULL)) {
+		if (read_grid_households(r, grid, &complete))
+			return r->fail.code;
+		if (key && import_memo_get(r, MEMO_HOUSEHOLD, key, id, NULL))
+			return 0;
+	} else if (import_batching(r)) {
+		complete = true;  /* read, and the address was not among them */
+	}
+	if (complete && key)
+		return 0;
+	wg_param p[] = { WG_PINT(grid), WG_PTEXT(address) };
+	int rc = store_int(r->db, "SELECT id FROM households WHERE grid_id = ? AND address = ? ORDER BY id LIMIT 1", p, 2, id);
+	if (rc && rc != WG_ERR_NOT_FOUND)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	return 0;
+}
+
+static int household_create(wg_req *r, int64_t grid, const char *address, int64_t *id)
+{
+	char path[WG_MAX_GRID_PATH];
+	if (resource_node_path(r, grid, "grid_code", path, sizeof path))
+		return r->fail.code;
+	wg_param q[] = { WG_PINT(grid), WG_PTEXT(path), WG_PTEXT(address), WG_PINT(r->now), WG_PINT(r->now) };
+	int rc = import_batching(r)
+		? import_batch_insert(r, "households", "grid_id, node_path, address, created_at, updated_at", q, 5, id)
+		: store_insert(r->db, "INSERT INTO households (grid_id, node_path, address, created_at, updated_at)"
+				      " VALUES (?, ?, ?, ?, ?)", q, 5, id);
+	if (!rc && import_in_progress(r))
+		import_count_extra(r, "households");
+	else if (!rc)
+		rc = audit_req(r, "create", "households", *id, path, NULL);
+	if (rc)
+		return r->fail.code ? r->fail.code : req_fail(r, rc, NULL, NULL, NULL);
+	return 0;
+}
+
 /* A roster names households by address: the first row of an address makes
  * the household (on the grid, within the caller's scope), the next rows of
  * the family join it. */
@@ -78,22 +182,8 @@ int household_by_address(wg_req *r, int64_t grid, const char *address, int64_t *
 	bool memo = n > 0 && (size_t)n < sizeof key;
 	if (memo && import_memo_get(r, MEMO_HOUSEHOLD, key, id, NULL))
 		return 0;
-	wg_param p[] = { WG_PINT(grid), WG_PTEXT(address) };
-	int rc = store_int(r->db, "SELECT id FROM households WHERE grid_id = ? AND address = ? ORDER BY id LIMIT 1", p, 2, id);
-	if (rc == WG_ERR_NOT_FOUND) {
-		char path[WG_MAX_GRID_PATH];
-		if (resource_node_path(r, grid, "grid_code", path, sizeof path))
-			return r->fail.code;
-		wg_param q[] = { WG_PINT(grid), WG_PTEXT(path), WG_PTEXT(address), WG_PINT(r->now), WG_PINT(r->now) };
-		rc = store_insert(r->db, "INSERT INTO households (grid_id, node_path, address, created_at, updated_at)"
-					 " VALUES (?, ?, ?, ?, ?)", q, 5, id);
-		if (!rc && import_in_progress(r))
-			import_count_extra(r, "households");
-		else if (!rc)
-			rc = audit_req(r, "create", "households", *id, path, NULL);
-	}
-	if (rc)
-		return r->fail.code ? r->fail.code : req_fail(r, rc, NULL, NULL, NULL);
+	if (household_at(r, grid, address, memo ? key : NULL, id) || (!*id && household_create(r, grid, address, id)))
+		return r->fail.code;
 	if (memo)
 		import_memo_set(r, MEMO_HOUSEHOLD, key, *id, NULL);
 	household_memo_key(*id, hkey);

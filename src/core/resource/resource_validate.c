@@ -8,6 +8,7 @@
 #include "core/lib/parse.h"
 #include "core/lib/timefmt.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -293,4 +294,21 @@ void resource_row_ahead_free(struct wg_row_ahead *a)
 		json_decref(a->sealed[i].value);
 	json_decref(a->row);
 	wg_free(a);
+}
+
+struct wg_row_ahead *resource_row_ahead_copy(const struct wg_row_ahead *a)
+{
+	struct wg_row_ahead *c = wg_malloc(sizeof *c);
+	if (!c)
+		return NULL;
+	/* the header, and only the entries in use */
+	memcpy(c, a, offsetof(struct wg_row_ahead, checked));
+	memcpy(c->checked, a->checked, a->nchecked * sizeof *a->checked);
+	memcpy(c->sealed, a->sealed, a->nsealed * sizeof *a->sealed);
+	json_incref(c->row);
+	for (size_t i = 0; i < c->nchecked; i++)
+		json_incref(c->checked[i].value);
+	for (size_t i = 0; i < c->nsealed; i++)
+		json_incref(c->sealed[i].value);
+	return c;
 }
