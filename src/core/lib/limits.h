@@ -82,7 +82,8 @@
  * WG_IMPORT_CHUNK_PAUSE rows go one by one (a file of duplicates). Ids are
  * taken from the sequences WG_IMPORT_ID_BATCH at a time. A grid's
  * households are read at once when it has at most WG_IMPORT_GRID_HOUSEHOLDS. */
-#define WG_IMPORT_CHUNK_ROWS       1000u
+#define WG_IMPORT_CHUNK_ROWS       1000u                /* wangge.conf import_chunk_rows */
+#define WG_IMPORT_CHUNK_MAX_ROWS   2000u
 #define WG_IMPORT_CHUNK_BYTES      (8u * 1024 * 1024)  /* of the chunk's rows' text */
 #define WG_IMPORT_CHUNK_MIN        16u
 #define WG_IMPORT_CHUNK_PAUSE      256u

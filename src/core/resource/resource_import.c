@@ -425,11 +425,11 @@ struct chunk_member {
 };
 
 struct chunk {
-	struct chunk_row *row;        /* WG_IMPORT_CHUNK_ROWS */
-	struct chunk_member *member;  /* WG_IMPORT_CHUNK_ROWS × the specs */
+	struct chunk_row *row;        /* max */
+	struct chunk_member *member;  /* max × the specs */
 	const struct sheet_column_spec *specs;
 	size_t nspecs;
-	size_t n, size, members, bytes;  /* rows and members in the chunk, rows it takes, their text */
+	size_t n, size, max, members, bytes;  /* rows and members in the chunk, rows it takes (at most max), their text */
 	uint32_t alone;               /* rows to import one by one before batching again */
 	bool again;
 	/* the import before the chunk, to start the chunk over from */
@@ -437,11 +437,13 @@ struct chunk {
 	int64_t inserted, updated, unchanged, extra;
 };
 
-static bool chunk_init(struct chunk *ch, const struct sheet_column_spec *specs, size_t nspecs)
+static bool chunk_init(struct chunk *ch, size_t max, const struct sheet_column_spec *specs, size_t nspecs)
 {
-	*ch = (struct chunk){ .specs = specs, .nspecs = nspecs, .size = WG_IMPORT_CHUNK_ROWS };
-	ch->row = wg_calloc(WG_IMPORT_CHUNK_ROWS, sizeof *ch->row);
-	ch->member = wg_calloc(WG_IMPORT_CHUNK_ROWS * nspecs, sizeof *ch->member);
+	*ch = (struct chunk){ .specs = specs, .nspecs = nspecs, .size = max, .max = max };
+	if (max == 0)
+		return false;
+	ch->row = wg_calloc(max, sizeof *ch->row);
+	ch->member = wg_calloc(max * nspecs, sizeof *ch->member);
 	if (ch->row && ch->member)
 		return true;
 	wg_free(ch->row);
@@ -503,7 +505,7 @@ static void chunk_release(struct chunk *ch)
 
 static int chunk_start(wg_req *r, const struct wg_resource *res, const struct import_state *st, struct chunk *ch)
 {
-	json_t *rows[WG_IMPORT_CHUNK_ROWS];
+	json_t *rows[WG_IMPORT_CHUNK_MAX_ROWS];
 	size_t n = 0;
 	int rc = store_batch_begin(r->db);
 	if (rc)
@@ -547,9 +549,10 @@ static int chunk_again(wg_req *r, const struct wg_resource *res, struct import_s
 {
 	int rc = 0;
 	/* A file of duplicates would fail chunk after chunk: smaller ones, then a pause. */
-	if (ch->size <= WG_IMPORT_CHUNK_MIN)
+	size_t least = ch->max < WG_IMPORT_CHUNK_MIN ? ch->max : WG_IMPORT_CHUNK_MIN;
+	if (ch->size <= least)
 		ch->alone = WG_IMPORT_CHUNK_PAUSE;
-	ch->size = ch->size / 4 > WG_IMPORT_CHUNK_MIN ? ch->size / 4 : WG_IMPORT_CHUNK_MIN;
+	ch->size = ch->size / 4 > least ? ch->size / 4 : least;
 	chunk_take_back(r, st, ch);
 	for (size_t i = 0; i < ch->n && !rc; i++) {
 		struct chunk_row *k = &ch->row[i];
@@ -587,7 +590,7 @@ static int chunk_run(wg_req *r, const struct wg_resource *res, struct import_sta
 		ch->again = true;
 	if (ch->again)
 		return chunk_again(r, res, st, ch);
-	ch->size = ch->size * 2 < WG_IMPORT_CHUNK_ROWS ? ch->size * 2 : WG_IMPORT_CHUNK_ROWS;
+	ch->size = ch->size * 2 < ch->max ? ch->size * 2 : ch->max;
 	return 0;
 }
 
@@ -600,7 +603,8 @@ static int import_rows(wg_req *r, const struct wg_resource *res, struct import_s
 	struct chunk ch = { 0 };
 	int rc, fatal = 0;
 	/* The chunk's rows and what the reading thread made of them stay with it. */
-	bool chunks = store_batch_supported(r->db) && chunk_init(&ch, specs, nspecs) && sheet_keep_rows(reader, true);
+	bool chunks = store_batch_supported(r->db) && chunk_init(&ch, (size_t)r->app->config.import_chunk_rows, specs, nspecs) &&
+		      sheet_keep_rows(reader, true);
 	while (!fatal && (rc = sheet_next_row(reader, &row)) == 0 && !row.end) {
 		if (++*rows > WG_MAX_IMPORT_ROWS) {
 			add_error(st, row.number, "", "行数超过上限", "too many rows");
@@ -699,7 +703,7 @@ int resource_handle_import(wg_req *r)
 	ahead = (struct import_ahead_ctx){ .scratch.app = r->app, .res = res, .h = &h, .specs = specs, .nspecs = nspecs };
 	/* Batching, the reading goes on while a chunk is with the database. */
 	sheet_read_ahead(reader, &(struct sheet_prepare){ import_prepare_row, import_release_row, &ahead,
-							 store_batch_supported(r->db) ? 2 * WG_IMPORT_CHUNK_ROWS : 0 });
+							 store_batch_supported(r->db) ? 2 * (size_t)r->app->config.import_chunk_rows : 0 });
 	uint32_t rows = 0;
 	rc = import_rows(r, res, &st, reader, &h, specs, nspecs, &rows);
 	if (r->progress)
