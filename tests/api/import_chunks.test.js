@@ -215,3 +215,17 @@ test('a clean file of several chunks: every row in, one household per address, i
       assert.ok(byRow[k][1] > byRow[k - 1][1], `ids follow the file: ${byRow[k - 1]} ${byRow[k]}`);
   }
 });
+
+test('text a batch must escape arrives whole: backslashes, tabs, line breaks, quotes, a literal \\N', async () => {
+  const notes = ['C:\\档案\\2022', '左\t右', '第一行\n第二行', '他说"到了"', '\\N', '\\\\N\\t'];
+  const quoted = (t) => `"${t.replace(/"/g, '""')}"`;
+  const lines = ['姓名,身份证号,现住址,网格编码,备注'];
+  notes.forEach((n, k) => lines.push(`${nameOf('吴', k)},${personId(12000 + k)},沟墩镇墩东${k}号,${GRIDS[0]},${quoted(n)}`));
+  const r = await both('', lines.join('\r\n') + '\r\n');
+  assert.equal(r.status, 200, r.text.slice(0, 300));
+  for (const srv of [one, chunked]) {
+    const found = await srv.api('GET', `/api/v1/persons?q=${encodeURIComponent('吴')}&limit=20`, { token: tokens[srv.base] });
+    const byRow = Object.fromEntries(found.json.items.map((p) => [rowOfName(p.name), p.note]));
+    assert.deepEqual(notes.map((n, k) => byRow[k]), notes);
+  }
+});
