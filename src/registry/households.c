@@ -69,83 +69,84 @@ int household_grid(wg_req *r, int64_t household_id, int64_t *grid_id)
 
 /* ---- import: grids by code, households by address ---- */
 
-/* Batching (PostgreSQL), the households of a grid are read at once, the
- * first time a row names the grid: a query per grid instead of one per
- * address, and an address the grid lacks is known new without asking
- * again. A grid with more households than the memo should hold is asked
- * address by address. */
-static const char MEMO_GRID_READ[] = "grid households read";
+/* In an import the households of a grid are read at once, the first time
+ * a row names the grid: a query per grid instead of one per address, and
+ * an address the grid lacks is known new without asking again (a new
+ * grid's households, a query that finds none). A grid with more households
+ * than the memo should hold is asked address by address. */
+static const char MEMO_GRID_READ[] = "grid households read", MEMO_GRID_PARTLY[] = "grid households too many";
+#define HOUSEHOLD_KEY 320
 
-struct grid_household { int64_t id; char key[320]; };
-
-static int read_grid_households(wg_req *r, int64_t grid, bool *complete)
+/* "grid|address", the memo's key of a household; false when too long to remember. */
+static bool household_key(int64_t grid, const char *address, char key[HOUSEHOLD_KEY])
 {
-	char hkey[WG_I64_DIGITS + 1];
+	size_t n = wg_format_i64(key, grid), len = strlen(address);
+	if (n + 1 + len >= HOUSEHOLD_KEY)
+		return false;
+	key[n] = '|';
+	memcpy(key + n + 1, address, len + 1);
+	return true;
+}
+
+
+/* The marks go first: whatever the memo forgets when it fills up, it forgets
+ * with them, so "read" still means every household of the grid is there. */
+static int read_grid_households(wg_req *r, int64_t grid)
+{
+	char key[HOUSEHOLD_KEY], hkey[WG_I64_DIGITS + 1], gkey[WG_I64_DIGITS + 1];
 	wg_stmt *s;
 	wg_param p[] = { WG_PINT(grid), WG_PINT(WG_IMPORT_GRID_HOUSEHOLDS + 1) };
-	struct grid_household *h = wg_malloc((WG_IMPORT_GRID_HOUSEHOLDS + 1) * sizeof *h);
-	if (!h)
-		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	size_t rows = 0;
+	household_memo_key(grid, gkey);
+	import_memo_set(r, MEMO_GRID_READ, gkey, 1, NULL);
 	/* An address's household is its first: the lowest id, as one by one. */
-	size_t n = 0, rows = 0;
 	int rc = store_query(r->db, "SELECT id, address FROM households WHERE grid_id = ? ORDER BY id LIMIT ?", p, 2, &s);
-	if (!rc) {
-		int step;
-		while ((step = stmt_next(s)) == 1 && rows++ < WG_IMPORT_GRID_HOUSEHOLDS) {
-			int len = snprintf(h[n].key, sizeof h[n].key, "%lld|%s", (long long)grid, stmt_text(s, 1));
-			h[n].id = stmt_int(s, 0);
-			n += len > 0 && (size_t)len < sizeof h[n].key;  /* a long address is asked for on its own */
-		}
-		stmt_done(s);
-		rc = step < 0 ? -step : 0;
-	}
-	*complete = !rc && rows <= WG_IMPORT_GRID_HOUSEHOLDS;
-	/* Kept together with the mark that says they are all there: forgotten together too. */
-	import_memo_reserve(r, 2 * n + 1);
-	for (size_t i = 0; !rc && i < n; i++) {
-		import_memo_set(r, MEMO_HOUSEHOLD, h[i].key, h[i].id, NULL);
-		household_memo_key(h[i].id, hkey);
-		import_memo_set(r, MEMO_HOUSEHOLD_GRID, hkey, grid, NULL);
-	}
-	wg_free(h);
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
-	if (*complete) {
-		household_memo_key(grid, hkey);
-		import_memo_set(r, MEMO_GRID_READ, hkey, 1, NULL);
+	while ((rc = stmt_next(s)) == 1 && rows++ < WG_IMPORT_GRID_HOUSEHOLDS) {
+		int64_t id = stmt_int(s, 0);
+		if (household_key(grid, stmt_text(s, 1), key))  /* a long address is asked for on its own */
+			import_memo_set(r, MEMO_HOUSEHOLD, key, id, NULL);
+		household_memo_key(id, hkey);
+		import_memo_set(r, MEMO_HOUSEHOLD_GRID, hkey, grid, NULL);
 	}
+	stmt_done(s);
+	if (rc < 0)
+		return req_fail(r, -rc, NULL, NULL, NULL);
+	if (rows > WG_IMPORT_GRID_HOUSEHOLDS)
+		import_memo_set(r, MEMO_GRID_PARTLY, gkey, 1, NULL);
 	return 0;
+}
+
+/* Whether every household of the grid is in the memo (read_grid_households). */
+static bool grid_households_known(wg_req *r, int64_t grid)
+{
+	char gkey[WG_I64_DIGITS + 1];
+	int64_t unused;
+	household_memo_key(grid, gkey);
+	return import_memo_get(r, MEMO_GRID_READ, gkey, &unused, NULL) && !import_memo_get(r, MEMO_GRID_PARTLY, gkey, &unused, NULL);
 }
 
 int household_prefetch_grid(wg_req *r, int64_t grid)
 {
 	char gkey[WG_I64_DIGITS + 1];
-	int64_t seen;
-	bool complete;
+	int64_t unused;
 	household_memo_key(grid, gkey);
-	if (!import_batching(r) || import_memo_get(r, MEMO_GRID_READ, gkey, &seen, NULL))
+	if (!import_in_progress(r) || import_memo_get(r, MEMO_GRID_READ, gkey, &unused, NULL))
 		return 0;
-	return read_grid_households(r, grid, &complete);
+	return read_grid_households(r, grid);
 }
 
 /* The first household at the address of the grid, 0 if none (*id). */
 static int household_at(wg_req *r, int64_t grid, const char *address, const char *key, int64_t *id)
 {
-	char gkey[WG_I64_DIGITS + 1];
-	int64_t seen;
-	bool complete = false;
 	*id = 0;
-	household_memo_key(grid, gkey);
-	if (import_batching(r) && !import_memo_get(r, MEMO_GRID_READ, gkey, &seen, NULL)) {
-		if (read_grid_households(r, grid, &complete))
-			return r->fail.code;
-		if (key && import_memo_get(r, MEMO_HOUSEHOLD, key, id, NULL))
-			return 0;
-	} else if (import_batching(r)) {
-		complete = true;  /* read, and the address was not among them */
-	}
-	if (complete && key)
+	if (import_in_progress(r) && household_prefetch_grid(r, grid))
+		return r->fail.code;
+	if (key && import_memo_get(r, MEMO_HOUSEHOLD, key, id, NULL))
 		return 0;
+	if (key && grid_households_known(r, grid))
+		return 0;  /* read, and the address was not among them */
 	wg_param p[] = { WG_PINT(grid), WG_PTEXT(address) };
 	int rc = store_int(r->db, "SELECT id FROM households WHERE grid_id = ? AND address = ? ORDER BY id LIMIT 1", p, 2, id);
 	if (rc && rc != WG_ERR_NOT_FOUND)
@@ -177,9 +178,8 @@ static int household_create(wg_req *r, int64_t grid, const char *address, int64_
  * the family join it. */
 int household_by_address(wg_req *r, int64_t grid, const char *address, int64_t *id)
 {
-	char key[320], hkey[WG_I64_DIGITS + 1];
-	int n = snprintf(key, sizeof key, "%lld|%s", (long long)grid, address);
-	bool memo = n > 0 && (size_t)n < sizeof key;
+	char key[HOUSEHOLD_KEY], hkey[WG_I64_DIGITS + 1];
+	bool memo = household_key(grid, address, key);
 	if (memo && import_memo_get(r, MEMO_HOUSEHOLD, key, id, NULL))
 		return 0;
 	if (household_at(r, grid, address, memo ? key : NULL, id) || (!*id && household_create(r, grid, address, id)))

@@ -188,9 +188,9 @@ void     import_count_extra(wg_req *r, const char *resource);
  * after_insert acts on it); cleared before each row. */
 void     import_mark_row(wg_req *r);
 bool     import_row_is_marked(const wg_req *r);
-/* Makes room for n more memo entries now (forgetting all when needed), so
- * that n entries set together are also forgotten together. */
-void     import_memo_reserve(wg_req *r, size_t n);
+/* Whether the import's reading thread found v, as the value of the field
+ * named so, valid, and made it canonical (a hook need not check it again). */
+bool     import_value_checked(const wg_req *r, const struct wg_resource *res, const char *field, const json_t *v);
 
 /* On PostgreSQL an import sends its rows in chunks, each a batch of writes
  * (core/store/store.h): a record a row creates goes with the chunk's COPY,

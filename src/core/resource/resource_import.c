@@ -153,7 +153,8 @@ static int find_existing(wg_req *r, const struct wg_resource *res, json_t *row, 
 {
 	json_t *given = json_object_get(row, "_id");
 	int64_t record = st->from_export && json_is_integer(given) ? json_integer_value(given) : 0;
-	json_object_del(row, "_id");
+	if (given)
+		json_object_del(row, "_id");
 	*id = 0;
 	*field = "编号";
 	if (record) {
@@ -368,11 +369,12 @@ static bool import_row(wg_req *r, const struct wg_resource *res, struct import_s
 	int64_t extra_before = im->extra_created;  /* a failed row's households roll back with it */
 	/* What a row allocates in the arena dies with the row: files are long. */
 	wg_arena request_arena = r->arena;
-	arena_init(&r->arena, 1u << 20);
+	r->arena = im->row_arena;
 	im->ahead = ahead;
 	bool failed = !o || import_one(r, res, o, st);
 	im->ahead = NULL;
-	arena_release(&r->arena);
+	arena_clear(&r->arena);
+	im->row_arena = r->arena;
 	r->arena = request_arena;
 	*out_of_memory = r->fail.code == WG_ERR_NOMEM;
 	if (failed) {
@@ -671,6 +673,7 @@ int resource_handle_import(wg_req *r)
 		goto done;
 	st.update = flag;
 	im.updating = st.update;
+	arena_init(&im.row_arena, 1u << 20);
 	r->import = &im;
 	if (!st.errors || !st.rows) {
 		req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
@@ -703,7 +706,7 @@ int resource_handle_import(wg_req *r)
 	ahead = (struct import_ahead_ctx){ .scratch.app = r->app, .res = res, .h = &h, .specs = specs, .nspecs = nspecs };
 	/* Batching, the reading goes on while a chunk is with the database. */
 	sheet_read_ahead(reader, &(struct sheet_prepare){ import_prepare_row, import_release_row, &ahead,
-							 store_batch_supported(r->db) ? 2 * (size_t)r->app->config.import_chunk_rows : 0 });
+							 store_batch_supported(r->db) ? 2 * (size_t)r->app->config.import_chunk_rows : 1024 });
 	uint32_t rows = 0;
 	rc = import_rows(r, res, &st, reader, &h, specs, nspecs, &rows);
 	if (r->progress)

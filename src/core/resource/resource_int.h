@@ -62,6 +62,7 @@ struct wg_import {
 	size_t insert_next;           /* the entry the next new shape replaces */
 	/* Batching (PostgreSQL, resource_batch.c): ids taken ahead per table,
 	 * and the COPY target ("table (id, columns)") of each table and columns. */
+	wg_arena row_arena;           /* r->arena while a row is imported, cleared after each */
 	bool batching;
 	/* Where the row is: 0 before its record is inserted, 1 inserting it, 2
 	 * after; a batch COPYs by stage, so what hooks insert first (a person's

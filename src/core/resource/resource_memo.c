@@ -98,12 +98,6 @@ bool import_memo_get(wg_req *r, const char *slot, const char *key, int64_t *valu
 	return true;
 }
 
-void import_memo_reserve(wg_req *r, size_t n)
-{
-	struct wg_import *im = r->import;
-	if (im && im->memo_used + n >= WG_IMPORT_MEMO_SIZE / 2)
-		import_memo_forget(r);
-}
 
 void import_memo_set(wg_req *r, const char *slot, const char *key, int64_t value, const char *text)
 {
@@ -147,6 +141,7 @@ void import_release(wg_req *r, struct wg_import *im)
 		wg_free(im->insert[i].columns);
 	}
 	import_batch_release(im);
+	arena_release(&im->row_arena);
 	memset(im, 0, sizeof *im);
 }
 

@@ -54,8 +54,10 @@ static int bind_field(wg_req *r, const struct wg_field *f, json_t *v, struct bou
 		size_t i;
 		json_t *e;
 		wg_buf_putc(&t, ',');
-		json_array_foreach(v, i, e)
-			wg_buf_printf(&t, "%s,", json_string_value(e));
+		json_array_foreach(v, i, e) {
+			wg_buf_append(&t, json_string_value(e), json_string_length(e));
+			wg_buf_putc(&t, ',');
+		}
 		char *text = t.err ? NULL : arena_strndup(&r->arena, t.data, t.len);
 		wg_buf_release(&t);
 		if (!text)

@@ -23,7 +23,7 @@ static size_t utf8_chars(const char *s)
 const struct wg_field *resource_field(const struct wg_resource *res, const char *name)
 {
 	for (size_t i = 0; i < res->nfields; i++)
-		if (strcmp(res->fields[i].name, name) == 0)
+		if (res->fields[i].name[0] == name[0] && strcmp(res->fields[i].name, name) == 0)
 			return &res->fields[i];
 	return NULL;
 }
@@ -175,6 +175,12 @@ static bool checked_ahead(const wg_req *r, const struct wg_field *f, const json_
 		if (a->checked[i].field == f && a->checked[i].value == v)
 			return true;
 	return false;
+}
+
+bool import_value_checked(const wg_req *r, const struct wg_resource *res, const char *field, const json_t *v)
+{
+	const struct wg_field *f = import_ahead(r) ? resource_field(res, field) : NULL;
+	return f && checked_ahead(r, f, v);
 }
 
 int resource_validate(wg_req *r, const struct wg_resource *res, json_t *body, bool create)
