@@ -1,6 +1,6 @@
 # wangge — build, run, test.  `make run` and `make test` install what they need.
 CC      ?= cc
-PKGS    := libmicrohttpd jansson sqlite3 libpq libsodium libqrencode xlsxwriter libzip expat freexl zlib
+PKGS    := libmicrohttpd jansson sqlite3 libpq libsodium libqrencode xlsxwriter libzip expat freexl zlib liboath
 WARN    := -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -Wno-format-nonliteral
 CSTD    := -std=c17 -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -124,7 +124,7 @@ FUZZ_OBJ := $(patsubst %.c,build/fuzzobj/%.o,$(LIB_SRC) $(GEN_SRC))
 
 build/fuzzobj/%.o: %.c
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(@D)
@@ -148,4 +148,4 @@ bench:
 clean:
 	rm -rf build
 
--include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(wildcard build/san/tests/modules/example/*.d build/san/example/*.d)
+-include $(OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d) $(wildcard build/san/tests/modules/example/*.d build/san/example/*.d)

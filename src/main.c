@@ -16,7 +16,7 @@ static const struct wg_command commands[] = {
 	{ "keys",    cmd_keys,    "轮换个人信息加密密钥 / rotate the personal-data encryption key" },
 	{ "demo",    cmd_demo,    "生成演示县(真实区划)、演示账户和各模块的演示数据 / build the demo county, accounts and data" },
 	{ "backup",  cmd_backup,  "在线备份 SQLite 数据库 / online backup of the SQLite store" },
-	{ "audit",   cmd_audit,   "校验审计链 / verify the audit chain" },
+	{ "audit",   cmd_audit,   "校验审计链(含归档与检查点)、归档旧记录 / verify the audit trail (archives, checkpoints), archive old records" },
 	{ "routes",  cmd_routes,  "列出全部接口及所需权限 / list every API route and the right it needs" },
 };
 

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-extern const struct wg_module grid_module, registry_module, tracing_module;
+extern const struct wg_module grid_module, registry_module, tracing_module, control_module;
 #ifdef WG_EXAMPLE_MODULE
 extern const struct wg_module example_module;
 #endif
@@ -15,6 +15,7 @@ const struct wg_module *const wg_modules[] = {
 	&grid_module,
 	&registry_module,
 	&tracing_module,
+	&control_module,
 #ifdef WG_EXAMPLE_MODULE
 	&example_module,  /* tests/modules/example: compiled into the test build only */
 #endif

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs the black-box API tests (tests/api, node's test runner) against the
 # sanitizer build of the server, on SQLite or on a throw-away PostgreSQL.
-#   tools/api_tests.sh sqlite|postgres
+#   tools/api_tests.sh sqlite|postgres [test files…]
 set -eu
 cd "$(dirname "$0")/.."
 store=${1:-sqlite}
@@ -19,4 +19,9 @@ if [ "$store" = postgres ]; then
 	export WG_PG_DIR="$pgdir" WG_PG_PORT="$port"
 fi
 echo "== API tests on $store"
-node --test --test-concurrency=1 tests/api/
+shift || true
+if [ $# -gt 0 ]; then
+	node --test --test-concurrency=1 "$@"
+else
+	node --test --test-concurrency=1 tests/api/
+fi

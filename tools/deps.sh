@@ -4,9 +4,9 @@
 set -eu
 what=${1:-build}
 pkgs="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev
-libsodium-dev libqrencode-dev libxlsxwriter-dev libzip-dev libexpat1-dev libfreexl-dev zlib1g-dev tzdata nodejs npm"
+libsodium-dev libqrencode-dev libxlsxwriter-dev libzip-dev libexpat1-dev libfreexl-dev zlib1g-dev tzdata liboath-dev nodejs npm"
 case "$what" in
-test) pkgs="$pkgs libcmocka-dev postgresql sqlite3 curl clang libclang-rt-14-dev chromium fonts-wqy-microhei zbar-tools" ;;
+test) pkgs="$pkgs libcmocka-dev postgresql sqlite3 curl jq clang libclang-rt-14-dev chromium fonts-wqy-microhei zbar-tools openssl" ;;
 bench) pkgs="$pkgs libcmocka-dev postgresql sqlite3 curl clang wrk" ;;
 esac
 missing=""

@@ -1,10 +1,10 @@
 /* SQLite's side of the tracing benchmark (the library, not the shell).
  *
- *   bench_sqlite PREFIX DBFILE TIMEOUT_S
+ *   bench_sqlite PREFIX DBFILE TIMEOUT_S QUERYDIR
  *
  * Loads PREFIX.csv with prepared inserts in one transaction, builds the
- * indexes on (venue, t_in) and (person), then runs the SQL in queries.sql's
- * order: Q1, Q2 (whole window), Q3. A query still running after TIMEOUT_S is
+ * indexes on (venue, t_in) and (person), then runs the SQL of QUERYDIR in
+ * order: Q1, Q2 (whole window), Q3, Q3r. A query still running after TIMEOUT_S is
  * interrupted and reported as `timeout`. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,19 +155,21 @@ int main(int argc, char **argv)
 	printf("RESULT load_csv %.1f\n", now_ms() - t0);
 	t0 = now_ms();
 	if (exec(db, "CREATE INDEX scans_venue ON scans(venue, t_in); CREATE INDEX scans_person ON scans(person);"
-		 "CREATE TABLE cases(person INTEGER PRIMARY KEY, onset INTEGER); ANALYZE;"))
+		 "CREATE TABLE cases(person INTEGER PRIMARY KEY, onset INTEGER);"
+		 "CREATE TABLE cases_random(person INTEGER PRIMARY KEY, onset INTEGER); ANALYZE;"))
 		return 1;
 	printf("RESULT index %.1f\n", now_ms() - t0);
 	fflush(stdout);
-	{
+	for (int k = 0; k < 2; k++) {
 		/* cases: the engine's reader, then inserts */
 		struct trace_case *c;
 		struct trace_diag d;
 		size_t n;
 		sqlite3_stmt *st;
-		snprintf(path, sizeof(path), "%s.cases.csv", argv[1]);
+		snprintf(path, sizeof(path), "%s.%s.csv", argv[1], k ? "cases_random" : "cases");
 		if (cli_read_cases(path, &c, &n, &d) || exec(db, "BEGIN")
-		    || sqlite3_prepare_v2(db, "INSERT INTO cases VALUES(?,?)", -1, &st, NULL))
+		    || sqlite3_prepare_v2(db, k ? "INSERT INTO cases_random VALUES(?,?)"
+					  : "INSERT INTO cases VALUES(?,?)", -1, &st, NULL))
 			return 1;
 		for (size_t i = 0; i < n; i++) {
 			sqlite3_bind_int64(st, 1, c[i].person);
@@ -181,8 +183,8 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	{
-		static const char *names[] = { "q1", "q2", "q3" };
-		for (int q = 0; q < 3; q++) {
+		static const char *names[] = { "q1", "q2", "q3", "q3r" };
+		for (int q = 0; q < 4; q++) {
 			char *sql;
 			snprintf(path, sizeof(path), "%s/%s.sql", argv[4], names[q]);
 			sql = read_text(path);

@@ -5,9 +5,11 @@
  * Loads PREFIX.csv and PREFIX.bin into fresh stores under WORKDIR (timing
  * read + parse + validate + sort + de-duplicate + write + fsync), builds the
  * index, then times Q1 (close contacts of the case in PREFIX.meta), Q2
- * (secondary contacts, whole window = the SQL self-join, and time-ordered)
- * and Q3 (close contacts of the 1,000 cases, distinct pairs; also its CPU
- * time, all threads). Then what a one-shot CLI query pays: a one-shot store
+ * (secondary contacts, whole window = the SQL self-join, and time-ordered),
+ * Q3 (close contacts of the 1,000 cases of PREFIX.cases.csv, every onset at
+ * the end of the data: distinct pairs, and ranked rows with evidence; also
+ * CPU time, all threads) and Q3r (the same for PREFIX.cases_random.csv,
+ * onsets spread over the days). Then what a one-shot CLI query pays: a one-shot store
  * that builds and saves the index file, then fresh one-shot stores that
  * load it and answer Q1. Prints `RESULT name median_ms count checksum`
  * lines; checksum = sum of case * 1000003 + contact over the distinct
@@ -204,18 +206,74 @@ static int one_shot(const char *dir, uint32_t who, int64_t onset, const struct t
 	return 0;
 }
 
+/* A batch (Q3: the cases of `path`) both ways, `runs` times each: ranked
+ * rows with evidence (trace_batch_close) and distinct pairs
+ * (trace_batch_pairs); wall and CPU time (all threads), and the pairs'
+ * count and checksum, which must agree. */
+static int batch(trace_store *s, const char *path, const char *name, const struct trace_rule *rule, int runs)
+{
+	struct trace_case *cases = NULL;
+	struct trace_result res = { NULL, 0 };
+	struct trace_diag d;
+	double t[64], c[64], ms, cpu;
+	size_t ncases = 0, count = 0, unknown;
+	uint64_t sum = 0;
+
+	memset(&d, 0, sizeof(d));
+	if (cli_read_cases(path, &cases, &ncases, &d)) {
+		fprintf(stderr, "%s: cannot read %s\n", name, path);
+		return 1;
+	}
+	for (int i = 0; i < runs; i++) {
+		trace_result_free(&res);
+		ms = now_ms();
+		cpu = cpu_ms();
+		if (trace_batch_close(s, cases, ncases, rule, &res, &unknown))
+			return 1;
+		t[i] = now_ms() - ms;
+		c[i] = cpu_ms() - cpu;
+		if (getenv("BENCH_VERBOSE"))
+			fprintf(stderr, "%s evidence run %d: %.1f ms wall %.1f ms cpu\n", name, i, t[i], c[i]);
+	}
+	sum_pairs(&res, &count, &sum);
+	trace_result_free(&res);
+	printf("RESULT %s_evidence %.1f %zu %llu\n", name, median(t, runs), count, (unsigned long long)sum);
+	printf("RESULT %s_evidence_cpu %.1f %zu\n", name, median(c, runs), count);
+	fflush(stdout);
+	for (int i = 0; i < runs; i++) {
+		struct trace_pairs pr;
+		ms = now_ms();
+		cpu = cpu_ms();
+		if (trace_batch_pairs(s, cases, ncases, rule, &pr, &unknown))
+			return 1;
+		t[i] = now_ms() - ms;
+		c[i] = cpu_ms() - cpu;
+		if (getenv("BENCH_VERBOSE"))
+			fprintf(stderr, "%s pairs run %d: %.1f ms wall %.1f ms cpu\n", name, i, t[i], c[i]);
+		count = pr.n;
+		sum = 0;
+		for (size_t k = 0; k < pr.n; k++)
+			sum += (uint64_t)pr.pairs[k].source * 1000003u + pr.pairs[k].person;
+		trace_pairs_free(&pr);
+	}
+	printf("RESULT %s %.1f %zu %llu\n", name, median(t, runs), count, (unsigned long long)sum);
+	printf("RESULT %s_cpu %.1f %zu\n", name, median(c, runs), count);
+	fflush(stdout);
+	wg_free(cases);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char csv[4096], bin[4096], cases_path[4096], d1[4096], d2[4096];
 	struct trace_rule rule;
 	struct trace_result res = { NULL, 0 };
-	struct trace_case *cases = NULL;
 	struct trace_diag d;
 	trace_store *s = NULL;
 	uint32_t who = 0;
 	int64_t onset = 0, now = (int64_t)time(NULL);
-	double ms, cpu, t[64], c[64];
-	size_t n, count, ncases = 0;
+	double ms, t[64];
+	size_t n, count;
 	uint64_t sum;
 	int runs;
 
@@ -302,8 +360,6 @@ int main(int argc, char **argv)
 		printf("RESULT q2_ordered %.1f %zu %llu\n", median(t, runs), count, (unsigned long long)sum);
 	fflush(stdout);
 
-	if (cli_read_cases(cases_path, &cases, &ncases, &d))
-		return 1;
 	runs = 5;
 	if (getenv("BENCH_Q3_RUNS")) {
 		uint32_t v;
@@ -311,23 +367,11 @@ int main(int argc, char **argv)
 		if (wg_parse_u32(e, strlen(e), &v) && v >= 1 && v <= 64)
 			runs = (int)v;
 	}
-	for (int i = 0; i < runs; i++) {
-		size_t unknown;
-		trace_result_free(&res);
-		ms = now_ms();
-		cpu = cpu_ms();
-		if (trace_batch_close(s, cases, ncases, &rule, &res, &unknown))
-			return 1;
-		t[i] = now_ms() - ms;
-		c[i] = cpu_ms() - cpu;
-		if (getenv("BENCH_VERBOSE")) fprintf(stderr, "q3 run %d: %.1f ms wall %.1f ms cpu\n", i, t[i], c[i]);
-	}
-	sum_pairs(&res, &count, &sum);
-	printf("RESULT q3 %.1f %zu %llu\n", median(t, runs), count, (unsigned long long)sum);
-	printf("RESULT q3_cpu %.1f %zu\n", median(c, runs), count);
-	fflush(stdout);
-	trace_result_free(&res);
-	wg_free(cases);
+	if (batch(s, cases_path, "q3", &rule, runs))
+		return 1;
+	snprintf(cases_path, sizeof(cases_path), "%s.cases_random.csv", argv[1]);
+	if (batch(s, cases_path, "q3r", &rule, runs))
+		return 1;
 	trace_store_close(s);
 	return one_shot(d2, who, onset, &rule);
 }

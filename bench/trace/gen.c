@@ -4,7 +4,10 @@
  *
  * Writes OUT.csv (person,venue,t_in,t_out in Unix seconds, generation order),
  * OUT.bin (the engine's binary format, sorted), OUT.cases.csv (1,000 distinct
- * cases, person,onset) and OUT.meta (the Q1 case and the onset).
+ * cases, person,onset, every onset at the end of the data: each case looks
+ * back the whole window), OUT.cases_random.csv (1,000 distinct cases with
+ * onsets spread over the days, from a generator of their own so the other
+ * files do not change) and OUT.meta (the Q1 case and the onset).
  * Venues have Zipf(0.7) popularity; every person has 2 regular venues that
  * take 40 % of the scans, 2-6 scans a day, stays of 5-120 minutes between
  * 06:00 and 22:00 UTC, from 2022-04-01 for DAYS days. */
@@ -175,6 +178,28 @@ int main(int argc, char **argv)
 		fprintf(meta, "CASE=%u\nONSET=%lld\nSCANS=%zu\nPERSONS=%u\nVENUES=%u\n",
 			1 + below(persons), (long long)onset, n, persons, venues);
 		fclose(meta);
+	}
+	{
+		/* random onsets, on a generator of their own */
+		uint8_t *taken = calloc(persons + 1, 1);
+		uint32_t k = 0;
+		rng = 0x2545F4914F6CDD1Dull ^ (uint64_t)seed * 0xD1B54A32D192ED03ull;
+		snprintf(path, sizeof(path), "%s.cases_random.csv", argv[5]);
+		cases = fopen(path, "w");
+		if (!cases || !taken)
+			return 1;
+		fputs("person,onset\n", cases);
+		while (k < NCASES) {
+			uint32_t p = 1 + below(persons);
+			int64_t onset = START + 86400 + (int64_t)below((days - 1) * 86400);
+			if (taken[p])
+				continue;
+			taken[p] = 1;
+			fprintf(cases, "%u,%lld\n", p, (long long)onset);
+			k++;
+		}
+		fclose(cases);
+		free(taken);
 	}
 	fprintf(stderr, "gen: %zu rows in the CSV, %zu distinct scans in the binary file\n", generated, n);
 	wg_free(recs);

@@ -30,12 +30,14 @@ echo "RESULT load_csv $t"
 t=$( { printf '\\timing on\n'
 	echo "CREATE INDEX scans_venue ON scans(venue, t_in); CREATE INDEX scans_person ON scans(person);"
 	echo "CREATE TABLE cases(person integer PRIMARY KEY, onset bigint);"
+	echo "CREATE TABLE cases_random(person integer PRIMARY KEY, onset bigint);"
 	printf '\\copy cases FROM %s CSV HEADER\n' "$prefix.cases.csv"
-	echo "VACUUM ANALYZE scans; ANALYZE cases;"; } | $PSQL 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' \
+	printf '\\copy cases_random FROM %s CSV HEADER\n' "$prefix.cases_random.csv"
+	echo "VACUUM ANALYZE scans; ANALYZE cases; ANALYZE cases_random;"; } | $PSQL 2>&1 | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' \
 	| awk '{s+=$1} END {printf "%.1f", s}')
 echo "RESULT index $t"
 
-for q in q1:11 q2:3 q3:3; do
+for q in q1:11 q2:3 q3:3 q3r:3; do
 	name=${q%%:*}; runs=${q##*:}
 	times=""; res=""
 	i=0

@@ -61,7 +61,7 @@ int cmd_init(int argc, char **argv)
 	if (make_dir(path))
 		return 1;
 	static const struct { const char *name; size_t size; } keys[] = {
-		{ "audit.key", 32 }, { "field.1.key", 32 }, { "blind.key", 32 }, { "pass_seed.key", 32 },
+		{ "audit.key", 32 }, { "audit_sign.key", 32 }, { "field.1.key", 32 }, { "blind.key", 32 }, { "pass_seed.key", 32 },
 	};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
 		snprintf(path, sizeof path, "%s/keys/%s", data, keys[i].name);
@@ -88,13 +88,20 @@ int cmd_init(int argc, char **argv)
 		return wg_error("migration failed / 数据库迁移失败"), 1;
 	}
 	if (password_stdin) {
-		const char *en;
-		if (cli_read_secret(password, sizeof password) || auth_password_problem(password, &en)) {
+		char zh[WG_PASSWORD_WHY], en[WG_PASSWORD_WHY];
+		if (cli_read_secret(password, sizeof password)) {
 			platform_close(app);
-			return wg_error("the admin password must be 10 to 256 characters / 密码长度应为 10 到 256"), 2;
+			return 2;
+		}
+		if (auth_password_problem(&app->config, password, "admin", zh, en)) {
+			platform_close(app);
+			return wg_error("%s / %s", en, zh), 2;
 		}
 	} else {
-		random_password(password, 17);
+		char zh[WG_PASSWORD_WHY], en[WG_PASSWORD_WHY];
+		do
+			random_password(password, 17);
+		while (auth_password_problem(&app->config, password, "admin", zh, en));
 	}
 	wg_conn *c;
 	int64_t root, admin;

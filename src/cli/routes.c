@@ -19,8 +19,9 @@ int cmd_routes(int argc, char **argv)
 	for (int i = 0; i < router_count(); i++) {
 		const struct wg_route *r = router_get(i);
 		char flags[64];
-		snprintf(flags, sizeof flags, "%s%s%s%s", r->flags & ROUTE_WRITE ? " write" : "", r->flags & ROUTE_JSON ? " json" : "",
-			 r->flags & ROUTE_UPLOAD ? " upload" : "", r->flags & ROUTE_LIMITED ? " limited" : "");
+		snprintf(flags, sizeof flags, "%s%s%s%s%s", r->flags & ROUTE_WRITE ? " write" : "", r->flags & ROUTE_JSON ? " json" : "",
+			 r->flags & ROUTE_UPLOAD ? " upload" : "", r->flags & ROUTE_LIMITED ? " limited" : "",
+			 r->flags & ROUTE_SCRAPE ? " token" : "");
 		const char *right = r->flags & ROUTE_PUBLIC ? "public" : rbac_right_name(r->right);
 		if (flags[0])
 			printf("%-7s %-36s %-14s%s\n", r->method, r->pattern, right, flags);

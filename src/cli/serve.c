@@ -33,10 +33,10 @@ int cmd_serve(int argc, char **argv)
 	if (threads && (!wg_parse_u32(threads, strlen(threads), &nthreads) || nthreads < 1 || nthreads > 64))
 		return wg_error("--threads must be 1 to 64 / 线程数应为 1 到 64"), 2;
 	struct wg_app *app;
+	if (nthreads)
+		app_set_threads(nthreads);
 	if (cli_open(data, &app))
 		return 1;
-	if (nthreads)
-		app->config.threads = nthreads;
 	log_enable_access(access_log);
 	struct wg_http *http = NULL;
 	sigset_t set;

@@ -16,7 +16,7 @@
 
 #define USER_USAGE "wangge user add USERNAME --role ROLE --scope NODE_ID [--name NAME] [--password-stdin]\n" \
 		   "       wangge user passwd USERNAME [--password-stdin]\n" \
-		   "       wangge user list | disable USERNAME | enable USERNAME  [--data DIR]"
+		   "       wangge user list | disable USERNAME | enable USERNAME | totp-reset USERNAME  [--data DIR]"
 
 static int audited(struct wg_app *app, wg_conn *c, const char *action, const char *username)
 {
@@ -30,12 +30,7 @@ static int ask_password(bool from_stdin, char *password, size_t size)
 		fprintf(stderr, "password / 密码: ");
 		fflush(stderr);
 	}
-	if (cli_read_secret(password, size))
-		return 2;
-	const char *en;
-	if (auth_password_problem(password, &en))
-		return wg_error("password must be 10 to 256 characters / 密码长度应为 10 到 256 个字符"), 2;
-	return 0;
+	return cli_read_secret(password, size) ? 2 : 0;
 }
 
 static int user_list(struct wg_app *app, wg_conn *c)
@@ -114,7 +109,7 @@ int cmd_user(int argc, char **argv)
 		if (!scope || !wg_parse_u32(scope, strlen(scope), &scope_id) || scope_id == 0)
 			return wg_error("--scope must be a grid node id / 请用 --scope 指定网格节点编号"), 2;
 	} else if (strcmp(sub, "passwd") != 0 && strcmp(sub, "list") != 0 && strcmp(sub, "disable") != 0 &&
-		   strcmp(sub, "enable") != 0) {
+		   strcmp(sub, "enable") != 0 && strcmp(sub, "totp-reset") != 0) {
 		fprintf(stderr, "wangge: unknown user command '%s' / 未知子命令\n", sub);
 		opts_usage(USER_USAGE, opts, stderr);
 		return 2;
@@ -124,6 +119,13 @@ int cmd_user(int argc, char **argv)
 	struct wg_app *app;
 	if (cli_open(data, &app))
 		return 1;
+	char zh[WG_PASSWORD_WHY], en[WG_PASSWORD_WHY];
+	if ((strcmp(sub, "add") == 0 || strcmp(sub, "passwd") == 0) &&
+	    auth_password_problem(&app->config, password, username, zh, en)) {
+		sodium_memzero(password, sizeof password);
+		cli_close(app);
+		return wg_error("%s / %s", en, zh), 2;
+	}
 	if (strcmp(sub, "add") == 0 && !rbac_role(role)) {
 		cli_close(app);
 		return wg_error("--role %s is not a role (wangge user --help lists them) / 没有该角色", role), 2;
@@ -172,6 +174,20 @@ int cmd_user(int argc, char **argv)
 		}
 		if (!rc)
 			printf("user %s enabled, sign-in lockout cleared / 已启用并解除锁定\n", username);
+	} else if (strcmp(sub, "totp-reset") == 0) {
+		/* A lost authenticator: two-factor sign-in off, the account's sessions ended. */
+		wg_param p[] = { WG_PINT(time(NULL)), WG_PTEXT(username) };
+		rc = run_in_tx(app, c, "UPDATE users SET totp_secret_enc = NULL, totp_enabled = 0, totp_last_step = 0, updated_at = ?,"
+			       " version = version + 1 WHERE username = ?", p, 2, "totp_reset", username);
+		wg_param d[] = { WG_PTEXT(username) };
+		if (!rc && (store_run(c, "DELETE FROM totp_recovery WHERE user_id = (SELECT id FROM users WHERE username = ?)", d, 1) ||
+			    store_run(c, "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)", d, 1))) {
+			wg_error("cannot clear the recovery codes or sessions of '%s' / 无法清除恢复码或会话", username);
+			rc = 1;
+		}
+		if (!rc)
+			printf("two-factor sign-in of %s reset: it sets up a new authenticator at its next sign-in"
+			       " / 已重置双因素登录\n", username);
 	} else {
 		wg_param p[] = { WG_PINT(time(NULL)), WG_PTEXT(username) };
 		rc = run_in_tx(app, c, "UPDATE users SET disabled = 1, updated_at = ?, version = version + 1 WHERE username = ?",

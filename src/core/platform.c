@@ -25,7 +25,8 @@ static const struct wg_module core_module = {
 };
 
 static const struct wg_module *const core_modules[] = {
-	&core_module, &metrics_api, &session_api, &accounts_api, &roles_api, &jobs_api, &audit_api, &stats_api,
+	&core_module, &metrics_api, &session_api, &twofactor_api, &sessions_api, &accounts_api, &roles_api, &jobs_api, &audit_api,
+	&stats_api, &settings_api,
 };
 
 static bool declared;

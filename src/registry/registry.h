@@ -9,7 +9,9 @@
  *     id, grid_id, node_path, household_id, name, gender, birth_date,
  *     phone_enc, phone_bidx (the person's phone: encrypted as column
  *     "phone", blind-indexed as column "phone"; crypt.h),
- *     address (the household's, '' without one).
+ *     address (the household's, '' without one),
+ *     id_number_bidx (the ID number's blind index, keyed as column
+ *     "id_number"; migration 0020).
  *   The columns stay as they are named here whatever becomes of the tables. */
 #ifndef WG_REGISTRY_H
 #define WG_REGISTRY_H

@@ -19,10 +19,14 @@
  *                   of the earliest event). Whole-window: any contact event
  *                   with a stay of c ending at or after the window start.
  *                   The case and close contacts are never secondary.
- *   companion       same cell, overlap > companion_overlap minutes, stays
- *                   of the case ending at or after the window start; a cell
- *                   where either person dwelt more than dwell_limit minutes
- *                   in the dwell_days before onset (home, work) is skipped.
+ *   companion       时空伴随 as published (Chengdu, 2021): same cell, overlap
+ *                   > companion_overlap minutes (10), stays of the case
+ *                   ending at or after the window start, AND the case or
+ *                   the other person spent more than dwell_limit minutes
+ *                   (30 h) in that cell in the dwell_days (14) before onset:
+ *                   the cell is where one of them lives or works. The
+ *                   opposite reading (such cells excluded) is an option,
+ *                   TRACE_COMP_DWELL_EXCLUDES.
  */
 #ifndef WG_TRACE_H
 #define WG_TRACE_H
@@ -49,7 +53,9 @@
 	X(USAGE,          "命令参数错误",                 "bad arguments") \
 	X(TOO_LARGE,      "数据超过大小限制",             "input exceeds the size limit") \
 	X(COORD,          "经纬度无效或超出范围",         "latitude/longitude invalid or out of range") \
-	X(PARAM,          "参数无效",                     "invalid parameter")
+	X(PARAM,          "参数无效",                     "invalid parameter") \
+	X(SEQUENCE,       "日志记录顺序错误(重放或缺失)", "log records out of sequence (replayed or missing)") \
+	X(BUSY,           "另一进程正在写入扫码日志",     "another process is writing the scan log")
 
 enum trace_err {
 #define TRACE_ERR_ENUM(name, zh, en) TRACE_ERR_##name,
@@ -90,11 +96,23 @@ struct trace_params {
 	uint32_t max_stay_min;   /* longest venue stay accepted, default 120 */
 	uint32_t max_dwell_min;  /* longest cell dwell record accepted, default 1440 */
 	uint32_t cell_size_m;    /* default 800 */
+	uint32_t log_fold_records; /* the log is folded into a segment at this many
+				    * records of a kind, default 1,000,000 */
+	uint32_t log_fold_seconds; /* ... or when its oldest record is this old, default 3600 */
 };
 
 enum trace_mode {
 	TRACE_TIME_ORDERED = 0, /* secondary: met c after c's exposure (default) */
 	TRACE_WHOLE_WINDOW = 1  /* secondary: contacts of contacts (SQL self-join) */
+};
+
+/* What a long dwell (more than comp_dwell_limit_min in the cell in the
+ * comp_dwell_days before onset) does to a companion pair in that cell. */
+enum trace_comp_dwell {
+	TRACE_COMP_DWELL_REQUIRED = 0, /* the published rule (default): the case or the
+					* other person must have dwelt that long there */
+	TRACE_COMP_DWELL_EXCLUDES = 1  /* option, the former local practice: the cell is
+					* left out when either one dwelt that long there */
 };
 
 /* Query rule. */
@@ -107,6 +125,7 @@ struct trace_rule {
 	uint32_t comp_overlap_min;  /* companions: overlap must exceed, default 10 */
 	uint32_t comp_dwell_limit_min; /* companions: long-dwell cell, default 1800 */
 	uint32_t comp_dwell_days;   /* window of the dwell limit, default 14 */
+	enum trace_comp_dwell comp_dwell_rule; /* default TRACE_COMP_DWELL_REQUIRED */
 	int      threads;           /* 0 = all cores */
 };
 
@@ -118,11 +137,15 @@ struct trace_hit {
 	uint32_t person;     /* the contact */
 	uint32_t source;     /* the case (close, companion, batch) or the close contact (secondary) */
 	uint32_t place;      /* venue or cell id */
+	uint32_t src_dwell_min;     /* companions: minutes the case spent in the cell in the
+				     * comp_dwell_days before onset (0 for scans) */
 	int64_t  src_in, src_out;   /* source's stay, Unix seconds */
 	int64_t  hit_in, hit_out;   /* contact's stay */
 	uint32_t overlap_min;       /* overlap of the two stays, 0 if they only met within the buffer */
 	uint32_t events;            /* contact events found (close, companions) */
 	uint64_t total_overlap_min; /* sum over events (close, companions) */
+	uint32_t hit_dwell_min;     /* companions: the contact's minutes in the cell, as
+				     * src_dwell_min (0 for scans) */
 };
 
 struct trace_result {
@@ -132,6 +155,29 @@ struct trace_result {
 void trace_result_free(struct trace_result *r);
 
 typedef struct trace_store trace_store;
+
+/* Threads. A store may be used by many threads at once, with these rules:
+ *  - trace_store_log_append may be called from any number of threads at
+ *    once, and alongside everything else except open and close: appends
+ *    share the store's short lock (never held across a write or an fsync)
+ *    and wait for durability without holding it. Queries never block an
+ *    append for longer than they take to copy a few pointers, folding for
+ *    longer than a swap.
+ *  - Queries (trace_close_contacts, trace_secondary_contacts,
+ *    trace_companions, trace_batch_close, trace_batch_pairs,
+ *    trace_place_count, trace_store_build) may be called from any thread;
+ *    they run one at a time (the store's query lock), each seeing every
+ *    record acknowledged before it began.
+ *  - trace_store_append, trace_store_load_csv, trace_store_expire and
+ *    trace_store_fold may be called from any thread; they run one at a time
+ *    (the store's writer lock), beside appends and queries (expiry waits
+ *    for the query running, and queries for it).
+ *  - trace_store_open and trace_store_close must not run beside anything
+ *    else on the same store; trace_store_one_shot right after the open.
+ *  - trace_store_count, trace_store_log_stats: any time. The other getters
+ *    (bytes_per_rec, max_dur, index_state) read what the last query left,
+ *    when no query runs.
+ * A server therefore needs no lock of its own around the store. */
 
 /* Opens (creating if needed) the store in dir (the directory itself, e.g.
  * DATA/trace). Every segment's header, header checksum and size are checked
@@ -151,6 +197,61 @@ void trace_store_close(trace_store *s);
 int  trace_store_append(trace_store *s, enum trace_kind kind, struct trace_rec *recs,
 			size_t n, int64_t now, size_t *added, struct trace_diag *diag);
 
+/* The scan log: live scans without a segment file each.
+ *
+ * Appends recs[0..n) (at most 65,536) to the kind's log and returns only
+ * when they are durable: many threads may call it at once, and one fsync
+ * covers every record that arrived while the previous one ran (group
+ * commit). Records are checked as by trace_store_append (nothing is
+ * appended if one is bad: diag->row names it); a record the store holds
+ * already, in the log or a segment, is a repeat (*added counts the new
+ * ones). Queries see the log's records as if they were in a segment. The
+ * first append makes this store the log's writer (trace_store_log_start);
+ * TRACE_ERR_BUSY when another process is. After a write or fsync error the
+ * log refuses appends (TRACE_ERR_IO) until the store is reopened; the
+ * records acknowledged before stay. `now` is Unix seconds. */
+int  trace_store_log_append(trace_store *s, enum trace_kind kind, const struct trace_rec *recs,
+			    size_t n, int64_t now, size_t *added, struct trace_diag *diag);
+
+/* Makes this store the writer of its log (DIR/log.lock; TRACE_ERR_BUSY when
+ * another process holds it). The log files are read again as their writer
+ * reads them after a crash: a torn tail (a frame a crash cut short, never
+ * acknowledged) is cut off with a message (trace_set_warn); a damaged frame
+ * before the last good one, a frame out of sequence (a replayed batch) or a
+ * damaged last frame fail with the file and byte offset in diag, and
+ * nothing of that file is used. With `folder`, a thread of the store's own
+ * folds the log when due (see trace_store_fold) until the store is closed;
+ * without, the caller calls trace_store_fold now and then (say every
+ * second). */
+int  trace_store_log_start(trace_store *s, bool folder, struct trace_diag *diag);
+
+/* Folds the log into segments where due: a kind's log with
+ * log_fold_records records, or whose oldest record is log_fold_seconds old
+ * (with force: any record). Appends go on meanwhile; the swap that starts
+ * a new log file is the only moment they wait for. Crash-safe at every
+ * step: a record is in the log, in the new segment, or (for a moment
+ * after a crash) in both, and then the log file is recognised as folded
+ * and deleted at the next start. *folded (may be NULL) = records folded.
+ * A no-op in a store that is not the log's writer. */
+int  trace_store_fold(trace_store *s, bool force, size_t *folded);
+
+struct trace_log_stats {
+	bool     writer;       /* this store writes the log */
+	size_t   records;      /* durable records in the log, not yet folded */
+	size_t   files;        /* log files of the kind */
+	size_t   segments;     /* segment files of the kind */
+	uint64_t folds, commits, fsyncs;
+	uint64_t torn_bytes;   /* torn tail cut off when this store took the log */
+	size_t   seek_bytes;   /* memory of the segments' point lookups */
+	int      error;        /* the log's sticky write error, 0 when none */
+};
+int  trace_store_log_stats(trace_store *s, enum trace_kind kind, struct trace_log_stats *st);
+
+/* Where the engine's messages to the operator go (a torn log tail cut off,
+ * a fold that failed): fn(message), or stderr when fn is NULL. Set once,
+ * before stores are opened. */
+void trace_set_warn(void (*fn)(const char *msg));
+
 /* A CSV file (as trace_parse_csv reads it) checked and appended as by
  * trace_store_append, without the whole batch in one array: *read is the
  * number of rows, *added the number stored. Bad input stores nothing. */
@@ -158,7 +259,10 @@ int  trace_store_load_csv(trace_store *s, enum trace_kind kind, const char *data
 			  int64_t now, size_t *read, size_t *added, struct trace_diag *diag);
 
 /* Deletes every record that ended before now - retention: whole segments are
- * unlinked, partly old ones rewritten without the old records. */
+ * unlinked, partly old ones rewritten without the old records. The log's
+ * writer first folds its whole log, so retention applies to the log's
+ * records as to the segments' (a store that does not write the log leaves
+ * the log to its writer). */
 int  trace_store_expire(trace_store *s, int64_t now, size_t *removed);
 
 /* Number of records of a kind, and bytes of the resident index per record
@@ -228,6 +332,29 @@ struct trace_case {
  * counted in *unknown (may be NULL). */
 int trace_batch_close(trace_store *s, const struct trace_case *cases, size_t n,
 		      const struct trace_rule *r, struct trace_result *out, size_t *unknown);
+
+/* A batch's answer without evidence: its distinct (case, contact) pairs. */
+struct trace_pair {
+	uint32_t source; /* the case */
+	uint32_t person; /* the contact */
+};
+struct trace_pairs {
+	struct trace_pair *pairs;  /* n pairs, by case, then contact person id */
+	size_t n;
+	struct trace_case *cases;  /* the known cases, by person id, each once with
+				    * its earliest onset */
+	size_t *first;             /* cases[i]'s pairs: pairs[first[i] .. first[i + 1]) */
+	size_t ncases;
+};
+/* Close contacts of many cases as distinct pairs: the persons of
+ * trace_batch_close, found on every core and kept as 8 bytes a pair, with
+ * no evidence and no ranking. The evidence and ranking of one case's list,
+ * when someone opens or exports it, are trace_close_contacts(s,
+ * cases[i].person, cases[i].onset, r, ...): the same persons. Unknown
+ * cases are skipped and counted in *unknown (may be NULL). */
+int  trace_batch_pairs(trace_store *s, const struct trace_case *cases, size_t n,
+		       const struct trace_rule *r, struct trace_pairs *out, size_t *unknown);
+void trace_pairs_free(struct trace_pairs *p);
 
 /* For a process that runs a query or two and exits (the CLI): the index is
  * kept on disk next to the segments (DIR/scan.idx, DIR/cell.idx), built and

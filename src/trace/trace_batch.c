@@ -20,17 +20,12 @@
 #include "core/lib/mem.h"
 #include "trace/trace_query.h"
 
-struct batch_case {
-	uint32_t idx;     /* dense person */
-	int64_t  onset;
-};
-
 /* Shared by the threads of one batch; the fields from `mu` on are guarded
  * by it. */
 struct batch {
 	const struct trace_table *t;
 	const struct trace_rule *r;
-	const struct batch_case *cases;
+	const struct tq_case *cases;
 	size_t ncases;
 	int nthreads;
 	pthread_mutex_t mu;
@@ -195,7 +190,7 @@ static int batch_flush(struct batch_thread *w, bool wait)
 static int batch_case_run(struct batch_thread *w, size_t i)
 {
 	struct batch *b = w->b;
-	const struct batch_case *c = &b->cases[i];
+	const struct tq_case *c = &b->cases[i];
 	const uint64_t *order = NULL;
 	struct tq q;
 	size_t off = 0;
@@ -249,57 +244,6 @@ static void *batch_run(void *arg)
 	return NULL;
 }
 
-static int case_cmp(const void *a, const void *b)
-{
-	const struct batch_case *x = a, *y = b;
-	if (x->idx != y->idx)
-		return x->idx < y->idx ? -1 : 1;
-	return x->onset < y->onset ? -1 : x->onset > y->onset;
-}
-
-static int batch_cases(const struct trace_table *t, const struct trace_case *cases, size_t n,
-		       struct batch_case **out, size_t *nout, size_t *unknown)
-{
-	struct batch_case *c;
-	size_t k = 0, w = 0, bytes;
-
-	if (!wg_size_mul(n ? n : 1, sizeof(*c), &bytes) || !(c = wg_malloc(bytes)))
-		return TRACE_ERR_NOMEM;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t idx;
-		if (!trace_table_person(t, cases[i].person, &idx)) {
-			(*unknown)++;
-			continue;
-		}
-		c[k++] = (struct batch_case){ idx, cases[i].onset };
-	}
-	qsort(c, k, sizeof(*c), case_cmp);
-	for (size_t i = 0; i < k; i++) /* one case per person: the earliest onset */
-		if (w == 0 || c[w - 1].idx != c[i].idx)
-			c[w++] = c[i];
-	*out = c;
-	*nout = w;
-	return TRACE_OK;
-}
-
-/* The stays of every case (a no-op where all positions are indexed). */
-static int case_positions(trace_store *s, const struct batch_case *c, size_t nc)
-{
-	uint32_t *who;
-	size_t bytes;
-	int rc;
-
-	if (s->tab[TRACE_SCAN].pos_all)
-		return TRACE_OK;
-	if (!wg_size_mul(nc, sizeof(*who), &bytes) || !(who = wg_malloc(bytes)))
-		return TRACE_ERR_NOMEM;
-	for (size_t i = 0; i < nc; i++)
-		who[i] = c[i].idx;
-	rc = tq_positions(s, TRACE_SCAN, who, nc);
-	wg_free(who);
-	return rc;
-}
-
 /* Runs the threads; one that cannot be started is run here afterwards, so
  * every share of the bound is added. */
 static int batch_threads(struct batch *b)
@@ -329,11 +273,24 @@ static int batch_threads(struct batch *b)
 	return b->rc;
 }
 
+static int batch_locked(trace_store *s, const struct trace_case *cases, size_t n,
+			const struct trace_rule *r, struct trace_result *out, size_t *unknown);
+
 int trace_batch_close(trace_store *s, const struct trace_case *cases, size_t n,
 		      const struct trace_rule *r, struct trace_result *out, size_t *unknown)
 {
+	int rc;
+	pthread_mutex_lock(&s->q_mu);
+	rc = batch_locked(s, cases, n, r, out, unknown);
+	pthread_mutex_unlock(&s->q_mu);
+	return rc;
+}
+
+static int batch_locked(trace_store *s, const struct trace_case *cases, size_t n,
+			const struct trace_rule *r, struct trace_result *out, size_t *unknown)
+{
 	struct batch b;
-	struct batch_case *c = NULL;
+	struct tq_case *c = NULL;
 	size_t nc = 0, dummy = 0;
 	int rc;
 
@@ -343,10 +300,10 @@ int trace_batch_close(trace_store *s, const struct trace_case *cases, size_t n,
 	rc = tq_prepare(s, TRACE_SCAN, 0, out);
 	if (rc)
 		return rc;
-	rc = batch_cases(&s->tab[TRACE_SCAN], cases, n, &c, &nc, unknown);
+	rc = tq_cases(&s->tab[TRACE_SCAN], cases, n, &c, &nc, unknown);
 	if (rc || nc == 0)
 		goto out;
-	rc = case_positions(s, c, nc);
+	rc = tq_case_positions(s, c, nc);
 	if (rc)
 		goto out;
 	memset(&b, 0, sizeof(b));

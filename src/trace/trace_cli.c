@@ -34,8 +34,10 @@
 	X(MAXSTAY,   "max-stay",    1, O_QUERY | O_BATCH | O_LOAD, "MIN   最长停留 / longest stay (load: accepted; query: cut to)") \
 	X(MINOVER,   "min-overlap", 1, O_QUERY | O_BATCH,       "MIN   最短重叠 / minimum overlap (default 0)") \
 	X(MODE,      "mode",        1, O_QUERY,                 "M     次密接规则 / secondary rule: ordered (default) | window") \
+	X(COMPDWELL, "comp-dwell",  1, O_QUERY,                 "R     时空伴随的长时停留(14 天内 >30 小时)/ companions, a long dwell in the cell: require (published rule, default) | exclude (option: leave such cells out)") \
 	X(THREADS,   "threads",     1, O_QUERY | O_BATCH,       "N     线程数 / worker threads (default: all cores)") \
 	X(CASES,     "cases",       1, O_BATCH,                 "FILE  病例文件 / CSV person,onset") \
+	X(EVIDENCE,  "evidence",    0, O_BATCH,                 "      逐条证据与排序 / every pair ranked with its evidence (slower)") \
 	X(CELLS,     "cells",       0, O_LOAD,                  "      位置轨迹 / the CSV holds person,lat,lng,t_in,t_out") \
 	X(NOW,       "now",         1, O_LOAD | O_EXPIRE,       "T     当前时间 / the current time, Unix seconds (replays)") \
 	X(RETENTION, "retention",   1, O_EXPIRE,                "DAYS  保留天数 / retention (default 28)") \
@@ -97,7 +99,7 @@ static const struct cli_cmd cmds[] = {
 	{ "companions", O_QUERY,  0, cmd_companions, "--person ID --onset T",
 	  "时空伴随者 / spatiotemporal companions of a case" },
 	{ "batch",      O_BATCH,  0, cmd_batch,      "--cases FILE",
-	  "批量密接 / close contacts of many cases (distinct pairs)" },
+	  "批量密接 / close contacts of many cases: distinct (case, person) pairs; --evidence for ranked rows with evidence" },
 	{ "expire",     O_EXPIRE, 0, cmd_expire,     "",
 	  "删除过期数据 / delete records older than the retention" },
 	{ "stats",      O_STATS,  0, cmd_stats,      "",
@@ -190,6 +192,9 @@ static int opt_time(struct cli *c, int id, int64_t *out)
 	return 0;
 }
 
+/* The limits this run checks records against, for messages that name them. */
+static struct trace_params limits;
+
 static int get_params(struct cli *c, struct trace_params *p)
 {
 	trace_params_default(p);
@@ -197,6 +202,7 @@ static int get_params(struct cli *c, struct trace_params *p)
 	    || opt_u32(c, OPT_RETENTION, 1, 3650, &p->retention_days)
 	    || opt_u32(c, OPT_CELLSIZE, 200, 100000, &p->cell_size_m))
 		return 2;
+	limits = *p;
 	return 0;
 }
 
@@ -218,6 +224,14 @@ static int get_rule(struct cli *c, struct trace_rule *r)
 			r->mode = TRACE_WHOLE_WINDOW;
 		else
 			return bad_usage(c->cmd, "选项值无效", "invalid option value", c->val[OPT_MODE]);
+	}
+	if (c->set[OPT_COMPDWELL]) {
+		if (strcmp(c->val[OPT_COMPDWELL], "require") == 0)
+			r->comp_dwell_rule = TRACE_COMP_DWELL_REQUIRED;
+		else if (strcmp(c->val[OPT_COMPDWELL], "exclude") == 0)
+			r->comp_dwell_rule = TRACE_COMP_DWELL_EXCLUDES;
+		else
+			return bad_usage(c->cmd, "选项值无效", "invalid option value", c->val[OPT_COMPDWELL]);
 	}
 	return 0;
 }
@@ -250,6 +264,10 @@ static int report(int rc, const struct trace_diag *d, const char *source)
 			 (unsigned long long)d->offset, d->what, trace_err_en(rc));
 	else
 		wg_error("%s: %s / %s: %s", source, trace_err_zh(rc), source, trace_err_en(rc));
+	if (rc == TRACE_ERR_TOO_LONG && limits.max_stay_min)
+		wg_error("上限:扫码停留 %u 分钟,位置记录 %u 分钟(扫码上限可用 --max-stay 调整)/ the limit: %u minutes a scan, "
+			 "%u a location record (--max-stay sets the scans')", limits.max_stay_min, limits.max_dwell_min,
+			 limits.max_stay_min, limits.max_dwell_min);
 	return 1;
 }
 
@@ -453,6 +471,7 @@ static int cmd_batch(struct cli *c)
 	struct trace_params p;
 	struct trace_rule r;
 	struct trace_result res = { NULL, 0 };
+	struct trace_pairs pairs;
 	struct trace_case *cases = NULL;
 	struct trace_diag d;
 	enum cli_format fmt;
@@ -460,6 +479,7 @@ static int cmd_batch(struct cli *c)
 	size_t n = 0, unknown = 0;
 	int rc;
 
+	memset(&pairs, 0, sizeof(pairs));
 	if ((rc = get_params(c, &p)) || (rc = get_rule(c, &r)) || (rc = get_format(c, &fmt)))
 		return rc;
 	if (!c->set[OPT_CASES])
@@ -474,7 +494,10 @@ static int cmd_batch(struct cli *c)
 	if (rc)
 		goto out;
 	trace_store_one_shot(s);
-	rc = trace_batch_close(s, cases, n, &r, &res, &unknown);
+	if (c->set[OPT_EVIDENCE])
+		rc = trace_batch_close(s, cases, n, &r, &res, &unknown);
+	else
+		rc = trace_batch_pairs(s, cases, n, &r, &pairs, &unknown);
 	note_index(s);
 	if (rc) {
 		rc = report(rc, NULL, "trace batch");
@@ -483,10 +506,18 @@ static int cmd_batch(struct cli *c)
 	if (unknown)
 		fprintf(stderr, "wangge: %zu 个病例人员不存在,已跳过 / %zu unknown case persons skipped\n",
 			unknown, unknown);
-	rc = cli_print(stdout, fmt, "batch", &res) ? 1 : 0;
+	if (c->set[OPT_EVIDENCE]) {
+		rc = cli_print(stdout, fmt, "batch", &res) ? 1 : 0;
+	} else {
+		rc = fflush(stdout) != 0 ? TRACE_ERR_IO
+		     : cli_write_pairs(STDOUT_FILENO, fmt, &pairs, trace_threads(&r));
+		if (rc)
+			rc = report(rc, NULL, "trace batch");
+	}
 out:
 	wg_free(cases);
 	trace_result_free(&res);
+	trace_pairs_free(&pairs);
 	trace_store_close(s);
 	return rc;
 }

@@ -22,5 +22,8 @@ void cli_progress(const char *label, uint64_t done, uint64_t total);
 int  cli_read_cases(const char *path, struct trace_case **cases, size_t *n, struct trace_diag *d);
 /* Prints a result; `what` is the command (close, secondary, companions, batch). */
 int  cli_print(FILE *f, enum cli_format fmt, const char *what, const struct trace_result *r);
+/* Writes a batch's pairs to fd (CSV `case,person`, JSON, or a table),
+ * formatted by `threads` threads while this one writes. */
+int  cli_write_pairs(int fd, enum cli_format fmt, const struct trace_pairs *p, int threads);
 
 #endif

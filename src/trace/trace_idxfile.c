@@ -20,6 +20,7 @@
  * 10 bytes a record plus 8 a place and 4 a person. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -50,13 +51,13 @@ int trace_idx_path(const struct trace_store *s, enum trace_kind kind, char *buf,
 	return n < 0 || (size_t)n >= cap ? TRACE_ERR_TOO_LARGE : TRACE_OK;
 }
 
-uint64_t trace_idx_signature(const struct trace_store *s, enum trace_kind kind)
+uint64_t trace_idx_signature(const struct trace_seg *segs, size_t nseg, enum trace_kind kind)
 {
 	uint64_t acc[6] = { IDX_VERSION, (uint64_t)kind, 0, 0, 0, 0 };
 	uint64_t sig = trace_checksum(acc, sizeof(acc));
 
-	for (size_t i = 0; i < s->nseg; i++) {
-		const struct trace_seg *g = &s->segs[i];
+	for (size_t i = 0; i < nseg; i++) {
+		const struct trace_seg *g = &segs[i];
 		if (g->kind != (uint32_t)kind)
 			continue;
 		acc[0] = sig;
@@ -100,7 +101,8 @@ static const void *section_data(const struct trace_table *t, int i)
 	}
 }
 
-int trace_idx_save(const struct trace_store *s, enum trace_kind kind, const struct trace_table *t)
+int trace_idx_save(const struct trace_store *s, const struct trace_seg *segs, size_t nseg,
+		   enum trace_kind kind, const struct trace_table *t)
 {
 	static const uint8_t zeros[8];
 	char path[4096], tmp[4200];
@@ -125,7 +127,7 @@ int trace_idx_save(const struct trace_store *s, enum trace_kind kind, const stru
 	wr32(hdr + 24, t->nplace);
 	wr32(hdr + 28, t->npers);
 	wr32(hdr + 32, t->max_dur);
-	wr64(hdr + 40, trace_idx_signature(s, kind));
+	wr64(hdr + 40, trace_idx_signature(segs, nseg, kind));
 	wr64(hdr + 48, l.payload);
 	for (int i = 0; i < IDX_NSEC; i++)
 		wr64(hdr + 56 + 8 * i, trace_checksum(section_data(t, i), (size_t)l.len[i]));
@@ -241,11 +243,52 @@ static int idx_map(const char *path, enum trace_kind kind, uint64_t sig, struct 
 	return TRACE_OK;
 }
 
+/* The checksums of a run of sections (and their zero padding), on a
+ * thread of its own when there is one: the index file is read by every
+ * one-shot query, and its two big sections take a core each. */
+struct sec_check {
+	const uint8_t *p;
+	const struct idx_layout *l;
+	int from, to;
+	int bad;      /* the first section that fails, or -1 */
+};
+
+static void *check_sections(void *arg)
+{
+	struct sec_check *c = arg;
+	c->bad = -1;
+	for (int i = c->from; i < c->to && c->bad < 0; i++) {
+		const uint8_t *sec = c->p + IDX_HEADER + c->l->off[i];
+		bool pad_zero = true;
+		for (uint64_t b = c->l->len[i]; b < ((c->l->len[i] + 7) & ~(uint64_t)7); b++)
+			pad_zero = pad_zero && sec[b] == 0;
+		if (!pad_zero || trace_checksum(sec, (size_t)c->l->len[i]) != rd64(c->p + 56 + 8 * i))
+			c->bad = i;
+	}
+	return NULL;
+}
+
+/* The sections as two runs of about equal size (r_person, sections 0-3,
+ * and r_tin with r_dur, 4-5, at 4 + 4 + 2 bytes a record), checked at once. */
+static int check_all(const uint8_t *p, const struct idx_layout *l)
+{
+	struct sec_check c[2] = { { p, l, 0, 4, -1 }, { p, l, 4, IDX_NSEC, -1 } };
+	pthread_t th;
+	bool threaded = pthread_create(&th, NULL, check_sections, &c[1]) == 0;
+
+	check_sections(&c[0]);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		check_sections(&c[1]);
+	return c[0].bad >= 0 ? c[0].bad : c[1].bad;
+}
+
 /* Loads the index file into t (arrays pointing into the mapping, no
  * per-person positions yet). TRACE_OK, TRACE_INDEX_REBUILT when there is no
  * file or it is stale, or the error that makes the file unusable (named in d). */
-int trace_idx_load(const struct trace_store *s, enum trace_kind kind, struct trace_table *t,
-		   struct trace_diag *d)
+int trace_idx_load(const struct trace_store *s, const struct trace_seg *segs, size_t nseg,
+		   enum trace_kind kind, struct trace_table *t, struct trace_diag *d)
 {
 	char path[4096];
 	struct idx_layout l;
@@ -257,17 +300,14 @@ int trace_idx_load(const struct trace_store *s, enum trace_kind kind, struct tra
 	rc = trace_idx_path(s, kind, path, sizeof(path));
 	if (rc)
 		return rc;
-	rc = idx_map(path, kind, trace_idx_signature(s, kind), &l, &base, &len, d);
+	rc = idx_map(path, kind, trace_idx_signature(segs, nseg, kind), &l, &base, &len, d);
 	if (rc)
 		return rc;
 	p = base;
-	for (int i = 0; i < IDX_NSEC; i++) {
-		const uint8_t *sec = p + IDX_HEADER + l.off[i];
-		bool pad_zero = true;
-		for (uint64_t b = l.len[i]; b < ((l.len[i] + 7) & ~(uint64_t)7); b++)
-			pad_zero = pad_zero && sec[b] == 0;
-		if (!pad_zero || trace_checksum(sec, (size_t)l.len[i]) != rd64(p + 56 + 8 * i)) {
-			rc = idx_fail(d, TRACE_ERR_CORRUPT, IDX_HEADER + l.off[i], path);
+	{
+		int bad = check_all(p, &l);
+		if (bad >= 0) {
+			rc = idx_fail(d, TRACE_ERR_CORRUPT, IDX_HEADER + l.off[bad], path);
 			goto bad;
 		}
 	}

@@ -406,9 +406,9 @@ int trace_table_positions(struct trace_table *t, const uint32_t *want, size_t nw
 	return rc;
 }
 
-int trace_table_build(struct trace_store *s, enum trace_kind kind, struct trace_diag *d)
+int trace_table_build(const struct trace_store *s, const struct trace_seg *segs, size_t nseg,
+		      enum trace_kind kind, struct trace_table *t, struct trace_diag *d)
 {
-	struct trace_table *t = &s->tab[kind];
 	struct trace_map *maps = NULL;
 	struct builder b;
 	size_t k = 0, total = 0;
@@ -418,13 +418,13 @@ int trace_table_build(struct trace_store *s, enum trace_kind kind, struct trace_
 	memset(&b, 0, sizeof(b));
 	b.t = t;
 	b.cap_place = 1024;
-	maps = alloc_array(s->nseg, sizeof(*maps));
+	maps = alloc_array(nseg, sizeof(*maps));
 	if (!maps)
 		goto out;
-	for (size_t i = 0; i < s->nseg; i++) {
-		if (s->segs[i].kind != (uint32_t)kind)
+	for (size_t i = 0; i < nseg; i++) {
+		if (segs[i].kind != (uint32_t)kind)
 			continue;
-		rc = trace_seg_map(s, &s->segs[i], &maps[k], d);
+		rc = trace_seg_map(s, &segs[i], &maps[k], d);
 		if (rc)
 			goto out;
 		total += maps[k++].n;

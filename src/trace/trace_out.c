@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/lib/mem.h"
+#include "core/lib/timefmt.h"
 #include "core/lib/parse.h"
 #include "trace/trace_int.h"
 #include "trace/trace_cli.h"
@@ -182,15 +183,19 @@ out:
 	return rc;
 }
 
+/* Tables show local time, as a person reads it (core/lib/timefmt.h). */
 static void put_time(FILE *f, int64_t t)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	char s[32];
-	if (gmtime_r(&tt, &tm) && strftime(s, sizeof(s), "%Y-%m-%d %H:%M", &tm))
-		fputs(s, f);
-	else
-		fprintf(f, "%lld", (long long)t);
+	char s[WG_TIME_HUMAN];
+	wg_time_human(t, s);
+	fputs(s, f);
+}
+
+static void put_iso(FILE *f, int64_t t)
+{
+	char s[WG_TIME_ISO];
+	wg_time_iso(t, s);
+	fputs(s, f);
 }
 
 static const char *source_name(const char *what)
@@ -198,12 +203,24 @@ static const char *source_name(const char *what)
 	return strcmp(what, "secondary") == 0 ? "via" : "case";
 }
 
+static bool is_companions(const char *what)
+{
+	return strcmp(what, "companions") == 0;
+}
+
+/* A secondary contact is found at the first stay that meets a close
+ * contact's: its encounters are not counted, so events and total are
+ * shown as not known rather than as 0. */
 static void print_table(FILE *f, const char *what, const struct trace_result *r)
 {
-	bool sec = strcmp(what, "secondary") == 0;
-	fprintf(f, "%-6s %-10s %-10s %-10s %-33s %-33s %8s %6s %8s\n", "rank", "person",
-		sec ? "via(密接)" : "case", strcmp(what, "companions") == 0 ? "cell" : "venue",
-		"source stay (UTC)", "contact stay (UTC)", "overlap", "events", "total");
+	bool sec = strcmp(what, "secondary") == 0, comp = is_companions(what);
+	char src_head[64], hit_head[64];
+	snprintf(src_head, sizeof src_head, "source stay (%s)", wg_time_zone());
+	snprintf(hit_head, sizeof hit_head, "contact stay (%s)", wg_time_zone());
+	fprintf(f, "%-6s %-10s %-10s %-10s %-35s %-35s %8s %6s %8s%s\n", "rank", "person",
+		sec ? "via(密接)" : "case", comp ? "cell" : "venue",
+		src_head, hit_head, "overlap", "events", "total",
+		comp ? "  dwell(case) dwell(contact)" : "");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct trace_hit *h = &r->hits[i];
 		fprintf(f, "%-6zu %-10u %-10u %-10u ", i + 1, h->person, h->source, h->place);
@@ -214,38 +231,71 @@ static void print_table(FILE *f, const char *what, const struct trace_result *r)
 		put_time(f, h->hit_in);
 		fputs(" – ", f);
 		put_time(f, h->hit_out);
-		fprintf(f, " %8u %6u %8llu\n", h->overlap_min, h->events,
-			(unsigned long long)h->total_overlap_min);
+		if (sec)
+			fprintf(f, " %8u %6s %8s", h->overlap_min, "-", "-");
+		else
+			fprintf(f, " %8u %6u %8llu", h->overlap_min, h->events,
+				(unsigned long long)h->total_overlap_min);
+		if (comp)
+			fprintf(f, "  %11u %14u", h->src_dwell_min, h->hit_dwell_min);
+		fputc('\n', f);
 	}
 	fprintf(f, "%zu %s\n", r->n, r->n == 1 ? "person" : "persons");
 }
 
+/* Each time as Unix seconds and beside it in local ISO 8601 (as the API's
+ * twins); events and total empty for secondary contacts (not counted). */
 static void print_csv(FILE *f, const char *what, const struct trace_result *r)
 {
-	fprintf(f, "rank,person,%s,place,source_in,source_out,contact_in,contact_out,"
-		"overlap_min,events,total_overlap_min\n", source_name(what));
+	bool comp = is_companions(what), sec = strcmp(what, "secondary") == 0;
+	fprintf(f, "rank,person,%s,%s,source_in,source_in_at,source_out,source_out_at,contact_in,contact_in_at,"
+		"contact_out,contact_out_at,overlap_min,events,total_overlap_min%s\n", source_name(what),
+		comp ? "cell" : "venue", comp ? ",source_dwell_min,contact_dwell_min" : "");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct trace_hit *h = &r->hits[i];
-		fprintf(f, "%zu,%u,%u,%u,%lld,%lld,%lld,%lld,%u,%u,%llu\n", i + 1, h->person, h->source,
-			h->place, (long long)h->src_in, (long long)h->src_out, (long long)h->hit_in,
-			(long long)h->hit_out, h->overlap_min, h->events,
-			(unsigned long long)h->total_overlap_min);
+		const int64_t t[4] = { h->src_in, h->src_out, h->hit_in, h->hit_out };
+		fprintf(f, "%zu,%u,%u,%u", i + 1, h->person, h->source, h->place);
+		for (int k = 0; k < 4; k++) {
+			fprintf(f, ",%lld,", (long long)t[k]);
+			put_iso(f, t[k]);
+		}
+		if (sec)
+			fprintf(f, ",%u,,", h->overlap_min);
+		else
+			fprintf(f, ",%u,%u,%llu", h->overlap_min, h->events, (unsigned long long)h->total_overlap_min);
+		if (comp)
+			fprintf(f, ",%u,%u", h->src_dwell_min, h->hit_dwell_min);
+		fputc('\n', f);
 	}
 }
 
 static void print_json(FILE *f, const char *what, const struct trace_result *r)
 {
+	bool sec = strcmp(what, "secondary") == 0;
 	fprintf(f, "{\"query\":\"%s\",\"count\":%zu,\"results\":[", what, r->n);
 	for (size_t i = 0; i < r->n; i++) {
 		const struct trace_hit *h = &r->hits[i];
+		char at[4][WG_TIME_ISO];
+		wg_time_iso(h->src_in, at[0]);
+		wg_time_iso(h->src_out, at[1]);
+		wg_time_iso(h->hit_in, at[2]);
+		wg_time_iso(h->hit_out, at[3]);
 		fprintf(f, "%s\n{\"rank\":%zu,\"person\":%u,\"%s\":%u,\"%s\":%u,"
-			"\"source_stay\":[%lld,%lld],\"contact_stay\":[%lld,%lld],"
-			"\"overlap_min\":%u,\"events\":%u,\"total_overlap_min\":%llu}",
+			"\"source_stay\":[%lld,%lld],\"source_stay_at\":[\"%s\",\"%s\"],"
+			"\"contact_stay\":[%lld,%lld],\"contact_stay_at\":[\"%s\",\"%s\"],\"overlap_min\":%u",
 			i ? "," : "", i + 1, h->person, source_name(what), h->source,
-			strcmp(what, "companions") == 0 ? "cell" : "venue", h->place,
-			(long long)h->src_in, (long long)h->src_out, (long long)h->hit_in,
-			(long long)h->hit_out, h->overlap_min, h->events,
-			(unsigned long long)h->total_overlap_min);
+			is_companions(what) ? "cell" : "venue", h->place,
+			(long long)h->src_in, (long long)h->src_out, at[0], at[1], (long long)h->hit_in,
+			(long long)h->hit_out, at[2], at[3], h->overlap_min);
+		if (sec)
+			fputs(",\"events\":null,\"total_overlap_min\":null", f);
+		else
+			fprintf(f, ",\"events\":%u,\"total_overlap_min\":%llu", h->events,
+				(unsigned long long)h->total_overlap_min);
+		if (is_companions(what))
+			fprintf(f, ",\"source_dwell_min\":%u,\"contact_dwell_min\":%u", h->src_dwell_min,
+				h->hit_dwell_min);
+		fputc('}', f);
 	}
 	fputs("]}\n", f);
 }

@@ -145,8 +145,17 @@ bool tq_better(const struct tq_event *e, const struct tq_event *f)
 	return e->hit_b < f->hit_b;
 }
 
+/* Whether a companion event in a cell counts, given the minutes the case
+ * and the other person spent there in the dwell window. */
+static inline bool dwell_counts(const struct tq_dwell *dw, int64_t case_min, int64_t other_min)
+{
+	bool long_dwell = case_min > dw->limit || other_min > dw->limit;
+	return dw->require ? long_dwell : !long_dwell;
+}
+
 /* All contact events of person `who` (dense) with stays ending at or after
- * q->W; with `dwell`, cells where either side dwelt too long are skipped. */
+ * q->W; with `dwell`, the companion rule's long-dwell condition on the cell
+ * is applied to each pair. */
 int tq_collect(const struct tq *q, uint32_t who, struct tq_map *m, const struct tq_dwell *dwell)
 {
 	const struct trace_table *t = q->t;
@@ -154,14 +163,18 @@ int tq_collect(const struct tq *q, uint32_t who, struct tq_map *m, const struct 
 	for (uint32_t i = t->pers_off[who]; i < t->pers_off[who + 1]; i++) {
 		uint32_t pos = t->p_pos[i];
 		int64_t a1 = t->r_tin[pos], d1 = tq_dur(q, pos), b1 = a1 + d1;
-		int64_t lo_t = a1 + q->k - q->maxd, hi_t = b1 - q->k;
+		int64_t lo_t = a1 + q->k - q->maxd, hi_t = b1 - q->k, case_dwell = 0;
 		uint32_t v, j, end;
 
 		if (b1 < q->W || (q->k > 0 && d1 < q->k))
 			continue;
 		v = trace_table_place_of(t, pos);
-		if (dwell && tq_dwell_of(q, dwell, who, v) > dwell->limit)
-			continue;
+		if (dwell) {
+			case_dwell = tq_dwell_of(q, dwell, who, v);
+			/* excluded for every pair, whoever the other one is */
+			if (!dwell->require && case_dwell > dwell->limit)
+				continue;
+		}
 		end = t->place_off[v + 1];
 		j = trace_table_lower(t, v, lo_t < 0 ? 0 : lo_t > UINT32_MAX ? UINT32_MAX : (uint32_t)lo_t);
 		for (; j < end && t->r_tin[j] <= hi_t; j++) {
@@ -179,7 +192,8 @@ int tq_collect(const struct tq *q, uint32_t who, struct tq_map *m, const struct 
 			ov = (b1 < b2 ? b1 : b2) - (a1 > a2 ? a1 : a2);
 			if (ov < q->k)
 				continue;
-			if (dwell && tq_dwell_of(q, dwell, p, v) > dwell->limit)
+			if (dwell && !(dwell->require && case_dwell > dwell->limit)
+			    && !dwell_counts(dwell, case_dwell, tq_dwell_of(q, dwell, p, v)))
 				continue;
 			ovc = ov > 0 ? (uint32_t)ov : 0;
 			meet = (uint32_t)(a1 > a2 ? a1 : a2);
@@ -611,7 +625,7 @@ int tq_prepare(trace_store *s, enum trace_kind kind, uint32_t person, struct tra
 	out->n = 0;
 	(void)kind;
 	(void)person;
-	return trace_store_build(s);
+	return trace_store_build_locked(s);
 }
 
 /* Makes the positions of the dense persons in `dense` (every person when
@@ -620,6 +634,30 @@ int tq_positions(trace_store *s, enum trace_kind kind, const uint32_t *dense, si
 {
 	struct trace_table *t = &s->tab[kind];
 	return t->pos_all ? TRACE_OK : trace_table_positions(t, dense, n);
+}
+
+/* The evidence of a companion: both persons' minutes in the evidence cell
+ * within the dwell window. */
+static void companion_dwells(const struct tq *q, const struct tq_dwell *dw, uint32_t who,
+			     struct trace_result *out)
+{
+	const struct trace_table *t = q->t;
+
+	for (size_t i = 0; i < out->n; i++) {
+		struct trace_hit *h = &out->hits[i];
+		uint32_t p, lo = 0, hi = t->nplace;
+		if (!trace_table_person(t, h->person, &p))
+			continue; /* cannot happen: the hit came from this table */
+		while (lo < hi) { /* the dense index of the cell: ids are ascending */
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (trace_table_place_id(t, mid) < h->place)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		h->src_dwell_min = (uint32_t)tq_dwell_of(q, dw, who, lo);
+		h->hit_dwell_min = (uint32_t)tq_dwell_of(q, dw, p, lo);
+	}
 }
 
 static int query_one(trace_store *s, enum trace_kind kind, uint32_t person, int64_t onset,
@@ -657,22 +695,36 @@ static int query_one(trace_store *s, enum trace_kind kind, uint32_t person, int6
 		dw.from = q.onset - (int64_t)r->comp_dwell_days * 1440;
 		dw.to = q.onset;
 		dw.limit = r->comp_dwell_limit_min;
+		dw.require = r->comp_dwell_rule != TRACE_COMP_DWELL_EXCLUDES;
 		rc = tq_collect(&q, idx, &m, &dw);
 	}
 	if (!rc)
 		rc = tq_map_hits(&q, &m, idx, &out->hits, &out->n);
+	if (!rc && kind == TRACE_CELL)
+		companion_dwells(&q, &dw, idx, out);
 	tq_map_free(&m);
+	return rc;
+}
+
+/* Queries run one at a time (trace.h): the store's query lock. */
+static int query_locked(trace_store *s, enum trace_kind kind, uint32_t person, int64_t onset,
+			const struct trace_rule *r, struct trace_result *out)
+{
+	int rc;
+	pthread_mutex_lock(&s->q_mu);
+	rc = query_one(s, kind, person, onset, r, out);
+	pthread_mutex_unlock(&s->q_mu);
 	return rc;
 }
 
 int trace_close_contacts(trace_store *s, uint32_t person, int64_t onset,
 			 const struct trace_rule *r, struct trace_result *out)
 {
-	return query_one(s, TRACE_SCAN, person, onset, r, out);
+	return query_locked(s, TRACE_SCAN, person, onset, r, out);
 }
 
 int trace_companions(trace_store *s, uint32_t person, int64_t onset,
 		     const struct trace_rule *r, struct trace_result *out)
 {
-	return query_one(s, TRACE_CELL, person, onset, r, out);
+	return query_locked(s, TRACE_CELL, person, onset, r, out);
 }

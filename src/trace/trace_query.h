@@ -51,8 +51,11 @@ struct tq_scratch {
 	size_t cap;
 };
 
+/* Companions: the dwell window [from, to] (minutes), the long-dwell limit,
+ * and whether a long dwell is required (the published rule) or excludes. */
 struct tq_dwell {
 	int64_t from, to, limit;
+	bool require;
 };
 
 static inline int64_t tq_dur(const struct tq *q, uint32_t pos)
@@ -81,6 +84,17 @@ uint64_t tq_bound(const struct tq *q, uint32_t who);
 int  tq_prepare(trace_store *s, enum trace_kind kind, uint32_t person, struct trace_result *out);
 int  tq_positions(trace_store *s, enum trace_kind kind, const uint32_t *dense, size_t n);
 void tq_map_free(struct tq_map *m);
+
+/* The cases of a batch: known persons only (the others counted in
+ * *unknown), one per person (the earliest onset), in person order. */
+struct tq_case {
+	uint32_t idx;     /* dense person */
+	int64_t  onset;
+};
+int  tq_cases(const struct trace_table *t, const struct trace_case *cases, size_t n,
+	      struct tq_case **out, size_t *nout, size_t *unknown);
+/* The stays of every case (a no-op where all positions are indexed). */
+int  tq_case_positions(trace_store *s, const struct tq_case *c, size_t nc);
 void tq_map_clear(struct tq_map *m);
 
 #endif

@@ -374,8 +374,21 @@ static int close_positions(trace_store *s, const struct tq_map *close)
 	return rc;
 }
 
+static int secondary_locked(trace_store *s, uint32_t person, int64_t onset,
+			    const struct trace_rule *r, struct trace_result *out);
+
 int trace_secondary_contacts(trace_store *s, uint32_t person, int64_t onset,
 			     const struct trace_rule *r, struct trace_result *out)
+{
+	int rc;
+	pthread_mutex_lock(&s->q_mu);
+	rc = secondary_locked(s, person, onset, r, out);
+	pthread_mutex_unlock(&s->q_mu);
+	return rc;
+}
+
+static int secondary_locked(trace_store *s, uint32_t person, int64_t onset,
+			    const struct trace_rule *r, struct trace_result *out)
 {
 	const struct trace_table *t;
 	struct second x;

@@ -25,131 +25,8 @@
 
 #define TMP_STALE_SECONDS 3600
 
-static const char *kind_prefix(uint32_t kind)
-{
-	return kind == TRACE_CELL ? "cell" : "scan";
-}
-
-int trace_seg_path(const struct trace_store *s, const struct trace_seg *g, char *buf, size_t cap)
-{
-	int n = snprintf(buf, cap, "%s/%s-%016llx.seg", s->dir, kind_prefix(g->kind),
-			 (unsigned long long)g->seq);
-	return n < 0 || (size_t)n >= cap ? TRACE_ERR_TOO_LARGE : TRACE_OK;
-}
-
-void trace_seg_unmap(struct trace_map *m)
-{
-	if (m->base && m->len)
-		munmap(m->base, m->len);
-	memset(m, 0, sizeof(*m));
-}
-
-static void name_in_diag(struct trace_diag *d, const char *path)
-{
-	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	size_t n = strlen(name);
-	if (!d)
-		return;
-	if (n >= sizeof(d->what))
-		n = sizeof(d->what) - 1;
-	memcpy(d->what, name, n);
-	d->what[n] = '\0';
-}
-
-/* Maps a segment and verifies its header, size and checksum. */
-int trace_seg_map(const struct trace_store *s, const struct trace_seg *g,
-		  struct trace_map *m, struct trace_diag *d)
-{
-	char path[4096];
-	struct trace_seg h;
-	struct stat st;
-	uint64_t sum;
-	uint32_t flags;
-	int fd = -1, rc;
-
-	memset(m, 0, sizeof(*m));
-	rc = trace_seg_path(s, g, path, sizeof(path));
-	if (rc)
-		return trace_diag_set(d, rc, 0, 0, "path");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		rc = trace_diag_set(d, TRACE_ERR_IO, 0, 0, NULL);
-		goto bad;
-	}
-	if ((uint64_t)st.st_size < TRACE_BIN_HEADER) {
-		rc = trace_diag_set(d, TRACE_ERR_TRUNCATED, 0, (uint64_t)st.st_size, NULL);
-		goto bad;
-	}
-	m->len = (size_t)st.st_size;
-	m->base = mmap(NULL, m->len, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (m->base == MAP_FAILED) {
-		m->base = NULL;
-		m->len = 0;
-		rc = trace_diag_set(d, TRACE_ERR_IO, 0, 0, NULL);
-		goto bad;
-	}
-	rc = trace_header_read(m->base, m->len, &h, &sum, &flags, d);
-	if (rc)
-		goto bad;
-	if (!(flags & TRACE_FLAG_PACKED) || h.kind != g->kind) {
-		rc = trace_diag_set(d, TRACE_ERR_FORMAT, 0, 40, NULL);
-		goto bad;
-	}
-	if (h.payload + TRACE_BIN_HEADER != m->len) {
-		rc = trace_diag_set(d, m->len < h.payload + TRACE_BIN_HEADER ? TRACE_ERR_TRUNCATED
-				    : TRACE_ERR_FORMAT, 0, m->len, NULL);
-		goto bad;
-	}
-	madvise(m->base, m->len, MADV_SEQUENTIAL);
-	m->payload = (const uint8_t *)m->base + TRACE_BIN_HEADER;
-	m->payload_len = (size_t)h.payload;
-	m->n = (size_t)h.count;
-	if (trace_checksum(m->payload, m->payload_len) != sum) {
-		rc = trace_diag_set(d, TRACE_ERR_CORRUPT, 0, TRACE_BIN_HEADER, NULL);
-		goto bad;
-	}
-	rc = TRACE_OK;
-	goto out;
-bad:
-	name_in_diag(d, path);
-	trace_seg_unmap(m);
-out:
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 /* ---- the packed payload --------------------------------------------------- */
 
-static inline uint8_t *put_varint(uint8_t *p, uint32_t v)
-{
-	while (v >= 0x80) {
-		*p++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*p++ = (uint8_t)v;
-	return p;
-}
-
-static inline bool get_varint(const uint8_t **pp, const uint8_t *end, uint32_t *v)
-{
-	const uint8_t *p = *pp;
-	uint32_t x = 0;
-	for (int shift = 0; shift < 35; shift += 7) {
-		if (p == end)
-			return false;
-		uint8_t b = *p++;
-		if (shift == 28 && b > 0x0f)
-			return false;
-		x |= (uint32_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*pp = p;
-			*v = x;
-			return true;
-		}
-	}
-	return false;
-}
 
 #define VARINT_MAX 5u
 
@@ -166,12 +43,12 @@ static uint8_t *put_group(uint8_t *p, uint32_t place_step, const struct trace_re
 {
 	uint32_t t = 0;
 
-	p = put_varint(p, place_step);
-	p = put_varint(p, (uint32_t)n);
+	p = trace_put_varint(p, place_step);
+	p = trace_put_varint(p, (uint32_t)n);
 	for (size_t i = 0; i < n; i++) {
-		p = put_varint(p, r[i].t_min - t);
-		p = put_varint(p, r[i].person);
-		p = put_varint(p, r[i].dur);
+		p = trace_put_varint(p, r[i].t_min - t);
+		p = trace_put_varint(p, r[i].person);
+		p = trace_put_varint(p, r[i].dur);
 		t = r[i].t_min;
 	}
 	return p;
@@ -263,7 +140,7 @@ static int stored_has(struct trace_stored *old, size_t nold, const struct trace_
 }
 
 int trace_seg_pack_runs(const struct trace_runs *b, struct trace_stored *old, size_t nold,
-			struct trace_packed *out)
+			const struct trace_skip *skip, struct trace_packed *out)
 {
 	const struct trace_rec *a = b->r[0], *c = b->r[1], *last = NULL;
 	size_t na = b->n[0], nc = b->n[1], i = 0, j = 0, bound;
@@ -285,6 +162,8 @@ int trace_seg_pack_runs(const struct trace_runs *b, struct trace_stored *old, si
 			continue; /* a duplicate in the batch */
 		last = r;
 		held = nold ? stored_has(old, nold, r) : 0;
+		if (!held && skip && skip->fn(skip->ctx, r))
+			held = 1;
 		if (held < 0) {
 			rc = TRACE_ERR_CORRUPT;
 			goto fail;
@@ -321,7 +200,7 @@ int trace_dec_next(struct trace_dec *d, struct trace_rec *r)
 		return d->p == d->end && d->group_left == 0 ? 0 : -1;
 	if (d->group_left == 0) {
 		uint32_t dp, count;
-		if (!get_varint(&d->p, d->end, &dp) || !get_varint(&d->p, d->end, &count) || count == 0)
+		if (!trace_get_varint(&d->p, d->end, &dp) || !trace_get_varint(&d->p, d->end, &count) || count == 0)
 			return -1;
 		if ((d->started && dp == 0) || (uint64_t)d->place + dp > UINT32_MAX)
 			return -1;
@@ -330,8 +209,8 @@ int trace_dec_next(struct trace_dec *d, struct trace_rec *r)
 		d->t = 0;
 		d->started = true;
 	}
-	if (!get_varint(&d->p, d->end, &dt) || !get_varint(&d->p, d->end, &person)
-	    || !get_varint(&d->p, d->end, &dur) || dur > UINT16_MAX || (uint64_t)d->t + dt > UINT32_MAX)
+	if (!trace_get_varint(&d->p, d->end, &dt) || !trace_get_varint(&d->p, d->end, &person)
+	    || !trace_get_varint(&d->p, d->end, &dur) || dur > UINT16_MAX || (uint64_t)d->t + dt > UINT32_MAX)
 		return -1;
 	d->t += dt;
 	r->person = person;
@@ -408,13 +287,14 @@ int trace_seg_write_packed(struct trace_store *s, struct trace_seg *g, const str
 
 	if (trace_seg_path(s, g, path, sizeof(path)))
 		return TRACE_ERR_TOO_LARGE;
-	k = snprintf(tmp, sizeof(tmp), "%s/tmp-%s-%016llx-%ld", s->dir, kind_prefix(g->kind),
+	k = snprintf(tmp, sizeof(tmp), "%s/tmp-%s-%016llx-%ld", s->dir, trace_seg_kind(g->kind),
 		     (unsigned long long)g->seq, (long)getpid());
 	if (k < 0 || (size_t)k >= sizeof(tmp))
 		return TRACE_ERR_TOO_LARGE;
 	sum = trace_checksum(pk->buf, pk->len);
 	trace_header_fill(hdr, g->kind, pk->count, pk->min_t, pk->max_t, sum,
-			  TRACE_FLAG_SORTED | TRACE_FLAG_PACKED, pk->len);
+			  TRACE_FLAG_SORTED | TRACE_FLAG_PACKED | (g->flags & TRACE_FLAG_LOG), pk->len,
+			  g->flags & TRACE_FLAG_LOG ? g->log_gen : 0);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto out;
@@ -433,6 +313,7 @@ int trace_seg_write_packed(struct trace_store *s, struct trace_seg *g, const str
 	rc = fsync_dir(s->dir);
 	if (rc)
 		goto out;
+	g->flags = TRACE_FLAG_SORTED | TRACE_FLAG_PACKED | (g->flags & TRACE_FLAG_LOG);
 	g->count = pk->count;
 	g->min_t = pk->min_t;
 	g->max_t = pk->max_t;
@@ -464,17 +345,97 @@ int trace_seg_write(struct trace_store *s, struct trace_seg *g, const struct tra
 	return rc;
 }
 
+/* Takes segment i out of the list (under mu: appends stop looking into it)
+ * and deletes its file. w_mu held. */
 int trace_seg_remove(struct trace_store *s, size_t i)
 {
 	char path[4096];
+	struct trace_seek *seek;
 	int rc = trace_seg_path(s, &s->segs[i], path, sizeof(path));
 	if (rc)
 		return rc;
-	if (unlink(path) != 0 && errno != ENOENT)
-		return TRACE_ERR_IO;
+	pthread_mutex_lock(&s->mu);
+	seek = s->segs[i].seek;
 	memmove(&s->segs[i], &s->segs[i + 1], (s->nseg - i - 1) * sizeof(s->segs[0]));
 	s->nseg--;
+	pthread_mutex_unlock(&s->mu);
+	trace_seek_free(seek);
+	if (unlink(path) != 0 && errno != ENOENT)
+		return TRACE_ERR_IO;
 	return fsync_dir(s->dir);
+}
+
+/* Replaces segment i by recs[0..n) (sorted): written and fsync'ed under a
+ * temporary name, then renamed over it and the list entry updated in one
+ * section under mu, so that an append looking into it sees the old file or
+ * the new one with the entry that describes it. w_mu held. */
+int trace_seg_rewrite(struct trace_store *s, size_t i, const struct trace_rec *recs, size_t n)
+{
+	char path[4096], tmp[4200];
+	uint8_t hdr[TRACE_BIN_HEADER];
+	struct trace_packed pk;
+	struct trace_seg g = s->segs[i];
+	struct trace_seek *seek = NULL;
+	int fd = -1, rc, k;
+
+	memset(&pk, 0, sizeof(pk));
+	if (trace_seg_path(s, &g, path, sizeof(path)))
+		return TRACE_ERR_TOO_LARGE;
+	k = snprintf(tmp, sizeof(tmp), "%s/tmp-%s-%016llx-%ld", s->dir, trace_seg_kind(g.kind),
+		     (unsigned long long)g.seq, (long)getpid());
+	if (k < 0 || (size_t)k >= sizeof(tmp))
+		return TRACE_ERR_TOO_LARGE;
+	rc = trace_seg_encode(recs, n, &pk.buf, &pk.len);
+	if (rc)
+		return rc;
+	pk.count = n;
+	trace_recs_span(recs, n, &pk.min_t, &pk.max_t);
+	g.sum = trace_checksum(pk.buf, pk.len);
+	g.flags = TRACE_FLAG_SORTED | TRACE_FLAG_PACKED | (g.flags & TRACE_FLAG_LOG);
+	trace_header_fill(hdr, g.kind, pk.count, pk.min_t, pk.max_t, g.sum, g.flags, pk.len,
+			  g.flags & TRACE_FLAG_LOG ? g.log_gen : 0);
+	rc = TRACE_ERR_IO;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto out;
+	if (trace_write_all(fd, hdr, sizeof(hdr)) || trace_write_all(fd, pk.buf, pk.len) || fsync(fd) != 0)
+		goto out;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	g.count = pk.count;
+	g.min_t = pk.min_t;
+	g.max_t = pk.max_t;
+	g.payload = pk.len;
+	g.seek = NULL;
+	pthread_mutex_lock(&s->mu);
+	if (rename(tmp, path) == 0) {
+		seek = s->segs[i].seek;
+		s->segs[i] = g;
+		rc = TRACE_OK;
+	}
+	pthread_mutex_unlock(&s->mu);
+	trace_seek_free(seek);
+	if (!rc)
+		rc = fsync_dir(s->dir);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc)
+		unlink(tmp);
+	wg_free(pk.buf);
+	return rc;
+}
+
+void trace_segs_free(struct trace_store *s)
+{
+	for (size_t i = 0; i < s->nseg; i++)
+		trace_seek_free(s->segs[i].seek);
+	wg_free(s->segs);
+	s->segs = NULL;
+	s->nseg = s->capseg = 0;
 }
 
 static int add_seg(struct trace_store *s, const struct trace_seg *g)
@@ -559,6 +520,8 @@ static int read_header(const struct trace_store *s, struct trace_seg *g, struct 
 	g->max_t = h.max_t;
 	g->payload = h.payload;
 	g->sum = sum;
+	g->flags = h.flags;
+	g->log_gen = h.log_gen;
 	return TRACE_OK;
 }
 

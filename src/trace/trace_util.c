@@ -1,6 +1,8 @@
 /* Errors, defaults, the packed record and its order, checksums, cells. */
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +54,29 @@ void trace_params_default(struct trace_params *p)
 	p->max_stay_min = 120;
 	p->max_dwell_min = 1440;
 	p->cell_size_m = 800;
+	p->log_fold_records = 1000000;
+	p->log_fold_seconds = 3600;
+}
+
+static void (*warn_fn)(const char *msg);
+
+void trace_set_warn(void (*fn)(const char *msg))
+{
+	warn_fn = fn;
+}
+
+void trace_warn(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (warn_fn)
+		warn_fn(msg);
+	else
+		fprintf(stderr, "wangge: %s\n", msg);
 }
 
 void trace_rule_default(struct trace_rule *r)
@@ -406,7 +431,8 @@ static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v
 static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
 void trace_header_fill(uint8_t hdr[TRACE_BIN_HEADER], uint32_t kind, uint64_t count,
-		       uint32_t min_t, uint32_t max_t, uint64_t sum, uint32_t flags, uint64_t payload)
+		       uint32_t min_t, uint32_t max_t, uint64_t sum, uint32_t flags, uint64_t payload,
+		       uint32_t log_gen)
 {
 	memset(hdr, 0, TRACE_BIN_HEADER);
 	memcpy(hdr, TRACE_MAGIC, 8);
@@ -418,6 +444,7 @@ void trace_header_fill(uint8_t hdr[TRACE_BIN_HEADER], uint32_t kind, uint64_t co
 	put64(hdr + 32, sum);
 	put32(hdr + 40, flags);
 	put64(hdr + 44, payload);
+	put32(hdr + 52, log_gen);
 	put64(hdr + 56, trace_checksum(hdr, 56));
 }
 
@@ -441,7 +468,7 @@ int trace_bin_header(uint8_t hdr[TRACE_BIN_HEADER], enum trace_kind kind,
 
 	trace_recs_span(recs, n, &min_t, &max_t);
 	trace_header_fill(hdr, (uint32_t)kind, n, min_t, max_t, trace_checksum(recs, n * sizeof(*recs)),
-			  sorted ? TRACE_FLAG_SORTED : 0, (uint64_t)n * sizeof(*recs));
+			  sorted ? TRACE_FLAG_SORTED : 0, (uint64_t)n * sizeof(*recs), 0);
 	return TRACE_OK;
 }
 
@@ -466,7 +493,9 @@ int trace_header_read(const uint8_t *hdr, size_t len, struct trace_seg *seg, uin
 	seg->max_t = get32(hdr + 28);
 	*sum = get64(hdr + 32);
 	*flags = get32(hdr + 40);
+	seg->flags = *flags;
 	seg->payload = get64(hdr + 44);
+	seg->log_gen = *flags & TRACE_FLAG_LOG ? get32(hdr + 52) : 0;
 	if (!(*flags & TRACE_FLAG_PACKED)) {
 		/* raw records: the length may be left 0 by a writer */
 		if (seg->payload == 0)

@@ -125,7 +125,7 @@ static json_t *contact_json(wg_req *r, wg_stmt *s, void *ctx)
 		: json_pack("{s:I, s:s, s:s}", "id", (json_int_t)stmt_int(s, C_GRID), "name", stmt_text(s, C_GRID_NAME),
 			    "code", stmt_text(s, C_GRID_CODE));
 	return json_pack(
-		"{s:I, s:s, s:I, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:b, s:s, s:I, s:I, s:s, s:o, s:o, s:I, s:I, s:o, s:s, s:s, s:b, s:b}",
+		"{s:I, s:s, s:I, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:b, s:s, s:I, s:I, s:s, s:o, s:o, s:I, s:o, s:o, s:s, s:s, s:b, s:b}",
 		"case_id", (json_int_t)stmt_int(s, C_CASE), "kind", stmt_text(s, C_KIND), "rank", (json_int_t)stmt_int(s, C_RANK),
 		"person_id", stmt_is_null(s, C_PERSON) ? json_null() : json_integer(stmt_int(s, C_PERSON)),
 		"subject_id", subject ? json_integer(stmt_int(s, C_TRACE_ID)) : json_null(),
@@ -135,7 +135,9 @@ static json_t *contact_json(wg_req *r, wg_stmt *s, void *ctx)
 		"via_person_id", (json_int_t)stmt_int(s, C_VIA), "place", (json_int_t)stmt_int(s, C_PLACE), "venue", stmt_text(s, C_VENUE),
 		"source_stay", stay_json(stmt_int(s, C_SRC_IN), stmt_int(s, C_SRC_OUT)),
 		"contact_stay", stay_json(stmt_int(s, C_HIT_IN), stmt_int(s, C_HIT_OUT)),
-		"overlap_min", (json_int_t)stmt_int(s, C_OVERLAP), "total_overlap_min", (json_int_t)stmt_int(s, C_TOTAL),
+		"overlap_min", (json_int_t)stmt_int(s, C_OVERLAP),
+		/* A secondary contact's encounters are not counted (found at the first). */
+		"total_overlap_min", strcmp(stmt_text(s, C_KIND), "secondary") == 0 ? json_null() : json_integer(stmt_int(s, C_TOTAL)),
 		"community_id", stmt_is_null(s, C_COMMUNITY) ? json_null() : json_integer(stmt_int(s, C_COMMUNITY)),
 		"community", stmt_text(s, C_COMMUNITY_NAME), "note", stmt_text(s, C_NOTE),
 		"duplicate", stmt_int(s, C_DUPLICATE) != 0, "applied", stmt_int(s, C_PENDING) == 0);

@@ -199,13 +199,47 @@ static int make_scans(struct tracing_demo *t)
 	return 0;
 }
 
-/* One case in the demo grid: a neighbour who went to the market yesterday,
- * traced and applied by the command center's demo account. */
+/* The case's look-back (the v9 preset's two days before onset). */
+#define DEMO_CASE_LOOKBACK_MIN (2 * 24 * 60)
+
+/* Of the persons of the demo grid with a phone, the one with the most scans
+ * in the look-back before onset, so that the demo's case always has
+ * contacts to hand over whatever the hour the demo is made (ties: the
+ * smaller id). */
+static int busiest_neighbour(struct tracing_demo *t, const char *lo, const char *hi, int64_t onset, int64_t *person,
+			     int64_t *grid, char *path, size_t size)
+{
+	wg_stmt *s;
+	size_t best = 0;
+	uint32_t from = (uint32_t)(onset / 60 - DEMO_CASE_LOOKBACK_MIN), to = (uint32_t)(onset / 60);
+	wg_param p[] = { WG_PTEXT(lo), WG_PTEXT(hi) };
+	int rc = store_query(t->d->c, "SELECT id, grid_id, node_path FROM registry_people WHERE node_path >= ? AND node_path < ?"
+			     " AND phone_enc IS NOT NULL ORDER BY id", p, 2, &s);
+	while (!rc && (rc = stmt_next(s)) == 1) {
+		uint32_t id = (uint32_t)stmt_int(s, 0);
+		size_t n = 0;
+		for (size_t i = 0; i < t->nrecs; i++)
+			n += t->recs[i].person == id && t->recs[i].t_min >= from && t->recs[i].t_min <= to;
+		if (n > best || !*person) {
+			best = n > best ? n : best;
+			*person = id;
+			*grid = stmt_int(s, 1);
+			snprintf(path, size, "%s", stmt_text(s, 2));
+		}
+		rc = 0;
+	}
+	stmt_done(s);
+	return rc < 0 ? -rc : rc;
+}
+
+/* One case in the demo grid: a neighbour who went out in the days before
+ * falling ill yesterday, traced and applied by the command center's demo
+ * account. */
 static int make_case(struct tracing_demo *t)
 {
 	wg_stmt *s;
 	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2], path[WG_MAX_GRID_PATH] = "";
-	int64_t person = 0, grid = 0, case_id = 0;
+	int64_t person = 0, grid = 0, case_id = 0, onset = t->d->now - 86400;
 	wg_param g[] = { WG_PINT(t->d->scope[3]) };
 	int rc = store_query(t->d->c, "SELECT path FROM grid_nodes WHERE id = ?", g, 1, &s);
 	if (!rc && (rc = stmt_next(s)) == 1)
@@ -214,18 +248,9 @@ static int make_case(struct tracing_demo *t)
 	if (rc < 0)
 		return -rc;
 	scope_range(path, lo, hi, sizeof lo);
-	wg_param p[] = { WG_PTEXT(lo), WG_PTEXT(hi) };
-	rc = store_query(t->d->c, "SELECT id, grid_id, node_path FROM registry_people WHERE node_path >= ? AND node_path < ?"
-			 " AND phone_enc IS NOT NULL ORDER BY id LIMIT 1", p, 2, &s);
-	if (!rc && (rc = stmt_next(s)) == 1) {
-		person = stmt_int(s, 0);
-		grid = stmt_int(s, 1);
-		snprintf(path, sizeof path, "%s", stmt_text(s, 2));
-	}
-	stmt_done(s);
-	if (rc < 0 || !person)
-		return rc < 0 ? -rc : 0;
-	int64_t onset = t->d->now - 86400;
+	rc = busiest_neighbour(t, lo, hi, onset, &person, &grid, path, sizeof path);
+	if (rc || !person)
+		return rc;
 	wg_param c[] = { WG_PINT(person), WG_PINT(onset), WG_PINT(grid), WG_PTEXT(path), WG_PINT(t->d->now), WG_PINT(t->d->now) };
 	rc = store_insert(t->d->c, "INSERT INTO cases (person_id, onset_at, preset, status, note, grid_id, node_path, created_at, updated_at)"
 			  " VALUES (?, ?, 'v9', 'open', '演示病例:昨日核酸阳性', ?, ?, ?, ?)", c, 6, &case_id);

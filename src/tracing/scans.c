@@ -40,6 +40,30 @@ static int time_field(wg_req *r, const char *key, int64_t def, int64_t *out)
 	return req_body_time(r, key, def, 1577836800, r->now + CLOCK_SKEW_SECONDS, out);
 }
 
+/* A stay that ended before the retention period is refused at the door:
+ * the hourly sweep would delete it, and until then it would be traced. */
+static int within_retention(wg_req *r, int64_t t_out)
+{
+	uint32_t days = tracing_params()->retention_days;
+	if (!days || t_out >= r->now - (int64_t)days * 86400)
+		return 0;
+	const char *key = json_object_get(r->body, "t_out") ? "t_out" : "t_in";
+	return req_failf(r, WG_ERR_VALIDATION, key, "%s 早于行踪记录的保留期(%u 天),不能登记",
+			 "%s lies before the retention period of location records (%u days)", key, days, key, days);
+}
+
+/* What an answer may name: the person id the caller gave (one she may
+ * see), and no id at all for a phone: a visitor may come from anywhere,
+ * and the number of a person registered elsewhere must answer exactly as a
+ * number known nowhere. */
+static void unnamed(const struct cases_subject *subject, uint32_t *trace_id, bool *is_subject)
+{
+	if (subject->phone[0]) {
+		*trace_id = 0;
+		*is_subject = false;
+	}
+}
+
 /* The subject's ids as answers name them: a registry person, or a
  * phone-only subject. */
 static json_t *subject_ids(uint32_t trace_id, bool is_subject)
@@ -57,7 +81,9 @@ static int audit_stay(wg_req *r, const char *action, const char *resource, int64
 		json_decref(change);
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	}
-	int rc = audit_req(r, action, resource, id, path, change);
+	/* The stay itself is durable in the scan log before the answer; its
+	 * audit record is chained by the audit queue, as reads are. */
+	int rc = audit_event(r, action, resource, id, path, change);
 	json_decref(change);
 	return rc;
 }
@@ -66,14 +92,32 @@ static int audit_stay(wg_req *r, const char *action, const char *resource, int64
 static int reply_stay(wg_req *r, uint32_t trace_id, bool is_subject, const char *place_key, int64_t place,
 		      int64_t t_in, int64_t t_out, bool duplicate)
 {
-	json_t *out = json_pack("{s:o, s:o, s:I, s:b}", "person_id", is_subject ? json_null() : json_integer(trace_id),
-				"subject_id", is_subject ? json_integer(trace_id) : json_null(), place_key, (json_int_t)place,
+	json_t *out = json_pack("{s:o, s:o, s:I, s:b}", "person_id", is_subject || !trace_id ? json_null() : json_integer(trace_id),
+				"subject_id", is_subject && trace_id ? json_integer(trace_id) : json_null(), place_key, (json_int_t)place,
 				"duplicate", duplicate);
 	if (!out || json_set_time(out, "t_in", t_in) || json_set_time(out, "t_out", t_out)) {
 		json_decref(out);
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	}
 	return req_reply(r, 201, out);
+}
+
+/* The engine's refusal of a stay: the store's own trouble (disk, memory,
+ * a log that cannot keep up) is the server's, answered 5xx; anything else
+ * is the record's, a 422 naming t_out. */
+static int stay_failed(wg_req *r, int rc, uint32_t max_min, const char *zh_fmt, const char *en_fmt)
+{
+	int code = rc == TRACE_ERR_IO || rc == TRACE_ERR_NOMEM || rc == TRACE_ERR_BUSY ? WG_ERR_IO
+		 : rc == TRACE_ERR_TOO_LARGE ? WG_ERR_BUSY : WG_ERR_VALIDATION;
+	char zh[160], en[160];
+	if (rc == TRACE_ERR_TOO_LONG) {
+		snprintf(zh, sizeof zh, "%s(最长 %u 分钟)", trace_err_zh(rc), max_min);
+		snprintf(en, sizeof en, "%s (at most %u minutes)", trace_err_en(rc), max_min);
+	} else {
+		snprintf(zh, sizeof zh, "%s", trace_err_zh(rc));
+		snprintf(en, sizeof en, "%s", trace_err_en(rc));
+	}
+	return req_failf(r, code, code == WG_ERR_VALIDATION ? "t_out" : NULL, zh_fmt, en_fmt, zh, en);
 }
 
 /* Appends one stay at VENUE to the engine's store; *duplicate when the same
@@ -86,14 +130,14 @@ int scans_append(wg_req *r, uint32_t trace_id, int64_t venue, int64_t t_in, int6
 	/* A default stay may run past now; the engine refuses future times. */
 	int64_t now = t_out > r->now ? t_out : r->now;
 	int rc = trace_rec_make(trace_id, (uint32_t)venue, t_in, t_out, now, tracing_params()->max_stay_min, &rec);
+	/* The log answers once the scan is on disk (group commit with whoever
+	 * else is scanning), so the 201 below promises a durable record. */
 	if (!rc) {
-		trace_store *store = tracing_store_lock();
-		rc = store ? trace_store_append(store, TRACE_SCAN, &rec, 1, now, &added, &diag) : TRACE_ERR_IO;
-		tracing_store_unlock();
+		trace_store *store = tracing_store();
+		rc = store ? trace_store_log_append(store, TRACE_SCAN, &rec, 1, now, &added, &diag) : TRACE_ERR_IO;
 	}
 	if (rc)
-		return req_failf(r, rc == TRACE_ERR_IO || rc == TRACE_ERR_NOMEM ? WG_ERR_IO : WG_ERR_VALIDATION, "t_out",
-				 "扫码记录无效:%s", "invalid scan: %s", trace_err_zh(rc), trace_err_en(rc));
+		return stay_failed(r, rc, tracing_params()->max_stay_min, "扫码记录无效:%s", "invalid scan: %s");
 	*duplicate = added == 0;
 	return 0;
 }
@@ -127,10 +171,11 @@ int scan_create(wg_req *r)
 		return req_fail(r, WG_ERR_FORBIDDEN, "venue_code", "只能登记本人管辖范围内场所的扫码",
 				"you may record scans only at venues inside your scope");
 	if (time_field(r, "t_in", r->now, &t_in) || time_field(r, "t_out", t_in + TRACING_DEFAULT_STAY_SECONDS, &t_out) ||
-	    cases_subject_resolve(r, &subject, &trace_id, &is_subject) ||
+	    within_retention(r, t_out) || cases_subject_resolve(r, &subject, &trace_id, &is_subject) ||
 	    scans_append(r, trace_id, venue, t_in, t_out, &duplicate) ||
 	    scans_audit(r, venue, path, trace_id, is_subject))
 		return r->fail.code;
+	unnamed(&subject, &trace_id, &is_subject);
 	return reply_stay(r, trace_id, is_subject, "venue_id", venue, t_in, t_out, duplicate);
 }
 
@@ -151,10 +196,16 @@ int dwell_create(wg_req *r)
 				"lat and lng (WGS-84) are required");
 	int64_t t_in, t_out;
 	uint32_t cell;
-	if (time_field(r, "t_in", r->now, &t_in) || time_field(r, "t_out", r->now, &t_out))
+	if (time_field(r, "t_in", r->now, &t_in) || time_field(r, "t_out", r->now, &t_out) || within_retention(r, t_out))
 		return r->fail.code;
-	if (trace_cell_of(json_number_value(lat), json_number_value(lng), tracing_params()->cell_size_m, &cell))
-		return req_fail(r, WG_ERR_VALIDATION, "lat", "经纬度无效或不在服务范围内", "latitude/longitude invalid or out of range");
+	if (trace_cell_of(json_number_value(lat), json_number_value(lng), tracing_params()->cell_size_m, &cell)) {
+		/* Name the coordinate at fault: the latitude when it alone is off the map, else the longitude. */
+		uint32_t probe;
+		bool lat_ok = trace_cell_of(json_number_value(lat), 110.0, tracing_params()->cell_size_m, &probe) == 0;
+		return req_fail(r, WG_ERR_VALIDATION, lat_ok ? "lng" : "lat",
+				lat_ok ? "经度(lng)无效或不在服务范围内" : "纬度(lat)无效或不在服务范围内",
+				lat_ok ? "longitude (lng) invalid or out of range" : "latitude (lat) invalid or out of range");
+	}
 	if (cases_subject_resolve(r, &subject, &trace_id, &is_subject))
 		return r->fail.code;
 	struct trace_rec rec;
@@ -162,14 +213,13 @@ int dwell_create(wg_req *r)
 	size_t added = 0;
 	int rc = trace_rec_make(trace_id, cell, t_in, t_out, r->now, tracing_params()->max_dwell_min, &rec);
 	if (!rc) {
-		trace_store *store = tracing_store_lock();
-		rc = store ? trace_store_append(store, TRACE_CELL, &rec, 1, r->now, &added, &diag) : TRACE_ERR_IO;
-		tracing_store_unlock();
+		trace_store *store = tracing_store();
+		rc = store ? trace_store_log_append(store, TRACE_CELL, &rec, 1, r->now, &added, &diag) : TRACE_ERR_IO;
 	}
 	if (rc)
-		return req_failf(r, rc == TRACE_ERR_IO || rc == TRACE_ERR_NOMEM ? WG_ERR_IO : WG_ERR_VALIDATION, "t_out",
-				 "位置记录无效:%s", "invalid location record: %s", trace_err_zh(rc), trace_err_en(rc));
+		return stay_failed(r, rc, tracing_params()->max_dwell_min, "位置记录无效:%s", "invalid location record: %s");
 	if (audit_stay(r, "dwell", is_subject ? "trace_subjects" : "persons", trace_id, "", trace_id, is_subject, "cell", cell))
 		return r->fail.code;
+	unnamed(&subject, &trace_id, &is_subject);
 	return reply_stay(r, trace_id, is_subject, "cell", cell, t_in, t_out, added == 0);
 }

@@ -1,6 +1,10 @@
 /* The server's scan store: the tracing engine's store under data/trace,
- * one lock for it (the engine has none of its own), and the retention
- * sweep that deletes what is older than the retention (PIPL Art. 28). */
+ * its log taking live scans (group commit, folded into segments by the
+ * engine's own thread), and the retention sweep that deletes what is older
+ * than the retention (PIPL Art. 28). The engine serialises its queries,
+ * appends and maintenance itself; the lock here keeps one case's three
+ * queries (close, secondary, companions) one snapshot, and never holds up
+ * an append. */
 #include "tracing/tracing_int.h"
 #include "core/app/app.h"
 #include "core/lib/err.h"
@@ -21,6 +25,11 @@ static pthread_t expirer;
 static pthread_cond_t expirer_wake = PTHREAD_COND_INITIALIZER;
 static bool expirer_running, expirer_stop;
 
+trace_store *tracing_store(void)
+{
+	return store;
+}
+
 trace_store *tracing_store_lock(void)
 {
 	pthread_mutex_lock(&store_lock);
@@ -40,9 +49,8 @@ const struct trace_params *tracing_params(void)
 static void expire_now(void)
 {
 	size_t removed = 0;
-	trace_store *s = tracing_store_lock();
+	trace_store *s = tracing_store();
 	int rc = s ? trace_store_expire(s, time(NULL), &removed) : 0;
-	tracing_store_unlock();
 	if (rc)
 		log_warn("scan retention: %s / 过期扫码记录删除失败", trace_err_en(rc));
 	else if (removed)
@@ -68,15 +76,29 @@ static void *expire_loop(void *arg)
 	return NULL;
 }
 
+static void engine_warning(const char *msg)
+{
+	log_warn("scan store: %s", msg);
+}
+
 int tracing_start(struct wg_app *app)
 {
 	char dir[1200];
 	struct trace_diag diag = { 0 };
 	trace_params_default(&store_params);
 	snprintf(dir, sizeof dir, "%s/trace", app->data_dir);
+	trace_set_warn(engine_warning);
 	int rc = trace_store_open(dir, &store_params, &store, &diag);
 	if (rc)
 		return wg_error("cannot open the scan store %s: %s / %s %s", dir, trace_err_en(rc), trace_err_zh(rc), diag.what);
+	/* One process writes the log: a second server on the same data is refused here. */
+	rc = trace_store_log_start(store, true, &diag);
+	if (rc) {
+		trace_store_close(store);
+		store = NULL;
+		return wg_error("cannot take the scan log in %s: %s %s / %s", dir, trace_err_en(rc), diag.what,
+				rc == TRACE_ERR_BUSY ? "另一个进程正在使用该数据目录的扫码日志" : trace_err_zh(rc));
+	}
 	expirer_stop = false;
 	expirer_running = pthread_create(&expirer, NULL, expire_loop, NULL) == 0;
 	return expirer_running ? 0 : wg_error("cannot start the retention thread / 无法启动过期清理线程");

@@ -41,14 +41,22 @@ int cases_subject_parse(wg_req *r, struct cases_subject *in)
 	return 0;
 }
 
-static int person_exists(wg_req *r, int64_t id)
+/* The person exists and lies in the caller's scope: otherwise one answer
+ * for both, so that ids outside the scope cannot be probed. */
+static int person_visible(wg_req *r, int64_t id)
 {
-	int64_t n = 0;
+	wg_stmt *s;
 	wg_param p[] = { WG_PINT(id) };
-	int rc = store_int(r->db, "SELECT COUNT(*) FROM registry_people WHERE id = ?", p, 1, &n);
+	int rc = store_query(r->db, "SELECT node_path FROM registry_people WHERE id = ?", p, 1, &s);
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
-	return n ? 0 : req_failf(r, WG_ERR_VALIDATION, "person_id", "人员 %lld 不存在", "unknown person %lld", (long long)id, (long long)id);
+	rc = stmt_next(s);
+	bool visible = rc == 1 && scope_contains(r->user->scope_path, stmt_text(s, 0));
+	stmt_done(s);
+	if (rc < 0)
+		return req_fail(r, -rc, NULL, NULL, NULL);
+	return visible ? 0 : req_failf(r, WG_ERR_NOT_FOUND, "person_id", "人员 %lld 不存在或不在您的管辖范围内",
+					 "person %lld does not exist or is outside your scope", (long long)id, (long long)id);
 }
 
 /* The registry person with this phone when exactly one has it (a number a
@@ -71,23 +79,31 @@ static int person_by_phone(wg_req *r, const char *bidx, int64_t *id)
 	return 0;
 }
 
-/* The subject of a phone, created on first sight. Two requests creating the
- * same one at once meet at the unique blind index: one inserts, both read it. */
+/* The subject of a phone, created on first sight (looked up first: a
+ * number seen again writes nothing). Two requests creating the same one at
+ * once meet at the unique blind index: one inserts, both read it. */
 static int subject_of_phone(wg_req *r, const char *phone, const char *bidx, int64_t *id)
 {
+	wg_param q[] = { WG_PTEXT(bidx) };
+	*id = 0;
+	int rc = store_int(r->db, "SELECT COALESCE(MAX(id), 0) FROM trace_subjects WHERE phone_bidx = ?", q, 1, id);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	if (*id)
+		goto check;
 	wg_buf enc = WG_BUF_INIT(2048);
-	int rc = crypt_encrypt(&r->app->keys, "phone", phone, strlen(phone), &enc);
+	rc = crypt_encrypt(&r->app->keys, "phone", phone, strlen(phone), &enc);
 	if (!rc) {
 		wg_param p[] = { WG_PTEXTN(enc.data, enc.len), WG_PTEXT(bidx), WG_PINT(r->now) };
 		rc = store_run(r->db, "INSERT INTO trace_subjects (phone_enc, phone_bidx, created_at) VALUES (?, ?, ?)"
 			       " ON CONFLICT (phone_bidx) DO NOTHING", p, 3);
 	}
 	wg_buf_release(&enc);
-	wg_param q[] = { WG_PTEXT(bidx) };
 	if (!rc)
 		rc = store_int(r->db, "SELECT id FROM trace_subjects WHERE phone_bidx = ?", q, 1, id);
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
+check:
 	/* The engine's ids are 32 bits and UINT32_MAX marks an empty slot. */
 	if (*id < CASES_SUBJECT_FIRST_ID || *id >= (int64_t)UINT32_MAX)
 		return req_fail(r, WG_ERR_INTERNAL, "phone", "手机号登记对象编号已用尽", "no subject ids are left for phone numbers");
@@ -100,7 +116,7 @@ int cases_subject_resolve(wg_req *r, const struct cases_subject *in, uint32_t *t
 	int64_t id = in->person_id;
 	*is_subject = false;
 	if (!in->phone[0]) {
-		if (person_exists(r, id))
+		if (person_visible(r, id))
 			return r->fail.code;
 		*trace_id = (uint32_t)id;
 		return 0;

@@ -28,7 +28,10 @@ int scans_venue_by_code(wg_req *r, const char *code, int64_t *id, char *path, si
 int scans_append(wg_req *r, uint32_t trace_id, int64_t venue, int64_t t_in, int64_t t_out, bool *duplicate);
 int scans_audit(wg_req *r, int64_t venue, const char *path, uint32_t trace_id, bool is_subject);
 
-/* The server's scan store (store.c): locked while used; NULL when not open. */
+/* The server's scan store (store.c), NULL when not open. Appends and
+ * single queries use it as it is; the lock keeps several queries one
+ * snapshot (a case's trace) without holding up appends. */
+trace_store *tracing_store(void);
 trace_store *tracing_store_lock(void);
 void tracing_store_unlock(void);
 const struct trace_params *tracing_params(void);
@@ -49,9 +52,10 @@ struct cases_subject {
 
 /* Checks the body's person_id | phone (exactly one, a valid mobile); 422 naming the field. */
 int cases_subject_parse(wg_req *r, struct cases_subject *in);
-/* The engine id of the subject: the person (checked to exist), the one
- * registry person with that phone, or the phone's own subject, created on
- * first sight. *is_subject says which kind of id it is. */
+/* The engine id of the subject: the person (404 unless it exists inside the
+ * caller's scope), the one registry person with that phone wherever it
+ * lives, or the phone's own subject, created on first sight. *is_subject
+ * says which kind of id it is. */
 int cases_subject_resolve(wg_req *r, const struct cases_subject *in, uint32_t *trace_id, bool *is_subject);
 /* A stored phone (phone_enc) as answers show it: masked unless r->reveal; null when "". */
 json_t *cases_phone_json(wg_req *r, const char *enc);
@@ -71,6 +75,7 @@ int venue_qr(wg_req *r);
 int venue_qr_png(wg_req *r);
 int venue_scan_count(wg_req *r);
 int scan_create(wg_req *r);
+int scans_import(wg_req *r);
 int door_venue(wg_req *r);
 int door_scan(wg_req *r);
 int dwell_create(wg_req *r);

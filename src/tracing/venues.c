@@ -67,6 +67,7 @@ struct wg_resource venue_resource = {
 	.name = "venues", .table = "venues", .zh = "场所", .en = "venue",
 	.fields = venue_fields, .nfields = sizeof venue_fields / sizeof venue_fields[0],
 	.path_column = "node_path", .read_right = &right_GRID_READ, .write_right = &right_GRID_WRITE,
+	.count_reads = true,   /* not personal data: reads counted per user and minute */
 	.hooks = { .check = venue_check, .import_row = venue_import_row },
 	.import_extra = venue_import_extra, .nimport_extra = WG_COUNT(venue_import_extra),
 	.export_columns = venue_export, .nexport_columns = WG_COUNT(venue_export),
@@ -141,9 +142,8 @@ int venue_scan_count(wg_req *r)
 	    resource_load(r, &venue_resource, r->id, &v, path, sizeof path))
 		return r->fail.code;
 	json_decref(v);
-	trace_store *store = tracing_store_lock();
+	trace_store *store = tracing_store();
 	int rc = store ? trace_place_count(store, TRACE_SCAN, (uint32_t)r->id, r->now - days * 86400, &count) : TRACE_ERR_IO;
-	tracing_store_unlock();
 	if (rc)
 		return req_failf(r, WG_ERR_INTERNAL, NULL, "无法统计扫码:%s", "cannot count scans: %s", trace_err_zh(rc), trace_err_en(rc));
 	return req_reply(r, 200, json_pack("{s:I, s:I, s:I}", "venue_id", (json_int_t)r->id, "days", (json_int_t)days,

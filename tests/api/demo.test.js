@@ -69,6 +69,24 @@ test('households live at the addresses of the tree\'s buildings, each with its h
   }
 });
 
+// The first request after a start reads the presets from the store while it
+// walks its own rows: it must list every record, not only the first.
+test('the grid worker\'s first worklist after a start is the whole worklist', async () => {
+  const first = await srv.api('GET', '/api/v1/worklist', { token: gridworker });
+  assert.equal(first.status, 200, first.text);
+  const again = await srv.api('GET', '/api/v1/worklist', { token: gridworker });
+  assert.ok(first.json.checks.items.length > 1, `several records owe checks today: ${first.text}`);
+  assert.deepEqual(first.json, again.json);
+  // The day's checks exported first thing after a restart: every one of them.
+  await srv.stop();
+  srv = await startServer({}, srv.data);
+  const sheet = await srv.api('GET', '/api/v1/checks/export?format=csv', { token: community });
+  assert.equal(sheet.status, 200, sheet.text);
+  const day = await srv.api('GET', '/api/v1/checks?limit=1', { token: community });
+  assert.ok(day.json.total > 1, 'the demo has checks today');
+  assert.equal(sheet.text.trim().split('\n').length - 1, day.json.total, sheet.text);
+});
+
 test('every role\'s first screen has something: the grid worker\'s people, the community\'s contact list', async () => {
   const mine = await srv.api('GET', '/api/v1/persons?limit=5', { token: gridworker });
   assert.ok(mine.json.total > 5, 'people in the grid worker\'s grid');

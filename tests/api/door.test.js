@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startServer, DEMO } = require('./helpers');
-const { expectError } = require('./expect');
+const { expectError, poll } = require('./expect');
 
 const PUBLIC_URL = 'https://wg.example.gov.cn';
 let srv, command, community, venue;
@@ -88,9 +88,12 @@ test('a resident leaves her number: recorded as a scan, found when a case was th
   assert.deepEqual(Object.keys(r.json).sort(), ['t_in', 't_in_at', 'venue'], 'no ids to a stranger');
   const after = (await srv.api('GET', `/api/v1/venues/${venue.id}/scans?days=1`, { token: community })).json.scans;
   assert.equal(after, before + 1);
-  // The audit trail has the scan, without the number.
-  const audit = await srv.api('GET', '/api/v1/audit?limit=20', { token: await srv.login('auditor') });
-  const rec = audit.json.items.find((a) => a.action === 'scan' && a.record_id === String(venue.id) && !a.user_id);
+  // The audit trail has the scan, without the number (chained by the audit queue within moments).
+  const auditor = await srv.login('auditor');
+  const rec = await poll(async () => {
+    const audit = await srv.api('GET', '/api/v1/audit?limit=20', { token: auditor });
+    return audit.json.items.find((a) => a.action === 'scan' && a.record_id === String(venue.id) && !a.user_id);
+  });
   assert.ok(rec, 'audited, by no user');
   assert.doesNotMatch(JSON.stringify(rec), /12345678/);
   // A case who was at the market at the same time finds her as a close contact.

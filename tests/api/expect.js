@@ -59,4 +59,18 @@ async function demoPlaces(srv, token) {
   };
 }
 
-module.exports = { expectError, sleep, poll, demoPlaces, CJK };
+// RFC 6238: the 6-digit code of a base32 secret at a time (Unix seconds),
+// as an authenticator app shows it.
+function totpCode(secret, at = Date.now() / 1000) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of secret.replace(/=+$/, '')) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30)));
+  const h = require('node:crypto').createHmac('sha1', key).update(counter).digest();
+  const o = h[h.length - 1] & 15;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+module.exports = { expectError, sleep, poll, demoPlaces, totpCode, CJK };

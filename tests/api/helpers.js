@@ -61,10 +61,13 @@ function initData(conf = {}, bin = BIN, persons = 0) {
   return { dir, db };
 }
 
-async function startServer(conf = {}, existing = null, bin = BIN) {
+// listen: the --listen value (default 127.0.0.1 on a free port); ready: a
+// function that resolves once the server answers (default: /healthz over
+// HTTP on that port).
+async function startServer(conf = {}, existing = null, bin = BIN, { listen, ready } = {}) {
   const data = existing || initData(conf, bin);
   const port = await freePort();
-  const child = spawn(bin, ['serve', '--data', data.dir, '--listen', `127.0.0.1:${port}`],
+  const child = spawn(bin, ['serve', '--data', data.dir, '--listen', listen || `127.0.0.1:${port}`],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
@@ -73,10 +76,9 @@ async function startServer(conf = {}, existing = null, bin = BIN) {
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
-      const res = await fetch(`${base}/healthz`);
-      if (res.ok) break;
+      if (ready ? await ready() : (await fetch(`${base}/healthz`)).ok) break;
     } catch (e) {
-      if (i > 200) throw new Error(`server did not start: ${stderr}`);
+      if (i > 200 || child.exitCode !== null) throw new Error(`server did not start: ${stderr}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -120,4 +122,13 @@ async function login(base, username, password = DEMO_PASSWORD) {
   return r.json.token;
 }
 
-module.exports = { startServer, initData, api, login, run, ROOT, BIN, STORE, ADMIN_PASSWORD, DEMO_PASSWORD, DEMO };
+// Runs SQL on a data directory's database behind the program's back (the
+// server stopped, or for reading), returning psql's or sqlite3's output.
+function sql(data, stmt) {
+  if (STORE === 'postgres') {
+    return execFileSync('psql', ['-q', '-At', '-v', 'ON_ERROR_STOP=1', '-d', data.db, '-c', stmt], { encoding: 'utf8' }).trim();
+  }
+  return execFileSync('sqlite3', [path.join(data.dir, 'wangge.db'), stmt], { encoding: 'utf8' }).trim();
+}
+
+module.exports = { sql, freePort, startServer, initData, api, login, run, ROOT, BIN, STORE, ADMIN_PASSWORD, DEMO_PASSWORD, DEMO };

@@ -5,6 +5,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startServer, DEMO } = require('./helpers');
 const { expectError } = require('./expect');
+const CSV = { 'content-type': 'text/csv' };
 
 let srv, community, gridworker;
 before(async () => {
@@ -29,7 +30,7 @@ async function finished(token, id) {
 }
 
 test('an import with async=1 answers 202 with a job that reports its result', async () => {
-  const r = await srv.api('POST', '/api/v1/persons/import?async=1', { token: community, raw: roster(rows(1500)) });
+  const r = await srv.api('POST', '/api/v1/persons/import?async=1', { token: community, raw: roster(rows(1500)), headers: CSV });
   assert.equal(r.status, 202, r.text);
   assert.equal(r.headers.get('location'), `/api/v1/jobs/${r.json.id}`);
   assert.equal(r.json.kind, 'persons');
@@ -44,9 +45,11 @@ test('an import with async=1 answers 202 with a job that reports its result', as
 
 test('a background import is all or nothing too, and only its owner sees the job', async () => {
   const bad = roster([...rows(10, 5000, '失败'), `坏行,12345,某处,${GRID}`]);
-  const r = await srv.api('POST', '/api/v1/persons/import?async=1', { token: community, raw: bad });
+  const r = await srv.api('POST', '/api/v1/persons/import?async=1', { token: community, raw: bad, headers: CSV });
   assert.equal(r.status, 202);
   const job = await finished(community, r.json.id);
+  // Refused for what the file holds: done, with the 422 answer ("failed" is a server error).
+  assert.equal(job.status, 'done');
   assert.equal(job.http_status, 422);
   assert.equal(job.result.inserted, 0);
   assert.deepEqual(job.result.errors.map((e) => [e.row, e.field]), [[12, 'phone']]);
@@ -54,5 +57,14 @@ test('a background import is all or nothing too, and only its owner sees the job
   assert.equal(list.json.total, 0, 'nothing of the failed file was kept');
   expectError(await srv.api('GET', `/api/v1/jobs/${r.json.id}`, { token: gridworker }), 404, 'not_found');
   expectError(await srv.api('GET', '/api/v1/jobs/99999', { token: community }), 404, 'not_found');
-  expectError(await srv.api('POST', '/api/v1/persons/import?async=2', { token: community, raw: bad }), 400, 'bad_query', 'async');
+  expectError(await srv.api('POST', '/api/v1/persons/import?async=2', { token: community, raw: bad, headers: CSV }), 400, 'bad_query', 'async');
+});
+
+test('a background import refused for what the file is (no header row) ends done with its 422, not failed (issue 14, point 13)', async () => {
+  const r = await srv.api('POST', '/api/v1/persons/import?async=1', { token: community, raw: Buffer.from('这不是表格\n随便写写\n'), headers: CSV });
+  assert.equal(r.status, 202, r.text);
+  const job = await finished(community, r.json.id);
+  assert.equal(job.http_status, 422);
+  assert.equal(job.status, 'done', '"failed" is kept for server errors');
+  assert.equal(job.result.error.code, 'validation_failed');
 });

@@ -38,21 +38,38 @@ const person = async (grid, name, phone) => {
   return r.json.id;
 };
 
+// A scan by phone names no id in its answer (issue 14, point 2): who the
+// number is shows in the case's contacts, to those who trace.
+async function contactsOf(caseId) {
+  const r = await srv.api('GET', `/api/v1/cases/${caseId}/contacts?kind=close&limit=1000`, { token: command });
+  assert.equal(r.status, 200, r.text);
+  return r.json.items;
+}
+const byPhone = (items, phone) => items.filter((x) => x.phone === `${phone.slice(0, 3)}****${phone.slice(7)}`);
+
 test('a phone that belongs to a registry person is that person', async () => {
   const id = await person(DEMO.grid, '手机甲', '13912340001');
+  const sick = await person(DEMO.grid, '手机病例');
+  assert.equal((await scan({ venue_code: venue.code, person_id: sick, t_in: now - 700, t_out: now - 200 })).status, 201);
   const r = await scan({ venue_code: venue.code, phone: '139-1234-0001', t_in: now - 600, t_out: now - 300 });
   assert.equal(r.status, 201, r.text);
-  assert.equal(r.json.person_id, id);
-  assert.equal(r.json.subject_id, null);
+  assert.deepEqual([r.json.person_id, r.json.subject_id], [null, null], 'a phone scan names no id');
   const d = await srv.api('POST', '/api/v1/dwells', { token: command, body: { phone: '13912340001', lat: 33.759, lng: 119.806, t_in: now - 900, t_out: now - 600 } });
   assert.equal(d.status, 201, d.text);
-  assert.equal(d.json.person_id, id);
+  assert.deepEqual([d.json.person_id, d.json.subject_id], [null, null]);
   // A number two people share names neither: it gets a subject of its own.
   await person(DEMO.grid, '共用乙', '13912340002');
   await person(DEMO.grid, '共用丙', '13912340002');
   const shared = await scan({ venue_code: venue.code, phone: '13912340002', t_in: now - 600, t_out: now - 300 });
-  assert.equal(shared.json.person_id, null);
-  assert.ok(shared.json.subject_id >= FIRST_SUBJECT, shared.text);
+  assert.deepEqual([shared.json.person_id, shared.json.subject_id], [null, null]);
+  const c = await srv.api('POST', '/api/v1/cases', { token: command, body: { person_id: sick, onset_at: now - 100, preset: 'v9' } });
+  assert.equal((await srv.api('POST', `/api/v1/cases/${c.json.id}/trace`, { token: command })).status, 200);
+  const items = await contactsOf(c.json.id);
+  assert.ok(items.some((x) => x.person_id === id && x.subject_id === null), JSON.stringify(items));
+  const sharedRow = byPhone(items, '13912340002');
+  assert.equal(sharedRow.length, 1, JSON.stringify(items));
+  assert.equal(sharedRow[0].person_id, null);
+  assert.ok(sharedRow[0].subject_id >= FIRST_SUBJECT);
 });
 
 test('a scan names a person or a phone, precisely', async () => {
@@ -73,15 +90,12 @@ test('a scan names a person or a phone, precisely', async () => {
 
 test('unknown phones become subjects: traced, listed as not located, matched at apply once registered', async () => {
   assert.equal((await scan({ venue_code: venue.code, person_id: index, t_in: now - 7200, t_out: now - 5400 })).status, 201);
-  for (const [key, phone] of Object.entries(PHONES)) {
+  for (const phone of Object.values(PHONES)) {
     const r = await scan({ venue_code: venue.code, phone, t_in: now - 6600, t_out: now - 4800 });
     assert.equal(r.status, 201, r.text);
-    assert.equal(r.json.person_id, null);
-    assert.ok(r.json.subject_id >= FIRST_SUBJECT, r.text);
-    subjects[key] = r.json.subject_id;
+    assert.deepEqual([r.json.person_id, r.json.subject_id], [null, null], r.text);
   }
-  const again = await scan({ venue_code: venue.code, phone: PHONES.later, t_in: now - 3000, t_out: now - 2900 });
-  assert.equal(again.json.subject_id, subjects.later, 'one number, one subject');
+  assert.equal((await scan({ venue_code: venue.code, phone: PHONES.later, t_in: now - 3000, t_out: now - 2900 })).status, 201);
 
   const c = await srv.api('POST', '/api/v1/cases', { token: command, body: { person_id: index, onset_at: now - 3600, preset: 'v9' } });
   caseId = c.json.id;
@@ -89,6 +103,12 @@ test('unknown phones become subjects: traced, listed as not located, matched at 
   assert.equal(t.status, 200, t.text);
   assert.ok(t.json.not_located >= 5, t.text);
   const listed = await srv.api('GET', `/api/v1/cases/${caseId}/contacts?kind=close`, { token: command });
+  for (const [key, phone] of Object.entries(PHONES)) {
+    const rows = byPhone(listed.json.items, phone);
+    assert.equal(new Set(rows.map((x) => x.subject_id)).size, 1, 'one number, one subject');
+    assert.ok(rows[0].subject_id >= FIRST_SUBJECT, listed.text);
+    subjects[key] = rows[0].subject_id;
+  }
   const later = listed.json.items.find((x) => x.subject_id === subjects.later);
   assert.ok(later, listed.text);
   assert.equal(later.person_id, null);
@@ -162,6 +182,7 @@ test('resolving: to a person, to a community, or closed with a note; once', asyn
   assert.deepEqual(done.json.items.map((x) => x.status).sort(), ['community', 'handed_over', 'person', 'unreachable']);
   assert.equal(done.json.items.find((x) => x.status === 'handed_over').note, '已推送盐城市协查');
   assert.ok(done.json.items.every((x) => x.resolved_by > 0 && x.resolved_at >= now));
+  assert.ok(done.json.items.every((x) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/.test(x.resolved_at_text) && x.created_at_text), "local-time twins");
   const audited = await poll(async () => (await srv.api('GET', '/api/v1/audit?limit=1000&resource=contact_locates', { token: auditor }))
     .json.items.filter((a) => a.action === 'resolve').length === 4);
   assert.ok(audited, 'every resolution is audited');
@@ -253,9 +274,8 @@ test('one person scanned by phone before registering and by id after is handed o
   const at = (body) => scan({ venue_code: v.json.code, ...body });
   const sick = await person(DEMO.grid, '病例丑');
   assert.equal((await at({ person_id: sick, t_in: now - 7200, t_out: now - 5400 })).status, 201);
-  const byPhone = await at({ phone: '13800000009', t_in: now - 6600, t_out: now - 6300 });
-  const subject = byPhone.json.subject_id;
-  assert.ok(subject >= FIRST_SUBJECT, byPhone.text);
+  const phoned = await at({ phone: '13800000009', t_in: now - 6600, t_out: now - 6300 });
+  assert.equal(phoned.status, 201, phoned.text);
   const who = await person(DEMO.grid, '两号寅', '13800000009');
   assert.equal((await at({ person_id: who, t_in: now - 7000, t_out: now - 5500 })).json.person_id, who);
   const c = await srv.api('POST', '/api/v1/cases', { token: command, body: { person_id: sick, onset_at: now - 3600, preset: 'v9' } });
@@ -267,7 +287,7 @@ test('one person scanned by phone before registering and by id after is handed o
   const handed = await srv.api('GET', `/api/v1/contacts?case_id=${c.json.id}`, { token: community });
   assert.deepEqual(handed.json.items.map((x) => [x.person_id, x.subject_id]), [[who, null]], 'once, by the row with the longer exposure');
   const rows = await srv.api('GET', `/api/v1/cases/${c.json.id}/contacts?kind=close`, { token: command });
-  const bySubject = rows.json.items.find((x) => x.subject_id === subject);
+  const bySubject = rows.json.items.find((x) => x.subject_id >= FIRST_SUBJECT);
   assert.equal(bySubject.person_id, who, 'the phone row is kept as evidence, matched to the person');
   assert.equal(bySubject.duplicate, true);
   assert.equal(rows.json.items.find((x) => x.subject_id === null).duplicate, false);

@@ -46,6 +46,13 @@ test('a roster sent again: each row found by ID number (or name, birth date and 
   assert.equal(again.status, 422);
   assert.match(again.json.errors[0].message, /update=1/);
   assert.equal(again.json.errors.length, 3, 'the row without an ID number is found too, not added twice');
+  // A refused file with a new person in it: the row says what it would do, with no id that was never kept.
+  const mixed = await upload('/api/v1/persons/import', `${first}\n孙未存,女,${idNumber('320923', '19910203', 402)},,1991-02-03,沟墩镇墩北1组5号,${GRID1},`);
+  assert.equal(mixed.status, 422, mixed.text);
+  const fresh = mixed.json.rows.find((x) => x.status === 'inserted');
+  assert.ok(fresh, mixed.text);
+  assert.equal(fresh.id, null);
+  assert.equal(mixed.json.inserted, 0);
   // Next week's corrected file: a new phone, the same man, a new person.
   const c = idNumber('320923', '20090114', 202);
   const week = [HEADER,
@@ -59,6 +66,8 @@ test('a roster sent again: each row found by ID number (or name, birth date and 
   assert.deepEqual(dry.json.rows.map((x) => x.status), ['updated', 'unchanged', 'updated', 'inserted']);
   assert.deepEqual(dry.json.rows[0].changes.phone, { old: '158****3441', new: '158****3449' }, 'old → new, masked');
   assert.equal(dry.json.dry_run, true);
+  assert.equal(dry.json.rows[3].id, null, 'a dry run keeps no new record: no id to show');
+  assert.ok(dry.json.rows[0].id > 0, 'the person a row would update');
   const before = (await srv.api('GET', `/api/v1/persons?id_number=${a}&reveal=1`, { token: command })).json.items[0];
   assert.equal(before.phone, '15890673441', 'a dry run changes nothing');
   const done = await upload('/api/v1/persons/import?update=1', week);

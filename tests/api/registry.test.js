@@ -161,10 +161,10 @@ test('masked by default; reveal is a right, and every reveal is audited', async 
   expectError(await srv.api('GET', `/api/v1/persons/${p.id}?reveal=1`, { token: gridworker }), 403, 'forbidden', 'reveal');
   const whole = await srv.api('GET', `/api/v1/persons/${p.id}?reveal=1`, { token: community });
   assert.equal(whole.json.id_number, ids.a);
-  const admin = await srv.login('admin', require('./helpers').ADMIN_PASSWORD);
+  const auditor = await srv.login('auditor');
   let found;
   for (let i = 0; i < 50 && !found; i++) {
-    const audit = await srv.api('GET', '/api/v1/audit?resource=persons&limit=200', { token: admin });
+    const audit = await srv.api('GET', '/api/v1/audit?resource=persons&limit=200', { token: auditor });
     found = audit.json.items.find((a) => a.action === 'reveal' && a.record_id === String(p.id) && a.username === 'community');
     if (!found) await new Promise((r) => setTimeout(r, 50));
   }

@@ -49,8 +49,8 @@ test('wrong passwords lock the account, audited; the right password is refused w
   assert.equal(locked.status, 429);
   assert.equal(locked.json.error.code, 'locked');
   assert.match(locked.json.error.message, /锁定|分钟/);
-  const admin = await srv.login('admin', ADMIN_PASSWORD);
-  const audit = await srv.api('GET', '/api/v1/audit?resource=session&limit=100', { token: admin });
+  const auditor = await srv.login('auditor');
+  const audit = await srv.api('GET', '/api/v1/audit?resource=session&limit=100', { token: auditor });
   assert.equal(audit.status, 200);
   const failed = audit.json.items.filter((a) => a.action === 'login_failed' && a.username === 'volunteer');
   assert.equal(failed.length, 3);
@@ -69,12 +69,12 @@ test('wangge user enable lifts a lockout and a disabled account, audited', async
   assert.equal((await srv.api('POST', '/api/v1/session', { body: { username: 'checkpoint', password: DEMO_PASSWORD } })).status, 201);
   // a disabled account comes back the same way
   assert.equal(srv.cli(['user', 'disable', 'checkpoint']).code, 0);
-  assert.equal((await srv.api('POST', '/api/v1/session', { body: { username: 'checkpoint', password: DEMO_PASSWORD } })).status, 403);
+  assert.equal((await srv.api('POST', '/api/v1/session', { body: { username: 'checkpoint', password: DEMO_PASSWORD } })).status, 401);
   assert.equal(srv.cli(['user', 'enable', 'checkpoint']).code, 0);
   assert.equal((await srv.api('POST', '/api/v1/session', { body: { username: 'checkpoint', password: DEMO_PASSWORD } })).status, 201);
   assert.equal(srv.cli(['user', 'enable', 'nobody-here']).code, 1);
-  const admin = await srv.login('admin', ADMIN_PASSWORD);
-  const audit = await srv.api('GET', '/api/v1/audit?resource=users&limit=100', { token: admin });
+  const auditor = await srv.login('auditor');
+  const audit = await srv.api('GET', '/api/v1/audit?resource=users&limit=100', { token: auditor });
   assert.equal(audit.json.items.filter((a) => a.action === 'enable' && a.record_id === 'checkpoint').length, 2);
 });
 

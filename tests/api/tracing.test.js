@@ -77,7 +77,7 @@ test('scans at the door: recorded once, refused with the field named when wrong'
   expectError(await srv.api('GET', `/api/v1/venues/${venue.id}/scans?days=90`, { token: community }), 400, 'bad_query', 'days');
   expectError(await scan(checkpoint, { venue_code: 'NOSUCHCODE', person_id: people['病例甲'] }), 422, 'validation_failed', 'venue_code');
   expectError(await scan(checkpoint, { person_id: people['病例甲'] }), 422, 'required', 'venue_code');
-  expectError(await scan(checkpoint, { venue_code: venue.code, person_id: 999999 }), 422, 'validation_failed', 'person_id');
+  expectError(await scan(checkpoint, { venue_code: venue.code, person_id: 999999 }), 404, 'not_found', 'person_id');
   expectError(await scan(checkpoint, { venue_code: venue.code, person_id: people['病例甲'], t_in: now - 100, t_out: now - 200 }), 422, 'validation_failed', 't_out');
   expectError(await scan(checkpoint, { venue_code: venue.code, person_id: people['病例甲'], t_in: now - 60, t_out: now + 86400 }), 422, 'validation_failed', 't_out');
   expectError(await scan(checkpoint, { venue_code: venue.code, person_id: people['病例甲'], t_in: now - 86000, t_out: now - 100 }), 422, 'validation_failed', 't_out');
@@ -168,19 +168,26 @@ test('an index person without scans gives empty lists, not an error', async () =
   assert.equal(t.json.close + t.json.secondary + t.json.companions, 0);
 });
 
-test('location records give spatiotemporal companions (same 800 m cell, more than 10 minutes)', async () => {
-  const names = ['伴随甲', '伴随乙', '远处丙'];
+test('location records give spatiotemporal companions: the same 800 m cell for more than 10 minutes where one of them lives or works (more than 30 hours in 14 days)', async () => {
+  const names = ['伴随甲', '伴随乙', '远处丙', '偶遇丁'];
   const ids = {};
   for (const name of names) {
     const r = await srv.api('POST', '/api/v1/persons', { token: community, body: { grid_id: DEMO.grid, name } });
     ids[name] = r.json.id;
   }
   const dwell = (body) => srv.api('POST', '/api/v1/dwells', { token: command, body });
-  assert.equal((await dwell({ person_id: ids['伴随甲'], lat: 33.759, lng: 119.806, t_in: now - 5000, t_out: now - 3000 })).status, 201);
-  // the same spot, overlapping 25 minutes
-  const b = await dwell({ person_id: ids['伴随乙'], lat: 33.759, lng: 119.806, t_in: now - 4500, t_out: now - 3000 });
-  assert.equal(b.json.cell, (await dwell({ person_id: ids['伴随甲'], lat: 33.759, lng: 119.806, t_in: now - 5000, t_out: now - 3000 })).json.cell);
+  const spot = { lat: 33.759, lng: 119.806 };
+  assert.equal((await dwell({ person_id: ids['伴随甲'], ...spot, t_in: now - 5000, t_out: now - 3000 })).status, 201);
+  // 伴随乙 lives there: more than 30 hours in the cell these two weeks, and 25 minutes beside the case.
+  for (const day of [3, 2]) {
+    const home = await dwell({ person_id: ids['伴随乙'], ...spot, t_in: now - day * 86400, t_out: now - day * 86400 + 1000 * 60 });
+    assert.equal(home.status, 201, home.text);
+  }
+  const b = await dwell({ person_id: ids['伴随乙'], ...spot, t_in: now - 4500, t_out: now - 3000 });
   assert.equal(b.status, 201, b.text);
+  assert.equal(b.json.cell, (await dwell({ person_id: ids['伴随甲'], ...spot, t_in: now - 5000, t_out: now - 3000 })).json.cell);
+  // 偶遇丁 passed by for the same 25 minutes and neither lingers there: not a companion.
+  assert.equal((await dwell({ person_id: ids['偶遇丁'], ...spot, t_in: now - 4500, t_out: now - 3000 })).status, 201);
   // 30 km away at the same time: another cell
   assert.equal((await dwell({ person_id: ids['远处丙'], lat: 34.03, lng: 119.806, t_in: now - 5000, t_out: now - 3000 })).status, 201);
   expectError(await dwell({ person_id: ids['伴随甲'], lat: 95, lng: 119.8 }), 422, 'validation_failed', 'lat');

@@ -62,15 +62,24 @@ test('editing and disabling a user', async () => {
   assert.equal(u.version, 3);
 });
 
-test('the department tree narrows the users to a subtree', async () => {
+test('the department tree lists the accounts of a subtree, asked of the server', async () => {
+  const asked = [];
+  const onRequest = (r) => { if (/\/api\/v1\/users\?/.test(r.url())) asked.push(new URL(r.url()).searchParams.get('grid')); };
+  page.on('request', onRequest);
   await page.locator('.wg-users-tree .wg-tree-node', { hasText: '阜城街道' }).click();
-  const scopes = () => page.$$eval('[data-test=user-table] .el-table__body tr', (trs) => trs.map((tr) => tr.children[4].innerText.trim()));
-  await page.waitForFunction(() => [...document.querySelectorAll('[data-test=user-table] .el-table__body tr')].every((tr) => tr.children[4].innerText.startsWith('/1/2/')));
-  const shown = await scopes();
-  const all = (await srv.api('GET', '/api/v1/users?limit=1000', { token: admin })).json.items;
-  assert.equal(shown.length, all.filter((u) => u.scope_path.startsWith('/1/2/')).length);
-  assert.ok(shown.length > 0 && shown.length < all.length, `${shown.length} of ${all.length}`);
+  const api = (await srv.api('GET', `/api/v1/users?grid=${h.DEMO.street}&limit=100`, { token: admin })).json;
+  await page.waitForFunction((n) => document.querySelector('[data-test=user-total]')?.innerText.includes(`共 ${n} 条`)
+    && document.querySelectorAll('[data-test=user-table] .el-table__body tr').length === n, api.total);
+  const shown = await page.$$eval('[data-test=user-table] .el-table__body tr', (trs) => trs.map((tr) => tr.children[1].innerText.trim()));
+  assert.deepEqual(shown, api.items.map((u) => u.username));
+  assert.ok(api.items.every((u) => u.scope_path.startsWith('/1/2/')));
+  const all = (await srv.api('GET', '/api/v1/users?limit=100', { token: admin })).json;
+  assert.ok(api.total > 0 && api.total < all.total, `${api.total} of ${all.total}`);
   assert.match(await page.locator('[data-test=user-table]').innerText(), /gridworker/);
+  assert.ok(asked.includes(String(h.DEMO.street)), `the page asked for ?grid=${h.DEMO.street}: ${asked}`);
+  await page.click('[data-test=dept-all]');
+  await page.waitForFunction((n) => document.querySelectorAll('[data-test=user-table] .el-table__body tr').length === n, all.total);
+  page.off('request', onRequest);
 });
 
 test('roles and their rights, read-only; the place tree as departments', async () => {
@@ -87,6 +96,20 @@ test('roles and their rights, read-only; the place tree as departments', async (
   const depts = page.locator('[data-test=dept-table] .el-table__body tr');
   await depts.first().waitFor();
   await depts.first().locator('.el-table__expand-icon').click();
-  await page.locator('[data-test=dept-table] .el-table__body tr', { hasText: '阜城街道' }).waitFor();
+  const deptRow = (name) => page.locator('[data-test=dept-table] .el-table__body tr', { hasText: name }).first();
+  await deptRow('阜城街道').waitFor();
+  // Open down to a grid: its buildings have no children, and no arrow to open them.
+  const path = ['阜城街道', '兴阜居委会', '第1网格'];
+  for (const [i, name] of path.entries()) {
+    await deptRow(name).locator('.el-table__expand-icon').click();
+    await page.locator('[data-test=dept-table] .el-table__expand-icon--expanded').nth(i + 1).waitFor();
+  }
+  const building = deptRow('1号楼');
+  await building.waitFor();
+  assert.equal(await building.locator('.el-table__expand-icon').count(), 0, 'a leaf has no expand arrow');
+  assert.equal(await deptRow('第1网格').locator('.el-table__expand-icon').count(), 1);
+  const node = (await srv.api('GET', `/api/v1/grids/${h.DEMO.grid}`, { token: admin })).json;
+  assert.equal((await deptRow('第1网格').locator('td').nth(2).innerText()).trim(), String(node.child_count));
+  await h.shot(page, 'admin-depts');
   assert.deepEqual(errors, []);
 });

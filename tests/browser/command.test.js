@@ -58,6 +58,31 @@ test('the tree opens from the scope node; a grid lists its persons, masked', asy
   assert.equal(await page.locator('[data-test=count-households]').innerText(), '1');
 });
 
+const treeRow = (id) => page.locator('.wg-tree .el-tree-node__content', { has: page.locator(`.wg-tree-node[data-node-id="${id}"]`) });
+
+test('the tree shows which places open before they are opened: no arrow on a leaf', async () => {
+  const opened = [];
+  const onRequest = (r) => { const m = /\/api\/v1\/grids\/(\d+)\/children/.exec(r.url()); if (m) opened.push(Number(m[1])); };
+  page.on('request', onRequest);
+  for (const id of [h.DEMO.street, h.DEMO.community, h.DEMO.grid]) {
+    await treeRow(id).locator('.el-tree-node__expand-icon').click();
+    await page.locator('.wg-tree .el-tree-node.is-expanded > .el-tree-node__content .wg-tree-node[data-node-id="' + id + '"]').waitFor();
+  }
+  const building = treeRow(h.DEMO.building);
+  await building.waitFor();
+  assert.match(await building.locator('.el-tree-node__expand-icon').getAttribute('class'), /\bis-leaf\b/, 'a building without children has no arrow');
+  assert.equal(await building.locator('.wg-tree-count').count(), 0);
+  assert.doesNotMatch(await treeRow(h.DEMO.grid).locator('.el-tree-node__expand-icon').getAttribute('class'), /\bis-leaf\b/);
+  const grid = (await srv.api('GET', `/api/v1/grids/${h.DEMO.grid}`, { token: command })).json;
+  assert.equal(await treeRow(h.DEMO.grid).locator('.wg-tree-count').innerText(), String(grid.child_count), 'the number of children, from child_count');
+  // A street not opened yet already shows its number of children.
+  const streets = (await srv.api('GET', `/api/v1/grids/${h.DEMO.county}/children`, { token: command })).json.items;
+  const other = streets.find((x) => x.id !== h.DEMO.street && x.child_count > 0);
+  assert.equal(await treeRow(other.id).locator('.wg-tree-count').innerText(), String(other.child_count));
+  page.off('request', onRequest);
+  assert.deepEqual(opened.sort((a, b) => a - b), [h.DEMO.street, h.DEMO.community, h.DEMO.grid], 'only the places opened were asked for');
+});
+
 test('reveal shows whole ID numbers to a role allowed to see them', async () => {
   await page.click('[data-test=reveal]');
   await page.waitForFunction(() => /11010519491231002X/.test(document.querySelector('[data-test=person-table]')?.innerText || ''));
@@ -126,5 +151,25 @@ test('moving a node with its subtree', async () => {
   const moved = (await srv.api('GET', `/api/v1/grids/${b.json.id}`, { token: command })).json;
   assert.equal(moved.parent_id, target.id);
   assert.equal(moved.path, `${target.path}${b.json.id}/`);
+  assert.deepEqual(errors, []);
+});
+
+test('without public_url the poster carries the staff code and tells the administrator what to set', async () => {
+  const v = await srv.api('POST', '/api/v1/venues', { token: command, body: { grid_id: h.DEMO.grid, name: '兴阜药店', kind: 'pharmacy', address: '兴阜路10号' } });
+  assert.equal(v.status, 201, v.text);
+  await page.goto(`${srv.base}/tracing/venues/${v.json.id}/poster`);
+  await page.locator('[data-test=poster-notice]').waitFor();
+  const notice = await page.locator('[data-test=poster-notice]').innerText();
+  assert.match(notice, /居民用手机相机扫这张海报上的码,打不开登记页/);
+  assert.match(notice, /系统管理员在 wangge\.conf 中设置 public_url/);
+  assert.match(notice, /public_url is not set/, "the server's own words, in both languages");
+  await page.waitForFunction(() => document.querySelector('[data-test=poster-qr]')?.naturalWidth > 0);
+  await h.shot(page, 'venue-poster-no-public-url');
+  assert.equal(await page.locator('[data-test=poster-qr]').getAttribute('data-content'), 'code');
+  assert.equal(h.decodeQr(await page.locator('[data-test=poster-qr]').screenshot()), `WG-VENUE:${v.json.code}`);
+  assert.match(await page.locator('[data-test=poster-hint]').innerText(), /工作人员扫码/);
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.locator('[data-test=poster-notice]').isVisible(), false, 'the notice is not printed');
+  await page.emulateMedia({ media: 'screen' });
   assert.deepEqual(errors, []);
 });

@@ -30,7 +30,10 @@ test('the door page: the venue by name, a visit in two taps, the number remember
   await page.locator('[data-test=door-venue]').waitFor({ timeout: 5000 });
   assert.equal(await page.locator('[data-test=door-venue]').innerText(), '兴阜菜市场');
   await h.shot(page, 'door');
+  await page.waitForLoadState('networkidle');
+  await assets.done();
   console.log(`# budget door page: ${assets.bytes()} bytes gzip JS+CSS in ${assets.files().length} files`);
+  assert.deepEqual(assets.encodings(), ['gzip']);
   assert.ok(assets.bytes() <= 15 * KB, `door page ${assets.bytes()} B`);
   assert.ok(!assets.files().some((f) => /shared|vant|element/i.test(f)), `no framework: ${assets.files()}`);
 
@@ -41,7 +44,7 @@ test('the door page: the venue by name, a visit in two taps, the number remember
   await page.fill('#phone', '138 1234 5678');
   await page.click('button[type=submit]');
   await page.locator('[data-test=door-ok]').waitFor();
-  assert.match(await page.locator('[data-test=door-ok]').innerText(), /已登记[\s\S]*兴阜菜市场/);
+  assert.match(await page.locator('[data-test=door-ok]').innerText(), /已登记[\s\S]*兴阜菜市场 · \d\d\/\d\d \d\d:\d\d/);
   const scans = await srv.api('GET', `/api/v1/venues/${venue.id}/scans`, { token: community });
   assert.equal(scans.json.scans, 1, 'the server holds the visit');
 
@@ -56,6 +59,7 @@ test('an unknown code says so', async () => {
   const page = await ctx.newPage();
   await page.goto(`${srv.base}/v/NOSUCHCODE99`);
   await page.locator('h1', { hasText: '找不到该场所' }).waitFor({ timeout: 5000 });
+  assert.match(await page.locator('[data-test=door-error]').innerText(), /NOSUCHCODE99/);
   const probe = await srv.api('GET', '/api/v1/public/venue?code=NOSUCHCODE99');
   assert.equal(probe.status, 404);
   assert.notEqual(probe.json.error.code, 'no_route');
@@ -122,5 +126,69 @@ test('the door page resends after a lost answer with the same key (answers given
   await page.goto(`${srv.base}/v/${venue.code}`);
   assert.equal(await page.inputValue('#phone'), '13812345678', 'remembered: the next visit is one tap');
   assert.deepEqual(errors.filter((e) => !/ERR_CONNECTION_RESET/.test(e)), []);
+  await ctx.close();
+});
+
+// The server allows public_requests_per_minute calls a minute from one
+// address (a shop's Wi-Fi counts as one): past that it answers 429 and the
+// page says plainly what happened and when to try again.
+test('too many check-ins from one network: a clear message, the button waits', async () => {
+  const limited = await h.startServer({ public_requests_per_minute: 3 });
+  const ctx = await h.context(browser, { phone: true });
+  try {
+    const token = await limited.login('community');
+    const v = await limited.api('POST', '/api/v1/venues', { token, body: { grid_id: h.DEMO.grid, name: '兴阜药店', kind: 'pharmacy' } });
+    assert.equal(v.status, 201, v.text);
+    // The count is per calendar minute: start early enough in one that it does not turn mid-test.
+    await h.eventually(async () => new Date().getSeconds() < 45, 20000);
+    const page = await ctx.newPage();
+    const errors = h.watchErrors(page);
+    await page.goto(`${limited.base}/v/${v.json.code}`); // 1: the venue
+    await page.fill('#phone', '13812345678');
+    await page.click('button[type=submit]'); // 2: a visit
+    await page.locator('[data-test=door-ok]').waitFor();
+    await page.goto(`${limited.base}/v/${v.json.code}`); // 3: the venue again
+    await page.click('button[type=submit]'); // 4: refused
+    await page.waitForFunction(() => /太多/.test(document.getElementById('perr')?.innerText || ''));
+    assert.match(await page.locator('#perr').innerText(), /请稍等 1 分钟再试。\nToo many check-ins from this network; please wait a minute/);
+    assert.equal(await page.locator('button[type=submit]').isDisabled(), true, 'no pointless retries meanwhile');
+    assert.match(await page.locator('button[type=submit]').innerText(), /请稍候 \d+ 秒 \/ Wait \d+ s/);
+    await h.shot(page, 'door-busy');
+    assert.equal((await limited.api('GET', `/api/v1/venues/${v.json.id}/scans?days=1`, { token })).json.scans, 1, 'the refused visit was not recorded');
+    // Opening the page again within the minute: the same words, and a retry button that waits.
+    await page.goto(`${limited.base}/v/${v.json.code}`);
+    await page.locator('h1', { hasText: '暂时无法登记' }).waitFor();
+    assert.match(await page.locator('[data-test=door-error]').innerText(), /Too many check-ins/);
+    assert.equal(await page.locator('button', { hasText: /请稍候/ }).isDisabled(), true);
+    assert.deepEqual(errors, []);
+  } finally {
+    await ctx.close();
+    await limited.stop();
+  }
+});
+
+test('after the wait the same visit is sent again, with its key (answers given by the test)', async () => {
+  const ctx = await h.context(browser, { phone: true });
+  const page = await ctx.newPage();
+  const keys = [];
+  await page.route('**/api/v1/public/scans', (route) => {
+    keys.push(route.request().headers()['idempotency-key']);
+    if (keys.length === 1) {
+      return route.fulfill({ status: 429, headers: { 'retry-after': '2' }, contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'rate_limited', message: '请求过于频繁,请稍后再试', message_en: 'too many requests; try again in a minute' } }) });
+    }
+    return route.fulfill({ status: 201, contentType: 'application/json', body: JSON.stringify({ venue: '兴阜菜市场', t_in: 1795440163, t_in_at: '2026-11-23T21:22:43+08:00' }) });
+  });
+  await page.goto(`${srv.base}/v/${venue.code}`);
+  await page.fill('#phone', '13812345678');
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('button[type=submit]').disabled && /请稍候/.test(document.querySelector('button[type=submit]').innerText));
+  // Retry-After: 2 — the button comes back by itself.
+  await page.waitForFunction(() => !document.querySelector('button[type=submit]').disabled, null, { timeout: 10000 });
+  assert.equal(await page.locator('button[type=submit]').innerText(), '登记进入 / Check in');
+  await page.click('button[type=submit]');
+  await page.locator('[data-test=door-ok]').waitFor();
+  assert.equal(keys.length, 2);
+  assert.equal(keys[0], keys[1], 'the visit that was refused is the one sent again');
   await ctx.close();
 });

@@ -60,9 +60,14 @@ async function signInUi(page, base, username, password = helpers.DEMO_PASSWORD) 
   await page.click('[data-test=login-submit]');
 }
 
+/** A screenshot for the guides: transitions finished, passing toasts left out. */
 async function shot(page, name) {
   fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+  await page.screenshot({
+    path: path.join(SHOTS, `${name}.png`),
+    animations: 'disabled',
+    style: '.el-message, .van-toast { display: none !important; }',
+  });
 }
 
 /** Fails the test on errors the page logs or throws (a broken page must not pass). */
@@ -79,23 +84,28 @@ function watchErrors(page, allow = []) {
   return errors;
 }
 
-/** Gzip size of a built file (what the server sends once it serves the .gz copies). */
-function gzSize(urlPath) {
-  const p = path.join(DIST, decodeURIComponent(urlPath));
-  const gz = p + '.gz';
-  return fs.existsSync(gz) ? fs.statSync(gz).size : (fs.existsSync(p) ? fs.statSync(p).size : 0);
-}
-
-/** Records the JS and CSS a page loads: call before goto, read .bytes() after. */
+/**
+ * Records the JS and CSS a page loads, as they came over the wire: call
+ * before goto, then await done() and read bytes() (the encoded body sizes),
+ * files() and encodings() (each file's Content-Encoding).
+ */
 function recordAssets(page) {
   const seen = new Map();
+  const pending = [];
   page.on('requestfinished', (req) => {
     const u = new URL(req.url());
-    if (/\.(js|css)$/.test(u.pathname)) seen.set(u.pathname, gzSize(u.pathname));
+    if (!/\.(js|css)$/.test(u.pathname)) return;
+    pending.push((async () => {
+      const [sizes, res] = await Promise.all([req.sizes(), req.response()]);
+      const headers = res ? await res.allHeaders() : {};
+      seen.set(u.pathname, { bytes: sizes.responseBodySize, encoding: headers['content-encoding'] || 'identity' });
+    })());
   });
   return {
+    done: async () => { await Promise.all(pending); },
     files: () => [...seen.keys()],
-    bytes: () => [...seen.values()].reduce((a, b) => a + b, 0),
+    bytes: () => [...seen.values()].reduce((a, b) => a + b.bytes, 0),
+    encodings: () => [...new Set([...seen.values()].map((v) => v.encoding))],
   };
 }
 
@@ -115,6 +125,20 @@ async function usableAt(page, timeout = 15000) {
   return page.evaluate(() => performance.getEntriesByName('wg-usable')[0].startTime);
 }
 
+/** What a phone camera reads from a QR code in a PNG (zbarimg, as the API tests use). */
+function decodeQr(png) {
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'wangge-qr-'));
+  const file = path.join(dir, 'qr.png');
+  try {
+    fs.writeFileSync(file, png);
+    const r = require('node:child_process').spawnSync('zbarimg', ['--quiet', '--raw', file], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `zbarimg: ${r.stderr}`);
+    return r.stdout.trim();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** startServer of tests/api/helpers.js whose stop() also removes the data directory. */
 async function startServer(...args) {
   const srv = await helpers.startServer(...args);
@@ -131,7 +155,7 @@ async function startServer(...args) {
 
 module.exports = {
   ...helpers, startServer, ROOT, DIST, DESKTOP, PHONE, SLOW_4G, launch, context, signInApi, signInUi, shot, watchErrors,
-  gzSize, recordAssets, throttle, usableAt,
+  recordAssets, throttle, usableAt, decodeQr,
 };
 
 /** Chooses an option of an Element Plus select (typing first for remote ones). */

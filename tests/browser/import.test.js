@@ -109,6 +109,8 @@ test('the import for real runs in the background with a progress bar', async () 
   await page.waitForFunction(() => /导入完成/.test(document.querySelector('[data-test=progress]')?.innerText || ''), null, { timeout: 30000 });
   assert.match(await page.locator('[data-test=progress]').innerText(), new RegExp(`新增 ${sample.good} 行`));
   assert.match(await page.locator('[data-test=progress] .el-progress').innerText(), /100%/);
+  const inView = await page.locator('[data-test=progress]').evaluate((el) => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; });
+  assert.ok(inView, 'the progress is brought into view');
   await h.shot(page, 'import-done');
   const token = await srv.login('command');
   assert.equal((await srv.api('GET', '/api/v1/persons?limit=1', { token })).json.total, sample.good);

@@ -55,6 +55,9 @@ test('signed in: who, role, scope, the menu by rights; English on request; sign 
   assert.ok(!menu.includes('审计日志'), 'command has no AUDIT_READ: no audit menu');
   await page.goto(`${srv.base}/grid`);
   await h.usableAt(page);
+  await page.locator('.wg-tree .el-tree-node__children .wg-tree-node', { hasText: '阜城街道' }).waitFor();
+  await page.waitForFunction(() => /阜宁县/.test(document.querySelector('[data-test=node-detail] h1')?.innerText || '')
+    && document.querySelector('[data-test=count-persons]'));
   await h.shot(page, 'shell');
 
   await page.selectOption('[data-test=lang]', 'en');
@@ -92,4 +95,27 @@ test('a session ended on the server sends the page back to sign-in with a messag
   await h.signInUi(page, srv.base, 'community', 'a-new-password-2026');
   await page.waitForURL((x) => !/\/login/.test(x.pathname));
   assert.deepEqual(errors, []);
+});
+
+test('on a phone the desktop pages fold the menu into the top bar', async () => {
+  const phone = await h.context(browser, { phone: true });
+  await h.signInApi(phone, srv.base, 'command');
+  const p = await phone.newPage();
+  const errs = h.watchErrors(p);
+  await p.goto(`${srv.base}/dashboard`);
+  await h.usableAt(p, 30000);
+  assert.equal(await p.locator('nav.wg-side').isVisible(), false, 'the menu is folded');
+  const width = await p.evaluate(() => document.querySelector('.wg-main').getBoundingClientRect().width);
+  assert.equal(Math.round(width), 390, 'the page has the whole width');
+  assert.equal(await p.evaluate(() => document.documentElement.scrollWidth), 390, 'nothing wider than the screen but the tables, which scroll');
+  await h.shot(p, 'desktop-on-phone');
+  await p.click('[data-test=menu-toggle]');
+  await p.locator('nav.wg-side').waitFor();
+  assert.equal(await p.getAttribute('[data-test=menu-toggle]', 'aria-expanded'), 'true');
+  await h.shot(p, 'desktop-on-phone-menu');
+  await p.locator('nav.wg-side .el-menu-item', { hasText: '下发名单' }).click();
+  await p.waitForURL(/\/tracing\/contacts$/);
+  await p.locator('nav.wg-side').waitFor({ state: 'hidden' });
+  assert.deepEqual(errs, []);
+  await phone.close();
 });

@@ -1,5 +1,6 @@
 'use strict';
-// Tracing from the desktop: a venue and its printable poster, a case whose
+// Tracing from the desktop: a venue and its printable poster (its QR code
+// opens the door page at public_url), a case whose
 // onset is typed in Beijing time (the browser here runs in Berlin), trace
 // with evidence and a timeline, apply, the not-located queue, and the
 // handed-over list with its XLSX export.
@@ -12,6 +13,7 @@ let srv, browser, ctx, page, errors, command, checkpoint, venue, caseId;
 const people = {};
 const now = Math.floor(Date.now() / 1000);
 const PHONE_ONLY = '13800000009';
+const PUBLIC_URL = 'https://wg.example.gov.cn';
 
 // Wall time of a Unix second in Beijing, as a person types it.
 function beijing(sec) {
@@ -21,7 +23,7 @@ function beijing(sec) {
 }
 
 before(async () => {
-  srv = await h.startServer();
+  srv = await h.startServer({ public_url: PUBLIC_URL });
   [command, checkpoint] = await Promise.all([srv.login('command'), srv.login('checkpoint')]);
   for (const name of ['病例甲', '同店乙']) {
     const r = await srv.api('POST', '/api/v1/persons', { token: command, body: { grid_id: h.DEMO.grid, name } });
@@ -58,8 +60,12 @@ test('a venue is created and its poster prints without the page around it', asyn
   await page.locator('[data-test=poster-name]').waitFor();
   assert.equal(await page.locator('[data-test=poster-name]').innerText(), '兴阜超市');
   await page.waitForFunction(() => document.querySelector('[data-test=poster-qr]')?.naturalWidth > 0);
-  assert.equal(await page.locator('[data-test=door-url]').innerText(), `${srv.base}/v/${venue.code}`);
+  // What a resident's phone camera reads from the poster: the door page at the public address.
   await h.shot(page, 'venue-poster');
+  assert.equal(await page.locator('[data-test=poster-qr]').getAttribute('data-content'), 'url');
+  assert.equal(h.decodeQr(await page.locator('[data-test=poster-qr]').screenshot()), `${PUBLIC_URL}/v/${venue.code}`);
+  assert.match(await page.locator('[data-test=poster-hint]').innerText(), /手机相机或微信扫码/);
+  assert.equal(await page.locator('[data-test=poster-notice]').count(), 0);
   await page.emulateMedia({ media: 'print' });
   assert.equal(await page.locator('.wg-top').isVisible(), false, 'no top bar on paper');
   assert.equal(await page.locator('nav.wg-side').isVisible(), false, 'no menu on paper');
@@ -92,6 +98,23 @@ test('a case: onset typed in Beijing time is sent as Unix seconds', async () => 
   assert.equal(c.onset_at, expected, `${onsetText} in Beijing is ${expected}, whatever the browser's zone`);
   assert.equal(c.person_id, people['病例甲']);
   assert.equal(await page.locator('[data-test=case-onset]').innerText(), onsetText);
+});
+
+test('the list of cases names each case person, masked, without reading the persons', async () => {
+  const reads = [];
+  const onRequest = (r) => { if (/\/api\/v1\/persons\//.test(r.url())) reads.push(r.url()); };
+  page.on('request', onRequest);
+  await page.goto(`${srv.base}/tracing/cases`);
+  const row = page.locator('[data-test=case-table] .el-table__body tr', { hasText: `#${people['病例甲']}` });
+  await row.waitFor();
+  assert.match(await row.innerText(), /病\*\* #\d+/);
+  const api = (await srv.api('GET', `/api/v1/cases/${caseId}`, { token: command })).json;
+  assert.equal(api.person_name, '病**');
+  page.off('request', onRequest);
+  assert.deepEqual(reads, [], 'no person read (and audited) for the list');
+  await page.click(`[data-test=case-open-${caseId}]`);
+  await page.waitForURL(new RegExp(`/tracing/cases/${caseId}$`));
+  await page.locator('[data-test=trace]').waitFor();
 });
 
 test('trace lists contacts with their evidence and a timeline; apply hands them over', async () => {
@@ -142,5 +165,24 @@ test("the community's handed-over list, exported as XLSX", async () => {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-test=contacts-export]')]);
   const buf = fs.readFileSync(await download.path());
   assert.equal(buf.subarray(0, 2).toString(), 'PK', 'an XLSX workbook');
+
+  // Narrowed to a place: the server lists that subtree (?grid=), with its total; the export follows.
+  const kids = (await srv.api('GET', `/api/v1/grids/${h.DEMO.community}/children`, { token: command })).json.items;
+  const other = kids.find((k) => k.id !== h.DEMO.grid);
+  for (const node of [other, { id: h.DEMO.grid, name: '第1网格' }]) {
+    const want = (await srv.api('GET', `/api/v1/contacts?grid=${node.id}`, { token: command })).json;
+    await h.pickOption(page, '#k-grid', `#${node.id}`, { type: node.name });
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/contacts' && new URL(r.url()).searchParams.get('grid') === String(node.id)),
+      page.click('[data-test=contacts-search]'),
+    ]);
+    assert.equal(res.status(), 200);
+    await page.waitForFunction((n) => document.querySelector('[data-test=contacts-total]')?.innerText === `共 ${n} 条`
+      && !document.querySelector('[data-test=contacts-table] .el-loading-mask'), want.total);
+    const shown = await page.locator('[data-test=contacts-table] .el-table__body tr').count();
+    assert.equal(shown, want.items.length, node.name);
+    assert.match(await page.getAttribute('[data-test=contacts-export]', 'href'), new RegExp(`[?&]grid=${node.id}\\b`));
+  }
+  assert.ok((await srv.api('GET', `/api/v1/contacts?grid=${h.DEMO.grid}`, { token: command })).json.total >= 1, 'the grid has the contact');
   assert.deepEqual(errors, []);
 });

@@ -44,7 +44,7 @@ static void compare_one_pass(const uint8_t *data, size_t size, enum trace_kind k
 	if (rc)
 		return;
 	plain_segment(recs, n, &want, &want_len, &want_count);
-	if (trace_seg_pack_runs(&b, NULL, 0, &pk) != TRACE_OK)
+	if (trace_seg_pack_runs(&b, NULL, 0, NULL, &pk) != TRACE_OK)
 		abort();
 	if (pk.count != want_count || pk.len != want_len || (want_len && memcmp(pk.buf, want, want_len) != 0))
 		abort();

@@ -13,7 +13,11 @@
 #include "core/lib/mem.h"
 #include "core/lib/opts.h"
 #include "core/lib/parse.h"
+#include "core/lib/timefmt.h"
 #include "core/auth/rbac.h"
+#include "core/auth/auth.h"
+#include "core/auth/totp.h"
+#include "core/http/headers.h"
 #include "core/auth/scope.h"
 #include "core/platform.h"
 #include "core/store/migrate.h"
@@ -200,6 +204,10 @@ static void roles_follow_least_privilege(void **state)
 	assert_false(rbac_may_manage(community, community));
 	assert_false(rbac_may_manage(grid, rbac_role("volunteer")));  /* no USER_WRITE */
 	assert_false(rbac_may_manage(command, auditor));             /* the audited do not appoint auditors */
+	assert_false(rbac_may_manage(admin, auditor));               /* the admin neither (separation of duties) */
+	assert_false(rbac_allows(admin, &right_AUDIT_READ));         /* nor reads the trail */
+	assert_true(rbac_reads_audit(auditor));
+	assert_false(rbac_reads_audit(admin));
 	/* Every right of every module is known by name, once, with its module. */
 	assert_ptr_equal(right_named("TRACE_RUN"), &right_TRACE_RUN);
 	assert_string_equal(right_TRACE_RUN.module, "tracing");
@@ -379,6 +387,119 @@ static void blind_index_is_stable(void **state)
 	assert_string_not_equal(got, want);
 }
 
+/* RFC 6238's test vector (SHA-1, T = 59 s → 94287082, of which the 6 digits
+ * an authenticator shows), base32 as the apps take it, and the parsers of
+ * what people type. */
+static void totp_follows_rfc_6238(void **state)
+{
+	(void)state;
+	static const unsigned char secret[] = "12345678901234567890";
+	char code[TOTP_DIGITS + 1], text[TOTP_SECRET_TEXT], rec[TOTP_RECOVERY_TEXT];
+	assert_int_equal(totp_code_at(secret, 20, 1, code), 0);
+	assert_string_equal(code, "287082");
+	assert_int_equal(totp_code_at(secret, 20, 1111111109 / 30, code), 0);
+	assert_string_equal(code, "081804");
+	totp_base32(secret, 20, text, sizeof text);
+	assert_string_equal(text, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+	assert_true(totp_code_parse("123 456", 7, code));
+	assert_string_equal(code, "123456");
+	assert_true(totp_code_parse("123-456", 7, code));
+	assert_false(totp_code_parse("12345", 5, code));
+	assert_false(totp_code_parse("1234567", 7, code));
+	assert_false(totp_code_parse("12a456", 6, code));
+	assert_true(totp_recovery_parse("ABCDE-FGHJK", 11, rec));
+	assert_string_equal(rec, "abcdefghjk");
+	assert_false(totp_recovery_parse("abcde-fghj1", 11, rec));   /* 1 is not in the alphabet */
+	assert_false(totp_recovery_parse("abcd", 4, rec));
+	struct wg_config cfg;
+	config_defaults(&cfg);
+	struct wg_role admin = { .name = "admin" }, admin2 = { .name = "admin2" }, gw = { .name = "grid_worker" };
+	assert_false(totp_required_for(&cfg, &admin));
+	cfg.totp_required = 1;
+	assert_true(totp_required_for(&cfg, &admin));
+	assert_false(totp_required_for(&cfg, &admin2));
+	assert_false(totp_required_for(&cfg, &gw));
+}
+
+/* GB/T 22239: length and complexity. */
+static void passwords_need_length_and_complexity(void **state)
+{
+	(void)state;
+	struct wg_config cfg;
+	char zh[WG_PASSWORD_WHY], en[WG_PASSWORD_WHY];
+	config_defaults(&cfg);
+	static const char *const weak[] = { "0000000000", "          ", "abcdefghijkl", "abcdefgh12", "Ab1-", "aaaaaaaaaA1-",
+					    "ABCDEFGHIJ", NULL };
+	for (const char *const *w = weak; *w; w++)
+		assert_true(auth_password_problem(&cfg, *w, "someone", zh, en));
+	assert_false(auth_password_problem(&cfg, "wangge-demo-2026", "someone", zh, en));
+	assert_false(auth_password_problem(&cfg, "网格 Strong 2026", "someone", zh, en));
+	assert_true(auth_password_problem(&cfg, "Zhangsan-1", "zhangsan", zh, en));      /* the name and a few */
+	assert_false(auth_password_problem(&cfg, "admin-password-2026", "admin", zh, en));
+	cfg.password_classes = 4;
+	assert_true(auth_password_problem(&cfg, "wangge-demo-2026", "someone", zh, en));
+	assert_false(auth_password_problem(&cfg, "Wangge-demo-2026", "someone", zh, en));
+}
+
+/* Headers read with care: the bearer scheme in any case, media types, where a write comes from. */
+static void headers_are_read_strictly(void **state)
+{
+	(void)state;
+	assert_string_equal(http_bearer_token("Bearer abc"), "abc");
+	assert_string_equal(http_bearer_token("bearer   abc"), "abc");
+	assert_null(http_bearer_token("Bearerabc"));
+	assert_null(http_bearer_token("Basic abc"));
+	assert_null(http_bearer_token("Bearer "));
+	assert_true(http_media_type_is("Application/JSON; charset=utf-8", "application/json"));
+	assert_false(http_media_type_is("application/jsonx", "application/json"));
+	assert_false(http_media_type_is(NULL, "application/json"));
+	assert_int_equal(http_request_site("same-origin", "https://evil.example", "x", NULL), HTTP_SITE_SAME);
+	assert_int_equal(http_request_site("cross-site", NULL, "x", NULL), HTTP_SITE_CROSS);
+	assert_int_equal(http_request_site(NULL, "http://127.0.0.1:8080", "127.0.0.1:8080", NULL), HTTP_SITE_SAME);
+	assert_int_equal(http_request_site(NULL, "http://127.0.0.1:8080.evil", "127.0.0.1:8080", NULL), HTTP_SITE_CROSS);
+	assert_int_equal(http_request_site(NULL, "http://user@127.0.0.1:8080", "127.0.0.1:8080", NULL), HTTP_SITE_CROSS);
+	assert_int_equal(http_request_site(NULL, "null", "127.0.0.1:8080", NULL), HTTP_SITE_CROSS);
+	assert_int_equal(http_request_site(NULL, "https://w.gov.cn", "127.0.0.1:8080", "https://a.cn https://w.gov.cn"), HTTP_SITE_SAME);
+	assert_int_equal(http_request_site(NULL, NULL, "x", NULL), HTTP_SITE_UNKNOWN);
+}
+
+
+/* Local time as people read it, and the times they type. */
+static void times_are_read_and_written_in_local_time(void **state)
+{
+	(void)state;
+	char iso[WG_TIME_ISO], human[WG_TIME_HUMAN], twin[WG_TIME_TWIN];
+	const char *zh, *en;
+	int64_t t;
+	assert_true(wg_time_zone_set("Asia/Shanghai"));
+	wg_time_iso(1795435071, iso);
+	assert_string_equal(iso, "2026-11-23T19:57:51+08:00");
+	wg_time_human(1795435071, human);
+	assert_string_equal(human, "2026-11-23 19:57");
+	assert_true(wg_time_parse(iso, strlen(iso), false, &t, &zh, &en));
+	assert_int_equal(t, 1795435071);
+	assert_true(wg_time_parse("2026-11-23T11:57:51Z", 20, false, &t, &zh, &en));
+	assert_int_equal(t, 1795435071);
+	assert_true(wg_time_parse("1795435071", 10, false, &t, &zh, &en));
+	assert_int_equal(t, 1795435071);
+	assert_true(wg_time_parse("2026-11-23 19:57:51", 19, false, &t, &zh, &en));   /* local, no offset */
+	assert_int_equal(t, 1795435071);
+	assert_true(wg_time_parse("2026-11-24", 10, true, &t, &zh, &en));            /* a day: its local midnight */
+	assert_int_equal(t, 1795449600);
+	assert_false(wg_time_parse("2026-11-24", 10, false, &t, &zh, &en));
+	assert_false(wg_time_parse("2026-06-31T00:00", 16, false, &t, &zh, &en));
+	assert_false(wg_time_parse("2026-11-23T24:00:00Z", 20, false, &t, &zh, &en));
+	wg_time_twin("t_in", twin);
+	assert_string_equal(twin, "t_in_at");
+	wg_time_twin("created_at", twin);
+	assert_string_equal(twin, "created_at_text");
+	assert_false(wg_time_zone_set("Mars/Olympus"));
+	assert_true(wg_time_zone_set("UTC"));
+	wg_time_iso(0, iso);
+	assert_string_equal(iso, "1970-01-01T00:00:00+00:00");
+	assert_true(wg_time_zone_set("Asia/Shanghai"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +520,10 @@ int main(void)
 		cmocka_unit_test(migration_numbers_are_global),
 		cmocka_unit_test(options_parse_from_a_table),
 		cmocka_unit_test(json_is_emitted_compact_and_escaped),
+		cmocka_unit_test(totp_follows_rfc_6238),
+		cmocka_unit_test(passwords_need_length_and_complexity),
+		cmocka_unit_test(headers_are_read_strictly),
+		cmocka_unit_test(times_are_read_and_written_in_local_time),
 	};
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

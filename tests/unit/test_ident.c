@@ -378,8 +378,8 @@ static void test_dates_and_gender(void **state)
 		{ "19610301", IDENT_OK, 1961, 3, 1 },
 		{ " 1990/1/31 ", IDENT_OK, 1990, 1, 31 },
 		{ "１９９０－０１－３１", IDENT_OK, 1990, 1, 31 },
-		{ "1985-06-31", IDENT_DATE_INVALID, 0, 0, 0 },
-		{ "1901-02-29", IDENT_DATE_INVALID, 0, 0, 0 },
+		{ "1985-06-31", IDENT_DATE_NO_SUCH_DAY, 0, 0, 0 },   /* the form is right, the day does not exist */
+		{ "1901-02-29", IDENT_DATE_NO_SUCH_DAY, 0, 0, 0 },
 		{ "2000-02-29", IDENT_OK, 2000, 2, 29 },
 		{ "1990-01/31", IDENT_DATE_INVALID, 0, 0, 0 },
 		{ "1990年1月", IDENT_DATE_INVALID, 0, 0, 0 },

@@ -11,12 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/lib/mem.h"
 #include "trace/trace.h"
 #include "trace/trace_int.h"
 #include "trace/trace_query.h"
+#include "trace/trace_cli.h"
 
 #define NOW   1700000000LL           /* "now" of the tests */
 #define DAY   86400LL
@@ -151,6 +153,7 @@ static int better(const struct ev *e, const struct ev *f)
 struct ref_rule {
 	int64_t W, k, B, onset;
 	int64_t dw_from, dw_to, dw_limit; /* companions; dw_limit < 0: off */
+	int dw_require;                   /* the published rule; 0: long dwell excludes */
 };
 
 static int64_t ref_dwell(const struct trace_rec *r, size_t n, uint32_t p, uint32_t place,
@@ -176,10 +179,11 @@ static void ref_contacts(const struct trace_rec *r, size_t n, uint32_t who, cons
 	for (size_t i = 0; i < n; i++) {
 		const struct trace_rec *x = &r[i];
 		int64_t a1 = x->t_min, b1 = a1 + x->dur;
+		int64_t case_dw = 0;
 		if (x->person != who || b1 < q->W || (q->k > 0 && x->dur < q->k))
 			continue;
-		if (q->dw_limit >= 0 && ref_dwell(r, n, who, x->place, q) > q->dw_limit)
-			continue;
+		if (q->dw_limit >= 0)
+			case_dw = ref_dwell(r, n, who, x->place, q);
 		for (size_t j = 0; j < n; j++) {
 			const struct trace_rec *y = &r[j];
 			int64_t a2 = y->t_min, b2 = a2 + y->dur;
@@ -188,8 +192,12 @@ static void ref_contacts(const struct trace_rec *r, size_t n, uint32_t who, cons
 			int64_t ov = (b1 < b2 ? b1 : b2) - (a1 > a2 ? a1 : a2);
 			if (ov < q->k)
 				continue;
-			if (q->dw_limit >= 0 && ref_dwell(r, n, y->person, x->place, q) > q->dw_limit)
-				continue;
+			if (q->dw_limit >= 0) {
+				int64_t other_dw = ref_dwell(r, n, y->person, x->place, q);
+				int long_dw = case_dw > q->dw_limit || other_dw > q->dw_limit;
+				if (q->dw_require ? !long_dw : long_dw)
+					continue;
+			}
 			struct ev e = { ov > 0 ? ov : 0, a1 > a2 ? a1 : a2, x->place, a1, b1, a2, b2 };
 			struct ref_hit *h = &hits[y->person];
 			if (!h->used || better(&e, &h->best))
@@ -293,6 +301,7 @@ static struct ref_rule ref_rule_of(const struct trace_rule *r, int64_t onset, in
 	q.dw_from = q.onset - (int64_t)r->comp_dwell_days * 1440;
 	q.dw_to = q.onset;
 	q.dw_limit = comp ? (int64_t)r->comp_dwell_limit_min : -1;
+	q.dw_require = r->comp_dwell_rule == TRACE_COMP_DWELL_REQUIRED;
 	return q;
 }
 
@@ -357,6 +366,47 @@ static void test_random_nobuffer(void **st) { (void)st; compare_random(0, 0, 1, 
 static void test_random_minoverlap(void **st) { (void)st; compare_random(10, 25, 2, 1); }
 static void test_random_big_minoverlap(void **st) { (void)st; compare_random(5, 40, 14, 1); }
 
+static int pair_cmp(const void *a, const void *b)
+{
+	const struct trace_pair *x = a, *y = b;
+	if (x->source != y->source)
+		return x->source < y->source ? -1 : 1;
+	return x->person < y->person ? -1 : x->person > y->person;
+}
+
+/* trace_batch_pairs finds the persons of trace_batch_close's rows, case by
+ * case (by case, then person), and each case's share is that case's close
+ * contacts at its onset. */
+static void same_pairs(trace_store *s, const struct trace_case *cases, size_t n,
+		       const struct trace_rule *rule, const struct trace_result *rows)
+{
+	struct trace_pairs pr;
+	struct trace_pair *want = calloc(rows->n + 1, sizeof(*want));
+	size_t unknown = 0;
+
+	assert_non_null(want);
+	for (size_t i = 0; i < rows->n; i++)
+		want[i] = (struct trace_pair){ rows->hits[i].source, rows->hits[i].person };
+	qsort(want, rows->n, sizeof(*want), pair_cmp);
+	assert_int_equal(trace_batch_pairs(s, cases, n, rule, &pr, &unknown), TRACE_OK);
+	assert_int_equal(pr.n, rows->n);
+	assert_memory_equal(pr.pairs, want, rows->n * sizeof(*want));
+	assert_int_equal(pr.first[0], 0);
+	assert_int_equal(pr.first[pr.ncases], pr.n);
+	for (size_t c = 0; c < pr.ncases; c++) {
+		struct trace_result one = { NULL, 0 };
+		assert_true(c == 0 || pr.cases[c - 1].person < pr.cases[c].person);
+		assert_int_equal(trace_close_contacts(s, pr.cases[c].person, pr.cases[c].onset, rule, &one),
+				 TRACE_OK);
+		assert_int_equal(one.n, pr.first[c + 1] - pr.first[c]);
+		for (size_t k = pr.first[c]; k < pr.first[c + 1]; k++)
+			assert_int_equal(pr.pairs[k].source, pr.cases[c].person);
+		trace_result_free(&one);
+	}
+	trace_pairs_free(&pr);
+	free(want);
+}
+
 static void test_random_batch(void **st)
 {
 	const uint32_t np = 120, nv = 10;
@@ -380,6 +430,7 @@ static void test_random_batch(void **st)
 	rule.lookback_days = 1;
 	assert_int_equal(trace_batch_close(s, cases, 6, &rule, &res, &unknown), TRACE_OK);
 	assert_int_equal(unknown, 1);
+	same_pairs(s, cases, 6, &rule, &res);
 	for (int c = 0; c < 4; c++) {
 		struct ref_rule q = ref_rule_of(&rule, onset[c], 0);
 		struct trace_result one = { NULL, 0 };
@@ -422,6 +473,7 @@ static void test_batch_many_cases(void **st)
 	for (uint32_t p = np; p >= 1; p -= 2) /* out of order: the batch sorts them */
 		cases[ncases++] = (struct trace_case){ p, T0 + (int64_t)(p % 3) * DAY };
 	assert_int_equal(trace_batch_close(s, cases, ncases, &rule, &res, &unknown), TRACE_OK);
+	same_pairs(s, cases, ncases, &rule, &res);
 	for (uint32_t p = 2; p <= np; p += 2) {
 		struct trace_result one = { NULL, 0 };
 		int rc = trace_close_contacts(s, p, T0 + (int64_t)(p % 3) * DAY, &rule, &one);
@@ -458,8 +510,9 @@ static void test_random_companions(void **st)
 	append(s, TRACE_CELL, r, n, n);
 	trace_rule_default(&rule);
 	rule.comp_dwell_limit_min = 900; /* 15 h, so some cells are long-dwell in 3 days */
-	for (int iter = 0; iter < 8; iter++) {
+	for (int iter = 0; iter < 16; iter++) {
 		uint32_t who = 1 + rnd(np);
+		rule.comp_dwell_rule = iter % 2 ? TRACE_COMP_DWELL_EXCLUDES : TRACE_COMP_DWELL_REQUIRED;
 		int64_t onset = T0 + 3 * DAY;
 		struct ref_rule q = ref_rule_of(&rule, onset, 1);
 		struct trace_result res = { NULL, 0 };
@@ -622,16 +675,16 @@ static void test_secondary_order(void **st)
 
 static void test_companion_long_dwell(void **st)
 {
-	/* cell 5: home of person 1 (40 h in 14 days); cell 6: a market */
+	/* cell 5: home of person 1 (40 h in 14 days); cell 6: a market nobody lingers in */
 	struct trace_rec r[] = {
 		rec(1, 5, BASE - 5 * DAY, BASE - 5 * DAY + M(1200)),
 		rec(1, 5, BASE - 3 * DAY, BASE - 3 * DAY + M(1200)),
 		rec(1, 5, BASE + M(600), BASE + M(700)),
 		rec(2, 5, BASE + M(600), BASE + M(700)),
 		rec(1, 6, BASE + M(800), BASE + M(830)),
-		rec(3, 6, BASE + M(815), BASE + M(840)),  /* 15 min: companion */
-		rec(4, 6, BASE + M(820), BASE + M(830)),  /* 10 min: not (> 10 needed) */
-		rec(5, 6, BASE + M(819), BASE + M(830)),  /* 11 min: companion */
+		rec(3, 6, BASE + M(815), BASE + M(840)),  /* 15 min */
+		rec(4, 6, BASE + M(820), BASE + M(830)),  /* 10 min */
+		rec(5, 6, BASE + M(819), BASE + M(830)),  /* 11 min */
 	};
 	char *dir = tmp_dir();
 	trace_store *s = open_at(dir);
@@ -641,10 +694,23 @@ static void test_companion_long_dwell(void **st)
 	(void)st;
 	append(s, TRACE_CELL, r, 8, 8);
 	trace_rule_default(&rule);
+	/* the published rule: the pair counts in the case's home, not in the market */
+	assert_int_equal(trace_companions(s, 1, BASE + DAY, &rule, &res), TRACE_OK);
+	assert_int_equal(res.n, 1);
+	assert_int_equal(res.hits[0].person, 2);
+	assert_int_equal(res.hits[0].place, 5);
+	assert_int_equal(res.hits[0].overlap_min, 100);
+	assert_int_equal(res.hits[0].src_dwell_min, 2500);
+	assert_int_equal(res.hits[0].hit_dwell_min, 100);
+	trace_result_free(&res);
+	/* the exclusion option: the home is left out, the market counts (> 10 min) */
+	rule.comp_dwell_rule = TRACE_COMP_DWELL_EXCLUDES;
 	assert_int_equal(trace_companions(s, 1, BASE + DAY, &rule, &res), TRACE_OK);
 	assert_int_equal(res.n, 2);
 	assert_int_equal(res.hits[0].person, 3);
 	assert_int_equal(res.hits[0].overlap_min, 15);
+	assert_int_equal(res.hits[0].src_dwell_min, 30);
+	assert_int_equal(res.hits[0].hit_dwell_min, 25);
 	assert_int_equal(res.hits[1].person, 5);
 	trace_result_free(&res);
 	rule.comp_dwell_limit_min = 60000;
@@ -1385,8 +1451,11 @@ static void test_alloc_failures(void **st)
 					trace_result_free(&res);
 					if (trace_companions(s, r[0].person, NOW, &rule, &res) == TRACE_OK) {
 						trace_result_free(&res);
+						struct trace_pairs pr;
 						if (trace_batch_close(s, cases, 2, &rule, &res, NULL) == TRACE_OK)
 							trace_result_free(&res);
+						if (trace_batch_pairs(s, cases, 2, &rule, &pr, NULL) == TRACE_OK)
+							trace_pairs_free(&pr);
 					}
 				}
 			}
@@ -1475,6 +1544,15 @@ static void test_cli(void **st)
 		assert_int_equal(run(10, a), 0);
 		a[1] = "companions";
 		assert_int_equal(run(10, a), 0);
+		{
+			const char *b[] = { "trace", "companions", "--person", "1", "--onset", onset, "--data", data,
+					    "--comp-dwell", "exclude" };
+			assert_int_equal(run(10, b), 0);
+			b[9] = "require";
+			assert_int_equal(run(10, b), 0);
+			b[9] = "sometimes";
+			assert_int_equal(run(10, b), 2);
+		}
 		a[1] = "close";
 		a[3] = "99";
 		assert_int_equal(run(10, a), 1); /* unknown person */
@@ -1482,8 +1560,41 @@ static void test_cli(void **st)
 		assert_int_equal(run(10, a), 2);
 	}
 	{
-		const char *a[] = { "trace", "batch", "--cases", cases, "--data", data, "--format", "csv" };
+		const char *a[] = { "trace", "batch", "--cases", cases, "--data", data, "--format", "csv",
+				    "--evidence" };
 		assert_int_equal(run(8, a), 0);
+		a[7] = "json";
+		assert_int_equal(run(8, a), 0);
+		a[7] = "table";
+		assert_int_equal(run(8, a), 0);
+		assert_int_equal(run(9, a), 0);
+	}
+	{
+		/* the pairs as CSV, from a child whose output is a file */
+		char out[300], buf[256];
+		snprintf(out, sizeof(out), "%s/pairs.csv", dir);
+		fflush(stdout);
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			const char *a[] = { "trace", "batch", "--cases", cases, "--data", data, "--format", "csv",
+					    "--threads", "2" };
+			int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+				_exit(99);
+			_exit(run(10, a));
+		}
+		int status = 0;
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		f = fopen(out, "r");
+		assert_non_null(f);
+		size_t got = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[got] = '\0';
+		/* 1 met 2 and 3; 2 met 1 and 3 (10:20-10:46 and 10:20-11:58 UTC) */
+		assert_string_equal(buf, "case,person\n1,2\n1,3\n2,1\n2,3\n");
 	}
 	{
 		const char *a[] = { "trace", "stats", "--data", data };
@@ -1517,6 +1628,60 @@ static void test_cli(void **st)
 	free(dir);
 }
 
+/* The pairs' writer: every width of number, each format, more pieces than
+ * one (the formatters' order kept). */
+static void test_pairs_output(void **st)
+{
+	static const uint32_t ids[] = { 0, 9, 10, 99, 100, 999, 1000, 65535, 1000000, 4294967295u };
+	size_t n = 300000, bytes;
+	struct trace_pair *pr = malloc(n * sizeof(*pr));
+	struct trace_pairs p;
+	char path[] = "/tmp/wg_pairs_XXXXXX";
+	char *want = malloc(n * 24 + 64), *got = malloc(n * 24 + 64);
+	size_t w = 0, k;
+	int fd;
+
+	(void)st;
+	assert_non_null(pr);
+	assert_non_null(want);
+	assert_non_null(got);
+	memset(&p, 0, sizeof(p));
+	w += (size_t)snprintf(want + w, 16, "case,person\n");
+	for (size_t i = 0; i < n; i++) {
+		pr[i].source = ids[(i / 1000) % 10];
+		pr[i].person = ids[i % 10] - (uint32_t)(i % 3 && ids[i % 10] ? 1 : 0);
+		w += (size_t)snprintf(want + w, 32, "%u,%u\n", pr[i].source, pr[i].person);
+	}
+	p.pairs = pr;
+	p.n = n;
+	p.ncases = 10;
+	for (int threads = 1; threads <= 3; threads += 2) {
+		fd = mkstemp(path);
+		assert_true(fd >= 0);
+		assert_int_equal(cli_write_pairs(fd, CLI_CSV, &p, threads), TRACE_OK);
+		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+		k = 0;
+		while ((bytes = (size_t)read(fd, got + k, n * 24 + 64 - k)) > 0 && bytes != (size_t)-1)
+			k += bytes;
+		close(fd);
+		unlink(path);
+		memcpy(path + strlen(path) - 6, "XXXXXX", 6);
+		assert_int_equal(k, w);
+		assert_memory_equal(got, want, w);
+	}
+	for (enum cli_format f = CLI_TABLE; f <= CLI_JSON; f++) {
+		fd = mkstemp(path);
+		assert_true(fd >= 0);
+		assert_int_equal(cli_write_pairs(fd, f, &p, 2), TRACE_OK);
+		close(fd);
+		unlink(path);
+		memcpy(path + strlen(path) - 6, "XXXXXX", 6);
+	}
+	free(pr);
+	free(want);
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1548,6 +1713,7 @@ int main(void)
 		cmocka_unit_test(test_append_rejects_whole_batch),
 		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_pairs_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -210,6 +210,19 @@ static void test_sql_self_join(void **state)
 		assert_true(n > 20);
 		same_set(&res, rows, n, 1);
 		trace_result_free(&res);
+		/* the compact form: the same pairs, in the query's order (case, contact) */
+		for (int threads = 1; threads <= 3; threads++) {
+			struct trace_pairs pr;
+			size_t unknown = 9;
+			rule.threads = threads;
+			assert_int_equal(trace_batch_pairs(s, cases, 20, &rule, &pr, &unknown), TRACE_OK);
+			assert_int_equal(unknown, 0);
+			assert_int_equal(pr.n, n);
+			for (size_t i = 0; i < n; i++)
+				assert_int_equal((uint64_t)pr.pairs[i].source << 32 | pr.pairs[i].person, rows[i]);
+			trace_pairs_free(&pr);
+		}
+		rule.threads = 0;
 	}
 	sqlite3_close(db);
 	trace_store_close(s);

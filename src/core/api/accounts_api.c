@@ -6,6 +6,7 @@
 #include "core/auth/auth.h"
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
+#include "core/lib/parse.h"
 #include "core/resource/resource.h"
 #include "core/auth/scope.h"
 
@@ -125,9 +126,19 @@ static bool username_ok(const char *u)
 }
 
 /* The fields both create and update accept, checked against the actor's rights. */
-static int check_user_body(wg_req *r, json_t *body, bool create, const struct wg_role **role,
+static bool has_control_chars(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+	return false;
+}
+
+/* account is the user name of the account changed (NULL on create: the body's). */
+static int check_user_body(wg_req *r, json_t *body, const char *account, const struct wg_role **role,
 			   int64_t *scope_node, char *scope_path)
 {
+	bool create = account == NULL;
 	static const char *const allowed[] = { "username", "password", "role", "scope_node_id", "display_name", "disabled", NULL };
 	const char *key, *text;
 	json_t *v;
@@ -151,17 +162,27 @@ static int check_user_body(wg_req *r, json_t *body, bool create, const struct wg
 	if (text && !username_ok(text))
 		return req_fail(r, WG_ERR_VALIDATION, "username", "用户名只能包含小写字母、数字和 _ . -",
 				"username may contain only lower-case letters, digits and _ . -");
+	const char *username = create ? text : account;
 	if (check_text(r, body, "password", 1, WG_MAX_PASSWORD, &text))
 		return r->fail.code;
-	const char *zh, *en;
-	if (text && (zh = auth_password_problem(text, &en)))
+	char zh[WG_PASSWORD_WHY], en[WG_PASSWORD_WHY];
+	if (text && auth_password_problem(&r->app->config, text, username, zh, en))
 		return req_fail(r, WG_ERR_VALIDATION, "password", zh, en);
-	if (check_text(r, body, "display_name", 0, WG_MAX_NAME, &text) || check_text(r, body, "role", 1, WG_MAX_ROLE_NAME, &text))
+	if (check_text(r, body, "display_name", 0, WG_MAX_NAME, &text))
+		return r->fail.code;
+	if (text && has_control_chars(text))
+		return req_fail(r, WG_ERR_VALIDATION, "display_name", "显示名称(display_name)不能含有控制字符(换行、制表符等)",
+				"display_name must not contain control characters (line breaks, tabs …)");
+	if (check_text(r, body, "role", 1, WG_MAX_ROLE_NAME, &text))
 		return r->fail.code;
 	if (text) {
 		*role = rbac_role(text);
 		if (!*role)
 			return req_failf(r, WG_ERR_VALIDATION, "role", "未知角色 %s", "unknown role %s", text, text);
+		if (rbac_reads_audit(*role))
+			return req_failf(r, WG_ERR_FORBIDDEN, "role", "角色“%s”可查看审计记录:这类账户只能在服务器上用 wangge user 管理(职责分离)",
+					 "the role %s reads the audit trail: such accounts are managed on the server with `wangge user`"
+					 " (separation of duties)", (*role)->zh, (*role)->name);
 		if (!rbac_may_manage(r->user->role, *role))
 			return req_failf(r, WG_ERR_FORBIDDEN, "role", "您不能授予角色“%s”", "you may not grant the role %s",
 					 (*role)->zh, (*role)->name);
@@ -194,7 +215,7 @@ static int users_create(wg_req *r)
 	int64_t scope_node = 0, id;
 	char scope_path[WG_MAX_GRID_PATH], hash[128];
 	json_t *u = NULL;
-	if (check_user_body(r, r->body, true, &role, &scope_node, scope_path))
+	if (check_user_body(r, r->body, NULL, &role, &scope_node, scope_path))
 		return r->fail.code;
 	const char *display = json_string_value(json_object_get(r->body, "display_name"));
 	if (auth_hash_password(&r->app->config, json_string_value(json_object_get(r->body, "password")), hash))
@@ -227,14 +248,19 @@ static int users_patch(wg_req *r)
 	const struct wg_role *current = rbac_role(json_string_value(json_object_get(u, "role")));
 	int64_t version = json_integer_value(json_object_get(u, "version"));
 	const char *path = json_string_value(json_object_get(u, "scope_path"));
+	char account[WG_MAX_USERNAME + 1];
 	snprintf(scope_path, sizeof scope_path, "%s", path ? path : "");
+	wg_copy_text(account, sizeof account, json_string_value(json_object_get(u, "username")));
 	json_decref(u);
 	bool self = r->id == r->user->id;
+	if (!self && rbac_reads_audit(current))
+		return req_fail(r, WG_ERR_FORBIDDEN, NULL, "审计管理员的账户只能在服务器上用 wangge user 管理(职责分离)",
+				"an auditor's account is managed on the server with `wangge user` (separation of duties)");
 	if (!self && (!current || !rbac_may_manage(r->user->role, current)))
 		return req_fail(r, WG_ERR_FORBIDDEN, NULL, "您不能修改该账户", "you may not change this account");
 	if (req_if_match(r, version))
 		return r->fail.code;
-	if (check_user_body(r, r->body, false, &role, &scope_node, scope_path))
+	if (check_user_body(r, r->body, account, &role, &scope_node, scope_path))
 		return r->fail.code;
 	if (self && (role || scope_node || json_object_get(r->body, "disabled")))
 		return req_fail(r, WG_ERR_FORBIDDEN, NULL, "不能修改自己的角色、管辖范围或停用自己",

@@ -8,11 +8,14 @@
 #include "core/http/http.h"
 
 extern const struct wg_module session_api;
+extern const struct wg_module sessions_api;
+extern const struct wg_module twofactor_api;
 extern const struct wg_module accounts_api;
 extern const struct wg_module roles_api;
 extern const struct wg_module audit_api;
 extern const struct wg_module jobs_api;
 extern const struct wg_module metrics_api;
 extern const struct wg_module stats_api;
+extern const struct wg_module settings_api;
 
 #endif

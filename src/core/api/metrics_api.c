@@ -1,4 +1,4 @@
-/* What a load balancer and Prometheus scrape: GET /healthz, GET /metrics (public). */
+/* What a load balancer and Prometheus scrape: GET /healthz (public), GET /metrics (SYSTEM or the metrics token). */
 #include "core/api/api.h"
 #include "core/app/app.h"
 #include "core/app/metrics.h"
@@ -30,7 +30,9 @@ static int metrics(wg_req *r)
 
 static const struct wg_route ops_routes[] = {
 	{ "GET", "/healthz", healthz, NULL, ROUTE_PUBLIC | ROUTE_NO_DB, NULL },
-	{ "GET", "/metrics", metrics, NULL, ROUTE_PUBLIC | ROUTE_NO_DB, NULL },
+	/* Sign-in outcomes, refusals and import volume are not for everyone:
+	 * a system administrator, or a scraper holding metrics_token. */
+	{ "GET", "/metrics", metrics, &right_SYSTEM, ROUTE_NO_DB | ROUTE_SCRAPE, NULL },
 };
 
 const struct wg_module metrics_api = {

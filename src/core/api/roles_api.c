@@ -190,6 +190,12 @@ static int editable(wg_req *r, const struct wg_role **role)
 	if (strcmp((*role)->name, "admin") == 0 || strcmp((*role)->name, r->user->role->name) == 0)
 		return req_fail(r, WG_ERR_FORBIDDEN, NULL, "不能修改系统管理员角色或您自己的角色",
 				"the admin role and your own role cannot be changed");
+	/* Separation of duties: the administrator neither reshapes nor removes
+	 * the role that audits her (rbac_may_manage says the same of accounts). */
+	if (rbac_reads_audit(*role) && !rbac_reads_audit(r->user->role))
+		return req_failf(r, WG_ERR_FORBIDDEN, NULL, "角色“%s”可查看审计记录,不能由被审计的管理员修改或删除(职责分离)",
+				 "the role %s reads the audit trail: those it audits may not change or delete it (separation of duties)",
+				 (*role)->zh, (*role)->name);
 	return req_if_match(r, (*role)->version);
 }
 

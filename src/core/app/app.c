@@ -23,13 +23,28 @@ void config_defaults(struct wg_config *cfg)
 	cfg->login_fails_per_address = WG_LOGIN_FAILS_PER_ADDRESS;
 	cfg->login_window_seconds = WG_LOGIN_WINDOW_SECONDS;
 	cfg->login_lock_seconds = WG_LOGIN_LOCK_SECONDS;
-	cfg->threads = 2;
+	cfg->threads = WG_DEFAULT_THREADS;
 	cfg->import_sort_index_bytes = WG_IMPORT_SORT_INDEX_BYTES;
 	cfg->import_chunk_rows = WG_IMPORT_CHUNK_ROWS;
 	cfg->public_requests_per_minute = WG_PUBLIC_REQUESTS_PER_MINUTE;
+	cfg->password_classes = WG_PASSWORD_CLASSES;
+	cfg->audit_checkpoint_seconds = WG_AUDIT_CHECKPOINT_SECONDS;
+	cfg->audit_archive_days = WG_AUDIT_ARCHIVE_DAYS;
 	snprintf(cfg->static_dir, sizeof cfg->static_dir, "web/dist");
 	snprintf(cfg->time_zone, sizeof cfg->time_zone, "Asia/Shanghai");
+	snprintf(cfg->totp_roles, sizeof cfg->totp_roles, "admin auditor command");
 }
+
+/* Settings that are text: where each is kept and how long it may be. */
+#define TEXT_KEY(name) { #name, offsetof(struct wg_config, name), sizeof ((struct wg_config *)0)->name }
+static const struct {
+	const char *key;
+	size_t offset, size;
+} text_keys[] = {
+	TEXT_KEY(db), TEXT_KEY(trusted_proxy), TEXT_KEY(static_dir), TEXT_KEY(totp_roles),
+	TEXT_KEY(metrics_token), TEXT_KEY(origins), TEXT_KEY(tls_cert), TEXT_KEY(tls_key),
+};
+#undef TEXT_KEY
 
 static const struct {
 	const char *key;
@@ -47,18 +62,14 @@ static const struct {
 	{ "import_sort_index_bytes", offsetof(struct wg_config, import_sort_index_bytes), 1024, INT64_C(1) << 40 },
 	{ "import_chunk_rows", offsetof(struct wg_config, import_chunk_rows), 0, WG_IMPORT_CHUNK_MAX_ROWS },
 	{ "public_requests_per_minute", offsetof(struct wg_config, public_requests_per_minute), 1, 1000000 },
+	{ "password_classes", offsetof(struct wg_config, password_classes), 1, 4 },
+	{ "totp_required", offsetof(struct wg_config, totp_required), 0, 1 },
+	{ "audit_checkpoint_seconds", offsetof(struct wg_config, audit_checkpoint_seconds), 1, 86400 },
+	{ "audit_archive_days", offsetof(struct wg_config, audit_archive_days), 0, 36500 },
 };
 
 static int set_key(struct wg_config *cfg, const char *key, const char *value, int line)
 {
-	if (strcmp(key, "db") == 0) {
-		snprintf(cfg->db, sizeof cfg->db, "%s", value);
-		return 0;
-	}
-	if (strcmp(key, "trusted_proxy") == 0) {
-		snprintf(cfg->trusted_proxy, sizeof cfg->trusted_proxy, "%s", value);
-		return 0;
-	}
 	if (strcmp(key, "time_zone") == 0) {
 		if (strlen(value) >= sizeof cfg->time_zone || strstr(value, "..") || value[0] == '/')
 			return wg_error("wangge.conf line %d: time_zone must be a zone name such as Asia/Shanghai / 时区应为 Asia/Shanghai 这样的名称", line);
@@ -73,8 +84,13 @@ static int set_key(struct wg_config *cfg, const char *key, const char *value, in
 		snprintf(cfg->public_url, sizeof cfg->public_url, "%.*s", (int)(n && value[n - 1] == '/' ? n - 1 : n), value);
 		return 0;
 	}
-	if (strcmp(key, "static_dir") == 0) {
-		snprintf(cfg->static_dir, sizeof cfg->static_dir, "%s", value);
+	for (size_t i = 0; i < sizeof text_keys / sizeof text_keys[0]; i++) {
+		if (strcmp(text_keys[i].key, key) != 0)
+			continue;
+		if (strlen(value) >= text_keys[i].size)
+			return wg_error("wangge.conf line %d: %s is longer than %zu bytes / %s 过长", line, key,
+					text_keys[i].size - 1, key);
+		wg_copy_text((char *)cfg + text_keys[i].offset, text_keys[i].size, value);
 		return 0;
 	}
 	if (strcmp(key, "threads") == 0) {
@@ -145,12 +161,50 @@ int config_write(const char *path, const struct wg_config *cfg)
 	fprintf(f, "db = %s\n", cfg->db);
 	fprintf(f, "static_dir = %s\n", cfg->static_dir);
 	fprintf(f, "threads = %u\n", cfg->threads);
-	fprintf(f, "# trusted_proxy = 127.0.0.1   (behind nginx: take the client address from X-Real-IP)\n");
 	fprintf(f, "time_zone = %s\n", cfg->time_zone);
+	fprintf(f, "# trusted_proxy = 127.0.0.1   (behind nginx: take the client address from X-Real-IP, TLS from X-Forwarded-Proto)\n");
 	fprintf(f, "# public_url = https://wg.example.gov.cn   (what venue QR codes open: <public_url>/v/<code>)\n");
+	fprintf(f, "# origins = https://wangge.example.gov.cn   (the address browsers use, when a proxy changes the Host)\n");
+	fprintf(f, "# tls_cert = /etc/wangge/cert.pem   (with tls_key: HTTPS built in)\n");
+	fprintf(f, "# tls_key = /etc/wangge/key.pem\n");
+	fprintf(f, "# metrics_token = …   (GET /metrics with Authorization: Bearer <token>)\n");
+	fprintf(f, "totp_roles = %s\n", cfg->totp_roles);
 	for (size_t i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++)
 		fprintf(f, "%s = %lld\n", int_keys[i].key, (long long)*(const int64_t *)((const char *)cfg + int_keys[i].offset));
 	return fclose(f) == 0 ? 0 : wg_error("cannot write %s", path);
+}
+
+/* serve --threads: the workers and the connection pool sized for them. */
+static unsigned threads_override;
+
+void app_set_threads(unsigned n)
+{
+	threads_override = n;
+}
+
+/* The key that signs the audit trail's checkpoints and archives
+ * (keys/audit_sign.key, an Ed25519 seed). A data directory made before it
+ * gets one, unless checkpoints were already signed: then the key is lost,
+ * and making a new one would hide it. */
+static int audit_sign_key_load(struct wg_app *app)
+{
+	char path[1200], anchors[1200];
+	unsigned char seed[crypto_sign_SEEDBYTES];
+	struct stat sb;
+	snprintf(path, sizeof path, "%s/keys/audit_sign.key", app->data_dir);
+	snprintf(anchors, sizeof anchors, "%s/audit/checkpoints", app->data_dir);
+	if (stat(path, &sb) != 0 && errno == ENOENT) {
+		if (stat(anchors, &sb) == 0)
+			return wg_error("%s is missing but %s exists: restore the key from its backup (a new key could not verify the"
+					" checkpoints) / 审计签名密钥缺失", path, anchors), WG_ERR_IO;
+		if (key_file_create(path, sizeof seed))
+			return WG_ERR_IO;
+	}
+	int rc = key_file_read(path, seed, sizeof seed);
+	if (!rc)
+		crypto_sign_seed_keypair(app->audit_sign_pk, app->audit_sign_sk, seed);
+	sodium_memzero(seed, sizeof seed);
+	return rc;
 }
 
 int app_open(const char *data_dir, struct wg_app **out)
@@ -168,8 +222,12 @@ int app_open(const char *data_dir, struct wg_app **out)
 	rc = config_load(path, &app->config);
 	if (rc)
 		goto fail;
+	if (threads_override)
+		app->config.threads = threads_override;
 	snprintf(path, sizeof path, "%s/keys/audit.key", data_dir);
 	rc = key_file_read(path, app->audit_key, sizeof app->audit_key);
+	if (!rc)
+		rc = audit_sign_key_load(app);
 	if (!rc)
 		rc = crypt_keys_load(data_dir, &app->keys);
 	if (rc)
@@ -198,6 +256,7 @@ void app_close(struct wg_app *app)
 		return;
 	store_close(app->store);
 	sodium_memzero(app->audit_key, sizeof app->audit_key);
+	sodium_memzero(app->audit_sign_sk, sizeof app->audit_sign_sk);
 	crypt_keys_wipe(&app->keys);
 	wg_free(app->data_dir);
 	wg_free(app);

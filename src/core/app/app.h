@@ -28,6 +28,14 @@ struct wg_config {
 	char trusted_proxy[64];         /* a reverse proxy's address: its X-Real-IP names the client */
 	char public_url[256];           /* the address residents open; venue QR codes lead to <public_url>/v/<code> */
 	char time_zone[64];             /* what people read times in (core/lib/timefmt.h) */
+	int64_t password_classes;       /* character classes a new password needs (of 4) */
+	int64_t totp_required;          /* 1: the roles in totp_roles sign in with a one-time code too */
+	char totp_roles[256];           /* role names, space separated */
+	char metrics_token[128];        /* GET /metrics with Authorization: Bearer <this> (empty: SYSTEM only) */
+	char origins[512];              /* browser origins besides the Host's own (space separated), e.g. https://wangge.example.gov.cn */
+	char tls_cert[1024], tls_key[1024];  /* PEM files: HTTPS built in */
+	int64_t audit_checkpoint_seconds;    /* how often the audit head is signed into audit/checkpoints */
+	int64_t audit_archive_days;          /* audit records older than this go to audit/archive/ (0: never) */
 };
 
 struct wg_app {
@@ -37,6 +45,7 @@ struct wg_app {
 	struct session_cache *sessions;
 	struct audit_queue *audit;
 	unsigned char audit_key[32];
+	unsigned char audit_sign_pk[32], audit_sign_sk[64];   /* Ed25519: checkpoints and archives (keys/audit_sign.key) */
 	struct wg_keys keys;            /* personal-data keys (crypt.h) */
 	int64_t started_at;
 };
@@ -44,6 +53,9 @@ struct wg_app {
 /* Reads DIR/wangge.conf and the key files; opens the store. The platform
  * (core/platform.h) adds the session cache, the audit queue and the modules. */
 int  app_open(const char *data_dir, struct wg_app **out);
+/* Overrides wangge.conf's threads for this process (serve --threads), so
+ * that the connection pool opened with the store has one per worker. */
+void app_set_threads(unsigned n);
 void app_close(struct wg_app *app);
 int  config_load(const char *path, struct wg_config *cfg);
 void config_defaults(struct wg_config *cfg);

@@ -65,7 +65,9 @@ static void *run(void *arg)
 	struct job *j = jr->job;
 	j->result = text;
 	j->http_status = r->fail.code ? wg_err_status(r->fail.code) : r->status;
-	j->status = r->fail.code ? "failed" : "done";
+	/* "failed" is a server error (5xx); an import refused for what the file
+	 * holds (422, all or nothing) is done, its answer saying why. */
+	j->status = j->http_status >= 500 ? "failed" : "done";
 	j->finished_at = time(NULL);
 	running--;
 	pthread_cond_broadcast(&idle);

@@ -10,7 +10,8 @@
 #include <time.h>
 
 #define METRIC_ROUTES ((int)WG_MAX_ROUTES + 1)   /* last slot: requests that matched no route */
-static const int status_codes[] = { 200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 412, 413, 415, 422, 429, 500, 503 };
+static const int status_codes[] = { 200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 409, 412, 413, 415, 422, 429, 431,
+				    500, 503 };
 #define NSTATUS (int)(sizeof status_codes / sizeof status_codes[0])
 static const double buckets_ms[] = { 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000 };
 #define NBUCKETS (int)(sizeof buckets_ms / sizeof buckets_ms[0])

@@ -1,5 +1,11 @@
+/* The queue of audited reads and the counted ones, written in batches by
+ * one thread; the keeper thread beside it signs checkpoints and archives.
+ * The chain itself is chain.c. */
 #include "core/audit/audit.h"
+#include "core/audit/archive.h"
+#include "core/audit/audit_int.h"
 #include "core/lib/err.h"
+#include "core/lib/log.h"
 #include "core/lib/mem.h"
 #include "core/lib/parse.h"
 #include "core/lib/limits.h"
@@ -11,7 +17,9 @@
 #include <string.h>
 #include <time.h>
 
-#define GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+#define GENESIS_HASH AUDIT_GENESIS_HASH
+/* Reads counted per user and minute wait here until their minute is over. */
+#define AUDIT_MAX_COUNTERS 4096
 
 struct audit_item {
 	int64_t at, user_id;
@@ -21,6 +29,16 @@ struct audit_item {
 	char resource[32];
 	int64_t record;
 	char node_path[512];
+	char change_hash[65];   /* "" for reads */
+};
+
+/* Reads of one resource by one user from one address in one minute. */
+struct audit_counter {
+	int64_t minute, user_id, count;
+	char username[65];
+	char address[64];
+	char resource[32];
+	char node_path[512];
 };
 
 struct audit_queue {
@@ -29,229 +47,39 @@ struct audit_queue {
 	pthread_t thread;
 	struct audit_item *items;
 	size_t len, cap;
+	struct audit_counter *counters;
+	size_t ncounters;
 	bool stop, running;
 	struct wg_app *app;
+	/* The keeper thread: checkpoints and archives, apart from the writer
+	 * so that neither holds the other up. */
+	pthread_t keeper;
+	pthread_cond_t keeper_wake;
+	bool keeper_stop, keeper_running;
+	int64_t next_checkpoint, next_archive;
 };
-
-struct audit_row {
-	int64_t id, at, user_id;
-	const char *username, *address, *action, *resource, *record_id, *node_path, *change_hash, *prev_hash;
-};
-
-/* Appends s and a unit separator; false when it does not fit. */
-static bool put_field(unsigned char *buf, size_t size, size_t *len, const char *s, size_t n)
-{
-	if (n >= size - *len)
-		return false;
-	memcpy(buf + *len, s, n);
-	buf[*len + n] = 0x1f;
-	*len += n + 1;
-	return true;
-}
-
-/* Keyed BLAKE2b-256 over the previous hash and the record's fields, each
- * followed by a unit separator. (Several times cheaper than HMAC-SHA256 and
- * as strong as a MAC; it runs for every audited read.) The message is laid
- * out in one buffer and hashed in one call: the per-call overhead of
- * incremental updates was most of the cost for these short fields. */
-static void row_hash(const unsigned char key[32], const struct audit_row *a, char out[65])
-{
-	unsigned char msg[2048];
-	unsigned char mac[32];
-	char num[72];
-	size_t len = 0, n = 0;
-	n += wg_format_i64(num + n, a->id);
-	num[n++] = '|';
-	n += wg_format_i64(num + n, a->at);
-	num[n++] = '|';
-	n += wg_format_i64(num + n, a->user_id);
-	const char *text[] = { a->username, a->address, a->action, a->resource, a->record_id, a->node_path, a->change_hash };
-	bool fits = put_field(msg, sizeof msg, &len, a->prev_hash, strlen(a->prev_hash)) &&
-		    put_field(msg, sizeof msg, &len, num, n);
-	for (size_t i = 0; fits && i < sizeof text / sizeof text[0]; i++)
-		fits = put_field(msg, sizeof msg, &len, text[i], strlen(text[i]));
-	if (fits) {
-		crypto_generichash(mac, sizeof mac, msg, len, key, 32);
-	} else {
-		/* Longer than any record the server writes; hashed piece by piece. */
-		crypto_generichash_state st;
-		crypto_generichash_init(&st, key, 32, sizeof mac);
-		crypto_generichash_update(&st, (const unsigned char *)a->prev_hash, strlen(a->prev_hash));
-		crypto_generichash_update(&st, (const unsigned char *)"\x1f", 1);
-		crypto_generichash_update(&st, (const unsigned char *)num, n);
-		crypto_generichash_update(&st, (const unsigned char *)"\x1f", 1);
-		for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
-			crypto_generichash_update(&st, (const unsigned char *)text[i], strlen(text[i]));
-			crypto_generichash_update(&st, (const unsigned char *)"\x1f", 1);
-		}
-		crypto_generichash_final(&st, mac, sizeof mac);
-	}
-	/* The chain is public (it is stored beside the rows): no need for the
-	 * constant-time, and slower, sodium_bin2hex. */
-	wg_hex(out, mac, sizeof mac);
-}
-
-static int change_hash(json_t *change, char out[65])
-{
-	out[0] = '\0';
-	if (!change)
-		return 0;
-	char *text = json_dumps(change, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!text)
-		return WG_ERR_NOMEM;
-	unsigned char h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(h, (const unsigned char *)text, strlen(text));
-	free(text);
-	sodium_bin2hex(out, 65, h, sizeof h);
-	return 0;
-}
-
-/* Reads and locks the chain head for the rest of the transaction. */
-static int head_lock(wg_conn *c, int64_t *last_id, char last_hash[65])
-{
-	const char *sql = conn_dialect(c) == WG_POSTGRES
-		? "SELECT last_id, last_hash FROM audit_head WHERE id = 1 FOR UPDATE"
-		: "SELECT last_id, last_hash FROM audit_head WHERE id = 1";
-	wg_stmt *s;
-	int rc = store_query(c, sql, NULL, 0, &s);
-	if (rc)
-		return rc;
-	rc = stmt_next(s);
-	if (rc == 1) {
-		*last_id = stmt_int(s, 0);
-		snprintf(last_hash, 65, "%s", stmt_text(s, 1));
-		rc = 0;
-	} else if (rc == 0) {
-		*last_id = 0;
-		snprintf(last_hash, 65, "%s", GENESIS_HASH);
-		stmt_done(s);
-		return store_run(c, "INSERT INTO audit_head (id, last_id, last_hash) VALUES (1, 0, '" GENESIS_HASH "')", NULL, 0);
-	} else {
-		rc = -rc;
-	}
-	stmt_done(s);
-	return rc;
-}
-
-#define AUDIT_COLUMNS 12
-/* Queued reads are written this many to a statement: one statement's fixed
- * cost (binding, stepping, resetting) shared by many rows. */
-#define AUDIT_ROWS_PER_INSERT 32
-
-#define AUDIT_INSERT "INSERT INTO audit (id, at, user_id, username, address, action, resource, record_id," \
-		     " node_path, change_hash, prev_hash, hash) VALUES "
-#define AUDIT_ROW_PARAMS "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-
-/* The statement that inserts AUDIT_ROWS_PER_INSERT rows, built once. */
-static char insert_many_sql[sizeof AUDIT_INSERT + AUDIT_ROWS_PER_INSERT * (sizeof AUDIT_ROW_PARAMS + 2)];
-static pthread_once_t insert_many_once = PTHREAD_ONCE_INIT;
-
-static void build_insert_many(void)
-{
-	size_t len = sizeof AUDIT_INSERT - 1;
-	memcpy(insert_many_sql, AUDIT_INSERT, len);
-	for (size_t i = 0; i < AUDIT_ROWS_PER_INSERT; i++) {
-		if (i) {
-			memcpy(insert_many_sql + len, ", ", 2);
-			len += 2;
-		}
-		memcpy(insert_many_sql + len, AUDIT_ROW_PARAMS, sizeof AUDIT_ROW_PARAMS - 1);
-		len += sizeof AUDIT_ROW_PARAMS - 1;
-	}
-	insert_many_sql[len] = '\0';
-}
-
-/* Chains and inserts n rows (1 or AUDIT_ROWS_PER_INSERT) after prev, which
- * then holds the last row's hash. */
-static int append_rows(wg_conn *c, const unsigned char key[32], struct audit_row *rows, size_t n, char prev[65])
-{
-	char hash[AUDIT_ROWS_PER_INSERT + 1][65];
-	wg_param p[AUDIT_ROWS_PER_INSERT * AUDIT_COLUMNS];
-	size_t np = 0;
-	if (n != 1 && n != AUDIT_ROWS_PER_INSERT)
-		return WG_ERR_INTERNAL;
-	memcpy(hash[0], prev, 65);
-	for (size_t i = 0; i < n; i++) {
-		struct audit_row *a = &rows[i];
-		a->prev_hash = hash[i];
-		row_hash(key, a, hash[i + 1]);
-		wg_param row[AUDIT_COLUMNS] = {
-			WG_PINT(a->id), WG_PINT(a->at), a->user_id ? WG_PINT(a->user_id) : WG_PNULL,
-			WG_PTEXT(a->username), WG_PTEXT(a->address), WG_PTEXT(a->action), WG_PTEXT(a->resource),
-			WG_PTEXT(a->record_id), WG_PTEXT(a->node_path), WG_PTEXT(a->change_hash), WG_PTEXT(hash[i]),
-			WG_PTEXT(hash[i + 1]),
-		};
-		memcpy(p + np, row, sizeof row);
-		np += AUDIT_COLUMNS;
-	}
-	if (n > 1)
-		pthread_once(&insert_many_once, build_insert_many);
-	int rc = store_run(c, n == 1 ? AUDIT_INSERT AUDIT_ROW_PARAMS : insert_many_sql, p, np);
-	if (!rc)
-		memcpy(prev, hash[n], 65);
-	return rc;
-}
-
-static int head_store(wg_conn *c, int64_t last_id, const char *last_hash)
-{
-	wg_param p[] = { WG_PINT(last_id), WG_PTEXT(last_hash) };
-	return store_run(c, "UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1", p, 2);
-}
-
-int audit_write(struct wg_app *app, wg_conn *c, const struct wg_principal *who, const char *username,
-		const char *address, int64_t now, const struct audit_event *ev)
-{
-	char prev[65], ch[65], rid[24];
-	int64_t last_id;
-	int rc = 0;
-	if (ev->change_hash)
-		wg_copy_text(ch, sizeof ch, ev->change_hash);
-	else
-		rc = change_hash(ev->change, ch);
-	if (rc)
-		return rc;
-	rc = head_lock(c, &last_id, prev);
-	if (rc)
-		return rc;
-	snprintf(rid, sizeof rid, "%s", ev->record_id ? ev->record_id : "");
-	struct audit_row a = {
-		.id = last_id + 1, .at = now, .user_id = who ? who->id : 0,
-		.username = who ? who->username : (username ? username : ""),
-		.address = address ? address : "", .action = ev->action, .resource = ev->resource,
-		.record_id = rid, .node_path = ev->node_path ? ev->node_path : "", .change_hash = ch,
-	};
-	rc = append_rows(c, app->audit_key, &a, 1, prev);
-	if (rc)
-		return rc;
-	return head_store(c, a.id, prev);
-}
-
-int audit_req(wg_req *r, const char *action, const char *resource, int64_t record_id,
-	      const char *node_path, json_t *change)
-{
-	char rid[24] = "";
-	if (record_id)
-		snprintf(rid, sizeof rid, "%lld", (long long)record_id);
-	struct audit_event ev = { action, resource, rid, node_path, change, NULL };
-	int rc = audit_write(r->app, r->db, r->user, NULL, r->address, r->now, &ev);
-	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
-}
 
 /* ---- queued reads ---- */
 
-int audit_read(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path)
+/* Queues one record for the flusher, which chains it within a few
+ * milliseconds; without a running queue (the CLI) it is written now. */
+static int audit_queue(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
+		       json_t *change)
 {
 	struct audit_queue *q = r->app->audit;
+	char ch[65] = "";
 	int rc = 0;
 	if (!q || !q->running) { /* not serving: write now, in a transaction of its own if need be */
 		bool own = !store_in_transaction(r->db);
 		if (own && store_begin(r->db))
 			return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
-		rc = audit_req(r, action, resource, record_id, node_path, NULL);
+		rc = audit_req(r, action, resource, record_id, node_path, change);
 		if (own)
 			rc = rc ? (store_rollback(r->db), rc) : store_commit(r->db);
 		return rc;
 	}
+	if (change && (rc = audit_change_hash(change, ch)))
+		return req_fail(r, rc, NULL, NULL, NULL);
 	pthread_mutex_lock(&q->lock);
 	if (q->len == q->cap) {
 		size_t cap = q->cap ? q->cap * 2 : 1024;
@@ -272,8 +100,65 @@ int audit_read(wg_req *r, const char *action, const char *resource, int64_t reco
 	wg_copy_text(it->resource, sizeof it->resource, resource);
 	it->record = record_id;
 	wg_copy_text(it->node_path, sizeof it->node_path, node_path ? node_path : "");
+	memcpy(it->change_hash, ch, sizeof ch);
 	if (q->len >= 512)
 		pthread_cond_signal(&q->wake);
+out:
+	pthread_mutex_unlock(&q->lock);
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+}
+
+int audit_read(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path)
+{
+	return audit_queue(r, action, resource, record_id, node_path, NULL);
+}
+
+int audit_event(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
+		json_t *change)
+{
+	return audit_queue(r, action, resource, record_id, node_path, change);
+}
+
+int audit_count(wg_req *r, const char *resource, int64_t n)
+{
+	struct audit_queue *q = r->app->audit;
+	int rc = 0;
+	if (n <= 0)
+		return 0;
+	if (!q || !q->running) { /* not serving: one record now */
+		char count[24];
+		snprintf(count, sizeof count, "%lld", (long long)n);
+		bool own = !store_in_transaction(r->db);
+		if (own && store_begin(r->db))
+			return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
+		rc = audit_append(r->app, r->db, r->user ? r->user->id : 0, r->user ? r->user->username : "", r->address, r->now,
+				  "reads", resource, count, r->user ? r->user->scope_path : "", "");
+		if (own)
+			rc = rc ? (store_rollback(r->db), rc) : store_commit(r->db);
+		return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+	}
+	int64_t minute = r->now / 60, uid = r->user ? r->user->id : 0;
+	pthread_mutex_lock(&q->lock);
+	struct audit_counter *c = NULL;
+	for (size_t i = q->ncounters; i > 0 && !c; i--) {
+		struct audit_counter *x = &q->counters[i - 1];
+		if (x->minute == minute && x->user_id == uid && strcmp(x->resource, resource) == 0 &&
+		    strcmp(x->address, r->address) == 0)
+			c = x;
+	}
+	if (!c) {
+		if (q->ncounters == AUDIT_MAX_COUNTERS) {
+			rc = WG_ERR_BUSY;
+			goto out;
+		}
+		c = &q->counters[q->ncounters++];
+		*c = (struct audit_counter){ .minute = minute, .user_id = uid };
+		wg_copy_text(c->username, sizeof c->username, r->user ? r->user->username : "");
+		wg_copy_text(c->address, sizeof c->address, r->address);
+		wg_copy_text(c->resource, sizeof c->resource, resource);
+		wg_copy_text(c->node_path, sizeof c->node_path, r->user ? r->user->scope_path : "");
+	}
+	c->count += n;
 out:
 	pthread_mutex_unlock(&q->lock);
 	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
@@ -289,7 +174,7 @@ static void rows_of_items(const struct audit_item *items, size_t n, int64_t firs
 			.id = first_id + (int64_t)i, .at = items[i].at, .user_id = items[i].user_id,
 			.username = items[i].username, .address = items[i].address, .action = items[i].action,
 			.resource = items[i].resource, .record_id = rid[i],
-			.node_path = items[i].node_path, .change_hash = "",
+			.node_path = items[i].node_path, .change_hash = items[i].change_hash,
 		};
 	}
 }
@@ -304,18 +189,18 @@ static int flush_batch(struct wg_app *app, struct audit_item *items, size_t n)
 	int rc = store_begin(c);
 	if (rc)
 		goto out;
-	rc = head_lock(c, &last_id, prev);
+	rc = audit_head_lock(c, &last_id, prev);
 	for (size_t i = 0; !rc && i < n; ) {
 		size_t chunk = n - i >= AUDIT_ROWS_PER_INSERT ? AUDIT_ROWS_PER_INSERT : 1;
 		rows_of_items(items + i, chunk, last_id + 1, rows, rid);
-		rc = append_rows(c, app->audit_key, rows, chunk, prev);
+		rc = audit_append_rows(c, app->audit_key, rows, chunk, prev);
 		if (!rc) {
 			last_id += (int64_t)chunk;
 			i += chunk;
 		}
 	}
 	if (!rc)
-		rc = head_store(c, last_id, prev);
+		rc = audit_head_store(app, c, last_id, prev);
 	if (!rc)
 		rc = store_commit(c);
 	else
@@ -325,6 +210,62 @@ out:
 	return rc;
 }
 
+/* Moves the counters of minutes that are over (all of them when stopping)
+ * into the queue as records. Called with the lock held. */
+static void counters_to_items(struct audit_queue *q, int64_t now, bool all)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < q->ncounters; i++) {
+		struct audit_counter *c = &q->counters[i];
+		if (!all && c->minute >= now / 60) {
+			q->counters[kept++] = *c;
+			continue;
+		}
+		if (q->len == q->cap) {
+			size_t cap = q->cap ? q->cap * 2 : 1024;
+			struct audit_item *items = wg_realloc(q->items, cap * sizeof *items);
+			if (!items) {   /* kept for the next round */
+				q->counters[kept++] = *c;
+				continue;
+			}
+			q->items = items;
+			q->cap = cap;
+		}
+		struct audit_item *it = &q->items[q->len++];
+		it->at = c->minute * 60;
+		it->user_id = c->user_id;
+		wg_copy_text(it->username, sizeof it->username, c->username);
+		wg_copy_text(it->address, sizeof it->address, c->address);
+		wg_copy_text(it->action, sizeof it->action, "reads");
+		wg_copy_text(it->resource, sizeof it->resource, c->resource);
+		it->record = c->count;
+		wg_copy_text(it->node_path, sizeof it->node_path, c->node_path);
+		it->change_hash[0] = '\0';
+	}
+	q->ncounters = kept;
+}
+
+/* What the keeper thread does: the checkpoint now and then, the archive
+ * once an hour. Not under the lock. */
+static void maintenance(struct audit_queue *q, int64_t now, bool force_checkpoint)
+{
+	struct wg_app *app = q->app;
+	if (force_checkpoint || now >= q->next_checkpoint) {
+		bool written;
+		int rc = audit_checkpoint(app, &written);
+		if (rc)
+			log_warn("audit checkpoint failed (%s) / 审计检查点写入失败", wg_err_code(rc));
+		q->next_checkpoint = now + app->config.audit_checkpoint_seconds;
+	}
+	if (app->config.audit_archive_days > 0 && now >= q->next_archive) {
+		int64_t moved = 0;
+		int rc = audit_archive_run(app, now - app->config.audit_archive_days * 86400, &moved);
+		if (rc)
+			log_warn("audit archive failed (%s) / 审计归档失败", wg_err_code(rc));
+		q->next_archive = now + 3600;
+	}
+}
+
 static void *flusher(void *arg)
 {
 	struct audit_queue *q = arg;
@@ -332,6 +273,8 @@ static void *flusher(void *arg)
 	size_t batch_cap = 0;
 	pthread_mutex_lock(&q->lock);
 	for (;;) {
+		int64_t now = time(NULL);
+		counters_to_items(q, now, q->stop);
 		if (q->len == 0 && q->stop)
 			break;
 		if (q->len == 0 || (!q->stop && q->len < 512)) {
@@ -386,6 +329,27 @@ static void *flusher(void *arg)
 	return NULL;
 }
 
+static void *keeper(void *arg)
+{
+	struct audit_queue *q = arg;
+	pthread_mutex_lock(&q->lock);
+	while (!q->keeper_stop) {
+		int64_t now = time(NULL);
+		if (now >= q->next_checkpoint || now >= q->next_archive) {
+			pthread_mutex_unlock(&q->lock);
+			maintenance(q, now, false);
+			pthread_mutex_lock(&q->lock);
+			continue;
+		}
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&q->keeper_wake, &q->lock, &ts);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
 int audit_queue_start(struct wg_app *app)
 {
 	struct audit_queue *q = wg_calloc(1, sizeof *q);
@@ -393,12 +357,26 @@ int audit_queue_start(struct wg_app *app)
 		return WG_ERR_NOMEM;
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->wake, NULL);
+	pthread_cond_init(&q->keeper_wake, NULL);
 	q->app = app;
+	q->counters = wg_calloc(AUDIT_MAX_COUNTERS, sizeof *q->counters);
+	if (!q->counters) {
+		wg_free(q);
+		return WG_ERR_NOMEM;
+	}
+	/* At start: what was written while stopped (the CLI) is signed at once;
+	 * the archive runs a minute later, out of the way of the start. */
+	q->next_checkpoint = 0;
+	q->next_archive = time(NULL) + 60;
 	if (pthread_create(&q->thread, NULL, flusher, q) != 0) {
+		wg_free(q->counters);
 		wg_free(q);
 		return WG_ERR_INTERNAL;
 	}
 	q->running = true;
+	q->keeper_running = pthread_create(&q->keeper, NULL, keeper, q) == 0;
+	if (!q->keeper_running)
+		log_warn("no audit checkpoint thread: checkpoints only at stop / 无法启动审计检查点线程");
 	app->audit = q;
 	return 0;
 }
@@ -409,81 +387,24 @@ void audit_queue_stop(struct wg_app *app)
 	if (!q)
 		return;
 	pthread_mutex_lock(&q->lock);
+	q->keeper_stop = true;
+	pthread_cond_signal(&q->keeper_wake);
+	pthread_mutex_unlock(&q->lock);
+	if (q->keeper_running)
+		pthread_join(q->keeper, NULL);
+	pthread_mutex_lock(&q->lock);
 	q->stop = true;
 	pthread_cond_signal(&q->wake);
 	pthread_mutex_unlock(&q->lock);
 	pthread_join(q->thread, NULL);
+	/* Everything queued is written: the head as it is left is signed (no archive now). */
+	q->next_archive = INT64_MAX;
+	maintenance(q, time(NULL), true);
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->wake);
+	pthread_cond_destroy(&q->keeper_wake);
 	wg_free(q->items);
+	wg_free(q->counters);
 	wg_free(q);
 	app->audit = NULL;
-}
-
-/* ---- verification ---- */
-
-int audit_verify(struct wg_app *app, struct audit_verify_result *res)
-{
-	wg_conn *c;
-	wg_stmt *s;
-	char prev[65] = GENESIS_HASH, hash[65];
-	int64_t expect_id = 1;
-	memset(res, 0, sizeof *res);
-	store_acquire(app->store, &c);
-	int rc = store_query(c, "SELECT id, at, COALESCE(user_id, 0), username, address, action, resource, record_id,"
-			       " node_path, change_hash, prev_hash, hash FROM audit ORDER BY id", NULL, 0, &s);
-	if (rc)
-		goto out;
-	while ((rc = stmt_next(s)) == 1) {
-		struct audit_row a = {
-			.id = stmt_int(s, 0), .at = stmt_int(s, 1), .user_id = stmt_int(s, 2),
-			.username = stmt_text(s, 3), .address = stmt_text(s, 4), .action = stmt_text(s, 5),
-			.resource = stmt_text(s, 6), .record_id = stmt_text(s, 7), .node_path = stmt_text(s, 8),
-			.change_hash = stmt_text(s, 9), .prev_hash = prev,
-		};
-		res->records++;
-		if (a.id != expect_id) {
-			res->first_bad_id = expect_id;
-			snprintf(res->reason, sizeof res->reason, "record %lld is missing / 第 %lld 条记录缺失",
-				 (long long)expect_id, (long long)expect_id);
-			break;
-		}
-		row_hash(app->audit_key, &a, hash);
-		if (strcmp(stmt_text(s, 10), prev) != 0 || strcmp(stmt_text(s, 11), hash) != 0) {
-			res->first_bad_id = a.id;
-			snprintf(res->reason, sizeof res->reason, "record %lld was altered / 第 %lld 条记录被篡改",
-				 (long long)a.id, (long long)a.id);
-			break;
-		}
-		memcpy(prev, hash, sizeof prev);
-		expect_id++;
-	}
-	stmt_done(s);
-	if (rc < 0) {
-		rc = -rc;
-		goto out;
-	}
-	rc = 0;
-	if (!res->first_bad_id) {
-		int64_t head_id = 0;
-		char head_hash[65] = GENESIS_HASH;
-		wg_stmt *h;
-		rc = store_query(c, "SELECT last_id, last_hash FROM audit_head WHERE id = 1", NULL, 0, &h);
-		if (rc)
-			goto out;
-		if (stmt_next(h) == 1) {
-			head_id = stmt_int(h, 0);
-			snprintf(head_hash, sizeof head_hash, "%s", stmt_text(h, 1));
-		}
-		stmt_done(h);
-		if (head_id != expect_id - 1 || strcmp(head_hash, prev) != 0) {
-			res->first_bad_id = expect_id;
-			snprintf(res->reason, sizeof res->reason,
-				 "records after %lld were deleted / 第 %lld 条之后的记录被删除",
-				 (long long)(expect_id - 1), (long long)(expect_id - 1));
-		}
-	}
-out:
-	store_release(app->store, c);
-	return rc;
 }

@@ -7,6 +7,13 @@
  * Each record's hash covers the previous record's hash and the record's
  * fields, keyed with DIR/keys/audit.key: editing, inserting or deleting a
  * record breaks the chain, and it cannot be recomputed without the key.
+ * The head (audit_head) is keyed too, and signed checkpoints in the data
+ * directory (anchor.c) show a chain cut short or an older copy restored.
+ *
+ * Reads of what is not personal data (the tree, venues) are counted per
+ * user, resource and minute (action "reads", record_id the count) instead
+ * of one record each; records older than audit_archive_days move to signed
+ * archive files (archive.h).
  */
 #ifndef WG_AUDIT_H
 #define WG_AUDIT_H
@@ -36,15 +43,35 @@ int audit_req(wg_req *r, const char *action, const char *resource, int64_t recor
 	      const char *node_path, json_t *change);
 /* Queues an audited read (action "read", "reveal" or "export"); 503 busy when the queue is full. */
 int audit_read(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path);
+/* Queues the record of an event whose own record is durable elsewhere (a
+ * scan, in the scan log): chained by the flusher within milliseconds, like
+ * reads, so that thousands a second do not each take the chain's head in
+ * their own transaction. The change is hashed now. */
+int audit_event(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
+		json_t *change);
+/* Counts n reads of a resource that is not personal data: one chained
+ * record per user, address, resource and minute ("reads", record_id the
+ * count, node_path the reader's scope), written when the minute is over. */
+int audit_count(wg_req *r, const char *resource, int64_t n);
 
 int  audit_queue_start(struct wg_app *app);
 void audit_queue_stop(struct wg_app *app);  /* flushes what is queued */
 
 struct audit_verify_result {
-	int64_t records;
-	int64_t first_bad_id;   /* 0 when the chain is intact */
-	char reason[256];
+	int64_t records;        /* checked, archives included */
+	int64_t checkpoints;    /* signed checkpoints read */
+	int64_t archives;       /* archive files read */
+	int64_t first_bad_id;   /* 0 when the trail is intact */
+	char reason[512];
 };
-int audit_verify(struct wg_app *app, struct audit_verify_result *res);
+/* Checks the archives, the live chain, its head and the checkpoints (and
+ * the checkpoint lines of extra_checkpoints, a copy kept elsewhere such as
+ * the log, when not NULL). 0 with first_bad_id set when the trail is not
+ * intact; a wg_err when it could not be read. */
+int audit_verify(struct wg_app *app, const char *extra_checkpoints, struct audit_verify_result *res);
+
+/* Signs the head into DATA/audit/checkpoints and the log, and records that
+ * in the chain, unless nothing was written since the last checkpoint. */
+int audit_checkpoint(struct wg_app *app, bool *written);
 
 #endif

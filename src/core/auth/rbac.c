@@ -128,12 +128,19 @@ bool rbac_may_manage(const struct wg_role *actor, const struct wg_role *target)
 {
 	if (!rbac_allows(actor, &right_USER_WRITE))
 		return false;
+	/* Those who are audited do not appoint, reset or disable their
+	 * auditors, the administrator included (separation of duties): an
+	 * auditor's account is managed on the server (`wangge user`), audited. */
+	if (rbac_reads_audit(target))
+		return false;
 	if (strcmp(actor->name, "admin") == 0)
 		return true;
-	/* Those who are audited do not appoint their auditors. */
-	if (rights_has(&target->rights, &right_AUDIT_READ))
-		return false;
 	return target->rank < actor->rank;
+}
+
+bool rbac_reads_audit(const struct wg_role *role)
+{
+	return role && rights_has(&role->rights, &right_AUDIT_READ);
 }
 
 /* ---- the roles in force ---- */

@@ -91,7 +91,12 @@ const char *rights_conflict(const struct wg_rights *set, const char **en);
 /* NULL right: any signed-in user. */
 bool rbac_allows(const struct wg_role *role, const struct wg_right *right);
 const char *rbac_right_name(const struct wg_right *right);
+/* Whether actor may create, change, disable or sign out accounts of role
+ * target: never one that reads the audit trail (that is done on the
+ * server, `wangge user`); the admin any other; others lower ranks only. */
 bool rbac_may_manage(const struct wg_role *actor, const struct wg_role *target);
+/* The role reads the audit trail (AUDIT_READ). */
+bool rbac_reads_audit(const struct wg_role *role);
 
 /* The roles in force: a table replaced as a whole when roles change. A
  * role handed out stays valid until the process ends (sessions keep it). */

@@ -7,6 +7,7 @@
  * cache is dropped for a user whose account changes. */
 #include "core/auth/auth.h"
 #include "core/auth/roles.h"
+#include "core/auth/totp.h"
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
 #include "core/lib/mem.h"
@@ -15,6 +16,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define CACHE_BUCKETS 4096u
 #define LAST_SEEN_WRITE_SECONDS 60
@@ -136,19 +138,86 @@ bool auth_verify_password(const char *hash, const char *password)
 	return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
 }
 
-const char *auth_password_problem(const char *password, const char **en)
+/* The class of the character at p: 0 lower case, 1 upper case, 2 digit, 3
+ * anything else (symbols, spaces, Chinese); *len its bytes. */
+static int char_class(const unsigned char *p, size_t *len)
+{
+	*len = 1;
+	if (*p >= 0xC0)
+		while (*len < 4 && (p[*len] & 0xC0) == 0x80)
+			(*len)++;
+	if (*p >= 'a' && *p <= 'z')
+		return 0;
+	if (*p >= 'A' && *p <= 'Z')
+		return 1;
+	if (*p >= '0' && *p <= '9')
+		return 2;
+	return 3;
+}
+
+/* Whether hay contains needle, ASCII letters compared without case. */
+static bool contains_nocase(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (const char *h = hay; n && strlen(h) >= n; h++)
+		if (strncasecmp(h, needle, n) == 0)
+			return true;
+	return false;
+}
+
+bool auth_password_problem(const struct wg_config *cfg, const char *password, const char *username,
+			   char zh[WG_PASSWORD_WHY], char en[WG_PASSWORD_WHY])
 {
 	_Static_assert(WG_MIN_PASSWORD == 10 && WG_MAX_PASSWORD == 256, "the messages below name the limits");
-	size_t n = strlen(password);
-	if (n >= WG_MIN_PASSWORD && n <= WG_MAX_PASSWORD)
-		return NULL;
-	*en = "password must be 10 to 256 characters";
-	return "密码长度应为 10 到 256 个字符";
+	static const char *const class_zh = "小写字母、大写字母、数字、其他字符(符号、空格、汉字)";
+	static const char *const class_en = "lower case, upper case, digits, others (symbols, spaces, Chinese)";
+	int64_t want = cfg && cfg->password_classes ? cfg->password_classes : WG_PASSWORD_CLASSES;
+	const unsigned char *p = (const unsigned char *)password;
+	size_t bytes = strlen(password), chars = 0, distinct = 0, len;
+	bool seen_class[4] = { false, false, false, false };
+	int classes = 0;
+	/* Distinct characters: up to WG_PASSWORD_DISTINCT remembered by their bytes. */
+	struct seen_char { const unsigned char *at; size_t len; } first[WG_PASSWORD_DISTINCT];
+	for (size_t i = 0; i < bytes; i += len, chars++) {
+		int c = char_class(p + i, &len);
+		if (i + len > bytes)
+			len = bytes - i;
+		classes += !seen_class[c];
+		seen_class[c] = true;
+		bool known = false;
+		for (size_t k = 0; k < distinct && !known; k++)
+			known = first[k].len == len && memcmp(first[k].at, p + i, len) == 0;
+		if (!known && distinct < WG_PASSWORD_DISTINCT)
+			first[distinct++] = (struct seen_char){ p + i, len };
+	}
+	if (chars < WG_MIN_PASSWORD || bytes > WG_MAX_PASSWORD) {
+		snprintf(zh, WG_PASSWORD_WHY, "密码长度应为 10 到 256 个字符");
+		snprintf(en, WG_PASSWORD_WHY, "the password must be 10 to 256 characters long");
+		return true;
+	}
+	if (distinct < WG_PASSWORD_DISTINCT) {
+		snprintf(zh, WG_PASSWORD_WHY, "密码至少要有 %d 个不同的字符", WG_PASSWORD_DISTINCT);
+		snprintf(en, WG_PASSWORD_WHY, "the password needs at least %d different characters", WG_PASSWORD_DISTINCT);
+		return true;
+	}
+	if (classes < want) {
+		snprintf(zh, WG_PASSWORD_WHY, "密码应包含%s中的至少 %lld 类", class_zh, (long long)want);
+		snprintf(en, WG_PASSWORD_WHY, "the password needs characters of at least %lld of: %s", (long long)want, class_en);
+		return true;
+	}
+	/* The user name is the first guess: a password that is little more than it is refused. */
+	if (username && strlen(username) >= 3 && contains_nocase(password, username) &&
+	    bytes < strlen(username) + WG_MIN_PASSWORD / 2) {
+		snprintf(zh, WG_PASSWORD_WHY, "密码不能只是用户名加几个字符");
+		snprintf(en, WG_PASSWORD_WHY, "the password must be more than the user name and a few characters");
+		return true;
+	}
+	return false;
 }
 
 /* ---- session lookup ---- */
 
-static int load_principal(wg_conn *c, const char *hash, struct cached_session *e)
+static int load_principal(const struct wg_config *cfg, wg_conn *c, const char *hash, struct cached_session *e)
 {
 	wg_stmt *s;
 	wg_param p[] = { WG_PTEXT(hash) };
@@ -157,8 +226,8 @@ static int load_principal(wg_conn *c, const char *hash, struct cached_session *e
 	if (rc)
 		return rc;
 	rc = store_query(c,
-		"SELECT s.created_at, s.last_seen, u.id, u.username, u.role, u.scope_node_id, g.path, u.disabled"
-		" FROM sessions s JOIN users u ON u.id = s.user_id JOIN grid_nodes g ON g.id = u.scope_node_id"
+		"SELECT s.created_at, s.last_seen, u.id, u.username, u.role, u.scope_node_id, g.path, u.disabled, s.id,"
+		" u.totp_enabled FROM sessions s JOIN users u ON u.id = s.user_id JOIN grid_nodes g ON g.id = u.scope_node_id"
 		" WHERE s.token_hash = ?", p, 1, &s);
 	if (rc)
 		return rc;
@@ -176,6 +245,8 @@ static int load_principal(wg_conn *c, const char *hash, struct cached_session *e
 	snprintf(e->who.scope_path, sizeof e->who.scope_path, "%s", stmt_text(s, 6));
 	snprintf(e->who.token_hash, sizeof e->who.token_hash, "%s", hash);
 	bool disabled = stmt_int(s, 7) != 0;
+	e->who.session_id = stmt_int(s, 8);
+	e->who.must_enroll = stmt_int(s, 9) == 0 && totp_required_for(cfg, e->who.role);
 	stmt_done(s);
 	return disabled || !e->who.role ? WG_ERR_UNAUTHORIZED : 0;
 }
@@ -243,7 +314,7 @@ int auth_session_lookup(struct wg_app *app, const char *token, int64_t now, stru
 	e->token_len = n;
 	wg_conn *c;
 	store_acquire(app->store, &c);
-	int rc = load_principal(c, hash, e);
+	int rc = load_principal(&app->config, c, hash, e);
 	store_release(app->store, c);
 	if (!rc && session_expired(&app->config, e, now)) {
 		session_delete(app, hash);
@@ -334,4 +405,32 @@ int auth_principal_load(wg_conn *c, const char *username, struct wg_principal *p
 	}
 	stmt_done(s);
 	return rc;
+}
+
+int auth_sessions_end(wg_conn *c, int64_t user_id, int64_t session_id)
+{
+	wg_param p[] = { WG_PINT(user_id), WG_PINT(session_id), WG_PINT(session_id) };
+	return store_run(c, "DELETE FROM sessions WHERE user_id = ? AND (? = 0 OR id = ?)", p, 3);
+}
+
+/* ---- the login log ---- */
+
+static const char *const login_outcomes[] = {
+	"ok", "wrong_password", "unknown_user", "locked", "disabled", "totp_required", "wrong_totp", "too_long", NULL,
+};
+
+bool auth_login_outcome_known(const char *outcome)
+{
+	for (const char *const *o = login_outcomes; *o; o++)
+		if (strcmp(*o, outcome) == 0)
+			return true;
+	return false;
+}
+
+int auth_login_record(wg_conn *c, int64_t now, int64_t user_id, const char *username, const char *address,
+		      const char *outcome, const char *node_path)
+{
+	wg_param p[] = { WG_PINT(now), user_id ? WG_PINT(user_id) : WG_PNULL, WG_PTEXT(username), WG_PTEXT(address),
+			 WG_PTEXT(outcome), WG_PTEXT(node_path) };
+	return store_run(c, "INSERT INTO logins (at, user_id, username, address, outcome, node_path) VALUES (?, ?, ?, ?, ?, ?)", p, 6);
 }

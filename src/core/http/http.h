@@ -15,6 +15,20 @@
  *                   and its total): run in one read-only transaction
  *   ROUTE_LIMITED   at most public_requests_per_minute from one client
  *                   address (429): what anyone may call without an account
+ *   ROUTE_ENROLL    open to a session that must still set up two-factor
+ *                   sign-in (its role needs a one-time code, it has none):
+ *                   every other route answers it 403 totp_enrollment_required
+ *   ROUTE_SCRAPE    also open, with no session, to a request bearing the
+ *                   configured metrics_token (Authorization: Bearer …): for
+ *                   a monitoring system scraping /metrics
+ *
+ * Every request of an unsafe method (not GET/HEAD/OPTIONS) must come from
+ * the site itself when a browser sends it (Origin / Sec-Fetch-Site; 403
+ * cross_site), and a write signed in by cookie must say where it comes
+ * from. JSON bodies must be labelled application/json (415); uploads carry
+ * a spreadsheet's type or are multipart/form-data, which a form may send
+ * but only from this site (the origin check above) or with a bearer token
+ * (curl -F): a form elsewhere cannot carry this site's cookie into one.
  *
  * `right` (a module's right, NULL for any signed-in user) is checked against
  * the caller's role (403). Scope, the *where*, is
@@ -42,6 +56,8 @@
 #define ROUTE_NO_DB   (1u << 4)
 #define ROUTE_SNAPSHOT (1u << 5)
 #define ROUTE_LIMITED (1u << 6)
+#define ROUTE_SCRAPE  (1u << 7)
+#define ROUTE_ENROLL  (1u << 8)
 
 struct wg_app;
 struct wg_import;
@@ -105,6 +121,16 @@ struct wg_req {
 	bool reveal;                /* this request may see personal data whole (asked and allowed) */
 	bool rollback;              /* a write that answers normally but must change nothing (dry runs, rejected imports) */
 	uint64_t started_us;
+	/* how it arrived */
+	bool begun;                 /* the first call with the headers has been handled */
+	bool scrape;                /* a ROUTE_SCRAPE route asked with the metrics token */
+	bool via_cookie;            /* signed in by the session cookie (not a bearer token): CSRF rules apply */
+	bool tls;                   /* came over TLS: built in, or from the trusted proxy saying X-Forwarded-Proto: https */
+	bool raw_url_nul;           /* the URL as sent held %00 (the path libmicrohttpd hands over is cut there) */
+	size_t raw_url_len;         /* the URL as sent, query included */
+	void *spool_hash;           /* BLAKE2b state of an upload as it is spooled (Idempotency-Key) */
+	unsigned char body_digest[32];  /* of the upload, once complete */
+	bool body_digest_ready;
 };
 
 /* Records the failure (code, field, zh-CN and English texts) and returns code,

@@ -13,9 +13,14 @@ void   http_dispatch(wg_req *r);
 size_t http_body_limit(const wg_req *r);
 void   http_spool_open(wg_req *r);
 void   http_spool_write(wg_req *r, const char *data, size_t n);
-/* The upload is complete: closes its file, and unwraps the file part of a
- * multipart/form-data body (422 naming "file" when it is malformed). */
+/* The upload is complete: closes its file, keeps its digest (r->body_digest)
+ * and unwraps the file part of a multipart/form-data body (422 naming
+ * "file" when it is malformed). */
 void   http_spool_finish(wg_req *r);
+/* Before the body is read: refuses cross-site writes (403 cross_site) and
+ * uploads of a type neither a spreadsheet nor a form upload (415); returns
+ * the failure or 0. */
+int    http_precheck(wg_req *r);
 /* The file a GET of a non-API path names (or the app's index.html); a wg_err when none. */
 int    http_static_response(const char *static_dir, const wg_req *r, struct MHD_Response **out);
 

@@ -13,15 +13,21 @@
 #include <netinet/in.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#define WG_MAX_LISTEN 8   /* addresses one server listens on (--listen A,B,…) */
+
 struct wg_http {
-	struct MHD_Daemon *daemon;
+	struct MHD_Daemon *daemon[WG_MAX_LISTEN];
+	size_t ndaemons;
 	struct wg_app *app;
 	char static_dir[1024];
+	char *tls_cert, *tls_key;   /* PEM text, kept while the daemons run */
 	_Atomic int in_flight;
 };
 
@@ -111,10 +117,17 @@ static void peer_address(struct MHD_Connection *mhd, char *out, size_t size)
 	if (!ci || !ci->client_addr)
 		return;
 	const struct sockaddr *sa = ci->client_addr;
-	if (sa->sa_family == AF_INET)
+	if (sa->sa_family == AF_INET) {
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)size);
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)size);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		/* An IPv4 client of a dual-stack socket is ::ffff:a.b.c.d: written
+		 * as IPv4, so lockout, audit and trusted_proxy see one address. */
+		if (IN6_IS_ADDR_V4MAPPED(a6))
+			inet_ntop(AF_INET, &a6->s6_addr[12], out, (socklen_t)size);
+		else
+			inet_ntop(AF_INET6, a6, out, (socklen_t)size);
+	}
 }
 
 static void on_connection(void *cls, struct MHD_Connection *mhd, void **socket_context,
@@ -132,12 +145,34 @@ static void on_connection(void *cls, struct MHD_Connection *mhd, void **socket_c
 	}
 }
 
-static wg_req *request_new(struct wg_http *h, struct MHD_Connection *mhd, const char *url, const char *method)
+/* Called with the request line's URI, before any header: the request's
+ * record starts here so the URI as sent can be measured (libmicrohttpd
+ * hands the handler the decoded path alone, cut at any %00). */
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *mhd)
 {
+	(void)cls;
+	(void)mhd;
 	wg_req *r = wg_calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
 	r->spool_fd = -1;
+	r->route_index = -1;
+	r->raw_url_len = strlen(uri);
+	r->raw_url_nul = strstr(uri, "%00") != NULL;
+	return r;
+}
+
+/* The first call of a request (its headers are known): the rest of its record. */
+static wg_req *request_begin(struct wg_http *h, wg_req *r, struct MHD_Connection *mhd, const char *url, const char *method)
+{
+	if (!r) {  /* uri_seen could not allocate */
+		r = wg_calloc(1, sizeof *r);
+		if (!r)
+			return NULL;
+		r->spool_fd = -1;
+		r->raw_url_len = strlen(url);
+	}
+	r->begun = true;
 	r->app = h->app;
 	r->mhd = mhd;
 	r->url = url;
@@ -152,13 +187,18 @@ static wg_req *request_new(struct wg_http *h, struct MHD_Connection *mhd, const 
 	else
 		peer_address(mhd, r->address_text, sizeof r->address_text);
 	r->address = r->address_text;
-	/* Behind a reverse proxy every peer is the proxy: lockout and audit need the client. */
+	r->tls = h->tls_cert != NULL;
+	/* Behind a reverse proxy every peer is the proxy: lockout and audit
+	 * need the client, the cookie's Secure flag whether it came over TLS. */
 	const char *proxy = h->app->config.trusted_proxy;
 	if (proxy[0] && strcmp(proxy, r->address_text) == 0) {
 		const char *real = MHD_lookup_connection_value(mhd, MHD_HEADER_KIND, "X-Real-IP");
+		const char *proto = MHD_lookup_connection_value(mhd, MHD_HEADER_KIND, "X-Forwarded-Proto");
 		unsigned char probe[sizeof(struct in6_addr)];
 		if (real && (inet_pton(AF_INET, real, probe) == 1 || inet_pton(AF_INET6, real, probe) == 1))
 			snprintf(r->address_text, sizeof r->address_text, "%s", real);
+		if (proto && strcasecmp(proto, "https") == 0)
+			r->tls = true;
 	}
 	return r;
 }
@@ -187,17 +227,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
 	struct wg_http *h = cls;
 	wg_req *r = *con_cls;
 	(void)version;
-	if (!r) {
+	if (!r || !r->begun) {
 		/* First call: only headers are known. Answer on a later call, so the
 		 * connection stays keep-alive. */
-		r = request_new(h, mhd, url, method);
+		r = request_begin(h, r, mhd, url, method);
 		if (!r)
 			return MHD_NO;
 		*con_cls = r;
 		atomic_fetch_add(&h->in_flight, 1);
-		if (strlen(url) > WG_MAX_URL) {
+		wg_buf_init(&r->raw, 0);
+		/* The whole URL counts, query included. */
+		if (r->raw_url_len > WG_MAX_URL || strlen(url) > WG_MAX_URL) {
 			r->route_index = -1;
-			req_fail(r, WG_ERR_TOO_LARGE, NULL, "请求地址过长", "URL too long");
+			req_failf(r, WG_ERR_TOO_LARGE, NULL, "请求地址(含查询参数)超过 %u 字节", "the URL (query included) is longer than %u bytes",
+				  WG_MAX_URL, WG_MAX_URL);
+			return MHD_YES;
+		}
+		if (r->raw_url_nul) {
+			r->route_index = -1;
+			req_fail(r, WG_ERR_BAD_REQUEST, NULL, "请求地址中不能含有 %00(空字符)", "the URL must not contain %00 (a NUL byte)");
 			return MHD_YES;
 		}
 		if (is_api(url)) {
@@ -209,6 +257,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
 				return MHD_YES;
 			}
 			http_authenticate(r);
+			/* Refused before the body is read: cross-site writes, wrong media types. */
+			if (http_precheck(r))
+				return MHD_YES;
 		} else {
 			r->route_index = -2;
 		}
@@ -218,14 +269,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (r->spool_fd >= 0 && !r->too_large && !r->fail.code)
+		/* A request already refused reads its body into nothing. */
+		if (r->fail.code)
+			;
+		else if (r->spool_fd >= 0 && !r->too_large)
 			http_spool_write(r, upload, *upload_size);
 		else if (r->spool_fd < 0 && !r->too_large && wg_buf_append(&r->raw, upload, *upload_size))
 			r->too_large = true;
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (r->spool[0])
+	if (r->spool[0] || r->spool_fd >= 0)
 		http_spool_finish(r);
 	if (r->route_index == -2)
 		return send_static(h, mhd, r);
@@ -242,6 +296,11 @@ static void on_completed(void *cls, struct MHD_Connection *mhd, void **con_cls, 
 	(void)code;
 	if (!r)
 		return;
+	if (!r->begun) {  /* ended before its headers were read (431, a closed connection) */
+		request_free(r);
+		*con_cls = NULL;
+		return;
+	}
 	int status = r->status ? r->status : (r->fail.code ? wg_err_status(r->fail.code) : 200);
 	uint64_t us = now_us() - r->started_us;
 	if (r->route_index != -2)
@@ -252,48 +311,176 @@ static void on_completed(void *cls, struct MHD_Connection *mhd, void **con_cls, 
 	atomic_fetch_sub(&h->in_flight, 1);
 }
 
-static int parse_listen(const char *listen, struct sockaddr_in *sa)
+/* One address of --listen: "HOST:PORT", "[IPv6]:PORT" or ":PORT" (every
+ * IPv4 address). "[::]:PORT" listens on every IPv6 and IPv4 address. */
+static int parse_listen(const char *listen, size_t n, struct sockaddr_storage *ss, socklen_t *len, bool *any6)
 {
-	const char *colon = strrchr(listen, ':');
-	uint32_t port;
 	char host[64];
-	if (!colon || (size_t)(colon - listen) >= sizeof host)
+	uint32_t port;
+	const char *colon = NULL;
+	for (size_t i = n; i > 0; i--)
+		if (listen[i - 1] == ':') {
+			colon = listen + i - 1;
+			break;
+		}
+	if (!colon)
 		return WG_ERR_USAGE;
-	memcpy(host, listen, (size_t)(colon - listen));
-	host[colon - listen] = '\0';
-	if (!wg_parse_u32(colon + 1, strlen(colon + 1), &port) || port == 0 || port > 65535)
+	size_t hn = (size_t)(colon - listen);
+	const char *hs = listen;
+	bool bracketed = hn >= 2 && hs[0] == '[' && hs[hn - 1] == ']';
+	if (bracketed) {
+		hs++;
+		hn -= 2;
+	}
+	if (hn >= sizeof host)
 		return WG_ERR_USAGE;
-	memset(sa, 0, sizeof *sa);
+	memcpy(host, hs, hn);
+	host[hn] = '\0';
+	size_t pn = n - (size_t)(colon + 1 - listen);
+	if (!wg_parse_u32(colon + 1, pn, &port) || port == 0 || port > 65535)
+		return WG_ERR_USAGE;
+	memset(ss, 0, sizeof *ss);
+	*any6 = false;
+	if (bracketed) {
+		struct sockaddr_in6 *sa6 = (struct sockaddr_in6 *)ss;
+		sa6->sin6_family = AF_INET6;
+		sa6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &sa6->sin6_addr) != 1)
+			return WG_ERR_USAGE;
+		*any6 = IN6_IS_ADDR_UNSPECIFIED(&sa6->sin6_addr);
+		*len = sizeof *sa6;
+		return 0;
+	}
+	struct sockaddr_in *sa = (struct sockaddr_in *)ss;
 	sa->sin_family = AF_INET;
 	sa->sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sa->sin_addr) != 1)
 		return WG_ERR_USAGE;
+	*len = sizeof *sa;
 	return 0;
+}
+
+/* A PEM file's text, NUL-terminated (libmicrohttpd takes certificates as text). */
+static char *read_pem(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (cap - len < 4096) {
+			if (cap > WG_MAX_PEM)
+				goto fail;
+			char *bigger = wg_realloc(text, cap + 8192);
+			if (!bigger)
+				goto fail;
+			text = bigger;
+			cap += 8192;
+		}
+		size_t got = fread(text + len, 1, cap - len - 1, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f))
+		goto fail;
+	fclose(f);
+	text[len] = '\0';
+	return text;
+fail:
+	fclose(f);
+	if (text)
+		sodium_memzero(text, cap);
+	wg_free(text);
+	return NULL;
+}
+
+static void http_free(struct wg_http *h)
+{
+	if (h->tls_key)
+		sodium_memzero(h->tls_key, strlen(h->tls_key));
+	wg_free(h->tls_key);
+	wg_free(h->tls_cert);
+	wg_free(h);
+}
+
+static struct MHD_Daemon *start_one(struct wg_http *h, const struct sockaddr_storage *ss, bool any6, unsigned threads)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
+	if (ss->ss_family == AF_INET6)
+		flags |= any6 ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+	if (h->tls_cert)
+		flags |= MHD_USE_TLS;
+	struct MHD_OptionItem tls[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)"SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	struct MHD_OptionItem none[] = { { MHD_OPTION_END, 0, NULL } };
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+				MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+				MHD_OPTION_THREAD_POOL_SIZE, threads,
+				MHD_OPTION_CONNECTION_TIMEOUT, WG_CONNECTION_TIMEOUT_SECONDS,
+				MHD_OPTION_URI_LOG_CALLBACK, uri_seen, h,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+				MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WG_CONNECTION_MEMORY,
+				MHD_OPTION_ARRAY, h->tls_cert ? tls : none,
+				MHD_OPTION_END);
 }
 
 int http_start(struct wg_app *app, const struct wg_http_config *cfg, struct wg_http **out)
 {
-	struct sockaddr_in sa;
-	if (parse_listen(cfg->listen, &sa))
-		return wg_error("--listen: 地址格式应为 HOST:PORT / address must be HOST:PORT (got '%s')", cfg->listen);
+	struct sockaddr_storage ss[WG_MAX_LISTEN];
+	bool any6[WG_MAX_LISTEN];
+	size_t n = 0;
+	for (const char *p = cfg->listen; *p; ) {
+		size_t len = strcspn(p, ",");
+		socklen_t sl;
+		if (n == WG_MAX_LISTEN || parse_listen(p, len, &ss[n], &sl, &any6[n]))
+			return wg_error("--listen: 地址格式应为 HOST:PORT 或 [IPv6]:PORT,多个用逗号分隔(最多 %d 个)"
+					" / addresses must be HOST:PORT or [IPv6]:PORT, comma separated, at most %d (got '%s')",
+					WG_MAX_LISTEN, WG_MAX_LISTEN, cfg->listen);
+		n++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (n == 0)
+		return wg_error("--listen: no address / 没有监听地址");
 	struct wg_http *h = wg_calloc(1, sizeof *h);
 	if (!h)
 		return WG_ERR_NOMEM;
 	h->app = app;
 	snprintf(h->static_dir, sizeof h->static_dir, "%s", cfg->static_dir);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
-	h->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-				     MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&sa,
-				     MHD_OPTION_THREAD_POOL_SIZE, cfg->threads ? cfg->threads : 2u,
-				     MHD_OPTION_CONNECTION_TIMEOUT, WG_CONNECTION_TIMEOUT_SECONDS,
-				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-				     MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
-				     MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WG_CONNECTION_MEMORY,
-				     MHD_OPTION_END);
-	if (!h->daemon) {
-		wg_free(h);
-		return wg_error("cannot listen on %s / 无法监听 %s", cfg->listen, cfg->listen);
+	const struct wg_config *c = &app->config;
+	if (c->tls_cert[0] || c->tls_key[0]) {
+		if (!c->tls_cert[0] || !c->tls_key[0]) {
+			http_free(h);
+			return wg_error("wangge.conf: tls_cert and tls_key go together / tls_cert 与 tls_key 须同时设置");
+		}
+		h->tls_cert = read_pem(c->tls_cert);
+		h->tls_key = read_pem(c->tls_key);
+		if (!h->tls_cert || !h->tls_key) {
+			http_free(h);
+			return wg_error("cannot read %s or %s / 无法读取证书或私钥", c->tls_cert, c->tls_key);
+		}
+	}
+	unsigned threads = cfg->threads ? cfg->threads : 2u;
+	for (size_t i = 0; i < n; i++) {
+		/* The threads are shared out over the addresses, at least one each. */
+		unsigned t = threads / (unsigned)n + (i < threads % (unsigned)n);
+		h->daemon[i] = start_one(h, &ss[i], any6[i], t ? t : 1u);
+		if (!h->daemon[i]) {
+			for (size_t k = 0; k < i; k++)
+				MHD_stop_daemon(h->daemon[k]);
+			http_free(h);
+			return wg_error("cannot listen on %s / 无法监听 %s", cfg->listen, cfg->listen);
+		}
+		h->ndaemons++;
 	}
 	*out = h;
 	return 0;
@@ -303,9 +490,11 @@ void http_stop(struct wg_http *h, unsigned grace_seconds)
 {
 	if (!h)
 		return;
-	MHD_quiesce_daemon(h->daemon);
+	for (size_t i = 0; i < h->ndaemons; i++)
+		MHD_quiesce_daemon(h->daemon[i]);
 	for (unsigned waited = 0; atomic_load(&h->in_flight) > 0 && waited < grace_seconds * 100; waited++)
 		usleep(10000);
-	MHD_stop_daemon(h->daemon);
-	wg_free(h);
+	for (size_t i = 0; i < h->ndaemons; i++)
+		MHD_stop_daemon(h->daemon[i]);
+	http_free(h);
 }

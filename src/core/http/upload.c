@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +37,22 @@ void http_spool_open(wg_req *r)
 		return;
 	}
 	r->upload_path = r->spool;
+	/* Its digest is taken as it arrives (a retry's Idempotency-Key compares it). */
+	r->spool_hash = arena_alloc(&r->arena, sizeof(crypto_generichash_state) + 63);
+	if (r->spool_hash) {
+		r->spool_hash = (void *)(((uintptr_t)r->spool_hash + 63) & ~(uintptr_t)63);
+		crypto_generichash_init(r->spool_hash, NULL, 0, sizeof r->body_digest);
+	}
+}
+
+/* The digest of the body as it came (before any unwrapping). */
+static void digest_finish(wg_req *r)
+{
+	if (r->spool_hash && !r->too_large && !r->fail.code) {
+		crypto_generichash_final(r->spool_hash, r->body_digest, sizeof r->body_digest);
+		r->body_digest_ready = true;
+	}
+	r->spool_hash = NULL;
 }
 
 void http_spool_write(wg_req *r, const char *data, size_t n)
@@ -44,6 +62,8 @@ void http_spool_write(wg_req *r, const char *data, size_t n)
 		return;
 	}
 	r->spool_bytes += n;
+	if (r->spool_hash)
+		crypto_generichash_update(r->spool_hash, (const unsigned char *)data, n);
 	while (n > 0) {
 		ssize_t w = write(r->spool_fd, data, n);
 		if (w < 0) {
@@ -114,6 +134,7 @@ void http_spool_finish(wg_req *r)
 	char boundary[MULTIPART_BOUNDARY_MAX + 1];
 	const char *why = NULL;
 	size_t off, len;
+	digest_finish(r);
 	if (r->spool_fd >= 0) {
 		close(r->spool_fd);  /* complete: the handler reads it by name */
 		r->spool_fd = -1;

@@ -33,7 +33,12 @@
 	X(NO_ROUTE,     "no_route",           404, "没有该接口",                         "no such endpoint") \
 	X(BUSY,         "busy",               503, "服务器繁忙,请稍后重试",               "server busy, try again later") \
 	X(USAGE,        "usage",              400, "命令参数错误",                       "bad command arguments") \
-	X(RATE,         "rate_limited",       429, "请求过于频繁,请稍后再试",             "too many requests; try again in a minute")
+	X(RATE,         "rate_limited",       429, "请求过于频繁,请稍后再试",             "too many requests; try again in a minute") \
+	X(CROSS_SITE,   "cross_site",         403, "拒绝来自其他网站的修改请求",         "cross-site write refused") \
+	X(IDEMPOTENCY_REUSED,"idempotency_key_reused",422,"该 Idempotency-Key 已用于另一个请求","this Idempotency-Key was used for a different request") \
+	X(TOTP_REQUIRED,"totp_required",      401, "请输入动态验证码",                   "a one-time code is required") \
+	X(TOTP_ENROLL,  "totp_enrollment_required",403,"请先绑定动态验证码(双因素认证)",   "set up two-factor sign-in first") \
+	X(BAD_REQUEST,  "bad_request",        400, "请求格式错误",                       "malformed request")
 
 enum wg_err {
 #define WG_ERR_ENUM(name, code, status, zh, en) WG_ERR_##name,

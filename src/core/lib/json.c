@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Most strings need no escaping: one scan, one copy. */
@@ -98,7 +99,11 @@ int json_emit(wg_buf *out, const json_t *v)
 	case JSON_INTEGER:
 		return json_emit_integer(out, json_integer_value(v));
 	case JSON_REAL:
-		n = snprintf(num, sizeof num, "%.17g", json_real_value(v));
+		/* The shortest of 15 or 17 digits that reads back as the same
+		 * number: 2.513, not 2.5129999999999999. */
+		n = snprintf(num, sizeof num, "%.15g", json_real_value(v));
+		if (strtod(num, NULL) != json_real_value(v))
+			n = snprintf(num, sizeof num, "%.17g", json_real_value(v));
 		return wg_buf_append(out, num, (size_t)n);
 	case JSON_TRUE:
 		return wg_buf_append(out, "true", 4);

@@ -30,6 +30,13 @@
  * import_sort_index_bytes); up to WG_MAX_SORT_INDEX_BYTES, since the sort
  * runs in memory. */
 #define WG_IMPORT_SORT_INDEX_BYTES (8 << 20)
+/* HTTP workers (wangge.conf threads). A scan waits in its worker until the
+ * scan log's group commit has it on disk, so the workers bound the scans
+ * in flight, and so how many one fsync carries; the connection pool has
+ * one per worker and two more. */
+#define WG_DEFAULT_THREADS 16
+/* Query parameters a resource adds to its import (wg_resource.import_query). */
+#define WG_MAX_IMPORT_QUERY 8
 /* Figures the dashboard counts under a place, over all modules (stats_api.c). */
 #define WG_MAX_COUNTERS 32
 /* Requests a minute from one address to what anyone may call (the venue door page). */
@@ -98,8 +105,18 @@
 #define WG_LOGIN_FAILS_PER_ADDRESS   20
 #define WG_LOGIN_WINDOW_SECONDS      (15 * 60)
 #define WG_LOGIN_LOCK_SECONDS        (15 * 60)
+#define WG_PASSWORD_CLASSES          3                /* of lower case, upper case, digits, others (GB/T 22239: complexity) */
+#define WG_PASSWORD_DISTINCT         5                /* different characters a password needs at least */
+
+/* The audit trail's end (core/audit): its head is signed into the data
+ * directory's audit/checkpoints this often while records are written;
+ * records older than so many days move to signed archive files. */
+#define WG_AUDIT_CHECKPOINT_SECONDS   60
+#define WG_AUDIT_ARCHIVE_DAYS         30
+#define WG_AUDIT_ARCHIVE_MAX_RECORDS  1000000u           /* records in one archive file */
 
 #define WG_CONNECTION_TIMEOUT_SECONDS 30u
+#define WG_MAX_PEM                    (256u * 1024)       /* a TLS certificate chain or key file (tls_cert, tls_key) */
 /* libmicrohttpd's per-connection memory (request line, headers, read
  * buffer, response headers): it zeroes all of it for every request on a
  * kept-alive connection, so its default of 32 KiB cost about 6 % of a read.

@@ -128,13 +128,18 @@ struct wg_resource {
 	const char *path_column;       /* "path" or "node_path" */
 	const struct wg_right *read_right, *write_right;
 	const struct wg_right *reveal_right;  /* needed for ?reveal=1 on FF_SECRET fields */
-	bool audit_reads;              /* every read is audited (personal data) */
+	bool audit_reads;              /* every read is audited, one record each (personal data) */
+	bool count_reads;              /* reads are counted per user and minute (audit_count: not personal data) */
 	struct wg_resource_hooks hooks;
 	/* Import: columns beyond the fields (read into the row under their key),
 	 * and the field whose value finds an existing record to update. */
 	const struct sheet_column_spec *import_extra;
 	size_t nimport_extra;
 	const char *import_key;
+	/* Query parameters an import of this resource takes besides the
+	 * import's own (NULL-terminated; read by its import_row hook), e.g. a
+	 * category for every row of a city's list. */
+	const char *const *import_query;
 	/* A big import (SQLite) drops the table's non-unique indexes and builds
 	 * them again at the end, by sorting; only for tables the import's own
 	 * lookups do not search through those indexes. */
@@ -236,6 +241,9 @@ const char *resource_item_columns(const struct wg_resource *res, const wg_conn *
  * unless r->reveal, masked; JSON members follow the stored columns when the
  * statement selected resource_item_columns(). */
 json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s);
+/* Every value list (FT_ENUM, FT_TAGS) of the declared resources with its
+ * labels: [{resource, resource_zh, field, field_zh, kind, values:[{value, label}]}]. */
+json_t *resource_dictionaries(void);
 /* One FF_SECRET value as stored (<name>_enc): decrypted and, unless r->reveal, masked. */
 json_t *resource_secret_json(wg_req *r, const struct wg_field *f, const char *text, size_t n);
 /* ?reveal=1: checks the right (403) and sets r->reveal. */

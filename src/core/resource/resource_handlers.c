@@ -68,7 +68,8 @@ static int get_direct(wg_req *r, const struct wg_resource *res)
 		return rc < 0 ? req_fail(r, -rc, NULL, NULL, NULL) : not_found(r, res, r->id);
 	}
 	/* Audited once the statement is done: an unqueued audit uses this connection. */
-	if (res->audit_reads && audit_read(r, resource_read_action(r, res), res->name, r->id, path)) {
+	if ((res->audit_reads && audit_read(r, resource_read_action(r, res), res->name, r->id, path)) ||
+	    (res->count_reads && audit_count(r, res->name, 1))) {
 		wg_buf_release(&out);
 		return r->fail.code;
 	}
@@ -90,7 +91,8 @@ int resource_handle_get(wg_req *r)
 		return get_direct(r, res);
 	if (resource_load(r, res, r->id, &item, path, sizeof path))
 		return r->fail.code;
-	if ((res->audit_reads && audit_read(r, resource_read_action(r, res), res->name, r->id, path)) || decorate(r, res, item)) {
+	if ((res->audit_reads && audit_read(r, resource_read_action(r, res), res->name, r->id, path)) ||
+	    (res->count_reads && audit_count(r, res->name, 1)) || decorate(r, res, item)) {
 		json_decref(item);
 		return r->fail.code;
 	}
@@ -148,6 +150,8 @@ int resource_handle_list(wg_req *r)
 			       json_string_value(json_object_get(item, res->path_column)))))
 			goto out;
 	}
+	if (res->count_reads && audit_count(r, res->name, (int64_t)json_array_size(pg.items)))
+		goto out;
 	pager_reply(r, &pg);
 out:
 	pager_release(&pg);

@@ -9,6 +9,7 @@
 #include "core/auth/scope.h"
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
+#include "core/app/module.h"
 #include "core/lib/log.h"
 #include "core/lib/mem.h"
 #include "core/lib/parse.h"
@@ -40,6 +41,17 @@ static void row_report(struct import_state *st, const char *status, int64_t id, 
 		json_array_append_new(st->rows, json_pack("{s:i, s:s, s:o, s:o}", "row", (int)st->row, "status", status,
 							  "id", id ? json_integer(id) : json_null(),
 							  "changes", changes ? json_incref(changes) : json_null()));
+}
+
+/* Rows of a dry run or of a refused file report what they would have done,
+ * but their new records were rolled back: they have no id to show. */
+static void forget_new_ids(json_t *rows)
+{
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows, i, row)
+		if (strcmp(json_string_value(json_object_get(row, "status")), "inserted") == 0)
+			json_object_set_new(row, "id", json_null());
 }
 
 static void add_error(struct import_state *st, uint32_t row, const char *field, const char *zh, const char *en)
@@ -646,7 +658,15 @@ int resource_handle_import(wg_req *r)
 	const char **names = NULL;
 	struct sheet_header h = { 0 };
 	struct sheet_error e = { 0 };
-	static const char *const allowed[] = { "dry_run", "partial", "async", "update", NULL };
+	static const char *const options[] = { "dry_run", "partial", "async", "update" };
+	/* The import's options and the resource's own (a default for every row, e.g. ?category=). */
+	const char *allowed[WG_COUNT(options) + WG_MAX_IMPORT_QUERY + 1];
+	size_t nallowed = 0;
+	for (size_t i = 0; i < WG_COUNT(options); i++)
+		allowed[nallowed++] = options[i];
+	for (const char *const *q = res->import_query; q && *q && nallowed < WG_COUNT(allowed) - 1; q++)
+		allowed[nallowed++] = *q;
+	allowed[nallowed] = NULL;
 	struct import_state st = { .errors = json_array(), .rows = json_array() };
 	struct wg_import im = { 0 };
 	struct deferred_indexes deferred = { 0 };
@@ -721,6 +741,8 @@ int resource_handle_import(wg_req *r)
 		req_fail(r, rc, NULL, NULL, NULL);
 	if (r->fail.code)
 		goto done;
+	if (!kept)
+		forget_new_ids(st.rows);
 	json_t *out = json_pack("{s:I, s:I, s:I, s:I, s:O, s:O, s:b, s:b}", "inserted", (json_int_t)st.inserted,
 				"updated", (json_int_t)st.updated, "unchanged", (json_int_t)st.unchanged,
 				"good", (json_int_t)(st.inserted + st.updated + st.unchanged), "errors", st.errors, "rows", st.rows,

@@ -35,6 +35,7 @@ static const char *type_zh(enum wg_field_type t)
 	case FT_TIME: return "时间(2026-12-06T08:00:00+08:00、2026-12-06 08:00 或 Unix 秒)";
 	case FT_BOOL: return "布尔值";
 	case FT_DATE: return "日期(YYYY-MM-DD)";
+	case FT_TAGS: return "文本的数组";
 	default: return "字符串";
 	}
 }
@@ -46,6 +47,7 @@ static const char *type_en(enum wg_field_type t)
 	case FT_TIME: return "a time (2026-12-06T08:00:00+08:00, 2026-12-06 08:00 or Unix seconds)";
 	case FT_BOOL: return "a boolean";
 	case FT_DATE: return "a date (YYYY-MM-DD)";
+	case FT_TAGS: return "an array of texts";
 	default: return "a string";
 	}
 }

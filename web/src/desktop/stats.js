@@ -1,39 +1,26 @@
-// The dashboard's figures per child node of a scope. Today they are
-// computed from list endpoints (each list's `total`, and the handed-over
-// contacts counted by node path); when the server offers one statistics
-// endpoint, only this module changes.
-import { get, getAll } from '../lib/api.js';
+// The dashboard's figures: GET /api/v1/stats/children counts on the server
+// what lies under a node and under each of its direct children (households,
+// persons, cases, contacts handed over, and whatever other modules count).
+// Only counts come back, so nothing is read or audited record by record; a
+// figure the role may not see is absent from the answer.
+import { get } from '../lib/api.js';
 
-async function mapLimit(items, n, fn) {
-  const out = new Array(items.length);
-  let i = 0;
-  const workers = Array.from({ length: Math.min(n, items.length) }, async () => {
-    while (i < items.length) {
-      const k = i++;
-      out[k] = await fn(items[k]);
-    }
-  });
-  await Promise.all(workers);
-  return out;
+/** The figures the pages know by name, in the order they are shown. */
+export const KNOWN_FIGURES = ['households', 'persons', 'cases', 'contacts'];
+const NOT_FIGURES = new Set(['id', 'name', 'kind', 'path', 'parent_id']);
+
+/** The figure keys an answer carries: the known ones in order, then any other count. */
+export function figureKeys(node) {
+  const known = KNOWN_FIGURES.filter((k) => typeof node[k] === 'number');
+  const other = Object.keys(node).filter((k) => !NOT_FIGURES.has(k) && !KNOWN_FIGURES.includes(k) && typeof node[k] === 'number');
+  return [...known, ...other];
 }
 
-const total = (path, q) => get(path, { ...q, limit: 1 }).then((r) => r.total, () => null);
-
 /**
- * [{id, name, kind, path, households, persons, cases, contacts}] for the
- * children of node; a figure is null where the user may not read it.
+ * { node: {id, name, kind, …figures}, items: [same per direct child], figures: [keys] }
+ * for a node (the caller's scope node when id is not given).
  */
-export async function childStats(node, { cases = false, contacts = true } = {}) {
-  const kids = (await get(`/grids/${node.id}/children`)).items;
-  const handed = contacts ? await getAll('/contacts', {}, 50000).catch(() => null) : null;
-  return mapLimit(kids, 4, async (k) => ({
-    id: k.id,
-    name: k.name,
-    kind: k.kind,
-    path: k.path,
-    households: await total('/households', { grid: k.id }),
-    persons: await total('/persons', { grid: k.id }),
-    cases: cases ? await total('/cases', { grid: k.id }) : null,
-    contacts: handed ? handed.filter((c) => !c.duplicate && c.node_path && c.node_path.startsWith(k.path)).length : null,
-  }));
+export async function childStats(id) {
+  const r = await get('/stats/children', id ? { node: id } : undefined);
+  return { node: r.node, items: r.items, figures: figureKeys(r.node) };
 }

@@ -19,7 +19,7 @@ style.textContent = `
 .d input:focus{outline:3px solid #1d4ed8;outline-offset:1px;border-color:#1d4ed8}
 .d button{width:100%;margin-top:1rem;font-size:1.25rem;padding:.9rem;border:0;border-radius:8px;background:#b91c1c;color:#fff;font-weight:700}
 .d button:focus-visible{outline:3px solid #1d4ed8;outline-offset:2px}.d button[disabled]{background:#6b7280}
-.d .e{color:#b91c1c;margin:.4rem 0 0}.d .ok{background:#ecfdf3;border:2px solid #15803d;border-radius:10px;padding:1rem;text-align:center}
+.d .e{color:#b91c1c;margin:.4rem 0 0}.d .e [lang=en]{font-size:.9em}.d .ok{background:#ecfdf3;border:2px solid #15803d;border-radius:10px;padding:1rem;text-align:center}
 .d .ok b{display:block;font-size:1.5rem;color:#166534}.d .top{color:#b91c1c;font-weight:700;letter-spacing:.2em}`;
 document.head.appendChild(style);
 
@@ -33,9 +33,43 @@ function el(tag, attrs = {}, ...kids) {
   return e;
 }
 
-function clock(sec) {
+// The visit's time as the server wrote it (t_in_at, in the zone it is set
+// to); Beijing time from the seconds if that is missing.
+function clock(at, sec) {
+  const m = /^\d{4}-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(at || '');
+  if (m) return `${m[1]}/${m[2]} ${m[3]}:${m[4]}`;
   return new Intl.DateTimeFormat('zh-CN', { timeZone: ZONE, month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
     .format(new Date(sec * 1000));
+}
+
+// 429: this address (a shop's Wi-Fi, a phone network's gateway) sent too
+// many check-ins this minute; the server says when to try again.
+const BUSY = ['这个网络一分钟内登记的人太多,请稍等 1 分钟再试。', 'Too many check-ins from this network; please wait a minute and try again.'];
+
+/** Chinese, then English on a line of its own. */
+function say(node, [zh, en]) {
+  node.replaceChildren(zh, el('br'), el('span', { lang: 'en', text: en }));
+  return node;
+}
+function waitSeconds(ans) {
+  const n = Number(ans.retryAfter);
+  return Number.isFinite(n) && n > 0 && n <= 3600 ? Math.ceil(n) : 60;
+}
+
+/** Keeps btn disabled for n seconds, counting down on it, then restores its label. */
+function countDown(btn, n, label) {
+  btn.disabled = true;
+  const tick = () => {
+    if (n <= 0) {
+      btn.disabled = false;
+      btn.textContent = label;
+      return;
+    }
+    btn.textContent = `请稍候 ${n} 秒 / Wait ${n} s`;
+    n -= 1;
+    setTimeout(tick, 1000);
+  };
+  tick();
 }
 
 async function call(method, path, body) {
@@ -50,11 +84,11 @@ async function call(method, path, body) {
       method, headers, credentials: 'omit',
       body: body ? JSON.stringify({ venue_code: body.venue_code, phone: body.phone }) : undefined,
     });
-    ans = { status: r.status, text: await r.text() };
+    ans = { status: r.status, text: await r.text(), retryAfter: r.headers.get('retry-after') };
   }
   let json = null;
   try { json = JSON.parse(ans.text); } catch { /* not JSON */ }
-  return { status: ans.status, json };
+  return { status: ans.status, json, retryAfter: ans.retryAfter };
 }
 
 function errText(json, fallback) {
@@ -71,8 +105,21 @@ async function start() {
   if (!code) { render(el('p', { class: 'e', text: '场所码缺失 / Missing venue code' })); return; }
   let v;
   try { v = await call('GET', `/public/venue?code=${encodeURIComponent(code)}`); } catch { v = null; }
-  if (!v || v.status !== 200) {
-    render(el('h1', { text: '找不到该场所' }), el('p', { class: 'e', role: 'alert', text: v ? errText(v.json, `场所码 ${code} 无效 / unknown venue code`) : '网络不通,请稍后重试 / network error, retry' }));
+  if (!v || v.status === 429 || v.status >= 500) {
+    // Not the code's fault: say why and offer to try again.
+    const again = el('button', { type: 'button', text: '重试 / Retry' });
+    again.addEventListener('click', () => { render(el('p', { text: '正在加载… / Loading…' })); start(); });
+    const why = el('p', { class: 'e', role: 'alert', 'data-test': 'door-error' });
+    if (!v) say(why, ['网络不通,请检查网络后重试。', 'Network error; check the connection and retry.']);
+    else if (v.status === 429) say(why, BUSY);
+    else why.textContent = errText(v.json, `服务器出错(${v.status}),请稍后重试 / server error, retry later`);
+    render(el('h1', { text: '暂时无法登记' }), why, again);
+    if (v && v.status === 429) countDown(again, waitSeconds(v), '重试 / Retry');
+    performance.mark('wg-usable');
+    return;
+  }
+  if (v.status !== 200) {
+    render(el('h1', { text: '找不到该场所' }), el('p', { class: 'e', role: 'alert', 'data-test': 'door-error', text: errText(v.json, `场所码 ${code} 无效 / unknown venue code`) }));
     return;
   }
   const venue = v.json;
@@ -80,7 +127,8 @@ async function start() {
   const input = el('input', { id: 'phone', type: 'tel', inputmode: 'numeric', autocomplete: 'tel', maxlength: '20', 'aria-describedby': 'perr' });
   try { input.value = localStorage.getItem(KEY) || ''; } catch { /* private mode */ }
   const err = el('p', { id: 'perr', class: 'e', role: 'alert' });
-  const btn = el('button', { type: 'submit', text: '登记进入 / Check in' });
+  const LABEL = '登记进入 / Check in';
+  const btn = el('button', { type: 'submit', text: LABEL });
   const form = el('form', { novalidate: '' },
     el('label', { for: 'phone' }, '手机号 ', el('small', { lang: 'en', text: 'Mobile number' })), input, err, btn);
   let key = null;
@@ -95,13 +143,19 @@ async function start() {
     let r;
     try { r = await call('POST', '/public/scans', { venue_code: code, phone, key }); } catch { r = null; }
     btn.disabled = false;
-    btn.textContent = '登记进入 / Check in';
+    btn.textContent = LABEL;
     if (r && r.status === 201) {
       try { localStorage.setItem(KEY, phone); } catch { /* private mode */ }
       key = null;
       render(head(venue), el('div', { class: 'ok', role: 'status', 'data-test': 'door-ok' },
-        el('b', { text: '✓ 已登记' }), el('span', { text: `${r.json.venue || venue.name} · ${clock(r.json.t_in)}` }),
+        el('b', { text: '✓ 已登记' }), el('span', { text: `${r.json.venue || venue.name} · ${clock(r.json.t_in_at, r.json.t_in)}` }),
         el('p', { lang: 'en', text: 'Checked in' })));
+      return;
+    }
+    if (r && r.status === 429) {
+      // Not recorded: the same visit is sent again (same key) once the wait is over.
+      say(err, BUSY);
+      countDown(btn, waitSeconds(r), LABEL);
       return;
     }
     err.textContent = r ? errText(r.json, `登记失败(${r.status}) / failed`) : '网络不通,请重试 / network error, retry';

@@ -45,7 +45,7 @@ export default {
     session: 'session', system: 'system', contact_locates: 'not located',
   },
   grid: {
-    tree: 'Grid tree', search: 'Find by name or code', detail: 'Node', code: 'Code', path: 'Path', leaders: 'Responsible people', noLeaders: 'None set',
+    childCol: 'Children', tree: 'Grid tree', search: 'Find by name or code', detail: 'Node', code: 'Code', path: 'Path', leaders: 'Responsible people', noLeaders: 'None set',
     children: '{n} children', addChild: 'Add child', rename: 'Edit', move: 'Move', moveTo: 'Move under (new parent)', remove: 'Delete node',
     removeConfirm: 'Delete node "{name}"? Only a node without children, households, persons or accounts can be deleted.', households: 'Households', persons: 'Persons',
     selectNode: 'Select a node on the left', kind: 'Level', parent: 'Parent', moved: 'Moved', pickParent: 'Pick the new parent node',
@@ -68,7 +68,9 @@ export default {
   },
   venue: {
     title: 'Venues and codes', name: 'Venue', kind: 'Kind', address: 'Address', code: 'Code', grid: 'Grid', add: 'New venue', poster: 'Print poster',
-    posterTitle: 'Venue code', posterHint: 'Scan to check in, every time', doorLink: 'Resident check-in page', scans7: 'Scans, 7 days',
+    scans7: 'Scans, 7 days',
+    noPublicUrl: "Residents' phone cameras cannot open the code on this poster",
+    noPublicUrlHow: "Ask the administrator to set public_url in wangge.conf (the address of this system that residents' phones can open, e.g. https://wg.example.gov.cn) and restart the server, then print. Until then the poster carries the code for staff scanners.",
   },
   case: {
     title: 'Cases and tracing', person: 'Case person', onset: 'Onset or first positive', preset: 'Protocol', status: 'Status', note: 'Note', add: 'New case',
@@ -76,14 +78,14 @@ export default {
     apply: 'Hand over', applyConfirm: 'Hand the located contacts over to their communities? Each community then sees them in its list.', applied: 'Handed over', tracedAt: 'Traced at',
     contacts: 'Contacts', evidence: 'Evidence', place: 'Place', sourceStay: 'Source stay', contactStay: 'Contact stay', overlap: 'Overlap', minutes: '{n} min',
     via: 'Via', located: 'Located', community: 'Community', timeline: 'Timeline of shared stays', pickPerson: 'Type a name to find the person', detail: 'Case',
-    cell: 'cell {n}', duplicate: 'duplicate (not handed over)', result: 'Handed over', notLocated: '{n} not located', onsetHint: 'Beijing time',
+    cell: 'cell {n}', duplicate: 'duplicate (not handed over)', result: 'Handed over', notLocated: '{n} not located', onsetHint: 'Beijing time', onsetHintZone: 'in the zone the system is set to',
   },
   unlocated: {
     title: 'Not located', phone: 'Phone', kind: 'Kind', status: 'Status', case: 'Case', resolve: 'Resolve', resolveTitle: 'Resolve a contact',
     how: 'Resolution', asPerson: 'A registered person', asCommunity: 'A community or village', handedOver: 'Handed over elsewhere', unreachable: 'Unreachable',
     personId: 'Person', nodeId: 'Community or village', note: 'Note', resolved: 'Resolved', resolvedAt: 'Resolved at',
   },
-  contacts: { title: 'Handed-over list', exportXlsx: 'Export XLSX', case: 'Case', rank: 'Rank', kind: 'Kind' },
+  contacts: { grid: 'Where', gridAll: 'All (your scope)', title: 'Handed-over list', exportXlsx: 'Export XLSX', case: 'Case', rank: 'Rank', kind: 'Kind' },
   audit: {
     title: 'Audit log', at: 'Time', user: 'Account', address: 'Address', action: 'Action', resource: 'Resource', record: 'Record', path: 'Node path',
     resourceFilter: 'Resource', limit: 'Per page', onlyReveal: 'Reveals only', revealNote: 'Who saw whole ID numbers and phones', hash: 'Hash',
@@ -97,10 +99,11 @@ export default {
   depts: { title: 'Departments (grid tree)', hint: 'The grid tree is the department tree: county → street/town → community/village → grid → building.' },
   dash: {
     title: 'Dashboard', scope: 'Children of {name}', node: 'Node', households: 'Households', persons: 'Persons', cases: 'Cases', contacts: 'Contacts handed over',
-    exportCsv: 'Export CSV', chart: 'Per child node', noTrace: '(no tracing right: cases not counted)',
+    exportCsv: 'Export CSV', chart: 'Per child node', hidden: '(not shown to your role: {what})', total: 'Total',
+    trail: 'Levels opened', open: 'Open the children of {name}',
   },
   phone: {
-    tasks: 'Today', registry: 'Registry', me: 'Me', contacts: 'Contacts to follow up', unlocated: 'Not located', pending: 'To sync', failed: 'Failed',
+    contactsShort: 'Contacts', firstOf: 'The first {n} of {total} are listed', tasks: 'Today', registry: 'Registry', me: 'Me', contacts: 'Contacts to follow up', unlocated: 'Not located', pending: 'To sync', failed: 'Failed',
     offline: 'Offline: changes are kept on this phone and sent when the network returns', queued: 'Kept on this phone; sent when online', sent: 'Sent to the server', edit: 'Record a change',
     queue: 'Changes waiting to be sent', discard: 'Discard', retry: 'Send again', syncing: 'Sending…', noContacts: 'No contacts handed to you', noUnlocated: 'Nobody waiting to be located',
     myGrid: 'My grid', basic: 'Details', case: 'Case {n}', saveChange: 'Save', unsynced: 'Unsent changes', persons: 'Persons', households: 'Households', notCached: 'Offline, only persons already loaded can be opened',

@@ -45,7 +45,7 @@ export default {
     session: '会话', system: '系统', contact_locates: '待定位',
   },
   grid: {
-    tree: '网格树', search: '按名称或编码查找', detail: '节点信息', code: '编码', path: '路径', leaders: '责任人', noLeaders: '未设责任人',
+    childCol: '下级', tree: '网格树', search: '按名称或编码查找', detail: '节点信息', code: '编码', path: '路径', leaders: '责任人', noLeaders: '未设责任人',
     children: '下级 {n} 个', addChild: '新增下级', rename: '编辑', move: '移动', moveTo: '移到(新的上级)', remove: '删除节点',
     removeConfirm: '确定删除节点“{name}”?只能删除没有下级、没有户和人员、没有账户的节点。', households: '户', persons: '人员',
     selectNode: '请在左侧选择一个节点', kind: '层级', parent: '上级', moved: '已移动', pickParent: '选择新的上级节点',
@@ -68,7 +68,9 @@ export default {
   },
   venue: {
     title: '场所与场所码', name: '场所名称', kind: '场所类型', address: '地址', code: '场所码', grid: '所属网格', add: '新建场所', poster: '打印场所码',
-    posterTitle: '场所码', posterHint: '进入请扫码登记 · 逢进必扫', doorLink: '居民扫码登记页', scans7: '近 7 天扫码',
+    scans7: '近 7 天扫码',
+    noPublicUrl: '居民用手机相机扫这张海报上的码,打不开登记页',
+    noPublicUrlHow: '请系统管理员在 wangge.conf 中设置 public_url(居民手机能打开的本系统网址,例如 https://wg.example.gov.cn),重启服务后再打印。在此之前,海报上是工作人员扫码用的场所码。',
   },
   case: {
     title: '病例与流调', person: '病例人员', onset: '发病或首次阳性时间', preset: '防控方案', status: '状态', note: '备注', add: '新建病例',
@@ -76,14 +78,14 @@ export default {
     apply: '下发到社区', applyConfirm: '把已定位的接触者按所在社区下发?下发后各社区即可在“下发名单”中看到。', applied: '已下发', tracedAt: '流调时间',
     contacts: '接触者', evidence: '依据', place: '地点', sourceStay: '病例(来源)停留', contactStay: '接触者停留', overlap: '重叠', minutes: '{n} 分钟',
     via: '经由', located: '已定位', community: '所归社区', timeline: '共同停留时间轴', pickPerson: '输入姓名查找人员', detail: '病例详情',
-    cell: '网格单元 {n}', duplicate: '重复(不下发)', result: '下发结果', notLocated: '未定位 {n} 人', onsetHint: '按北京时间填写',
+    cell: '网格单元 {n}', duplicate: '重复(不下发)', result: '下发结果', notLocated: '未定位 {n} 人', onsetHint: '按北京时间填写', onsetHintZone: '按系统设定的时区填写',
   },
   unlocated: {
     title: '待定位队列', phone: '手机号', kind: '接触类别', status: '状态', case: '病例', resolve: '处理', resolveTitle: '处理待定位接触者',
     how: '处理方式', asPerson: '就是登记人员', asCommunity: '归到社区(村)', handedOver: '已移交外地协查', unreachable: '查无此人',
     personId: '人员', nodeId: '社区或村', note: '说明', resolved: '已处理', resolvedAt: '处理时间',
   },
-  contacts: { title: '下发名单', exportXlsx: '导出 XLSX', case: '病例编号', rank: '序', kind: '类别' },
+  contacts: { grid: '所在地区', gridAll: '全部(管辖范围内)', title: '下发名单', exportXlsx: '导出 XLSX', case: '病例编号', rank: '序', kind: '类别' },
   audit: {
     title: '审计日志', at: '时间', user: '账户', address: '来源地址', action: '操作', resource: '对象', record: '记录', path: '节点路径',
     resourceFilter: '对象类型', limit: '每页条数', onlyReveal: '只看“查看完整信息”', revealNote: '查看完整身份证号和电话的记录', hash: '哈希',
@@ -97,10 +99,11 @@ export default {
   depts: { title: '部门(网格树)', hint: '网格树即部门树:县 → 街道/镇 → 社区/村 → 网格 → 楼栋。' },
   dash: {
     title: '数据看板', scope: '{name} 的下级', node: '节点', households: '户数', persons: '人数', cases: '病例', contacts: '下发接触者',
-    exportCsv: '导出 CSV', chart: '各下级节点统计', noTrace: '(无流调权限,不统计病例)',
+    exportCsv: '导出 CSV', chart: '各下级节点统计', hidden: '(您的角色看不到:{what})', total: '合计',
+    trail: '逐级查看', open: '查看“{name}”的下级',
   },
   phone: {
-    tasks: '今日任务', registry: '户与人员', me: '我的', contacts: '需跟进的接触者', unlocated: '待定位', pending: '待同步', failed: '发送失败',
+    contactsShort: '接触者', firstOf: '这里列出前 {n} 人,共 {total} 人', tasks: '今日任务', registry: '户与人员', me: '我的', contacts: '需跟进的接触者', unlocated: '待定位', pending: '待同步', failed: '发送失败',
     offline: '网络已断开:修改先保存在本机,联网后自动发送', queued: '已保存在本机,联网后自动发送', sent: '已发送到服务器', edit: '记录变化',
     queue: '待发送的修改', discard: '放弃', retry: '重新发送', syncing: '正在发送…', noContacts: '没有下发给您的接触者', noUnlocated: '没有待定位的接触者',
     myGrid: '我的网格', basic: '基本信息', case: '病例 {n}', saveChange: '保存', unsynced: '有未发送的修改', persons: '人员', households: '户', notCached: '离线时只能查看已加载过的人员',

@@ -2,6 +2,7 @@
 // desktop and phone apps.
 import { reactive } from 'vue';
 import { api, get, dropPrefetched } from './api.js';
+import { setTimeZone } from './time.js';
 
 export const session = reactive({ me: null, loaded: false, scopeName: '' });
 
@@ -15,6 +16,7 @@ export async function loadMe() {
   } finally {
     session.loaded = true;
   }
+  if (session.me) setTimeZone(session.me.time_zone);
   if (session.me && !session.scopeName) loadScopeName();
   return session.me;
 }

@@ -1,10 +1,25 @@
 // Times: the API speaks Unix seconds; people read and type local wall time
-// (Asia/Shanghai unless set otherwise), whatever the browser's own zone.
+// in the zone the server is set to (GET /me time_zone, Asia/Shanghai unless
+// wangge.conf says otherwise), whatever the browser's own zone.
 export const DEFAULT_ZONE = 'Asia/Shanghai';
+let zone = DEFAULT_ZONE;
 
-export function timeZone() {
-  try { return localStorage.getItem('wg.tz') || DEFAULT_ZONE; } catch { return DEFAULT_ZONE; }
+/** True when this browser knows the zone by that name. */
+function known(tz) {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
 }
+
+/** Sets the display zone (from GET /me); an unknown or missing name keeps Asia/Shanghai. */
+export function setTimeZone(tz) {
+  zone = typeof tz === 'string' && tz && known(tz) ? tz : DEFAULT_ZONE;
+}
+
+export function timeZone() { return zone; }
 
 const formats = new Map();
 function parts(sec, tz) {

@@ -1,7 +1,7 @@
 // What the phone has loaded, kept for when the network goes away.
 import { reactive } from 'vue';
 
-export const store = reactive({ persons: {}, households: [], personList: [], contacts: null, unlocated: null });
+export const store = reactive({ persons: {}, households: [], personList: [], contacts: null, contactsTotal: 0, unlocated: null, unlocatedTotal: 0 });
 
 export function keepPersons(items) {
   for (const p of items) store.persons[p.id] = { ...(store.persons[p.id] || {}), ...p };

@@ -1,0 +1,76 @@
+#!/bin/sh
+# Live scans over HTTP: wrk with keep-alive posting POST /api/v1/scans, one
+# venue, each request a different registered person or minute (so every
+# scan is a new record to make durable, none a repeat), signed in as the
+# county command center (every person in its scope). Two builds side by
+# side in one run, alternately: the old path (one segment file per scan)
+# and the scan log (group commit).
+#   bench/http/scans.sh OLD_BINARY NEW_BINARY   (RUNS, SECONDS, CONNECTIONS may be set)
+# Prints per build: scans/s, p50, p99, non-2xx, and the files left in
+# data/trace after the runs; then the scans counted back from the store.
+set -eu
+cd "$(dirname "$0")/../.."
+OLD=$1 NEW=$2
+RUNS=${RUNS:-3} SECS=${SECONDS:-10} CONN=${CONNECTIONS:-64} PERSONS=${PERSONS:-20000}
+out=bench/out/scans; mkdir -p "$out"; rm -f "$out"/*.txt
+cat > "$out/scan.lua" <<'EOF'
+-- Each request a new record: person and minute advance together, spread
+-- over the demo's persons and the last ten days (inside the retention).
+local counter, stride = 0, 1
+local base = os.time() - 600
+function setup(thread)
+	thread:set("offset", stride * 1000003)
+	stride = stride + 1
+end
+function init(args)
+	persons = tonumber(args[1])
+	code = args[2]
+	token = args[3]
+	counter = offset or 0
+end
+function request()
+	counter = counter + 1
+	local person = counter % persons + 1
+	local minute = math.floor(counter / persons) % 14000
+	local t_in = base - minute * 60
+	local body = '{"venue_code":"' .. code .. '","person_id":' .. person .. ',"t_in":' .. t_in .. ',"t_out":' .. (t_in + 600) .. '}'
+	return wrk.format("POST", "/api/v1/scans", { ["content-type"] = "application/json", ["authorization"] = "Bearer " .. token }, body)
+end
+EOF
+run_one() { # label binary round
+	label=$1 bin=$2 round=$3
+	d=$(mktemp -d /tmp/wangge-scans.XXXXXX); rm -rf "$d"
+	echo "admin-password-2026" | "$bin" init --data "$d" --password-stdin >/dev/null
+	"$bin" demo --data "$d" --persons "$PERSONS" >/dev/null
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	"$bin" serve --data "$d" --listen 127.0.0.1:$port ${SERVE_ARGS:-} >/dev/null 2>&1 & srv=$!
+	sleep 1
+	cmd=$(curl -s -X POST -H 'content-type: application/json' \
+		-d '{"username":"command","password":"wangge-demo-2026"}' http://127.0.0.1:$port/api/v1/session |
+		sed 's/.*"token":"\([^"]*\)".*/\1/')
+	venue=$(curl -s -X POST -H 'content-type: application/json' -H "authorization: Bearer $cmd" \
+		-d '{"grid_id":4,"name":"压测卡口","kind":"checkpoint"}' http://127.0.0.1:$port/api/v1/venues)
+	code=$(echo "$venue" | sed 's/.*"code":"\([^"]*\)".*/\1/')
+	vid=$(echo "$venue" | sed 's/.*"id":\([0-9]*\).*/\1/')
+	token=$(curl -s -X POST -H 'content-type: application/json' \
+		-d '{"username":"command","password":"wangge-demo-2026"}' http://127.0.0.1:$port/api/v1/session |
+		sed 's/.*"token":"\([^"]*\)".*/\1/')
+	wrk -t2 -c"$CONN" -d"${SECS}s" --latency -s "$out/scan.lua" http://127.0.0.1:$port -- "$PERSONS" "$code" "$token" > "$out/w.txt" 2>&1
+	counted=$(curl -s -H "authorization: Bearer $cmd" "http://127.0.0.1:$port/api/v1/venues/$vid/scans?days=14" |
+		sed 's/.*"scans":\([0-9]*\).*/\1/')
+	kill "$srv"; wait "$srv" 2>/dev/null || true
+	files=$(ls "$d/trace" | wc -l)
+	rm -rf "$d"
+	awk -v l="$label" -v f="$files" -v c="$counted" '
+		/Requests\/sec/ { rps = $2 } /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } /Non-2xx/ { bad = $NF }
+		/requests in/ { n = $1 }
+		END { printf "%s %.0f scans/s p50 %s p99 %s non-2xx %d requests %d counted %s files %s\n", l, rps, p50, p99, bad, n, c, f }' \
+		"$out/w.txt" | tee -a "$out/scans.txt"
+}
+uptime
+i=0
+while [ $i -lt "$RUNS" ]; do
+	run_one old "$OLD" $i
+	run_one log "$NEW" $i
+	i=$((i + 1))
+done
