@@ -3,6 +3,8 @@
 # (the ceiling), wangge's /healthz, and an authenticated, scoped, audited
 # GET /api/v1/grids/{id}. Medians of RUNS runs each.
 #   bench/http/run.sh [sqlite|postgres]   (RUNS, SECONDS, CONNECTIONS may be set)
+# OLD=path/to/another/wangge adds the same read served by that build, on a
+# demo county of its own in the same store kind, in the same run.
 set -eu
 cd "$(dirname "$0")/../.."
 store=${1:-sqlite}
@@ -16,6 +18,8 @@ pgdir=""
 cleanup() {
 	[ -n "${srv:-}" ] && kill "$srv" 2>/dev/null || true
 	[ -n "${hello:-}" ] && kill "$hello" 2>/dev/null || true
+	[ -n "${old_srv:-}" ] && kill "$old_srv" 2>/dev/null && wait "$old_srv" 2>/dev/null || true
+	[ -n "${old_data:-}" ] && rm -rf "$old_data"
 	[ -n "$pgdir" ] && tools/pg.sh stop "$pgdir" && rm -rf "$pgdir"
 	rm -rf "$data"
 }
@@ -31,6 +35,17 @@ echo "admin-password-2026" | build/wangge init --data "$data" --password-stdin $
 build/wangge demo --data "$data" >/dev/null
 build/wangge serve --data "$data" --listen 127.0.0.1:18088 >/dev/null 2>&1 & srv=$!
 "$out/hello" 18090 2 & hello=$!
+login() { curl -s -X POST -H 'content-type: application/json' \
+	-d '{"username":"gridworker","password":"wangge-demo-2026"}' "http://127.0.0.1:$1/api/v1/session" |
+	sed 's/.*"token":"\([^"]*\)".*/\1/'; }
+if [ -n "${OLD:-}" ]; then
+	old_data=$(mktemp -d /tmp/wangge-bench-old.XXXXXX); rm -rf "$old_data"
+	old_dbopt=""
+	if [ "$store" = postgres ]; then tools/pg.sh createdb "$pgdir" 25999 bench_old; old_dbopt="--db $url/bench_old"; fi
+	echo "admin-password-2026" | "$OLD" init --data "$old_data" --password-stdin $old_dbopt >/dev/null
+	"$OLD" demo --data "$old_data" >/dev/null
+	"$OLD" serve --data "$old_data" --listen 127.0.0.1:18089 >/dev/null 2>&1 & old_srv=$!
+fi
 sleep 1
 rss_idle=$(awk '/VmRSS/ {print $2}' /proc/$srv/status)
 token=$(curl -s -X POST -H 'content-type: application/json' \
@@ -74,6 +89,10 @@ measure() { # name server-pid url [header]
 	measure ceiling "$hello" http://127.0.0.1:18090/
 	measure healthz "$srv" http://127.0.0.1:18088/healthz
 	measure grid_get "$srv" http://127.0.0.1:18088/api/v1/grids/4 "authorization: Bearer $token"
+	if [ -n "${OLD:-}" ]; then
+		old_token=$(login 18089)
+		measure grid_get_old "$old_srv" http://127.0.0.1:18089/api/v1/grids/4 "authorization: Bearer $old_token"
+	fi
 } > "$out/summary.txt"
 rss_after=$(awk '/VmRSS/ {print $2}' /proc/$srv/status)
 ceiling=$(awk '$1=="ceiling" {print $2}' "$out/summary.txt")

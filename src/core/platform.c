@@ -178,7 +178,10 @@ static size_t started;
 
 int platform_start(struct wg_app *app)
 {
-	int rc = audit_queue_start(app);
+	/* A server keeps what rarely changes in memory, true to the store's changes. */
+	int rc = store_watch_changes(app->store);
+	if (!rc)
+		rc = audit_queue_start(app);
 	for (started = 0; !rc && wg_modules[started]; started++) {
 		const struct wg_module *m = wg_modules[started];
 		if (m->start && (rc = m->start(app)) != 0) {

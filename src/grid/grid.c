@@ -296,6 +296,10 @@ static struct wg_resource grid_resource = {
 	/* The tree is not personal data: reads are counted per user and minute
 	 * (a node shows its leaders' names, which every account of the county sees). */
 	.count_reads = true,
+	/* Read all day, changed a few times: a node's answer is kept in memory
+	 * (PostgreSQL: the triggers of migration 0016 cover grid_nodes,
+	 * grid_leaders and the leaders' names in users). */
+	.cache_reads = true,
 	.hooks = {
 		.scope_of_new = grid_scope_of_new,
 		.after_insert = grid_after_insert,

@@ -407,6 +407,19 @@ test('a city\'s list of 53 次密接 imported: each row found by ID number or ph
   assert.match(all.json.errors[0].message, /未找到此人/);
   assert.match(all.json.errors[1].message_en, /differs from the registry/);
   assert.equal(await total(), before);
+  // The same file as a background job: the list's category goes with it.
+  const job = await post([...rows, unknown, wrongName], '?category=secondary&async=1&dry_run=1');
+  assert.equal(job.status, 202, job.text);
+  assert.match(job.json.started_at_text, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/);
+  const done = await poll(async () => {
+    const j = await srv.api('GET', `/api/v1/jobs/${job.json.id}`, { token: community });
+    return j.json.status === 'running' ? null : j.json;
+  }, 10000);
+  assert.equal(done.status, 'done', JSON.stringify(done));
+  assert.ok(done.finished_at_text);
+  assert.deepEqual(done.result.errors.map((e) => [e.row, e.field]), [[55, 'id_number'], [56, 'person_name']], JSON.stringify(done.result));
+  assert.equal(done.result.good, 53);
+  assert.equal(await total(), before);
   // ?partial=1 keeps the 53 and reports the 2.
   const part = await post([...rows, unknown, wrongName], '?category=secondary&partial=1');
   assert.equal(part.status, 200, part.text);

@@ -48,6 +48,10 @@ test('every sign-in is in the login log with its outcome, newest first, in local
   const rest = await srv.api('GET', `/api/v1/logins?since=${since}&limit=100&cursor=${page.json.next_cursor}`, { token: admin });
   assert.equal(rest.json.items[0].id, page.json.items[1].id - 1);
   assert.equal((await srv.api('GET', `/api/v1/logins?until=${since - 100000}`, { token: admin })).json.total, 0);
+  // from/to, as on the audit trail.
+  assert.equal((await srv.api('GET', `/api/v1/logins?from=${since}&limit=100`, { token: admin })).json.total, r.json.total);
+  assert.equal((await srv.api('GET', `/api/v1/logins?to=${since - 100000}`, { token: admin })).json.total, 0);
+  expectError(await srv.api('GET', '/api/v1/logins?from=yesterday', { token: admin }), 400, 'bad_query', 'from');
   // Bad input.
   expectError(await srv.api('GET', '/api/v1/logins?outcome=maybe', { token: admin }), 400, 'bad_query', 'outcome');
   expectError(await srv.api('GET', '/api/v1/logins?since=yesterday', { token: admin }), 400, 'bad_query', 'since');

@@ -101,7 +101,14 @@ test('reading accounts: only inside the scope, only with USER_READ', async () =>
   assert.ok(!r.json.items.some((u) => u.username === 'command'));
   expectError(await users('community', 'GET', '/2'), 404, 'not_found');
   expectError(await users('community', 'GET', '/1'), 404, 'not_found');
-  assert.equal((await users('community', 'GET', '/4')).status, 200);
+  const one = await users('community', 'GET', '/4');
+  assert.equal(one.status, 200);
+  // What a page shows: the scope's name, times in local time, whether two factors are on.
+  assert.equal(one.json.scope_name, '第1网格');
+  assert.match(one.json.created_at_text, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/);
+  assert.equal(one.json.totp_enabled, false);
+  const me = await srv.api('GET', '/api/v1/me', { token: tokens.auditor });
+  assert.equal(me.json.scope_name, '阜宁县', 'the county, not /1/');
   const pa = await users('partyadmin', 'GET', '?limit=1000');
   assert.equal(pa.status, 200);
   for (const u of pa.json.items) assert.ok(u.scope_path.startsWith('/1/2/'), u.scope_path);
@@ -225,8 +232,16 @@ test('a password change ends the old sessions; the new password works, the old o
   expectError(await srv.api('POST', '/api/v1/session', { body: { username: u.username, password: PW } }), 401, 'bad_credentials');
   const t3 = await srv.login(u.username, 'Brand-new-password');
   assert.equal((await srv.api('GET', '/api/v1/me', { token: t3 })).json.username, u.username);
-  // Changing one's own password works the same way.
-  const own = await srv.api('PATCH', `/api/v1/users/${u.id}`, { token: t3, body: { password: 'My-own-new-password' } });
+  // Changing one's own password asks for the current one: a session left open is not enough.
+  expectError(await srv.api('PATCH', `/api/v1/users/${u.id}`, { token: t3, body: { password: 'My-own-new-password' } }),
+    422, 'required', 'current_password');
+  expectError(await srv.api('PATCH', `/api/v1/users/${u.id}`, { token: t3,
+    body: { password: 'My-own-new-password', current_password: PW } }), 422, 'validation_failed', 'current_password');
+  assert.equal((await srv.api('GET', '/api/v1/me', { token: t3 })).status, 200, 'nothing changed');
+  expectError(await users('command', 'POST', '', { username: 'with-current', password: PW, current_password: PW, role: 'volunteer',
+    scope_node_id: DEMO.grid }), 422, 'unknown_field', 'current_password');
+  const own = await srv.api('PATCH', `/api/v1/users/${u.id}`, { token: t3,
+    body: { password: 'My-own-new-password', current_password: 'Brand-new-password' } });
   assert.equal(own.status, 200, own.text);
   expectError(await srv.api('GET', '/api/v1/me', { token: t3 }), 401, 'unauthorized');
   assert.ok(await srv.login(u.username, 'My-own-new-password'));

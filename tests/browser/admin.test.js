@@ -27,6 +27,12 @@ const user = async (name) => (await srv.api('GET', `/api/v1/users?q=${name}`, { 
 test('users are listed; a new one is refused by field, then created', async () => {
   await page.goto(`${srv.base}/admin/users`);
   await userRow('gridworker').waitFor();
+  // The auditor's account is managed on the server only: no edit or disable here, a note saying so.
+  await page.locator('[data-test=user-kept-auditor]').waitFor();
+  assert.equal(await userRow('审计管理员').locator('button').count(), 0);
+  assert.match(await page.locator('[data-test=user-kept-auditor]').getAttribute('title'), /wangge user/);
+  const aud = await user('auditor');
+  assert.equal((await srv.api('PATCH', `/api/v1/users/${aud.id}`, { token: admin, body: { display_name: 'x' } })).status, 403);
   await page.click('[data-test=user-add]');
   await page.fill('#uf-username', 'Wang Wu');
   await page.fill('#uf-password', 'grid-2026-pass');
@@ -91,6 +97,9 @@ test('roles and their rights, read-only; the place tree as departments', async (
   assert.match(grid, /网格员/);
   assert.match(grid, /登记户和人员/);
   assert.ok(!/查看完整身份证号和电话/.test(grid));
+  // Rights a module declares are named in its words (GET /rights), never as a message key.
+  assert.match(grid, /查看管控名单[\s\S]*登记健康监测/);
+  assert.ok(!/right\./.test(await page.locator('[data-test=roles-table]').innerText()), 'every right has its words');
   await h.shot(page, 'admin-roles');
   await page.goto(`${srv.base}/admin/depts`);
   const depts = page.locator('[data-test=dept-table] .el-table__body tr');

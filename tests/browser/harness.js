@@ -179,3 +179,13 @@ async function eventually(fn, ms = 10000) {
 
 module.exports.pickOption = pickOption;
 module.exports.eventually = eventually;
+
+/** A valid 18-digit ID number of the demo county (GB 11643 check digit) for a birth date 'YYYY-MM-DD' and a serial. */
+function idNumber(birth, serial) {
+  const body = `320923${birth.replace(/-/g, '')}${String(serial).padStart(3, '0')}`;
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const sum = [...body].reduce((s, d, i) => s + Number(d) * w[i], 0);
+  return body + '10X98765432'[sum % 11];
+}
+
+module.exports.idNumber = idNumber;

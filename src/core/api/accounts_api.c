@@ -5,6 +5,7 @@
 #include "core/audit/audit.h"
 #include "core/auth/auth.h"
 #include "core/lib/err.h"
+#include "core/lib/json.h"
 #include "core/lib/limits.h"
 #include "core/lib/parse.h"
 #include "core/resource/resource.h"
@@ -15,17 +16,22 @@
 #include <time.h>
 
 #define USER_COLUMNS "u.id, u.version, u.created_at, u.updated_at, g.path, u.username, u.role, u.scope_node_id," \
-		     " u.display_name, u.disabled"
+		     " u.display_name, u.disabled, u.totp_enabled, g.name"
 
 static json_t *user_row(wg_stmt *s)
 {
 	const struct wg_role *role = rbac_role(stmt_text(s, 6));
-	return json_pack("{s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:b}",
-			 "id", (json_int_t)stmt_int(s, 0), "version", (json_int_t)stmt_int(s, 1),
-			 "created_at", (json_int_t)stmt_int(s, 2), "updated_at", (json_int_t)stmt_int(s, 3),
-			 "scope_path", stmt_text(s, 4), "username", stmt_text(s, 5), "role", stmt_text(s, 6),
-			 "role_zh", role ? role->zh : "", "scope_node_id", (json_int_t)stmt_int(s, 7),
-			 "display_name", stmt_text(s, 8), "disabled", stmt_int(s, 9) != 0);
+	json_t *u = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:b}",
+			      "id", (json_int_t)stmt_int(s, 0), "version", (json_int_t)stmt_int(s, 1),
+			      "scope_path", stmt_text(s, 4), "username", stmt_text(s, 5), "role", stmt_text(s, 6),
+			      "role_zh", role ? role->zh : "", "scope_node_id", (json_int_t)stmt_int(s, 7),
+			      "scope_name", stmt_text(s, 11), "display_name", stmt_text(s, 8), "disabled", stmt_int(s, 9) != 0,
+			      "totp_enabled", stmt_int(s, 10) != 0);
+	if (u && (json_set_time(u, "created_at", stmt_int(s, 2)) || json_set_time(u, "updated_at", stmt_int(s, 3)))) {
+		json_decref(u);
+		return NULL;
+	}
+	return u;
 }
 
 static int load_user(wg_req *r, int64_t id, json_t **out)
@@ -139,13 +145,16 @@ static int check_user_body(wg_req *r, json_t *body, const char *account, const s
 			   int64_t *scope_node, char *scope_path)
 {
 	bool create = account == NULL;
-	static const char *const allowed[] = { "username", "password", "role", "scope_node_id", "display_name", "disabled", NULL };
+	static const char *const allowed[] = { "username", "password", "role", "scope_node_id", "display_name", "disabled",
+						"current_password", NULL };
 	const char *key, *text;
 	json_t *v;
 	json_object_foreach(body, key, v) {
 		bool ok = false;
 		for (const char *const *a = allowed; *a; a++)
 			ok |= strcmp(*a, key) == 0;
+		if (create && strcmp(key, "current_password") == 0)
+			ok = false;   /* only one's own password change asks for it */
 		if (!ok || (!create && strcmp(key, "username") == 0))
 			return req_failf(r, ok ? WG_ERR_VALIDATION : WG_ERR_UNKNOWN_FIELD, key,
 					 ok ? "字段 %s 创建后不能修改" : "未知字段 %s",
@@ -266,6 +275,11 @@ static int users_patch(wg_req *r)
 		return req_fail(r, WG_ERR_FORBIDDEN, NULL, "不能修改自己的角色、管辖范围或停用自己",
 				"you cannot change your own role or scope, or disable yourself");
 	const char *password = json_string_value(json_object_get(r->body, "password"));
+	/* One's own new password needs the current one: a session left open
+	 * on a shared computer must not be enough to take the account. */
+	if (self && password && api_confirm_password(r, "current_password"))
+		return r->fail.code;
+	json_object_del(r->body, "current_password");
 	if (password && auth_hash_password(&r->app->config, password, hash))
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	json_t *jd = json_object_get(r->body, "display_name"), *jdis = json_object_get(r->body, "disabled");

@@ -18,4 +18,8 @@ extern const struct wg_module metrics_api;
 extern const struct wg_module stats_api;
 extern const struct wg_module settings_api;
 
+/* 0 when body[field] is the signed-in account's password; otherwise 422
+ * naming field (missing or wrong) and nothing else is done. */
+int api_confirm_password(wg_req *r, const char *field);
+
 #endif

@@ -38,15 +38,6 @@ static int exact_query(wg_req *r, const char *key, size_t max, const char **out)
 }
 
 /* ?from= / ?to=: a time as people type it (Unix seconds, ISO 8601, local). */
-static int time_query(wg_req *r, const char *key, int64_t def, int64_t *out)
-{
-	const char *v = req_query(r, key), *zh, *en;
-	*out = def;
-	if (v && !wg_time_parse(v, strlen(v), true, out, &zh, &en))
-		return req_failf(r, WG_ERR_BAD_QUERY, key, "查询参数 %s:%s", "query parameter %s: %s", key, zh, key, en);
-	return 0;
-}
-
 static int audit_list(wg_req *r)
 {
 	static const char *const allowed[] = { "limit", "cursor", "resource", "action", "user", "record", "from", "to", NULL };
@@ -56,7 +47,7 @@ static int audit_list(wg_req *r)
 	/* Who revealed whose ID number: ?action=reveal&resource=persons&record=42; a person's doings: ?user=. */
 	if (req_check_query(r, allowed) || pager_start(r, &pg, 100, false) || exact_query(r, "resource", 32, &resource) ||
 	    exact_query(r, "action", 32, &action) || exact_query(r, "user", WG_MAX_USERNAME, &user) ||
-	    exact_query(r, "record", 64, &record) || time_query(r, "from", 0, &from) || time_query(r, "to", INT64_MAX, &to))
+	    exact_query(r, "record", 64, &record) || req_query_time(r, "from", 0, &from) || req_query_time(r, "to", INT64_MAX, &to))
 		goto out;
 	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
 	scope_range(r->user->scope_path, lo, hi, sizeof lo);

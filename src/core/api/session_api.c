@@ -219,11 +219,17 @@ static int me(wg_req *r)
 {
 	wg_param p[] = { WG_PINT(r->user->id) };
 	wg_stmt *s;
-	int rc = store_query(r->db, "SELECT display_name FROM users WHERE id = ?", p, 1, &s);
+	/* The scope's name, so that a page can say "阜宁县" rather than "/1/". */
+	int rc = store_query(r->db, "SELECT u.display_name, COALESCE(g.name, '') FROM users u"
+			     " LEFT JOIN grid_nodes g ON g.id = u.scope_node_id WHERE u.id = ?", p, 1, &s);
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
-	const char *display = stmt_next(s) == 1 ? stmt_text(s, 0) : "";
-	json_t *u = user_json(r->user, display);
+	bool found = stmt_next(s) == 1;
+	json_t *u = user_json(r->user, found ? stmt_text(s, 0) : "");
+	if (u && json_object_set_new(u, "scope_name", json_string(found ? stmt_text(s, 1) : ""))) {
+		json_decref(u);
+		u = NULL;
+	}
 	stmt_done(s);
 	json_t *rights = u ? json_array() : NULL;
 	for (int i = 0; rights && i < rights_count(); i++)

@@ -46,25 +46,16 @@ static json_t *login_item(wg_req *r, wg_stmt *s, void *ctx)
 			 "outcome", stmt_text(s, 4));
 }
 
-static int time_query(wg_req *r, const char *key, int64_t def, int64_t *out)
-{
-	const char *v = req_query(r, key), *zh, *en;
-	*out = def;
-	if (v && !wg_time_parse(v, strlen(v), true, out, &zh, &en))
-		return req_failf(r, WG_ERR_BAD_QUERY, key, "查询参数 %s:%s(可用 Unix 秒、ISO 8601 或本地时间,如 2026-12-06T08:00)",
-				 "query parameter %s: %s (Unix seconds, ISO 8601 or local time such as 2026-12-06T08:00)",
-				 key, zh, key, en);
-	return 0;
-}
-
 static int logins_list(wg_req *r)
 {
-	static const char *const allowed[] = { "user", "outcome", "since", "until", "limit", "cursor", NULL };
+	/* from/to as on the audit trail; since/until as before. */
+	static const char *const allowed[] = { "user", "outcome", "from", "to", "since", "until", "limit", "cursor", NULL };
 	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
 	struct wg_pager pg = { 0 };
 	int64_t since, until;
 	if (req_check_query(r, allowed) || pager_start(r, &pg, WG_DEFAULT_LIST_LIMIT, false) ||
-	    time_query(r, "since", 0, &since) || time_query(r, "until", INT64_MAX, &until))
+	    req_query_time(r, req_query(r, "from") ? "from" : "since", 0, &since) ||
+	    req_query_time(r, req_query(r, "to") ? "to" : "until", INT64_MAX, &until))
 		goto out;
 	const char *user = req_query(r, "user"), *outcome = req_query(r, "outcome");
 	if (user && strlen(user) > WG_MAX_USERNAME) {

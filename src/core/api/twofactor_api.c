@@ -22,26 +22,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The password of the signed-in account, asked again before two-factor sign-in changes. */
-static int check_password(wg_req *r)
-{
-	json_t *jp = json_object_get(r->body, "password");
-	char hash[128] = "";
-	if (!json_is_string(jp) || json_string_length(jp) == 0)
-		return req_fail(r, WG_ERR_REQUIRED, "password", "请再输入一次您的密码", "enter your password again");
-	wg_param p[] = { WG_PINT(r->user->id) };
-	wg_stmt *s;
-	int rc = store_query(r->db, "SELECT password_hash FROM users WHERE id = ?", p, 1, &s);
-	if (rc)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	if (stmt_next(s) == 1)
-		snprintf(hash, sizeof hash, "%s", stmt_text(s, 0));
-	stmt_done(s);
-	if (!hash[0] || !auth_verify_password(hash, json_string_value(jp)))
-		return req_fail(r, WG_ERR_VALIDATION, "password", "密码不正确", "wrong password");
-	return 0;
-}
-
 static int state_reply(wg_req *r, int status)
 {
 	struct totp_state st;
@@ -64,7 +44,7 @@ static int totp_post(wg_req *r)
 	static const char *const allowed[] = { "password", NULL };
 	struct totp_state st;
 	char secret[TOTP_SECRET_TEXT];
-	if (req_check_body(r, allowed) || check_password(r))
+	if (req_check_body(r, allowed) || api_confirm_password(r, "password"))
 		return r->fail.code;
 	int rc = totp_state_of(r->db, r->user->id, &st);
 	if (rc)
@@ -170,7 +150,7 @@ static int totp_delete(wg_req *r)
 	static const char *const allowed[] = { "password", "code", NULL };
 	const char *code;
 	bool ok = false, recovery = false;
-	if (req_check_body(r, allowed) || check_password(r) || code_of_body(r, &code))
+	if (req_check_body(r, allowed) || api_confirm_password(r, "password") || code_of_body(r, &code))
 		return r->fail.code;
 	if (totp_required_for(&r->app->config, r->user->role))
 		return req_failf(r, WG_ERR_FORBIDDEN, NULL, "角色“%s”必须使用双因素登录,不能停用(换身份验证器请管理员重置)",

@@ -32,8 +32,7 @@ static int running;
 struct job_run {
 	struct job *job;
 	wg_req *r;
-	char dry[2], partial[2], update[2];
-	const char *query[7];
+	struct wg_kept_query query;
 };
 
 static void job_progress(wg_req *r, uint64_t rows)
@@ -84,10 +83,14 @@ static void *run(void *arg)
 
 static json_t *job_json(const struct job *j)
 {
-	json_t *o = json_pack("{s:I, s:s, s:s, s:I, s:I}", "id", (json_int_t)j->id, "kind", j->kind, "status", j->status,
-			      "rows", (json_int_t)atomic_load(&j->rows), "started_at", (json_int_t)j->started_at);
+	json_t *o = json_pack("{s:I, s:s, s:s, s:I}", "id", (json_int_t)j->id, "kind", j->kind, "status", j->status,
+			      "rows", (json_int_t)atomic_load(&j->rows));
+	if (o && json_set_time(o, "started_at", j->started_at)) {
+		json_decref(o);
+		return NULL;
+	}
 	if (o && j->finished_at) {
-		json_object_set_new(o, "finished_at", json_integer(j->finished_at));
+		json_set_time(o, "finished_at", j->finished_at);
 		json_object_set_new(o, "http_status", json_integer(j->http_status));
 		json_object_set_new(o, "result", j->result ? json_loads(j->result, 0, NULL) : json_null());
 	}
@@ -102,6 +105,12 @@ int jobs_start_import(wg_req *r)
 		wg_free(jr);
 		wg_free(copy);
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	}
+	/* The import's options and the resource's own (?category=) go with it. */
+	if (req_query_keep(r, "async", &jr->query)) {
+		wg_free(copy);
+		wg_free(jr);
+		return r->fail.code;
 	}
 	/* The job gets its own request: the principal, the route, the file. */
 	copy->app = r->app;
@@ -123,17 +132,7 @@ int jobs_start_import(wg_req *r)
 	copy->upload_path = r->upload_path ? copy->spool : NULL;
 	r->spool[0] = '\0';
 	r->upload_path = NULL;
-	const char *dry = req_query(r, "dry_run"), *partial = req_query(r, "partial"), *update = req_query(r, "update");
-	jr->dry[0] = dry && strcmp(dry, "1") == 0 ? '1' : '0';
-	jr->partial[0] = partial && strcmp(partial, "1") == 0 ? '1' : '0';
-	jr->update[0] = update && strcmp(update, "1") == 0 ? '1' : '0';
-	jr->query[0] = "dry_run";
-	jr->query[1] = jr->dry;
-	jr->query[2] = "partial";
-	jr->query[3] = jr->partial;
-	jr->query[4] = "update";
-	jr->query[5] = jr->update;
-	copy->local_query = jr->query;
+	copy->local_query = jr->query.kv;
 	copy->progress = job_progress;
 	jr->r = copy;
 

@@ -160,6 +160,13 @@ int http_remove_stale_uploads(const char *data_dir);
 void req_spool_discard(wg_req *r);
 
 const char *req_query(wg_req *r, const char *key);
+/* The request's query parameters but skip, copied for a request that
+ * outlives this one (a background job): point its local_query at kv. */
+struct wg_kept_query {
+	char text[1024];
+	const char *kv[2 * 16 + 1];
+};
+int req_query_keep(wg_req *r, const char *skip, struct wg_kept_query *out);
 const char *req_header(wg_req *r, const char *key);
 const char *req_cookie(wg_req *r, const char *key);
 /* 422 unknown_field naming the first body member not in allowed (NULL-terminated). */
@@ -171,6 +178,9 @@ int req_if_match(wg_req *r, int64_t current);
 /* A time member of the body (Unix seconds or ISO 8601, core/lib/timefmt.h) in
  * [min, max]; def when absent; 422 naming the key, with the limits in local time. */
 int req_body_time(wg_req *r, const char *key, int64_t def, int64_t min, int64_t max, int64_t *out);
+/* ?key=… as a time (Unix seconds, ISO 8601, local time or a date: its local
+ * midnight); def when absent; 400 naming the key otherwise. */
+int req_query_time(wg_req *r, const char *key, int64_t def, int64_t *out);
 /* Parses ?key=… as an integer in [min, max]; def when absent; 400 naming the key otherwise. */
 int req_query_int(wg_req *r, const char *key, int64_t min, int64_t max, int64_t def, int64_t *out);
 

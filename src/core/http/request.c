@@ -109,6 +109,49 @@ const char *req_query(wg_req *r, const char *key)
 	return MHD_lookup_connection_value(r->mhd, MHD_GET_ARGUMENT_KIND, key);
 }
 
+struct keep_state { struct wg_kept_query *q; const char *skip; size_t used, n; bool full; };
+
+static bool keep_text(struct keep_state *k, const char *s, const char **at)
+{
+	size_t len = strlen(s) + 1;
+	if (k->used + len > sizeof k->q->text)
+		return false;
+	memcpy(k->q->text + k->used, s, len);
+	*at = k->q->text + k->used;
+	k->used += len;
+	return true;
+}
+
+static enum MHD_Result keep_pair(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct keep_state *k = cls;
+	(void)kind;
+	if (strcmp(key, k->skip) == 0)
+		return MHD_YES;
+	if (k->n + 2 >= sizeof k->q->kv / sizeof k->q->kv[0] || !keep_text(k, key, &k->q->kv[k->n]) ||
+	    !keep_text(k, value ? value : "", &k->q->kv[k->n + 1])) {
+		k->full = true;
+		return MHD_NO;
+	}
+	k->n += 2;
+	return MHD_YES;
+}
+
+int req_query_keep(wg_req *r, const char *skip, struct wg_kept_query *out)
+{
+	struct keep_state k = { out, skip, 0, 0, false };
+	if (r->mhd) {
+		MHD_get_connection_values(r->mhd, MHD_GET_ARGUMENT_KIND, keep_pair, &k);
+	} else {
+		for (const char *const *kv = r->local_query; kv && kv[0] && !k.full; kv += 2)
+			keep_pair(&k, MHD_GET_ARGUMENT_KIND, kv[0], kv[1]);
+	}
+	out->kv[k.n] = NULL;
+	if (k.full)
+		return req_fail(r, WG_ERR_BAD_QUERY, NULL, "查询参数过多或过长", "too many or too long query parameters");
+	return 0;
+}
+
 const char *req_header(wg_req *r, const char *key)
 {
 	if (!r->mhd)
@@ -179,6 +222,17 @@ int req_if_match(wg_req *r, int64_t current)
 		return req_failf(r, WG_ERR_PRECONDITION, "version", "记录已被他人修改(当前版本 %lld),请刷新后重试",
 				 "the record was changed by someone else (now version %lld); reload and retry",
 				 (long long)current, (long long)current);
+	return 0;
+}
+
+int req_query_time(wg_req *r, const char *key, int64_t def, int64_t *out)
+{
+	const char *v = req_query(r, key), *zh, *en;
+	*out = def;
+	if (v && !wg_time_parse(v, strlen(v), true, out, &zh, &en))
+		return req_failf(r, WG_ERR_BAD_QUERY, key, "查询参数 %s:%s(可用 Unix 秒、ISO 8601 或本地时间,如 2026-12-06T08:00)",
+				 "query parameter %s: %s (Unix seconds, ISO 8601 or local time such as 2026-12-06T08:00)",
+				 key, zh, key, en);
 	return 0;
 }
 

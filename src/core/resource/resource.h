@@ -130,6 +130,12 @@ struct wg_resource {
 	const struct wg_right *reveal_right;  /* needed for ?reveal=1 on FF_SECRET fields */
 	bool audit_reads;              /* every read is audited, one record each (personal data) */
 	bool count_reads;              /* reads are counted per user and minute (audit_count: not personal data) */
+	/* A single item's answer is kept in memory while the store vouches that
+	 * nothing it reads has changed (store_changes: PostgreSQL, with the
+	 * schema's triggers on every table the item's SELECT reads). Only for a
+	 * resource whose answer is the same for every reader: no FF_SECRET
+	 * field, no decorate hook. */
+	bool cache_reads;
 	struct wg_resource_hooks hooks;
 	/* Import: columns beyond the fields (read into the row under their key),
 	 * and the field whose value finds an existing record to update. */

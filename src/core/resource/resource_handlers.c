@@ -5,6 +5,7 @@
 #include "core/auth/scope.h"
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
+#include "core/lib/mem.h"
 #include "core/lib/parse.h"
 
 #include <stdio.h>
@@ -46,6 +47,35 @@ static int decorate(wg_req *r, const struct wg_resource *res, json_t *item)
 
 static const struct wg_resource *route_resource(wg_req *r) { return r->route->data; }
 
+/* Audited once the statement is done (an unqueued audit uses the connection). */
+static int audit_item_read(wg_req *r, const struct wg_resource *res, const char *path)
+{
+	if ((res->audit_reads && audit_read(r, resource_read_action(r, res), res->name, r->id, path)) ||
+	    (res->count_reads && audit_count(r, res->name, 1)))
+		return r->fail.code;
+	return 0;
+}
+
+/* The item's answer from memory (cache_reads): 1 served, 0 not kept. */
+static int get_kept(wg_req *r, const struct wg_resource *res, uint64_t changes)
+{
+	char path[WG_MAX_GRID_PATH], *data;
+	size_t len;
+	int found = resource_cache_get(res, r->id, changes, path, sizeof path, &data, &len);
+	if (found <= 0)
+		return found < 0 ? (req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL), 1) : 0;
+	if (!scope_contains(r->user->scope_path, path)) {
+		wg_free(data);
+		not_found(r, res, r->id);
+		return 1;
+	}
+	if (audit_item_read(r, res, path))
+		wg_free(data);
+	else
+		req_reply_raw(r, 200, "application/json; charset=utf-8", data, len);
+	return 1;
+}
+
 /* GET of one item with no decorate hook: one statement, no jansson tree. */
 static int get_direct(wg_req *r, const struct wg_resource *res)
 {
@@ -53,23 +83,29 @@ static int get_direct(wg_req *r, const struct wg_resource *res)
 	wg_buf out = WG_BUF_INIT(WG_MAX_RESPONSE);
 	char path[WG_MAX_GRID_PATH];
 	wg_param p[] = { WG_PINT(r->id) };
+	/* Taken before the read: a change heard meanwhile makes what is kept stale. */
+	uint64_t changes = res->cache_reads ? store_changes(r->app->store) : 0;
+	if (changes && get_kept(r, res, changes))
+		return r->fail.code;
 	int rc = store_query(r->db, res->select_by_id[conn_dialect(r->db) == WG_POSTGRES], p, 1, &s);
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
 	rc = stmt_next(s);
 	bool visible = rc == 1 && scope_contains(r->user->scope_path, stmt_text(s, 4));
-	if (visible) {
+	if (rc == 1 && (visible || changes)) {
 		wg_copy_text(path, sizeof path, stmt_text(s, 4));
 		rc = resource_row_emit(r, res, s, &out) ? -out.err : 1;
 	}
 	stmt_done(s);
 	if (rc < 0 || !visible) {
+		if (rc == 1 && changes)
+			resource_cache_put(res, r->id, changes, path, out.data, out.len);
 		wg_buf_release(&out);
 		return rc < 0 ? req_fail(r, -rc, NULL, NULL, NULL) : not_found(r, res, r->id);
 	}
-	/* Audited once the statement is done: an unqueued audit uses this connection. */
-	if ((res->audit_reads && audit_read(r, resource_read_action(r, res), res->name, r->id, path)) ||
-	    (res->count_reads && audit_count(r, res->name, 1))) {
+	if (changes)
+		resource_cache_put(res, r->id, changes, path, out.data, out.len);
+	if (audit_item_read(r, res, path)) {
 		wg_buf_release(&out);
 		return r->fail.code;
 	}

@@ -130,6 +130,14 @@ const char *resource_read_action(const wg_req *r, const struct wg_resource *res)
  * resource_row_json() and json_emit() would, without building the tree. */
 int  resource_row_emit(wg_req *r, const struct wg_resource *res, wg_stmt *s, wg_buf *out);
 
+/* Single items kept in memory (resource_cache.c): 1 and a copy of the
+ * answer (*json, the caller's to free) when an entry for (res, id) was
+ * kept at this number of changes, 0 when none, -1 out of memory. */
+int  resource_cache_get(const struct wg_resource *res, int64_t id, uint64_t changes, char *path, size_t path_size,
+			char **json, size_t *len);
+void resource_cache_put(const struct wg_resource *res, int64_t id, uint64_t changes, const char *path,
+			const char *json, size_t len);
+
 /* What is declared (resource_register.c). */
 enum resource_extra { EXTRA_SECRET, EXTRA_PATH };
 size_t resource_count(void);

@@ -122,6 +122,9 @@ int resource_register(struct wg_resource *res)
 {
 	if (nregistered == WG_MAX_RESOURCES)
 		return WG_ERR_TOO_LARGE;
+	for (size_t i = 0; res->cache_reads && i < res->nfields; i++)
+		if (res->fields[i].flags & FF_SECRET || res->hooks.decorate)
+			return WG_ERR_INTERNAL;   /* an answer that depends on the reader cannot be kept */
 	if (!res->select_columns) {
 		int rc = build_selects(res);
 		if (rc)

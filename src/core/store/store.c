@@ -61,6 +61,7 @@ void store_close(wg_store *st)
 {
 	if (!st)
 		return;
+	store_watch_stop(st);
 	if (st->conns) {
 		for (unsigned i = 0; i < st->pool_size; i++) {
 			wg_conn *c = &st->conns[i];

@@ -49,6 +49,19 @@ void store_release(wg_store *st, wg_conn *c);
 /* Ends the out-of-date read snapshots of idle connections (SQLite keeps
  * one per connection between reads); call it now and then while serving. */
 void store_sweep_snapshots(wg_store *st);
+
+/* Changes to what the server keeps in memory (the grid tree, its leaders,
+ * the accounts' names). On PostgreSQL the schema's triggers NOTIFY
+ * wangge_changes: a connection of this process reads the notification with
+ * its own COMMIT (a write is seen by the next read at once), and a thread
+ * listening on a connection of its own hears those of other processes.
+ * store_watch_changes starts that thread (a server, not a CLI command) and
+ * waits until it listens; on SQLite it does nothing.
+ * store_changes is a number that grows with every change heard, or 0 when
+ * nobody is listening (SQLite, or the listener lost its connection and has
+ * not listened again): nothing may then be served from memory. */
+int  store_watch_changes(wg_store *st);
+uint64_t store_changes(wg_store *st);
 enum wg_dialect conn_dialect(const wg_conn *c);
 
 /* Runs a script of several statements without parameters (migrations). */

@@ -83,6 +83,11 @@ struct wg_store {
 	pthread_cond_t  available;
 	_Atomic uint64_t busy_micros;
 	_Atomic uint64_t queries;
+	/* store_changes(): grows with every notification heard; trusted only
+	 * while the listener (store_watch.c) listens. */
+	_Atomic uint64_t changes;
+	_Atomic bool watched;
+	struct store_watch *watch;
 	/* SQLite: the header at the start of the WAL index (the -shm file), mapped read-only. */
 	const volatile unsigned char *wal_index;
 	bool wal_index_tried;
@@ -102,6 +107,11 @@ int64_t store_parse_int(const char *t);
 /* Adds one; takes a copy of sql. Returns NULL when out of memory. */
 struct stmt_cache_entry *store_cache_add(wg_conn *c, const char *sql, uint64_t h, void *prepared);
 void store_set_error(wg_conn *c, const char *msg);
+/* PostgreSQL: the channel the schema's triggers notify, and a change heard. */
+#define WG_CHANGES_CHANNEL "wangge_changes"
+void store_change_heard(wg_store *st);
+/* Stops the listener (store_watch.c) before the store closes. */
+void store_watch_stop(wg_store *st);
 
 /* PostgreSQL (store_pg.c) for its batches (store_pg_batch.c): the name of
  * sql's prepared statement, preparing it on first use; a failed result as

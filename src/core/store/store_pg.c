@@ -42,7 +42,9 @@ static int pg_connect(wg_store *st, wg_conn *c)
 		store_set_error(c, PQerrorMessage(db));
 		return WG_ERR_DB;
 	}
-	PGresult *r = PQexec(db, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
+	/* Listening, each connection hears its own transaction's changes with
+	 * its COMMIT: a write is seen by the next read at once (store_changes). */
+	PGresult *r = PQexec(db, "SET client_min_messages = warning; SET TIME ZONE 'UTC'; LISTEN " WG_CHANGES_CHANNEL);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		return store_pg_fail(c, r);
 	PQclear(r);
@@ -109,6 +111,16 @@ out:
 	return rc;
 }
 
+/* Notifications arrive with any command's answer: count them. */
+static void hear_changes(wg_conn *c)
+{
+	bool heard = false;
+	for (PGnotify *x; (x = PQnotifies(c->db)); PQfreemem(x))
+		heard = true;
+	if (heard)
+		store_change_heard(c->store);
+}
+
 int store_pg_statement(wg_conn *c, const char *sql, const char **name)
 {
 	struct stmt_cache_entry *e = store_cache_find_origin(c, sql);
@@ -166,6 +178,7 @@ static int pg_query(wg_conn *c, const char *sql, const wg_param *p, size_t n, wg
 		}
 	}
 	PGresult *r = PQexecPrepared(c->db, name, (int)n, values, lengths, NULL, 0);
+	hear_changes(c);
 	ExecStatusType st = PQresultStatus(r);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		rc = store_pg_fail(c, r);
@@ -200,6 +213,7 @@ static void pg_done(wg_stmt *s)
 static int pg_exec_script(wg_conn *c, const char *sql)
 {
 	PGresult *r = PQexec(c->db, sql);
+	hear_changes(c);
 	ExecStatusType st = PQresultStatus(r);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
 		return store_pg_fail(c, r);

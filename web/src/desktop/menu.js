@@ -1,6 +1,6 @@
 // The left menu: each leaf names the rights its page needs (GET /me gives the user's).
 import { markRaw } from 'vue';
-import { DataAnalysis, Location, Upload, Aim, Document, Setting } from '@element-plus/icons-vue';
+import { DataAnalysis, Location, Upload, Aim, Document, Setting, FirstAidKit, Monitor, User } from '@element-plus/icons-vue';
 
 export const menu = [
   { path: '/dashboard', label: 'menu.dashboard', icon: markRaw(DataAnalysis), rights: ['GRID_READ', 'PERSON_READ'] },
@@ -14,6 +14,16 @@ export const menu = [
       { path: '/tracing/contacts', label: 'menu.contacts', rights: ['PERSON_READ'] },
     ],
   },
+  {
+    key: 'control', label: 'menu.control', icon: markRaw(FirstAidKit), children: [
+      { path: '/controls', label: 'menu.controls', rights: ['CONTROL_READ'] },
+      { path: '/controls/alerts', label: 'menu.alerts', rights: ['CONTROL_READ'] },
+      { path: '/controls/rollup', label: 'menu.rollup', rights: ['CONTROL_READ'] },
+      { path: '/controls/import', label: 'menu.controlImport', rights: ['CONTROL_WRITE'] },
+      { path: '/controls/sites', label: 'menu.sites', rights: ['SITE_READ'] },
+      { path: '/controls/nat', label: 'menu.nat', rights: ['NAT_READ'] },
+    ],
+  },
   { path: '/audit', label: 'menu.audit', icon: markRaw(Document), rights: ['AUDIT_READ'] },
   {
     key: 'admin', label: 'menu.admin', icon: markRaw(Setting), children: [
@@ -22,4 +32,11 @@ export const menu = [
       { path: '/admin/depts', label: 'menu.depts', rights: ['GRID_READ'] },
     ],
   },
+  {
+    key: 'monitor', label: 'monitor.menu', icon: markRaw(Monitor), children: [
+      { path: '/monitor/sessions', label: 'sessions.menu', rights: ['SYSTEM'] },
+      { path: '/monitor/logins', label: 'logins.menu', rights: ['SYSTEM'] },
+    ],
+  },
+  { path: '/account', label: 'account.menu', icon: markRaw(User) },
 ];

@@ -1,6 +1,6 @@
 import { createRouter, createWebHistory } from 'vue-router';
 import { ElMessage } from 'element-plus/es/components/message/index.mjs';
-import { session, loadMe, can } from '../lib/session.js';
+import { session, loadMe, can, mustEnroll } from '../lib/session.js';
 import { onUnauthorized } from '../lib/api.js';
 import { i18n } from '../i18n/index.js';
 import { menu } from './menu.js';
@@ -23,16 +23,30 @@ const routes = [
       { path: 'tracing/cases/:id', component: () => import('./pages/CaseDetailPage.vue'), meta: { rights: ['TRACE_RUN'] } },
       { path: 'tracing/unlocated', component: () => import('./pages/UnlocatedPage.vue'), meta: { rights: ['PERSON_READ'] } },
       { path: 'tracing/contacts', component: () => import('./pages/ContactsPage.vue'), meta: { rights: ['PERSON_READ'] } },
+      { path: 'controls', component: () => import('./pages/ControlsPage.vue'), meta: { rights: ['CONTROL_READ'] } },
+      { path: 'controls/:id(\\d+)', component: () => import('./pages/ControlDetailPage.vue'), meta: { rights: ['CONTROL_READ'] } },
+      { path: 'controls/import', component: () => import('./pages/ImportPage.vue'), props: { kind: 'controls' }, meta: { rights: ['CONTROL_WRITE'] } },
+      { path: 'controls/alerts', component: () => import('./pages/AlertsPage.vue'), meta: { rights: ['CONTROL_READ'] } },
+      { path: 'controls/rollup', component: () => import('./pages/RollupPage.vue'), meta: { rights: ['CONTROL_READ'] } },
+      { path: 'controls/sites', component: () => import('./pages/SitesPage.vue'), meta: { rights: ['SITE_READ'] } },
+      { path: 'controls/sites/:id(\\d+)', component: () => import('./pages/SiteDetailPage.vue'), meta: { rights: ['SITE_READ'] } },
+      { path: 'controls/nat', component: () => import('./pages/NatRoundsPage.vue'), meta: { rights: ['NAT_READ'] } },
+      { path: 'controls/nat/:id(\\d+)', component: () => import('./pages/NatRoundPage.vue'), meta: { rights: ['NAT_READ'] } },
       { path: 'audit', component: () => import('./pages/AuditPage.vue'), meta: { rights: ['AUDIT_READ'] } },
       { path: 'admin/users', component: () => import('./pages/UsersPage.vue'), meta: { rights: ['USER_READ'] } },
       { path: 'admin/roles', component: () => import('./pages/RolesPage.vue'), meta: {} },
       { path: 'admin/depts', component: () => import('./pages/DeptsPage.vue'), meta: { rights: ['GRID_READ'] } },
+      { path: 'monitor/sessions', component: () => import('./pages/SessionsPage.vue'), meta: { rights: ['SYSTEM'] } },
+      { path: 'monitor/logins', component: () => import('./pages/LoginsPage.vue'), meta: { rights: ['SYSTEM'] } },
+      { path: 'account', component: () => import('./pages/AccountPage.vue'), meta: {} },
+      { path: 'account/totp', name: 'totp', component: () => import('./pages/TotpPage.vue'), meta: {} },
       { path: ':rest(.*)*', component: () => import('./pages/NotFoundPage.vue') },
     ],
   },
 ];
 
-export const router = createRouter({ history: createWebHistory(), routes });
+// A new page opens at its top; back and forward return to where the person was.
+export const router = createRouter({ history: createWebHistory(), routes, scrollBehavior: (to, from, saved) => saved || (to.path === from.path ? false : { top: 0 }) });
 
 function allowed(meta) {
   if (meta.rights && !can(...meta.rights)) return false;
@@ -56,6 +70,8 @@ router.beforeEach(async (to) => {
     try { await loadMe(); } catch { /* shown by the page */ }
   }
   if (!session.me) return { path: '/login', query: to.fullPath !== '/' ? { next: to.fullPath } : {} };
+  // A role that must sign in with two factors and has none set up: the set-up page first, nothing else.
+  if (mustEnroll() && to.name !== 'totp') return { name: 'totp' };
   if (to.name === 'home') return homePath();
   if (!allowed(to.meta)) {
     ElMessage.error(i18n.global.t('err.forbidden'));

@@ -23,7 +23,7 @@ export async function loadMe() {
 
 async function loadScopeName() {
   const me = session.me;
-  if (!me.rights.includes('GRID_READ')) {
+  if (!can('GRID_READ')) {
     session.scopeName = me.scope_path;
     return;
   }
@@ -35,22 +35,30 @@ async function loadScopeName() {
   }
 }
 
-export function can(...rights) {
-  return !!session.me && rights.every((r) => session.me.rights.includes(r));
+/** A session that must set up two-factor sign-in first may do nothing else (GET /me totp_enrollment_required). */
+export function mustEnroll() {
+  return !!session.me && session.me.totp_enrollment_required === true;
 }
 
-export async function signIn(username, password) {
+export function can(...rights) {
+  return !!session.me && !mustEnroll() && rights.every((r) => session.me.rights.includes(r));
+}
+
+/** totp: the one-time code (or a recovery code) once the server has answered totp_required. */
+export async function signIn(username, password, totp) {
   dropPrefetched();
-  const r = await api('POST', '/session', { body: { username, password } });
+  const r = await api('POST', '/session', { body: { username, password, ...(totp ? { totp } : {}) } });
   session.me = null;
   session.scopeName = '';
   await loadMe();
   return r;
 }
 
-export async function signOut() {
+/** all: ends every session of the account, on every device (DELETE /session?all=1); its failure is thrown. */
+export async function signOut(all = false) {
   dropPrefetched();
-  try { await api('DELETE', '/session'); } catch { /* already gone */ }
+  if (all) await api('DELETE', '/session', { query: { all: 1 } });
+  else try { await api('DELETE', '/session'); } catch { /* already gone */ }
   session.me = null;
   session.scopeName = '';
 }

@@ -69,6 +69,22 @@ export function fromWall(text, tz = timeZone()) {
   return t;
 }
 
+/**
+ * What people read from one of the API's local twins ('2026-12-06T08:10:00+08:00',
+ * the time as the server wrote it in the county's zone): '2026-12-06 08:10'.
+ */
+export function fmtIso(text, { seconds = false } = {}) {
+  if (!text) return '';
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2})?/.exec(String(text));
+  if (!m) return String(text);
+  return `${m[1]} ${m[2]}${seconds && m[3] ? m[3] : ''}`;
+}
+
+/** Today in the zone: 'YYYY-MM-DD'. */
+export function todayText(tz = timeZone()) {
+  return toWall(Date.now() / 1000, tz).slice(0, 10);
+}
+
 /** Marks the moment a first page is usable (the browser tests read it). */
 export function markUsable() {
   if (typeof performance !== 'undefined' && performance.getEntriesByName('wg-usable').length === 0) performance.mark('wg-usable');

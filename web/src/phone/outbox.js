@@ -66,9 +66,23 @@ export async function enqueue(w) {
 }
 
 let running = null;
-/** Sends pending writes in the order they were made; stops at the first network failure. */
+let again = false;
+/**
+ * Sends pending writes in the order they were made; stops at the first network
+ * failure. A write made while a round of sending is under way is sent by
+ * another round right after it (not 15 s later).
+ */
 export function flush() {
-  if (!running) running = send().finally(() => { running = null; });
+  if (running) {
+    again = true;
+    return running;
+  }
+  running = (async () => {
+    do {
+      again = false;
+      await send();
+    } while (again && outbox.online);
+  })().finally(() => { running = null; });
   return running;
 }
 

@@ -1,5 +1,5 @@
 import { createRouter, createWebHistory } from 'vue-router';
-import { session, loadMe } from '../lib/session.js';
+import { session, loadMe, can } from '../lib/session.js';
 import { onUnauthorized } from '../lib/api.js';
 import { flush } from './outbox.js';
 import TasksPage from './pages/TasksPage.vue';
@@ -11,10 +11,16 @@ const routes = [
   { path: '/m/registry', component: () => import('./pages/RegistryPage.vue') },
   { path: '/m/person/:id', component: () => import('./pages/PersonPage.vue') },
   { path: '/m/me', component: () => import('./pages/MePage.vue') },
+  // The control lists' pages load when first opened (the first page stays small).
+  { path: '/m/today', component: () => import('./pages/TodayPage.vue') },
+  { path: '/m/alerts', component: () => import('./pages/AlertsPage.vue') },
+  { path: '/m/nat', component: () => import('./pages/NatPage.vue') },
+  { path: '/m/nat/:id', component: () => import('./pages/NatPage.vue') },
   { path: '/m/:rest(.*)*', redirect: '/m/' },
 ];
 
-export const router = createRouter({ history: createWebHistory(), routes });
+// A new page opens at its top; back and forward return to where the person was.
+export const router = createRouter({ history: createWebHistory(), routes, scrollBehavior: (to, from, saved) => saved || (to.path === from.path ? false : { top: 0 }) });
 
 router.beforeEach(async (to) => {
   if (to.meta.public) return true;
@@ -23,6 +29,16 @@ router.beforeEach(async (to) => {
     if (session.me) flush();
   }
   if (!session.me && navigator.onLine) return { path: '/m/login', query: { next: to.fullPath } };
+  // Two factors to set up before anything else: the (desktop) set-up page, usable on a phone.
+  if (session.me && session.me.totp_enrollment_required) {
+    location.assign('/account/totp');
+    return false;
+  }
+  // Someone who may not read the registry (a volunteer) starts at the work they may do.
+  if (to.path === '/m/' && session.me && !can('PERSON_READ')) {
+    if (can('CONTROL_READ')) return '/m/today';
+    if (can('NAT_SAMPLE')) return '/m/nat';
+  }
   return true;
 });
 
