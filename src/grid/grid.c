@@ -245,17 +245,20 @@ static int grid_before_delete(wg_req *r, const struct wg_resource *res, int64_t 
 
 /* Import: a row names its parent by 上级编码 (a code of a node already in
  * the tree or earlier in the file) or by 上级编号 (its id). */
+/* The scope is checked here, not in SQL: given a path range beside the
+ * code, PostgreSQL without fresh statistics (a tree just made) scanned the
+ * whole range for every code an import named. A code names one node, or a few. */
 int grid_find_by_code(wg_req *r, const char *code, int64_t *id, int *found)
 {
-	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
-	scope_range(r->user->scope_path, lo, hi, sizeof lo);
-	wg_param p[] = { WG_PTEXT(code), WG_PTEXT(lo), WG_PTEXT(hi) };
+	wg_param p[] = { WG_PTEXT(code) };
 	wg_stmt *s;
-	int rc = store_query(r->db, "SELECT id FROM grid_nodes WHERE code = ? AND path >= ? AND path < ? LIMIT 2", p, 3, &s);
+	int rc = store_query(r->db, "SELECT id, path FROM grid_nodes WHERE code = ?", p, 1, &s);
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
 	*found = 0;
-	while ((rc = stmt_next(s)) == 1) {
+	while (*found < 2 && (rc = stmt_next(s)) == 1) {
+		if (!scope_contains(r->user->scope_path, stmt_text(s, 1)))
+			continue;
 		*id = stmt_int(s, 0);
 		(*found)++;
 	}

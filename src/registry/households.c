@@ -6,6 +6,7 @@
 #include "core/lib/err.h"
 #include "core/lib/ident.h"
 #include "core/lib/limits.h"
+#include "core/lib/mem.h"
 #include "core/lib/parse.h"
 #include "core/sheet/sheet.h"
 #include "grid/grid.h"
@@ -68,32 +69,121 @@ int household_grid(wg_req *r, int64_t household_id, int64_t *grid_id)
 
 /* ---- import: grids by code, households by address ---- */
 
+/* In an import the households of a grid are read at once, the first time
+ * a row names the grid: a query per grid instead of one per address, and
+ * an address the grid lacks is known new without asking again (a new
+ * grid's households, a query that finds none). A grid with more households
+ * than the memo should hold is asked address by address. */
+static const char MEMO_GRID_READ[] = "grid households read", MEMO_GRID_PARTLY[] = "grid households too many";
+#define HOUSEHOLD_KEY 320
+
+/* "grid|address", the memo's key of a household; false when too long to remember. */
+static bool household_key(int64_t grid, const char *address, char key[HOUSEHOLD_KEY])
+{
+	size_t n = wg_format_i64(key, grid), len = strlen(address);
+	if (n + 1 + len >= HOUSEHOLD_KEY)
+		return false;
+	key[n] = '|';
+	memcpy(key + n + 1, address, len + 1);
+	return true;
+}
+
+
+/* The marks go first: whatever the memo forgets when it fills up, it forgets
+ * with them, so "read" still means every household of the grid is there. */
+static int read_grid_households(wg_req *r, int64_t grid)
+{
+	char key[HOUSEHOLD_KEY], hkey[WG_I64_DIGITS + 1], gkey[WG_I64_DIGITS + 1];
+	wg_stmt *s;
+	wg_param p[] = { WG_PINT(grid), WG_PINT(WG_IMPORT_GRID_HOUSEHOLDS + 1) };
+	size_t rows = 0;
+	household_memo_key(grid, gkey);
+	import_memo_set(r, MEMO_GRID_READ, gkey, 1, NULL);
+	/* An address's household is its first: the lowest id, as one by one. */
+	int rc = store_query(r->db, "SELECT id, address FROM households WHERE grid_id = ? ORDER BY id LIMIT ?", p, 2, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	while ((rc = stmt_next(s)) == 1 && rows++ < WG_IMPORT_GRID_HOUSEHOLDS) {
+		int64_t id = stmt_int(s, 0);
+		if (household_key(grid, stmt_text(s, 1), key))  /* a long address is asked for on its own */
+			import_memo_set(r, MEMO_HOUSEHOLD, key, id, NULL);
+		household_memo_key(id, hkey);
+		import_memo_set(r, MEMO_HOUSEHOLD_GRID, hkey, grid, NULL);
+	}
+	stmt_done(s);
+	if (rc < 0)
+		return req_fail(r, -rc, NULL, NULL, NULL);
+	if (rows > WG_IMPORT_GRID_HOUSEHOLDS)
+		import_memo_set(r, MEMO_GRID_PARTLY, gkey, 1, NULL);
+	return 0;
+}
+
+/* Whether every household of the grid is in the memo (read_grid_households). */
+static bool grid_households_known(wg_req *r, int64_t grid)
+{
+	char gkey[WG_I64_DIGITS + 1];
+	int64_t unused;
+	household_memo_key(grid, gkey);
+	return import_memo_get(r, MEMO_GRID_READ, gkey, &unused, NULL) && !import_memo_get(r, MEMO_GRID_PARTLY, gkey, &unused, NULL);
+}
+
+int household_prefetch_grid(wg_req *r, int64_t grid)
+{
+	char gkey[WG_I64_DIGITS + 1];
+	int64_t unused;
+	household_memo_key(grid, gkey);
+	if (!import_in_progress(r) || import_memo_get(r, MEMO_GRID_READ, gkey, &unused, NULL))
+		return 0;
+	return read_grid_households(r, grid);
+}
+
+/* The first household at the address of the grid, 0 if none (*id). */
+static int household_at(wg_req *r, int64_t grid, const char *address, const char *key, int64_t *id)
+{
+	*id = 0;
+	if (import_in_progress(r) && household_prefetch_grid(r, grid))
+		return r->fail.code;
+	if (key && import_memo_get(r, MEMO_HOUSEHOLD, key, id, NULL))
+		return 0;
+	if (key && grid_households_known(r, grid))
+		return 0;  /* read, and the address was not among them */
+	wg_param p[] = { WG_PINT(grid), WG_PTEXT(address) };
+	int rc = store_int(r->db, "SELECT id FROM households WHERE grid_id = ? AND address = ? ORDER BY id LIMIT 1", p, 2, id);
+	if (rc && rc != WG_ERR_NOT_FOUND)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	return 0;
+}
+
+static int household_create(wg_req *r, int64_t grid, const char *address, int64_t *id)
+{
+	char path[WG_MAX_GRID_PATH];
+	if (resource_node_path(r, grid, "grid_code", path, sizeof path))
+		return r->fail.code;
+	wg_param q[] = { WG_PINT(grid), WG_PTEXT(path), WG_PTEXT(address), WG_PINT(r->now), WG_PINT(r->now) };
+	int rc = import_batching(r)
+		? import_batch_insert(r, "households", "grid_id, node_path, address, created_at, updated_at", q, 5, id)
+		: store_insert(r->db, "INSERT INTO households (grid_id, node_path, address, created_at, updated_at)"
+				      " VALUES (?, ?, ?, ?, ?)", q, 5, id);
+	if (!rc && import_in_progress(r))
+		import_count_extra(r, "households");
+	else if (!rc)
+		rc = audit_req(r, "create", "households", *id, path, NULL);
+	if (rc)
+		return r->fail.code ? r->fail.code : req_fail(r, rc, NULL, NULL, NULL);
+	return 0;
+}
+
 /* A roster names households by address: the first row of an address makes
  * the household (on the grid, within the caller's scope), the next rows of
  * the family join it. */
 int household_by_address(wg_req *r, int64_t grid, const char *address, int64_t *id)
 {
-	char key[320], hkey[WG_I64_DIGITS + 1];
-	int n = snprintf(key, sizeof key, "%lld|%s", (long long)grid, address);
-	bool memo = n > 0 && (size_t)n < sizeof key;
+	char key[HOUSEHOLD_KEY], hkey[WG_I64_DIGITS + 1];
+	bool memo = household_key(grid, address, key);
 	if (memo && import_memo_get(r, MEMO_HOUSEHOLD, key, id, NULL))
 		return 0;
-	wg_param p[] = { WG_PINT(grid), WG_PTEXT(address) };
-	int rc = store_int(r->db, "SELECT id FROM households WHERE grid_id = ? AND address = ? ORDER BY id LIMIT 1", p, 2, id);
-	if (rc == WG_ERR_NOT_FOUND) {
-		char path[WG_MAX_GRID_PATH];
-		if (resource_node_path(r, grid, "grid_code", path, sizeof path))
-			return r->fail.code;
-		wg_param q[] = { WG_PINT(grid), WG_PTEXT(path), WG_PTEXT(address), WG_PINT(r->now), WG_PINT(r->now) };
-		rc = store_insert(r->db, "INSERT INTO households (grid_id, node_path, address, created_at, updated_at)"
-					 " VALUES (?, ?, ?, ?, ?)", q, 5, id);
-		if (!rc && import_in_progress(r))
-			import_count_extra(r, "households");
-		else if (!rc)
-			rc = audit_req(r, "create", "households", *id, path, NULL);
-	}
-	if (rc)
-		return r->fail.code ? r->fail.code : req_fail(r, rc, NULL, NULL, NULL);
+	if (household_at(r, grid, address, memo ? key : NULL, id) || (!*id && household_create(r, grid, address, id)))
+		return r->fail.code;
 	if (memo)
 		import_memo_set(r, MEMO_HOUSEHOLD, key, *id, NULL);
 	household_memo_key(*id, hkey);

@@ -19,6 +19,8 @@ extern struct wg_resource household_resource, person_resource;
 int household_grid(wg_req *r, int64_t household_id, int64_t *grid_id);
 /* The household at this address of the grid, made on first sight (a roster names households by address). */
 int household_by_address(wg_req *r, int64_t grid, const char *address, int64_t *id);
+/* Batching, the grid's households are read into the import memo at once (see households.c). */
+int household_prefetch_grid(wg_req *r, int64_t grid);
 /* POST /api/v1/persons/{id}/merge */
 int person_merge(wg_req *r);
 /* wangge demo: a synthetic population of the demo county (demo.c). */

@@ -720,7 +720,7 @@ static void test_read_ahead_prepares_rows(void **state)
 	path_of("ahead_end.csv", path, sizeof path);
 	assert_int_equal(sheet_open_file(path, &r, NULL), 0);
 	assert_int_equal(sheet_find_header(r, person_cols, NCOLS, &h, NULL), 0);
-	sheet_read_ahead(r, &(struct sheet_prepare){ prepare_one, release_one, &log });
+	sheet_read_ahead(r, &(struct sheet_prepare){ .prepare = prepare_one, .release = release_one, .ctx = &log });
 	/* A caller that waits gets rows unprepared (it is the faster one and
 	 * prepares them itself); one that is busy for a while gets them ready. */
 	usleep(200 * 1000);
@@ -750,7 +750,7 @@ static void test_read_ahead_prepares_rows(void **state)
 	struct prepare_log early = { .caller = pthread_self() };
 	release_log = &early;
 	assert_int_equal(sheet_open_file(path, &r, NULL), 0);
-	sheet_read_ahead(r, &(struct sheet_prepare){ prepare_one, release_one, &early });
+	sheet_read_ahead(r, &(struct sheet_prepare){ .prepare = prepare_one, .release = release_one, .ctx = &early });
 	usleep(200 * 1000);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(sheet_next_row(r, &row), 0);

@@ -25,6 +25,7 @@ void config_defaults(struct wg_config *cfg)
 	cfg->login_lock_seconds = WG_LOGIN_LOCK_SECONDS;
 	cfg->threads = WG_DEFAULT_THREADS;
 	cfg->import_sort_index_bytes = WG_IMPORT_SORT_INDEX_BYTES;
+	cfg->import_chunk_rows = WG_IMPORT_CHUNK_ROWS;
 	cfg->public_requests_per_minute = WG_PUBLIC_REQUESTS_PER_MINUTE;
 	cfg->password_classes = WG_PASSWORD_CLASSES;
 	cfg->audit_checkpoint_seconds = WG_AUDIT_CHECKPOINT_SECONDS;
@@ -59,6 +60,7 @@ static const struct {
 	{ "pwhash_ops", offsetof(struct wg_config, pwhash_ops), 0, 64 },
 	{ "pwhash_mem", offsetof(struct wg_config, pwhash_mem), 0, 1 << 30 },
 	{ "import_sort_index_bytes", offsetof(struct wg_config, import_sort_index_bytes), 1024, INT64_C(1) << 40 },
+	{ "import_chunk_rows", offsetof(struct wg_config, import_chunk_rows), 0, WG_IMPORT_CHUNK_MAX_ROWS },
 	{ "public_requests_per_minute", offsetof(struct wg_config, public_requests_per_minute), 1, 1000000 },
 	{ "password_classes", offsetof(struct wg_config, password_classes), 1, 4 },
 	{ "totp_required", offsetof(struct wg_config, totp_required), 0, 1 },

@@ -21,6 +21,7 @@ struct wg_config {
 	int64_t pwhash_ops;             /* argon2id cost; 0 = libsodium's interactive default */
 	int64_t pwhash_mem;
 	int64_t import_sort_index_bytes;  /* from this file size, an import into a small table builds its indexes by sorting */
+	int64_t import_chunk_rows;      /* PostgreSQL: rows an import sends in one batch; 0 = one by one */
 	int64_t public_requests_per_minute;  /* from one address, to the routes without an account */
 	unsigned threads;
 	char static_dir[1024];

@@ -80,3 +80,20 @@ void arena_release(wg_arena *a)
 	a->head = NULL;
 	a->total = 0;
 }
+
+void arena_clear(wg_arena *a)
+{
+	wg_arena_chunk *keep = a->head;
+	if (!keep)
+		return;
+	/* The newest chunk stays (a big one only when a round needed that much). */
+	wg_arena_chunk *c = keep->next;
+	while (c) {
+		wg_arena_chunk *next = c->next;
+		wg_free(c);
+		c = next;
+	}
+	keep->next = NULL;
+	keep->used = 0;
+	a->total = 0;
+}

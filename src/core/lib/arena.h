@@ -16,5 +16,9 @@ void *arena_alloc(wg_arena *a, size_t n);          /* 16-byte aligned; NULL when
 char *arena_strndup(wg_arena *a, const char *s, size_t n);
 char *arena_printf(wg_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void  arena_release(wg_arena *a);
+/* Frees what was handed out but keeps one chunk for what comes next: a
+ * loop that uses the arena per round (an import's rows) allocates nothing
+ * in the rounds that fit in it. */
+void  arena_clear(wg_arena *a);
 
 #endif

@@ -67,6 +67,36 @@
 #define WG_MAX_NOTE             500u                  /* characters of a note on a resolution */
 #define WG_IMPORT_MEMO_SIZE     16384u                /* lookups an import remembers (half full at most) */
 #define WG_MAX_SQL_PARAMS       512u                  /* parameters of one statement (PostgreSQL) */
+/* Batches of writes (PostgreSQL, core/store/store_pg_batch.c): sent when
+ * their text reaches WG_BATCH_FLUSH_BYTES or WG_BATCH_STATEMENTS statements
+ * (whose results are read only after all are sent: they must fit the
+ * socket's buffers), COPY data written in pieces. */
+#define WG_BATCH_TARGETS        16u                   /* tables (with their columns) one batch COPYs into */
+#define WG_BATCH_STAGES         4u                    /* rows of a later stage may refer to earlier ones */
+#define WG_BATCH_FLUSH_BYTES    (4u * 1024 * 1024)
+#define WG_MAX_BATCH_BYTES      (64u * 1024 * 1024)
+#define WG_BATCH_STATEMENTS     1000u
+#define WG_BATCH_COPY_PIECE     (64u * 1024)
+/* Reading a sheet ahead (core/sheet/sheet_rows.c): at most this many rows
+ * and this much row text held ahead, and a row buffer that grew past
+ * WG_SHEET_KEEP_BYTES (a very wide row) is given back once used. */
+#define WG_SHEET_AHEAD_MAX_ROWS    4096u
+#define WG_SHEET_AHEAD_BYTES       (16u * 1024 * 1024)
+#define WG_SHEET_KEEP_BYTES        (64u * 1024)
+/* An import on PostgreSQL sends its rows in chunks, each a batch: up to
+ * WG_IMPORT_CHUNK_ROWS rows, a quarter after a chunk that had to be done
+ * again row by row, at least WG_IMPORT_CHUNK_MIN; below that the next
+ * WG_IMPORT_CHUNK_PAUSE rows go one by one (a file of duplicates). Ids are
+ * taken from the sequences WG_IMPORT_ID_BATCH at a time. A grid's
+ * households are read at once when it has at most WG_IMPORT_GRID_HOUSEHOLDS. */
+#define WG_IMPORT_CHUNK_ROWS       1000u                /* wangge.conf import_chunk_rows */
+#define WG_IMPORT_CHUNK_MAX_ROWS   2000u
+#define WG_IMPORT_CHUNK_BYTES      (8u * 1024 * 1024)  /* of the chunk's rows' text */
+#define WG_IMPORT_CHUNK_MIN        16u
+#define WG_IMPORT_CHUNK_PAUSE      256u
+#define WG_IMPORT_ID_BATCH         1000u
+#define WG_IMPORT_ID_TABLES        4u
+#define WG_IMPORT_GRID_HOUSEHOLDS  2000u
 #define WG_MAX_RESPONSE         (64u * 1024 * 1024)
 
 #define WG_SESSION_IDLE_SECONDS      (2 * 3600)

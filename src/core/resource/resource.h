@@ -92,6 +92,13 @@ struct wg_resource_hooks {
 	 * household); *id 0 when none, *field the column that matched. A match
 	 * that cannot be settled (two candidates) fails the row naming the field. */
 	int (*import_match)(wg_req *r, const struct wg_resource *res, json_t *row, int64_t *id, const char **field);
+	/* Import, batching (PostgreSQL): the rows of a chunk as read, before any
+	 * of them is imported. The hook may look up at once what the rows will
+	 * ask for and remember it in the import memo (a roster's grids and
+	 * their households), so the chunk's rows need no query of their own and
+	 * its writes go in one batch. It changes nothing: a lookup it could not
+	 * make, the row makes itself and fails as it would have. */
+	void (*import_prefetch)(wg_req *r, const struct wg_resource *res, json_t *const *rows, size_t n);
 };
 
 struct sheet_column_spec;
@@ -192,6 +199,26 @@ void     import_count_extra(wg_req *r, const char *resource);
  * after_insert acts on it); cleared before each row. */
 void     import_mark_row(wg_req *r);
 bool     import_row_is_marked(const wg_req *r);
+/* Whether the import's reading thread found v, as the value of the field
+ * named so, valid, and made it canonical (a hook need not check it again). */
+bool     import_value_checked(const wg_req *r, const struct wg_resource *res, const char *field, const json_t *v);
+
+/* On PostgreSQL an import sends its rows in chunks, each a batch of writes
+ * (core/store/store.h): a record a row creates goes with the chunk's COPY,
+ * its id taken ahead from the table's sequence. A hook that writes asks
+ * whether the import is batching, and if so writes through these; when a
+ * chunk fails at the database (a duplicate, say), it is rolled back and
+ * done again row by row, the way every row is done on SQLite, which says
+ * exactly which row failed and why. A read flushes the batch first, so a
+ * hook still reads what the rows before it wrote. */
+bool     import_batching(const wg_req *r);
+/* A new record of table, columns "a, b, c" (without id) and their values:
+ * its id now, the row with the batch. Only while batching. */
+int      import_batch_insert(wg_req *r, const char *table, const char *columns, const wg_param *p, size_t n,
+			     int64_t *id);
+/* A write nobody reads the rows of, which may act on rows the batch inserts
+ * (it is sent after them): with the batch while batching, at once otherwise. */
+int      import_run_after(wg_req *r, const char *sql, const wg_param *p, size_t n);
 
 /* A list query under construction: the WHERE clause (scope, ?grid=, field
  * filters, ?q=) and its parameters. */

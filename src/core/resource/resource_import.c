@@ -75,130 +75,6 @@ static void row_failed(wg_req *r, struct import_state *st, uint32_t row)
 	memset(&r->fail, 0, sizeof r->fail);
 }
 
-static bool parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = { "是", "true", "1", "yes", "y", NULL }, *const no[] = { "否", "false", "0", "no", "n", NULL };
-	for (const char *const *y = yes; *y; y++)
-		if (strcasecmp(s, *y) == 0)
-			return *out = true, true;
-	for (const char *const *n = no; *n; n++)
-		if (strcasecmp(s, *n) == 0)
-			return *out = false, true;
-	return false;
-}
-
-static json_t *cell_value(wg_req *r, const struct wg_field *f, const struct sheet_cell *c)
-{
-	int64_t x;
-	bool b;
-	if (f->type == FT_INT || f->type == FT_REF) {
-		if (wg_parse_i64(c->text, c->len, &x))
-			return json_integer(x);
-		if (c->from_number && c->number == (double)(int64_t)c->number)
-			return json_integer((int64_t)c->number);
-		req_failf(r, WG_ERR_VALIDATION, f->name, "%s列应为整数,而不是“%s”", "column %s must be an integer, not '%s'",
-			  f->zh, c->text, f->name, c->text);
-		return NULL;
-	}
-	if (f->type == FT_BOOL) {
-		if (parse_bool(c->text, &b))
-			return json_boolean(b);
-		req_failf(r, WG_ERR_VALIDATION, f->name, "%s列应为“是”或“否”", "column %s must be yes or no", f->zh, f->name);
-		return NULL;
-	}
-	if ((f->type == FT_DATE || f->type == FT_TIME) && c->from_number) {
-		/* Excel stores a date-time as days since 1899-12-30, local time, the time of day as the fraction. */
-		double serial = c->number;
-		int64_t days = (int64_t)serial - 25569;
-		if (f->type == FT_TIME) {
-			int64_t local = days * 86400 + (int64_t)((serial - (double)(int64_t)serial) * 86400.0 + 0.5);
-			return json_integer(local - wg_time_offset(local - wg_time_offset(local)));
-		}
-		int y, m, d;
-		char text[64];
-		wg_civil_from_days(days, &y, &m, &d);
-		snprintf(text, sizeof text, "%04d-%02d-%02d", y, m, d);
-		return json_string(text);
-	}
-	if (f->type == FT_TAGS) {
-		/* People separate words with 、 , ， ; ； or spaces. */
-		json_t *a = json_array();
-		const char *p = c->text, *end = c->text + c->len;
-		while (a && p < end) {
-			static const char *const seps[] = { "、", "，", "；", ",", ";", " ", "\t", NULL };
-			size_t word = 0, sep = 0;
-			while (p + word < end && !sep) {
-				for (const char *const *s = seps; *s && !sep; s++)
-					if (strncmp(p + word, *s, strlen(*s)) == 0)
-						sep = strlen(*s);
-				if (!sep)
-					word++;
-			}
-			if (word)
-				json_array_append_new(a, json_stringn(p, word));
-			p += word + sep;
-		}
-		return a;
-	}
-	if (f->type == FT_ENUM && f->labels) {
-		for (size_t i = 0; f->values[i]; i++)
-			if (strcmp(f->labels[i], c->text) == 0)
-				return json_string(f->values[i]);
-	}
-	return json_stringn(c->text, c->len);
-}
-
-/* Column specs: every settable field (by name or zh label), then the extras. */
-/* An import column of the resource's with this key, NULL if none. */
-static const struct sheet_column_spec *extra_named(const struct wg_resource *res, const char *key)
-{
-	for (size_t i = 0; i < res->nimport_extra; i++)
-		if (strcmp(res->import_extra[i].key, key) == 0)
-			return &res->import_extra[i];
-	return NULL;
-}
-
-/* Column specs: every settable field (by name or zh label, and the other
- * names an import column of the same key accepts), then the other import
- * columns, then what an export of the resource adds (编号, 路径), which a
- * re-import uses to find the records it came from. */
-static int import_specs(const struct wg_resource *res, struct sheet_column_spec **specs, const char ***names, size_t *n)
-{
-	static const char *const id_names[] = { "编号", NULL }, *const path_names[] = { "路径", NULL };
-	size_t k = 0, used = 0, room = 3 * (res->nfields + 1);
-	for (size_t i = 0; i < res->nimport_extra; i++)
-		for (const char *const *nm = res->import_extra[i].names; nm && *nm; nm++)
-			room++;
-	*specs = wg_calloc(res->nfields + res->nimport_extra + 3, sizeof **specs);
-	*names = wg_calloc(room, sizeof **names);
-	if (!*specs || !*names)
-		return WG_ERR_NOMEM;
-	for (size_t i = 0; i < res->nfields; i++) {
-		const struct wg_field *f = &res->fields[i];
-		if (f->flags & FF_READONLY)
-			continue;
-		const char **nm = &(*names)[used];
-		nm[0] = f->zh;
-		nm[1] = f->name;
-		used += 2;
-		const struct sheet_column_spec *x = extra_named(res, f->name);
-		for (const char *const *e = x ? x->names : NULL; e && *e; e++)
-			(*names)[used++] = *e;
-		(*names)[used++] = NULL;
-		/* A field another column can supply (parent_id from parent_code) is not required here. */
-		(*specs)[k++] = (struct sheet_column_spec){ f->name, nm, (f->flags & FF_REQUIRED) && !(f->flags & FF_IMPORT_OPTIONAL) };
-	}
-	for (size_t i = 0; i < res->nimport_extra; i++) {
-		const struct wg_field *f = resource_field(res, res->import_extra[i].key);
-		if (!f || (f->flags & FF_READONLY))
-			(*specs)[k++] = res->import_extra[i];
-	}
-	(*specs)[k++] = (struct sheet_column_spec){ "_id", id_names, false };
-	(*specs)[k++] = (struct sheet_column_spec){ "_path", path_names, false };
-	*n = k;
-	return 0;
-}
-
 static int existing_by_key(wg_req *r, const struct wg_resource *res, json_t *row, int64_t *id, int64_t *version,
 			   char *path, size_t size)
 {
@@ -289,7 +165,8 @@ static int find_existing(wg_req *r, const struct wg_resource *res, json_t *row, 
 {
 	json_t *given = json_object_get(row, "_id");
 	int64_t record = st->from_export && json_is_integer(given) ? json_integer_value(given) : 0;
-	json_object_del(row, "_id");
+	if (given)
+		json_object_del(row, "_id");
 	*id = 0;
 	*field = "编号";
 	if (record) {
@@ -359,77 +236,6 @@ static int import_one(wg_req *r, const struct wg_resource *res, json_t *row, str
 	st->inserted++;
 	row_report(st, "inserted", id, NULL);
 	return 0;
-}
-
-static json_t *row_object(wg_req *r, const struct wg_resource *res, const struct sheet_row *row,
-			  const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs)
-{
-	json_t *o = json_object();
-	for (size_t k = 0; o && k < nspecs; k++) {
-		const struct sheet_cell *c = sheet_row_cell(row, h, k);
-		int64_t id;
-		if (c && strcmp(specs[k].key, "_id") == 0 && wg_parse_i64(c->text, c->len, &id) && id > 0) {
-			json_object_set_new(o, "_id", json_integer(id));  /* an export's 编号: used when the file is one */
-			continue;
-		}
-		if (specs[k].key[0] == '_')  /* recognised, deliberately unused (序号) */
-			continue;
-		if (!c || c->len == 0)
-			continue;
-		const struct wg_field *f = resource_field(res, specs[k].key);
-		json_t *v = f ? cell_value(r, f, c) : json_stringn(c->text, c->len);
-		if (!v) {
-			json_decref(o);
-			return NULL;
-		}
-		json_object_set_new(o, specs[k].key, v);
-	}
-	return o;
-}
-
-/* The reading thread's share of a row (sheet_read_ahead): its object, the
- * checks that need no database, the secrets' encryption. What needs the
- * database, and the order in which a row's errors are found, stay with the
- * import. */
-struct ahead_ctx {
-	wg_req scratch;           /* takes the reading thread's failures */
-	const struct wg_resource *res;
-	const struct sheet_header *h;
-	const struct sheet_column_spec *specs;
-	size_t nspecs;
-};
-
-static void *prepare_row(void *ctx, const struct sheet_row *row)
-{
-	struct ahead_ctx *c = ctx;
-	struct wg_row_ahead *a = wg_calloc(1, sizeof *a);
-	if (!a)
-		return NULL;  /* the import prepares the row itself */
-	memset(&c->scratch.fail, 0, sizeof c->scratch.fail);
-	a->row = row_object(&c->scratch, c->res, row, c->h, c->specs, c->nspecs);
-	if (!a->row && c->scratch.fail.code == WG_ERR_NOMEM) {
-		wg_free(a);
-		return NULL;
-	}
-	if (a->row)
-		resource_prepare_row(&c->scratch, c->res, a);
-	else
-		a->fail = c->scratch.fail;
-	return a;
-}
-
-static void release_row(void *prepared) { resource_row_ahead_free(prepared); }
-
-/* The row's object: as prepared ahead, or made here. */
-static json_t *take_row(wg_req *r, const struct wg_resource *res, const struct sheet_row *row,
-			const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs)
-{
-	const struct wg_row_ahead *a = row->prepared;
-	if (!a)
-		return row_object(r, res, row, h, specs, nspecs);
-	if (!a->row)
-		r->fail = a->fail;
-	return json_incref(a->row);
 }
 
 /* The file as received: its (unkeyed) BLAKE2b-256 digest, so the
@@ -561,6 +367,289 @@ static void refresh_statistics(wg_req *r, const struct wg_resource *res)
 	store_run(r->db, sql, NULL, 0);  /* statistics only help; a failure changes nothing */
 }
 
+/* ---- rows: one by one, or in chunks ---- */
+
+/* Imports a row (o; NULL when a cell could not be read, r->fail says why)
+ * as every row is imported; true when it failed, its error recorded. */
+static bool import_row(wg_req *r, const struct wg_resource *res, struct import_state *st, json_t *o, uint32_t number,
+		       const struct wg_row_ahead *ahead, bool *out_of_memory)
+{
+	struct wg_import *im = r->import;
+	st->row = number;
+	im->row_marked = false;
+	im->stage = 0;
+	int64_t extra_before = im->extra_created;  /* a failed row's households roll back with it */
+	/* What a row allocates in the arena dies with the row: files are long. */
+	wg_arena request_arena = r->arena;
+	r->arena = im->row_arena;
+	im->ahead = ahead;
+	bool failed = !o || import_one(r, res, o, st);
+	im->ahead = NULL;
+	arena_clear(&r->arena);
+	im->row_arena = r->arena;
+	r->arena = request_arena;
+	*out_of_memory = r->fail.code == WG_ERR_NOMEM;
+	if (failed) {
+		row_failed(r, st, number);
+		import_memo_forget(r);
+		im->extra_created = extra_before;
+	}
+	return failed;
+}
+
+/* A row on its own; with ?partial=1 under a savepoint of its own, so a
+ * failed row leaves nothing behind. 0, or the failure that ends the import. */
+static int import_row_alone(wg_req *r, const struct wg_resource *res, struct import_state *st, json_t *o,
+			    uint32_t number, const struct wg_row_ahead *ahead)
+{
+	bool out_of_memory;
+	if (st->partial && store_run(r->db, "SAVEPOINT import_row", NULL, 0))
+		return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
+	bool failed = import_row(r, res, st, o, number, ahead, &out_of_memory);
+	if (st->partial && store_run(r->db, failed ? "ROLLBACK TO SAVEPOINT import_row" : "RELEASE SAVEPOINT import_row", NULL, 0))
+		return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
+	return out_of_memory ? req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL) : 0;
+}
+
+/* On PostgreSQL rows go in chunks, each a batch (store.h): what would be
+ * a round trip or more per row is a few per chunk. A chunk's rows are read
+ * first; the resource's import_prefetch hook looks up what they will ask
+ * for; then each row is imported as above, its writes kept for the batch,
+ * and the batch is sent. A failed row's writes are dropped while still
+ * kept (with ?partial=1; without, a failed row leaves them, as one by one).
+ * A chunk the database refuses (a duplicate ID number, in the file or in
+ * the store), or whose failed row's writes were already sent, is rolled
+ * back and done again one row at a time from a copy of each row's object
+ * as read: its rows' reports, errors and messages are then exactly those
+ * of one by one. */
+struct chunk_row {
+	json_t *o;                    /* the row's object (NULL: fail says why) */
+	const struct wg_row_ahead *ahead;  /* the reading thread's work on it (kept: sheet_keep_rows) */
+	size_t member, nmembers;      /* its members as read, in chunk.member */
+	uint32_t number;
+	struct wg_fail fail;
+};
+
+/* A member of a row's object as read: importing changes a row's members,
+ * never their values, so these make the row again. Keys are the column
+ * specs' own (the object's die with their members). */
+struct chunk_member {
+	const char *key;
+	json_t *value;
+};
+
+struct chunk {
+	struct chunk_row *row;        /* max */
+	struct chunk_member *member;  /* max × the specs */
+	const struct sheet_column_spec *specs;
+	size_t nspecs;
+	size_t n, size, max, members, bytes;  /* rows and members in the chunk, rows it takes (at most max), their text */
+	uint32_t alone;               /* rows to import one by one before batching again */
+	bool again;
+	/* the import before the chunk, to start the chunk over from */
+	size_t errors, reports, remembered;
+	int64_t inserted, updated, unchanged, extra;
+};
+
+static bool chunk_init(struct chunk *ch, size_t max, const struct sheet_column_spec *specs, size_t nspecs)
+{
+	*ch = (struct chunk){ .specs = specs, .nspecs = nspecs, .size = max, .max = max };
+	if (max == 0)
+		return false;
+	ch->row = wg_calloc(max, sizeof *ch->row);
+	ch->member = wg_calloc(max * nspecs, sizeof *ch->member);
+	if (ch->row && ch->member)
+		return true;
+	wg_free(ch->row);
+	wg_free(ch->member);
+	ch->row = NULL;
+	ch->member = NULL;
+	return false;  /* only slower: rows go one by one */
+}
+
+static const char *spec_key(const struct chunk *ch, const char *key)
+{
+	for (size_t i = 0; i < ch->nspecs; i++)
+		if (strcmp(ch->specs[i].key, key) == 0)
+			return ch->specs[i].key;
+	return NULL;
+}
+
+/* Keeps a row for the chunk (o: from import_take_row, r->fail when NULL). */
+static void chunk_keep(wg_req *r, struct chunk *ch, json_t *o, const struct sheet_row *row)
+{
+	struct chunk_row *k = &ch->row[ch->n++];
+	const char *key;
+	json_t *v;
+	*k = (struct chunk_row){ .o = json_incref(o), .ahead = row->prepared, .member = ch->members, .number = row->number };
+	json_object_foreach(o, key, v) {
+		const char *stable = spec_key(ch, key);
+		if (stable && k->nmembers < ch->nspecs)
+			ch->member[ch->members + k->nmembers++] = (struct chunk_member){ stable, json_incref(v) };
+	}
+	ch->members += k->nmembers;
+	if (!o) {
+		k->fail = r->fail;
+		memset(&r->fail, 0, sizeof r->fail);
+	}
+	for (size_t i = 0; i < row->n; i++)
+		ch->bytes += row->cells[i].len;
+}
+
+/* The row's object as read, made again; NULL when out of memory. */
+static json_t *chunk_row_again(const struct chunk *ch, const struct chunk_row *k)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < k->nmembers; i++)
+		if (json_object_set(o, ch->member[k->member + i].key, ch->member[k->member + i].value)) {
+			json_decref(o);
+			o = NULL;
+		}
+	return o;
+}
+
+static void chunk_release(struct chunk *ch)
+{
+	for (size_t i = 0; i < ch->n; i++)
+		json_decref(ch->row[i].o);
+	for (size_t i = 0; i < ch->members; i++)
+		json_decref(ch->member[i].value);
+	ch->n = ch->members = ch->bytes = 0;
+}
+
+static int chunk_start(wg_req *r, const struct wg_resource *res, const struct import_state *st, struct chunk *ch)
+{
+	json_t *rows[WG_IMPORT_CHUNK_MAX_ROWS];
+	size_t n = 0;
+	int rc = store_batch_begin(r->db);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	r->import->batching = true;
+	ch->again = false;
+	ch->errors = json_array_size(st->errors);
+	ch->reports = json_array_size(st->rows);
+	ch->remembered = r->import->n;
+	ch->inserted = st->inserted;
+	ch->updated = st->updated;
+	ch->unchanged = st->unchanged;
+	ch->extra = r->import->extra_created;
+	for (size_t i = 0; i < ch->n; i++)
+		if (ch->row[i].o)
+			rows[n++] = ch->row[i].o;
+	if (res->hooks.import_prefetch && n)
+		res->hooks.import_prefetch(r, res, rows, n);
+	memset(&r->fail, 0, sizeof r->fail);
+	return 0;
+}
+
+/* The import as it was before the chunk: its rows are done again. */
+static void chunk_take_back(wg_req *r, struct import_state *st, const struct chunk *ch)
+{
+	while (json_array_size(st->errors) > ch->errors)
+		json_array_remove(st->errors, json_array_size(st->errors) - 1);
+	while (json_array_size(st->rows) > ch->reports)
+		json_array_remove(st->rows, json_array_size(st->rows) - 1);
+	st->inserted = ch->inserted;
+	st->updated = ch->updated;
+	st->unchanged = ch->unchanged;
+	r->import->n = ch->remembered;
+	r->import->extra_created = ch->extra;
+	import_memo_forget(r);
+	import_ids_forget(r->import);
+}
+
+/* The chunk's rows one by one, as every row on SQLite. */
+static int chunk_again(wg_req *r, const struct wg_resource *res, struct import_state *st, struct chunk *ch)
+{
+	int rc = 0;
+	/* A file of duplicates would fail chunk after chunk: smaller ones, then a pause. */
+	size_t least = ch->max < WG_IMPORT_CHUNK_MIN ? ch->max : WG_IMPORT_CHUNK_MIN;
+	if (ch->size <= least)
+		ch->alone = WG_IMPORT_CHUNK_PAUSE;
+	ch->size = ch->size / 4 > least ? ch->size / 4 : least;
+	chunk_take_back(r, st, ch);
+	for (size_t i = 0; i < ch->n && !rc; i++) {
+		struct chunk_row *k = &ch->row[i];
+		json_t *o = k->o ? chunk_row_again(ch, k) : NULL;
+		if (k->o && !o)
+			return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+		if (!o)
+			r->fail = k->fail;
+		rc = import_row_alone(r, res, st, o, k->number, NULL);
+		json_decref(o);
+	}
+	return rc;
+}
+
+/* Imports the chunk's rows: in a batch, or again one by one. 0, or the
+ * failure that ends the import. */
+static int chunk_run(wg_req *r, const struct wg_resource *res, struct import_state *st, struct chunk *ch)
+{
+	bool out_of_memory = false;
+	int rc = chunk_start(r, res, st, ch);
+	for (size_t i = 0; i < ch->n && !rc && !out_of_memory; i++) {
+		struct chunk_row *k = &ch->row[i];
+		store_batch_mark(r->db);
+		if (!k->o)
+			r->fail = k->fail;
+		if (import_row(r, res, st, k->o, k->number, k->ahead, &out_of_memory) && st->partial && !store_batch_undo(r->db))
+			ch->again = true;
+	}
+	r->import->batching = false;
+	if (rc || out_of_memory) {
+		store_batch_end(r->db, false);  /* the import fails: its transaction rolls back */
+		return rc ? rc : req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	}
+	if (store_batch_end(r->db, !ch->again))
+		ch->again = true;
+	if (ch->again)
+		return chunk_again(r, res, st, ch);
+	ch->size = ch->size * 2 < ch->max ? ch->size * 2 : ch->max;
+	return 0;
+}
+
+/* Every row of the file: 0 when all were read (each row's own failure is
+ * in st), else the reader's failure; r->fail when the import must end. */
+static int import_rows(wg_req *r, const struct wg_resource *res, struct import_state *st, struct sheet_reader *reader,
+		       const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs, uint32_t *rows)
+{
+	struct sheet_row row;
+	struct chunk ch = { 0 };
+	int rc, fatal = 0;
+	/* The chunk's rows and what the reading thread made of them stay with it. */
+	bool chunks = store_batch_supported(r->db) && chunk_init(&ch, (size_t)r->app->config.import_chunk_rows, specs, nspecs) &&
+		      sheet_keep_rows(reader, true);
+	while (!fatal && (rc = sheet_next_row(reader, &row)) == 0 && !row.end) {
+		if (++*rows > WG_MAX_IMPORT_ROWS) {
+			add_error(st, row.number, "", "行数超过上限", "too many rows");
+			break;
+		}
+		json_t *o = import_take_row(r, res, &row, h, specs, nspecs);
+		if (chunks && ch.alone == 0) {
+			chunk_keep(r, &ch, o, &row);
+			if (ch.n == ch.size || ch.bytes >= WG_IMPORT_CHUNK_BYTES) {
+				fatal = chunk_run(r, res, st, &ch);
+				chunk_release(&ch);
+				sheet_release_rows(reader);
+			}
+		} else {
+			ch.alone -= ch.alone > 0;
+			fatal = import_row_alone(r, res, st, o, row.number, row.prepared);
+			sheet_release_rows(reader);
+		}
+		json_decref(o);
+		if (r->progress && *rows % 1000 == 0)
+			r->progress(r, *rows);
+	}
+	if (!fatal && ch.n)
+		fatal = chunk_run(r, res, st, &ch);
+	chunk_release(&ch);
+	sheet_keep_rows(reader, false);
+	wg_free(ch.row);
+	wg_free(ch.member);
+	return fatal ? 0 : rc;
+}
+
 int resource_handle_import(wg_req *r)
 {
 	const struct wg_resource *res = r->route->data;
@@ -569,7 +658,6 @@ int resource_handle_import(wg_req *r)
 	const char **names = NULL;
 	struct sheet_header h = { 0 };
 	struct sheet_error e = { 0 };
-	struct sheet_row row;
 	static const char *const options[] = { "dry_run", "partial", "async", "update" };
 	/* The import's options and the resource's own (a default for every row, e.g. ?category=). */
 	const char *allowed[WG_COUNT(options) + WG_MAX_IMPORT_QUERY + 1];
@@ -582,7 +670,7 @@ int resource_handle_import(wg_req *r)
 	struct import_state st = { .errors = json_array(), .rows = json_array() };
 	struct wg_import im = { 0 };
 	struct deferred_indexes deferred = { 0 };
-	struct ahead_ctx ahead;
+	struct import_ahead_ctx ahead;
 	size_t nspecs = 0;
 	int64_t flag;
 	int rc;
@@ -605,6 +693,7 @@ int resource_handle_import(wg_req *r)
 		goto done;
 	st.update = flag;
 	im.updating = st.update;
+	arena_init(&im.row_arena, 1u << 20);
 	r->import = &im;
 	if (!st.errors || !st.rows) {
 		req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
@@ -634,49 +723,12 @@ int resource_handle_import(wg_req *r)
 	}
 	/* Rows are read, checked and encrypted on the second core while the
 	 * previous ones are stored. */
-	ahead = (struct ahead_ctx){ .scratch.app = r->app, .res = res, .h = &h, .specs = specs, .nspecs = nspecs };
-	sheet_read_ahead(reader, &(struct sheet_prepare){ prepare_row, release_row, &ahead });
+	ahead = (struct import_ahead_ctx){ .scratch.app = r->app, .res = res, .h = &h, .specs = specs, .nspecs = nspecs };
+	/* Batching, the reading goes on while a chunk is with the database. */
+	sheet_read_ahead(reader, &(struct sheet_prepare){ import_prepare_row, import_release_row, &ahead,
+							 store_batch_supported(r->db) ? 2 * (size_t)r->app->config.import_chunk_rows : 1024 });
 	uint32_t rows = 0;
-	while ((rc = sheet_next_row(reader, &row)) == 0 && !row.end) {
-		if (++rows > WG_MAX_IMPORT_ROWS) {
-			add_error(&st, row.number, "", "行数超过上限", "too many rows");
-			break;
-		}
-		/* With ?partial=1 a failed row must leave nothing behind: a savepoint each. */
-		if (st.partial && store_run(r->db, "SAVEPOINT import_row", NULL, 0)) {
-			req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
-			break;
-		}
-		st.row = row.number;
-		im.row_marked = false;
-		int64_t extra_before = im.extra_created;  /* a failed row's households roll back with it */
-		/* What a row allocates in the arena dies with the row: files are long. */
-		wg_arena request_arena = r->arena;
-		arena_init(&r->arena, 1u << 20);
-		json_t *o = take_row(r, res, &row, &h, specs, nspecs);
-		im.ahead = row.prepared;
-		bool failed = !o || import_one(r, res, o, &st);
-		im.ahead = NULL;
-		arena_release(&r->arena);
-		r->arena = request_arena;
-		bool out_of_memory = r->fail.code == WG_ERR_NOMEM;
-		if (failed) {
-			row_failed(r, &st, row.number);
-			import_memo_forget(r);
-			im.extra_created = extra_before;
-		}
-		json_decref(o);
-		if (r->progress && rows % 1000 == 0)
-			r->progress(r, rows);
-		if (st.partial && store_run(r->db, failed ? "ROLLBACK TO SAVEPOINT import_row" : "RELEASE SAVEPOINT import_row", NULL, 0)) {
-			req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
-			break;
-		}
-		if (out_of_memory) {
-			req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
-			break;
-		}
-	}
+	rc = import_rows(r, res, &st, reader, &h, specs, nspecs, &rows);
 	if (r->progress)
 		r->progress(r, rows);
 	if (rc) {

@@ -28,11 +28,14 @@ struct wg_row_ahead {
  * seals its secrets. scratch takes the failures and must hold .app. */
 void resource_prepare_row(wg_req *scratch, const struct wg_resource *res, struct wg_row_ahead *ahead);
 void resource_row_ahead_free(struct wg_row_ahead *ahead);
+/* A copy holding its own references: the import keeps a chunk's rows past
+ * the reading thread's release of them. NULL when out of memory. */
+struct wg_row_ahead *resource_row_ahead_copy(const struct wg_row_ahead *ahead);
 
 /* An import in progress (r->import): what the import remembers
  * (resource_memo.c), the row being imported as prepared ahead, and the
  * INSERT texts it built. */
-#define WG_INSERT_FIELDS 31   /* 3 + 2 × 31 parameters at most */
+#define WG_INSERT_FIELDS 31   /* 4 + 2 × 31 parameters at most */
 #define WG_INSERT_SHAPES 8
 struct wg_import_memo;
 struct wg_import {
@@ -54,8 +57,27 @@ struct wg_import {
 		const struct wg_field *field[WG_INSERT_FIELDS];
 		size_t n;
 		char *sql;
+		char *columns;        /* the same columns, as a batch's COPY names them */
 	} insert[WG_INSERT_SHAPES];
 	size_t insert_next;           /* the entry the next new shape replaces */
+	/* Batching (PostgreSQL, resource_batch.c): ids taken ahead per table,
+	 * and the COPY target ("table (id, columns)") of each table and columns. */
+	wg_arena row_arena;           /* r->arena while a row is imported, cleared after each */
+	bool batching;
+	/* Where the row is: 0 before its record is inserted, 1 inserting it, 2
+	 * after; a batch COPYs by stage, so what hooks insert first (a person's
+	 * household) goes before the records that refer to it. */
+	unsigned stage;
+	struct import_ids {
+		const char *table;
+		int64_t *ids;         /* WG_IMPORT_ID_BATCH, ascending */
+		size_t n, next;
+	} idpool[WG_IMPORT_ID_TABLES];
+	struct {
+		char *table, *columns;
+		char *target;
+	} target[WG_BATCH_TARGETS];
+	size_t target_next;
 };
 
 /* The row being imported as its reading thread prepared it, or NULL. */
@@ -66,6 +88,33 @@ static inline const struct wg_row_ahead *import_ahead(const wg_req *r)
 
 int  import_remember(struct wg_import *im, int64_t id, uint32_t row);
 void import_release(wg_req *r, struct wg_import *im);
+/* Forgets the ids taken ahead: a chunk done again row by row took ids from
+ * the sequences that are larger, and the import's ids must keep ascending. */
+void import_ids_forget(struct wg_import *im);
+void import_batch_release(struct wg_import *im);
+
+/* An import's rows (resource_import_rows.c): the columns it reads (the
+ * last two an export's 编号 and 路径), and each row's object, made by the
+ * reading thread ahead (sheet_read_ahead with import_prepare_row and
+ * import_release_row: its object, the checks that need no database, the
+ * secrets' encryption; what needs the database, and the order in which a
+ * row's errors are found, stay with the import) or by import_take_row. */
+struct sheet_column_spec;
+struct sheet_header;
+struct sheet_row;
+struct import_ahead_ctx {
+	wg_req scratch;           /* takes the reading thread's failures */
+	const struct wg_resource *res;
+	const struct sheet_header *h;
+	const struct sheet_column_spec *specs;
+	size_t nspecs;
+};
+int     import_specs(const struct wg_resource *res, struct sheet_column_spec **specs, const char ***names, size_t *n);
+void   *import_prepare_row(void *ctx, const struct sheet_row *row);
+void    import_release_row(void *prepared);
+/* The row's object, as prepared ahead or made now; NULL (r->fail says why) when a cell is not its field's type. */
+json_t *import_take_row(wg_req *r, const struct wg_resource *res, const struct sheet_row *row,
+			const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs);
 
 /* Handlers (resource_handlers.c, resource_import.c, resource_export.c). */
 int  resource_handle_list(wg_req *r);

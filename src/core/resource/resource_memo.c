@@ -98,6 +98,7 @@ bool import_memo_get(wg_req *r, const char *slot, const char *key, int64_t *valu
 	return true;
 }
 
+
 void import_memo_set(wg_req *r, const char *slot, const char *key, int64_t value, const char *text)
 {
 	struct wg_import *im = r->import;
@@ -135,8 +136,12 @@ void import_release(wg_req *r, struct wg_import *im)
 	wg_free(im->memo);
 	wg_free(im->ids);
 	wg_free(im->rows);
-	for (size_t i = 0; i < WG_INSERT_SHAPES; i++)
+	for (size_t i = 0; i < WG_INSERT_SHAPES; i++) {
 		wg_free(im->insert[i].sql);
+		wg_free(im->insert[i].columns);
+	}
+	import_batch_release(im);
+	arena_release(&im->row_arena);
 	memset(im, 0, sizeof *im);
 }
 

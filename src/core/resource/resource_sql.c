@@ -54,8 +54,10 @@ static int bind_field(wg_req *r, const struct wg_field *f, json_t *v, struct bou
 		size_t i;
 		json_t *e;
 		wg_buf_putc(&t, ',');
-		json_array_foreach(v, i, e)
-			wg_buf_printf(&t, "%s,", json_string_value(e));
+		json_array_foreach(v, i, e) {
+			wg_buf_append(&t, json_string_value(e), json_string_length(e));
+			wg_buf_putc(&t, ',');
+		}
 		char *text = t.err ? NULL : arena_strndup(&r->arena, t.data, t.len);
 		wg_buf_release(&t);
 		if (!text)
@@ -263,62 +265,73 @@ int resource_build_where(wg_req *r, const struct wg_resource *res, struct resour
 	return q->where.err ? req_fail(r, q->where.err, NULL, NULL, NULL) : 0;
 }
 
-/* The INSERT for these fields in this order (a secret takes two columns).
- * On PostgreSQL a unique violation would abort the whole transaction, so
- * the INSERT does nothing instead and the missing id says it. */
+/* The columns for these fields in this order (a secret takes two), and the
+ * INSERT of them. On PostgreSQL a unique violation would abort the whole
+ * transaction, so the INSERT does nothing instead and the missing id says it. */
 static int build_insert(const wg_conn *c, const struct wg_resource *res, const struct wg_field *const *fields, size_t n,
-			wg_buf *sql)
+			wg_buf *columns, wg_buf *sql)
 {
 	wg_buf vals = WG_BUF_INIT(WG_MAX_SQL);
-	wg_buf_printf(sql, "INSERT INTO %s (version, created_at, updated_at, %s", res->table, res->path_column);
+	wg_buf_printf(columns, "version, created_at, updated_at, %s", res->path_column);
 	wg_buf_puts(&vals, "1, ?, ?, ?");
 	for (size_t i = 0; i < n; i++) {
 		bool secret = fields[i]->flags & FF_SECRET;
-		wg_buf_printf(sql, secret ? ", %s_enc, %s_bidx" : ", %s", fields[i]->name, fields[i]->name);
+		wg_buf_printf(columns, secret ? ", %s_enc, %s_bidx" : ", %s", fields[i]->name, fields[i]->name);
 		wg_buf_puts(&vals, secret ? ", ?, ?" : ", ?");
 	}
-	wg_buf_puts(sql, ") VALUES (");
-	wg_buf_puts(sql, vals.data ? vals.data : "");
-	wg_buf_puts(sql, conn_dialect(c) == WG_SQLITE ? ")" : ") ON CONFLICT DO NOTHING");
-	int rc = sql->err ? sql->err : vals.err;
+	wg_buf_printf(sql, "INSERT INTO %s (%s) VALUES (%s)%s", res->table, columns->data ? columns->data : "",
+		      vals.data ? vals.data : "", conn_dialect(c) == WG_SQLITE ? "" : " ON CONFLICT DO NOTHING");
+	int rc = sql->err ? sql->err : columns->err ? columns->err : vals.err;
 	wg_buf_release(&vals);
 	return rc;
 }
 
 /* An import keeps the INSERTs it built: a row with the same fields in
  * the same order as an earlier one takes its text as it is. */
-static const char *insert_sql(wg_req *r, const struct wg_resource *res, const struct wg_field *const *fields, size_t n,
-			      wg_buf *sql)
+static int insert_sql(wg_req *r, const struct wg_resource *res, const struct wg_field *const *fields, size_t n,
+		      wg_buf *columns, wg_buf *sql, const char **columns_text, const char **sql_text)
 {
 	struct wg_import *im = r->import;
 	for (size_t i = 0; im && i < WG_INSERT_SHAPES; i++)
 		if (im->insert[i].sql && im->insert[i].res == res && im->insert[i].n == n &&
-		    memcmp(im->insert[i].field, fields, n * sizeof *fields) == 0)
-			return im->insert[i].sql;
-	if (build_insert(r->db, res, fields, n, sql))
-		return NULL;
-	char *copy = im ? wg_strdup(sql->data) : NULL;
-	if (copy) {
+		    memcmp(im->insert[i].field, fields, n * sizeof *fields) == 0) {
+			*columns_text = im->insert[i].columns;
+			*sql_text = im->insert[i].sql;
+			return 0;
+		}
+	int rc = build_insert(r->db, res, fields, n, columns, sql);
+	if (rc)
+		return rc;
+	*columns_text = columns->data;
+	*sql_text = sql->data;
+	char *copy = im ? wg_strdup(sql->data) : NULL, *cols = copy ? wg_strdup(columns->data) : NULL;
+	if (cols) {
 		size_t slot = im->insert_next++ % WG_INSERT_SHAPES;
 		wg_free(im->insert[slot].sql);
+		wg_free(im->insert[slot].columns);
 		im->insert[slot].sql = copy;
+		im->insert[slot].columns = cols;
 		im->insert[slot].res = res;
 		im->insert[slot].n = n;
 		memcpy(im->insert[slot].field, fields, n * sizeof *fields);
+	} else {
+		wg_free(copy);  /* only slower: built again next time */
 	}
-	return sql->data;
+	return 0;
 }
 
 int resource_insert(wg_req *r, const struct wg_resource *res, json_t *body, const char *path, int64_t *id)
 {
-	wg_buf built = WG_BUF_INIT(WG_MAX_SQL);
+	wg_buf built = WG_BUF_INIT(WG_MAX_SQL), columns = WG_BUF_INIT(WG_MAX_SQL);
 	const struct wg_field *fields[WG_INSERT_FIELDS];
-	wg_param p[3 + 2 * WG_INSERT_FIELDS];
+	/* p[0] is the version, which the INSERT writes as a literal and a COPY as a value. */
+	wg_param p[4 + 2 * WG_INSERT_FIELDS];
 	size_t n = 0, nfields = 0;
-	const char *key;
+	const char *key, *sql, *cols;
 	json_t *v;
 	/* The unique indexes speak first; the query that names the other
 	 * record runs only on a conflict (a round trip less per row). */
+	p[n++] = WG_PINT(1);
 	p[n++] = WG_PINT(r->now);
 	p[n++] = WG_PINT(r->now);
 	p[n++] = WG_PTEXT(path);
@@ -333,9 +346,16 @@ int resource_insert(wg_req *r, const struct wg_resource *res, json_t *body, cons
 		for (int k = 0; k < b.n; k++)
 			p[n++] = b.param[k];
 	}
-	const char *sql = insert_sql(r, res, fields, nfields, &built);
-	int rc = sql ? store_insert(r->db, sql, p, n, id) : WG_ERR_NOMEM;
+	int rc = insert_sql(r, res, fields, nfields, &columns, &built, &cols, &sql);
+	if (!rc && import_batching(r)) {
+		r->import->stage = 1;
+		rc = import_batch_insert(r, res->table, cols, p, n, id);  /* a duplicate fails the chunk's COPY */
+		r->import->stage = 2;
+	}
+	else if (!rc)
+		rc = store_insert(r->db, sql, p + 1, n - 1, id);
 	wg_buf_release(&built);
+	wg_buf_release(&columns);
 	if (rc == WG_ERR_NOT_FOUND && conn_dialect(r->db) != WG_SQLITE)
 		rc = WG_ERR_CONFLICT;  /* ON CONFLICT DO NOTHING returned no id */
 	if (rc == WG_ERR_CONFLICT && check_unique(r, res, body, 0))

@@ -8,6 +8,7 @@
 #include "core/lib/parse.h"
 #include "core/lib/timefmt.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,7 +23,7 @@ static size_t utf8_chars(const char *s)
 const struct wg_field *resource_field(const struct wg_resource *res, const char *name)
 {
 	for (size_t i = 0; i < res->nfields; i++)
-		if (strcmp(res->fields[i].name, name) == 0)
+		if (res->fields[i].name[0] == name[0] && strcmp(res->fields[i].name, name) == 0)
 			return &res->fields[i];
 	return NULL;
 }
@@ -178,6 +179,12 @@ static bool checked_ahead(const wg_req *r, const struct wg_field *f, const json_
 	return false;
 }
 
+bool import_value_checked(const wg_req *r, const struct wg_resource *res, const char *field, const json_t *v)
+{
+	const struct wg_field *f = import_ahead(r) ? resource_field(res, field) : NULL;
+	return f && checked_ahead(r, f, v);
+}
+
 int resource_validate(wg_req *r, const struct wg_resource *res, json_t *body, bool create)
 {
 	const char *key;
@@ -295,4 +302,21 @@ void resource_row_ahead_free(struct wg_row_ahead *a)
 		json_decref(a->sealed[i].value);
 	json_decref(a->row);
 	wg_free(a);
+}
+
+struct wg_row_ahead *resource_row_ahead_copy(const struct wg_row_ahead *a)
+{
+	struct wg_row_ahead *c = wg_malloc(sizeof *c);
+	if (!c)
+		return NULL;
+	/* the header, and only the entries in use */
+	memcpy(c, a, offsetof(struct wg_row_ahead, checked));
+	memcpy(c->checked, a->checked, a->nchecked * sizeof *a->checked);
+	memcpy(c->sealed, a->sealed, a->nsealed * sizeof *a->sealed);
+	json_incref(c->row);
+	for (size_t i = 0; i < c->nchecked; i++)
+		json_incref(c->checked[i].value);
+	for (size_t i = 0; i < c->nsealed; i++)
+		json_incref(c->sealed[i].value);
+	return c;
 }

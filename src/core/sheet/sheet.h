@@ -120,7 +120,13 @@ struct sheet_prepare {
 	void *(*prepare)(void *ctx, const struct sheet_row *row);
 	void (*release)(void *prepared);
 	void *ctx;
+	/* How many rows the thread may read ahead (0: SHEET_AHEAD_ROWS); rows
+	 * held ahead never pass WG_SHEET_AHEAD_BYTES of text whatever this says.
+	 * A caller that stops now and then for longer (a chunk sent to the
+	 * database) asks for more, so the reading goes on meanwhile. */
+	size_t rows;
 };
+#define SHEET_AHEAD_ROWS 32
 /* From now on a second thread reads and parses the rows ahead of the
  * caller (unzipping and XML parsing then run beside the caller's work), and
  * runs prep (NULL for none) on each. The rows, their order, errors and limits
@@ -128,6 +134,13 @@ struct sheet_prepare {
  * Falls back to reading in the caller's thread, without prep, when no thread
  * can be started; rows the header search had already read come without it too. */
 void sheet_read_ahead(struct sheet_reader *r, const struct sheet_prepare *prep);
+/* Reading ahead, the rows sheet_next_row() gives (and what prep made of
+ * them) stay valid until sheet_release_rows() instead of only until the
+ * next call, for a caller that gathers rows before it handles them; it may
+ * keep at most half the rows it asked to read ahead. False (nothing is
+ * kept) when not reading ahead: rows are then valid until the next call. */
+bool sheet_keep_rows(struct sheet_reader *r, bool keep);
+void sheet_release_rows(struct sheet_reader *r);
 /* The error of the last failed call on r (code SHEET_OK when none). */
 const struct sheet_error *sheet_last_error(const struct sheet_reader *r);
 enum sheet_format sheet_reader_format(const struct sheet_reader *r);

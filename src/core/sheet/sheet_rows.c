@@ -83,8 +83,8 @@ static int failed_rc(const struct sheet_reader *r)
  * r->failed, r->rows_read and the format's state once it runs) and hands
  * each row over by swapping the reader's row buffer with a slot's, so no
  * text is copied. The caller holds one slot (its current row) until its next
- * call; the last slot (end or error) is never passed. */
-#define AHEAD_SLOTS 32
+ * call; the last slot (end or error) is never passed. The worker stops when
+ * the slots are full or the rows in them hold WG_SHEET_AHEAD_BYTES. */
 
 struct ahead_slot {
 	struct sheet_rowbuf buf;
@@ -96,10 +96,14 @@ struct sheet_ahead {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
-	struct ahead_slot slot[AHEAD_SLOTS];
+	struct ahead_slot *slot;
+	size_t nslots;
 	struct sheet_prepare prep;
-	size_t head, tail;   /* slots taken by the caller / filled by the worker */
-	bool holding, stop, last_taken;
+	/* Slots [head, given) are the caller's, [given, tail) wait for it. */
+	size_t head, given, tail;
+	size_t held;         /* bytes of row text in the slots from given to tail */
+	bool keep;           /* sheet_keep_rows(): given rows stay until sheet_release_rows() */
+	bool stop, last_given;
 	/* Who sleeps on `changed`: a wake-up per row would cost more than the
 	 * parsing it hides, so the worker is woken when half the slots are free
 	 * and the caller only when it waits. */
@@ -109,14 +113,20 @@ struct sheet_ahead {
 
 static bool slot_is_last(const struct ahead_slot *s) { return s->rc != 0 || s->row.end; }
 
+/* One slot stays free; what waits for the caller stays within a memory
+ * bound whatever the rows' width (one row always fits, however wide). */
+static bool ahead_full(const struct sheet_ahead *a)
+{
+	return a->tail - a->head >= a->nslots - 1 || (a->held >= WG_SHEET_AHEAD_BYTES && a->tail > a->given);
+}
+
 static void *ahead_run(void *arg)
 {
 	struct sheet_reader *r = arg;
 	struct sheet_ahead *a = r->ahead;
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
-		/* one slot stays free for the row the caller holds */
-		while (!a->stop && a->tail - a->head >= AHEAD_SLOTS - 1) {
+		while (!a->stop && ahead_full(a)) {
 			a->worker_waits = true;
 			pthread_cond_wait(&a->changed, &a->lock);
 			a->worker_waits = false;
@@ -125,10 +135,14 @@ static void *ahead_run(void *arg)
 			break;
 		pthread_mutex_unlock(&a->lock);
 		/* the caller has moved past what this slot held */
-		struct ahead_slot *s = &a->slot[a->tail % AHEAD_SLOTS];
+		struct ahead_slot *s = &a->slot[a->tail % a->nslots];
 		if (s->row.prepared && a->prep.release)
 			a->prep.release(s->row.prepared);
 		s->row.prepared = NULL;
+		if (r->row.text.cap > WG_SHEET_KEEP_BYTES) {  /* a very wide row's buffer is not kept for the next */
+			sheet_rowbuf_release(&r->row);
+			sheet_rowbuf_init(&r->row);
+		}
 		struct sheet_row row;
 		memset(&row, 0, sizeof row);
 		int rc = sheet_rows_fresh(r, &row);
@@ -146,6 +160,7 @@ static void *ahead_run(void *arg)
 		s->row = row;
 		pthread_mutex_lock(&a->lock);
 		a->tail++;
+		a->held += s->buf.text.len;
 		if (a->caller_waits)
 			pthread_cond_broadcast(&a->changed);
 		if (slot_is_last(s))
@@ -162,10 +177,19 @@ void sheet_read_ahead(struct sheet_reader *r, const struct sheet_prepare *prep)
 	struct sheet_ahead *a = wg_calloc(1, sizeof *a);
 	if (!a)
 		return;
-	for (size_t i = 0; i < AHEAD_SLOTS; i++)
-		sheet_rowbuf_init(&a->slot[i].buf);
 	if (prep)
 		a->prep = *prep;
+	a->nslots = a->prep.rows ? a->prep.rows + 1 : SHEET_AHEAD_ROWS;
+	if (a->nslots < SHEET_AHEAD_ROWS)
+		a->nslots = SHEET_AHEAD_ROWS;
+	if (a->nslots > WG_SHEET_AHEAD_MAX_ROWS)
+		a->nslots = WG_SHEET_AHEAD_MAX_ROWS;
+	if (!(a->slot = wg_calloc(a->nslots, sizeof *a->slot))) {
+		wg_free(a);
+		return;
+	}
+	for (size_t i = 0; i < a->nslots; i++)
+		sheet_rowbuf_init(&a->slot[i].buf);
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->changed, NULL);
 	r->ahead = a;
@@ -173,6 +197,7 @@ void sheet_read_ahead(struct sheet_reader *r, const struct sheet_prepare *prep)
 		r->ahead = NULL;
 		pthread_mutex_destroy(&a->lock);
 		pthread_cond_destroy(&a->changed);
+		wg_free(a->slot);
 		wg_free(a);
 	}
 }
@@ -187,37 +212,75 @@ void sheet_rows_stop(struct sheet_reader *r)
 	pthread_cond_broadcast(&a->changed);
 	pthread_mutex_unlock(&a->lock);
 	pthread_join(a->thread, NULL);
-	for (size_t i = 0; i < AHEAD_SLOTS; i++) {
+	for (size_t i = 0; i < a->nslots; i++) {
 		if (a->slot[i].row.prepared && a->prep.release)
 			a->prep.release(a->slot[i].row.prepared);
 		sheet_rowbuf_release(&a->slot[i].buf);
 	}
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->changed);
+	wg_free(a->slot);
 	wg_free(a);
 	r->ahead = NULL;
+}
+
+/* Under the lock: the rows given to the caller are released to the worker. */
+static void release_given(struct sheet_ahead *a)
+{
+	if (a->last_given && a->given > a->head)
+		a->given--;  /* the last slot (end or error) is never passed: it answers every later call */
+	a->head = a->given;
+	if (a->last_given)
+		a->given++;
+	if (a->worker_waits && a->tail - a->head <= a->nslots / 2 && a->held <= WG_SHEET_AHEAD_BYTES / 2)
+		pthread_cond_broadcast(&a->changed);
 }
 
 static int ahead_next(struct sheet_ahead *a, struct sheet_row *row)
 {
 	pthread_mutex_lock(&a->lock);
-	if (a->holding && !a->last_taken) {
-		a->head++;
-		a->holding = false;
-		if (a->worker_waits && a->tail - a->head <= AHEAD_SLOTS / 2)
-			pthread_cond_broadcast(&a->changed);
+	if (!a->keep)
+		release_given(a);
+	const struct ahead_slot *s;
+	if (a->last_given) {
+		s = &a->slot[(a->given - 1) % a->nslots];
+	} else {
+		while (a->given == a->tail) {
+			if (a->worker_waits)  /* rows kept may have held it back: what it waits for is gone */
+				pthread_cond_broadcast(&a->changed);
+			a->caller_waits = true;
+			pthread_cond_wait(&a->changed, &a->lock);
+			a->caller_waits = false;
+		}
+		s = &a->slot[a->given % a->nslots];
+		a->given++;
+		a->held -= s->buf.text.len;
+		a->last_given = slot_is_last(s);
 	}
-	while (a->head == a->tail) {
-		a->caller_waits = true;
-		pthread_cond_wait(&a->changed, &a->lock);
-		a->caller_waits = false;
-	}
-	const struct ahead_slot *s = &a->slot[a->head % AHEAD_SLOTS];
-	a->holding = true;
-	a->last_taken = slot_is_last(s);
 	pthread_mutex_unlock(&a->lock);
 	*row = s->row;
 	return s->rc;
+}
+
+bool sheet_keep_rows(struct sheet_reader *r, bool keep)
+{
+	struct sheet_ahead *a = r->ahead;
+	if (!a)
+		return false;
+	pthread_mutex_lock(&a->lock);
+	a->keep = keep;
+	pthread_mutex_unlock(&a->lock);
+	return true;
+}
+
+void sheet_release_rows(struct sheet_reader *r)
+{
+	struct sheet_ahead *a = r->ahead;
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	release_given(a);
+	pthread_mutex_unlock(&a->lock);
 }
 
 int sheet_next_row(struct sheet_reader *r, struct sheet_row *row)

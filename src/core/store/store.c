@@ -102,6 +102,7 @@ void store_release(wg_store *st, wg_conn *c)
 	if (!c)
 		return;
 	stmt_done(&c->stmt);
+	store_batch_discard(c);
 	if (c->in_tx)
 		store_rollback(c);
 	pthread_mutex_lock(&st->lock);
@@ -159,13 +160,20 @@ int store_begin_read(wg_conn *c)
 
 int store_commit(wg_conn *c)
 {
-	int rc = store_run(c, "COMMIT", NULL, 0);
+	/* A batch still open is sent with the transaction, or fails it. */
+	int rc = c->batch ? store_batch_end(c, true) : 0;
+	if (rc) {
+		store_rollback(c);
+		return rc;
+	}
+	rc = store_run(c, "COMMIT", NULL, 0);
 	c->in_tx = false;
 	return rc;
 }
 
 int store_rollback(wg_conn *c)
 {
+	store_batch_discard(c);
 	int rc = store_run(c, "ROLLBACK", NULL, 0);
 	c->in_tx = false;
 	return rc;
@@ -176,6 +184,10 @@ bool store_in_transaction(const wg_conn *c) { return c->in_tx; }
 int store_query(wg_conn *c, const char *sql, const wg_param *params, size_t n, wg_stmt **out)
 {
 	stmt_done(&c->stmt);
+	/* A read sees every write before it, and a batch that failed fails what follows. */
+	int flushed = c->batch ? store_batch_flush(c) : 0;
+	if (flushed)
+		return flushed;
 	c->unique_violation = false;
 	c->last_error[0] = '\0';
 	wg_stmt *s = &c->stmt;

@@ -104,6 +104,38 @@ int store_insert(wg_conn *c, const char *sql, const wg_param *params, size_t n, 
 bool store_last_was_unique_violation(const wg_conn *c);
 const char *store_last_error(const wg_conn *c);
 
+/* ---- Batches (PostgreSQL): many writes, few round trips ----
+ *
+ * A big import would otherwise wait for the server once per row. Inside a
+ * batch, store_batch_insert() keeps a row for a COPY into target ("table
+ * (column, ...)", the same text for the same columns) and store_batch_run()
+ * keeps a statement whose rows nobody reads; nothing is sent yet. A flush
+ * sends them: each target's rows by one COPY, targets in the order they
+ * first came, then the kept statements in their order, so a kept statement
+ * may act on rows of the batch (the head of a household the batch made).
+ * Every store_query() flushes first (and so store_run(), store_int() and
+ * store_insert()): a read sees every write before it.
+ *
+ * A batch runs under a savepoint. A failure (a duplicate key, say) is found
+ * at the flush that sent it and sticks: every later flush and query in the
+ * batch fails alike, and store_batch_end() rolls the whole batch back. The
+ * caller then does the batch's work again row by row, which names the row.
+ * store_batch_undo() drops what was kept since store_batch_mark(), provided
+ * nothing was flushed in between: a row that failed its checks leaves
+ * nothing behind, as a savepoint of its own would. SQLite has no batches
+ * (WG_ERR_USAGE): its statements cost no round trip. */
+bool store_batch_supported(const wg_conn *c);
+bool store_batch_active(const wg_conn *c);
+int  store_batch_begin(wg_conn *c);
+int  store_batch_insert(wg_conn *c, unsigned stage, const char *target, const wg_param *params, size_t n);
+int  store_batch_run(wg_conn *c, const char *sql, const wg_param *params, size_t n);
+int  store_batch_flush(wg_conn *c);
+/* Flushes (with keep) and ends the batch: 0 when all of it is kept, else the
+ * failure, and nothing of the batch is (rolled back to its savepoint). */
+int  store_batch_end(wg_conn *c, bool keep);
+void store_batch_mark(wg_conn *c);
+bool store_batch_undo(wg_conn *c);
+
 /* SQLite online backup to a file; WG_ERR_USAGE on PostgreSQL (use pg_dump). */
 int store_backup(wg_store *st, const char *dest_path);
 

@@ -50,6 +50,8 @@ struct stmt_cache_entry {
 	void *prepared;    /* sqlite3_stmt* or a name ("s12") for PostgreSQL */
 };
 
+struct store_batch;
+
 struct wg_conn {
 	wg_store *store;
 	void *db;          /* sqlite3* or PGconn* */
@@ -66,6 +68,7 @@ struct wg_conn {
 	void *begin_ps, *commit_ps;
 	char last_error[256];
 	wg_stmt stmt;      /* one active statement per connection */
+	struct store_batch *batch;  /* PostgreSQL: writes kept for the next flush (store_pg_batch.c) */
 	struct wg_conn *next_free;
 };
 
@@ -109,5 +112,13 @@ void store_set_error(wg_conn *c, const char *msg);
 void store_change_heard(wg_store *st);
 /* Stops the listener (store_watch.c) before the store closes. */
 void store_watch_stop(wg_store *st);
+
+/* PostgreSQL (store_pg.c) for its batches (store_pg_batch.c): the name of
+ * sql's prepared statement, preparing it on first use; a failed result as
+ * a wg_err code (recorded as the connection's last error; res is cleared). */
+int  store_pg_statement(wg_conn *c, const char *sql, const char **name);
+int  store_pg_fail(wg_conn *c, void *res);
+/* Forgets a batch without sending it (the transaction is ending anyway). */
+void store_batch_discard(wg_conn *c);
 
 #endif

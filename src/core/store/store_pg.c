@@ -12,8 +12,9 @@
 
 /* The most parameters one statement binds (a batch of audit rows: 32 × 12). */
 
-static int pg_fail(wg_conn *c, PGresult *res)
+int store_pg_fail(wg_conn *c, void *result)
 {
+	PGresult *res = result;
 	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c->db);
 	store_set_error(c, msg && *msg ? msg : "postgresql error");
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -45,7 +46,7 @@ static int pg_connect(wg_store *st, wg_conn *c)
 	 * its COMMIT: a write is seen by the next read at once (store_changes). */
 	PGresult *r = PQexec(db, "SET client_min_messages = warning; SET TIME ZONE 'UTC'; LISTEN " WG_CHANGES_CHANNEL);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		return pg_fail(c, r);
+		return store_pg_fail(c, r);
 	PQclear(r);
 	return 0;
 }
@@ -95,7 +96,7 @@ static int pg_prepare(wg_conn *c, const char *sql, uint64_t h, struct stmt_cache
 	snprintf(name, 16, "s%u", c->next_name++);
 	PGresult *r = PQprepare(c->db, name, text.data, nparams, NULL);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		rc = pg_fail(c, r);
+		rc = store_pg_fail(c, r);
 		goto out;
 	}
 	PQclear(r);
@@ -120,13 +121,8 @@ static void hear_changes(wg_conn *c)
 		store_change_heard(c->store);
 }
 
-static int pg_query(wg_conn *c, const char *sql, const wg_param *p, size_t n, wg_stmt *s)
+int store_pg_statement(wg_conn *c, const char *sql, const char **name)
 {
-	char ints[WG_MAX_SQL_PARAMS][24];
-	const char *values[WG_MAX_SQL_PARAMS];
-	int lengths[WG_MAX_SQL_PARAMS];
-	if (n > WG_MAX_SQL_PARAMS)
-		return WG_ERR_INTERNAL;
 	struct stmt_cache_entry *e = store_cache_find_origin(c, sql);
 	if (!e) {
 		uint64_t h = store_hash_sql(sql);
@@ -137,6 +133,21 @@ static int pg_query(wg_conn *c, const char *sql, const wg_param *p, size_t n, wg
 				return rc;
 		}
 	}
+	*name = e->prepared;
+	return 0;
+}
+
+static int pg_query(wg_conn *c, const char *sql, const wg_param *p, size_t n, wg_stmt *s)
+{
+	char ints[WG_MAX_SQL_PARAMS][24];
+	const char *values[WG_MAX_SQL_PARAMS];
+	int lengths[WG_MAX_SQL_PARAMS];
+	if (n > WG_MAX_SQL_PARAMS)
+		return WG_ERR_INTERNAL;
+	const char *name;
+	int rc = store_pg_statement(c, sql, &name);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < n; i++) {
 		switch (p[i].type) {
 		case WG_P_NULL:
@@ -156,7 +167,6 @@ static int pg_query(wg_conn *c, const char *sql, const wg_param *p, size_t n, wg
 	/* Text parameters need not be NUL-terminated, but libpq reads text-format
 	 * values up to the NUL: hand it terminated copies. */
 	char *copies[WG_MAX_SQL_PARAMS] = { 0 };
-	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (p[i].type == WG_P_TEXT) {
 			copies[i] = wg_strndup(p[i].s, p[i].n);
@@ -167,11 +177,11 @@ static int pg_query(wg_conn *c, const char *sql, const wg_param *p, size_t n, wg
 			values[i] = copies[i];
 		}
 	}
-	PGresult *r = PQexecPrepared(c->db, e->prepared, (int)n, values, lengths, NULL, 0);
+	PGresult *r = PQexecPrepared(c->db, name, (int)n, values, lengths, NULL, 0);
 	hear_changes(c);
 	ExecStatusType st = PQresultStatus(r);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-		rc = pg_fail(c, r);
+		rc = store_pg_fail(c, r);
 		goto out;
 	}
 	s->handle = r;
@@ -206,7 +216,7 @@ static int pg_exec_script(wg_conn *c, const char *sql)
 	hear_changes(c);
 	ExecStatusType st = PQresultStatus(r);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-		return pg_fail(c, r);
+		return store_pg_fail(c, r);
 	PQclear(r);
 	return 0;
 }
