@@ -252,6 +252,18 @@ test('a password change ends the old sessions; the new password works, the old o
   assert.ok(await srv.login(u.username, 'My-own-new-password'));
 });
 
+test('a session cannot guess its own password: wrong current passwords lock the account as failed sign-ins do', async () => {
+  const u = await newUser('volunteer', DEMO.grid, 'command');
+  const t = await srv.login(u.username, PW);
+  const change = (current) => srv.api('PATCH', `/api/v1/users/${u.id}`, { token: t, body: { password: 'Another-new-pass-1', current_password: current } });
+  for (let i = 0; i < 5; i++) expectError(await change(`Guess-number-${i}`), 422, 'validation_failed', 'current_password');
+  const locked = await change(PW);
+  assert.equal(locked.status, 429, locked.text);
+  assert.equal(locked.json.error.field, 'current_password');
+  assert.equal((await srv.api('POST', '/api/v1/session', { body: { username: u.username, password: PW } })).status, 429, 'sign-in locked too');
+  assert.equal((await srv.api('GET', '/api/v1/me', { token: t })).status, 200, 'the session itself goes on');
+});
+
 test('a role change takes effect on the signed-in session', async () => {
   const u = await newUser('community', DEMO.community, 'command');
   const t = await srv.login(u.username, PW);

@@ -221,7 +221,7 @@ static int idempotency_save(wg_req *r, const char *key, const char *fingerprint)
 static bool commit_on_failure(const wg_req *r)
 {
 	/* Sign-in failures are recorded (lockout, audit) although the request fails. */
-	return r->fail.code == WG_ERR_BAD_CREDENTIALS || r->fail.code == WG_ERR_LOCKED;
+	return r->fail.code == WG_ERR_BAD_CREDENTIALS || r->fail.code == WG_ERR_LOCKED || r->keep_on_failure;
 }
 
 static void run_write(wg_req *r)

@@ -120,6 +120,7 @@ struct wg_req {
 	uint64_t spool_bytes;
 	bool reveal;                /* this request may see personal data whole (asked and allowed) */
 	bool rollback;              /* a write that answers normally but must change nothing (dry runs, rejected imports) */
+	bool keep_on_failure;       /* a write that fails but whose writes stand (a wrong password counted toward the lock) */
 	uint64_t started_us;
 	/* how it arrived */
 	bool begun;                 /* the first call with the headers has been handled */

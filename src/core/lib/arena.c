@@ -69,14 +69,18 @@ char *arena_printf(wg_arena *a, const char *fmt, ...)
 	return d;
 }
 
-void arena_release(wg_arena *a)
+static void free_chunks(wg_arena_chunk *c)
 {
-	wg_arena_chunk *c = a->head;
 	while (c) {
 		wg_arena_chunk *next = c->next;
 		wg_free(c);
 		c = next;
 	}
+}
+
+void arena_release(wg_arena *a)
+{
+	free_chunks(a->head);
 	a->head = NULL;
 	a->total = 0;
 }
@@ -87,12 +91,7 @@ void arena_clear(wg_arena *a)
 	if (!keep)
 		return;
 	/* The newest chunk stays (a big one only when a round needed that much). */
-	wg_arena_chunk *c = keep->next;
-	while (c) {
-		wg_arena_chunk *next = c->next;
-		wg_free(c);
-		c = next;
-	}
+	free_chunks(keep->next);
 	keep->next = NULL;
 	keep->used = 0;
 	a->total = 0;
