@@ -55,6 +55,13 @@ static int tracing_declare(void)
 	return rc;
 }
 
+static int64_t retention_days(void) { return tracing_params()->retention_days; }
+
+static const struct wg_parameter tracing_parameters[] = {
+	{ "scan_retention_days", "tracing", "扫码与停留记录保留天数,到期自动删除(程序设定)",
+	  "days scans and stays are kept before they are deleted (set by the program)", "days", retention_days },
+};
+
 const struct wg_module tracing_module = {
 	.name = "tracing", .zh = "流调", .en = "contact tracing",
 	.rights = tracing_rights,
@@ -66,4 +73,5 @@ const struct wg_module tracing_module = {
 	.stop = tracing_stop,
 	.demo = tracing_demo,
 	.counters = tracing_counters, .ncounters = WG_COUNT(tracing_counters),
+	.parameters = tracing_parameters, .nparameters = WG_COUNT(tracing_parameters),
 };

@@ -40,6 +40,10 @@ test('parameters: what wangge.conf set, in words and units, for the administrato
   assert.equal(by.login_lock_seconds.value, 600);
   assert.equal(by.login_lock_seconds.value_text, '10 分钟 / 10 min');
   assert.equal(by.audit_archive_days.value_text, '180 天 / 180 d');
+  assert.equal(by.audit_archive_days.source, 'wangge.conf');
+  // A module's own setting, beside the file's: how long scans are kept.
+  assert.deepEqual([by.scan_retention_days.value, by.scan_retention_days.value_text, by.scan_retention_days.source],
+    [28, '28 天 / 28 d', 'tracing']);
   assert.match(by.login_fails_per_user.zh, /锁定/);
   assert.equal(by.metrics_token, undefined, 'no secrets');
   assert.equal(by.db, undefined, 'no database address');

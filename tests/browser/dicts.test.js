@@ -98,7 +98,7 @@ test('参数设置: grouped, each meaning and value as a person reads it, read-o
   const value = (key) => page.locator(`[data-test=param-${key}] [data-test=param-value]`);
   await value('login_lock_seconds').waitFor();
 
-  assert.deepEqual(await texts(page.locator('[data-test=param-group] > h2')), ['时间', '登录与密码', '会话', '审计', '居民扫码登记', '服务']);
+  assert.deepEqual(await texts(page.locator('[data-test=param-group] > h2')), ['时间', '登录与密码', '会话', '审计', '居民扫码登记', '服务', '流调与扫码']);
   assert.equal(await page.locator('[data-test=param-group] tbody tr').count(), params.total);
   assert.match(await page.locator('[data-test=params-source]').innerText(), /来源:wangge\.conf/);
   const note = await page.locator('[data-test=params-note]').innerText();
@@ -118,6 +118,11 @@ test('参数设置: grouped, each meaning and value as a person reads it, read-o
   assert.equal((await value('public_requests_per_minute').innerText()).trim(), '每分钟 60 次');
   assert.equal((await value('login_fails_per_user').innerText()).trim(), '5');
   assert.equal((await value('public_url').innerText()).trim(), '未设置');
+  // A module's own setting: no wangge.conf line, said to be the program's.
+  assert.equal((await value('scan_retention_days').innerText()).trim(), '28 天');
+  const kept = page.locator('[data-test=param-scan_retention_days]');
+  assert.match(await kept.locator('[data-test=param-by-program]').innerText(), /程序设定\(tracing\)/);
+  assert.ok(!/scan_retention_days =/.test(await kept.innerText()));
   for (const p of params.items) {
     const row = page.locator(`[data-test=param-${p.key}]`);
     assert.equal(await row.count(), 1, p.key);

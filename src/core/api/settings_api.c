@@ -7,6 +7,8 @@
  *                             lockout, sessions, passwords, two factors,
  *                             audit retention. They are read at start;
  *                             the answer says so, and where to change them.
+ *                             Then each module's own settings (how long
+ *                             scans are kept), which the program sets.
  * Secrets (the database URL, the metrics token) are never listed. */
 #include "core/api/api.h"
 #include "core/app/app.h"
@@ -16,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 static int dictionaries(wg_req *r)
 {
@@ -85,11 +88,11 @@ static json_t *duration_text(int64_t seconds)
 	return json_string("0");
 }
 
-static json_t *value_text(const struct parameter *p, const json_t *value)
+static json_t *value_text(enum unit unit, const json_t *value)
 {
-	if (p->unit == UNIT_SECONDS)
+	if (unit == UNIT_SECONDS)
 		return duration_text(json_integer_value(value));
-	if (p->unit == UNIT_DAYS)
+	if (unit == UNIT_DAYS)
 		return duration_text(json_integer_value(value) * 86400);
 	return json_null();
 }
@@ -97,28 +100,56 @@ static json_t *value_text(const struct parameter *p, const json_t *value)
 static json_t *parameter_json(const struct wg_config *cfg, const struct parameter *p)
 {
 	json_t *value = value_json(cfg, p);
-	json_t *text = value ? value_text(p, value) : NULL;
+	json_t *text = value ? value_text(p->unit, value) : NULL;
 	if (!text) {
 		json_decref(value);
 		return NULL;
 	}
 	/* "o" takes both references, whether the packing succeeds or not. */
-	return json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s}", "key", p->key, "group", p->group, "value", value,
-			 "value_text", text, "unit", unit_names[p->unit], "zh", p->zh, "en", p->en);
+	return json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:s}", "key", p->key, "group", p->group, "value", value,
+			 "value_text", text, "unit", unit_names[p->unit], "zh", p->zh, "en", p->en, "source", "wangge.conf");
+}
+
+static enum unit unit_named(const char *name)
+{
+	for (size_t i = 0; i < WG_COUNT(unit_names); i++)
+		if (name && strcmp(unit_names[i], name) == 0)
+			return (enum unit)i;
+	return UNIT_NONE;
+}
+
+/* A module's own setting: what the program runs with, not a line of wangge.conf. */
+static json_t *module_parameter_json(const struct wg_module *m, const struct wg_parameter *p)
+{
+	enum unit unit = unit_named(p->unit);
+	json_t *value = json_integer(p->value());
+	json_t *text = value ? value_text(unit, value) : NULL;
+	if (!text) {
+		json_decref(value);
+		return NULL;
+	}
+	return json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:s}", "key", p->key, "group", p->group, "value", value,
+			 "value_text", text, "unit", unit_names[unit], "zh", p->zh, "en", p->en, "source", m->name);
+}
+
+static int append(json_t *items, json_t *item)
+{
+	return !item || json_array_append_new(items, item) ? -1 : 0;
 }
 
 static int parameters_list(wg_req *r)
 {
 	json_t *items = json_array();
-	for (size_t i = 0; items && i < WG_COUNT(parameters); i++) {
-		json_t *item = parameter_json(&r->app->config, &parameters[i]);
-		if (!item || json_array_append_new(items, item)) {
-			json_decref(items);
-			items = NULL;
-		}
-	}
-	if (!items)
+	int rc = items ? 0 : -1;
+	for (size_t i = 0; !rc && i < WG_COUNT(parameters); i++)
+		rc = append(items, parameter_json(&r->app->config, &parameters[i]));
+	for (size_t i = 0; !rc && wg_modules[i]; i++)
+		for (size_t k = 0; !rc && k < wg_modules[i]->nparameters; k++)
+			rc = append(items, module_parameter_json(wg_modules[i], &wg_modules[i]->parameters[k]));
+	if (rc) {
+		json_decref(items);
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	}
 	return req_reply(r, 200, json_pack("{s:o, s:I, s:s, s:s}", "items", items, "total", (json_int_t)json_array_size(items),
 					   "source", "wangge.conf", "note",
 					   "修改数据目录中的 wangge.conf 后重启服务生效 / edit wangge.conf in the data directory and restart the server"));

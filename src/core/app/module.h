@@ -22,6 +22,8 @@
  *   counters    what the dashboard counts under each place (households,
  *               persons, cases …): rows of one of its tables or views
  *               whose node path lies in the place's subtree
+ *   parameters  the settings it runs with, for the administrator's
+ *               参数设置 page (read-only)
  *
  * The platform loops over the list; nothing in core names a module. */
 #ifndef WG_MODULE_H
@@ -68,6 +70,15 @@ struct wg_counter {
 	const struct wg_right *right;
 };
 
+/* A setting a module runs with, shown (read-only) by GET /api/v1/parameters
+ * beside wangge.conf's, e.g. how long scans are kept. */
+struct wg_parameter {
+	const char *key, *group;   /* group: where the page lists it ("tracing") */
+	const char *zh, *en;
+	const char *unit;          /* "days", "seconds", "count" or "" */
+	int64_t (*value)(void);
+};
+
 struct wg_module {
 	const char *name;          /* "grid": also its folder and its schema's array name */
 	const char *zh, *en;
@@ -85,6 +96,8 @@ struct wg_module {
 	size_t nlisteners;
 	const struct wg_counter *counters;
 	size_t ncounters;
+	const struct wg_parameter *parameters;
+	size_t nparameters;
 };
 
 #define WG_COUNT(a) (sizeof (a) / sizeof (a)[0])

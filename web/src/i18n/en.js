@@ -114,7 +114,8 @@ export default {
   params: {
     title: 'Parameters', readonly: 'Read-only: shown here, not changed here', source: 'Source: {source}', meaning: 'Parameter', value: 'Value', key: 'Setting',
     unset: 'not set', perMinute: '{n} a minute', seconds: '{n} s', days: '{n} days', forbidden: 'Only the administrator may read the system parameters',
-    group: { time: 'Time', sign_in: 'Sign-in and passwords', sessions: 'Sessions', audit: 'Audit trail', public: 'Residents\' scan page', server: 'Server' },
+    group: { time: 'Time', sign_in: 'Sign-in and passwords', sessions: 'Sessions', audit: 'Audit trail', public: 'Residents\' scan page', server: 'Server', tracing: 'Tracing and scans' },
+    byProgram: 'set by the program ({module})',
   },
   // Monitoring (online sessions, login log), my account, two-factor sign-in
   monitor: { menu: 'Monitoring' },

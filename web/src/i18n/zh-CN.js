@@ -114,7 +114,8 @@ export default {
   params: {
     title: '参数设置', readonly: '参数只读,此页仅供查看', source: '来源:{source}', meaning: '参数', value: '当前值', key: '配置项',
     unset: '未设置', perMinute: '每分钟 {n} 次', seconds: '{n} 秒', days: '{n} 天', forbidden: '只有系统管理员可以查看系统参数',
-    group: { time: '时间', sign_in: '登录与密码', sessions: '会话', audit: '审计', public: '居民扫码登记', server: '服务' },
+    group: { time: '时间', sign_in: '登录与密码', sessions: '会话', audit: '审计', public: '居民扫码登记', server: '服务', tracing: '流调与扫码' },
+    byProgram: '程序设定({module})',
   },
   // 系统监控(在线用户、登录日志)、个人中心、双因素登录
   monitor: { menu: '系统监控' },
