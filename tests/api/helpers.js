@@ -29,8 +29,13 @@ function freePort() {
   });
 }
 
+// What a run of the program must never print: the sanitizers' reports, and
+// the store's report of a query cutting another's rows short.
+const FAULT = /AddressSanitizer|runtime error:|LeakSanitizer|a query cut another's rows short/;
+
 function run(args, input, bin = BIN) {
   const r = spawnSync(bin, args, { input, encoding: 'utf8', cwd: ROOT });
+  if (FAULT.test(r.stderr || '')) throw new Error(`${args[0]}: ${r.stderr}`);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -88,7 +93,7 @@ async function startServer(conf = {}, existing = null, bin = BIN, { listen, read
     async stop() {
       child.kill('SIGTERM');
       const { code, signal } = await exited;
-      if (/AddressSanitizer|runtime error:|LeakSanitizer/.test(stderr)) {
+      if (FAULT.test(stderr)) {
         throw new Error(`sanitizer report from the server:\n${stderr}`);
       }
       if (code !== 0) throw new Error(`server exited with ${code} ${signal}: ${stderr}`);

@@ -1,5 +1,6 @@
 #include "core/store/store_impl.h"
 #include "core/lib/err.h"
+#include "core/lib/log.h"
 #include "core/lib/mem.h"
 
 #include <string.h>
@@ -183,6 +184,12 @@ bool store_in_transaction(const wg_conn *c) { return c->in_tx; }
 
 int store_query(wg_conn *c, const char *sql, const wg_param *params, size_t n, wg_stmt **out)
 {
+	/* A connection runs one statement at a time: a query in the middle of
+	 * another's rows ends that one, and its loop then reads garbage or
+	 * stops early. Said loudly (the API tests fail on it), never silent. */
+	if (c->stmt.active && c->stmt.reading)
+		log_warn("store: a query cut another's rows short / 查询打断了另一条语句的结果: [%.120s] while reading [%.120s]",
+			 sql, c->stmt.sql ? c->stmt.sql : "");
 	stmt_done(&c->stmt);
 	/* A read sees every write before it, and a batch that failed fails what follows. */
 	int flushed = c->batch ? store_batch_flush(c) : 0;
@@ -200,6 +207,7 @@ int store_query(wg_conn *c, const char *sql, const wg_param *params, size_t n, w
 	if (rc)
 		return rc;
 	s->active = true;
+	s->sql = sql;
 	if (out)
 		*out = s;
 	return 0;
@@ -209,7 +217,9 @@ int stmt_next(wg_stmt *s)
 {
 	if (!s->active)
 		return 0;
-	return s->conn->store->be->next(s);
+	int rc = s->conn->store->be->next(s);
+	s->reading = rc == 1;
+	return rc;
 }
 
 void stmt_done(wg_stmt *s)
@@ -217,6 +227,7 @@ void stmt_done(wg_stmt *s)
 	if (s->active && s->conn)
 		s->conn->store->be->done(s);
 	s->active = false;
+	s->reading = false;
 }
 
 int stmt_columns(const wg_stmt *s) { return s->conn->store->be->columns(s); }

@@ -38,6 +38,8 @@ struct wg_stmt {
 	int   pending;     /* SQLite: result of the step done in query, not yet returned */
 	int64_t changes;
 	bool  active;
+	bool  reading;     /* a row was handed out and the end not yet reached */
+	const char *sql;   /* the caller's text, to name it when it is cut short */
 };
 
 struct stmt_cache_entry {
