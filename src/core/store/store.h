@@ -76,7 +76,9 @@ bool store_in_transaction(const wg_conn *c);
 
 /* Runs a statement; rows are then read with stmt_next(). The statement
  * belongs to the connection and stays valid until the next store_query()
- * on the same connection or stmt_done(). */
+ * on the same connection or stmt_done(). A loop over rows must not query
+ * on the same connection before its last row: the store logs it ("a query
+ * cut another's rows short"), and the API tests fail on that line. */
 int store_query(wg_conn *c, const char *sql, const wg_param *params, size_t n, wg_stmt **out);
 /* 1 = a row is ready, 0 = no more rows, otherwise a wg_err code (negated). */
 int  stmt_next(wg_stmt *s);
