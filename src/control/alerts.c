@@ -106,9 +106,9 @@ static json_t *alert_json(wg_req *r, wg_stmt *s, void *ctx)
 		"level", (json_int_t)level, "escalated_to", at >= 0 && at < n ? json_integer(ids[at]) : json_null(),
 		"handled_by", opt_int(s, 13), "handle_note", opt_text(s, 15), "closed_by", opt_int(s, 16), "close_note", opt_text(s, 18),
 		"version", (json_int_t)stmt_int(s, 19));
-	if (!o || ctl_json_time(o, "raised_at", raised) || ctl_json_time(o, "handled_at", stmt_is_null(s, 14) ? -1 : stmt_int(s, 14)) ||
-	    ctl_json_time(o, "closed_at", stmt_is_null(s, 17) ? -1 : stmt_int(s, 17)) ||
-	    ctl_json_time(o, "created_at", stmt_int(s, 20)) || ctl_json_time(o, "updated_at", stmt_int(s, 21))) {
+	if (!o || json_set_time_or_null(o, "raised_at", raised) || json_set_time_or_null(o, "handled_at", stmt_is_null(s, 14) ? -1 : stmt_int(s, 14)) ||
+	    json_set_time_or_null(o, "closed_at", stmt_is_null(s, 17) ? -1 : stmt_int(s, 17)) ||
+	    json_set_time_or_null(o, "created_at", stmt_int(s, 20)) || json_set_time_or_null(o, "updated_at", stmt_int(s, 21))) {
 		json_decref(o);
 		return NULL;
 	}

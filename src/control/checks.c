@@ -52,8 +52,8 @@ static json_t *check_json(wg_req *r, wg_stmt *s, void *ctx)
 		"note", stmt_is_null(s, 14) ? json_null() : json_string(stmt_text(s, 14)),
 		"user_id", stmt_is_null(s, 15) ? json_null() : json_integer(stmt_int(s, 15)), "version", (json_int_t)stmt_int(s, 18),
 		"name", ctl_name_json(r, stmt_text(s, 19)), "node_path", stmt_text(s, 20));
-	if (!o || ctl_json_time(o, "at", stmt_int(s, 6)) || ctl_json_time(o, "result_at", stmt_is_null(s, 13) ? -1 : stmt_int(s, 13)) ||
-	    ctl_json_time(o, "created_at", stmt_int(s, 16)) || ctl_json_time(o, "updated_at", stmt_int(s, 17))) {
+	if (!o || json_set_time_or_null(o, "at", stmt_int(s, 6)) || json_set_time_or_null(o, "result_at", stmt_is_null(s, 13) ? -1 : stmt_int(s, 13)) ||
+	    json_set_time_or_null(o, "created_at", stmt_int(s, 16)) || json_set_time_or_null(o, "updated_at", stmt_int(s, 17))) {
 		json_decref(o);
 		return NULL;
 	}

@@ -160,7 +160,7 @@ static json_t *config_json(wg_req *r, wg_stmt *s, void *ctx)
 	json_t *rules = json_loadb(stmt_text(s, 7), stmt_len(s, 7), 0, NULL);
 	if (!o || !rules || json_object_set_new(o, "rules", rules) ||
 	    json_object_set_new(o, "note", stmt_is_null(s, 8) ? json_null() : json_string(stmt_text(s, 8))) ||
-	    ctl_json_time(o, "created_at", stmt_int(s, 5)) || ctl_json_time(o, "updated_at", stmt_int(s, 6))) {
+	    json_set_time_or_null(o, "created_at", stmt_int(s, 5)) || json_set_time_or_null(o, "updated_at", stmt_int(s, 6))) {
 		json_decref(o);
 		return NULL;
 	}
@@ -333,7 +333,7 @@ static json_t *version_json(wg_req *r, wg_stmt *s, void *ctx)
 			      "rules", json_loadb(stmt_text(s, 2), stmt_len(s, 2), 0, NULL),
 			      "note", stmt_is_null(s, 3) ? json_null() : json_string(stmt_text(s, 3)),
 			      "created_by", stmt_is_null(s, 5) ? json_null() : json_integer(stmt_int(s, 5)));
-	if (o && ctl_json_time(o, "created_at", stmt_int(s, 4))) {
+	if (o && json_set_time_or_null(o, "created_at", stmt_int(s, 4))) {
 		json_decref(o);
 		return NULL;
 	}

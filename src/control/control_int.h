@@ -5,6 +5,7 @@
 #include "control/control.h"
 #include "core/app/module.h"
 #include "core/http/http.h"
+#include "core/lib/json.h"
 #include "core/lib/limits.h"
 #include "core/lib/parse.h"
 #include "core/resource/resource.h"
@@ -49,9 +50,6 @@ int64_t ctl_local_day(int64_t t);                       /* days since 1970-01-01
 int64_t ctl_day_start(int64_t day);                     /* Unix seconds of the day's local midnight */
 void    ctl_day_text(int64_t day, char out[WG_DATE_TEXT]);
 bool    ctl_day_parse(const char *s, size_t n, int64_t *day);
-/* Sets key (Unix seconds) and its local twin (json_set_time: raised_at →
- * raised_at_text, from → from_at) on o; both null for t < 0. */
-int     ctl_json_time(json_t *o, const char *key, int64_t t);
 int     ctl_json_day(json_t *o, const char *key, int64_t day);  /* "YYYY-MM-DD", null for day < 0 */
 /* A device's time: Unix seconds, or ISO 8601 with an offset ("…+08:00", "…Z"). */
 bool    ctl_time_parse(const char *s, size_t n, int64_t *t);

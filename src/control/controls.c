@@ -239,7 +239,7 @@ static int control_decorate(wg_req *r, const struct wg_resource *res, json_t *it
 	int64_t start, created = json_integer_value(json_object_get(item, "created_at"));
 	int64_t updated = json_integer_value(json_object_get(item, "updated_at"));
 	const char *name = json_string_value(json_object_get(item, "name"));
-	if (ctl_json_time(item, "created_at", created) || ctl_json_time(item, "updated_at", updated) ||
+	if (json_set_time_or_null(item, "created_at", created) || json_set_time_or_null(item, "updated_at", updated) ||
 	    json_object_set_new(item, "name", ctl_name_json(r, name ? name : "")))
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	int category = ctl_index_of(ctl_categories, json_string_value(json_object_get(item, "category")));

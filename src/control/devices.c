@@ -58,7 +58,7 @@ static json_t *consent_json(wg_req *r, wg_stmt *s, void *ctx)
 			      (json_int_t)stmt_int(s, 1), "node_path", stmt_text(s, 2), "signer", stmt_text(s, 3), "method", stmt_text(s, 4),
 			      "note", stmt_is_null(s, 6) ? json_null() : json_string(stmt_text(s, 6)),
 			      "user_id", stmt_is_null(s, 7) ? json_null() : json_integer(stmt_int(s, 7)));
-	if (o && ctl_json_time(o, "consented_at", stmt_int(s, 5))) {
+	if (o && json_set_time_or_null(o, "consented_at", stmt_int(s, 5))) {
 		json_decref(o);
 		return NULL;
 	}
@@ -135,8 +135,8 @@ static json_t *device_json(wg_req *r, wg_stmt *s, void *ctx)
 	json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:I}", "id", (json_int_t)stmt_int(s, 0), "household_id",
 			      (json_int_t)stmt_int(s, 1), "node_path", stmt_text(s, 2), "kind", stmt_text(s, 3), "serial", stmt_text(s, 4),
 			      "status", stmt_text(s, 5), "version", (json_int_t)stmt_int(s, 9));
-	if (o && (ctl_json_time(o, "last_event_at", stmt_is_null(s, 6) ? -1 : stmt_int(s, 6)) ||
-		  ctl_json_time(o, "created_at", stmt_int(s, 7)) || ctl_json_time(o, "updated_at", stmt_int(s, 8)))) {
+	if (o && (json_set_time_or_null(o, "last_event_at", stmt_is_null(s, 6) ? -1 : stmt_int(s, 6)) ||
+		  json_set_time_or_null(o, "created_at", stmt_int(s, 7)) || json_set_time_or_null(o, "updated_at", stmt_int(s, 8)))) {
 		json_decref(o);
 		return NULL;
 	}

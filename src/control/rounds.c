@@ -133,8 +133,8 @@ static int round_decorate(wg_req *r, const struct wg_resource *res, json_t *item
 	json_t *o = json_object_get(item, "progress");
 	int64_t residents = json_integer_value(json_object_get(o, "residents")), sampled = json_integer_value(json_object_get(o, "sampled"));
 	if (json_object_set_new(item, "residents", json_integer(residents)) || json_object_set_new(item, "sampled", json_integer(sampled)) ||
-	    json_object_del(item, "progress") || ctl_json_time(item, "created_at", json_integer_value(json_object_get(item, "created_at"))) ||
-	    ctl_json_time(item, "updated_at", json_integer_value(json_object_get(item, "updated_at"))) ||
+	    json_object_del(item, "progress") || json_set_time_or_null(item, "created_at", json_integer_value(json_object_get(item, "created_at"))) ||
+	    json_set_time_or_null(item, "updated_at", json_integer_value(json_object_get(item, "updated_at"))) ||
 	    json_object_set_new(item, "not_sampled", json_integer(residents > sampled ? residents - sampled : 0)))
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	return 0;
@@ -266,7 +266,7 @@ static int points_json(wg_req *r, int64_t round_id, int64_t only, json_t **out)
 				json_array_append_new(grids, json_integer(v));
 			}
 			json_t *slot = json_pack("{s:I, s:o}", "id", (json_int_t)stmt_int(s, 0), "grid_ids", grids);
-			if (slot && !ctl_json_time(slot, "from", stmt_int(s, 1)) && !ctl_json_time(slot, "to", stmt_int(s, 2)))
+			if (slot && !json_set_time_or_null(slot, "from", stmt_int(s, 1)) && !json_set_time_or_null(slot, "to", stmt_int(s, 2)))
 				json_array_append_new(json_object_get(pt, "slots"), slot);
 			else
 				json_decref(slot);

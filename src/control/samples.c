@@ -85,7 +85,7 @@ int ctl_round_sample(wg_req *r)
 			"person_id", (json_int_t)job->person_id, "name", ctl_name_json(r, job->name), "node_path", job->path,
 			"point_id", job->point_id ? json_integer(job->point_id) : json_null(),
 			"tube", job->tube[0] ? json_string(job->tube) : json_null(), "channel", job->channel, "duplicate", job->duplicate);
-	if (!out || ctl_json_time(out, "sampled_at", job->at)) {
+	if (!out || json_set_time_or_null(out, "sampled_at", job->at)) {
 		json_decref(out);
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	}

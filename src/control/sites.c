@@ -35,8 +35,8 @@ static int site_decorate(wg_req *r, const struct wg_resource *res, json_t *item)
 	json_t *o = json_object_get(item, "occupancy");
 	int64_t capacity = json_integer_value(json_object_get(o, "capacity")), occupied = json_integer_value(json_object_get(o, "occupied"));
 	if (json_object_set_new(item, "capacity", json_integer(capacity)) || json_object_set_new(item, "occupied", json_integer(occupied)) ||
-	    json_object_del(item, "occupancy") || ctl_json_time(item, "created_at", json_integer_value(json_object_get(item, "created_at"))) ||
-	    ctl_json_time(item, "updated_at", json_integer_value(json_object_get(item, "updated_at"))) ||
+	    json_object_del(item, "occupancy") || json_set_time_or_null(item, "created_at", json_integer_value(json_object_get(item, "created_at"))) ||
+	    json_set_time_or_null(item, "updated_at", json_integer_value(json_object_get(item, "updated_at"))) ||
 	    json_object_set_new(item, "free", json_integer(capacity > occupied ? capacity - occupied : 0)))
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	return 0;
@@ -189,7 +189,7 @@ static json_t *batch_json(wg_req *r, wg_stmt *s, void *ctx)
 			      "origin", stmt_is_null(s, 3) ? json_null() : json_string(stmt_text(s, 3)),
 			      "expected", stmt_is_null(s, 4) ? json_null() : json_integer(stmt_int(s, 4)),
 			      "arrived", (json_int_t)stmt_int(s, 6), "note", stmt_is_null(s, 5) ? json_null() : json_string(stmt_text(s, 5)));
-	if (o && ctl_json_time(o, "arrived_at", stmt_int(s, 2))) {
+	if (o && json_set_time_or_null(o, "arrived_at", stmt_int(s, 2))) {
 		json_decref(o);
 		return NULL;
 	}

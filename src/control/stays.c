@@ -32,8 +32,8 @@ static json_t *stay_json(wg_req *r, wg_stmt *s, void *ctx)
 			      "person_id", (json_int_t)stmt_int(s, 6), "name", ctl_name_json(r, stmt_text(s, 7)),
 			      "discharge_note", stmt_is_null(s, 10) ? json_null() : json_string(stmt_text(s, 10)),
 			      "version", (json_int_t)stmt_int(s, 14));
-	if (!o || ctl_json_time(o, "intake_at", stmt_int(s, 8)) ||
-	    ctl_json_time(o, "discharge_at", stmt_is_null(s, 9) ? -1 : stmt_int(s, 9))) {
+	if (!o || json_set_time_or_null(o, "intake_at", stmt_int(s, 8)) ||
+	    json_set_time_or_null(o, "discharge_at", stmt_is_null(s, 9) ? -1 : stmt_int(s, 9))) {
 		json_decref(o);
 		return NULL;
 	}

@@ -48,15 +48,6 @@ bool ctl_day_parse(const char *s, size_t n, int64_t *day)
 	return true;
 }
 
-int ctl_json_time(json_t *o, const char *key, int64_t t)
-{
-	char twin[WG_TIME_TWIN];
-	if (t >= 0)
-		return json_set_time(o, key, t);
-	wg_time_twin(key, twin);
-	return json_object_set_new(o, key, json_null()) || json_object_set_new(o, twin, json_null()) ? WG_ERR_NOMEM : 0;
-}
-
 int ctl_json_day(json_t *o, const char *key, int64_t day)
 {
 	char text[WG_DATE_TEXT];

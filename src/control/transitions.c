@@ -399,7 +399,7 @@ static json_t *event_json(wg_req *r, wg_stmt *s, void *ctx)
 			      "to_status", stmt_is_null(s, 7) ? json_null() : json_string(stmt_text(s, 7)),
 			      "note", stmt_is_null(s, 8) ? json_null() : json_string(stmt_text(s, 8)),
 			      "detail", stmt_is_null(s, 9) ? json_null() : json_loadb(stmt_text(s, 9), stmt_len(s, 9), 0, NULL));
-	if (o && ctl_json_time(o, "at", stmt_int(s, 2))) {
+	if (o && json_set_time_or_null(o, "at", stmt_int(s, 2))) {
 		json_decref(o);
 		return NULL;
 	}

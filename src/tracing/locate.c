@@ -128,17 +128,15 @@ static json_t *locate_json(wg_req *r, wg_stmt *s, void *ctx)
 	int64_t trace_id = stmt_int(s, 2);
 	bool subject = trace_id >= CASES_SUBJECT_FIRST_ID;
 	ident_mask_name(stmt_text(s, 11), masked, sizeof masked);
-	json_t *item = json_pack("{s:I, s:I, s:I, s:o, s:o, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:I, s:I}",
+	json_t *item = json_pack("{s:I, s:I, s:I, s:o, s:o, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:I}",
 		"id", (json_int_t)stmt_int(s, 0), "case_id", (json_int_t)stmt_int(s, 1), "trace_id", (json_int_t)trace_id,
 		"subject_id", subject ? json_integer(trace_id) : json_null(),
 		"person_id", subject ? json_null() : json_integer(trace_id), "name", masked,
 		"phone", cases_phone_json(r, stmt_text(s, 10)), "kind", null_or_text(s, 9),
 		"status", stmt_text(s, 3), "resolved_person_id", null_or_int(s, 4), "node_id", null_or_int(s, 5),
-		"note", null_or_text(s, 6), "resolved_at", null_or_int(s, 7), "resolved_by", null_or_int(s, 8),
-		"created_at", (json_int_t)stmt_int(s, 12), "version", (json_int_t)stmt_int(s, 13));
+		"note", null_or_text(s, 6), "resolved_by", null_or_int(s, 8), "version", (json_int_t)stmt_int(s, 13));
 	if (item && (json_set_time(item, "created_at", stmt_int(s, 12)) ||
-		     (!stmt_is_null(s, 7) ? json_set_time(item, "resolved_at", stmt_int(s, 7))
-					  : json_object_set_new(item, "resolved_at_text", json_null())))) {
+		     json_set_time_or_null(item, "resolved_at", stmt_is_null(s, 7) ? -1 : stmt_int(s, 7)))) {
 		json_decref(item);
 		return NULL;
 	}

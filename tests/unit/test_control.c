@@ -37,9 +37,9 @@ static void test_times(void **state)
 	assert_false(ctl_time_parse("2022-04-15T08:30:00+08:00x", 26, &t));
 	char text[WG_DATE_TEXT];
 	json_t *o = json_object();
-	assert_int_equal(ctl_json_time(o, "raised_at", 1649982600), 0);
+	assert_int_equal(json_set_time_or_null(o, "raised_at", 1649982600), 0);
 	assert_string_equal(json_string_value(json_object_get(o, "raised_at_text")), "2022-04-15T08:30:00+08:00");
-	assert_int_equal(ctl_json_time(o, "closed_at", -1), 0);
+	assert_int_equal(json_set_time_or_null(o, "closed_at", -1), 0);
 	assert_true(json_is_null(json_object_get(o, "closed_at_text")));
 	json_decref(o);
 	/* Local days: 23:59 in Beijing is still the 15th, 00:00 the 16th. */

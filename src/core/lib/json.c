@@ -115,6 +115,15 @@ int json_emit(wg_buf *out, const json_t *v)
 	return WG_ERR_INTERNAL;
 }
 
+int json_set_time_or_null(json_t *o, const char *key, int64_t t)
+{
+	char twin[WG_TIME_TWIN];
+	if (t >= 0)
+		return json_set_time(o, key, t);
+	wg_time_twin(key, twin);
+	return json_object_set_new(o, key, json_null()) || json_object_set_new(o, twin, json_null()) ? WG_ERR_NOMEM : 0;
+}
+
 int json_set_time(json_t *o, const char *key, int64_t t)
 {
 	char twin[WG_TIME_TWIN], iso[WG_TIME_ISO];

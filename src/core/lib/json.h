@@ -16,5 +16,7 @@ int json_emit_integer(wg_buf *out, json_int_t x);
 /* Sets o[key] to the time t (Unix seconds) and its twin to the local ISO
  * 8601 text (core/lib/timefmt.h: t_in → t_in_at, at → at_text); 0 or WG_ERR_NOMEM. */
 int json_set_time(json_t *o, const char *key, int64_t t);
+/* The same, or both null when t < 0 (no such time yet: handled_at of an open alert). */
+int json_set_time_or_null(json_t *o, const char *key, int64_t t);
 
 #endif
