@@ -97,17 +97,23 @@ static json_t *value_text(enum unit unit, const json_t *value)
 	return json_null();
 }
 
-static json_t *parameter_json(const struct wg_config *cfg, const struct parameter *p)
+/* One parameter's answer; takes value (NULL: out of memory). */
+static json_t *item_json(const char *key, const char *group, const char *zh, const char *en, enum unit unit,
+			 json_t *value, const char *source)
 {
-	json_t *value = value_json(cfg, p);
-	json_t *text = value ? value_text(p->unit, value) : NULL;
+	json_t *text = value ? value_text(unit, value) : NULL;
 	if (!text) {
 		json_decref(value);
 		return NULL;
 	}
 	/* "o" takes both references, whether the packing succeeds or not. */
-	return json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:s}", "key", p->key, "group", p->group, "value", value,
-			 "value_text", text, "unit", unit_names[p->unit], "zh", p->zh, "en", p->en, "source", "wangge.conf");
+	return json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:s}", "key", key, "group", group, "value", value,
+			 "value_text", text, "unit", unit_names[unit], "zh", zh, "en", en, "source", source);
+}
+
+static json_t *parameter_json(const struct wg_config *cfg, const struct parameter *p)
+{
+	return item_json(p->key, p->group, p->zh, p->en, p->unit, value_json(cfg, p), "wangge.conf");
 }
 
 static enum unit unit_named(const char *name)
@@ -121,15 +127,7 @@ static enum unit unit_named(const char *name)
 /* A module's own setting: what the program runs with, not a line of wangge.conf. */
 static json_t *module_parameter_json(const struct wg_module *m, const struct wg_parameter *p)
 {
-	enum unit unit = unit_named(p->unit);
-	json_t *value = json_integer(p->value());
-	json_t *text = value ? value_text(unit, value) : NULL;
-	if (!text) {
-		json_decref(value);
-		return NULL;
-	}
-	return json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:s}", "key", p->key, "group", p->group, "value", value,
-			 "value_text", text, "unit", unit_names[unit], "zh", p->zh, "en", p->en, "source", m->name);
+	return item_json(p->key, p->group, p->zh, p->en, unit_named(p->unit), json_integer(p->value()), m->name);
 }
 
 static int append(json_t *items, json_t *item)
