@@ -112,6 +112,9 @@ void store_set_error(wg_conn *c, const char *msg);
 /* PostgreSQL: the channel the schema's triggers notify, and a change heard. */
 #define WG_CHANGES_CHANNEL "wangge_changes"
 void store_change_heard(wg_store *st);
+/* Reads what notifications db has received and counts a change if any (libpq's PGconn). */
+struct pg_conn;
+void store_pg_hear(wg_store *st, struct pg_conn *db);
 /* Stops the listener (store_watch.c) before the store closes. */
 void store_watch_stop(wg_store *st);
 

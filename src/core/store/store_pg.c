@@ -112,14 +112,7 @@ out:
 }
 
 /* Notifications arrive with any command's answer: count them. */
-static void hear_changes(wg_conn *c)
-{
-	bool heard = false;
-	for (PGnotify *x; (x = PQnotifies(c->db)); PQfreemem(x))
-		heard = true;
-	if (heard)
-		store_change_heard(c->store);
-}
+static void hear_changes(wg_conn *c) { store_pg_hear(c->store, c->db); }
 
 int store_pg_statement(wg_conn *c, const char *sql, const char **name)
 {

@@ -25,6 +25,15 @@ struct store_watch {
 
 void store_change_heard(wg_store *st) { atomic_fetch_add(&st->changes, 1); }
 
+void store_pg_hear(wg_store *st, PGconn *db)
+{
+	bool heard = false;
+	for (PGnotify *x; (x = PQnotifies(db)); PQfreemem(x))
+		heard = true;
+	if (heard)
+		store_change_heard(st);
+}
+
 uint64_t store_changes(wg_store *st)
 {
 	return atomic_load(&st->watched) ? atomic_load(&st->changes) : 0;
@@ -61,11 +70,7 @@ static void listen_on(wg_store *st, PGconn *db)
 		int n = poll(&p, 1, WATCH_POLL_MS);
 		if (n < 0 || (n > 0 && !PQconsumeInput(db)) || PQstatus(db) != CONNECTION_OK)
 			return;
-		bool heard = false;
-		for (PGnotify *x; (x = PQnotifies(db)); PQfreemem(x))
-			heard = true;
-		if (heard)
-			store_change_heard(st);
+		store_pg_hear(st, db);
 	}
 }
 
