@@ -21,22 +21,6 @@ static const char *const results[] = { "pending", "negative", "positive", NULL }
 	" k.tube, k.nat_result, k.result_at, k.note, k.user_id, k.created_at, k.updated_at, k.version, c.name, k.node_path," \
 	" c.preset_version_id"
 
-static json_t *symptoms_json(const char *text)
-{
-	json_t *a = json_array();
-	for (const char *p = text; a && *p;) {
-		if (*p == ',') {
-			p++;
-			continue;
-		}
-		const char *e = strchr(p, ',');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		json_array_append_new(a, json_stringn(p, n));
-		p += n;
-	}
-	return a;
-}
-
 static json_t *check_json(wg_req *r, wg_stmt *s, void *ctx)
 {
 	(void)ctx;
@@ -46,7 +30,7 @@ static json_t *check_json(wg_req *r, wg_stmt *s, void *ctx)
 		"id", (json_int_t)stmt_int(s, 0), "control_id", (json_int_t)stmt_int(s, 1), "chain_id", (json_int_t)stmt_int(s, 2),
 		"person_id", (json_int_t)stmt_int(s, 3), "day", day, "day_no", (json_int_t)stmt_int(s, 5),
 		"temperature", stmt_is_null(s, 7) ? json_null() : json_real((double)stmt_int(s, 7) / 10.0),
-		"fever", stmt_int(s, 8) != 0, "symptoms", symptoms_json(stmt_text(s, 9)), "nat_sampled", stmt_int(s, 10) != 0,
+		"fever", stmt_int(s, 8) != 0, "symptoms", json_comma_list(stmt_text(s, 9)), "nat_sampled", stmt_int(s, 10) != 0,
 		"tube", stmt_is_null(s, 11) ? json_null() : json_string(stmt_text(s, 11)),
 		"nat_result", stmt_is_null(s, 12) ? json_null() : json_string(stmt_text(s, 12)),
 		"note", stmt_is_null(s, 14) ? json_null() : json_string(stmt_text(s, 14)),

@@ -115,6 +115,23 @@ int json_emit(wg_buf *out, const json_t *v)
 	return WG_ERR_INTERNAL;
 }
 
+json_t *json_comma_list(const char *text)
+{
+	json_t *a = json_array();
+	const char *p = text;
+	while (a && *p) {
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		json_array_append_new(a, json_stringn(p, n));
+		p += n;
+	}
+	return a;
+}
+
 int json_set_time_or_null(json_t *o, const char *key, int64_t t)
 {
 	char twin[WG_TIME_TWIN];

@@ -13,6 +13,9 @@ int json_emit(wg_buf *out, const json_t *v);
  * row without a jansson tree (s need not be NUL-terminated). */
 int json_emit_string(wg_buf *out, const char *s, size_t n);
 int json_emit_integer(wg_buf *out, json_int_t x);
+/* The items of a stored comma-separated list ("低保对象,独居老人"), empty
+ * items skipped, as a JSON array of strings; NULL when out of memory. */
+json_t *json_comma_list(const char *text);
 /* Sets o[key] to the time t (Unix seconds) and its twin to the local ISO
  * 8601 text (core/lib/timefmt.h: t_in → t_in_at, at → at_text); 0 or WG_ERR_NOMEM. */
 int json_set_time(json_t *o, const char *key, int64_t t);

@@ -39,23 +39,6 @@ const char *resource_read_action(const wg_req *r, const struct wg_resource *res)
 	return r->reveal && has_secrets(res) ? "reveal" : "read";
 }
 
-static json_t *tags_json(const char *text)
-{
-	json_t *a = json_array();
-	const char *p = text;
-	while (a && *p) {
-		if (*p == ',') {
-			p++;
-			continue;
-		}
-		const char *e = strchr(p, ',');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		json_array_append_new(a, json_stringn(p, n));
-		p += n;
-	}
-	return a;
-}
-
 json_t *resource_secret_json(wg_req *r, const struct wg_field *f, const char *text, size_t n)
 {
 	wg_buf plain = WG_BUF_INIT(1024);
@@ -135,7 +118,7 @@ json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s)
 		else if (f->type == FT_BOOL)
 			v = json_boolean(stmt_int(s, col) != 0);
 		else if (f->type == FT_TAGS)
-			v = tags_json(stmt_text(s, col));
+			v = json_comma_list(stmt_text(s, col));
 		else if (f->flags & FF_SECRET)
 			v = resource_secret_json(r, f, stmt_text(s, col), stmt_len(s, col));
 		else
@@ -219,7 +202,7 @@ int resource_row_emit(wg_req *r, const struct wg_resource *res, wg_stmt *s, wg_b
 		else if (f->type == FT_BOOL)
 			wg_buf_puts(out, stmt_int(s, col) ? "true" : "false");
 		else if (f->type == FT_TAGS)
-			emit_built(out, tags_json(stmt_text(s, col)));
+			emit_built(out, json_comma_list(stmt_text(s, col)));
 		else if (f->flags & FF_SECRET)
 			emit_built(out, resource_secret_json(r, f, stmt_text(s, col), stmt_len(s, col)));
 		else
