@@ -110,7 +110,8 @@ test("a preset in the office's words; an edit adds version 2, a wrong NAT day na
   await page.waitForFunction(() => document.querySelectorAll('[data-test=versions-table] tr.el-table__row').length === 2);
   assert.match(await vrows.nth(0).innerText(), /第 2 版\s+当前[\s\S]*密接集中隔离改为 5 天/);
   assert.ok((await vrows.nth(0).innerText()).includes(versions.items[0].created_at_text.slice(0, 16).replace('T', ' ')), 'when, in Beijing time');
-  await vrows.nth(1).locator('.el-table__expand-icon').click();
+  await page.locator('[data-test=version-rules-1]').focus();
+  await page.keyboard.press('Enter');
   await page.waitForFunction(() => /集中隔离 7 天,再居家健康监测 3 天,共 10 天/.test(document.querySelector('[data-test=versions-table]')?.innerText || ''));
 
   // A record opened before keeps version 1; a new one takes version 2.
@@ -147,6 +148,29 @@ test('a team shape: a role listed twice named on its row; the fixed shape saved 
   const now = await call('GET', `/api/v1/team-shapes/${shape.id}`);
   assert.deepEqual(now.rules.members, [...shape.rules.members, { role: 'medic', zh: '医护人员' }]);
   assert.match(await page.locator('[data-test=rules-members]').innerText(), /医护人员\s+medic\s+手工填写/);
+  assert.deepEqual(errors, []);
+});
+
+test("a new preset copied from another: a code the API refuses named at the code; version 1 holds the copy's rules", async () => {
+  const twenty = (await call('GET', '/api/v1/presets?limit=100')).items.find((p) => p.code === 'twenty');
+  await page.goto(`${srv.base}/controls/presets`);
+  await page.click('[data-test=cfg-new]');
+  await h.pickOption(page, '#pn-base', '二十条');
+  await page.fill('[data-test=new-code]', 'v9');
+  await page.fill('[data-test=new-name]', '本县做法');
+  await page.click('[data-test=new-save]');
+  const codeError = page.locator('[data-test=new-code-item] .el-form-item__error');
+  await codeError.waitFor();
+  assert.match(await codeError.innerText(), /v9/, 'a code in use is named');
+  await page.fill('[data-test=new-code]', 'county_local');
+  await page.click('[data-test=new-save]');
+  await page.waitForURL((u) => /\/controls\/presets\/\d+$/.test(u.pathname));
+  await page.waitForFunction(() => document.querySelector('[data-test=cfg-name]')?.innerText === '本县做法');
+  const made = (await call('GET', '/api/v1/presets?limit=100')).items.find((p) => p.code === 'county_local');
+  assert.equal(made.active_version, 1);
+  assert.deepEqual(made.rules, twenty.rules);
+  assert.equal(await page.locator('[data-test=cfg-version]').innerText(), '第 1 版');
+  assert.equal(await page.locator('[data-test=rule-phases-close]').innerText(), '集中隔离 5 天,再居家隔离 3 天,共 8 天');
   assert.deepEqual(errors, []);
 });
 

@@ -144,6 +144,7 @@ test('a record opened from the list: the person found by name or ID number, the 
   await h.pickOption(page, '#co-category', '次密接');
   await h.pickOption(page, '#co-preset', '二十条');
   assert.match(await page.locator('[data-test=co-plan]').innerText(), /方案未规定这一类别/);
+  assert.equal(await page.locator('#co-site').count(), 0, 'no site to choose outside central isolation');
   await page.click('[data-test=co-save]');
   const modeError = page.locator('.el-dialog .el-form-item', { has: page.locator('#co-mode') }).locator('.el-form-item__error');
   await modeError.waitFor();
@@ -167,6 +168,7 @@ test('a record opened from the list: the person found by name or ID number, the 
   await page.click('[data-test=ctl-open]');
   await h.pickOption(page, '#co-person', '郑凯', { type: '郑凯' });
   await page.waitForFunction(() => /集中隔离 7 天,再居家健康监测 3 天/.test(document.querySelector('[data-test=co-plan]')?.innerText || ''));
+  assert.equal(await page.locator('#co-site').count(), 1, 'central isolation: a site may be named');
   await h.shot(page, 'control-open');
   await page.click('[data-test=co-save]');
   await page.waitForURL((u) => /\/controls\/\d+$/.test(u.pathname));

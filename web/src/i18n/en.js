@@ -252,6 +252,7 @@ export default {
   },
   // Presets, team shapes, control settings, door sensors, opening a record (the control lists' configuration pages)
   presets: {
+    newPreset: 'New preset', newShape: 'New team shape', newHint: 'Version 1 copies the rules of the one chosen; edit them next.', base: 'Copy of', codeHint: 'lower-case letters, digits and _, e.g. local',
     menu: 'Protocol presets', title: 'Protocol presets and team shapes', intro: "A preset sets each category's mode, days and NAT days; every edit adds a new version, and records already open keep the version they began with.",
     tabPresets: 'Presets', tabShapes: 'Team shapes', name: 'Name', code: 'Code', active: 'Active version', versionN: 'version {n}', summary: 'Days per category',
     catDays: '{cat} {n} d', seeded: 'seeded', teamShape: 'Team shape', members: 'Members', preset: 'Protocol preset', shape: 'Team shape',
@@ -265,7 +266,7 @@ export default {
     daysLabel: 'Days', natInPhase: 'NAT days (of the phase)', daysHint: 'e.g. 1, 3, 5', phaseRemove: 'Remove phase', phaseAdd: 'Add a phase',
     releaseLabel: 'NAT days negative before release', releaseHint: 'days of the record; empty: every NAT day', memberN: 'member {n}', memberRemove: 'Remove', memberAdd: 'Add a member',
     versionNote: 'Note on the change', versionNoteHint: 'e.g. “close contacts: 5 days central, per the province”', versions: 'Versions', version: 'Version', current: 'active',
-    at: 'When', account: 'account #{id}', system: 'system', saved: 'Saved as version {n}',
+    showRules: 'Rules of this version', at: 'When', account: 'account #{id}', system: 'system', saved: 'Saved as version {n}',
   },
   controlSettings: {
     menu: 'Control settings', title: 'Control settings', intro: "The county's practice: the preset new records use, how soon an unhandled alert climbs, how far a door sensor's clock may be off.",
@@ -294,7 +295,7 @@ export default {
   ctlOpen: {
     button: 'Open a record', title: 'Open a control record', person: 'Person', personHint: 'Start of a name, a whole ID number, a mobile number or a person number', noPerson: 'Not found (a registered person of your scope)',
     noIdNumber: 'no ID number', default: ' (default)', byPreset: 'by the preset', notInPreset: 'The preset does not set this category: choose a mode and a planned end',
-    endByPreset: 'by the preset: {date}', sourceHint: 'e.g. “city command, batch 3”', save: 'Start control', opened: 'Control record #{id} opened',
+    siteLater: 'may be chosen at intake', endByPreset: 'by the preset: {date}', sourceHint: 'e.g. “city command, batch 3”', save: 'Start control', opened: 'Control record #{id} opened',
     existing: 'Open the active record #{id} of this person ({category}, since {start})',
   },
   ctlImport: { checking: 'Checking… {n} rows read' },

@@ -252,6 +252,7 @@ export default {
   },
   // 防控方案、包保模板、管控设置、门磁、新开管控记录(管控名单的配置页)
   presets: {
+    newPreset: '新建方案', newShape: '新建包保模板', newHint: '新建的第 1 版照抄所选底稿的规则,保存后再修改。', base: '底稿', codeHint: '小写字母、数字和下划线,如 local',
     menu: '防控方案', title: '防控方案与包保模板', intro: '方案决定每类管控对象的方式、天数和核酸日;每次修改增加一个新版本,已开的管控记录仍按开始时的版本执行。',
     tabPresets: '防控方案', tabShapes: '包保模板', name: '名称', code: '代码', active: '当前版本', versionN: '第 {n} 版', summary: '各类别的管控天数',
     catDays: '{cat} {n} 天', seeded: '系统预置', teamShape: '包保模板', members: '成员', preset: '防控方案', shape: '包保模板',
@@ -265,7 +266,7 @@ export default {
     daysLabel: '天数', natInPhase: '核酸日(本段第几天)', daysHint: '如 1, 3, 5', phaseRemove: '删除此段', phaseAdd: '加一段',
     releaseLabel: '解除前须阴性的核酸日', releaseHint: '整条管控的第几天;空着为全部核酸日', memberN: '成员 {n}', memberRemove: '删除', memberAdd: '添加成员',
     versionNote: '修改说明', versionNoteHint: '如“按省指挥部通知,密接集中隔离改为 5 天”', versions: '版本历史', version: '版本', current: '当前',
-    at: '时间', account: '账户 #{id}', system: '系统', saved: '已保存为第 {n} 版',
+    showRules: '看这一版的规则', at: '时间', account: '账户 #{id}', system: '系统', saved: '已保存为第 {n} 版',
   },
   controlSettings: {
     menu: '管控设置', title: '管控设置', intro: '本县的管控做法:新开记录默认用哪个防控方案、未处置的预警多久上升一级、门磁设备的时钟允许差多少。',
@@ -294,7 +295,7 @@ export default {
   ctlOpen: {
     button: '新开管控记录', title: '新开管控记录', person: '管控对象', personHint: '输入姓名开头、完整身份证号、手机号或人员编号', noPerson: '没有找到(须是您管辖范围内的登记人员)',
     noIdNumber: '无身份证号', default: '(默认)', byPreset: '按方案', notInPreset: '方案未规定这一类别:请选择管控方式并填写预计解除日期',
-    endByPreset: '按方案为 {date}', sourceHint: '如“市指挥部推送 第3批”', save: '开始管控', opened: '已开管控记录 #{id}',
+    siteLater: '可以以后入住时再定', endByPreset: '按方案为 {date}', sourceHint: '如“市指挥部推送 第3批”', save: '开始管控', opened: '已开管控记录 #{id}',
     existing: '打开此人正在执行的管控记录 #{id}({category},{start} 开始)',
   },
   ctlImport: { checking: '正在检查…已读 {n} 行' },
