@@ -304,3 +304,28 @@ test("door sensors: consent first (its time typed in Beijing time), a device's k
   assert.deepEqual(errs, []);
   await comm.close();
 });
+
+test('in English: the new pages have their words (no message key shows through)', async () => {
+  const en = await browser.newContext({ viewport: h.DESKTOP, timezoneId: 'Europe/Berlin', locale: 'en-US' });
+  await en.addInitScript(() => localStorage.setItem('wg.lang', 'en'));
+  await h.signInApi(en, srv.base, 'command');
+  const p = await en.newPage();
+  const errs = h.watchErrors(p);
+  const v9 = (await call('GET', '/api/v1/presets?limit=100')).items.find((x) => x.code === 'v9');
+  const pages = [
+    ['/controls/presets', 'Protocol presets and team shapes'], [`/controls/presets/${v9.id}`, 'Days count from'],
+    ['/controls/settings', 'Alert escalation after'], ['/controls/devices', 'Door sensors and consent'],
+  ];
+  for (const [url, words] of pages) {
+    await p.goto(srv.base + url);
+    await p.waitForFunction((w) => document.querySelector('main')?.innerText.includes(w), words);
+    const text = await p.locator('main').innerText();
+    assert.doesNotMatch(text, /\b(presets|devices|controlSettings|ctlOpen|ctlImport)\.[a-zA-Z]/, `${url}: ${text.slice(0, 300)}`);
+  }
+  await p.goto(`${srv.base}/controls`);
+  await p.click('[data-test=ctl-open]');
+  await p.locator('.el-dialog', { hasText: 'Open a control record' }).waitFor();
+  assert.doesNotMatch(await p.locator('.el-dialog').innerText(), /ctlOpen\./);
+  assert.deepEqual(errs, []);
+  await en.close();
+});
