@@ -1,7 +1,8 @@
 'use strict';
 // The control lists' configuration on the desktop: a protocol preset read in
-// the office's words and edited into a new version (a wrong NAT day named at
-// its field, the old version kept, a record opened before keeping it); a
+// the office's words and edited into a new version (a wrong NAT day and a
+// wrong symptom code named at their fields, the old version kept, a record
+// opened before keeping it); a new preset copied from another; a
 // team shape edited the same way; the county's control settings with a
 // wrong value named at its field; a household's consent, a door sensor
 // registered with its key shown once (and the key signing a real event), a
@@ -85,11 +86,23 @@ test("a preset in the office's words; an edit adds version 2, a wrong NAT day na
   const natError = fieldError(page, '[data-test=edit-nat-close-0]');
   await natError.waitFor();
   assert.match(await natError.innerText(), /应为 1 到 5 之间、由小到大不重复的天数/);
+  await natError.scrollIntoViewIfNeeded();
+  await h.shot(page, 'control-preset-edit');
   assert.equal(await page.locator('.el-form-item__error').count(), 1, 'only that field');
   assert.equal((await call('GET', `/api/v1/presets/${v9.id}`)).active_version, 1, 'nothing saved');
 
   await typeIn(page, '[data-test=edit-nat-close-0]', '1、3、5');
   await typeIn(page, '[data-test=edit-release-close]', '1, 3, 5, 8');
+  // A symptom added: a code the API refuses is named on its row.
+  await page.click('[data-test=edit-sym-add]');
+  const k = v9.rules.symptoms.length;
+  await page.fill(`[data-test=edit-sym-zh-${k}]`, '结膜炎');
+  await page.fill(`[data-test=edit-sym-code-${k}]`, 'Eye!');
+  await page.click('[data-test=cfg-save]');
+  const symError = fieldError(page, `[data-test=edit-sym-zh-${k}]`);
+  await symError.waitFor();
+  assert.match(await symError.innerText(), /code 只能含小写字母、数字和下划线/);
+  await page.fill(`[data-test=edit-sym-code-${k}]`, 'conjunctivitis');
   await page.fill('[data-test=edit-note] textarea, textarea[data-test=edit-note]', '密接集中隔离改为 5 天');
   await page.click('[data-test=cfg-save]');
   await page.waitForFunction(() => document.querySelector('[data-test=cfg-version]')?.innerText === '第 2 版');
@@ -98,7 +111,8 @@ test("a preset in the office's words; an edit adds version 2, a wrong NAT day na
   assert.deepEqual(now.rules.categories.close.phases[0], { mode: 'central', days: 5, nat_days: [1, 3, 5] });
   assert.deepEqual(now.rules.categories.close.phases[1], v9.rules.categories.close.phases[1], 'the phase not edited is kept');
   assert.deepEqual(now.rules.categories.close.release_nat_days, [1, 3, 5, 8]);
-  assert.deepEqual(now.rules.symptoms, v9.rules.symptoms, 'what the page does not edit is kept');
+  assert.deepEqual(now.rules.symptoms, [...v9.rules.symptoms, { code: 'conjunctivitis', zh: '结膜炎' }]);
+  assert.equal(now.rules.issued, v9.rules.issued, 'what was not changed is kept');
   assert.deepEqual(now.rules.categories.secondary, v9.rules.categories.secondary);
   assert.equal(await page.locator('[data-test=rule-phases-close]').innerText(), '集中隔离 5 天,再居家健康监测 3 天,共 8 天');
   assert.equal(await page.locator('[data-test=rule-release-close]').innerText(), '期满且第 1、3、5、8 天的核酸为阴性');

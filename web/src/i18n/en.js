@@ -252,6 +252,7 @@ export default {
   },
   // Presets, team shapes, control settings, door sensors, opening a record (the control lists' configuration pages)
   presets: {
+    symptomN: 'symptom {n}', symptomZh: 'Name (Chinese)', symptomCode: 'code (e.g. dry_cough)', symptomAdd: 'Add a symptom',
     newPreset: 'New preset', newShape: 'New team shape', newHint: 'Version 1 copies the rules of the one chosen; edit them next.', base: 'Copy of', codeHint: 'lower-case letters, digits and _, e.g. local',
     menu: 'Protocol presets', title: 'Protocol presets and team shapes', intro: "A preset sets each category's mode, days and NAT days; every edit adds a new version, and records already open keep the version they began with.",
     tabPresets: 'Presets', tabShapes: 'Team shapes', name: 'Name', code: 'Code', active: 'Active version', versionN: 'version {n}', summary: 'Days per category',
@@ -263,8 +264,8 @@ export default {
     fromDuty: 'Who fills it', fromDutyText: "the grid's “{duty}”, automatically", byHand: 'typed by hand', fromDutyLabel: 'Filled by duty',
     rulesNow: 'Active rules', edit: 'Edit (new version)', editTitle: 'Edit the rules: saved as version {n}', saveVersion: 'Save as a new version', editHint: 'Old versions never change; open records keep theirs.',
     days: 'days', times: 'times', checksLabel: 'Checks a day', fever: 'Fever from', catSet: 'Set by this preset', catTotal: '{n} days in all', phaseN: 'Phase {n}',
-    daysLabel: 'Days', natInPhase: 'NAT days (of the phase)', daysHint: 'e.g. 1, 3, 5', phaseRemove: 'Remove phase', phaseAdd: 'Add a phase',
-    releaseLabel: 'NAT days negative before release', releaseHint: 'days of the record; empty: every NAT day', memberN: 'member {n}', memberRemove: 'Remove', memberAdd: 'Add a member',
+    daysLabel: 'Days', natInPhase: 'NAT days', daysHint: 'days of the phase, e.g. 1, 3, 5', phaseRemove: 'Remove phase', phaseAdd: 'Add a phase',
+    releaseLabel: 'Negative before release', releaseHint: 'days of the record; empty: every NAT day', memberN: 'member {n}', memberRemove: 'Remove', memberAdd: 'Add a member',
     versionNote: 'Note on the change', versionNoteHint: 'e.g. “close contacts: 5 days central, per the province”', versions: 'Versions', version: 'Version', current: 'active',
     showRules: 'Rules of this version', at: 'When', account: 'account #{id}', system: 'system', saved: 'Saved as version {n}',
   },

@@ -252,6 +252,7 @@ export default {
   },
   // 防控方案、包保模板、管控设置、门磁、新开管控记录(管控名单的配置页)
   presets: {
+    symptomN: '症状 {n}', symptomZh: '症状名称', symptomCode: '代码(如 dry_cough)', symptomAdd: '添加症状',
     newPreset: '新建方案', newShape: '新建包保模板', newHint: '新建的第 1 版照抄所选底稿的规则,保存后再修改。', base: '底稿', codeHint: '小写字母、数字和下划线,如 local',
     menu: '防控方案', title: '防控方案与包保模板', intro: '方案决定每类管控对象的方式、天数和核酸日;每次修改增加一个新版本,已开的管控记录仍按开始时的版本执行。',
     tabPresets: '防控方案', tabShapes: '包保模板', name: '名称', code: '代码', active: '当前版本', versionN: '第 {n} 版', summary: '各类别的管控天数',
@@ -263,8 +264,8 @@ export default {
     fromDuty: '由谁担任', fromDutyText: '由所在网格的“{duty}”自动担任', byHand: '手工填写', fromDutyLabel: '自动担任的职务',
     rulesNow: '当前规则', edit: '修改(生成新版本)', editTitle: '修改规则:保存后成为第 {n} 版', saveVersion: '保存为新版本', editHint: '旧版本不会改变;已开的管控记录仍按原版本执行。',
     days: '天', times: '次', checksLabel: '每天监测次数', fever: '发热阈值', catSet: '方案规定此类别', catTotal: '共 {n} 天', phaseN: '第 {n} 段',
-    daysLabel: '天数', natInPhase: '核酸日(本段第几天)', daysHint: '如 1, 3, 5', phaseRemove: '删除此段', phaseAdd: '加一段',
-    releaseLabel: '解除前须阴性的核酸日', releaseHint: '整条管控的第几天;空着为全部核酸日', memberN: '成员 {n}', memberRemove: '删除', memberAdd: '添加成员',
+    daysLabel: '天数', natInPhase: '核酸日', daysHint: '本段第几天,如 1, 3, 5', phaseRemove: '删除此段', phaseAdd: '加一段',
+    releaseLabel: '解除须阴性的核酸日', releaseHint: '整条管控的第几天;空着为全部核酸日', memberN: '成员 {n}', memberRemove: '删除', memberAdd: '添加成员',
     versionNote: '修改说明', versionNoteHint: '如“按省指挥部通知,密接集中隔离改为 5 天”', versions: '版本历史', version: '版本', current: '当前',
     showRules: '看这一版的规则', at: '时间', account: '账户 #{id}', system: '系统', saved: '已保存为第 {n} 版',
   },
