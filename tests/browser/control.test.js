@@ -125,6 +125,16 @@ test('the list: every active record of the scope over pages, names masked, filte
   assert.deepEqual(errors, []);
 });
 
+/** Waits for the new record's page; a refusal shown in the dialog instead fails with its words. */
+async function opened() {
+  const refusal = page.locator('.el-dialog .el-form-item__error, [data-test=open-error]').first();
+  const r = await Promise.race([
+    page.waitForURL((u) => /\/controls\/\d+$/.test(u.pathname)).then(() => null),
+    refusal.waitFor().then(() => refusal.innerText()),
+  ]);
+  assert.equal(r, null, `the record was not opened: ${r}`);
+}
+
 test('a record opened from the list: the person found by name or ID number, the fields the preset leaves open named, a person already under control linked', async () => {
   await page.goto(`${srv.base}/controls`);
   await page.click('[data-test=ctl-open]');
@@ -151,12 +161,15 @@ test('a record opened from the list: the person found by name or ID number, the 
   assert.match(await modeError.innerText(), /未规定“次密接”的管控方式和期限/);
   assert.equal((await call('GET', `/api/v1/controls?person_id=${xie.id}`)).total, 0, 'nothing opened');
   await h.pickOption(page, '#co-mode', '居家隔离');
+  await modeError.waitFor({ state: 'detached' }).catch(() => {});
   const end = daysAgo(-6);
   await page.fill('#co-end', end);
   await page.keyboard.press('Enter');
   await page.fill('[data-test=co-source]', '市指挥部推送 第3批');
+  assert.equal(await page.inputValue('#co-end'), end);
+  assert.match(await page.locator('.el-dialog .el-form-item', { has: page.locator('#co-mode') }).innerText(), /居家隔离/);
   await page.click('[data-test=co-save]');
-  await page.waitForURL((u) => /\/controls\/\d+$/.test(u.pathname));
+  await opened();
   const id = Number(page.url().split('/').pop());
   const rec = await call('GET', `/api/v1/controls/${id}`);
   assert.deepEqual([rec.person_id, rec.category, rec.mode, rec.preset, rec.start_date, rec.end_date, rec.source, rec.status],
@@ -171,7 +184,7 @@ test('a record opened from the list: the person found by name or ID number, the 
   assert.equal(await page.locator('#co-site').count(), 1, 'central isolation: a site may be named');
   await h.shot(page, 'control-open');
   await page.click('[data-test=co-save]');
-  await page.waitForURL((u) => /\/controls\/\d+$/.test(u.pathname));
+  await opened();
   const zheng = await call('GET', `/api/v1/controls/${page.url().split('/').pop()}`);
   assert.deepEqual([zheng.person_id, zheng.category, zheng.mode, zheng.preset, zheng.start_date], [P['郑凯'].id, 'close', 'central', 'v9', today]);
   assert.equal(zheng.end_date, daysAgo(-9));
