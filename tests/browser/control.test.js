@@ -1,9 +1,11 @@
 'use strict';
 // The control lists on the desktop: the list of people under control
-// (filters, pages, names masked, export), a record's page (a release refused
+// (filters, pages, names masked, export), a record opened from it (the person
+// found by name or ID number, a person already under control linked, what
+// the preset leaves open asked for), a record's page (a release refused
 // with the missing condition named, then released by override with a reason;
 // the team with its errors by field; transfer; close), a city's list imported
-// with ?category=, the alerts handled and closed with a note, the daily
+// with ?category= through background jobs (dry run first), the alerts handled and closed with a note, the daily
 // roll-up with its figures equal to the API's and drilled down, a site's
 // intake and discharge, and a NAT round's progress. The browser runs in
 // Berlin: every time shown must be Beijing time, as the API's local twin says.
@@ -120,6 +122,72 @@ test('the list: every active record of the scope over pages, names masked, filte
   await page.waitForFunction((n) => document.querySelector('[data-test=ctl-total]')?.innerText === `共 ${n} 条`, api.total);
   await page.click('[data-test=c-names]');
   await h.shot(page, 'control-list');
+  assert.deepEqual(errors, []);
+});
+
+/** Waits for the new record's page; a refusal shown in the dialog instead fails with its words. */
+async function opened() {
+  const refusal = page.locator('.el-dialog .el-form-item__error, [data-test=open-error]').first();
+  const r = await Promise.race([
+    page.waitForURL((u) => /\/controls\/\d+$/.test(u.pathname)).then(() => null),
+    refusal.waitFor().then(() => refusal.innerText()),
+  ]);
+  assert.equal(r, null, `the record was not opened: ${r}`);
+}
+
+test('a record opened from the list: the person found by name or ID number, the fields the preset leaves open named, a person already under control linked', async () => {
+  await page.goto(`${srv.base}/controls`);
+  await page.click('[data-test=ctl-open]');
+  // Already under control: the refusal at the person, with the record that holds them.
+  await h.pickOption(page, '#co-person', '张建国', { type: '张建' });
+  await page.click('[data-test=co-save]');
+  const personError = page.locator('[data-test=co-person-item] .el-form-item__error');
+  await personError.waitFor();
+  assert.ok((await personError.innerText()).includes(`已在管控中(管控记录 ${R['张建国'].id})`), await personError.innerText());
+  await page.locator('[data-test=co-existing] a').waitFor();
+  assert.equal(await page.getAttribute('[data-test=co-existing] a', 'href'), `/controls/${R['张建国'].id}`);
+
+  // Found by a whole ID number; a secondary contact under 二十条, which does not set that category: mode and end are asked for.
+  const xie = P['谢婷'];
+  await h.pickOption(page, '#co-person', `#${xie.id}`, { type: xie.id_number });
+  assert.equal(await page.locator('[data-test=co-existing]').count(), 0);
+  await h.pickOption(page, '#co-category', '次密接');
+  await h.pickOption(page, '#co-preset', '二十条');
+  assert.match(await page.locator('[data-test=co-plan]').innerText(), /方案未规定这一类别/);
+  assert.equal(await page.locator('#co-site').count(), 0, 'no site to choose outside central isolation');
+  await page.click('[data-test=co-save]');
+  const modeError = page.locator('.el-dialog .el-form-item', { has: page.locator('#co-mode') }).locator('.el-form-item__error');
+  await modeError.waitFor();
+  assert.match(await modeError.innerText(), /未规定“次密接”的管控方式和期限/);
+  assert.equal((await call('GET', `/api/v1/controls?person_id=${xie.id}`)).total, 0, 'nothing opened');
+  await h.pickOption(page, '#co-mode', '居家隔离');
+  await modeError.waitFor({ state: 'detached' }).catch(() => {});
+  const end = daysAgo(-6);
+  await page.fill('#co-end', end);
+  await page.keyboard.press('Enter');
+  await page.fill('[data-test=co-source]', '市指挥部推送 第3批');
+  assert.equal(await page.inputValue('#co-end'), end);
+  assert.match(await page.locator('.el-dialog .el-form-item', { has: page.locator('#co-mode') }).innerText(), /居家隔离/);
+  await page.click('[data-test=co-save]');
+  await opened();
+  const id = Number(page.url().split('/').pop());
+  const rec = await call('GET', `/api/v1/controls/${id}`);
+  assert.deepEqual([rec.person_id, rec.category, rec.mode, rec.preset, rec.start_date, rec.end_date, rec.source, rec.status],
+    [xie.id, 'secondary', 'home_isolation', 'twenty', today, end, '市指挥部推送 第3批', 'active']);
+  await page.waitForFunction(() => document.querySelector('[data-test=rec-mode]')?.innerText === '居家隔离');
+
+  // Found by name, under the default preset: its plan shown, the dates left to it.
+  await page.goto(`${srv.base}/controls`);
+  await page.click('[data-test=ctl-open]');
+  await h.pickOption(page, '#co-person', '郑凯', { type: '郑凯' });
+  await page.waitForFunction(() => /集中隔离 7 天,再居家健康监测 3 天/.test(document.querySelector('[data-test=co-plan]')?.innerText || ''));
+  assert.equal(await page.locator('#co-site').count(), 1, 'central isolation: a site may be named');
+  await h.shot(page, 'control-open');
+  await page.click('[data-test=co-save]');
+  await opened();
+  const zheng = await call('GET', `/api/v1/controls/${page.url().split('/').pop()}`);
+  assert.deepEqual([zheng.person_id, zheng.category, zheng.mode, zheng.preset, zheng.start_date], [P['郑凯'].id, 'close', 'central', 'v9', today]);
+  assert.equal(zheng.end_date, daysAgo(-9));
   assert.deepEqual(errors, []);
 });
 
@@ -247,8 +315,18 @@ test("a city's list of secondary contacts: dry run lists the person not found, t
   assert.equal(await page.locator('h1').innerText(), '导入管控名单');
   await h.pickOption(page, '#imp-category', '次密接');
   await page.setInputFiles('#imp-file', { name: '市推送次密接名单.csv', mimeType: 'text/csv', buffer: Buffer.from('\ufeff' + csv) });
+  // The dry run and the import both run as background jobs (the list's category kept), followed by GET /jobs/{id}.
+  const posts = [];
+  const polls = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (r.method() === 'POST' && u.pathname === '/api/v1/controls/import') posts.push(Object.fromEntries(u.searchParams));
+    if (r.method() === 'GET' && /^\/api\/v1\/jobs\/\d+$/.test(u.pathname)) polls.push(u.pathname);
+  });
   await page.click('[data-test=dry-run]');
   await page.locator('[data-test=dry-report]').waitFor();
+  assert.deepEqual(posts, [{ category: 'secondary', dry_run: '1', partial: '1', async: '1' }]);
+  assert.ok(polls.length >= 1, 'the dry run is followed through its job');
   assert.equal(await page.locator('[data-test=good-count]').innerText(), '可导入 2 行');
   assert.equal(await page.locator('[data-test=refused-count]').innerText(), '被拒绝 1 行');
   const bad = await page.locator('[data-test=error-table] .el-table__body tr').innerText();
@@ -257,6 +335,8 @@ test("a city's list of secondary contacts: dry run lists the person not found, t
   assert.equal((await call('GET', `/api/v1/controls?person_id=${P['韩雪'].id}`)).total, 0, 'a dry run writes nothing');
   await page.click('[data-test=run-import]');
   await page.waitForFunction(() => /导入完成:新增 2 行/.test(document.querySelector('[data-test=progress]')?.innerText || ''));
+  assert.deepEqual(posts[1], { category: 'secondary', partial: '1', async: '1' });
+  assert.equal(new Set(polls).size, 2, 'each job followed to its end');
   for (const name of ['韩雪', '唐亮']) {
     const r = await call('GET', `/api/v1/controls?person_id=${P[name].id}`);
     assert.equal(r.total, 1, name);

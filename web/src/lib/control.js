@@ -55,3 +55,23 @@ export function alertDetail(detail, locale) {
   const one = parts.length === 2 ? parts[locale === 'en' ? 1 : 0] : text;
   return one.replace(/\s*℃/g, ' °C');
 }
+
+/** A preset category's phases as the days of the whole record: total days and every NAT day (chain day numbers). */
+export function ruleDays(cat) {
+  let offset = 0;
+  const nat = [];
+  for (const p of (cat && cat.phases) || []) {
+    for (const d of p.nat_days || []) nat.push(offset + d);
+    offset += p.days;
+  }
+  return { total: offset, nat };
+}
+
+/** Day numbers typed by a person ("1, 2、3 5") → [1, 2, 3, 5]; what is not a whole number is kept as text for the server to name. */
+export function parseDays(text) {
+  const parts = String(text || '').split(/[\s,,、;;]+/).filter(Boolean);
+  return parts.map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+}
+
+export const CONSENT_METHODS = ['qr', 'paper', 'verbal', 'app'];
+export const DEVICE_KINDS = ['door_sensor', 'doorbell'];
