@@ -1,6 +1,7 @@
 #include "core/platform.h"
 #include "core/api/api.h"
 #include "core/app/events.h"
+#include "core/app/params.h"
 #include "core/audit/audit.h"
 #include "core/auth/auth.h"
 #include "core/auth/roles.h"
@@ -26,7 +27,7 @@ static const struct wg_module core_module = {
 
 static const struct wg_module *const core_modules[] = {
 	&core_module, &metrics_api, &session_api, &twofactor_api, &sessions_api, &accounts_api, &roles_api, &jobs_api, &audit_api,
-	&stats_api, &settings_api,
+	&stats_api, &settings_api, &dict_api,
 };
 
 static bool declared;
@@ -124,13 +125,6 @@ int platform_open(const char *data_dir, struct wg_app **app)
 	rc = app_open(data_dir, app);
 	if (rc)
 		return rc;
-	/* Before any thread: the zone is process-wide. */
-	if (!wg_time_zone_set((*app)->config.time_zone)) {
-		wg_error("unknown time zone %s in wangge.conf (install tzdata?) / 未知时区", (*app)->config.time_zone);
-		app_close(*app);
-		*app = NULL;
-		return WG_ERR_USAGE;
-	}
 	wg_conn *c;
 	int pending = 0, latest = 0;
 	store_acquire((*app)->store, &c);
@@ -142,7 +136,19 @@ int platform_open(const char *data_dir, struct wg_app **app)
 		return wg_error("the database schema lacks %d migration(s) (up to %d): run `wangge migrate --data %s`"
 				" / 数据库结构需要升级", pending, latest, data_dir);
 	}
+	/* What the 参数设置 page set wins over wangge.conf. */
+	rc = params_load(*app, c, true);
 	store_release((*app)->store, c);
+	/* Before any thread: the zone is process-wide. */
+	if (!rc && !wg_time_zone_set((*app)->config.time_zone)) {
+		wg_error("unknown time zone %s (install tzdata?) / 未知时区", (*app)->config.time_zone);
+		rc = WG_ERR_USAGE;
+	}
+	if (rc) {
+		app_close(*app);
+		*app = NULL;
+		return rc;
+	}
 	rc = platform_ready(*app);
 	if (rc) {
 		platform_close(*app);

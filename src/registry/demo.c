@@ -134,6 +134,16 @@ static void make_phone(struct population *p, char out[12])
 }
 
 /* The groups the work looks after, by age and chance. */
+/* A key group the county added itself (字典管理), as a real county does. */
+#define DEMO_COUNTY_TAG "外来务工人员"
+
+static int add_county_tag(struct population *p)
+{
+	wg_param q[] = { WG_PTEXT(DEMO_COUNTY_TAG), WG_PTEXT(DEMO_COUNTY_TAG), WG_PINT(p->d->now), WG_PINT(p->d->now) };
+	return store_run(p->d->c, "INSERT INTO dict_entries (resource, field, value, label, label_en, sort, created_at, updated_at)"
+				  " VALUES ('persons', 'tags', ?, ?, 'migrant worker', 0, ?, ?) ON CONFLICT (resource, field, value) DO NOTHING", q, 4);
+}
+
 static void make_tags(struct population *p, int age, bool alone, char *out, size_t size)
 {
 	const char *tags[6];
@@ -151,6 +161,8 @@ static void make_tags(struct population *p, int age, bool alone, char *out, size
 		tags[n++] = "慢性病";
 	if (x >= 255 && x < 270)
 		tags[n++] = "重病重残";
+	if (age >= 18 && age < 60 && x >= 270 && x < 300)
+		tags[n++] = DEMO_COUNTY_TAG;
 	if (age >= 18 && x >= 300 && x < 380)
 		tags[n++] = "党员";
 	out[0] = '\0';
@@ -262,6 +274,8 @@ int registry_demo(struct wg_demo *d)
 		return 0;
 	p.seq = wg_calloc(DEMO_DAYS, sizeof *p.seq);
 	int rc = p.seq ? load_buildings(&p) : WG_ERR_NOMEM;
+	if (!rc)
+		rc = add_county_tag(&p);
 	if (!rc && p.nb == 0)
 		rc = (wg_error("the demo county has no buildings / 演示县没有楼栋"), WG_ERR_INTERNAL);
 	while (!rc && p.persons < d->persons)

@@ -28,7 +28,7 @@ static const struct wg_field household_fields[] = {
 	TEXT("address", FF_REQUIRED | FF_SEARCH, 1, 200, "住址"),
 	{ "head_person_id", FT_REF, FF_NULLABLE, 0, 0, NULL, "户主", NULL, NULL, NULL },
 	{ "phone", FT_TEXT, FF_NULLABLE | FF_SECRET | FF_FILTER, 0, 40, NULL, "联系电话", NULL, ident_canon_phone, ident_mask_phone },
-	{ "tags", FT_TAGS, FF_FILTER, 0, 0, person_tags, "标签", NULL, NULL, NULL },
+	{ "tags", FT_TAGS, FF_FILTER | FF_EXTENSIBLE, 0, 0, person_tags, "标签", NULL, NULL, NULL },
 	TEXT("note", FF_NULLABLE, 0, 500, "备注"),
 };
 

@@ -36,7 +36,7 @@ static const struct wg_field person_fields[] = {
 	{ "birth_date", FT_DATE, FF_NULLABLE, 0, 0, NULL, "出生日期", NULL, ident_canon_date, NULL },
 	{ "residence", FT_ENUM, FF_NULLABLE | FF_FILTER, 0, 0, residences, "居住状态", residence_labels, NULL, NULL },
 	TEXT("workplace", FF_NULLABLE, 0, 100, "工作单位"),
-	{ "tags", FT_TAGS, FF_FILTER, 0, 0, person_tags, "重点人群", NULL, NULL, NULL },
+	{ "tags", FT_TAGS, FF_FILTER | FF_EXTENSIBLE, 0, 0, person_tags, "重点人群", NULL, NULL, NULL },
 	TEXT("note", FF_NULLABLE, 0, 500, "备注"),
 };
 

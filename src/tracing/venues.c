@@ -28,7 +28,7 @@ static const char *const venue_kind_labels[] = {
 static const struct wg_field venue_fields[] = {
 	{ "grid_id", FT_REF, FF_REQUIRED | FF_SCOPE | FF_FILTER | FF_IMPORT_OPTIONAL, 0, 0, NULL, "所属网格", NULL, NULL, NULL },
 	{ "name", FT_TEXT, FF_REQUIRED | FF_SEARCH, 1, 100, NULL, "场所名称", NULL, NULL, NULL },
-	{ "kind", FT_ENUM, FF_NULLABLE | FF_FILTER, 0, 0, venue_kinds, "场所类型", venue_kind_labels, NULL, NULL },
+	{ "kind", FT_ENUM, FF_NULLABLE | FF_FILTER | FF_EXTENSIBLE, 0, 0, venue_kinds, "场所类型", venue_kind_labels, NULL, NULL },
 	{ "address", FT_TEXT, FF_NULLABLE, 0, 200, NULL, "地址", NULL, NULL, NULL },
 	{ "code", FT_TEXT, FF_READONLY | FF_FILTER, 0, 0, NULL, "场所码", NULL, NULL, NULL },
 };

@@ -146,6 +146,9 @@ test('POST /api/v1/audit/verify answers the auditor\'s page; the admin may not',
   assert.equal(bad.status, 200);
   assert.equal(bad.json.intact, false);
   assert.match(bad.json.reason, /record 2 was altered/);
+  assert.match(bad.json.reason_en, /^record 2 was altered/);
+  assert.ok(!bad.json.reason_en.includes(' / '), bad.json.reason_en);
+  assert.match(bad.json.reason_zh, /[\u4e00-\u9fff]/);
   assert.equal(bad.json.first_bad_id, 2);
 });
 

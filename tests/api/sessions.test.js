@@ -88,6 +88,14 @@ test('sessions: one\'s own for everyone, every one in scope for the admin; force
   const all = await srv.api('GET', '/api/v1/sessions?limit=1000', { token: admin });
   const users = new Set(all.json.items.map((x) => x.username));
   assert.ok(users.has('community') && users.has('admin'), [...users].join());
+  // One account's sessions, for the admin about to sign it out everywhere.
+  const one = await srv.api('GET', '/api/v1/sessions?user=community&limit=1000', { token: admin });
+  assert.equal(one.status, 200, one.text);
+  assert.ok(one.json.items.length >= 2 && one.json.items.every((x) => x.username === 'community'), one.text);
+  assert.equal(one.json.total, one.json.items.length);
+  assert.equal((await srv.api('GET', '/api/v1/sessions?user=nobody', { token: admin })).json.total, 0);
+  // Another's sessions are not there for a non-admin, asked by name or not.
+  assert.equal((await srv.api('GET', '/api/v1/sessions?user=admin', { token: a })).json.total, 0);
   // Another's session: not there for a non-admin.
   const other = (await signIn('gridworker')).json.token;
   const gwSession = (await srv.api('GET', '/api/v1/sessions', { token: other })).json.items.find((x) => x.current);

@@ -17,6 +17,7 @@ extern const struct wg_module jobs_api;
 extern const struct wg_module metrics_api;
 extern const struct wg_module stats_api;
 extern const struct wg_module settings_api;
+extern const struct wg_module dict_api;
 
 /* 0 when body[field] is the signed-in account's password; otherwise 422
  * naming field (missing or wrong) and nothing else is done. */

@@ -91,8 +91,13 @@ static int audit_verify_handler(wg_req *r)
 	json_t *out = json_pack("{s:b, s:I, s:I, s:I, s:s}", "intact", res.first_bad_id == 0, "records", (json_int_t)res.records,
 				"checkpoints", (json_int_t)res.checkpoints, "archives", (json_int_t)res.archives,
 				"reason", res.first_bad_id ? res.reason : "");
-	if (out && res.first_bad_id)
+	if (out && res.first_bad_id) {
+		/* The chain's reasons read "English / 中文": each language on its own too. */
+		const char *cut = strstr(res.reason, " / ");
 		json_object_set_new(out, "first_bad_id", json_integer(res.first_bad_id));
+		json_object_set_new(out, "reason_en", cut ? json_stringn(res.reason, (size_t)(cut - res.reason)) : json_string(res.reason));
+		json_object_set_new(out, "reason_zh", json_string(cut ? cut + 3 : res.reason));
+	}
 	return out ? req_reply(r, 200, out) : req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 }
 

@@ -2,6 +2,7 @@
 #include "core/api/api.h"
 #include "core/app/app.h"
 #include "core/app/module.h"
+#include "core/app/params.h"
 #include "core/audit/audit.h"
 #include "core/auth/auth.h"
 #include "core/auth/totp.h"
@@ -124,7 +125,10 @@ static int session_create(wg_req *r)
 	bool user_locked, addr_locked;
 	snprintf(user_subject, sizeof user_subject, "u:%s", username);
 	snprintf(addr_subject, sizeof addr_subject, "a:%s", r->address);
-	int rc = auth_lock_state(r->db, user_subject, r->now, &user_locked);
+	/* Lockout parameters another process set on 参数设置 are taken in here. */
+	int rc = params_load(r->app, r->db, false);
+	if (!rc)
+		rc = auth_lock_state(r->db, user_subject, r->now, &user_locked);
 	if (!rc)
 		rc = auth_lock_state(r->db, addr_subject, r->now, &addr_locked);
 	if (rc)

@@ -99,7 +99,7 @@ static json_t *session_item(wg_req *r, wg_stmt *s, void *ctx)
 
 static int sessions_list(wg_req *r)
 {
-	static const char *const allowed[] = { "limit", "cursor", NULL };
+	static const char *const allowed[] = { "user", "limit", "cursor", NULL };
 	char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
 	struct wg_pager pg = { 0 };
 	if (req_check_query(r, allowed) || pager_start(r, &pg, WG_DEFAULT_LIST_LIMIT, false))
@@ -110,13 +110,16 @@ static int sessions_list(wg_req *r)
 	const struct wg_config *cfg = &r->app->config;
 #define SESSIONS_FROM " FROM sessions s JOIN users u ON u.id = s.user_id JOIN grid_nodes g ON g.id = u.scope_node_id" \
 		      " WHERE s.last_seen >= ? AND s.created_at >= ?" \
-		      " AND ((? = 1 AND g.path >= ? AND g.path < ?) OR s.user_id = ?)"
+		      " AND ((? = 1 AND g.path >= ? AND g.path < ?) OR s.user_id = ?) AND (? = '' OR u.username = ?)"
+	/* ?user=<username>: one account's sessions (the admin about to sign it out everywhere). */
+	const char *user = req_query(r, "user");
+	user = user ? user : "";
 	wg_param p[] = { WG_PINT(r->now - cfg->session_idle_seconds), WG_PINT(r->now - cfg->session_absolute_seconds),
-			 WG_PINT(all), WG_PTEXT(lo), WG_PTEXT(hi), WG_PINT(r->user->id),
+			 WG_PINT(all), WG_PTEXT(lo), WG_PTEXT(hi), WG_PINT(r->user->id), WG_PTEXT(user), WG_PTEXT(user),
 			 WG_PINT(pg.cursor), WG_PINT(pg.cursor), WG_PINT(pg.limit + 1) };
 	if (!pager_rows(r, &pg, "SELECT s.id, s.user_id, u.username, u.display_name, u.role, s.address, 0, s.created_at,"
-			" s.last_seen" SESSIONS_FROM " AND (? = 0 OR s.id < ?) ORDER BY s.id DESC LIMIT ?", p, 9, 0, session_item, NULL) &&
-	    !pager_count(r, &pg, SESSIONS_FROM, p, 6, 0))
+			" s.last_seen" SESSIONS_FROM " AND (? = 0 OR s.id < ?) ORDER BY s.id DESC LIMIT ?", p, 11, 0, session_item, NULL) &&
+	    !pager_count(r, &pg, SESSIONS_FROM, p, 8, 0))
 		return pager_reply(r, &pg);
 #undef SESSIONS_FROM
 out:

@@ -1,76 +1,24 @@
-/* What the back office's 字典管理 and 参数设置 show:
- *   GET /api/v1/dictionaries  the value lists the resources accept, with
- *                             their labels (any signed-in account: the
- *                             pages need them to show and type values)
- *   GET /api/v1/parameters    the running server's parameters from
- *                             wangge.conf (SYSTEM): the time zone, sign-in
- *                             lockout, sessions, passwords, two factors,
- *                             audit retention. They are read at start;
- *                             the answer says so, and where to change them.
- *                             Then each module's own settings (how long
- *                             scans are kept), which the program sets.
+/* 参数设置, for the administrator (SYSTEM):
+ *   GET /api/v1/parameters  every parameter the page shows: the value the
+ *                           server runs with, what wangge.conf says, what
+ *                           the page set (kept in the store), whether a
+ *                           change takes effect now or at the next start;
+ *                           then each module's own settings (how long scans
+ *                           are kept), which the program sets
+ *   PUT /api/v1/parameters  {key, value, current_password}: sets one (value
+ *                           null takes it back to wangge.conf); audited
+ *                           with the old and new value
  * Secrets (the database URL, the metrics token) are never listed. */
 #include "core/api/api.h"
 #include "core/app/app.h"
+#include "core/app/params.h"
+#include "core/audit/audit.h"
 #include "core/auth/rbac.h"
 #include "core/lib/err.h"
-#include "core/resource/resource.h"
+#include "core/lib/json.h"
 
-#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-
-static int dictionaries(wg_req *r)
-{
-	json_t *items = resource_dictionaries();
-	if (!items)
-		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
-	return req_reply(r, 200, json_pack("{s:o, s:I}", "items", items, "total", (json_int_t)json_array_size(items)));
-}
-
-enum unit { UNIT_NONE, UNIT_SECONDS, UNIT_DAYS, UNIT_COUNT, UNIT_PER_MINUTE };
-static const char *const unit_names[] = { "", "seconds", "days", "count", "per_minute" };
-
-#define INT_PARAM(key, group, zh, en, unit) \
-	{ #key, group, zh, en, unit, offsetof(struct wg_config, key), 0 }
-#define TEXT_PARAM(key, group, zh, en) \
-	{ #key, group, zh, en, UNIT_NONE, offsetof(struct wg_config, key), sizeof ((struct wg_config *)0)->key }
-
-static const struct parameter {
-	const char *key, *group, *zh, *en;
-	enum unit unit;
-	size_t offset, text_size;   /* text_size 0: an int64_t */
-} parameters[] = {
-	TEXT_PARAM(time_zone, "time", "时区:页面、导出和消息中的时间按此显示", "time zone of every page, export and message"),
-	INT_PARAM(login_fails_per_user, "sign_in", "同一账户连续登录失败达到此次数即锁定", "failed sign-ins that lock an account", UNIT_COUNT),
-	INT_PARAM(login_fails_per_address, "sign_in", "同一地址登录失败达到此次数即拒绝", "failed sign-ins that lock an address", UNIT_COUNT),
-	INT_PARAM(login_window_seconds, "sign_in", "统计登录失败的时间窗口", "window in which failures count", UNIT_SECONDS),
-	INT_PARAM(login_lock_seconds, "sign_in", "锁定时长", "how long a lock lasts", UNIT_SECONDS),
-	INT_PARAM(password_classes, "sign_in", "新密码至少包含的字符类别数(大写、小写、数字、符号)",
-		  "character classes a new password needs (of upper, lower, digits, symbols)", UNIT_COUNT),
-	INT_PARAM(totp_required, "sign_in", "下列角色登录须输入动态验证码(1 是,0 否)", "the roles below sign in with a one-time code (1 yes, 0 no)",
-		  UNIT_NONE),
-	TEXT_PARAM(totp_roles, "sign_in", "须双因素登录的角色", "roles that need two factors"),
-	INT_PARAM(session_idle_seconds, "sessions", "会话空闲超时", "a session ends after this long idle", UNIT_SECONDS),
-	INT_PARAM(session_absolute_seconds, "sessions", "会话最长有效期", "a session ends after this long in any case", UNIT_SECONDS),
-	INT_PARAM(audit_checkpoint_seconds, "audit", "审计链签名检查点的间隔", "how often the audit chain's head is signed", UNIT_SECONDS),
-	INT_PARAM(audit_archive_days, "audit", "审计记录在线保留天数,之后归档(0 为不归档)",
-		  "days audit records stay online before they are archived (0: never)", UNIT_DAYS),
-	TEXT_PARAM(public_url, "public", "居民扫码打开的网址(场所码指向此地址)", "the address residents open (venue QR codes lead there)"),
-	INT_PARAM(public_requests_per_minute, "public", "免登录接口每个地址每分钟的请求上限", "requests a minute from one address to the routes without an account",
-		  UNIT_PER_MINUTE),
-	INT_PARAM(threads, "server", "处理请求的线程数", "threads serving requests", UNIT_COUNT),
-};
-
-static json_t *value_json(const struct wg_config *cfg, const struct parameter *p)
-{
-	const char *at = (const char *)cfg + p->offset;
-	if (p->text_size)
-		return json_string(at);
-	if (p->offset == offsetof(struct wg_config, threads))
-		return json_integer(cfg->threads);
-	return json_integer(*(const int64_t *)(const void *)at);
-}
 
 /* "30 分钟 / 30 min": a duration as a person reads it. */
 static json_t *duration_text(int64_t seconds)
@@ -88,17 +36,25 @@ static json_t *duration_text(int64_t seconds)
 	return json_string("0");
 }
 
-static json_t *value_text(enum unit unit, const json_t *value)
+static json_t *value_text(enum param_unit unit, const json_t *value)
 {
-	if (unit == UNIT_SECONDS)
+	if (unit == PARAM_SECONDS)
 		return duration_text(json_integer_value(value));
-	if (unit == UNIT_DAYS)
+	if (unit == PARAM_DAYS)
 		return duration_text(json_integer_value(value) * 86400);
 	return json_null();
 }
 
+static enum param_unit unit_named(const char *name)
+{
+	for (int u = PARAM_UNIT_NONE; u <= PARAM_PER_MINUTE; u++)
+		if (name && strcmp(params_unit_name((enum param_unit)u), name) == 0)
+			return (enum param_unit)u;
+	return PARAM_UNIT_NONE;
+}
+
 /* One parameter's answer; takes value (NULL: out of memory). */
-static json_t *item_json(const char *key, const char *group, const char *zh, const char *en, enum unit unit,
+static json_t *item_json(const char *key, const char *group, const char *zh, const char *en, enum param_unit unit,
 			 json_t *value, const char *source)
 {
 	json_t *text = value ? value_text(unit, value) : NULL;
@@ -108,26 +64,87 @@ static json_t *item_json(const char *key, const char *group, const char *zh, con
 	}
 	/* "o" takes both references, whether the packing succeeds or not. */
 	return json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:s}", "key", key, "group", group, "value", value,
-			 "value_text", text, "unit", unit_names[unit], "zh", zh, "en", en, "source", source);
+			 "value_text", text, "unit", params_unit_name(unit), "zh", zh, "en", en, "source", source);
 }
 
-static json_t *parameter_json(const struct wg_config *cfg, const struct parameter *p)
+/* What the page set for a parameter, read before the answer is built. */
+struct stored {
+	const struct wg_param_spec *spec;
+	json_t *value;              /* the stored text as the API shows it */
+	int64_t updated_at;
+	char updated_by[96];
+};
+
+static json_t *stored_value(const struct wg_param_spec *p, const char *text)
 {
-	return item_json(p->key, p->group, p->zh, p->en, p->unit, value_json(cfg, p), "wangge.conf");
+	if (p->text_size)
+		return json_string(text);
+	long long v = 0;
+	return sscanf(text, "%lld", &v) == 1 ? json_integer(v) : json_string(text);
 }
 
-static enum unit unit_named(const char *name)
+static int stored_read(wg_req *r, struct stored *out, size_t n)
 {
-	for (size_t i = 0; i < WG_COUNT(unit_names); i++)
-		if (name && strcmp(unit_names[i], name) == 0)
-			return (enum unit)i;
-	return UNIT_NONE;
+	wg_stmt *s;
+	int rc = store_query(r->db, "SELECT p.key, p.value, p.updated_at, COALESCE(u.username, '') FROM parameter_values p"
+				    " LEFT JOIN users u ON u.id = p.updated_by", NULL, 0, &s);
+	if (rc)
+		return rc;
+	while ((rc = stmt_next(s)) == 1) {
+		const struct wg_param_spec *p = params_named(stmt_text(s, 0));
+		size_t i = p ? (size_t)(p - params_at(0)) : n;
+		if (i >= n || !p->editable)
+			continue;
+		out[i].value = stored_value(p, stmt_text(s, 1));
+		out[i].updated_at = stmt_int(s, 2);
+		snprintf(out[i].updated_by, sizeof out[i].updated_by, "%s", stmt_text(s, 3));
+	}
+	stmt_done(s);
+	return rc < 0 ? -rc : 0;
+}
+
+/* Adds what the page needs to change a parameter: whether it may, when it
+ * applies, the range, wangge.conf's value and the page's. */
+static int add_setting(json_t *item, const struct wg_app *app, const struct wg_param_spec *p, const struct stored *st)
+{
+	json_t *running = json_object_get(item, "value");
+	bool pending = st->value && !json_equal(st->value, running);
+	int rc = json_object_set_new(item, "editable", json_boolean(p->editable)) ||
+		 json_object_set_new(item, "applies", json_string(p->live ? "now" : "restart")) ||
+		 json_object_set_new(item, "file_value", params_value_json(&app->file_config, p)) ||
+		 json_object_set_new(item, "stored", st->value ? json_incref(st->value) : json_null()) ||
+		 json_object_set_new(item, "pending", json_boolean(pending));
+	if (!rc && st->value) {
+		if (!pending)
+			rc = json_object_set_new(item, "source", json_string("page"));
+		rc = rc || json_set_time(item, "updated_at", st->updated_at) ||
+		     json_object_set_new(item, "updated_by", json_string(st->updated_by));
+	}
+	int64_t lo, hi;
+	if (!rc && !p->text_size && p->editable && config_int_bounds(p->key, &lo, &hi))
+		rc = json_object_set_new(item, "min", json_integer(lo)) || json_object_set_new(item, "max", json_integer(hi));
+	return rc ? WG_ERR_NOMEM : 0;
+}
+
+static json_t *parameter_json(const struct wg_app *app, const struct wg_param_spec *p, const struct stored *st)
+{
+	json_t *item = item_json(p->key, p->group, p->zh, p->en, p->unit, params_value_json(&app->config, p), "wangge.conf");
+	if (item && add_setting(item, app, p, st)) {
+		json_decref(item);
+		return NULL;
+	}
+	return item;
 }
 
 /* A module's own setting: what the program runs with, not a line of wangge.conf. */
 static json_t *module_parameter_json(const struct wg_module *m, const struct wg_parameter *p)
 {
-	return item_json(p->key, p->group, p->zh, p->en, unit_named(p->unit), json_integer(p->value()), m->name);
+	json_t *item = item_json(p->key, p->group, p->zh, p->en, unit_named(p->unit), json_integer(p->value()), m->name);
+	if (item && (json_object_set_new(item, "editable", json_false()) || json_object_set_new(item, "applies", json_string("program")))) {
+		json_decref(item);
+		return NULL;
+	}
+	return item;
 }
 
 static int append(json_t *items, json_t *item)
@@ -135,30 +152,108 @@ static int append(json_t *items, json_t *item)
 	return !item || json_array_append_new(items, item) ? -1 : 0;
 }
 
+static void stored_free(struct stored *st, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_decref(st[i].value);
+}
+
 static int parameters_list(wg_req *r)
 {
-	json_t *items = json_array();
-	int rc = items ? 0 : -1;
-	for (size_t i = 0; !rc && i < WG_COUNT(parameters); i++)
-		rc = append(items, parameter_json(&r->app->config, &parameters[i]));
+	struct stored st[32] = { { 0 } };
+	size_t n = params_count();
+	if (n > WG_COUNT(st))
+		return req_fail(r, WG_ERR_INTERNAL, NULL, NULL, NULL);
+	int rc = stored_read(r, st, n);
+	json_t *items = rc ? NULL : json_array();
+	rc = rc ? rc : items ? 0 : WG_ERR_NOMEM;
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = append(items, parameter_json(r->app, params_at(i), &st[i])) ? WG_ERR_NOMEM : 0;
 	for (size_t i = 0; !rc && wg_modules[i]; i++)
 		for (size_t k = 0; !rc && k < wg_modules[i]->nparameters; k++)
-			rc = append(items, module_parameter_json(wg_modules[i], &wg_modules[i]->parameters[k]));
+			rc = append(items, module_parameter_json(wg_modules[i], &wg_modules[i]->parameters[k])) ? WG_ERR_NOMEM : 0;
+	stored_free(st, n);
 	if (rc) {
 		json_decref(items);
-		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+		return req_fail(r, rc, NULL, NULL, NULL);
 	}
-	return req_reply(r, 200, json_pack("{s:o, s:I, s:s, s:s}", "items", items, "total", (json_int_t)json_array_size(items),
-					   "source", "wangge.conf", "note",
-					   "修改数据目录中的 wangge.conf 后重启服务生效 / edit wangge.conf in the data directory and restart the server"));
+	return req_reply(r, 200, json_pack("{s:o, s:I, s:s}", "items", items, "total", (json_int_t)json_array_size(items),
+					   "note", "在此修改的参数优先于 wangge.conf;标为“重启后生效”的参数在服务重启后生效 / "
+						   "a value set here wins over wangge.conf; those marked 'restart' take effect "
+						   "when the server starts again"));
+}
+
+/* totp_roles names roles that exist. */
+static int check_roles(wg_req *r, const char *text)
+{
+	char copy[WG_PARAM_TEXT];
+	snprintf(copy, sizeof copy, "%s", text);
+	for (char *save = NULL, *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		if (!rbac_role(w))
+			return req_failf(r, WG_ERR_VALIDATION, "value", "没有名为 %s 的角色", "there is no role named %s", w, w);
+	return 0;
+}
+
+static int write_stored(wg_req *r, const struct wg_param_spec *p, const char *text)
+{
+	if (!text) {
+		wg_param k[] = { WG_PTEXT(p->key) };
+		return store_run(r->db, "DELETE FROM parameter_values WHERE key = ?", k, 1);
+	}
+	wg_param q[] = { WG_PTEXT(p->key), WG_PTEXT(text), WG_PINT(r->now), WG_PINT(r->user->id) };
+	return store_run(r->db, "INSERT INTO parameter_values (key, value, updated_at, updated_by) VALUES (?, ?, ?, ?)"
+				" ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,"
+				" updated_by = excluded.updated_by", q, 4);
+}
+
+static int parameter_set(wg_req *r)
+{
+	static const char *const allowed[] = { "key", "value", "current_password", NULL };
+	if (req_check_body(r, allowed))
+		return r->fail.code;
+	const char *key = json_string_value(json_object_get(r->body, "key"));
+	const struct wg_param_spec *p = params_named(key);
+	json_t *v = json_object_get(r->body, "value");
+	if (!key)
+		return req_fail(r, WG_ERR_REQUIRED, "key", "请指明要修改的参数(key)", "key names the parameter to set");
+	if (!p)
+		return req_failf(r, WG_ERR_VALIDATION, "key", "没有名为 %s 的参数", "there is no parameter named %s", key, key);
+	if (!p->editable)
+		return req_failf(r, WG_ERR_VALIDATION, "key", "参数 %s 只能在 wangge.conf 中修改", "%s is set in wangge.conf only", key, key);
+	if (!v)
+		return req_fail(r, WG_ERR_REQUIRED, "value", "请填写参数值(null 表示恢复为 wangge.conf 的值)",
+				"value is required (null takes the parameter back to wangge.conf)");
+	char text[WG_PARAM_TEXT], zh[160], en[160];
+	if (!json_is_null(v) && !params_check(p, v, text, zh, en, sizeof zh))
+		return req_failf(r, WG_ERR_VALIDATION, "value", "%s(%s)%s", "%s %s", p->zh, key, zh, key, en);
+	if (!json_is_null(v) && strcmp(key, "totp_roles") == 0 && check_roles(r, text))
+		return r->fail.code;
+	int rc = api_confirm_password(r, "current_password");
+	if (rc)
+		return rc;
+	json_t *change = json_pack("{s:s, s:o, s:O}", "key", key, "from", params_value_json(&r->app->config, p), "to", v);
+	rc = change ? write_stored(r, p, json_is_null(v) ? NULL : text) : WG_ERR_NOMEM;
+	if (!rc)
+		rc = audit_req(r, "update", "parameters", 0, "", change);
+	json_decref(change);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	/* Live at once. Should the commit still fail, the next sign-in's
+	 * params_load puts back what the store holds. */
+	params_apply_live(r->app, p, json_is_null(v) ? NULL : text);
+	struct stored st = { .spec = p, .value = json_is_null(v) ? NULL : stored_value(p, text), .updated_at = r->now };
+	snprintf(st.updated_by, sizeof st.updated_by, "%s", r->user->username);
+	json_t *item = parameter_json(r->app, p, &st);
+	json_decref(st.value);
+	return item ? req_reply(r, 200, item) : req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 }
 
 static const struct wg_route settings_routes[] = {
-	{ "GET", "/api/v1/dictionaries", dictionaries,    NULL,          ROUTE_NO_DB, NULL },
-	{ "GET", "/api/v1/parameters",   parameters_list, &right_SYSTEM, ROUTE_NO_DB, NULL },
+	{ "GET", "/api/v1/parameters", parameters_list, &right_SYSTEM, 0, NULL },
+	{ "PUT", "/api/v1/parameters", parameter_set,   &right_SYSTEM, ROUTE_WRITE | ROUTE_JSON, NULL },
 };
 
 const struct wg_module settings_api = {
-	.name = "settings", .zh = "字典与参数", .en = "dictionaries and parameters",
+	.name = "settings", .zh = "参数设置", .en = "parameters",
 	.routes = settings_routes, .nroutes = WG_COUNT(settings_routes),
 };

@@ -68,11 +68,11 @@ static const struct {
 	{ "audit_archive_days", offsetof(struct wg_config, audit_archive_days), 0, 36500 },
 };
 
-static int set_key(struct wg_config *cfg, const char *key, const char *value, int line)
+int config_set(struct wg_config *cfg, const char *key, const char *value, const char *where)
 {
 	if (strcmp(key, "time_zone") == 0) {
 		if (strlen(value) >= sizeof cfg->time_zone || strstr(value, "..") || value[0] == '/')
-			return wg_error("wangge.conf line %d: time_zone must be a zone name such as Asia/Shanghai / 时区应为 Asia/Shanghai 这样的名称", line);
+			return wg_error("%s: time_zone must be a zone name such as Asia/Shanghai / 时区应为 Asia/Shanghai 这样的名称", where);
 		snprintf(cfg->time_zone, sizeof cfg->time_zone, "%s", value);
 		return 0;
 	}
@@ -80,7 +80,7 @@ static int set_key(struct wg_config *cfg, const char *key, const char *value, in
 		size_t n = strlen(value);
 		if (n >= sizeof cfg->public_url || (strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0) ||
 		    strpbrk(value, " \"<>'"))
-			return wg_error("wangge.conf line %d: public_url must be the address residents open, e.g. https://wg.example.gov.cn / public_url 应为居民打开的网址,例如 https://wg.example.gov.cn", line);
+			return wg_error("%s: public_url must be the address residents open, e.g. https://wg.example.gov.cn / public_url 应为居民打开的网址,例如 https://wg.example.gov.cn", where);
 		snprintf(cfg->public_url, sizeof cfg->public_url, "%.*s", (int)(n && value[n - 1] == '/' ? n - 1 : n), value);
 		return 0;
 	}
@@ -88,7 +88,7 @@ static int set_key(struct wg_config *cfg, const char *key, const char *value, in
 		if (strcmp(text_keys[i].key, key) != 0)
 			continue;
 		if (strlen(value) >= text_keys[i].size)
-			return wg_error("wangge.conf line %d: %s is longer than %zu bytes / %s 过长", line, key,
+			return wg_error("%s: %s is longer than %zu bytes / %s 过长", where, key,
 					text_keys[i].size - 1, key);
 		wg_copy_text((char *)cfg + text_keys[i].offset, text_keys[i].size, value);
 		return 0;
@@ -96,7 +96,7 @@ static int set_key(struct wg_config *cfg, const char *key, const char *value, in
 	if (strcmp(key, "threads") == 0) {
 		uint32_t t;
 		if (!wg_parse_u32(value, strlen(value), &t) || t < 1 || t > 64)
-			return wg_error("wangge.conf line %d: threads must be 1 to 64 / 线程数应为 1 到 64", line);
+			return wg_error("%s: threads must be 1 to 64 / 线程数应为 1 到 64", where);
 		cfg->threads = t;
 		return 0;
 	}
@@ -105,16 +105,27 @@ static int set_key(struct wg_config *cfg, const char *key, const char *value, in
 			continue;
 		int64_t v;
 		if (!wg_parse_i64(value, strlen(value), &v) || v < int_keys[i].min || v > int_keys[i].max)
-			return wg_error("wangge.conf line %d: %s must be an integer from %lld to %lld / %s 应为 %lld 到 %lld 的整数",
-					line, key, (long long)int_keys[i].min, (long long)int_keys[i].max,
+			return wg_error("%s: %s must be an integer from %lld to %lld / %s 应为 %lld 到 %lld 的整数",
+					where, key, (long long)int_keys[i].min, (long long)int_keys[i].max,
 					key, (long long)int_keys[i].min, (long long)int_keys[i].max);
 		/* argon2id needs at least 8 KiB; 0 keeps libsodium's interactive default. */
 		if (strcmp(key, "pwhash_mem") == 0 && v > 0 && v < 8192)
-			return wg_error("wangge.conf line %d: pwhash_mem must be 0 or at least 8192 / pwhash_mem 应为 0 或不小于 8192", line);
+			return wg_error("%s: pwhash_mem must be 0 or at least 8192 / pwhash_mem 应为 0 或不小于 8192", where);
 		*(int64_t *)((char *)cfg + int_keys[i].offset) = v;
 		return 0;
 	}
-	return wg_error("wangge.conf line %d: unknown setting '%s' / 未知配置项 %s", line, key, key);
+	return wg_error("%s: unknown setting '%s' / 未知配置项 %s", where, key, key);
+}
+
+bool config_int_bounds(const char *key, int64_t *min, int64_t *max)
+{
+	for (size_t i = 0; i < sizeof int_keys / sizeof int_keys[0]; i++)
+		if (strcmp(int_keys[i].key, key) == 0) {
+			*min = int_keys[i].min;
+			*max = int_keys[i].max;
+			return true;
+		}
+	return false;
 }
 
 static char *trim(char *s)
@@ -146,7 +157,9 @@ int config_load(const char *path, struct wg_config *cfg)
 			break;
 		}
 		*eq = '\0';
-		rc = set_key(cfg, trim(s), trim(eq + 1), n);
+		char where[1100];
+		snprintf(where, sizeof where, "wangge.conf line %d", n);
+		rc = config_set(cfg, trim(s), trim(eq + 1), where);
 	}
 	fclose(f);
 	return rc;
@@ -222,6 +235,7 @@ int app_open(const char *data_dir, struct wg_app **out)
 	rc = config_load(path, &app->config);
 	if (rc)
 		goto fail;
+	app->file_config = app->config;
 	if (threads_override)
 		app->config.threads = threads_override;
 	snprintf(path, sizeof path, "%s/keys/audit.key", data_dir);

@@ -5,6 +5,7 @@
 #include "core/lib/crypt.h"
 #include "core/store/store.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct session_cache;
@@ -40,7 +41,8 @@ struct wg_config {
 
 struct wg_app {
 	char *data_dir;
-	struct wg_config config;
+	struct wg_config config;         /* what the process runs with */
+	struct wg_config file_config;    /* what wangge.conf says (参数设置 shows both) */
 	wg_store *store;
 	struct session_cache *sessions;
 	struct audit_queue *audit;
@@ -58,6 +60,11 @@ int  app_open(const char *data_dir, struct wg_app **out);
 void app_set_threads(unsigned n);
 void app_close(struct wg_app *app);
 int  config_load(const char *path, struct wg_config *cfg);
+/* Sets one key from its text, as a wangge.conf line would; where names the
+ * source in the logged error ("wangge.conf line 3"). */
+int  config_set(struct wg_config *cfg, const char *key, const char *value, const char *where);
+/* The range wangge.conf accepts for an integer key; false for other keys. */
+bool config_int_bounds(const char *key, int64_t *min, int64_t *max);
 void config_defaults(struct wg_config *cfg);
 int  config_write(const char *path, const struct wg_config *cfg);
 

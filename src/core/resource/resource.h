@@ -43,6 +43,9 @@ enum wg_field_type { FT_TEXT, FT_INT, FT_ENUM, FT_REF, FT_BOOL, FT_DATE, FT_TAGS
  *                   reveal right and asks ?reveal=1 (audited as "reveal")
  *   FF_UNIQUE       no two records share the value: 409 naming the one
  *                   that has it (when the caller may see it)
+ *   FF_EXTENSIBLE   FT_ENUM / FT_TAGS: the administrator may add values to
+ *                   the declared ones (字典管理, dict_entries); they are
+ *                   accepted by value or label like the declared ones
  */
 #define FF_REQUIRED    (1u << 0)
 #define FF_READONLY    (1u << 1)
@@ -54,6 +57,7 @@ enum wg_field_type { FT_TEXT, FT_INT, FT_ENUM, FT_REF, FT_BOOL, FT_DATE, FT_TAGS
 #define FF_IMPORT_OPTIONAL (1u << 7)
 #define FF_SECRET      (1u << 8)
 #define FF_UNIQUE      (1u << 9)
+#define FF_EXTENSIBLE  (1u << 10)
 
 struct wg_field {
 	const char *name;              /* JSON key and column name */
@@ -248,8 +252,25 @@ const char *resource_item_columns(const struct wg_resource *res, const wg_conn *
  * statement selected resource_item_columns(). */
 json_t *resource_row_json(wg_req *r, const struct wg_resource *res, wg_stmt *s);
 /* Every value list (FT_ENUM, FT_TAGS) of the declared resources with its
- * labels: [{resource, resource_zh, field, field_zh, kind, values:[{value, label}]}]. */
-json_t *resource_dictionaries(void);
+ * labels: [{resource, resource_zh, field, field_zh, kind, extensible,
+ * values:[{value, label, label_en, builtin, enabled, id, version}]}], the
+ * declared values first, then those added on 字典管理 (when r has a
+ * connection). NULL with r->fail set on failure. */
+json_t *resource_dictionaries(wg_req *r);
+/* A value added to an FF_EXTENSIBLE field, found by its value or its label:
+ * 1 with the stored value in out, 0 when there is none (or r has no
+ * connection: the import's reading thread leaves the value to the import),
+ * -1 with r->fail set on a store error. Disabled values are still accepted:
+ * records that hold one stay editable; pages no longer offer it. */
+#define WG_DICT_VALUE_BYTES 96
+int resource_dict_match(wg_req *r, const struct wg_resource *res, const struct wg_field *f, const char *s, char *out,
+			size_t size);
+/* The labels of the values added to res's fields, for an export to write
+ * what people read: {field: {value: label}}; NULL with r->fail set on failure. */
+json_t *resource_dict_labels(wg_req *r, const struct wg_resource *res);
+/* How many records of res hold value in field f (an added value about to be deleted). */
+int resource_dict_uses(wg_req *r, const struct wg_resource *res, const struct wg_field *f, const char *value,
+		       int64_t *n);
 /* One FF_SECRET value as stored (<name>_enc): decrypted and, unless r->reveal, masked. */
 json_t *resource_secret_json(wg_req *r, const struct wg_field *f, const char *text, size_t n);
 /* ?reveal=1: checks the right (403) and sets r->reveal. */

@@ -14,14 +14,14 @@
 
 /* ---- export ---- */
 
-static const char *enum_label(const struct wg_field *f, const char *value)
+/* added: the labels of the values added on 字典管理, {field: {value: label}}. */
+static const char *enum_label(const struct wg_field *f, const char *value, const json_t *added)
 {
-	if (!f->labels)
-		return value;
-	for (size_t i = 0; f->values[i]; i++)
+	for (size_t i = 0; f->labels && f->values[i]; i++)
 		if (strcmp(f->values[i], value) == 0)
 			return f->labels[i];
-	return value;
+	const char *label = json_string_value(json_object_get(json_object_get(added, f->name), value));
+	return label ? label : value;
 }
 
 static int read_file(const char *path, char **data, size_t *len)
@@ -47,7 +47,7 @@ static int read_file(const char *path, char **data, size_t *len)
 
 /* One exported cell: what a person reads (labels, 是/否, tags joined by 、).
  * Texts made here go into scratch, which lives as long as the row. */
-static const char *cell_text(const struct wg_field *f, json_t *v, char *scratch, size_t size)
+static const char *cell_text(const struct wg_field *f, json_t *v, char *scratch, size_t size, const json_t *added)
 {
 	if (!v || json_is_null(v))
 		return NULL;
@@ -74,7 +74,7 @@ static const char *cell_text(const struct wg_field *f, json_t *v, char *scratch,
 		return scratch;
 	}
 	const char *text = json_string_value(v);
-	return f && f->type == FT_ENUM ? enum_label(f, text) : text;
+	return f && f->type == FT_ENUM ? enum_label(f, text, added) : text;
 }
 
 static int write_rows(wg_req *r, const struct wg_resource *res, struct resource_query *q, struct sheet_writer *w,
@@ -91,10 +91,14 @@ static int write_rows(wg_req *r, const struct wg_resource *res, struct resource_
 		wg_buf_printf(&sql, ", (%s)", conn_dialect(r->db) == WG_POSTGRES ? res->export_columns[i].postgres
 										 : res->export_columns[i].sqlite);
 	wg_buf_printf(&sql, " FROM %s WHERE %s ORDER BY %s, id", res->table, q->where.data, res->path_column);
-	int rc = sql.err ? sql.err : store_query(r->db, sql.data, q->params, q->n, &s);
+	/* Read before the rows: the connection runs one statement at a time. */
+	json_t *added = resource_dict_labels(r, res);
+	int rc = sql.err ? sql.err : !added ? r->fail.code : store_query(r->db, sql.data, q->params, q->n, &s);
 	wg_buf_release(&sql);
-	if (rc)
+	if (rc) {
+		json_decref(added);
 		return rc;
+	}
 	while ((rc = stmt_next(s)) == 1) {
 		json_t *item = resource_row_json(r, res, s);
 		if (!item) {
@@ -102,13 +106,13 @@ static int write_rows(wg_req *r, const struct wg_resource *res, struct resource_
 			break;
 		}
 		size_t n = 0;
-		cells[n] = cell_text(NULL, json_object_get(item, "id"), scratch[n], sizeof scratch[n]);
+		cells[n] = cell_text(NULL, json_object_get(item, "id"), scratch[n], sizeof scratch[n], NULL);
 		n++;
 		for (size_t i = 0; i < res->nfields && n < 63; i++) {
 			const struct wg_field *f = &res->fields[i];
 			if (strcmp(f->name, res->path_column) == 0)
 				continue;
-			cells[n] = cell_text(f, json_object_get(item, f->name), scratch[n], sizeof scratch[n]);
+			cells[n] = cell_text(f, json_object_get(item, f->name), scratch[n], sizeof scratch[n], added);
 			n++;
 		}
 		/* The columns a person reads beside the record (the grid's name …), after the stored ones. */
@@ -123,6 +127,7 @@ static int write_rows(wg_req *r, const struct wg_resource *res, struct resource_
 		(*count)++;
 	}
 	stmt_done(s);
+	json_decref(added);
 	return rc < 0 ? -rc : rc;
 }
 

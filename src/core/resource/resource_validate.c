@@ -52,11 +52,12 @@ static const char *type_en(enum wg_field_type t)
 	}
 }
 
-static int validate_tags(wg_req *r, const struct wg_field *f, json_t *v);
+static int validate_tags(wg_req *r, const struct wg_resource *res, const struct wg_field *f, json_t *v);
 
 static int canonicalise(wg_req *r, const struct wg_field *f, json_t *body, const char *key, const char *s);
 
-static int validate_value(wg_req *r, const struct wg_field *f, json_t *body, const char *key, json_t *v)
+static int validate_value(wg_req *r, const struct wg_resource *res, const struct wg_field *f, json_t *body, const char *key,
+			  json_t *v)
 {
 	const char *name = f->name;
 	if (json_is_null(v)) {
@@ -104,7 +105,7 @@ static int validate_value(wg_req *r, const struct wg_field *f, json_t *body, con
 		break;
 	case FT_TAGS:
 		if (json_is_array(v))
-			return validate_tags(r, f, v);
+			return validate_tags(r, res, f, v);
 		break;
 	case FT_TEXT:
 	case FT_ENUM:
@@ -140,6 +141,14 @@ static int validate_value(wg_req *r, const struct wg_field *f, json_t *body, con
 			for (size_t k = 0; f->labels && f->values[k]; k++)
 				if (strcmp(f->labels[k], s) == 0)
 					return json_object_set_new(body, key, json_string(f->values[k])) ? req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL) : 0;
+			/* A value the administrator added (字典管理), by its value or label. */
+			char added[WG_DICT_VALUE_BYTES];
+			int found = resource_dict_match(r, res, f, s, added, sizeof added);
+			if (found < 0)
+				return r->fail.code;
+			if (found)
+				return strcmp(added, s) == 0 || !json_object_set_new(body, key, json_string(added)) ? 0
+					: req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 			wg_buf zh = WG_BUF_INIT(512), en = WG_BUF_INIT(512);
 			for (size_t k = 0; f->values[k]; k++) {
 				wg_buf_printf(&zh, "%s%s%s%s%s", k ? "、" : "", f->labels ? f->labels[k] : "",
@@ -199,7 +208,7 @@ int resource_validate(wg_req *r, const struct wg_resource *res, json_t *body, bo
 		if (!create && (f->flags & FF_CREATE_ONLY))
 			return req_failf(r, WG_ERR_VALIDATION, key, "字段 %s 创建后不能修改", "field %s cannot be changed after creation",
 					 key, key);
-		if (!checked_ahead(r, f, v) && validate_value(r, f, body, key, v))
+		if (!checked_ahead(r, f, v) && validate_value(r, res, f, body, key, v))
 			return r->fail.code;
 	}
 	if (create) {
@@ -213,7 +222,7 @@ int resource_validate(wg_req *r, const struct wg_resource *res, json_t *body, bo
 	return 0;
 }
 
-static int validate_tags(wg_req *r, const struct wg_field *f, json_t *v)
+static int validate_tags(wg_req *r, const struct wg_resource *res, const struct wg_field *f, json_t *v)
 {
 	size_t i, j;
 	json_t *t, *u;
@@ -228,7 +237,15 @@ static int validate_tags(wg_req *r, const struct wg_field *f, json_t *v)
 		bool known = !f->values;
 		for (const char *const *e = f->values; e && *e; e++)
 			known |= strcmp(*e, s) == 0;
-		if (!known)
+		char added[WG_DICT_VALUE_BYTES];
+		int found = known ? 0 : resource_dict_match(r, res, f, s, added, sizeof added);
+		if (found < 0)
+			return r->fail.code;
+		if (found && strcmp(added, s) != 0 && json_array_set_new(v, i, json_string(added)))
+			return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+		t = json_array_get(v, i);   /* the canonical entry, when it was replaced */
+		s = json_string_value(t);
+		if (!known && !found)
 			return req_failf(r, WG_ERR_VALIDATION, f->name, "%s(%s)中的“%s”不是可选项",
 					 "%s: '%s' is not an accepted value", f->zh, f->name, s, f->name, s);
 		json_array_foreach(v, j, u)
@@ -280,7 +297,7 @@ void resource_prepare_row(wg_req *scratch, const struct wg_resource *res, struct
 		if (!f || (f->flags & FF_READONLY) || a->nchecked == WG_AHEAD_VALUES)
 			continue;
 		/* A failure is left for the import to find again, in its own order. */
-		if (validate_value(scratch, f, a->row, key, v)) {
+		if (validate_value(scratch, res, f, a->row, key, v)) {
 			memset(&scratch->fail, 0, sizeof scratch->fail);
 			continue;
 		}
