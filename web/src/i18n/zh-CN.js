@@ -250,5 +250,13 @@ export default {
     progressOf: '已采 {s} / 常住 {r}', waiting: '等待发送', recorded: '已登记', refused: '被拒绝', cannotList: '您的角色不能查看未采名单,只能看进度',
     last: '上次 {time}', age: '{n} 岁', tasksTile: '今日管控',
   },
+  // The phone's camera scanning (phone/components/CodeScanner.vue) and offline use (phone/worker.js, sw.js).
+  scan: {
+    button: '扫码', title: '扫人员码', starting: '正在打开摄像头…', aim: '把人员码或身份证上的二维码放进框里',
+    torchOn: '打开手电筒', torchOff: '关闭手电筒', switch: '切换摄像头', type: '手动输入',
+  },
+  offline: {
+    lists: '离线:接触者和待定位名单不保存在手机上,联网后自动加载。可以照常记录,修改先保存在本机。',
+  },
   err: { forbidden: '您没有权限访问此页面', notFound: '页面不存在', network: '网络连接失败' },
 };
