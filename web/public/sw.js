@@ -17,7 +17,7 @@
 
 const BUILD = 'dev'/*WG_SW_BUILD*/;
 const FILES = {}/*WG_SW_FILES*/;
-const NET_WAIT_MS = 4000;
+const NET_WAIT_MS = 3000;
 const SHELL = '/index.html';
 
 const scopePath = new URL(self.registration.scope).pathname;
@@ -61,28 +61,34 @@ function within(promise, ms) {
   });
 }
 
+// Stores into this build's cache, unless a newer worker has deleted it meanwhile.
+async function keep(req, res) {
+  if (res.ok && res.type === 'basic' && await caches.has(CACHE)) await (await caches.open(CACHE)).put(req, res);
+}
+async function kept(req) {
+  if (!await caches.has(CACHE)) return undefined;
+  return (await caches.open(CACHE)).match(req, { ignoreVary: true });
+}
+
 async function page(event) {
-  const cache = await caches.open(CACHE);
   const net = (async () => {
     const res = (await event.preloadResponse) || (await fetch(event.request));
     // Every route of the app is the same page: the newest one is kept for offline use.
-    if (res.ok && res.type === 'basic') await cache.put(SHELL, res.clone());
+    await keep(SHELL, res.clone());
     return res;
   })();
   event.waitUntil(net.catch(() => null));
   try {
     return await within(net, NET_WAIT_MS);
   } catch {
-    const kept = await cache.match(SHELL);
-    return kept || net;
+    return (await kept(SHELL)) || net;
   }
 }
 
 async function asset(req) {
-  const cache = await caches.open(CACHE);
-  const kept = await cache.match(req, { ignoreVary: true });
-  if (kept) return kept;
+  const hit = await kept(req);
+  if (hit) return hit;
   const res = await fetch(req);
-  if (res.ok && res.type === 'basic') await cache.put(req, res.clone());
+  await keep(req, res.clone());
   return res;
 }

@@ -26,6 +26,8 @@ export const router = createRouter({ history: createWebHistory(), routes, scroll
 // Opened without a network (the service worker showed the page): the
 // account last signed in on this phone, kept in IndexedDB, until /me answers.
 export const offlineSession = { kept: false };
+// How long a page waits for /me before opening with the kept account.
+const ME_WAIT_MS = 2000;
 let keptMe = null;
 async function openKept() {
   const a = await keptAccount();
@@ -35,25 +37,31 @@ async function openKept() {
   setTimeZone(a.time_zone);
   offlineSession.kept = true;
 }
+// /me answered after all: the kept account gives way to the server's.
+function answered(me) {
+  offlineSession.kept = false;
+  keptMe = me;
+  keepAccount(me);
+  flush();
+}
 // Back online: who is signed in is asked again (a session that ended meanwhile goes to sign-in).
 window.addEventListener('online', () => {
   if (!offlineSession.kept) return;
-  loadMe().then((me) => {
-    if (!me) return;
-    offlineSession.kept = false;
-    keptMe = me;
-    keepAccount(me);
-    flush();
-  }, () => {});
+  loadMe().then((me) => { if (me) answered(me); }, () => {});
 });
 
 router.beforeEach(async (to) => {
   if (to.meta.public) return true;
   if (!session.me) {
     let offline = false;
-    try { await loadMe(); } catch (e) { offline = e.status === 0; }
+    const asked = loadMe().then(() => 'answered', (e) => { offline = e.status === 0; return 'failed'; });
+    // A connection that neither answers nor fails: the phone opens with the kept account meanwhile.
+    const slow = new Promise((resolve) => { setTimeout(() => resolve('slow'), ME_WAIT_MS); });
+    let first = await Promise.race([asked, slow]);
+    if (first === 'slow' && !(await keptAccount())) first = await asked;
     if (session.me) flush();
-    else if (offline) await openKept();
+    else if (offline || first === 'slow') await openKept();
+    if (first === 'slow') asked.then(() => { if (session.me && session.me !== keptMe && offlineSession.kept) answered(session.me); });
   }
   // Signed in (here, or on the sign-in page): kept for opening the app offline.
   if (session.me && !offlineSession.kept && session.me !== keptMe) {

@@ -1,6 +1,6 @@
 // Reads a QR code off the camera's picture: the browser's BarcodeDetector
 // where it has one that knows QR codes (Android's Chrome, Safari), else the
-// jsQR package, loaded only now (≈ 45 KB gzip, never with the first page).
+// jsQR package, loaded only now (≈ 46 KB gzip, never with the first page).
 let made = null;
 
 async function native() {
