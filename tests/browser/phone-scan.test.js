@@ -81,7 +81,10 @@ after(async () => {
 });
 
 test('what a scanned code may be: a person code, a person id or an ID number, as the sampling API reads it', async () => {
-  const { personCode } = await import('../../web/src/phone/scan/code.js');
+  // The page's own module, as an .mjs (the repository's package.json is not an ES module one).
+  const mjs = path.join(dir, 'code.mjs');
+  fs.copyFileSync(path.join(h.ROOT, 'web/src/phone/scan/code.js'), mjs);
+  const { personCode } = await import(mjs);
   assert.equal(personCode('WG-PERSON:12'), 'WG-PERSON:12');
   assert.equal(personCode(' WG-PERSON:12\n'), 'WG-PERSON:12');
   assert.equal(personCode('12'), '12');
@@ -173,6 +176,37 @@ test('a camera refused: said in Chinese and English, the code typed instead', as
   assert.match(await page.locator('[data-test=m-recent-recorded]').innerText(), /吴海燕/);
   const left = await call('GET', '/api/v1/nat-rounds/1/unsampled?limit=100', undefined, gridworker);
   assert.ok(!left.items.some((x) => x.person_id === P['吴海燕'].id));
+  assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test('no camera, or a browser that cannot use one here: said in Chinese and English', async () => {
+  const ctx = await h.context(browser, { phone: true });
+  await h.signInApi(ctx, srv.base, 'gridworker');
+  const page = await ctx.newPage();
+  const errors = h.watchErrors(page);
+  await page.goto(`${srv.base}/m/nat/1`);
+  await page.locator('[data-test=m-nat-progress]').waitFor();
+  const cases = [
+    // A phone whose camera is missing (or disabled by a policy): the browser finds no device.
+    ['absent', () => { navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Requested device not found', 'NotFoundError')); },
+      /没有找到可用的摄像头[\s\S]*No camera was found/],
+    // Another app holds it.
+    ['busy', () => { navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Could not start video source', 'NotReadableError')); },
+      /摄像头正被其他应用使用[\s\S]*in use by another app/],
+    // A page opened over plain HTTP from another machine: browsers give it no mediaDevices.
+    ['insecure', () => { Object.defineProperty(navigator, 'mediaDevices', { value: undefined }); },
+      /不是 HTTPS[\s\S]*not HTTPS/],
+  ];
+  for (const [name, fn, said] of cases) {
+    await page.evaluate(fn);
+    await page.click('[data-test=m-scan]');
+    const msg = page.locator('[data-test=m-scan-msg]');
+    await msg.filter({ hasText: said }).waitFor();
+    assert.match(await msg.innerText(), said, name);
+    await page.click('[data-test=m-scan-close]');
+    await page.locator('[data-test=m-scanner]').waitFor({ state: 'detached' });
+  }
   assert.deepEqual(errors, []);
   await ctx.close();
 });
