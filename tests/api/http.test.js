@@ -176,6 +176,12 @@ test('the UI\'s files go out gzipped to those who take it, hashed assets cached 
   assert.equal(js.headers['cache-control'], 'public, max-age=31536000, immutable');
   assert.match(js.headers['content-type'], /^text\/javascript/);
   assert.deepEqual(zlib.gunzipSync(js.body), fs.readFileSync(path.join(dist, 'assets', asset)));
+  // The service worker (not hashed: its content names the build) is asked for again, like the page.
+  const sw = await getRaw('/sw.js', { 'Accept-Encoding': 'gzip' });
+  assert.equal(sw.status, 200);
+  assert.equal(sw.headers['cache-control'], 'no-cache');
+  assert.match(sw.headers['content-type'], /^text\/javascript/);
+  assert.deepEqual(zlib.gunzipSync(sw.body), fs.readFileSync(path.join(dist, 'sw.js')));
 });
 
 test('unknown API paths are 404 no_route; known paths with a wrong method are 405', async () => {

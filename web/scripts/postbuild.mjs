@@ -1,7 +1,11 @@
 // After `vite build`: writes into dist/index.html which chunks (JS and CSS)
 // each app needs, so the boot script can fetch them in parallel with the
 // entry, then writes a gzip copy (level 9) next to every .js, .css, .svg and
-// .html for the server to send to clients that accept gzip.
+// .html for the server to send to clients that accept gzip. It also writes
+// into dist/sw.js (the service worker, web/public/sw.js) the files the phone
+// app and the door page keep for offline use and a build id, which names
+// the worker's cache (a new build, a new cache; the old one is deleted).
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -51,6 +55,29 @@ if (html.length === before) throw new Error('postbuild: the entry script tag was
 html = html.replace(/<link rel="modulepreload" crossorigin href="[^"]*">\s*/g, '');
 
 fs.writeFileSync(indexPath, html);
+
+// Everything an app may load, lazily loaded pages included: the service worker keeps it.
+function reach(key, seen = new Set(), files = []) {
+  const m = manifest[key];
+  if (!m || seen.has(key)) return files;
+  seen.add(key);
+  files.push('/' + m.file);
+  for (const c of m.css || []) files.push('/' + c);
+  for (const a of m.assets || []) files.push('/' + a);
+  for (const i of [...(m.imports || []), ...(m.dynamicImports || [])]) reach(i, seen, files);
+  return files;
+}
+const offline = {};
+for (const key of entry.dynamicImports || []) {
+  const app = appOf(key);
+  if (app === 'phone' || app === 'door') offline[app] = [...new Set(reach(key))].sort();
+}
+const swPath = path.join(dist, 'sw.js');
+let sw = fs.readFileSync(swPath, 'utf8');
+if (!sw.includes("'dev'/*WG_SW_BUILD*/") || !sw.includes('{}/*WG_SW_FILES*/')) throw new Error('postbuild: sw.js lacks its markers');
+const build = crypto.createHash('sha256').update(JSON.stringify(offline)).update(html).update(sw).digest('hex').slice(0, 16);
+sw = sw.replace("'dev'/*WG_SW_BUILD*/", JSON.stringify(build)).replace('{}/*WG_SW_FILES*/', JSON.stringify(offline));
+fs.writeFileSync(swPath, sw);
 fs.rmSync(path.join(dist, '.vite'), { recursive: true, force: true });
 
 let n = 0;
@@ -64,4 +91,4 @@ let n = 0;
     }
   }
 })(dist);
-console.log(`postbuild: chunk map for ${Object.keys(map).join(', ')}; ${n} files gzipped`);
+console.log(`postbuild: chunk map for ${Object.keys(map).join(', ')}; service worker build ${build} (phone ${offline.phone.length} files, door ${offline.door.length}); ${n} files gzipped`);

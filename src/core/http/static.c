@@ -53,10 +53,11 @@ static bool accepts_gzip(const wg_req *r)
 }
 
 /* Hashed asset names never change content: a year, immutable. The page itself
- * (and the client-route fallback) is asked for again so a new build is seen. */
+ * (and the client-route fallback) is asked for again so a new build is seen,
+ * and so is the service worker, whose file names each build's offline cache. */
 static const char *cache_control(const char *url, bool app_page)
 {
-	if (app_page || strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
+	if (app_page || strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0 || strcmp(url, "/sw.js") == 0)
 		return "no-cache";
 	if (strncmp(url, "/assets/", 8) == 0)
 		return "public, max-age=31536000, immutable";

@@ -175,4 +175,11 @@ function head(venue) {
   return frag;
 }
 
-start();
+// Offline use (web/public/sw.js, scope /v/): once the page is usable, so the
+// worker's download never slows the first visit; a later visit with a bad
+// network still opens the page, which then offers to retry.
+start().finally(() => {
+  if (import.meta.env.PROD && 'serviceWorker' in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register('/sw.js', { scope: '/v/', updateViaCache: 'none' }).catch(() => {});
+  }
+});

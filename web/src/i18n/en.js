@@ -300,5 +300,13 @@ export default {
     existing: 'Open the active record #{id} of this person ({category}, since {start})',
   },
   ctlImport: { checking: 'Checking… {n} rows read' },
+  // The phone's camera scanning (phone/components/CodeScanner.vue) and offline use (phone/worker.js, sw.js).
+  scan: {
+    button: 'Scan', title: 'Scan a person code', starting: 'Opening the camera…', aim: 'Hold the person code or the ID card’s QR code inside the frame',
+    torchOn: 'Torch on', torchOff: 'Torch off', switch: 'Switch camera', type: 'Type instead',
+  },
+  offline: {
+    lists: 'Offline: the contact and to-locate lists are not kept on the phone; they load when the network returns. Changes are kept on the phone meanwhile.',
+  },
   err: { forbidden: 'You may not open this page', notFound: 'Page not found', network: 'Network error' },
 };

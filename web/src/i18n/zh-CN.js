@@ -300,5 +300,13 @@ export default {
     existing: '打开此人正在执行的管控记录 #{id}({category},{start} 开始)',
   },
   ctlImport: { checking: '正在检查…已读 {n} 行' },
+  // The phone's camera scanning (phone/components/CodeScanner.vue) and offline use (phone/worker.js, sw.js).
+  scan: {
+    button: '扫码', title: '扫人员码', starting: '正在打开摄像头…', aim: '把人员码或身份证上的二维码放进框里',
+    torchOn: '打开手电筒', torchOff: '关闭手电筒', switch: '切换摄像头', type: '手动输入',
+  },
+  offline: {
+    lists: '离线:接触者和待定位名单不保存在手机上,联网后自动加载。可以照常记录,修改先保存在本机。',
+  },
   err: { forbidden: '您没有权限访问此页面', notFound: '页面不存在', network: '网络连接失败' },
 };

@@ -10,13 +10,19 @@ import { session } from '../lib/session.js';
 
 const DB = 'wangge-phone';
 const STORE = 'outbox';
+// The signed-in account (name, rights, scope, time zone: never a resident's
+// data), so the app opens offline as that person and sends their writes.
+const KEPT = 'kept';
 let dbp = null;
 
 function db() {
   if (!dbp) {
     dbp = new Promise((resolve, reject) => {
-      const r = indexedDB.open(DB, 1);
-      r.onupgradeneeded = () => r.result.createObjectStore(STORE, { keyPath: 'key' });
+      const r = indexedDB.open(DB, 2);
+      r.onupgradeneeded = () => {
+        if (!r.result.objectStoreNames.contains(STORE)) r.result.createObjectStore(STORE, { keyPath: 'key' });
+        if (!r.result.objectStoreNames.contains(KEPT)) r.result.createObjectStore(KEPT);
+      };
       r.onsuccess = () => resolve(r.result);
       r.onerror = () => reject(r.error);
     });
@@ -24,11 +30,11 @@ function db() {
   return dbp;
 }
 
-async function tx(mode, fn) {
+async function tx(mode, fn, name = STORE) {
   const d = await db();
   return new Promise((resolve, reject) => {
-    const t = d.transaction(STORE, mode);
-    const req = fn(t.objectStore(STORE));
+    const t = d.transaction(name, mode);
+    const req = fn(t.objectStore(name));
     t.oncomplete = () => resolve(req && req.result);
     t.onerror = () => reject(t.error);
     t.onabort = () => reject(t.error);
@@ -38,6 +44,22 @@ async function tx(mode, fn) {
 const all = () => tx('readonly', (s) => s.getAll());
 const put = (item) => tx('readwrite', (s) => s.put(item));
 const remove = (key) => tx('readwrite', (s) => s.delete(key));
+
+const ACCOUNT_FIELDS = ['id', 'username', 'display_name', 'role', 'role_zh', 'scope_node_id', 'scope_path', 'scope_name', 'rights', 'time_zone', 'totp_enrollment_required'];
+/** Keeps who is signed in (GET /me, the account's own fields) for opening the app offline. */
+export function keepAccount(me) {
+  const a = {};
+  for (const f of ACCOUNT_FIELDS) if (me[f] !== undefined) a[f] = me[f];
+  return tx('readwrite', (s) => s.put(JSON.parse(JSON.stringify(a)), 'account'), KEPT).catch(() => {});
+}
+/** The account kept by keepAccount, or null. */
+export function keptAccount() {
+  return tx('readonly', (s) => s.get('account'), KEPT).then((a) => a || null, () => null);
+}
+/** On signing out, or when the server says the session is over. */
+export function forgetAccount() {
+  return tx('readwrite', (s) => s.delete('account'), KEPT).catch(() => {});
+}
 
 export const outbox = reactive({ items: [], pending: 0, failed: 0, loaded: false, online: navigator.onLine, sending: false });
 const listeners = new Set();

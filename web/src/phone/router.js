@@ -1,7 +1,8 @@
 import { createRouter, createWebHistory } from 'vue-router';
 import { session, loadMe, can } from '../lib/session.js';
 import { onUnauthorized } from '../lib/api.js';
-import { flush } from './outbox.js';
+import { setTimeZone } from '../lib/time.js';
+import { flush, keepAccount, keptAccount, forgetAccount } from './outbox.js';
 import TasksPage from './pages/TasksPage.vue';
 
 const routes = [
@@ -22,11 +23,50 @@ const routes = [
 // A new page opens at its top; back and forward return to where the person was.
 export const router = createRouter({ history: createWebHistory(), routes, scrollBehavior: (to, from, saved) => saved || (to.path === from.path ? false : { top: 0 }) });
 
+// Opened without a network (the service worker showed the page): the
+// account last signed in on this phone, kept in IndexedDB, until /me answers.
+export const offlineSession = { kept: false };
+// How long a page waits for /me before opening with the kept account.
+const ME_WAIT_MS = 2000;
+let keptMe = null;
+async function openKept() {
+  const a = await keptAccount();
+  if (!a) return;
+  session.me = a;
+  session.scopeName = a.scope_name || a.scope_path;
+  setTimeZone(a.time_zone);
+  offlineSession.kept = true;
+}
+// /me answered after all: the kept account gives way to the server's.
+function answered(me) {
+  offlineSession.kept = false;
+  keptMe = me;
+  keepAccount(me);
+  flush();
+}
+// Back online: who is signed in is asked again (a session that ended meanwhile goes to sign-in).
+window.addEventListener('online', () => {
+  if (!offlineSession.kept) return;
+  loadMe().then((me) => { if (me) answered(me); }, () => {});
+});
+
 router.beforeEach(async (to) => {
   if (to.meta.public) return true;
   if (!session.me) {
-    try { await loadMe(); } catch { /* offline: the page says so */ }
+    let offline = false;
+    const asked = loadMe().then(() => 'answered', (e) => { offline = e.status === 0; return 'failed'; });
+    // A connection that neither answers nor fails: the phone opens with the kept account meanwhile.
+    const slow = new Promise((resolve) => { setTimeout(() => resolve('slow'), ME_WAIT_MS); });
+    let first = await Promise.race([asked, slow]);
+    if (first === 'slow' && !(await keptAccount())) first = await asked;
     if (session.me) flush();
+    else if (offline || first === 'slow') await openKept();
+    if (first === 'slow') asked.then(() => { if (session.me && session.me !== keptMe && offlineSession.kept) answered(session.me); });
+  }
+  // Signed in (here, or on the sign-in page): kept for opening the app offline.
+  if (session.me && !offlineSession.kept && session.me !== keptMe) {
+    keptMe = session.me;
+    keepAccount(session.me);
   }
   if (!session.me && navigator.onLine) return { path: '/m/login', query: { next: to.fullPath } };
   // Two factors to set up before anything else: the (desktop) set-up page, usable on a phone.
@@ -45,6 +85,8 @@ router.beforeEach(async (to) => {
 onUnauthorized(() => {
   const was = session.me;
   session.me = null;
+  offlineSession.kept = false;
+  forgetAccount();
   const cur = router.currentRoute.value;
   if (!cur.meta.public) router.replace({ path: '/m/login', query: { ...(was ? { expired: '1' } : {}), next: cur.fullPath } });
 });
