@@ -192,6 +192,10 @@ test('字典管理: a county tag added to 重点人群 is picked for a person; h
   await c.page.click(`[data-test=person-edit-${person.id}]`);
   const held = c.page.locator('.el-select', { has: c.page.locator('#p-tags') });
   await held.locator('.el-tag', { hasText: '外来务工人员' }).waitFor();
+  await held.locator('.el-select__wrapper').click();
+  await c.page.locator('.el-select-dropdown__item:visible', { hasText: '外来务工人员' }).waitFor();
+  assert.ok((await offered(c.page)).includes('外来务工人员 (已停用)'), 'the held tag is offered, marked disabled');
+  await c.page.keyboard.press('Escape');
   await c.page.click('[data-test=p-save]');
   await c.page.locator('.el-dialog').waitFor({ state: 'detached' });
   assert.deepEqual((await srv.api('GET', `/api/v1/persons/${person.id}`, { token: admin })).json.tags, ['外来务工人员'], 'kept when the person is saved');
