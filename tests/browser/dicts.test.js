@@ -136,46 +136,46 @@ test('字典管理: a county tag added to 重点人群 is picked for a person; h
   assert.match(await valueItem.locator('.el-form-item__error').innerText(), /“低保对象”已是/);
   await a.page.mouse.move(0, 0);
   await h.shot(a.page, 'admin-dicts-add');
-  await a.page.fill('#de-value', '外来务工人员');
-  await a.page.fill('#de-label-en', 'migrant worker');
+  await a.page.fill('#de-value', '快递骑手');
+  await a.page.fill('#de-label-en', 'courier');
   await dialog.locator('[data-test=de-save]').click();
   await dialog.waitFor({ state: 'detached' });
-  const row = card.locator('[data-test=dict-value][data-value=外来务工人员]');
+  const row = card.locator('[data-test=dict-value][data-value=快递骑手]');
   await row.waitFor();
-  assert.match(await row.innerText(), /外来务工人员[\s\S]*migrant worker[\s\S]*自定义/);
+  assert.match(await row.innerText(), /快递骑手[\s\S]*courier[\s\S]*自定义/);
   assert.equal(await row.locator('[data-test=dict-edit]').count(), 1);
   const entry = (await srv.api('GET', '/api/v1/dictionaries', { token: admin })).json.items
-    .find((d) => d.resource === 'persons' && d.field === 'tags').values.find((v) => v.value === '外来务工人员');
-  assert.deepEqual([entry.builtin, entry.enabled, entry.label_en], [false, true, 'migrant worker']);
+    .find((d) => d.resource === 'persons' && d.field === 'tags').values.find((v) => v.value === '快递骑手');
+  assert.deepEqual([entry.builtin, entry.enabled, entry.label_en], [false, true, 'courier']);
   // The households' list is their own: the person's new tag is not one of theirs.
-  assert.equal(await a.page.locator('[data-test=dict-households-tags] [data-value=外来务工人员]').count(), 0);
+  assert.equal(await a.page.locator('[data-test=dict-households-tags] [data-value=快递骑手]').count(), 0);
 
   // The command centre picks it for a new person, who is listed with it.
   const c = await gridPage();
   await c.page.click('[data-test=person-add]');
   await c.page.fill('#p-name', '简怡');
-  await h.pickOption(c.page, '#p-tags', '外来务工人员');
+  await h.pickOption(c.page, '#p-tags', '快递骑手');
   await c.page.keyboard.press('Escape');
   await c.page.click('[data-test=p-save]');
   const personRow = c.page.locator('[data-test=person-table] .el-table__body tr', { hasText: '简怡' });
   await personRow.waitFor();
-  assert.match(await personRow.innerText(), /外来务工人员/);
+  assert.match(await personRow.innerText(), /快递骑手/);
   const person = (await srv.api('GET', `/api/v1/persons?q=${encodeURIComponent('简怡')}`, { token: admin })).json.items[0];
-  assert.deepEqual(person.tags, ['外来务工人员']);
+  assert.deepEqual(person.tags, ['快递骑手']);
 
   // Held by a record: the delete is refused with the count, and the refusal offers to disable it instead.
   await row.locator('[data-test=dict-delete]').click();
-  await a.page.locator('.el-message-box', { hasText: '外来务工人员' }).locator('.el-button--primary').click();
+  await a.page.locator('.el-message-box', { hasText: '快递骑手' }).locator('.el-button--primary').click();
   const refusal = a.page.locator('.el-message-box', { hasText: '不能删除' });
   await refusal.waitFor();
-  assert.match(await refusal.innerText(), /有 1 条记录使用“外来务工人员”,不能删除;可改为停用/);
+  assert.match(await refusal.innerText(), /有 1 条记录使用“快递骑手”,不能删除;可改为停用/);
   await a.page.mouse.move(0, 0);
   await h.shot(a.page, 'admin-dicts-refused');
   await refusal.locator('.el-button--primary', { hasText: '停用' }).click();
   await row.locator('[data-test=dict-off]').waitFor();
   assert.equal(await row.evaluate((e) => e.classList.contains('is-off')), true, 'shown greyed');
   assert.equal((await row.locator('[data-test=dict-toggle]').innerText()).trim(), '启用');
-  assert.equal((await srv.api('GET', `/api/v1/persons/${person.id}`, { token: admin })).json.tags[0], '外来务工人员');
+  assert.equal((await srv.api('GET', `/api/v1/persons/${person.id}`, { token: admin })).json.tags[0], '快递骑手');
 
   // Disabled: gone from a new person's picker (the page read again), still on the person who holds it.
   await c.page.goto(`${srv.base}/grid`);
@@ -186,19 +186,19 @@ test('字典管理: a county tag added to 重点人群 is picked for a person; h
   await c.page.click('[data-test=person-add]');
   await c.page.locator('.el-select', { has: c.page.locator('#p-tags') }).locator('.el-select__wrapper').click();
   await c.page.locator('.el-select-dropdown__item:visible', { hasText: '低保对象' }).waitFor();
-  assert.ok(!(await offered(c.page)).includes('外来务工人员'), 'a disabled tag is not offered');
+  assert.ok(!(await offered(c.page)).includes('快递骑手'), 'a disabled tag is not offered');
   await c.page.keyboard.press('Escape');
   await c.page.locator('.el-dialog__headerbtn').click();
   await c.page.click(`[data-test=person-edit-${person.id}]`);
   const held = c.page.locator('.el-select', { has: c.page.locator('#p-tags') });
-  await held.locator('.el-tag', { hasText: '外来务工人员' }).waitFor();
+  await held.locator('.el-tag', { hasText: '快递骑手' }).waitFor();
   await held.locator('.el-select__wrapper').click();
-  await c.page.locator('.el-select-dropdown__item:visible', { hasText: '外来务工人员' }).waitFor();
-  assert.ok((await offered(c.page)).includes('外来务工人员 (已停用)'), 'the held tag is offered, marked disabled');
+  await c.page.locator('.el-select-dropdown__item:visible', { hasText: '快递骑手' }).waitFor();
+  assert.ok((await offered(c.page)).includes('快递骑手 (已停用)'), 'the held tag is offered, marked disabled');
   await c.page.keyboard.press('Escape');
   await c.page.click('[data-test=p-save]');
   await c.page.locator('.el-dialog').waitFor({ state: 'detached' });
-  assert.deepEqual((await srv.api('GET', `/api/v1/persons/${person.id}`, { token: admin })).json.tags, ['外来务工人员'], 'kept when the person is saved');
+  assert.deepEqual((await srv.api('GET', `/api/v1/persons/${person.id}`, { token: admin })).json.tags, ['快递骑手'], 'kept when the person is saved');
 
   assert.deepEqual([a.errors, c.errors], [[], []]);
   await a.ctx.close();
@@ -257,7 +257,7 @@ test('字典管理: a kind of venue added with its English name is used in 场�
   // 字典管理 with the county's own values: marked 自定义, a disabled one greyed.
   await a.page.reload();
   await card.locator('[data-test=dict-value][data-value=vaccination]').waitFor();
-  const off = a.page.locator('[data-test=dict-persons-tags] [data-value=外来务工人员]');
+  const off = a.page.locator('[data-test=dict-persons-tags] [data-value=快递骑手]');
   assert.match(await off.innerText(), /已停用/);
   await off.scrollIntoViewIfNeeded();
   await a.page.mouse.move(0, 0);
