@@ -163,6 +163,18 @@ test('字典管理: a county tag added to 重点人群 is picked for a person; h
   const person = (await srv.api('GET', `/api/v1/persons?q=${encodeURIComponent('简怡')}`, { token: admin })).json.items[0];
   assert.deepEqual(person.tags, ['快递骑手']);
 
+  // A household's tags are their own list: its own added tag is offered there, the persons' one is not.
+  const own = await srv.api('POST', '/api/v1/dictionaries/entries', { token: admin, body: { resource: 'households', field: 'tags', value: '出租户' } });
+  assert.equal(own.status, 201, own.text);
+  await c.page.reload();
+  await c.page.getByRole('tab', { name: '户', exact: true }).click();
+  await c.page.click('[data-test=household-add]');
+  await c.page.locator('.el-select', { has: c.page.locator('#h-tags') }).locator('.el-select__wrapper').click();
+  await c.page.locator('.el-select-dropdown__item:visible', { hasText: '出租户' }).waitFor();
+  assert.ok(!(await offered(c.page)).includes('快递骑手'));
+  await c.page.keyboard.press('Escape');
+  await c.page.locator('.el-dialog__headerbtn').click();
+
   // Held by a record: the delete is refused with the count, and the refusal offers to disable it instead.
   await row.locator('[data-test=dict-delete]').click();
   await a.page.locator('.el-message-box', { hasText: '快递骑手' }).locator('.el-button--primary').click();
@@ -228,7 +240,19 @@ test('字典管理: a kind of venue added with its English name is used in 场�
   await row.locator('[data-test=dict-label]', { hasText: '疫苗接种点' }).waitFor();
 
   const c = await user('command');
+  // Without the dictionary (its request fails) the form offers the built-in kinds.
+  await c.page.route('**/api/v1/dictionaries', (r) => r.abort());
   await c.page.goto(`${srv.base}/tracing/venues`);
+  await c.page.click('[data-test=venue-add]');
+  await c.page.locator('.el-select', { has: c.page.locator('#vf-kind') }).locator('.el-select__wrapper').click();
+  await c.page.locator('.el-select-dropdown__item:visible', { hasText: '商超' }).waitFor();
+  const fixed = await offered(c.page);
+  assert.equal(fixed.length, 12);
+  assert.ok(!fixed.includes('疫苗接种点'));
+  await c.page.keyboard.press('Escape');
+  await c.page.unroute('**/api/v1/dictionaries');
+  // With it: the enabled kinds, the added one among them.
+  await c.page.reload();
   await c.page.click('[data-test=venue-add]');
   await h.pickOption(c.page, '#vf-grid', '第1网格', { type: '第1网格' });
   await c.page.fill('#vf-name', '阜城镇卫生院接种点');
@@ -410,7 +434,7 @@ test('参数设置: a parameter changed with the password (a wrong one is said a
   await ctx.close();
 });
 
-test('another role: neither page in its menu; the parameters opened by address show the server\'s refusal', async () => {
+test('another role: neither page in its menu; the parameters opened by address show the server\'s refusal, the dictionaries only to read', async () => {
   const { ctx, page, errors } = await user('command');
   await page.goto(`${srv.base}/admin/users`);
   const menu = page.locator('nav.wg-side');
@@ -429,6 +453,15 @@ test('another role: neither page in its menu; the parameters opened by address s
   await h.shot(page, 'params-refused');
   await refused.getByRole('button', { name: '返回' }).click();
   await page.waitForURL((u) => !/\/admin\/params/.test(u.pathname));
+  // 字典管理 opened by address: the lists to read, the county's own values marked, nothing to change.
+  const own = await srv.api('POST', '/api/v1/dictionaries/entries', { token: admin, body: { resource: 'venues', field: 'kind', value: 'nucleic', label: '核酸采样点' } });
+  assert.equal(own.status, 201, own.text);
+  await page.goto(`${srv.base}/admin/dicts`);
+  const row = page.locator('[data-test=dict-venues-kind] [data-value=nucleic]');
+  await row.waitFor();
+  assert.match(await row.innerText(), /核酸采样点[\s\S]*自定义/);
+  assert.match(await page.locator('[data-test=dicts-shipped]').innerText(), /由系统管理员维护/);
+  assert.equal(await page.locator('[data-test=dict-add], [data-test=dict-edit], [data-test=dict-toggle], [data-test=dict-delete]').count(), 0);
   assert.deepEqual(errors, []);
   await ctx.close();
 });
