@@ -3,6 +3,8 @@ export const KINDS = ['province', 'city', 'county', 'street', 'town', 'community
 export const LEVEL = { province: 1, city: 2, county: 3, street: 4, town: 4, community: 5, village: 5, grid: 6, building: 7 };
 export const RESIDENCE = ['resident', 'migrant', 'away', 'returned'];
 export const GENDER = ['male', 'female'];
+// The built-in kinds of venue and tags; the pickers offer the dictionary's enabled values
+// (lib/dicts.js, which adds the county's own) and fall back to these when it cannot be read.
 export const VENUE_KINDS = ['market', 'restaurant', 'pharmacy', 'school', 'hospital', 'transit', 'office', 'hotel', 'entertainment', 'religious', 'checkpoint', 'other'];
 export const PRESETS = ['v9', 'v8', 'twenty'];
 export const CONTACT_KINDS = ['close', 'secondary', 'companion'];
