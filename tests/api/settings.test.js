@@ -116,6 +116,11 @@ test('dictionaries: a tag added to the key groups (重点人群) is taken by per
   const made = await srv.api('POST', '/api/v1/dictionaries/entries', { token: admin, body: { resource: 'persons', field: 'tags', value: '外来务工人员' } });
   assert.equal(made.status, 201, made.text);
   assert.equal(made.json.label, '外来务工人员');
+  // A tag is its own name: records store and pages show the word.
+  expectError(await srv.api('POST', '/api/v1/dictionaries/entries', { token: admin, body: { resource: 'households', field: 'tags', value: '租户', label: '出租户' } }),
+    422, 'validation_failed', 'label');
+  expectError(await srv.api('PATCH', `/api/v1/dictionaries/entries/${made.json.id}`, { token: admin, body: { label: '务工人员' } }),
+    422, 'validation_failed', 'label');
   const p = await srv.api('POST', '/api/v1/persons', { token: community, body: { grid_id: DEMO.grid, name: '简怡', tags: ['慢性病', '外来务工人员'] } });
   assert.equal(p.status, 201, p.text);
   assert.deepEqual(p.json.tags, ['慢性病', '外来务工人员']);
@@ -156,7 +161,8 @@ test('parameters: set on the page, checked, audited, live or at the next start',
   // At the next start: the zone waits, shown as pending.
   const tz = await put({ key: 'time_zone', value: 'Asia/Urumqi', current_password: ADMIN_PASSWORD });
   assert.equal(tz.status, 200, tz.text);
-  assert.deepEqual([tz.json.value, tz.json.stored, tz.json.pending, tz.json.applies], ['Asia/Shanghai', 'Asia/Urumqi', true, 'restart']);
+  assert.deepEqual([tz.json.value, tz.json.stored, tz.json.pending, tz.json.applies, tz.json.source],
+    ['Asia/Shanghai', 'Asia/Urumqi', true, 'restart', 'wangge.conf']);
   const audit = await srv.api('GET', '/api/v1/audit?resource=parameters', { token: auditor });
   assert.equal(audit.json.items.length, 2);
 
@@ -168,6 +174,9 @@ test('parameters: set on the page, checked, audited, live or at the next start',
     ['Asia/Urumqi', 'page', false, 'Asia/Shanghai']);
   assert.equal(by.login_fails_per_user.value, 2);
   assert.match(by.login_fails_per_user.updated_at_text, /\+06:00$/, 'times are shown in the zone set on the page');
+  // Another zone set while this one runs: the running one still comes from the page.
+  const next = await put({ key: 'time_zone', value: 'Asia/Shanghai', current_password: ADMIN_PASSWORD });
+  assert.deepEqual([next.json.value, next.json.source, next.json.pending], ['Asia/Urumqi', 'page', true]);
 
   // Taken back: wangge.conf's value again, at once for a live one.
   const back = await put({ key: 'login_fails_per_user', value: null, current_password: ADMIN_PASSWORD });

@@ -139,6 +139,9 @@ static int entry_create(wg_req *r)
 	if (!label && r->fail.code)
 		return r->fail.code;
 	const char *label_en = short_text(r, "label_en", LABEL_BYTES, false);
+	if (f->type == FT_TAGS && label && strcmp(label, value) != 0)
+		return req_fail(r, WG_ERR_VALIDATION, "label", "标签的名称就是它本身(记录中存的、页面上显示的都是这个词),不能另起名称",
+				"a tag is its own name (records store and pages show the word itself): no separate label");
 	int64_t sort, id;
 	if ((!label_en && r->fail.code) || body_sort(r, 0, &sort) || refuse_taken(r, res, f, "value", value, 0) ||
 	    (label && strcmp(label, value) != 0 && refuse_taken(r, res, f, "label", label, 0)))
@@ -199,6 +202,9 @@ static int entry_update(wg_req *r)
 	const char *label_en = short_text(r, "label_en", LABEL_BYTES, false);
 	if (!label_en && r->fail.code)
 		return r->fail.code;
+	if (e.f->type == FT_TAGS && label && strcmp(label, e.value) != 0)
+		return req_fail(r, WG_ERR_VALIDATION, "label", "标签的名称就是它本身,不能改名;可停用后另加一个",
+				"a tag is its own name and cannot be renamed; disable it and add another");
 	int64_t sort;
 	if (body_sort(r, -1, &sort) || (label && strcmp(label, e.value) != 0 && refuse_taken(r, e.res, e.f, "label", label, r->id)))
 		return r->fail.code;

@@ -114,10 +114,10 @@ static int add_setting(json_t *item, const struct wg_app *app, const struct wg_p
 		 json_object_set_new(item, "file_value", params_value_json(&app->file_config, p)) ||
 		 json_object_set_new(item, "stored", st->value ? json_incref(st->value) : json_null()) ||
 		 json_object_set_new(item, "pending", json_boolean(pending));
+	if (!rc && params_running_from_page(p))
+		rc = json_object_set_new(item, "source", json_string("page"));
 	if (!rc && st->value) {
-		if (!pending)
-			rc = json_object_set_new(item, "source", json_string("page"));
-		rc = rc || json_set_time(item, "updated_at", st->updated_at) ||
+		rc = json_set_time(item, "updated_at", st->updated_at) ||
 		     json_object_set_new(item, "updated_by", json_string(st->updated_by));
 	}
 	int64_t lo, hi;

@@ -4,6 +4,8 @@
 #include "core/lib/err.h"
 #include "core/lib/log.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,7 +46,27 @@ static const struct wg_param_spec specs[] = {
 	  offsetof(struct wg_config, threads), 0, false, false },
 };
 
+_Static_assert(sizeof specs / sizeof specs[0] <= 64, "one bit per parameter in from_page");
+
 static const char *const unit_names[] = { "", "seconds", "days", "count", "per_minute" };
+
+/* Which parameters run with a value from the store (bit per spec): the page
+ * says where the running value came from, whatever waits for a restart. */
+static _Atomic uint64_t from_page;
+
+static void mark(const struct wg_param_spec *p, bool stored)
+{
+	uint64_t bit = UINT64_C(1) << (p - specs);
+	if (stored)
+		atomic_fetch_or(&from_page, bit);
+	else
+		atomic_fetch_and(&from_page, ~bit);
+}
+
+bool params_running_from_page(const struct wg_param_spec *p)
+{
+	return (atomic_load(&from_page) >> (p - specs)) & 1u;
+}
 
 size_t params_count(void) { return sizeof specs / sizeof specs[0]; }
 const struct wg_param_spec *params_at(size_t i) { return i < params_count() ? &specs[i] : NULL; }
@@ -137,10 +159,13 @@ static void put(struct wg_config *cfg, const struct wg_param_spec *p, const char
 		return;  /* said in the log; the running value stays */
 	char *at = (char *)cfg + p->offset;
 	if (p->text_size) {
-		if (at_start)
+		if (at_start) {
 			memcpy(at, (const char *)&scratch + p->offset, p->text_size);
+			mark(p, true);
+		}
 		return;
 	}
+	mark(p, true);
 	__atomic_store_n((int64_t *)(void *)at, *(const int64_t *)(const void *)((const char *)&scratch + p->offset),
 			 __ATOMIC_RELAXED);
 }
@@ -153,6 +178,7 @@ void params_apply_live(struct wg_app *app, const struct wg_param_spec *p, const 
 		put(&app->config, p, text, false);
 		return;
 	}
+	mark(p, false);
 	const int64_t *from = (const int64_t *)(const void *)((const char *)&app->file_config + p->offset);
 	__atomic_store_n((int64_t *)(void *)((char *)&app->config + p->offset), *from, __ATOMIC_RELAXED);
 }

@@ -46,6 +46,9 @@ bool params_check(const struct wg_param_spec *p, const json_t *v, char out[WG_PA
  * another process is taken back here too. */
 int params_load(struct wg_app *app, wg_conn *c, bool at_start);
 
+/* Whether the value p runs with came from the store (the page), not wangge.conf. */
+bool params_running_from_page(const struct wg_param_spec *p);
+
 /* Puts one checked stored text (or wangge.conf's value when text is NULL)
  * into the running configuration; live parameters only. */
 void params_apply_live(struct wg_app *app, const struct wg_param_spec *p, const char *text);
