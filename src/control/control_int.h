@@ -305,6 +305,8 @@ int  ctl_person_code(wg_req *r, const char *code, const char *field, int64_t *pe
 /* ---- door sensors (devices.c, device_event.c) ---- */
 int  ctl_consent_create(wg_req *r);
 int  ctl_consent_list(wg_req *r);
+int  ctl_consent_withdraw(wg_req *r);
+int  ctl_device_events(wg_req *r);
 int  ctl_device_create(wg_req *r);
 int  ctl_device_list(wg_req *r);
 int  ctl_device_retire(wg_req *r);

@@ -58,14 +58,47 @@ static json_t *consent_json(wg_req *r, wg_stmt *s, void *ctx)
 			      (json_int_t)stmt_int(s, 1), "node_path", stmt_text(s, 2), "signer", stmt_text(s, 3), "method", stmt_text(s, 4),
 			      "note", stmt_is_null(s, 6) ? json_null() : json_string(stmt_text(s, 6)),
 			      "user_id", stmt_is_null(s, 7) ? json_null() : json_integer(stmt_int(s, 7)));
-	if (o && json_set_time_or_null(o, "consented_at", stmt_int(s, 5))) {
+	if (o && (json_set_time_or_null(o, "consented_at", stmt_int(s, 5)) ||
+		  json_set_time_or_null(o, "withdrawn_at", stmt_is_null(s, 8) ? -1 : stmt_int(s, 8)) ||
+		  json_object_set_new(o, "withdrawn_reason", stmt_is_null(s, 9) ? json_null() : json_string(stmt_text(s, 9))) ||
+		  json_object_set_new(o, "status", json_string(stmt_is_null(s, 8) ? "active" : "withdrawn")))) {
 		json_decref(o);
 		return NULL;
 	}
 	return o;
 }
 
-#define CONSENT_COLUMNS "id, household_id, node_path, signer, method, consented_at, note, user_id"
+#define CONSENT_COLUMNS "id, household_id, node_path, signer, method, consented_at, note, user_id, withdrawn_at, withdrawn_reason"
+
+static int consent_reply(wg_req *r, int status, int64_t id)
+{
+	wg_stmt *s;
+	wg_param b[] = { WG_PINT(id) };
+	int rc = store_query(r->db, "SELECT " CONSENT_COLUMNS " FROM control_consents WHERE id = ?", b, 1, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	json_t *out = stmt_next(s) == 1 ? consent_json(r, s, NULL) : NULL;
+	stmt_done(s);
+	return out ? req_reply(r, status, out) : req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+}
+
+/* The household's consent: its id (0 if none) and whether it was taken back. */
+static int consent_of(wg_req *r, int64_t household, int64_t *id, bool *withdrawn)
+{
+	wg_stmt *s;
+	wg_param q[] = { WG_PINT(household) };
+	*id = 0;
+	*withdrawn = false;
+	int rc = store_query(r->db, "SELECT id, withdrawn_at FROM control_consents WHERE household_id = ?", q, 1, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	if ((rc = stmt_next(s)) == 1) {
+		*id = stmt_int(s, 0);
+		*withdrawn = !stmt_is_null(s, 1);
+	}
+	stmt_done(s);
+	return rc < 0 ? req_fail(r, -rc, NULL, NULL, NULL) : 0;
+}
 
 /* POST /api/v1/devices/consents {household_id, signer, method, at?, note?} */
 int ctl_consent_create(wg_req *r)
@@ -83,29 +116,78 @@ int ctl_consent_create(wg_req *r)
 				"method must be qr, paper, verbal or app");
 	if (at > r->now + 300)
 		return req_fail(r, WG_ERR_VALIDATION, "at", "时间不能晚于现在", "at cannot be in the future");
-	wg_param q[] = { WG_PINT(household) };
-	int rc = store_int(r->db, "SELECT id FROM control_consents WHERE household_id = ?", q, 1, &existing);
-	if (rc && rc != WG_ERR_NOT_FOUND)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	if (existing)
+	bool withdrawn;
+	if (consent_of(r, household, &existing, &withdrawn))
+		return r->fail.code;
+	if (existing && !withdrawn)
 		return req_failf(r, WG_ERR_CONFLICT, "household_id", "户 %lld 已登记知情同意(记录 %lld)",
 				 "household %lld has consented already (consent %lld)", (long long)household, (long long)existing,
 				 (long long)household, (long long)existing);
-	wg_param p[] = { WG_PINT(household), WG_PTEXT(path), WG_PTEXT(signer), WG_PTEXT(method), WG_PINT(at),
-			 note ? WG_PTEXT(note) : WG_PNULL, WG_PINT(r->user->id), WG_PINT(r->now) };
-	rc = store_insert(r->db, "INSERT INTO control_consents (household_id, node_path, signer, method, consented_at, note, user_id,"
-			  " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", p, 8, &id);
+	int rc;
+	if (existing) {
+		/* Consenting again after taking it back: the same record, the audit keeps both. */
+		wg_param u[] = { WG_PTEXT(signer), WG_PTEXT(method), WG_PINT(at), note ? WG_PTEXT(note) : WG_PNULL,
+				 WG_PINT(r->user->id), WG_PINT(existing) };
+		rc = store_run(r->db, "UPDATE control_consents SET signer = ?, method = ?, consented_at = ?, note = ?, user_id = ?,"
+				      " withdrawn_at = NULL, withdrawn_reason = NULL WHERE id = ?", u, 6);
+		id = existing;
+	} else {
+		wg_param p[] = { WG_PINT(household), WG_PTEXT(path), WG_PTEXT(signer), WG_PTEXT(method), WG_PINT(at),
+				 note ? WG_PTEXT(note) : WG_PNULL, WG_PINT(r->user->id), WG_PINT(r->now) };
+		rc = store_insert(r->db, "INSERT INTO control_consents (household_id, node_path, signer, method, consented_at, note, user_id,"
+				  " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", p, 8, &id);
+	}
 	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
 	if (audit_req(r, "create", "device_consents", id, path, r->body))
 		return r->fail.code;
+	return consent_reply(r, 201, id);
+}
+
+/* POST /api/v1/devices/consents/{id}/withdraw {reason}: the household takes
+ * its consent back; every device of the household is retired with it, so
+ * their events are refused from now on. */
+int ctl_consent_withdraw(wg_req *r)
+{
+	static const char *const allowed[] = { "reason", NULL };
+	const char *reason;
 	wg_stmt *s;
-	wg_param b[] = { WG_PINT(id) };
-	if ((rc = store_query(r->db, "SELECT " CONSENT_COLUMNS " FROM control_consents WHERE id = ?", b, 1, &s)))
+	wg_param p[] = { WG_PINT(r->id) };
+	if (req_check_body(r, allowed) || ctl_body_text(r, "reason", CTL_MAX_REASON, true, &reason))
+		return r->fail.code;
+	int rc = store_query(r->db, "SELECT household_id, node_path, withdrawn_at FROM control_consents WHERE id = ?", p, 1, &s);
+	if (rc)
 		return req_fail(r, rc, NULL, NULL, NULL);
-	json_t *out = stmt_next(s) == 1 ? consent_json(r, s, NULL) : NULL;
+	char path[WG_MAX_GRID_PATH] = "";
+	int64_t household = 0;
+	bool withdrawn = false;
+	rc = stmt_next(s);
+	bool visible = rc == 1 && scope_contains(r->user->scope_path, stmt_text(s, 1));
+	if (visible) {
+		household = stmt_int(s, 0);
+		wg_copy_text(path, sizeof path, stmt_text(s, 1));
+		withdrawn = !stmt_is_null(s, 2);
+	}
 	stmt_done(s);
-	return out ? req_reply(r, 201, out) : req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	if (rc < 0)
+		return req_fail(r, -rc, NULL, NULL, NULL);
+	if (!visible)
+		return req_failf(r, WG_ERR_NOT_FOUND, NULL, "知情同意 %lld 不存在或不在您的管辖范围内",
+				 "consent %lld does not exist or is outside your scope", (long long)r->id, (long long)r->id);
+	if (withdrawn)
+		return req_failf(r, WG_ERR_CONFLICT, "status", "知情同意 %lld 已撤回", "consent %lld was withdrawn already",
+				 (long long)r->id, (long long)r->id);
+	wg_param w[] = { WG_PINT(r->now), WG_PTEXT(reason), WG_PINT(r->id) };
+	wg_param d[] = { WG_PINT(r->now), WG_PINT(household) };
+	rc = store_run(r->db, "UPDATE control_consents SET withdrawn_at = ?, withdrawn_reason = ? WHERE id = ?", w, 3);
+	if (!rc)
+		rc = store_run(r->db, "UPDATE control_devices SET status = 'retired', updated_at = ?, version = version + 1"
+				      " WHERE household_id = ? AND status = 'active'", d, 2);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	if (audit_req(r, "withdraw", "device_consents", r->id, path, r->body))
+		return r->fail.code;
+	return consent_reply(r, 200, r->id);
 }
 
 /* GET /api/v1/devices/consents */
@@ -184,14 +266,14 @@ int ctl_device_create(wg_req *r)
 	for (const char *c = serial; *c; c++)
 		if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || strchr("._:-", *c)))
 			return req_fail(r, WG_ERR_VALIDATION, "serial", "serial 只能含字母、数字和 ._:-", "serial may hold letters, digits and ._:- only");
-	wg_param q[] = { WG_PINT(household) };
-	int rc = store_int(r->db, "SELECT id FROM control_consents WHERE household_id = ?", q, 1, &consent);
-	if (rc && rc != WG_ERR_NOT_FOUND)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	if (!consent)
-		return req_failf(r, WG_ERR_CONFLICT, "household_id", "户 %lld 尚未登记知情同意:请先告知住户并登记同意(POST /api/v1/devices/consents)",
-				 "household %lld has not consented yet: record its consent first (POST /api/v1/devices/consents)",
+	bool withdrawn;
+	if (consent_of(r, household, &consent, &withdrawn))
+		return r->fail.code;
+	if (!consent || withdrawn)
+		return req_failf(r, WG_ERR_CONFLICT, "household_id", "户 %lld 尚未登记知情同意或已撤回:请先告知住户并登记同意(POST /api/v1/devices/consents)",
+				 "household %lld has not consented or took it back: record its consent first (POST /api/v1/devices/consents)",
 				 (long long)household, (long long)household);
+	int rc;
 	randombytes_buf(key, sizeof key);
 	sodium_bin2hex(hex, sizeof hex, key, sizeof key);
 	sodium_memzero(key, sizeof key);
@@ -262,6 +344,42 @@ int ctl_device_retire(wg_req *r)
 	if (audit_req(r, "retire", "control_devices", r->id, path, r->body) || device_load(r, r->id, &d, path, sizeof path))
 		return r->fail.code;
 	return req_reply(r, 200, d);
+}
+
+static json_t *event_json(wg_req *r, wg_stmt *s, void *ctx)
+{
+	(void)r;
+	(void)ctx;
+	json_t *o = json_pack("{s:I, s:s, s:s, s:o, s:o}", "id", (json_int_t)stmt_int(s, 0), "event_id", stmt_text(s, 1),
+			      "type", stmt_text(s, 2), "control_id", stmt_is_null(s, 5) ? json_null() : json_integer(stmt_int(s, 5)),
+			      "alert_id", stmt_is_null(s, 6) ? json_null() : json_integer(stmt_int(s, 6)));
+	if (o && (json_set_time(o, "at", stmt_int(s, 3)) || json_set_time(o, "received_at", stmt_int(s, 4)))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* GET /api/v1/devices/{id}/events: what the device sent, newest first, with
+ * the alert an event raised. */
+int ctl_device_events(wg_req *r)
+{
+	static const char *const allowed[] = { "limit", "cursor", NULL };
+	char path[WG_MAX_GRID_PATH];
+	struct wg_pager pg;
+	json_t *d;
+	if (req_check_query(r, allowed) || device_load(r, r->id, &d, path, sizeof path))
+		return r->fail.code;
+	json_decref(d);
+	if (pager_start(r, &pg, 50, false))
+		return r->fail.code;
+	wg_param p[] = { WG_PINT(r->id), WG_PINT(pg.cursor), WG_PINT(pg.cursor), WG_PINT(pg.limit + 1) };
+	if (!pager_rows(r, &pg, "SELECT id, event_id, type, at, received_at, control_id, alert_id FROM control_device_events"
+			" WHERE device_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?", p, 4, 0, event_json, NULL) &&
+	    !pager_count(r, &pg, "FROM control_device_events WHERE device_id = ?", p, 1, 0))
+		return pager_reply(r, &pg);
+	pager_release(&pg);
+	return r->fail.code;
 }
 
 /* ---- events ---- */

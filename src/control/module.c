@@ -71,8 +71,10 @@ static const struct wg_route control_routes[] = {
 	{ "GET",   "/api/v1/devices",                    ctl_device_list,     &right_CONTROL_READ,     ROUTE_SNAPSHOT, NULL },
 	{ "POST",  "/api/v1/devices",                    ctl_device_create,   &right_DEVICE_WRITE,     W, NULL },
 	{ "POST",  "/api/v1/devices/{id}/retire",        ctl_device_retire,   &right_DEVICE_WRITE,     W, NULL },
+	{ "GET",   "/api/v1/devices/{id}/events",        ctl_device_events,   &right_CONTROL_READ,     ROUTE_SNAPSHOT, NULL },
 	{ "GET",   "/api/v1/devices/consents",           ctl_consent_list,    &right_CONTROL_READ,     ROUTE_SNAPSHOT, NULL },
 	{ "POST",  "/api/v1/devices/consents",           ctl_consent_create,  &right_DEVICE_WRITE,     W, NULL },
+	{ "POST",  "/api/v1/devices/consents/{id}/withdraw", ctl_consent_withdraw, &right_DEVICE_WRITE, W, NULL },
 	/* Signed by the device itself (HMAC), not by a signed-in user. */
 	{ "POST",  "/api/v1/devices/events",             ctl_device_event,    NULL,                    ROUTE_PUBLIC | ROUTE_WRITE, NULL },
 };

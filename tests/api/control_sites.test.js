@@ -248,8 +248,38 @@ test('door sensors: consent first, a key each, signed events stored once; replay
   const hb = await post(beat, sign(key, beat));
   assert.equal(hb.status, 201, hb.text);
   assert.deepEqual(hb.json.alerts, []);
+  // What the device sent, newest first, with the alert the door raised.
+  const sent = await srv.api('GET', `/api/v1/devices/${dev.json.id}/events`, { token: gridworker });
+  assert.equal(sent.status, 200, sent.text);
+  assert.deepEqual(sent.json.items.map((e) => [e.event_id, e.type]), [['hb-1', 'heartbeat'], ['evt-1', 'door_open']]);
+  assert.deepEqual([sent.json.items[1].alert_id, sent.json.items[1].control_id], [first.json.alerts[0], rec.id]);
+  assert.match(sent.json.items[0].at_text, /^\d{4}-\d\d-\d\dT.*\+08:00$/);
+  assert.equal(sent.json.total, 2);
+  expectError(await srv.api('GET', '/api/v1/devices/99999999/events', { token: gridworker }), 404, 'not_found');
   // A retired device is refused.
   assert.equal((await srv.api('POST', `/api/v1/devices/${dev.json.id}/retire`, { token: community, body: { note: '解除隔离,设备收回' } })).status, 200);
   const late = event('evt-7');
   expectError(await post(late, sign(key, late)), 403, 'forbidden', 'device');
+
+  // The household takes its consent back: its devices are retired with it, a
+  // new device needs a new consent, and consenting again is the same record.
+  const dev2 = await register({ household_id: hh.json.id, kind: 'doorbell', serial: 'DB-0002' });
+  assert.equal(dev2.status, 201, dev2.text);
+  const withdraw = (body) => srv.api('POST', `/api/v1/devices/consents/${consent.json.id}/withdraw`, { token: community, body });
+  expectError(await withdraw({}), 422, 'required', 'reason');
+  expectError(await srv.api('POST', `/api/v1/devices/consents/${consent.json.id}/withdraw`, { token: gridworker, body: { reason: 'x' } }), 403, 'forbidden');
+  const took = await withdraw({ reason: '住户要求撤回' });
+  assert.equal(took.status, 200, took.text);
+  assert.deepEqual([took.json.status, took.json.withdrawn_reason], ['withdrawn', '住户要求撤回']);
+  assert.match(took.json.withdrawn_at_text, /\+08:00$/);
+  expectError(await withdraw({ reason: '再次' }), 409, 'conflict', 'status');
+  const bell = JSON.stringify({ device: 'DB-0002', event_id: 'db-1', type: 'door_open', at: now() });
+  expectError(await post(bell, sign(dev2.json.key, bell)), 403, 'forbidden', 'device');
+  const devs = await srv.api('GET', `/api/v1/devices?household_id=${hh.json.id}`, { token: community });
+  assert.deepEqual(devs.json.items.map((d) => d.status), ['retired', 'retired']);
+  expectError(await register({ household_id: hh.json.id, kind: 'door_sensor', serial: 'MC-0003' }), 409, 'conflict', 'household_id');
+  const again = await srv.api('POST', '/api/v1/devices/consents', { token: community, body: { household_id: hh.json.id, signer: '居家甲', method: 'paper' } });
+  assert.equal(again.status, 201, again.text);
+  assert.deepEqual([again.json.id, again.json.status, again.json.method, again.json.withdrawn_at], [consent.json.id, 'active', 'paper', null]);
+  assert.equal((await register({ household_id: hh.json.id, kind: 'door_sensor', serial: 'MC-0003' })).status, 201);
 });

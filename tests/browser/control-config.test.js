@@ -304,6 +304,15 @@ test("door sensors: consent first (its time typed in Beijing time), a device's k
   await p.locator('.el-dialog').waitFor({ state: 'detached' });
   await h.shot(p, 'control-devices');
 
+  // What the device sent, in words and local time.
+  await p.click(`[data-test=dev-events-${dev.id}]`);
+  await p.locator('[data-test=event-type-e-1]').waitFor();
+  assert.equal(await p.locator('[data-test=event-type-e-1]').innerText(), '关门');
+  assert.match(await p.locator('[data-test=events-total]').innerText(), /共 1 个事件/);
+  await h.shot(p, 'control-device-events');
+  await p.keyboard.press('Escape');
+  await p.locator('.el-dialog').waitFor({ state: 'detached' });
+
   // Retired only after a confirmation; cancelled first.
   await p.click(`[data-test=dev-retire-${dev.id}]`);
   await p.locator('.el-message-box').waitFor();
@@ -315,6 +324,18 @@ test("door sensors: consent first (its time typed in Beijing time), a device's k
   assert.equal((await call('GET', `/api/v1/devices?household_id=${hh.id}`, undefined, community)).items[0].status, 'retired');
   const refused = await send(JSON.stringify({ device: 'MC-20261206-0001', event_id: 'e-2', type: 'door_open', at: Math.floor(Date.now() / 1000) }));
   assert.equal(refused.status, 403, 'a retired device is refused');
+
+  // The household takes its consent back: a reason is needed; then it may consent again.
+  await p.click(`[data-test=hh-withdraw-${hh.id}]`);
+  await p.locator('.el-message-box').waitFor();
+  await p.locator('.el-message-box button', { hasText: '撤回同意' }).click();
+  await p.locator('.el-message-box__errormsg', { hasText: '请填写撤回的原因' }).waitFor();
+  await p.fill('.el-message-box input', '住户要求撤回');
+  await p.locator('.el-message-box button', { hasText: '撤回同意' }).click();
+  await p.locator(`[data-test=consent-withdrawn-${hh.id}]`).waitFor();
+  const after = (await call('GET', '/api/v1/devices/consents', undefined, community)).items.find((c) => c.household_id === hh.id);
+  assert.deepEqual([after.status, after.withdrawn_reason], ['withdrawn', '住户要求撤回']);
+  assert.equal(await p.locator(`[data-test=hh-consent-${hh.id}]`).innerText(), '重新登记同意');
   assert.deepEqual(errs, []);
   await comm.close();
 });
