@@ -288,7 +288,7 @@ static int alert_move(wg_req *r, const char *to)
 		goto out;
 	const char *now = json_string_value(json_object_get(a, "status"));
 	if (strcmp(now, "closed") == 0 || (!closing && strcmp(now, "open") != 0)) {
-		req_failf(r, WG_ERR_CONFLICT, "status", "预警 %lld 已%s", "alert %lld is already %s", (long long)r->id,
+		req_failf(r, WG_ERR_CONFLICT, "status", "预警 %lld 的状态为“%s”", "alert %lld is already %s", (long long)r->id,
 			  json_string_value(json_object_get(a, "status_zh")), (long long)r->id, now);
 		goto out;
 	}

@@ -165,7 +165,7 @@ int ctl_check_create(wg_req *r)
 	    read_check(r, &rec, &rules, &in))
 		return r->fail.code;
 	if (rec.status != ST_ACTIVE)
-		return req_failf(r, WG_ERR_CONFLICT, "status", "管控记录 %lld 已%s,不再登记健康监测",
+		return req_failf(r, WG_ERR_CONFLICT, "status", "管控记录 %lld 的状态为“%s”,不再登记健康监测",
 				 "control record %lld is %s: no more checks are recorded", (long long)rec.id,
 				 ctl_status_labels[rec.status], (long long)rec.id, ctl_statuses[rec.status]);
 	wg_param q[] = { WG_PINT(rec.chain_id), WG_PINT(in.day) };

@@ -221,7 +221,7 @@ int ctl_stay_discharge(wg_req *r)
 		int64_t new_id;
 		int64_t day = ctl_local_day(at);
 		if (rec.status != ST_ACTIVE) {
-			req_failf(r, WG_ERR_CONFLICT, "transfer_mode", "管控记录 %lld 已%s,不能转为居家", "control record %lld is %s: it cannot go home",
+			req_failf(r, WG_ERR_CONFLICT, "transfer_mode", "管控记录 %lld 的状态为“%s”,不能转为居家", "control record %lld is %s: it cannot go home",
 				  (long long)rec.id, ctl_status_labels[rec.status], (long long)rec.id, ctl_statuses[rec.status]);
 			goto out;
 		}

@@ -125,7 +125,7 @@ int ctl_team_put(wg_req *r)
 	if (req_check_body(r, allowed) || ctl_record_load(r, r->id, NULL, &rec) || req_if_match(r, rec.version))
 		return r->fail.code;
 	if (rec.status != ST_ACTIVE)
-		return req_failf(r, WG_ERR_CONFLICT, "status", "管控记录 %lld 已%s,不能再调整包保人员",
+		return req_failf(r, WG_ERR_CONFLICT, "status", "管控记录 %lld 的状态为“%s”,不能再调整包保人员",
 				 "control record %lld is %s: its team can no longer change", (long long)rec.id,
 				 ctl_status_labels[rec.status], (long long)rec.id, ctl_statuses[rec.status]);
 	if (!json_is_array(members) || json_array_size(members) == 0 || json_array_size(members) > CTL_MAX_TEAM)

@@ -387,6 +387,31 @@ test('alerts: a fever shown in Beijing time, handled with a note (named when mis
   assert.equal(a.close_note, '复测正常,解除预警');
 });
 
+test("the day's check sheet: the checks the API holds for the day, the fever marked, in Beijing time, exported as the server's sheet", async () => {
+  const rec = R['黄丽']; // in force (王磊's was transferred above)
+  const fever = await call('POST', `/api/v1/controls/${rec.id}/checks`, { temperature: 38.6, symptoms: ['dry_cough'] }, command);
+  await page.goto(`${srv.base}/controls/checks`);
+  await page.locator(`[data-test=check-temp-${fever.id}]`).waitFor();
+  const api = await call('GET', `/api/v1/checks?date=${today}&limit=500`, undefined, command);
+  assert.equal(await page.locator('[data-test=checks-total]').innerText(), `共 ${api.total} 条`);
+  const row = page.locator('[data-test=checks-table] .el-table__body tr', { has: page.locator(`[data-test=check-temp-${fever.id}]`) });
+  const text = await row.innerText();
+  assert.ok(text.includes(shown(fever.at_text)), `checked at ${fever.at_text} in Beijing: ${text}`);
+  assert.match(text, /黄丽[\s\S]*38\.6 °C[\s\S]*发热[\s\S]*干咳/);
+  assert.match(await row.getAttribute('class'), /wg-row-alert/);
+  await h.shot(page, 'control-checks');
+  // The export links carry the day; the sheet they fetch is the server's, with the fever in it.
+  const href = await page.locator('[data-test=checks-export-csv]').getAttribute('href');
+  assert.equal(href, `/api/v1/checks/export?format=csv&date=${today}`);
+  const csv = await page.evaluate(async (u) => (await fetch(u)).text(), href);
+  assert.match(csv, /黄丽.*38\.6.*是.*干咳/);
+  // Another day: what the API holds for it (none ten days ago, before any record).
+  await page.fill('#cs-date', daysAgo(40));
+  await page.keyboard.press('Enter');
+  await page.locator('[data-test=checks-total]', { hasText: '共 0 条' }).waitFor();
+  assert.match(await page.locator('[data-test=checks-table]').innerText(), new RegExp(`${daysAgo(40)} 没有登记的监测`));
+});
+
 test('the roll-up: figures equal to the API, for any node and day, drilled down to the grids, exported', async () => {
   const cmd = await ctx.browser().newContext({ viewport: h.DESKTOP, timezoneId: 'Europe/Berlin', locale: 'zh-CN', acceptDownloads: true });
   await h.signInApi(cmd, srv.base, 'command');

@@ -18,6 +18,7 @@ export const menu = [
     key: 'control', label: 'menu.control', icon: markRaw(FirstAidKit), children: [
       { path: '/controls', label: 'menu.controls', rights: ['CONTROL_READ'] },
       { path: '/controls/alerts', label: 'menu.alerts', rights: ['CONTROL_READ'] },
+      { path: '/controls/checks', label: 'menu.checks', rights: ['CONTROL_READ'] },
       { path: '/controls/rollup', label: 'menu.rollup', rights: ['CONTROL_READ'] },
       { path: '/controls/import', label: 'menu.controlImport', rights: ['CONTROL_WRITE'] },
       { path: '/controls/sites', label: 'menu.sites', rights: ['SITE_READ'] },

@@ -27,6 +27,7 @@ const routes = [
       { path: 'controls/:id(\\d+)', component: () => import('./pages/ControlDetailPage.vue'), meta: { rights: ['CONTROL_READ'] } },
       { path: 'controls/import', component: () => import('./pages/ImportPage.vue'), props: { kind: 'controls' }, meta: { rights: ['CONTROL_WRITE'] } },
       { path: 'controls/alerts', component: () => import('./pages/AlertsPage.vue'), meta: { rights: ['CONTROL_READ'] } },
+      { path: 'controls/checks', component: () => import('./pages/ChecksPage.vue'), meta: { rights: ['CONTROL_READ'] } },
       { path: 'controls/rollup', component: () => import('./pages/RollupPage.vue'), meta: { rights: ['CONTROL_READ'] } },
       { path: 'controls/sites', component: () => import('./pages/SitesPage.vue'), meta: { rights: ['SITE_READ'] } },
       { path: 'controls/sites/:id(\\d+)', component: () => import('./pages/SiteDetailPage.vue'), meta: { rights: ['SITE_READ'] } },

@@ -19,7 +19,7 @@ export default {
     dashboard: 'Dashboard', grid: 'Grid and registry', import: 'Import', tracing: 'Tracing', venues: 'Venues and codes',
     cases: 'Cases and tracing', unlocated: 'Not located', contacts: 'Handed-over list', audit: 'Audit log', admin: 'Administration',
     users: 'Users', roles: 'Roles and rights', depts: 'Departments (grid tree)', dicts: 'Dictionaries', params: 'Parameters',
-    control: 'Control lists', controls: 'People under control', alerts: 'Alerts', rollup: 'Daily figures', controlImport: 'Import a list', sites: 'Isolation sites', nat: 'Mass NAT rounds',
+    control: 'Control lists', controls: 'People under control', checks: 'Daily checks', alerts: 'Alerts', rollup: 'Daily figures', controlImport: 'Import a list', sites: 'Isolation sites', nat: 'Mass NAT rounds',
   },
   kind: { province: 'Province', city: 'City', county: 'County', street: 'Street', town: 'Town', community: 'Community', village: 'Village', grid: 'Grid', building: 'Building' },
   residence: { resident: 'Resident', migrant: 'Migrant', away: 'Away', returned: 'Returned' },
@@ -322,6 +322,12 @@ export default {
     noIdNumber: 'no ID number', default: ' (default)', byPreset: 'by the preset', notInPreset: 'The preset does not set this category: choose a mode and a planned end',
     siteLater: 'may be chosen at intake', endByPreset: 'by the preset: {date}', sourceHint: 'e.g. “city command, batch 3”', save: 'Start control', opened: 'Control record #{id} opened',
     existing: 'Open the active record #{id} of this person ({category}, since {start})',
+  },
+  checkSheet: {
+    title: 'Daily check sheet', intro: 'Every check recorded that day in your scope (temperature, symptoms, NAT sample and result); fevers and positives in red. The export is the sheet to report.',
+    date: 'Date', exportXlsx: 'Export XLSX', exportCsv: 'Export CSV', none: 'No check recorded on {date}', time: 'Time', dayNo: 'Day of control', dayN: 'day {n}',
+    fever: 'fever', noSymptom: 'none', sampled: 'sampled', notSampled: 'not sampled', note: 'Note',
+    summary: '{shown} shown: {fever} fever, {symptom} with symptoms, {sampled} sampled',
   },
   ctlImport: { checking: 'Checking… {n} rows read' },
   // The phone's camera scanning (phone/components/CodeScanner.vue) and offline use (phone/worker.js, sw.js).

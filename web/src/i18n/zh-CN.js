@@ -19,7 +19,7 @@ export default {
     dashboard: '数据看板', grid: '网格与人口', import: '数据导入', tracing: '流调溯源', venues: '场所与场所码',
     cases: '病例与流调', unlocated: '待定位队列', contacts: '下发名单', audit: '审计日志', admin: '系统管理',
     users: '用户管理', roles: '角色权限', depts: '部门(网格树)', dicts: '字典管理', params: '参数设置',
-    control: '管控名单', controls: '管控对象', alerts: '预警', rollup: '统计日报', controlImport: '导入名单', sites: '隔离点', nat: '全员核酸',
+    control: '管控名单', controls: '管控对象', checks: '每日监测', alerts: '预警', rollup: '统计日报', controlImport: '导入名单', sites: '隔离点', nat: '全员核酸',
   },
   kind: { province: '省', city: '市', county: '县', street: '街道', town: '镇', community: '社区', village: '村', grid: '网格', building: '楼栋' },
   residence: { resident: '常住', migrant: '流动', away: '外出', returned: '返乡' },
@@ -322,6 +322,12 @@ export default {
     noIdNumber: '无身份证号', default: '(默认)', byPreset: '按方案', notInPreset: '方案未规定这一类别:请选择管控方式并填写预计解除日期',
     siteLater: '可以以后入住时再定', endByPreset: '按方案为 {date}', sourceHint: '如“市指挥部推送 第3批”', save: '开始管控', opened: '已开管控记录 #{id}',
     existing: '打开此人正在执行的管控记录 #{id}({category},{start} 开始)',
+  },
+  checkSheet: {
+    title: '每日监测表', intro: '这一天管辖范围内登记的全部健康监测(体温、症状、核酸采样和结果),发热和阳性标红;导出即上报用的监测表。',
+    date: '日期', exportXlsx: '导出 XLSX', exportCsv: '导出 CSV', none: '{date} 没有登记的监测', time: '时间', dayNo: '管控第几天', dayN: '第 {n} 天',
+    fever: '发热', noSymptom: '无', sampled: '已采', notSampled: '未采', note: '备注',
+    summary: '已显示 {shown} 条:发热 {fever},有症状 {symptom},采样 {sampled}',
   },
   ctlImport: { checking: '正在检查…已读 {n} 行' },
   // The phone's camera scanning (phone/components/CodeScanner.vue) and offline use (phone/worker.js, sw.js).
