@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/lib/buf.h"
+
 typedef struct wg_store wg_store;
 typedef struct wg_conn wg_conn;
 typedef struct wg_stmt wg_stmt;
@@ -137,6 +139,20 @@ int  store_batch_flush(wg_conn *c);
 int  store_batch_end(wg_conn *c, bool keep);
 void store_batch_mark(wg_conn *c);
 bool store_batch_undo(wg_conn *c);
+
+/* ---- Arrays (PostgreSQL): a column of many rows as one parameter ----
+ *
+ * A statement over a whole batch binds each column as one array literal
+ * and unnests them (`SELECT ... FROM unnest(?::bigint[], ?::text[]) WITH
+ * ORDINALITY AS u(a, b, k)`): one round trip for the batch, its rows still
+ * told apart by k. Append the values in order, then close the literal and
+ * bind it as text (WG_PTEXTN(a.data, a.len)); an append that overflows the
+ * buffer's maximum sticks in a->err. */
+void store_array_int(wg_buf *a, int64_t v);
+void store_array_text(wg_buf *a, const char *s, size_t n);
+void store_array_null(wg_buf *a);
+/* Closes the literal ("{}" when nothing was appended); returns a->err. */
+int  store_array_end(wg_buf *a);
 
 /* SQLite online backup to a file; WG_ERR_USAGE on PostgreSQL (use pg_dump). */
 int store_backup(wg_store *st, const char *dest_path);
