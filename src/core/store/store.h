@@ -66,6 +66,17 @@ int  store_watch_changes(wg_store *st);
 uint64_t store_changes(wg_store *st);
 enum wg_dialect conn_dialect(const wg_conn *c);
 
+/* What the connection's next read sees, as a number that changes with every
+ * commit to the store by any connection of any process, or 0 when the store
+ * cannot tell: something computed from the store may be kept in memory
+ * tagged with it and served again while it is the same. SQLite: read off
+ * the WAL index's header, which every commit rewrites (the same signal as
+ * the kept read snapshots); in a transaction, the version of its snapshot
+ * once its first read has begun it, and 0 once it has written (its own
+ * changes are not committed yet). PostgreSQL: always 0 (use store_changes
+ * for the tables that notify). */
+uint64_t store_read_version(wg_conn *c);
+
 /* Runs a script of several statements without parameters (migrations). */
 int store_exec_script(wg_conn *c, const char *sql);
 
