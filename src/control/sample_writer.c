@@ -221,10 +221,9 @@ static const char pg_batch_sql[] =
 	" ins AS (INSERT INTO control_nat_samples (round_id, person_id, node_path, point_id, tube, channel, sampled_at, user_id)"
 	"   SELECT round_id, person_id, node_path, point_id, tube, channel, sampled_at, user_id FROM ok ORDER BY k"
 	"   ON CONFLICT (round_id, person_id) DO NOTHING RETURNING id, round_id, person_id)"
-	" SELECT p.k, p.person_id, p.node_path, p.name, p.point_round, i.id, e.id, e.point_id, COALESCE(e.tube, ''), e.channel, e.sampled_at"
+	" SELECT p.k, p.person_id, p.node_path, p.name, p.point_round, i.id"
 	" FROM p LEFT JOIN ok ON ok.k = p.k"
 	" LEFT JOIN ins i ON ok.k IS NOT NULL AND i.round_id = p.round_id AND i.person_id = p.person_id"
-	" LEFT JOIN control_nat_samples e ON e.round_id = p.round_id AND e.person_id = p.person_id"
 	" ORDER BY p.k";
 
 #define PG_COLUMNS 8
@@ -260,10 +259,8 @@ static int pg_arrays(wg_buf col[PG_COLUMNS], struct ctl_sample_job **jobs, size_
 	return rc;
 }
 
-/* What the statement found of a sample beside its job: the round of the
- * point it named, the point of the sample stored before (set into the job
- * once the check has read the point it named). */
-struct pg_found { int64_t point_round, stored_point; };
+/* What the statement found of a sample beside its job: the round of the point it named. */
+struct pg_found { int64_t point_round; };
 
 /* One row of the statement's answer, into its job and f. */
 static void pg_row(wg_stmt *s, struct ctl_sample_job *j, struct pg_found *f)
@@ -272,16 +269,7 @@ static void pg_row(wg_stmt *s, struct ctl_sample_job *j, struct pg_found *f)
 	wg_copy_text(j->path, sizeof j->path, stmt_text(s, 2));
 	wg_copy_text(j->name, sizeof j->name, stmt_text(s, 3));
 	f->point_round = stmt_is_null(s, 4) ? 0 : stmt_int(s, 4);
-	if (!stmt_is_null(s, 5)) {
-		j->id = stmt_int(s, 5);
-	} else if (!stmt_is_null(s, 6)) {  /* stored before: that sample answers */
-		j->duplicate = true;
-		j->id = stmt_int(s, 6);
-		f->stored_point = stmt_is_null(s, 7) ? 0 : stmt_int(s, 7);
-		wg_copy_text(j->tube, sizeof j->tube, stmt_text(s, 8));
-		wg_copy_text(j->channel, sizeof j->channel, stmt_text(s, 9));
-		j->at = stmt_int(s, 10);
-	}
+	j->id = stmt_is_null(s, 5) ? 0 : stmt_int(s, 5);
 }
 
 static int pg_run(wg_conn *c, wg_buf col[PG_COLUMNS], struct ctl_sample_job **jobs, const size_t *at, size_t m, struct pg_found *found)
@@ -307,8 +295,13 @@ static int pg_run(wg_conn *c, wg_buf col[PG_COLUMNS], struct ctl_sample_job **jo
 	return rc < 0 ? -rc : rows == m ? 0 : WG_ERR_INTERNAL;
 }
 
-/* The answers, by the same check as SQLite's; a later sample of a person
- * the batch stored (or another transaction did meanwhile) is read back. */
+/* The answers, by the same check as SQLite's. A sample that passed but was
+ * not stored is a person's second (stored before, or earlier in the batch):
+ * the first is read back by its key, one statement each, as the samples
+ * table is looked up nowhere in the batch's statement: a join there is
+ * planned once per connection, and planned while the round's first samples
+ * make the table look small it would scan the whole table in every batch
+ * of the round. A scanned-twice person is rare. */
 static int pg_answer(struct wg_app *app, wg_conn *c, struct rounds *seen, struct ctl_sample_job **jobs, const size_t *at, size_t m,
 		     const struct pg_found *found, int64_t now)
 {
@@ -320,12 +313,10 @@ static int pg_answer(struct wg_app *app, wg_conn *c, struct rounds *seen, struct
 		if ((rc = round_of(&x, seen, j->round_id, &round)))
 			break;
 		check_person(&x, j, round, found[k].point_round);
-		if (x.fail.code && j->id && !j->duplicate)
+		if (x.fail.code && j->id)
 			rc = WG_ERR_INTERNAL;  /* stored yet refused: the statement and the check disagree */
 		else if (x.fail.code)
-			j->fail = x.fail, j->rc = x.fail.code, j->duplicate = false;
-		else if (j->duplicate)
-			j->point_id = found[k].stored_point;
+			j->fail = x.fail, j->rc = x.fail.code;
 		else if (!j->id)
 			rc = (j->duplicate = true, read_back(c, j));
 	}
