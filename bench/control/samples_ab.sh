@@ -9,11 +9,11 @@
 # per run and as medians: samples/s and the server's CPU per sample (from
 # /proc: it moves much less with the neighbours' load than samples/s).
 #   bench/control/samples_ab.sh OLD_BINARY NEW_BINARY [postgres|sqlite]
-#   (RUNS, SECONDS_EACH, THREADS may be set)
+#   (RUNS, SECONDS_EACH, THREADS, PG_PORT, HTTP_PORT may be set)
 set -eu
 cd "$(dirname "$0")/../.."
 A=$(realpath "$1") B=$(realpath "$2") store=${3:-postgres}
-RUNS=${RUNS:-3} SECS=${SECONDS_EACH:-10}
+RUNS=${RUNS:-3} SECS=${SECONDS_EACH:-10} pgport=${PG_PORT:-25998} port=${HTTP_PORT:-18098}
 out=bench/out/control-ab; mkdir -p "$out"
 make -s build/wangge
 objs=$(find build/obj/src -name '*.o' ! -name main.o | sort)
@@ -32,8 +32,8 @@ rm -rf "$data"
 dbopt=""
 if [ "$store" = postgres ]; then
 	pgdir=$(mktemp -d /tmp/wangge-benchab.XXXXXX)
-	url=$(tools/pg.sh start "$pgdir" 25998)
-	tools/pg.sh createdb "$pgdir" 25998 bench
+	url=$(tools/pg.sh start "$pgdir" "$pgport")
+	tools/pg.sh createdb "$pgdir" "$pgport" bench
 	dbopt="--db $url/bench"
 fi
 echo "admin-password-2026" | "$B" init --data "$data" --password-stdin $dbopt >/dev/null
@@ -42,16 +42,16 @@ echo "threads = ${THREADS:-64}" >> "$data/wangge.conf"
 "$out/rollup" "$data" generate >/dev/null
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 one() { # label binary run
-	"$2" serve --data "$data" --listen 127.0.0.1:18098 >"$out/serve.log" 2>&1 & srv=$!
-	for i in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:18098/api/v1/healthz && break; sleep 0.2; done
+	"$2" serve --data "$data" --listen 127.0.0.1:$port >"$out/serve.log" 2>&1 & srv=$!
+	for i in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:$port/api/v1/healthz && break; sleep 0.2; done
 	token=$(curl -s -X POST -H 'content-type: application/json' -d '{"username":"command","password":"wangge-demo-2026"}' \
-		http://127.0.0.1:18098/api/v1/session | sed 's/.*"token":"\([^"]*\)".*/\1/')
+		http://127.0.0.1:$port/api/v1/session | sed 's/.*"token":"\([^"]*\)".*/\1/')
 	rid=$(curl -s -X POST -H "authorization: Bearer $token" -H 'content-type: application/json' \
 		-d "{\"grid_id\":1,\"name\":\"第$3轮$1\",\"date_from\":\"$(TZ=Asia/Shanghai date +%F)\",\"date_to\":\"$(TZ=Asia/Shanghai date -d tomorrow +%F)\"}" \
-		http://127.0.0.1:18098/api/v1/nat-rounds | sed 's/^{"id":\([0-9]*\).*/\1/')
+		http://127.0.0.1:$port/api/v1/nat-rounds | sed 's/^{"id":\([0-9]*\).*/\1/')
 	c0=$(ticks "$srv")
 	wrk -t2 -c64 -d"${SECS}s" --latency -s bench/control/samples.lua -H "authorization: Bearer $token" \
-		-H 'content-type: application/json' "http://127.0.0.1:18098/api/v1/nat-rounds/$rid/samples" > "$out/wrk.txt"
+		-H 'content-type: application/json' "http://127.0.0.1:$port/api/v1/nat-rounds/$rid/samples" > "$out/wrk.txt"
 	c1=$(ticks "$srv")
 	kill "$srv"; wait "$srv" 2>/dev/null || true; srv=""
 	n=$(awk '/requests in/ {print $1}' "$out/wrk.txt")
