@@ -192,6 +192,8 @@ struct ctl_rollup {
 };
 /* The roll-up of a node (path) on day from the counters, or counted from the tables. */
 int  ctl_rollup_counters(wg_conn *db, int64_t node_id, int64_t day, struct ctl_rollup *out);
+/* The same, always read from the store (what a roll-up costs just after a commit). */
+int  ctl_rollup_counters_read(wg_conn *db, int64_t node_id, int64_t day, struct ctl_rollup *out);
 int  ctl_rollup_tables(wg_req *r, const char *path, int64_t day, struct ctl_rollup *out);
 int  ctl_rollup(wg_req *r);
 /* The mass NAT rounds on day covering the node or inside it: residents, sampled, not sampled. */

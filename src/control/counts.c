@@ -32,6 +32,7 @@
 #include "core/lib/mem.h"
 #include "core/lib/parse.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -236,7 +237,7 @@ static void put(struct ctl_rollup *out, const char *key, int64_t upto, int64_t o
 		}
 }
 
-int ctl_rollup_counters(wg_conn *db, int64_t node_id, int64_t day, struct ctl_rollup *out)
+int ctl_rollup_counters_read(wg_conn *db, int64_t node_id, int64_t day, struct ctl_rollup *out)
 {
 	wg_stmt *s;
 	wg_param p[] = { WG_PINT(day), WG_PINT(node_id), WG_PINT(day) };
@@ -249,6 +250,47 @@ int ctl_rollup_counters(wg_conn *db, int64_t node_id, int64_t day, struct ctl_ro
 		put(out, stmt_text(s, 0), stmt_int(s, 1), stmt_int(s, 2));
 	stmt_done(s);
 	return rc < 0 ? -rc : 0;
+}
+
+/* The last answers, kept: a roll-up is asked for the same few nodes again
+ * and again (every dashboard of a county), and between two commits it
+ * cannot change. Each is tagged with the store's read version as it was
+ * before the read (store_read_version: on SQLite the WAL index's header,
+ * which every commit of any process rewrites) and served while the version
+ * is that one: a commit anywhere, by this server or a command, makes every
+ * answer stale at once. Where the store cannot tell (PostgreSQL, whose
+ * counters have no notification; a transaction that has written) nothing
+ * is kept or served. One slot per (node, day) hash; a collision replaces. */
+#define KEPT_SLOTS 1024u   /* a power of two */
+static struct kept_rollup { uint64_t version; int64_t node, day; struct ctl_rollup x; } kept[KEPT_SLOTS];
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct kept_rollup *kept_slot(int64_t node, int64_t day)
+{
+	uint64_t h = (uint64_t)node * 0x9E3779B97F4A7C15u ^ (uint64_t)day * 0xC2B2AE3D27D4EB4Fu;
+	return &kept[(h >> 40) & (KEPT_SLOTS - 1)];
+}
+
+int ctl_rollup_counters(wg_conn *db, int64_t node_id, int64_t day, struct ctl_rollup *out)
+{
+	uint64_t version = store_read_version(db);
+	struct kept_rollup *k = kept_slot(node_id, day);
+	if (version) {
+		pthread_mutex_lock(&kept_lock);
+		bool hit = k->version == version && k->node == node_id && k->day == day;
+		if (hit)
+			*out = k->x;
+		pthread_mutex_unlock(&kept_lock);
+		if (hit)
+			return 0;
+	}
+	int rc = ctl_rollup_counters_read(db, node_id, day, out);
+	if (!rc && version) {
+		pthread_mutex_lock(&kept_lock);
+		*k = (struct kept_rollup){ .version = version, .node = node_id, .day = day, .x = *out };
+		pthread_mutex_unlock(&kept_lock);
+	}
+	return rc;
 }
 
 /* ---- counting again from the records ---- */

@@ -77,13 +77,15 @@ static int round_of(wg_req *x, struct rounds *seen, int64_t id, const struct rou
 	return rc < 0 ? -rc : 0;
 }
 
-/* Whether the sample may be stored; x->fail says why not (a database error is returned). */
-static int check_job(wg_req *x, struct rounds *seen, struct ctl_sample_job *j)
+/* Whether the round lets the sample in (visible to the sampler, open, on
+ * its dates); x->fail says why not (a database error is returned). */
+static int check_round(wg_req *x, struct rounds *seen, struct ctl_sample_job *j, const struct round_seen **out)
 {
 	const struct round_seen *round;
 	int rc = round_of(x, seen, j->round_id, &round);
 	if (rc)
 		return rc;
+	*out = round;
 	/* Visible to a sampler whose scope holds the round or lies inside it. */
 	if (!round->id || !(scope_contains(j->scope, round->path) || scope_contains(round->path, j->scope)))
 		return req_failf(x, WG_ERR_NOT_FOUND, NULL, "全员核酸检测 %lld 不存在或不在您的管辖范围内",
@@ -93,14 +95,38 @@ static int check_job(wg_req *x, struct rounds *seen, struct ctl_sample_job *j)
 	int64_t day = ctl_local_day(j->at);
 	if (day < round->from || day > round->to)
 		return req_fail(x, WG_ERR_CONFLICT, "at", "采样时间不在本轮检测的日期内", "the sample's time lies outside the round's dates"), 0;
+	int64_t ids[WG_MAX_GRID_DEPTH];
+	j->root_depth = ctl_path_ids(round->path, ids, WG_MAX_GRID_DEPTH);
+	wg_copy_text(j->round_path, sizeof j->round_path, round->path);
+	return 0;
+}
+
+/* What the point and the person found say of the sample (the round passed):
+ * the point one of the round's (point_round: the round the point belongs
+ * to, 0 when there is no such point), the person found (person_id > 0,
+ * j->path where she lives) and living in the round's subtree. Both stores
+ * answer through here, so a refusal reads the same on each. */
+static void check_person(wg_req *x, const struct ctl_sample_job *j, const struct round_seen *round, int64_t point_round)
+{
+	if (j->point_id && point_round != j->round_id)
+		req_fail(x, WG_ERR_VALIDATION, "point_id", "采样点不属于本轮检测", "the point is not one of this round's");
+	else if (!j->person_id)
+		req_fail(x, WG_ERR_NOT_FOUND, "code", "没有与此码对应的登记人员", "no registry person has this code");
+	else if (!scope_contains(j->round_path, j->path))
+		req_failf(x, WG_ERR_VALIDATION, "code", "人员 %lld 不在本轮检测“%s”的范围内", "person %lld lives outside the subtree of round '%s'",
+			  (long long)j->person_id, round->name, (long long)j->person_id, round->name);
+}
+
+/* SQLite: the point and the person read one by one (a read costs no round trip). */
+static int check_job(wg_req *x, struct ctl_sample_job *j, const struct round_seen *round)
+{
+	int64_t of = 0;
+	int rc;
 	if (j->point_id) {
-		int64_t of = 0;
 		wg_param p[] = { WG_PINT(j->point_id) };
 		rc = store_int(x->db, "SELECT round_id FROM control_nat_points WHERE id = ?", p, 1, &of);
 		if (rc && rc != WG_ERR_NOT_FOUND)
 			return rc;
-		if (of != j->round_id)
-			return req_fail(x, WG_ERR_VALIDATION, "point_id", "采样点不属于本轮检测", "the point is not one of this round's"), 0;
 	}
 	wg_stmt *s;
 	wg_param byid[] = { WG_PINT(j->code_person) }, bybidx[] = { WG_PTEXT(j->code_bidx) };
@@ -108,6 +134,7 @@ static int check_job(wg_req *x, struct rounds *seen, struct ctl_sample_job *j)
 			    : store_query(x->db, "SELECT id, node_path, name FROM registry_people WHERE id_number_bidx = ?", bybidx, 1, &s);
 	if (rc)
 		return rc;
+	j->person_id = 0;
 	rc = stmt_next(s);
 	if (rc == 1) {
 		j->person_id = stmt_int(s, 0);
@@ -117,14 +144,7 @@ static int check_job(wg_req *x, struct rounds *seen, struct ctl_sample_job *j)
 	stmt_done(s);
 	if (rc < 0)
 		return -rc;
-	if (rc == 0)
-		return req_fail(x, WG_ERR_NOT_FOUND, "code", "没有与此码对应的登记人员", "no registry person has this code"), 0;
-	if (!scope_contains(round->path, j->path))
-		return req_failf(x, WG_ERR_VALIDATION, "code", "人员 %lld 不在本轮检测“%s”的范围内", "person %lld lives outside the subtree of round '%s'",
-				 (long long)j->person_id, round->name, (long long)j->person_id, round->name), 0;
-	int64_t ids[WG_MAX_GRID_DEPTH];
-	j->root_depth = ctl_path_ids(round->path, ids, WG_MAX_GRID_DEPTH);
-	wg_copy_text(j->round_path, sizeof j->round_path, round->path);
+	check_person(x, j, round, of);
 	return 0;
 }
 
@@ -148,18 +168,178 @@ static int read_back(wg_conn *c, struct ctl_sample_job *j)
 	return rc < 0 ? -rc : rc == 1 ? 0 : WG_ERR_INTERNAL;
 }
 
+/* SQLite: the unique key says a person was sampled already this round. */
 static int insert_one(wg_conn *c, struct ctl_sample_job *j)
 {
-	bool pg = conn_dialect(c) == WG_POSTGRES;
 	wg_param p[] = { WG_PINT(j->round_id), WG_PINT(j->person_id), WG_PTEXT(j->path), j->point_id ? WG_PINT(j->point_id) : WG_PNULL,
 			 j->tube[0] ? WG_PTEXT(j->tube) : WG_PNULL, WG_PTEXT(j->channel), WG_PINT(j->at), WG_PINT(j->user_id) };
-	int rc = store_insert(c, pg
-		? "INSERT INTO control_nat_samples (round_id, person_id, node_path, point_id, tube, channel, sampled_at, user_id)"
-		  " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (round_id, person_id) DO NOTHING"
-		: "INSERT INTO control_nat_samples (round_id, person_id, node_path, point_id, tube, channel, sampled_at, user_id)"
-		  " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", p, 8, &j->id);
-	j->duplicate = rc == WG_ERR_CONFLICT || (pg && rc == WG_ERR_NOT_FOUND);
+	int rc = store_insert(c, "INSERT INTO control_nat_samples (round_id, person_id, node_path, point_id, tube, channel, sampled_at, user_id)"
+			      " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", p, 8, &j->id);
+	j->duplicate = rc == WG_ERR_CONFLICT;
 	return j->duplicate ? read_back(c, j) : rc;
+}
+
+/* SQLite: each sample the round let in, checked and stored in turn. */
+static int store_each(struct wg_app *app, wg_conn *c, struct rounds *seen, struct ctl_sample_job **jobs, size_t n, int64_t now)
+{
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		const struct round_seen *round;
+		wg_req x = { .app = app, .db = c, .now = now };
+		if (jobs[i]->rc || (rc = round_of(&x, seen, jobs[i]->round_id, &round)) || (rc = check_job(&x, jobs[i], round)))
+			continue;
+		if (x.fail.code) {  /* refused: this sample only */
+			jobs[i]->fail = x.fail;
+			jobs[i]->rc = x.fail.code;
+			continue;
+		}
+		rc = insert_one(c, jobs[i]);
+	}
+	return rc;
+}
+
+/* PostgreSQL: a round trip per sample (the person, the point, the insert)
+ * would bound the rate by the network, so the whole batch is one
+ * statement: the samples' values as arrays, each sample's person and
+ * point looked up, those that pass inserted (the first of a person's
+ * samples in the batch), and per sample what was found and what became of
+ * it. The answers are then given by the same check as on SQLite
+ * (check_person); the statement's own filter is the same test, and a
+ * sample it stored that the check refuses fails the batch. */
+static const char pg_batch_sql[] =
+	"WITH s AS (SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::bigint[])"
+	"   WITH ORDINALITY AS s(round_id, person, bidx, point_id, tube, channel, sampled_at, user_id, k)),"
+	" p AS (SELECT s.*, COALESCE(a.id, b.id) AS person_id, COALESCE(a.node_path, b.node_path) AS node_path,"
+	"   COALESCE(a.name, b.name) AS name, pt.round_id AS point_round, r.node_path AS round_path"
+	"   FROM s JOIN control_nat_rounds r ON r.id = s.round_id"
+	"   LEFT JOIN registry_people a ON s.person <> 0 AND a.id = s.person"
+	"   LEFT JOIN registry_people b ON s.person = 0 AND b.id_number_bidx = s.bidx"
+	"   LEFT JOIN control_nat_points pt ON pt.id = s.point_id),"
+	" ok AS (SELECT DISTINCT ON (round_id, person_id) * FROM p"
+	"   WHERE person_id IS NOT NULL AND (point_id IS NULL OR point_round = round_id) AND starts_with(node_path, round_path)"
+	"   ORDER BY round_id, person_id, k),"
+	" ins AS (INSERT INTO control_nat_samples (round_id, person_id, node_path, point_id, tube, channel, sampled_at, user_id)"
+	"   SELECT round_id, person_id, node_path, point_id, tube, channel, sampled_at, user_id FROM ok ORDER BY k"
+	"   ON CONFLICT (round_id, person_id) DO NOTHING RETURNING id, round_id, person_id)"
+	" SELECT p.k, p.person_id, p.node_path, p.name, p.point_round, i.id"
+	" FROM p LEFT JOIN ok ON ok.k = p.k"
+	" LEFT JOIN ins i ON ok.k IS NOT NULL AND i.round_id = p.round_id AND i.person_id = p.person_id"
+	" ORDER BY p.k";
+
+#define PG_COLUMNS 8
+#define PG_ARRAY_MAX (256u * 1024)   /* a column of BATCH_MAX samples: tubes of 32 characters, every one escaped */
+
+/* The arrays of the samples the round let in; at[k] is the k-th one's job. */
+static int pg_arrays(wg_buf col[PG_COLUMNS], struct ctl_sample_job **jobs, size_t n, size_t *at, size_t *m)
+{
+	*m = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct ctl_sample_job *j = jobs[i];
+		if (j->rc)
+			continue;
+		at[(*m)++] = i;
+		store_array_int(&col[0], j->round_id);
+		store_array_int(&col[1], j->code_person);
+		store_array_text(&col[2], j->code_bidx, strlen(j->code_bidx));
+		if (j->point_id)
+			store_array_int(&col[3], j->point_id);
+		else
+			store_array_null(&col[3]);
+		if (j->tube[0])
+			store_array_text(&col[4], j->tube, strlen(j->tube));
+		else
+			store_array_null(&col[4]);
+		store_array_text(&col[5], j->channel, strlen(j->channel));
+		store_array_int(&col[6], j->at);
+		store_array_int(&col[7], j->user_id);
+	}
+	int rc = 0;
+	for (int k = 0; k < PG_COLUMNS; k++)
+		rc = rc ? rc : store_array_end(&col[k]);
+	return rc;
+}
+
+/* What the statement found of a sample beside its job: the round of the point it named. */
+struct pg_found { int64_t point_round; };
+
+/* One row of the statement's answer, into its job and f. */
+static void pg_row(wg_stmt *s, struct ctl_sample_job *j, struct pg_found *f)
+{
+	j->person_id = stmt_is_null(s, 1) ? 0 : stmt_int(s, 1);
+	wg_copy_text(j->path, sizeof j->path, stmt_text(s, 2));
+	wg_copy_text(j->name, sizeof j->name, stmt_text(s, 3));
+	f->point_round = stmt_is_null(s, 4) ? 0 : stmt_int(s, 4);
+	j->id = stmt_is_null(s, 5) ? 0 : stmt_int(s, 5);
+}
+
+static int pg_run(wg_conn *c, wg_buf col[PG_COLUMNS], struct ctl_sample_job **jobs, const size_t *at, size_t m, struct pg_found *found)
+{
+	wg_param p[PG_COLUMNS];
+	for (int k = 0; k < PG_COLUMNS; k++)
+		p[k] = WG_PTEXTN(col[k].data, col[k].len);
+	wg_stmt *s;
+	int rc = store_query(c, pg_batch_sql, p, PG_COLUMNS, &s);
+	if (rc)
+		return rc;
+	size_t rows = 0;
+	while ((rc = stmt_next(s)) == 1) {
+		int64_t k = stmt_int(s, 0);
+		if (k < 1 || (size_t)k > m) {
+			rc = -WG_ERR_INTERNAL;
+			break;
+		}
+		pg_row(s, jobs[at[k - 1]], &found[k - 1]);
+		rows++;
+	}
+	stmt_done(s);
+	return rc < 0 ? -rc : rows == m ? 0 : WG_ERR_INTERNAL;
+}
+
+/* The answers, by the same check as SQLite's. A sample that passed but was
+ * not stored is a person's second (stored before, or earlier in the batch):
+ * the first is read back by its key, one statement each, as the samples
+ * table is looked up nowhere in the batch's statement: a join there is
+ * planned once per connection, and planned while the round's first samples
+ * make the table look small it would scan the whole table in every batch
+ * of the round. A scanned-twice person is rare. */
+static int pg_answer(struct wg_app *app, wg_conn *c, struct rounds *seen, struct ctl_sample_job **jobs, const size_t *at, size_t m,
+		     const struct pg_found *found, int64_t now)
+{
+	int rc = 0;
+	for (size_t k = 0; !rc && k < m; k++) {
+		struct ctl_sample_job *j = jobs[at[k]];
+		const struct round_seen *round;
+		wg_req x = { .app = app, .db = c, .now = now };
+		if ((rc = round_of(&x, seen, j->round_id, &round)))
+			break;
+		check_person(&x, j, round, found[k].point_round);
+		if (x.fail.code && j->id)
+			rc = WG_ERR_INTERNAL;  /* stored yet refused: the statement and the check disagree */
+		else if (x.fail.code)
+			j->fail = x.fail, j->rc = x.fail.code;
+		else if (!j->id)
+			rc = (j->duplicate = true, read_back(c, j));
+	}
+	return rc;
+}
+
+static int store_pg(struct wg_app *app, wg_conn *c, struct rounds *seen, struct ctl_sample_job **jobs, size_t n, int64_t now)
+{
+	wg_buf col[PG_COLUMNS];
+	for (int k = 0; k < PG_COLUMNS; k++)
+		wg_buf_init(&col[k], PG_ARRAY_MAX);
+	size_t *at = wg_malloc((n ? n : 1) * sizeof *at), m = 0;
+	struct pg_found *found = wg_calloc(n ? n : 1, sizeof *found);
+	int rc = at && found ? pg_arrays(col, jobs, n, at, &m) : WG_ERR_NOMEM;
+	if (!rc && m)
+		rc = pg_run(c, col, jobs, at, m, found);
+	if (!rc && m)
+		rc = pg_answer(app, c, seen, jobs, at, m, found, now);
+	for (int k = 0; k < PG_COLUMNS; k++)
+		wg_buf_release(&col[k]);
+	wg_free(at);
+	wg_free(found);
+	return rc;
 }
 
 /* The sample's node and every node above it up to the round's, added to the sums. */
@@ -189,8 +369,39 @@ static int add_sums(struct sums *sm, const struct ctl_sample_job *j)
 	return 0;
 }
 
+/* PostgreSQL: every node's sum in one statement, as arrays. */
+static int write_sums_pg(wg_conn *c, const struct sums *sm)
+{
+	wg_buf col[4];
+	for (int k = 0; k < 4; k++)
+		wg_buf_init(&col[k], PG_ARRAY_MAX);
+	for (size_t i = 0; i < sm->n; i++) {
+		store_array_int(&col[0], sm->e[i].round);
+		store_array_int(&col[1], sm->e[i].node);
+		store_array_text(&col[2], sm->e[i].path, sm->e[i].len);
+		store_array_int(&col[3], sm->e[i].n);
+	}
+	int rc = 0;
+	for (int k = 0; k < 4; k++)
+		rc = rc ? rc : store_array_end(&col[k]);
+	wg_param p[] = { WG_PTEXTN(col[0].data, col[0].len), WG_PTEXTN(col[1].data, col[1].len), WG_PTEXTN(col[2].data, col[2].len),
+			 WG_PTEXTN(col[3].data, col[3].len) };
+	if (!rc)
+		rc = store_run(c, "INSERT INTO control_nat_nodes (round_id, node_id, node_path, residents, sampled)"
+			       " SELECT round_id, node_id, node_path, 0, sampled FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::bigint[])"
+			       " AS u(round_id, node_id, node_path, sampled)"
+			       " ON CONFLICT (round_id, node_id) DO UPDATE SET sampled = control_nat_nodes.sampled + excluded.sampled", p, 4);
+	for (int k = 0; k < 4; k++)
+		wg_buf_release(&col[k]);
+	return rc;
+}
+
 static int write_sums(wg_conn *c, const struct sums *sm)
 {
+	if (!sm->n)
+		return 0;
+	if (conn_dialect(c) == WG_POSTGRES)
+		return write_sums_pg(c, sm);
 	int rc = 0;
 	for (size_t i = 0; !rc && i < sm->n; i++) {
 		const struct node_sum *e = &sm->e[i];
@@ -237,7 +448,9 @@ static int audit_batch(struct wg_app *app, wg_conn *c, struct ctl_sample_job **j
 	return rc;
 }
 
-/* Stores jobs in c's current transaction. */
+/* Stores jobs in c's current transaction: the rounds checked here, the
+ * points and persons by the store's way (store_each, store_pg), then the
+ * counts of the nodes of what was stored, and the audit. */
 static int write_batch(struct wg_app *app, wg_conn *c, struct ctl_sample_job **jobs, size_t n, int64_t now)
 {
 	struct sums *sm = wg_malloc(sizeof *sm);
@@ -248,16 +461,22 @@ static int write_batch(struct wg_app *app, wg_conn *c, struct ctl_sample_job **j
 	}
 	struct rounds seen = { .n = 0 };
 	for (size_t i = 0; !rc && i < n; i++) {
+		const struct round_seen *round;
 		wg_req x = { .app = app, .db = c, .now = now };
 		jobs[i]->rc = 0;
-		if ((rc = check_job(&x, &seen, jobs[i])))
+		jobs[i]->id = 0;
+		jobs[i]->duplicate = false;
+		if ((rc = check_round(&x, &seen, jobs[i], &round)))
 			break;
 		if (x.fail.code) {  /* refused: this sample only */
 			jobs[i]->fail = x.fail;
 			jobs[i]->rc = x.fail.code;
-			continue;
 		}
-		if ((rc = insert_one(c, jobs[i])) || jobs[i]->duplicate)
+	}
+	if (!rc)
+		rc = conn_dialect(c) == WG_POSTGRES ? store_pg(app, c, &seen, jobs, n, now) : store_each(app, c, &seen, jobs, n, now);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (jobs[i]->rc || jobs[i]->duplicate)
 			continue;
 		/* Full (a batch over very many grids): what is summed so far is written first. */
 		if (sm->n + WG_MAX_GRID_DEPTH > SUM_MAX) {

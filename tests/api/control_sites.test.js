@@ -187,6 +187,61 @@ test('a mass NAT round: points and slots, samples by scanned code, the not-yet-s
   expectError(await scan(`WG-PERSON:${p[4]}`), 409, 'conflict');
 });
 
+test('samples that arrive together are stored together, and each gets its own answer', async () => {
+  const cx = await node(srv, command, DEMO.street, 'community', '同批社区');
+  const g1 = await node(srv, command, cx, 'grid', '同批一网格');
+  const g2 = await node(srv, command, cx, 'grid', '同批二网格');
+  const names = ['同批甲', '同批乙', '同批丙', '同批丁', '同批戊', '同批己', '同批庚', '同批辛'];
+  const ps = [];
+  for (let i = 0; i < 8; i++) ps.push(await person(srv, command, i < 5 ? g1 : g2, names[i], i === 0 ? { id_number: idNumber(777) } : {}));
+  const outsider = await person(srv, command, DEMO.grid, '同批外人');
+  const cu = await user(srv, command, 'tongpi.shequ', 'community', cx);
+  const open = async (name) => {
+    const r = await srv.api('POST', '/api/v1/nat-rounds', { token: cu.token, body: { grid_id: cx, name, date_from: day(0), date_to: day(0) } });
+    assert.equal(r.status, 201, r.text);
+    const pt = await srv.api('POST', `/api/v1/nat-rounds/${r.json.id}/points`, { token: cu.token, body: { name: `${name}采样点`, slots: [{ from: at(day(0), 8), to: at(day(0), 9) }] } });
+    assert.equal(pt.status, 201, pt.text);
+    return [r.json.id, pt.json.id];
+  };
+  const [rid, pt] = await open('同批检测');
+  const [, otherPt] = await open('另一轮检测');
+  const scan = (body) => srv.api('POST', `/api/v1/nat-rounds/${rid}/samples`, { token: cu.token, body });
+  const tube = 'T"7\\1';
+  const [first, byId, tubed, out, unknown, wrongPoint, ...rest] = await Promise.all([
+    scan({ code: `WG-PERSON:${ps[0]}` }),
+    scan({ code: idNumber(777) }),                          // the same person by ID card
+    scan({ code: `WG-PERSON:${ps[1]}`, point_id: pt, tube }),
+    scan({ code: `WG-PERSON:${outsider}` }),
+    scan({ code: 'WG-PERSON:99999999' }),
+    scan({ code: `WG-PERSON:${ps[2]}`, point_id: otherPt }),
+    ...ps.slice(3).map((p) => scan({ code: String(p), channel: 'door' })),
+  ]);
+  // One of the two samples of the same person is stored, the other answers with it.
+  assert.deepEqual([first.status, byId.status].sort(), [200, 201], `${first.text} ${byId.text}`);
+  assert.equal(first.json.id, byId.json.id);
+  assert.deepEqual([first.json.duplicate, byId.json.duplicate].sort(), [false, true]);
+  assert.equal(byId.json.person_id, ps[0]);
+  assert.equal(tubed.status, 201, tubed.text);
+  assert.deepEqual([tubed.json.person_id, tubed.json.point_id, tubed.json.tube, tubed.json.name], [ps[1], pt, tube, '同批乙']);
+  const e1 = expectError(out, 422, 'validation_failed', 'code');
+  assert.match(e1.message_en, /outside the subtree of round '同批检测'/);
+  assert.match(e1.message, /不在本轮检测“同批检测”的范围内/);
+  expectError(unknown, 404, 'not_found', 'code');
+  expectError(wrongPoint, 422, 'validation_failed', 'point_id');
+  assert.deepEqual(rest.map((r) => [r.status, r.json.person_id, r.json.channel, r.json.duplicate]), ps.slice(3).map((p) => [201, p, 'door', false]));
+  assert.equal(new Set([first.json.id, tubed.json.id, ...rest.map((r) => r.json.id)]).size, 7, 'a sample id each');
+  // Counted once per stored sample, per grid and above; the refused left nothing.
+  const pr = (await srv.api('GET', `/api/v1/nat-rounds/${rid}/progress`, { token: cu.token })).json;
+  assert.deepEqual([pr.residents, pr.sampled, pr.not_sampled], [8, 7, 1]);
+  assert.deepEqual(pr.children.map((x) => [x.node_id, x.sampled, x.not_sampled]), [[g1, 4, 1], [g2, 3, 0]]);
+  // Scanned again together: every one answers with its first sample.
+  const again = await Promise.all(ps.map((p) => scan({ code: `WG-PERSON:${p}` })));
+  assert.deepEqual(again.map((r) => r.status), [200, 200, 201, 200, 200, 200, 200, 200]);
+  assert.equal(again[1].json.tube, tube);
+  assert.equal(again[3].json.channel, 'door');
+  assert.equal((await srv.api('GET', `/api/v1/nat-rounds/${rid}/progress`, { token: cu.token })).json.sampled, 8);
+});
+
 const sign = (key, body) => `sha256=${crypto.createHmac('sha256', Buffer.from(key, 'hex')).update(body).digest('hex')}`;
 
 test('door sensors: consent first, a key each, signed events stored once; replayed, forged and unknown ones refused', async () => {

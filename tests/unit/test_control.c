@@ -15,6 +15,7 @@
 #include "core/lib/timefmt.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void test_times(void **state)
@@ -194,6 +195,71 @@ static void test_counts(void **state)
 	ctl_counts_free(c);
 }
 
+/* The roll-up kept in memory is served only while nothing was committed
+ * since: a count added by another process (here a second store on the same
+ * file, which SQLite treats alike) shows at the next read; inside a
+ * transaction that wrote, its own uncommitted count shows, and after its
+ * rollback the committed one again. */
+static void test_kept_rollup(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/wg-kept-XXXXXX", path[64], cmd[64];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/t.db", dir);
+	wg_store *sa, *sb;
+	wg_conn *a, *b;
+	struct ctl_rollup x;
+	/* An existing database, as a server opens it. */
+	assert_int_equal(store_open(path, 1, &sa), 0);
+	store_acquire(sa, &a);
+	assert_int_equal(store_exec_script(a, "CREATE TABLE control_counts (node_id INTEGER NOT NULL, key TEXT NOT NULL,"
+					   " day INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (node_id, key, day)) WITHOUT ROWID;"
+					   "INSERT INTO control_counts VALUES (7, 'active', 100, 2), (7, 'checks', 100, 4);"), 0);
+	store_release(sa, a);
+	store_close(sa);
+	assert_int_equal(store_open(path, 1, &sa), 0);
+	assert_int_equal(store_open(path, 1, &sb), 0);
+	store_acquire(sa, &a);
+	store_acquire(sb, &b);
+	assert_int_equal(ctl_rollup_counters(a, 7, 100, &x), 0);
+	assert_int_equal(x.active, 2);
+	assert_int_not_equal(store_read_version(a), 0);
+	assert_int_equal(ctl_rollup_counters(a, 7, 100, &x), 0);   /* kept */
+	assert_int_equal(x.checks, 4);
+	assert_int_equal(store_run(b, "INSERT INTO control_counts VALUES (7, 'active', 99, 3)", NULL, 0), 0);
+	assert_int_equal(ctl_rollup_counters(a, 7, 100, &x), 0);
+	assert_int_equal(x.active, 5);
+	/* A read transaction: its snapshot's version; another's commit does not change what it reads. */
+	assert_int_equal(store_begin_read(a), 0);
+	assert_int_equal(ctl_rollup_counters(a, 7, 100, &x), 0);
+	assert_int_equal(x.active, 5);
+	uint64_t v = store_read_version(a);
+	assert_int_not_equal(v, 0);
+	assert_int_equal(store_run(b, "INSERT INTO control_counts VALUES (7, 'active', 98, 10)", NULL, 0), 0);
+	assert_int_equal(store_read_version(a), v);
+	assert_int_equal(ctl_rollup_counters(a, 7, 100, &x), 0);
+	assert_int_equal(x.active, 5);
+	assert_int_equal(store_commit(a), 0);
+	assert_int_not_equal(store_read_version(a), v);
+	assert_int_equal(ctl_rollup_counters(a, 7, 100, &x), 0);
+	assert_int_equal(x.active, 15);
+	/* A write transaction reads its own count, never keeps it; rolled back, the committed one. */
+	assert_int_equal(store_begin(a), 0);
+	assert_int_equal(store_run(a, "INSERT INTO control_counts VALUES (7, 'active', 97, 1)", NULL, 0), 0);
+	assert_int_equal(store_read_version(a), 0);
+	assert_int_equal(ctl_rollup_counters(a, 7, 100, &x), 0);
+	assert_int_equal(x.active, 16);
+	assert_int_equal(store_rollback(a), 0);
+	assert_int_equal(ctl_rollup_counters(a, 7, 100, &x), 0);
+	assert_int_equal(x.active, 15);
+	store_release(sa, a);
+	store_release(sb, b);
+	store_close(sa);
+	store_close(sb);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -204,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_device_events),
 		cmocka_unit_test(test_counts),
+		cmocka_unit_test(test_kept_rollup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -323,6 +323,34 @@ static void wal_index_stays_locked(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* A batch's column as one PostgreSQL array literal: every text quoted and
+ * escaped, so a tube named "NULL" or holding quotes, braces, commas and
+ * backslashes reads back as itself, and a missing value is NULL. */
+static void array_literals_quote_every_text(void **state)
+{
+	(void)state;
+	wg_buf a = WG_BUF_INIT(1024), t = WG_BUF_INIT(1024), e = WG_BUF_INIT(16), small = WG_BUF_INIT(8);
+	store_array_int(&a, 1);
+	store_array_int(&a, -9223372036854775807LL - 1);
+	store_array_null(&a);
+	assert_int_equal(store_array_end(&a), 0);
+	assert_string_equal(a.data, "{1,-9223372036854775808,NULL}");
+	const char *odd = "a\"b\\c{,}";
+	store_array_text(&t, "NULL", 4);
+	store_array_text(&t, odd, strlen(odd));
+	store_array_text(&t, "", 0);
+	assert_int_equal(store_array_end(&t), 0);
+	assert_string_equal(t.data, "{\"NULL\",\"a\\\"b\\\\c{,}\",\"\"}");
+	assert_int_equal(store_array_end(&e), 0);
+	assert_string_equal(e.data, "{}");
+	store_array_text(&small, "too long for eight bytes", 24);
+	assert_int_equal(store_array_end(&small), WG_ERR_TOO_LARGE);
+	wg_buf_release(&a);
+	wg_buf_release(&t);
+	wg_buf_release(&e);
+	wg_buf_release(&small);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +365,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(kept_reads_see_every_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(sweep_frees_the_wal, setup, teardown),
 		cmocka_unit_test_setup_teardown(wal_index_stays_locked, setup, teardown),
+		cmocka_unit_test(array_literals_quote_every_text),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

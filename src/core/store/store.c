@@ -138,25 +138,28 @@ int store_exec_script(wg_conn *c, const char *sql)
 
 /* in_tx is set before BEGIN runs: the backend then knows the statement
  * opens a transaction of the caller's, not a read it may keep. */
-static int begin(wg_conn *c, const char *sql)
+static int begin(wg_conn *c, const char *sql, bool writes)
 {
 	stmt_done(&c->stmt);
 	end_snapshot(c);
 	c->in_tx = true;
+	c->tx_version_state = TX_VERSION_UNKNOWN;
 	int rc = store_run(c, sql, NULL, 0);
 	if (rc)
 		c->in_tx = false;
+	else if (!writes)
+		c->tx_version_state = TX_VERSION_PENDING;  /* its first read begins the snapshot */
 	return rc;
 }
 
 int store_begin(wg_conn *c)
 {
-	return begin(c, conn_dialect(c) == WG_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN");
+	return begin(c, conn_dialect(c) == WG_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", true);
 }
 
 int store_begin_read(wg_conn *c)
 {
-	return begin(c, conn_dialect(c) == WG_SQLITE ? "BEGIN DEFERRED" : "BEGIN READ ONLY");
+	return begin(c, conn_dialect(c) == WG_SQLITE ? "BEGIN DEFERRED" : "BEGIN READ ONLY", false);
 }
 
 int store_commit(wg_conn *c)
@@ -181,6 +184,8 @@ int store_rollback(wg_conn *c)
 }
 
 bool store_in_transaction(const wg_conn *c) { return c->in_tx; }
+
+uint64_t store_read_version(wg_conn *c) { return c->store->be->read_version ? c->store->be->read_version(c) : 0; }
 
 int store_query(wg_conn *c, const char *sql, const wg_param *params, size_t n, wg_stmt **out)
 {

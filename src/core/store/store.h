@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "core/lib/buf.h"
+
 typedef struct wg_store wg_store;
 typedef struct wg_conn wg_conn;
 typedef struct wg_stmt wg_stmt;
@@ -63,6 +65,17 @@ void store_sweep_snapshots(wg_store *st);
 int  store_watch_changes(wg_store *st);
 uint64_t store_changes(wg_store *st);
 enum wg_dialect conn_dialect(const wg_conn *c);
+
+/* What the connection's next read sees, as a number that changes with every
+ * commit to the store by any connection of any process, or 0 when the store
+ * cannot tell: something computed from the store may be kept in memory
+ * tagged with it and served again while it is the same. SQLite: read off
+ * the WAL index's header, which every commit rewrites (the same signal as
+ * the kept read snapshots); in a transaction, the version of its snapshot
+ * once its first read has begun it, and 0 once it has written (its own
+ * changes are not committed yet). PostgreSQL: always 0 (use store_changes
+ * for the tables that notify). */
+uint64_t store_read_version(wg_conn *c);
 
 /* Runs a script of several statements without parameters (migrations). */
 int store_exec_script(wg_conn *c, const char *sql);
@@ -137,6 +150,20 @@ int  store_batch_flush(wg_conn *c);
 int  store_batch_end(wg_conn *c, bool keep);
 void store_batch_mark(wg_conn *c);
 bool store_batch_undo(wg_conn *c);
+
+/* ---- Arrays (PostgreSQL): a column of many rows as one parameter ----
+ *
+ * A statement over a whole batch binds each column as one array literal
+ * and unnests them (`SELECT ... FROM unnest(?::bigint[], ?::text[]) WITH
+ * ORDINALITY AS u(a, b, k)`): one round trip for the batch, its rows still
+ * told apart by k. Append the values in order, then close the literal and
+ * bind it as text (WG_PTEXTN(a.data, a.len)); an append that overflows the
+ * buffer's maximum sticks in a->err. */
+void store_array_int(wg_buf *a, int64_t v);
+void store_array_text(wg_buf *a, const char *s, size_t n);
+void store_array_null(wg_buf *a);
+/* Closes the literal ("{}" when nothing was appended); returns a->err. */
+int  store_array_end(wg_buf *a);
 
 /* SQLite online backup to a file; WG_ERR_USAGE on PostgreSQL (use pg_dump). */
 int store_backup(wg_store *st, const char *dest_path);

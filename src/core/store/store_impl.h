@@ -27,6 +27,8 @@ struct wg_backend {
 	/* Ends a read snapshot the connection kept between requests (with
 	 * only_stale, only one that is out of date); NULL where none is kept. */
 	void (*end_snapshot)(wg_conn *c, bool only_stale);
+	/* store_read_version(); NULL where there is none (0). */
+	uint64_t (*read_version)(wg_conn *c);
 	/* Releases what the backend holds for the whole store; may be NULL. */
 	void (*close_store)(wg_store *st);
 };
@@ -65,6 +67,10 @@ struct wg_conn {
 	/* SQLite: a read transaction kept open between requests (see
 	 * store_sqlite.c), the WAL-index header and the time it began with. */
 	bool snapshot;
+	/* SQLite, in the caller's transaction: the version of its snapshot
+	 * (store_read_version), known once the first read has begun it. */
+	enum { TX_VERSION_UNKNOWN, TX_VERSION_PENDING, TX_VERSION_KNOWN } tx_version_state;
+	uint64_t tx_version;
 	unsigned char snapshot_hdr[48];
 	uint64_t snapshot_at;
 	void *begin_ps, *commit_ps;

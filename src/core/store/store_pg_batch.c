@@ -2,7 +2,8 @@
  * statements kept with copies of their parameters, both sent at a flush
  * under one savepoint. A round trip per row becomes a few per flush: each
  * COPY is two (its start, its end), the kept statements one (libpq's
- * pipeline mode sends them all before reading any result). */
+ * pipeline mode sends them all before reading any result). And array
+ * literals, a batch's column bound as one parameter of one statement. */
 #include "core/store/store_impl.h"
 #include "core/lib/buf.h"
 #include "core/lib/err.h"
@@ -385,4 +386,46 @@ int store_batch_end(wg_conn *c, bool keep)
 	int undo = rc || !keep ? exec_command(c, "ROLLBACK TO SAVEPOINT wg_batch") : 0;
 	int release = exec_command(c, "RELEASE SAVEPOINT wg_batch");
 	return rc ? rc : undo ? undo : release;
+}
+
+/* ---- arrays ---- */
+
+static void array_next(wg_buf *a) { wg_buf_putc(a, a->len ? ',' : '{'); }
+
+void store_array_int(wg_buf *a, int64_t v)
+{
+	char digits[WG_I64_DIGITS];
+	array_next(a);
+	wg_buf_append(a, digits, wg_format_i64(digits, v));
+}
+
+/* Quoted, with backslash before a quote or a backslash: any text, even "NULL" or "{,}". */
+void store_array_text(wg_buf *a, const char *s, size_t n)
+{
+	size_t run = 0;
+	array_next(a);
+	wg_buf_putc(a, '"');
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '"' && s[i] != '\\')
+			continue;
+		wg_buf_append(a, s + run, i - run);
+		wg_buf_putc(a, '\\');
+		run = i;
+	}
+	wg_buf_append(a, s + run, n - run);
+	wg_buf_putc(a, '"');
+}
+
+void store_array_null(wg_buf *a)
+{
+	array_next(a);
+	wg_buf_puts(a, "NULL");
+}
+
+int store_array_end(wg_buf *a)
+{
+	if (!a->len)
+		wg_buf_putc(a, '{');
+	wg_buf_putc(a, '}');
+	return a->err;
 }

@@ -151,6 +151,46 @@ static void keep_snapshot(wg_conn *c, bool reading)
 	c->snapshot = step_alone(c->begin_ps) == SQLITE_OK;
 }
 
+/* The header as a number; never 0. */
+static uint64_t header_version(const wg_store *st)
+{
+	unsigned char h[WAL_INDEX_HEADER];
+	wal_header(st, h);
+	uint64_t v = 0xcbf29ce484222325u;
+	for (size_t i = 0; i < WAL_INDEX_HEADER; i++)
+		v = (v ^ h[i]) * 0x100000001b3u;
+	return v | 1;
+}
+
+/* Outside a transaction the next read sees the last commit: a kept
+ * snapshot is ended as soon as the header changes (keep_snapshot). */
+static uint64_t sqlite_read_version(wg_conn *c)
+{
+	if (!c->store->wal_index)
+		return 0;
+	if (c->in_tx)
+		return c->tx_version_state == TX_VERSION_KNOWN ? c->tx_version : 0;
+	return header_version(c->store);
+}
+
+/* In the caller's transaction: a write makes its version unknown; the
+ * first read that begins its snapshot gives it, provided no commit came
+ * between the header read before and after it. */
+static uint64_t tx_version_before(wg_conn *c, bool readonly)
+{
+	if (!readonly)
+		c->tx_version_state = TX_VERSION_UNKNOWN;
+	return c->tx_version_state == TX_VERSION_PENDING && c->store->wal_index ? header_version(c->store) : 0;
+}
+
+static void tx_version_after(wg_conn *c, uint64_t before)
+{
+	if (!before || sqlite3_txn_state(c->db, "main") == SQLITE_TXN_NONE)
+		return;  /* no snapshot yet: the next read begins it */
+	c->tx_version = before;
+	c->tx_version_state = header_version(c->store) == before ? TX_VERSION_KNOWN : TX_VERSION_UNKNOWN;
+}
+
 static int sqlite_connect(wg_store *st, wg_conn *c)
 {
 	sqlite3 *db = NULL;
@@ -242,8 +282,11 @@ static int sqlite_query(wg_conn *c, const char *sql, const wg_param *p, size_t n
 			return WG_ERR_NOMEM;
 		}
 	}
+	uint64_t version = 0;
 	if (!c->in_tx)
 		keep_snapshot(c, sqlite3_stmt_readonly(ps));
+	else if (c->tx_version_state != TX_VERSION_UNKNOWN)
+		version = tx_version_before(c, sqlite3_stmt_readonly(ps));
 	rc = bind_params(ps, p, n);
 	if (rc != SQLITE_OK) {
 		sqlite3_reset(ps);
@@ -257,6 +300,8 @@ static int sqlite_query(wg_conn *c, const char *sql, const wg_param *p, size_t n
 		sqlite3_clear_bindings(ps);
 		return err;
 	}
+	if (version)
+		tx_version_after(c, version);
 	s->pending = rc == SQLITE_ROW ? 1 : 0;
 	s->row = 0;
 	s->changes = sqlite3_changes64(c->db);
@@ -368,5 +413,6 @@ const struct wg_backend wg_sqlite_backend = {
 	.backup = sqlite_backup,
 	.last_insert_id = sqlite_last_insert_id,
 	.end_snapshot = sqlite_end_snapshot,
+	.read_version = sqlite_read_version,
 	.close_store = sqlite_close_store,
 };
