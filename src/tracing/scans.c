@@ -147,13 +147,79 @@ int scans_audit(wg_req *r, int64_t venue, const char *path, uint32_t trace_id, b
 	return audit_stay(r, "scan", "venues", venue, path, trace_id, is_subject, "venue_id", venue);
 }
 
+/* A scan waiting for the log's group commit: what its answer needs. */
+struct scan_wait {
+	wg_req *r;
+	uint32_t trace_id;
+	bool is_subject, by_phone;
+	int64_t venue, t_in, t_out;
+	size_t added;
+	char path[WG_MAX_GRID_PATH];
+};
+
+/* The answer of a scan once the log has it (rc a TRACE_ERR_*): audited,
+ * 201 with the stay; or why it was refused. */
+static int scan_answer(wg_req *r, int rc, void *ctx)
+{
+	struct scan_wait *w = ctx;
+	if (rc)
+		return stay_failed(r, rc, tracing_params()->max_stay_min, "扫码记录无效:%s", "invalid scan: %s");
+	if (scans_audit(r, w->venue, w->path, w->trace_id, w->is_subject))
+		return r->fail.code;
+	uint32_t trace_id = w->trace_id;
+	bool is_subject = w->is_subject;
+	if (w->by_phone) {  /* as unnamed() says */
+		trace_id = 0;
+		is_subject = false;
+	}
+	return reply_stay(r, trace_id, is_subject, "venue_id", w->venue, w->t_in, w->t_out, w->added == 0);
+}
+
+/* Called by the log's committing thread: the scan is durable (or the log failed). */
+static void scan_durable(void *ctx, int rc)
+{
+	struct scan_wait *w = ctx;
+	req_unpark(w->r, rc);
+}
+
+/* Appends the scan to the log. In the server the request is parked until
+ * the group commit that holds it is durable (its thread serves others
+ * meanwhile); elsewhere it waits in place. Either way scan_answer answers. */
+static int scan_store(wg_req *r, struct scan_wait *w)
+{
+	struct trace_rec rec;
+	struct trace_diag diag = { 0 };
+	bool pending = false;
+	/* A default stay may run past now; the engine refuses future times. */
+	int64_t now = w->t_out > r->now ? w->t_out : r->now;
+	trace_store *store = tracing_store();
+	int rc = trace_rec_make(w->trace_id, (uint32_t)w->venue, w->t_in, w->t_out, now, tracing_params()->max_stay_min, &rec);
+	if (!rc && !store)
+		rc = TRACE_ERR_IO;
+	if (rc)
+		return scan_answer(r, rc, w);
+	bool parked = req_park(r, scan_answer, w);
+	rc = parked ? trace_store_log_append_async(store, TRACE_SCAN, &rec, 1, now, &w->added, &diag, scan_durable, w, &pending)
+		    : trace_store_log_append(store, TRACE_SCAN, &rec, 1, now, &w->added, &diag);
+	if (pending)
+		return 0;
+	if (parked) {  /* answered already (a repeat, or no committing thread): at once */
+		req_unpark(r, rc);
+		return 0;
+	}
+	return scan_answer(r, rc, w);
+}
+
 /* POST /api/v1/scans {venue_code, person_id | phone, t_in?, t_out?} */
 int scan_create(wg_req *r)
 {
 	static const char *const allowed[] = { "venue_code", "person_id", "phone", "t_in", "t_out", NULL };
 	struct cases_subject subject;
-	uint32_t trace_id;
-	bool is_subject, duplicate;
+	struct scan_wait *w = arena_alloc(&r->arena, sizeof *w);
+	if (!w)
+		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	memset(w, 0, sizeof *w);
+	w->r = r;
 	if (req_check_body(r, allowed))
 		return r->fail.code;
 	json_t *code = json_object_get(r->body, "venue_code");
@@ -161,22 +227,18 @@ int scan_create(wg_req *r)
 		return req_fail(r, WG_ERR_REQUIRED, "venue_code", "请提供场所码", "venue_code is required");
 	if (cases_subject_parse(r, &subject))
 		return r->fail.code;
-	int64_t venue = 0, t_in, t_out;
-	char path[WG_MAX_GRID_PATH];
-	if (scans_venue_by_code(r, json_string_value(code), &venue, path, sizeof path))
+	if (scans_venue_by_code(r, json_string_value(code), &w->venue, w->path, sizeof w->path))
 		return r->fail.code;
 	/* Only at one's own venues; then anyone may be scanned there (visitors
 	 * come from everywhere), which is why the person is checked only after. */
-	if (!scope_contains(r->user->scope_path, path))
+	if (!scope_contains(r->user->scope_path, w->path))
 		return req_fail(r, WG_ERR_FORBIDDEN, "venue_code", "只能登记本人管辖范围内场所的扫码",
 				"you may record scans only at venues inside your scope");
-	if (time_field(r, "t_in", r->now, &t_in) || time_field(r, "t_out", t_in + TRACING_DEFAULT_STAY_SECONDS, &t_out) ||
-	    within_retention(r, t_out) || cases_subject_resolve(r, &subject, &trace_id, &is_subject) ||
-	    scans_append(r, trace_id, venue, t_in, t_out, &duplicate) ||
-	    scans_audit(r, venue, path, trace_id, is_subject))
+	if (time_field(r, "t_in", r->now, &w->t_in) || time_field(r, "t_out", w->t_in + TRACING_DEFAULT_STAY_SECONDS, &w->t_out) ||
+	    within_retention(r, w->t_out) || cases_subject_resolve(r, &subject, &w->trace_id, &w->is_subject))
 		return r->fail.code;
-	unnamed(&subject, &trace_id, &is_subject);
-	return reply_stay(r, trace_id, is_subject, "venue_id", venue, t_in, t_out, duplicate);
+	w->by_phone = subject.phone[0] != '\0';
+	return scan_store(r, w);
 }
 
 /* POST /api/v1/dwells {person_id | phone, lat, lng, t_in, t_out}: a stay at a
