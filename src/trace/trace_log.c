@@ -591,10 +591,10 @@ int trace_store_log_append_async(trace_store *s, enum trace_kind kind, const str
 			*w = (struct waiter){ .target = target, .done = done, .ctx = ctx, .next = L->waiters };
 			L->waiters = w;
 			kick(s);
-			pthread_mutex_unlock(&s->mu);
 			if (added)
 				*added = fresh;
 			*pending = true;
+			pthread_mutex_unlock(&s->mu);
 			return TRACE_OK;
 		}
 	}
