@@ -6,6 +6,7 @@
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
 #include "core/lib/json.h"
+#include "core/lib/timefmt.h"
 #include "core/resource/resource.h"
 
 #include <stdio.h>
@@ -121,18 +122,49 @@ static int audit_stay(wg_req *r, const char *action, const char *resource, int64
 	return rc;
 }
 
-/* Answers a stored scan or dwell: the subject's ids, the place, the stay. */
+static void put_id(wg_buf *b, const char *key, bool has, int64_t id)
+{
+	wg_buf_puts(b, key);
+	if (has)
+		json_emit_integer(b, id);
+	else
+		wg_buf_puts(b, "null");
+}
+
+static void put_time(wg_buf *b, const char *key, const char *twin, int64_t t)
+{
+	char iso[WG_TIME_ISO];
+	wg_time_iso(t, iso);
+	wg_buf_puts(b, key);
+	json_emit_integer(b, t);
+	wg_buf_puts(b, twin);
+	json_emit_string(b, iso, strlen(iso));
+}
+
+/* Answers a stored scan or dwell: the subject's ids, the place, the stay
+ * (t_in, t_out and their twins). Written straight, not built as a JSON
+ * tree first: it is the answer of every scan at a checkpoint. */
 static int reply_stay(wg_req *r, uint32_t trace_id, bool is_subject, const char *place_key, int64_t place,
 		      int64_t t_in, int64_t t_out, bool duplicate)
 {
-	json_t *out = json_pack("{s:o, s:o, s:I, s:b}", "person_id", is_subject || !trace_id ? json_null() : json_integer(trace_id),
-				"subject_id", is_subject && trace_id ? json_integer(trace_id) : json_null(), place_key, (json_int_t)place,
-				"duplicate", duplicate);
-	if (!out || json_set_time(out, "t_in", t_in) || json_set_time(out, "t_out", t_out)) {
-		json_decref(out);
+	wg_buf b = WG_BUF_INIT(1024);
+	size_t len;
+	put_id(&b, "{\"person_id\":", !is_subject && trace_id, trace_id);
+	put_id(&b, ",\"subject_id\":", is_subject && trace_id, trace_id);
+	wg_buf_puts(&b, ",");
+	json_emit_string(&b, place_key, strlen(place_key));
+	wg_buf_puts(&b, ":");
+	json_emit_integer(&b, place);
+	wg_buf_puts(&b, duplicate ? ",\"duplicate\":true" : ",\"duplicate\":false");
+	put_time(&b, ",\"t_in\":", ",\"t_in_at\":", t_in);
+	put_time(&b, ",\"t_out\":", ",\"t_out_at\":", t_out);
+	wg_buf_puts(&b, "}");
+	char *data = b.err ? NULL : wg_buf_detach(&b, &len);
+	if (!data) {
+		wg_buf_release(&b);
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	}
-	return req_reply(r, 201, out);
+	return req_reply_raw(r, 201, "application/json; charset=utf-8", data, len);
 }
 
 /* The engine's refusal of a stay: the store's own trouble (disk, memory,
