@@ -416,6 +416,24 @@ static void http_free(struct wg_http *h)
 	wg_free(h);
 }
 
+/* True when nothing else listens on the address: bound without
+ * SO_REUSEPORT, which fails while any other socket listens there (another
+ * server sharing the port with SO_REUSEPORT would otherwise share our
+ * connections out with us, silently). */
+static bool address_free(const struct sockaddr_storage *ss, bool any6)
+{
+	int one = 1, v6only = !any6;
+	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool ok = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+		  (ss->ss_family != AF_INET6 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) == 0) &&
+		  bind(fd, (const struct sockaddr *)ss, len) == 0;
+	close(fd);
+	return ok;
+}
+
 /* One server thread: a daemon of its own polling its own socket. The
  * threads of an address each listen on it (SO_REUSEPORT), and the kernel
  * shares the connections out among them. (One daemon with a pool of
@@ -492,7 +510,8 @@ int http_start(struct wg_app *app, const struct wg_http_config *cfg, struct wg_h
 		/* The threads are shared out over the addresses, at least one each. */
 		unsigned t = threads / (unsigned)n + (i < threads % (unsigned)n);
 		for (unsigned k = 0; k < (t ? t : 1u); k++) {
-			struct MHD_Daemon *d = start_one(h, &ss[i], any6[i], t > 1);
+			struct MHD_Daemon *d = k == 0 && t > 1 && !address_free(&ss[i], any6[i]) ? NULL
+					       : start_one(h, &ss[i], any6[i], t > 1);
 			if (!d) {
 				for (size_t j = 0; j < h->ndaemons; j++)
 					MHD_stop_daemon(h->daemon[j]);
