@@ -14,6 +14,8 @@ cd "$(dirname "$0")/../.."
 which=${1:-both}
 RUNS=${RUNS:-300} SECS=${SECONDS_EACH:-10}
 out=bench/out/control; mkdir -p "$out"
+# A free port (others may run this benchmark on the same machine at the same time).
+port=${PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 make -s build/wangge
 objs=$(find build/obj/src -name '*.o' ! -name main.o | sort)
 cc -std=c17 -D_GNU_SOURCE -O2 -Isrc -Ibuild/gen $(pkg-config --cflags libpq) -o "$out/rollup" bench/control/rollup.c \
@@ -47,37 +49,38 @@ one() { # store
 	"$out/rollup" "$data" generate
 	echo "== $store: roll-up in process (median of $RUNS; GROUP BY of RUNS/10)"
 	"$out/rollup" "$data" time "$RUNS"
-	build/wangge serve --data "$data" --listen 127.0.0.1:18097 >"$out/serve-$store.log" 2>&1 & srv=$!
+	build/wangge serve --data "$data" --listen 127.0.0.1:$port >"$out/serve-$store.log" 2>&1 & srv=$!
 	sleep 2
+	kill -0 "$srv" 2>/dev/null || { echo "the server did not start (see $out/serve-$store.log)"; srv=""; exit 1; }
 	token=$(curl -s -X POST -H 'content-type: application/json' -d '{"username":"command","password":"wangge-demo-2026"}' \
-		http://127.0.0.1:18097/api/v1/session | sed 's/.*"token":"\([^"]*\)".*/\1/')
-	grid=$(curl -s -H "authorization: Bearer $token" "http://127.0.0.1:18097/api/v1/controls?status=active&limit=1" |
+		http://127.0.0.1:$port/api/v1/session | sed 's/.*"token":"\([^"]*\)".*/\1/')
+	grid=$(curl -s -H "authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/controls?status=active&limit=1" |
 		sed 's/.*"grid_id":\([0-9]*\).*/\1/')
 	echo "== $store: roll-up over HTTP (wrk -t1 -c1 -d${SECS}s)"
 	for q in "node=1" "node=1&source=tables" "node=$grid" "node=$grid&source=tables"; do
-		wrk -t1 -c1 -d"${SECS}s" --latency -H "authorization: Bearer $token" "http://127.0.0.1:18097/api/v1/controls/rollup?$q" > "$out/http.txt"
+		wrk -t1 -c1 -d"${SECS}s" --latency -H "authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/controls/rollup?$q" > "$out/http.txt"
 		printf '  rollup?%-28s median %s, p99 %s, %s req/s\n' "$q" "$(awk '$1=="50%" {print $2}' "$out/http.txt")" \
 			"$(awk '$1=="99%" {print $2}' "$out/http.txt")" "$(awk '/Requests\/sec/ {print $2}' "$out/http.txt")"
 	done
 	# The grid whose residents the samples reach after a second or so (persons are numbered grid after grid).
-	sgrid=$(curl -s -H "authorization: Bearer $token" "http://127.0.0.1:18097/api/v1/persons/20001" | sed 's/.*"grid_id":\([0-9]*\).*/\1/')
+	sgrid=$(curl -s -H "authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/persons/20001" | sed 's/.*"grid_id":\([0-9]*\).*/\1/')
 	echo "== $store: a NAT round over 1 M residents"
 	t0=$(date +%s.%N)
 	round=$(curl -s -X POST -H "authorization: Bearer $token" -H 'content-type: application/json' \
 		-d "{\"grid_id\":1,\"name\":\"全县全员核酸\",\"date_from\":\"$(TZ=Asia/Shanghai date +%F)\",\"date_to\":\"$(TZ=Asia/Shanghai date -d tomorrow +%F)\"}" \
-		http://127.0.0.1:18097/api/v1/nat-rounds)
+		http://127.0.0.1:$port/api/v1/nat-rounds)
 	t1=$(date +%s.%N)
 	rid=$(echo "$round" | sed 's/^{"id":\([0-9]*\).*/\1/')
 	echo "  round $rid opened, residents counted per node in $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s: $(echo "$round" | grep -o '"residents":[0-9]*')"
 	ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 	c0=$(ticks "$srv")
 	wrk -t1 -c1 -d"${SECS}s" --latency -H "authorization: Bearer $token" \
-		"http://127.0.0.1:18097/api/v1/nat-rounds/$rid/progress?node=$sgrid" > "$out/progress.txt" &
+		"http://127.0.0.1:$port/api/v1/nat-rounds/$rid/progress?node=$sgrid" > "$out/progress.txt" &
 	pw=$!
 	"$out/rollup" "$data" count "$rid" "$sgrid" "$SECS" > "$out/count.txt" &
 	pc=$!
 	WG_ROUND=$rid wrk -t2 -c64 -d"${SECS}s" --latency -s bench/control/samples.lua -H "authorization: Bearer $token" \
-		-H 'content-type: application/json' "http://127.0.0.1:18097/api/v1/nat-rounds/$rid/samples" > "$out/samples.txt"
+		-H 'content-type: application/json' "http://127.0.0.1:$port/api/v1/nat-rounds/$rid/samples" > "$out/samples.txt"
 	wait "$pw" "$pc"
 	c1=$(ticks "$srv")
 	n=$(awk '/requests in/ {print $1}' "$out/samples.txt")
@@ -85,7 +88,7 @@ one() { # store
 	echo "  server CPU per sample: $(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$n" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}') µs"
 	echo "  meanwhile grid $sgrid's not-yet-sampled count over HTTP: median $(awk '$1=="50%" {print $2}' "$out/progress.txt"), p99 $(awk '$1=="99%" {print $2}' "$out/progress.txt"), $(awk '/Requests\/sec/ {print $2}' "$out/progress.txt") req/s"
 	cat "$out/count.txt"
-	echo "  stored: $(curl -s -H "authorization: Bearer $token" "http://127.0.0.1:18097/api/v1/nat-rounds/$rid" | grep -o '"sampled":[0-9]*') (wrk counted $n answers)"
+	echo "  stored: $(curl -s -H "authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/nat-rounds/$rid" | grep -o '"sampled":[0-9]*') (wrk counted $n answers)"
 	kill "$srv"; wait "$srv" 2>/dev/null || true; srv=""
 	if [ "$store" = postgres ]; then tools/pg.sh stop "$pgdir"; rm -rf "$pgdir"; pgdir=""; fi
 	rm -rf "$data"
