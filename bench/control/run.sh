@@ -15,6 +15,8 @@ cd "$(dirname "$0")/../.."
 which=${1:-both}
 RUNS=${RUNS:-300} SECS=${SECONDS_EACH:-10} pgport=${PG_PORT:-25997} port=${HTTP_PORT:-18097}
 out=bench/out/control; mkdir -p "$out"
+# A free port (others may run this benchmark on the same machine at the same time).
+[ -n "${HTTP_PORT:-}" ] || port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 make -s build/wangge
 objs=$(find build/obj/src -name '*.o' ! -name main.o | sort)
 pkgs=$(sed -n 's/^PKGS *:= *//p' Makefile)   # the program's own libraries, as the Makefile links them
@@ -40,7 +42,8 @@ one() { # store
 		dbopt="--db $url/bench"
 	fi
 	echo "admin-password-2026" | build/wangge init --data "$data" --password-stdin $dbopt >/dev/null
-	# Server threads (wangge.conf): a sampling request waits for its batch's commit on its thread.
+	# Server threads (wangge.conf), as in the runs recorded before: a sampling request is parked
+	# (it holds no thread) until its batch commits, so fewer would do.
 	echo "threads = ${THREADS:-64}" >> "$data/wangge.conf"
 	build/wangge demo --data "$data" >/dev/null
 	echo "== $store: data"
@@ -49,6 +52,7 @@ one() { # store
 	"$out/rollup" "$data" time "$RUNS"
 	build/wangge serve --data "$data" --listen 127.0.0.1:$port >"$out/serve-$store.log" 2>&1 & srv=$!
 	for i in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/api/v1/healthz" && break; sleep 0.2; done  # up (slow when busy)
+	kill -0 "$srv" 2>/dev/null || { echo "the server did not start (see $out/serve-$store.log)"; srv=""; exit 1; }
 	token=$(curl -s -X POST -H 'content-type: application/json' -d '{"username":"command","password":"wangge-demo-2026"}' \
 		http://127.0.0.1:$port/api/v1/session | sed 's/.*"token":"\([^"]*\)".*/\1/')
 	grid=$(curl -s -H "authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/controls?status=active&limit=1" |

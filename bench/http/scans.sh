@@ -2,12 +2,14 @@
 # Live scans over HTTP: wrk with keep-alive posting POST /api/v1/scans, one
 # venue, each request a different registered person or minute (so every
 # scan is a new record to make durable, none a repeat), signed in as the
-# county command center (every person in its scope). Two builds side by
-# side in one run, alternately: the old path (one segment file per scan)
-# and the scan log (group commit).
-#   bench/http/scans.sh OLD_BINARY NEW_BINARY   (RUNS, SECONDS, CONNECTIONS may be set)
-# Prints per build: scans/s, p50, p99, non-2xx, and the files left in
-# data/trace after the runs; then the scans counted back from the store.
+# county command center (every person in its scope). Each scan is answered
+# only once it is durable (the scan log's group commit). Two builds side by
+# side in one run, alternately (e.g. main and a branch):
+#   bench/http/scans.sh OLD_BINARY NEW_BINARY   (RUNS, SECONDS, CONNECTIONS, PERSONS,
+#                                                SERVE_ARGS such as "--threads 4" may be set)
+# Prints per run and build: scans/s, p50, p99, non-2xx, the requests wrk
+# counted, the scans counted back from the store and the files left in
+# data/trace; then the median scans/s of each build and their ratio.
 set -eu
 cd "$(dirname "$0")/../.."
 OLD=$1 NEW=$2
@@ -71,6 +73,11 @@ uptime
 i=0
 while [ $i -lt "$RUNS" ]; do
 	run_one old "$OLD" $i
-	run_one log "$NEW" $i
+	run_one new "$NEW" $i
 	i=$((i + 1))
 done
+median() { awk -v b="$1" '$1 == b { print $2 }' "$out/scans.txt" | sort -n |
+	awk '{ x[NR] = $1 } END { if (NR) print (NR % 2 ? x[(NR + 1) / 2] : (x[NR / 2] + x[NR / 2 + 1]) / 2); else print 0 }'; }
+mo=$(median old) mn=$(median new)
+echo "median scans/s: old $mo, new $mn, new/old $(awk -v a="$mo" -v b="$mn" 'BEGIN { if (a > 0) printf "%.2f", b / a }')"
+uptime

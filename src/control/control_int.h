@@ -292,12 +292,19 @@ struct ctl_sample_job {
 	bool duplicate, done;
 	int rc;
 	struct wg_fail fail;             /* why this sample was refused (rc: its code) */
+	wg_req *parked;                  /* the request parked until the batch commits (req_park), else NULL */
 	struct ctl_sample_job *next;
 };
 /* Checks and stores a sample: with the others queued meanwhile, in one
  * transaction on the writer's connection, when serving; else in the
- * request's. Returns once it is committed or refused (r->fail says why). */
-int  ctl_sample_store(wg_req *r, struct ctl_sample_job *job);
+ * request's. In the server the request is parked (req_park) while the
+ * writer commits, its thread free; answer(r, rc, job) then sets the
+ * answer, rc being the job's outcome (ctl_sample_outcome). Elsewhere it
+ * waits in place and answer is called before it returns. */
+int  ctl_sample_store(wg_req *r, struct ctl_sample_job *job, int (*answer)(wg_req *r, int rc, void *job));
+/* The job's outcome rc as the request's failure (0 when stored): a refused
+ * sample says why (job->fail), a failed batch gives its error. */
+int  ctl_sample_outcome(wg_req *r, const struct ctl_sample_job *job, int rc);
 int  ctl_sample_writer_start(struct wg_app *app);
 void ctl_sample_writer_stop(void);
 /* What a scanned code names (WG-PERSON:<id>, a person id, an ID number): the

@@ -495,6 +495,30 @@ static int write_batch(struct wg_app *app, wg_conn *c, struct ctl_sample_job **j
 	return rc;
 }
 
+/* The batch is committed (or refused, each job's rc says): each sample's
+ * request is answered, a parked one resumed (its job may be gone after),
+ * one waiting in place woken. */
+static void answer(struct ctl_sample_job **batch, size_t n)
+{
+	wg_req *parked[BATCH_MAX];
+	int rcs[BATCH_MAX];
+	size_t np = 0;
+	pthread_mutex_lock(&w.lock);
+	for (size_t i = 0; i < n; i++) {
+		if (batch[i]->parked) {
+			parked[np] = batch[i]->parked;
+			rcs[np++] = batch[i]->rc;
+		} else {
+			batch[i]->done = true;  /* after this the job may be gone: its thread returns */
+		}
+	}
+	if (np < n)
+		pthread_cond_broadcast(&w.done);
+	pthread_mutex_unlock(&w.lock);
+	for (size_t i = 0; i < np; i++)
+		req_unpark(parked[i], rcs[i]);
+}
+
 static void *writer_main(void *arg)
 {
 	(void)arg;
@@ -522,21 +546,24 @@ static void *writer_main(void *arg)
 			rc = rc ? (store_rollback(c), rc) : store_commit(c);
 		}
 		store_release(w.app->store, c);
-		pthread_mutex_lock(&w.lock);
-		for (size_t i = 0; i < n; i++) {
-			if (rc)  /* the batch failed as a whole: nothing of it is stored */
+		if (rc)  /* the batch failed as a whole: nothing of it is stored */
+			for (size_t i = 0; i < n; i++)
 				batch[i]->rc = rc;
-			batch[i]->done = true;
-		}
-		pthread_cond_broadcast(&w.done);
+		answer(batch, n);
+		pthread_mutex_lock(&w.lock);
 	}
 	/* Stopping: whatever is left is refused, not lost silently. */
-	for (struct ctl_sample_job *j = w.head; j; j = j->next) {
+	for (struct ctl_sample_job *j = w.head; j; j = j->next)
 		j->rc = WG_ERR_BUSY;
-		j->done = true;
+	while (w.head) {
+		size_t n = 0;
+		for (; w.head && n < BATCH_MAX; w.head = w.head->next)
+			batch[n++] = w.head;
+		pthread_mutex_unlock(&w.lock);
+		answer(batch, n);
+		pthread_mutex_lock(&w.lock);
 	}
-	w.head = w.tail = NULL;
-	pthread_cond_broadcast(&w.done);
+	w.tail = NULL;
 	pthread_mutex_unlock(&w.lock);
 	return NULL;
 }
@@ -566,19 +593,27 @@ void ctl_sample_writer_stop(void)
 	pthread_mutex_unlock(&w.lock);
 }
 
-int ctl_sample_store(wg_req *r, struct ctl_sample_job *job)
+int ctl_sample_store(wg_req *r, struct ctl_sample_job *job, int (*answer_fn)(wg_req *r, int rc, void *job))
 {
 	job->next = NULL;
 	job->done = false;
+	job->parked = NULL;
 	pthread_mutex_lock(&w.lock);
 	bool queued = w.running && !w.stop;
 	if (queued) {
+		/* In the server: parked, answered when the writer has committed. */
+		bool parked = req_park(r, answer_fn, job);
+		job->parked = parked ? r : NULL;
 		if (w.tail)
 			w.tail->next = job;
 		else
 			w.head = job;
 		w.tail = job;
 		pthread_cond_signal(&w.more);
+		if (parked) {  /* from here the job is the writer's until it unparks r */
+			pthread_mutex_unlock(&w.lock);
+			return 0;
+		}
 		while (!job->done)
 			pthread_cond_wait(&w.done, &w.lock);
 	}
@@ -597,6 +632,11 @@ int ctl_sample_store(wg_req *r, struct ctl_sample_job *job)
 				rc = job->rc;
 		}
 	}
+	return answer_fn(r, rc, job);
+}
+
+int ctl_sample_outcome(wg_req *r, const struct ctl_sample_job *job, int rc)
+{
 	if (rc && job->fail.code) {
 		r->fail = job->fail;
 		return r->fail.code;

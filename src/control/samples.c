@@ -45,15 +45,34 @@ int ctl_person_code(wg_req *r, const char *code, const char *field, int64_t *per
 	return 0;
 }
 
+/* The answer of a sample once the writer committed or refused it. Scanned
+ * again: the first sample answers (the writer read it back into the job). */
+static int sample_answer(wg_req *r, int rc, void *ctx)
+{
+	struct ctl_sample_job *job = ctx;
+	if (ctl_sample_outcome(r, job, rc))
+		return r->fail.code;
+	json_t *out = json_pack("{s:I, s:I, s:I, s:o, s:s, s:o, s:o, s:s, s:b}", "id", (json_int_t)job->id, "round_id", (json_int_t)job->round_id,
+				"person_id", (json_int_t)job->person_id, "name", ctl_name_json(r, job->name), "node_path", job->path,
+				"point_id", job->point_id ? json_integer(job->point_id) : json_null(),
+				"tube", job->tube[0] ? json_string(job->tube) : json_null(), "channel", job->channel, "duplicate", job->duplicate);
+	if (!out || json_set_time_or_null(out, "sampled_at", job->at)) {
+		json_decref(out);
+		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	}
+	return req_reply(r, job->duplicate ? 200 : 201, out);
+}
+
 /* POST /api/v1/nat-rounds/{id}/samples {code, point_id?, tube?, channel?, at?}: the request
  * reads its body only; the round, the point and the person are checked by
- * the writer, in the transaction that stores the sample (sample_writer.c). */
+ * the writer, in the transaction that stores the sample (sample_writer.c),
+ * and the request is answered once that transaction commits. */
 int ctl_round_sample(wg_req *r)
 {
 	static const char *const allowed[] = { "code", "point_id", "tube", "channel", "at", NULL };
 	const char *code, *tube, *channel;
 	int64_t at;
-	json_t *pt = json_object_get(r->body, "point_id"), *out;
+	json_t *pt = json_object_get(r->body, "point_id");
 	struct ctl_sample_job *job = arena_alloc(&r->arena, sizeof *job);
 	if (!job)
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
@@ -78,18 +97,7 @@ int ctl_round_sample(wg_req *r)
 	wg_copy_text(job->channel, sizeof job->channel, channel ? channel : "normal");
 	wg_copy_text(job->username, sizeof job->username, r->user->username);
 	wg_copy_text(job->address, sizeof job->address, r->address ? r->address : "");
-	if (ctl_sample_store(r, job))
-		return r->fail.code;
-	/* Scanned again: the first sample answers (the writer read it back into the job). */
-	out = json_pack("{s:I, s:I, s:I, s:o, s:s, s:o, s:o, s:s, s:b}", "id", (json_int_t)job->id, "round_id", (json_int_t)r->id,
-			"person_id", (json_int_t)job->person_id, "name", ctl_name_json(r, job->name), "node_path", job->path,
-			"point_id", job->point_id ? json_integer(job->point_id) : json_null(),
-			"tube", job->tube[0] ? json_string(job->tube) : json_null(), "channel", job->channel, "duplicate", job->duplicate);
-	if (!out || json_set_time_or_null(out, "sampled_at", job->at)) {
-		json_decref(out);
-		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
-	}
-	return req_reply(r, job->duplicate ? 200 : 201, out);
+	return ctl_sample_store(r, job, sample_answer);
 }
 
 struct node_count { int64_t id, residents, sampled; char name[CTL_MAX_NAME_BYTES], kind[16], path[WG_MAX_GRID_PATH]; };

@@ -212,6 +212,18 @@ int  trace_store_append(trace_store *s, enum trace_kind kind, struct trace_rec *
  * records acknowledged before stay. `now` is Unix seconds. */
 int  trace_store_log_append(trace_store *s, enum trace_kind kind, const struct trace_rec *recs,
 			    size_t n, int64_t now, size_t *added, struct trace_diag *diag);
+/* trace_store_log_append without waiting, for a caller that has better to
+ * do with its thread (a server answering other connections): when the new
+ * records are not durable yet and the store's committing thread runs (it
+ * starts with the folder, trace_store_log_start), returns TRACE_OK with
+ * *pending set and *added counted; done(ctx, rc) is then called once, from
+ * the committing thread, when they are durable (rc TRACE_OK) or the log
+ * failed (rc TRACE_ERR_IO: nothing of them may be acknowledged). done must
+ * be quick and must not call into the store. Otherwise (*pending false)
+ * it returned as trace_store_log_append does, done never called. */
+int  trace_store_log_append_async(trace_store *s, enum trace_kind kind, const struct trace_rec *recs,
+				  size_t n, int64_t now, size_t *added, struct trace_diag *diag,
+				  void (*done)(void *ctx, int rc), void *ctx, bool *pending);
 
 /* Makes this store the writer of its log (DIR/log.lock; TRACE_ERR_BUSY when
  * another process holds it). The log files are read again as their writer
@@ -220,7 +232,8 @@ int  trace_store_log_append(trace_store *s, enum trace_kind kind, const struct t
  * before the last good one, a frame out of sequence (a replayed batch) or a
  * damaged last frame fail with the file and byte offset in diag, and
  * nothing of that file is used. With `folder`, a thread of the store's own
- * folds the log when due (see trace_store_fold) until the store is closed;
+ * folds the log when due (see trace_store_fold) until the store is closed,
+ * and another leads every commit (trace_store_log_append_async);
  * without, the caller calls trace_store_fold now and then (say every
  * second). */
 int  trace_store_log_start(trace_store *s, bool folder, struct trace_diag *diag);

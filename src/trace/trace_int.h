@@ -80,6 +80,7 @@ struct trace_store {
 	pthread_mutex_t w_mu, q_mu, mu;
 	pthread_cond_t  fold_cv;  /* with mu: the folding thread's wake-up */
 	pthread_cond_t  gather_cv; /* with mu: a record for a leader gathering its batch */
+	pthread_cond_t  commit_cv; /* with mu: records for the committing thread */
 	struct trace_seg *segs;
 	size_t nseg, capseg;
 	uint64_t next_seq;
@@ -97,6 +98,10 @@ struct trace_store {
 	int    lock_fd;
 	bool   folder_running, folder_stop;
 	pthread_t folder;
+	/* The committing thread (trace_log.c), with the folder: it leads every
+	 * commit, so an append may go its way and be told when it is durable. */
+	bool   committer_running, committer_stop, committer_idle;
+	pthread_t committer;
 };
 
 /* trace_util.c */

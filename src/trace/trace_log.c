@@ -14,7 +14,10 @@
  * written (of every thread), lets go of the lock, writes them as one frame
  * per file and fdatasyncs, then takes the lock again and publishes the new
  * durable lsn. Appends that came meanwhile wait for the next commit, which
- * one of them leads. One fsync covers every record that arrived while the
+ * one of them leads. While the store's committing thread runs (with the
+ * folder, in a server) it leads every commit instead, and an append may go
+ * its way at once and be told when its records are durable
+ * (trace_store_log_append_async): a server thread need not wait. One fsync covers every record that arrived while the
  * previous one ran; no lock is held across a write or an fsync; a record is
  * acknowledged only once durable, and visible to queries only then.
  *
@@ -195,14 +198,30 @@ struct waiter {
 	int state;
 	int rc;          /* with WAIT_DONE: durable, or the log's error */
 	sem_t sem;
+	/* An append that did not wait (trace_store_log_append_async): told
+	 * by done(ctx, rc) instead; the waiter is the log's (wg_malloc). */
+	void (*done)(void *ctx, int rc);
+	void *ctx;
 	struct waiter *next;
 };
 
 static void wake(struct waiter *w, int state, int rc)
 {
+	if (w->done) {
+		w->done(w->ctx, rc);
+		wg_free(w);
+		return;
+	}
 	w->state = state;
 	w->rc = rc;
 	sem_post(&w->sem); /* after this w may be gone: its thread returns */
+}
+
+/* Tells the committing thread that there are records to commit. mu held. */
+static void kick(struct trace_store *s)
+{
+	if (s->committer_running && s->committer_idle)
+		pthread_cond_signal(&s->commit_cv);
 }
 
 /* One commit, led by this thread (L->committing set), then the waiters it
@@ -223,8 +242,8 @@ static void lead(struct trace_store *s, struct trace_log *L)
 			w->rc = w->target <= L->durable_lsn ? TRACE_OK : L->broken;
 			w->next = done;
 			done = w;
-		} else if (!next) {
-			next = w;
+		} else if (!next && !w->done && !s->committer_running) {
+			next = w;  /* a waiting thread: it leads the next commit */
 		} else {
 			w->next = keep;
 			keep = w;
@@ -250,8 +269,8 @@ int tlog_wait_durable(struct trace_store *s, struct trace_log *L, uint64_t targe
 	int rc;
 
 	while (L->durable_lsn < target && !L->broken) {
-		struct waiter w;
-		if (!L->committing) {
+		struct waiter w = { 0 };
+		if (!L->committing && !s->committer_running) {
 			L->committing = true;
 			lead(s, L);
 			continue;
@@ -266,6 +285,7 @@ int tlog_wait_durable(struct trace_store *s, struct trace_log *L, uint64_t targe
 		}
 		w.next = L->waiters;
 		L->waiters = &w;
+		kick(s);
 		pthread_mutex_unlock(&s->mu);
 		while (sem_wait(&w.sem) != 0 && errno == EINTR)
 			;
@@ -278,6 +298,69 @@ int tlog_wait_durable(struct trace_store *s, struct trace_log *L, uint64_t targe
 	rc = L->durable_lsn >= target ? TRACE_OK : L->broken;
 	pthread_mutex_unlock(&s->mu);
 	return rc;
+}
+
+static bool commit_due(const struct trace_log *L)
+{
+	return L && !L->committing && !L->broken && pending(L) > 0;
+}
+
+/* The committing thread: leads a commit whenever a kind has records not
+ * yet written, and sleeps otherwise. Stopping, it commits what is left. */
+static void *committer_run(void *arg)
+{
+	struct trace_store *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		bool led = false;
+		for (int k = 0; k < 2; k++) {
+			struct trace_log *L = s->log[k];
+			if (commit_due(L)) {
+				L->committing = true;
+				lead(s, L);
+				led = true;
+			}
+		}
+		if (led)
+			continue;
+		if (s->committer_stop)
+			break;
+		s->committer_idle = true;
+		pthread_cond_wait(&s->commit_cv, &s->mu);
+		s->committer_idle = false;
+	}
+	s->committer_running = false; /* appends lead their own commits again */
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int tlog_committer_start(struct trace_store *s)
+{
+	int rc = TRACE_OK;
+
+	pthread_mutex_lock(&s->mu);
+	if (!s->committer_running) {
+		s->committer_stop = false;
+		s->committer_idle = false;
+		if (pthread_create(&s->committer, NULL, committer_run, s) != 0)
+			rc = TRACE_ERR_NOMEM;
+		else
+			s->committer_running = true;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+void tlog_committer_stop(struct trace_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	bool running = s->committer_running;
+	s->committer_stop = true;
+	pthread_cond_signal(&s->commit_cv);
+	pthread_mutex_unlock(&s->mu);
+	if (running)
+		pthread_join(s->committer, NULL);
 }
 
 /* ---- becoming the writer ---------------------------------------------------- */
@@ -377,45 +460,40 @@ int tlog_take(trace_store *s, struct trace_diag *diag)
 
 /* ---- appending -------------------------------------------------------------- */
 
-int trace_store_log_append(trace_store *s, enum trace_kind kind, const struct trace_rec *recs, size_t n,
-			   int64_t now, size_t *added, struct trace_diag *diag)
+/* Adds the records that are new to the kind's log: *target is the lsn up
+ * to which they (and the repeats of records not yet durable) must be
+ * durable, *fresh how many were new. Returns with mu held, even on error. */
+static int log_add(trace_store *s, enum trace_kind kind, const struct trace_rec *recs, size_t n, int64_t now,
+		   struct trace_diag *diag, struct trace_log **out, uint64_t *target, size_t *fresh)
 {
 	uint32_t max_len = trace_max_len(&s->p, kind);
 	struct trace_log *L;
 	struct tlog_gen *live;
-	uint64_t target = 0;
-	size_t fresh = 0;
 	int rc = TRACE_OK;
 
-	if (added)
-		*added = 0;
-	if ((unsigned)kind > TRACE_CELL)
-		return trace_diag_set(diag, TRACE_ERR_PARAM, 0, 0, "kind");
-	if (n > TLOG_MAX_APPEND)
-		return trace_diag_set(diag, TRACE_ERR_TOO_LARGE, 0, 0, "records");
+	*target = 0;
+	*fresh = 0;
 	for (size_t i = 0; i < n; i++) {
 		rc = trace_check_rec(&recs[i], now / 60, max_len);
-		if (rc)
+		if (rc) {
+			pthread_mutex_lock(&s->mu);
 			return trace_diag_set(diag, rc, i + 1, 0, "record");
+		}
 	}
 	pthread_mutex_lock(&s->mu);
 	if (!s->log_owner) {
 		pthread_mutex_unlock(&s->mu);
 		rc = tlog_take(s, diag);
+		pthread_mutex_lock(&s->mu);
 		if (rc)
 			return rc;
-		pthread_mutex_lock(&s->mu);
 	}
-	L = s->log[kind];
+	L = *out = s->log[kind];
 	live = L->open[L->nopen - 1];
-	if (L->broken) {
-		rc = trace_diag_set(diag, L->broken, 0, 0, "log");
-		goto out;
-	}
-	if (live->n + n > TLOG_MAX_GEN) { /* folding cannot keep up */
-		rc = trace_diag_set(diag, TRACE_ERR_TOO_LARGE, 0, 0, "log");
-		goto out;
-	}
+	if (L->broken)
+		return trace_diag_set(diag, L->broken, 0, 0, "log");
+	if (live->n + n > TLOG_MAX_GEN) /* folding cannot keep up */
+		return trace_diag_set(diag, TRACE_ERR_TOO_LARGE, 0, 0, "log");
 	for (size_t i = 0; i < n; i++) {
 		const struct trace_rec *r = &recs[i];
 		bool seen = false;
@@ -423,8 +501,8 @@ int trace_store_log_append(trace_store *s, enum trace_kind kind, const struct tr
 			size_t at = tlog_gen_find(L->open[k], r);
 			if (at != SIZE_MAX) {
 				uint64_t lsn = L->open[k]->first_lsn + at + 1;
-				if (lsn > target) /* a repeat of one not yet durable: wait for it too */
-					target = lsn;
+				if (lsn > *target) /* a repeat of one not yet durable: wait for it too */
+					*target = lsn;
 				seen = true;
 			}
 		}
@@ -432,29 +510,93 @@ int trace_store_log_append(trace_store *s, enum trace_kind kind, const struct tr
 			continue;
 		rc = segs_have(s, kind, r, &seen, diag);
 		if (rc)
-			goto out;
+			return rc;
 		if (seen)
 			continue;
 		rc = tlog_gen_push(live, r);
-		if (rc) {
-			trace_diag_set(diag, rc, i + 1, 0, "log");
-			goto out;
-		}
+		if (rc)
+			return trace_diag_set(diag, rc, i + 1, 0, "log");
 		L->next_lsn = live->first_lsn + live->n;
-		target = L->next_lsn;
-		fresh++;
+		*target = L->next_lsn;
+		(*fresh)++;
 	}
 	if (live->n >= s->p.log_fold_records && s->folder_running)
 		pthread_cond_signal(&s->fold_cv); /* wakes the folder */
 	if (L->gathering)
 		pthread_cond_signal(&s->gather_cv);
-	rc = tlog_wait_durable(s, L, target); /* (lets go of the lock) */
+	return TRACE_OK;
+}
+
+static int check_call(enum trace_kind kind, size_t n, size_t *added, struct trace_diag *diag)
+{
+	if (added)
+		*added = 0;
+	if ((unsigned)kind > TRACE_CELL)
+		return trace_diag_set(diag, TRACE_ERR_PARAM, 0, 0, "kind");
+	if (n > TLOG_MAX_APPEND)
+		return trace_diag_set(diag, TRACE_ERR_TOO_LARGE, 0, 0, "records");
+	return TRACE_OK;
+}
+
+/* Waits for the records log_add added (mu held; returns without it). */
+static int wait_added(trace_store *s, struct trace_log *L, uint64_t target, size_t fresh, size_t *added,
+		      struct trace_diag *diag)
+{
+	int rc = tlog_wait_durable(s, L, target); /* (lets go of the lock) */
 	if (rc)
 		trace_diag_set(diag, rc, 0, 0, "log");
 	else if (added)
 		*added = fresh;
 	return rc;
-out:
-	pthread_mutex_unlock(&s->mu);
-	return rc;
+}
+
+int trace_store_log_append(trace_store *s, enum trace_kind kind, const struct trace_rec *recs, size_t n,
+			   int64_t now, size_t *added, struct trace_diag *diag)
+{
+	struct trace_log *L = NULL;
+	uint64_t target;
+	size_t fresh;
+	int rc = check_call(kind, n, added, diag);
+
+	if (rc)
+		return rc;
+	rc = log_add(s, kind, recs, n, now, diag, &L, &target, &fresh);
+	if (rc) {
+		pthread_mutex_unlock(&s->mu);
+		return rc;
+	}
+	return wait_added(s, L, target, fresh, added, diag);
+}
+
+int trace_store_log_append_async(trace_store *s, enum trace_kind kind, const struct trace_rec *recs, size_t n,
+				 int64_t now, size_t *added, struct trace_diag *diag,
+				 void (*done)(void *ctx, int rc), void *ctx, bool *pending)
+{
+	struct trace_log *L = NULL;
+	uint64_t target;
+	size_t fresh;
+	int rc = check_call(kind, n, added, diag);
+
+	*pending = false;
+	if (rc)
+		return rc;
+	rc = log_add(s, kind, recs, n, now, diag, &L, &target, &fresh);
+	if (rc) {
+		pthread_mutex_unlock(&s->mu);
+		return rc;
+	}
+	if (L->durable_lsn < target && s->committer_running) {
+		struct waiter *w = wg_malloc(sizeof *w);
+		if (w) { /* without memory: waits in place */
+			*w = (struct waiter){ .target = target, .done = done, .ctx = ctx, .next = L->waiters };
+			L->waiters = w;
+			kick(s);
+			if (added)
+				*added = fresh;
+			*pending = true;
+			pthread_mutex_unlock(&s->mu);
+			return TRACE_OK;
+		}
+	}
+	return wait_added(s, L, target, fresh, added, diag);
 }

@@ -114,6 +114,9 @@ int    tlog_drop_empty(struct trace_store *s);
 /* trace_log.c */
 int    tlog_start_gen(struct trace_store *s, uint32_t kind);
 int    tlog_wait_durable(struct trace_store *s, struct trace_log *L, uint64_t target);
+/* The committing thread: started with the folder, stopped before it. */
+int    tlog_committer_start(struct trace_store *s);
+void   tlog_committer_stop(struct trace_store *s);
 /* Makes the store the log's one writer (the lock file, the log read again,
  * fresh generations), once; trace_store_log_start adds the folding thread. */
 int    tlog_take(struct trace_store *s, struct trace_diag *diag);

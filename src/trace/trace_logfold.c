@@ -213,6 +213,7 @@ void *tlog_folder_run(void *arg)
 
 void trace_log_stop(struct trace_store *s)
 {
+	tlog_committer_stop(s);
 	if (!s->folder_running)
 		return;
 	pthread_mutex_lock(&s->mu);
@@ -235,6 +236,8 @@ int trace_store_log_start(trace_store *s, bool folder, struct trace_diag *diag)
 		else
 			s->folder_running = true;
 	}
+	if (!rc && folder && (rc = tlog_committer_start(s)) != TRACE_OK)
+		trace_diag_set(diag, rc, 0, 0, "committing thread");
 	pthread_mutex_unlock(&s->w_mu);
 	return rc;
 }

@@ -62,7 +62,8 @@ int trace_store_open(const char *dir, const struct trace_params *p,
 	s->next_seq = 1;
 	s->idx_state[0] = s->idx_state[1] = TRACE_INDEX_UNTRIED;
 	if (pthread_mutex_init(&s->w_mu, NULL) || pthread_mutex_init(&s->q_mu, NULL)
-	    || pthread_mutex_init(&s->mu, NULL) || pthread_cond_init(&s->fold_cv, NULL) || pthread_cond_init(&s->gather_cv, NULL))
+	    || pthread_mutex_init(&s->mu, NULL) || pthread_cond_init(&s->fold_cv, NULL) || pthread_cond_init(&s->gather_cv, NULL)
+	    || pthread_cond_init(&s->commit_cv, NULL))
 		goto out; /* (never on Linux: these only fail for want of memory) */
 	locks = true;
 	rc = make_dir(dir);
@@ -103,6 +104,7 @@ void trace_store_close(trace_store *s)
 	trace_segs_free(s);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd); /* lets the next writer of the log in */
+	pthread_cond_destroy(&s->commit_cv);
 	pthread_cond_destroy(&s->gather_cv);
 	pthread_cond_destroy(&s->fold_cv);
 	pthread_mutex_destroy(&s->mu);

@@ -6,6 +6,7 @@
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
 #include "core/lib/json.h"
+#include "core/lib/timefmt.h"
 #include "core/resource/resource.h"
 
 #include <stdio.h>
@@ -29,6 +30,39 @@ int scans_venue_by_code(wg_req *r, const char *code, int64_t *id, char *path, si
 		snprintf(path, size, "%s", stmt_text(s, 1));
 	}
 	stmt_done(s);
+	if (rc != 1)
+		return req_failf(r, WG_ERR_VALIDATION, "venue_code", "场所码 %s 不存在", "unknown venue code %s", code, code);
+	return 0;
+}
+
+/* The venue of a scan and, for a person_id scan, the person's node path,
+ * read by one statement: a checkpoint records tens of thousands of scans
+ * a second, and each statement costs as much as the check itself. Both are
+ * read afresh for every scan (nothing is kept), so a venue or a person
+ * changed a moment ago is seen as it is now. */
+static int scan_venue_and_person(wg_req *r, const char *code, struct cases_subject *subject, int64_t *id, char *path,
+				 size_t size)
+{
+	wg_stmt *s;
+	if (!subject->person_id)
+		return scans_venue_by_code(r, code, id, path, size);
+	code = venue_code_of(code);
+	wg_param p[] = { WG_PINT(subject->person_id), WG_PTEXT(code) };
+	int rc = store_query(r->db, "SELECT v.id, v.node_path, (SELECT node_path FROM registry_people WHERE id = ?)"
+			     " FROM venues v WHERE v.code = ?", p, 2, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	rc = stmt_next(s);
+	if (rc == 1) {
+		*id = stmt_int(s, 0);
+		snprintf(path, size, "%s", stmt_text(s, 1));
+		subject->path_read = true;
+		subject->found = !stmt_is_null(s, 2);
+		snprintf(subject->path, sizeof subject->path, "%s", subject->found ? stmt_text(s, 2) : "");
+	}
+	stmt_done(s);
+	if (rc < 0)
+		return req_fail(r, -rc, NULL, NULL, NULL);
 	if (rc != 1)
 		return req_failf(r, WG_ERR_VALIDATION, "venue_code", "场所码 %s 不存在", "unknown venue code %s", code, code);
 	return 0;
@@ -88,18 +122,49 @@ static int audit_stay(wg_req *r, const char *action, const char *resource, int64
 	return rc;
 }
 
-/* Answers a stored scan or dwell: the subject's ids, the place, the stay. */
+static void put_id(wg_buf *b, const char *key, bool has, int64_t id)
+{
+	wg_buf_puts(b, key);
+	if (has)
+		json_emit_integer(b, id);
+	else
+		wg_buf_puts(b, "null");
+}
+
+static void put_time(wg_buf *b, const char *key, const char *twin, int64_t t)
+{
+	char iso[WG_TIME_ISO];
+	wg_time_iso(t, iso);
+	wg_buf_puts(b, key);
+	json_emit_integer(b, t);
+	wg_buf_puts(b, twin);
+	json_emit_string(b, iso, strlen(iso));
+}
+
+/* Answers a stored scan or dwell: the subject's ids, the place, the stay
+ * (t_in, t_out and their twins). Written straight, not built as a JSON
+ * tree first: it is the answer of every scan at a checkpoint. */
 static int reply_stay(wg_req *r, uint32_t trace_id, bool is_subject, const char *place_key, int64_t place,
 		      int64_t t_in, int64_t t_out, bool duplicate)
 {
-	json_t *out = json_pack("{s:o, s:o, s:I, s:b}", "person_id", is_subject || !trace_id ? json_null() : json_integer(trace_id),
-				"subject_id", is_subject && trace_id ? json_integer(trace_id) : json_null(), place_key, (json_int_t)place,
-				"duplicate", duplicate);
-	if (!out || json_set_time(out, "t_in", t_in) || json_set_time(out, "t_out", t_out)) {
-		json_decref(out);
+	wg_buf b = WG_BUF_INIT(1024);
+	size_t len;
+	put_id(&b, "{\"person_id\":", !is_subject && trace_id, trace_id);
+	put_id(&b, ",\"subject_id\":", is_subject && trace_id, trace_id);
+	wg_buf_puts(&b, ",");
+	json_emit_string(&b, place_key, strlen(place_key));
+	wg_buf_puts(&b, ":");
+	json_emit_integer(&b, place);
+	wg_buf_puts(&b, duplicate ? ",\"duplicate\":true" : ",\"duplicate\":false");
+	put_time(&b, ",\"t_in\":", ",\"t_in_at\":", t_in);
+	put_time(&b, ",\"t_out\":", ",\"t_out_at\":", t_out);
+	wg_buf_puts(&b, "}");
+	char *data = b.err ? NULL : wg_buf_detach(&b, &len);
+	if (!data) {
+		wg_buf_release(&b);
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	}
-	return req_reply(r, 201, out);
+	return req_reply_raw(r, 201, "application/json; charset=utf-8", data, len);
 }
 
 /* The engine's refusal of a stay: the store's own trouble (disk, memory,
@@ -147,13 +212,79 @@ int scans_audit(wg_req *r, int64_t venue, const char *path, uint32_t trace_id, b
 	return audit_stay(r, "scan", "venues", venue, path, trace_id, is_subject, "venue_id", venue);
 }
 
+/* A scan waiting for the log's group commit: what its answer needs. */
+struct scan_wait {
+	wg_req *r;
+	uint32_t trace_id;
+	bool is_subject, by_phone;
+	int64_t venue, t_in, t_out;
+	size_t added;
+	char path[WG_MAX_GRID_PATH];
+};
+
+/* The answer of a scan once the log has it (rc a TRACE_ERR_*): audited,
+ * 201 with the stay; or why it was refused. */
+static int scan_answer(wg_req *r, int rc, void *ctx)
+{
+	struct scan_wait *w = ctx;
+	if (rc)
+		return stay_failed(r, rc, tracing_params()->max_stay_min, "扫码记录无效:%s", "invalid scan: %s");
+	if (scans_audit(r, w->venue, w->path, w->trace_id, w->is_subject))
+		return r->fail.code;
+	uint32_t trace_id = w->trace_id;
+	bool is_subject = w->is_subject;
+	if (w->by_phone) {  /* as unnamed() says */
+		trace_id = 0;
+		is_subject = false;
+	}
+	return reply_stay(r, trace_id, is_subject, "venue_id", w->venue, w->t_in, w->t_out, w->added == 0);
+}
+
+/* Called by the log's committing thread: the scan is durable (or the log failed). */
+static void scan_durable(void *ctx, int rc)
+{
+	struct scan_wait *w = ctx;
+	req_unpark(w->r, rc);
+}
+
+/* Appends the scan to the log. In the server the request is parked until
+ * the group commit that holds it is durable (its thread serves others
+ * meanwhile); elsewhere it waits in place. Either way scan_answer answers. */
+static int scan_store(wg_req *r, struct scan_wait *w)
+{
+	struct trace_rec rec;
+	struct trace_diag diag = { 0 };
+	bool pending = false;
+	/* A default stay may run past now; the engine refuses future times. */
+	int64_t now = w->t_out > r->now ? w->t_out : r->now;
+	trace_store *store = tracing_store();
+	int rc = trace_rec_make(w->trace_id, (uint32_t)w->venue, w->t_in, w->t_out, now, tracing_params()->max_stay_min, &rec);
+	if (!rc && !store)
+		rc = TRACE_ERR_IO;
+	if (rc)
+		return scan_answer(r, rc, w);
+	bool parked = req_park(r, scan_answer, w);
+	rc = parked ? trace_store_log_append_async(store, TRACE_SCAN, &rec, 1, now, &w->added, &diag, scan_durable, w, &pending)
+		    : trace_store_log_append(store, TRACE_SCAN, &rec, 1, now, &w->added, &diag);
+	if (pending)
+		return 0;
+	if (parked) {  /* answered already (a repeat, or no committing thread): at once */
+		req_unpark(r, rc);
+		return 0;
+	}
+	return scan_answer(r, rc, w);
+}
+
 /* POST /api/v1/scans {venue_code, person_id | phone, t_in?, t_out?} */
 int scan_create(wg_req *r)
 {
 	static const char *const allowed[] = { "venue_code", "person_id", "phone", "t_in", "t_out", NULL };
 	struct cases_subject subject;
-	uint32_t trace_id;
-	bool is_subject, duplicate;
+	struct scan_wait *w = arena_alloc(&r->arena, sizeof *w);
+	if (!w)
+		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	memset(w, 0, sizeof *w);
+	w->r = r;
 	if (req_check_body(r, allowed))
 		return r->fail.code;
 	json_t *code = json_object_get(r->body, "venue_code");
@@ -161,22 +292,18 @@ int scan_create(wg_req *r)
 		return req_fail(r, WG_ERR_REQUIRED, "venue_code", "请提供场所码", "venue_code is required");
 	if (cases_subject_parse(r, &subject))
 		return r->fail.code;
-	int64_t venue = 0, t_in, t_out;
-	char path[WG_MAX_GRID_PATH];
-	if (scans_venue_by_code(r, json_string_value(code), &venue, path, sizeof path))
+	if (scan_venue_and_person(r, json_string_value(code), &subject, &w->venue, w->path, sizeof w->path))
 		return r->fail.code;
 	/* Only at one's own venues; then anyone may be scanned there (visitors
 	 * come from everywhere), which is why the person is checked only after. */
-	if (!scope_contains(r->user->scope_path, path))
+	if (!scope_contains(r->user->scope_path, w->path))
 		return req_fail(r, WG_ERR_FORBIDDEN, "venue_code", "只能登记本人管辖范围内场所的扫码",
 				"you may record scans only at venues inside your scope");
-	if (time_field(r, "t_in", r->now, &t_in) || time_field(r, "t_out", t_in + TRACING_DEFAULT_STAY_SECONDS, &t_out) ||
-	    within_retention(r, t_out) || cases_subject_resolve(r, &subject, &trace_id, &is_subject) ||
-	    scans_append(r, trace_id, venue, t_in, t_out, &duplicate) ||
-	    scans_audit(r, venue, path, trace_id, is_subject))
+	if (time_field(r, "t_in", r->now, &w->t_in) || time_field(r, "t_out", w->t_in + TRACING_DEFAULT_STAY_SECONDS, &w->t_out) ||
+	    within_retention(r, w->t_out) || cases_subject_resolve(r, &subject, &w->trace_id, &w->is_subject))
 		return r->fail.code;
-	unnamed(&subject, &trace_id, &is_subject);
-	return reply_stay(r, trace_id, is_subject, "venue_id", venue, t_in, t_out, duplicate);
+	w->by_phone = subject.phone[0] != '\0';
+	return scan_store(r, w);
 }
 
 /* POST /api/v1/dwells {person_id | phone, lat, lng, t_in, t_out}: a stay at a

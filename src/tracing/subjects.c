@@ -43,18 +43,22 @@ int cases_subject_parse(wg_req *r, struct cases_subject *in)
 
 /* The person exists and lies in the caller's scope: otherwise one answer
  * for both, so that ids outside the scope cannot be probed. */
-static int person_visible(wg_req *r, int64_t id)
+static int person_visible(wg_req *r, const struct cases_subject *in)
 {
 	wg_stmt *s;
+	int64_t id = in->person_id;
 	wg_param p[] = { WG_PINT(id) };
-	int rc = store_query(r->db, "SELECT node_path FROM registry_people WHERE id = ?", p, 1, &s);
-	if (rc)
-		return req_fail(r, rc, NULL, NULL, NULL);
-	rc = stmt_next(s);
-	bool visible = rc == 1 && scope_contains(r->user->scope_path, stmt_text(s, 0));
-	stmt_done(s);
-	if (rc < 0)
-		return req_fail(r, -rc, NULL, NULL, NULL);
+	bool visible = in->found && scope_contains(r->user->scope_path, in->path);
+	if (!in->path_read) {
+		int rc = store_query(r->db, "SELECT node_path FROM registry_people WHERE id = ?", p, 1, &s);
+		if (rc)
+			return req_fail(r, rc, NULL, NULL, NULL);
+		rc = stmt_next(s);
+		visible = rc == 1 && scope_contains(r->user->scope_path, stmt_text(s, 0));
+		stmt_done(s);
+		if (rc < 0)
+			return req_fail(r, -rc, NULL, NULL, NULL);
+	}
 	return visible ? 0 : req_failf(r, WG_ERR_NOT_FOUND, "person_id", "人员 %lld 不存在或不在您的管辖范围内",
 					 "person %lld does not exist or is outside your scope", (long long)id, (long long)id);
 }
@@ -116,7 +120,7 @@ int cases_subject_resolve(wg_req *r, const struct cases_subject *in, uint32_t *t
 	int64_t id = in->person_id;
 	*is_subject = false;
 	if (!in->phone[0]) {
-		if (person_visible(r, id))
+		if (person_visible(r, in))
 			return r->fail.code;
 		*trace_id = (uint32_t)id;
 		return 0;

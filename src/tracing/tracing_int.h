@@ -48,6 +48,12 @@ extern struct wg_resource venue_resource, case_resource;
 struct cases_subject {
 	int64_t person_id;     /* 0 when a phone was given */
 	char phone[32];        /* canonical mobile number, "" when a person was given */
+	/* The person's node path, when the caller read it already in the same
+	 * statement as something else (a scan reads it with its venue): then
+	 * cases_subject_resolve does not read it again. */
+	bool path_read;        /* path is what the registry holds now */
+	bool found;            /* ... and the person exists */
+	char path[WG_MAX_GRID_PATH];
 };
 
 /* Checks the body's person_id | phone (exactly one, a valid mobile); 422 naming the field. */

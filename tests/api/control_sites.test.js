@@ -242,6 +242,33 @@ test('samples that arrive together are stored together, and each gets its own an
   assert.equal((await srv.api('GET', `/api/v1/nat-rounds/${rid}/progress`, { token: cu.token })).json.sampled, 8);
 });
 
+test('samples sent many at once: each answered with its own person, one person scanned at two doors at the same moment sampled once', async () => {
+  const cx = await node(srv, command, DEMO.street, 'community', '并发核酸社区');
+  const g = await node(srv, command, cx, 'grid', '并发核酸网格');
+  const people = [];
+  for (let i = 0; i < 40; i++) people.push(await person(srv, command, g, `并发${'甲乙丙丁戊己庚辛壬癸'[i % 10]}${'子丑寅卯'[Math.floor(i / 10)]}`));
+  const cu = await user(srv, command, 'bingfa.shequ', 'community', cx);
+  const round = await srv.api('POST', '/api/v1/nat-rounds', { token: cu.token, body: { grid_id: cx, name: '并发全员核酸', date_from: day(0), date_to: day(1) } });
+  assert.equal(round.status, 201, round.text);
+  const rid = round.json.id;
+  const scan = (id) => srv.api('POST', `/api/v1/nat-rounds/${rid}/samples`, { token: cu.token, body: { code: `WG-PERSON:${id}`, tube: `T-${id}` } })
+    .then((r) => ({ id, r }));
+  // Every person twice, all at once (two doors scanning the same code).
+  const answers = await Promise.all(people.flatMap((id) => [scan(id), scan(id)]));
+  for (const { id, r } of answers) {
+    assert.ok(r.status === 201 || r.status === 200, r.text);
+    assert.equal(r.json.person_id, id, 'the answer is the one of this request');
+    assert.equal(r.json.tube, `T-${id}`);
+  }
+  for (const id of people) {
+    const two = answers.filter((a) => a.id === id).map((a) => a.r);
+    assert.deepEqual(two.map((r) => r.status).sort(), [200, 201], `person ${id}: stored once, the other answered with it`);
+    assert.equal(two[0].json.id, two[1].json.id);
+  }
+  const pr = (await srv.api('GET', `/api/v1/nat-rounds/${rid}/progress`, { token: cu.token })).json;
+  assert.deepEqual([pr.residents, pr.sampled, pr.not_sampled], [40, 40, 0]);
+});
+
 const sign = (key, body) => `sha256=${crypto.createHmac('sha256', Buffer.from(key, 'hex')).update(body).digest('hex')}`;
 
 test('door sensors: consent first, a key each, signed events stored once; replayed, forged and unknown ones refused', async () => {

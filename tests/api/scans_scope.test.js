@@ -85,3 +85,26 @@ test('a scan or dwell that ended before the retention period is refused at the d
   const counted = await srv.api('GET', `/api/v1/venues/${venue.id}/scans?days=28`, { token: command });
   assert.equal(counted.status, 200, counted.text);
 });
+
+test('scans sent many at once on kept-alive connections: each answered with its own stay, a repeat sent at the same time stored once', async () => {
+  const v = await srv.api('POST', '/api/v1/venues', { token: command, body: { grid_id: DEMO.grid, name: '并发卡口', kind: 'checkpoint' } });
+  assert.equal(v.status, 201, v.text);
+  const before = (await srv.api('GET', `/api/v1/venues/${v.json.id}/scans?days=1`, { token: command })).json.scans;
+  // 120 stays of one person, a minute apart; each sent twice at the same moment.
+  const stays = Array.from({ length: 120 }, (_, i) => now - 3 * 3600 + i * 60);
+  const sends = stays.flatMap((t) => [0, 1].map(() => scan({ venue_code: v.json.code, person_id: mine, t_in: t, t_out: t + 30 })
+    .then((r) => ({ t, r }))));
+  const answers = await Promise.all(sends);
+  for (const { t, r } of answers) {
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.person_id, mine);
+    assert.equal(r.json.venue_id, v.json.id);
+    assert.equal(r.json.t_in, t, 'the answer is the one of this request');
+  }
+  for (const t of stays) {
+    const pair = answers.filter((a) => a.t === t).map((a) => a.r.json.duplicate).sort();
+    assert.deepEqual(pair, [false, true], `the stay at ${t}: stored by one of the two, a repeat for the other`);
+  }
+  const after = (await srv.api('GET', `/api/v1/venues/${v.json.id}/scans?days=1`, { token: command })).json.scans;
+  assert.equal(after - before, stays.length, 'every stay counted once');
+});

@@ -430,6 +430,89 @@ static void test_log_threads(void **st)
 	free(r);
 }
 
+/* ---- appends that do not wait ------------------------------------------------------ */
+
+struct told {
+	pthread_mutex_t mu;
+	size_t calls, failed;
+};
+
+static void on_durable(void *ctx, int rc)
+{
+	struct told *t = ctx;
+	pthread_mutex_lock(&t->mu);
+	t->calls++;
+	t->failed += rc != TRACE_OK;
+	pthread_mutex_unlock(&t->mu);
+}
+
+/* With the committing thread, an append returns at once and is told once
+ * its records are durable, exactly once each; a repeat of a record not yet
+ * durable waits for it too; everything told durable is there after a
+ * reopen. Without the thread the append waits in place and is never told. */
+static void test_log_async(void **st)
+{
+	const size_t n = 3000;
+	struct trace_rec *r = gen(n, 300, 9, 60);
+	char *dir = tmp_dir();
+	trace_store *s = open_with(dir, 0);
+	struct told t = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+	struct trace_diag d;
+	size_t pending = 0, fresh = 0, repeats = 0;
+
+	(void)st;
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(trace_store_log_start(s, true, &d), TRACE_OK);
+	for (size_t i = 0; i < n; i++) {
+		size_t added = 0;
+		bool wait = false;
+		/* every tenth record appended twice in a row: the second is a repeat */
+		for (int k = 0; k < (i % 10 == 0 ? 2 : 1); k++) {
+			assert_int_equal(trace_store_log_append_async(s, TRACE_SCAN, &r[i], 1, NOW, &added, &d, on_durable, &t, &wait),
+					 TRACE_OK);
+			pending += wait;
+			if (k == 0)
+				fresh += added;
+			else
+				repeats += added == 0;
+		}
+	}
+	for (int spin = 0; spin < 1000; spin++) {
+		pthread_mutex_lock(&t.mu);
+		bool all = t.calls == pending;
+		pthread_mutex_unlock(&t.mu);
+		if (all)
+			break;
+		usleep(10000);
+	}
+	assert_true(pending > 0);
+	assert_int_equal(t.calls, pending);
+	assert_int_equal(t.failed, 0);
+	assert_int_equal(repeats, (n + 9) / 10);
+	assert_int_equal(trace_store_count(s, TRACE_SCAN), fresh);
+	trace_store_close(s);
+	assert_int_equal(t.calls, pending); /* told once, never again */
+
+	/* reopened without the committing thread: the records are there; an append waits in place */
+	s = open_with(dir, 0);
+	assert_int_equal(trace_store_count(s, TRACE_SCAN), fresh);
+	assert_int_equal(trace_store_log_start(s, false, &d), TRACE_OK);
+	{
+		struct trace_rec one = rec(7, 3, NOW - 3600, NOW - 3000);
+		size_t added = 0;
+		bool wait = true;
+		assert_int_equal(trace_store_log_append_async(s, TRACE_SCAN, &one, 1, NOW, &added, &d, on_durable, &t, &wait),
+				 TRACE_OK);
+		assert_false(wait);
+		assert_int_equal(t.calls, pending);
+		assert_int_equal(trace_store_count(s, TRACE_SCAN), fresh + added);
+	}
+	trace_store_close(s);
+	rm_tree(dir);
+	free(dir);
+	free(r);
+}
+
 /* ---- a fold cut short ------------------------------------------------------------ */
 
 static void copy_file(const char *from, const char *to)
@@ -939,6 +1022,7 @@ int main(void)
 		cmocka_unit_test(test_log_same_answers),
 		cmocka_unit_test(test_table_merge),
 		cmocka_unit_test(test_log_threads),
+		cmocka_unit_test(test_log_async),
 		cmocka_unit_test(test_log_fold_crash_states),
 		cmocka_unit_test(test_log_bad_input),
 		cmocka_unit_test(test_log_retention),

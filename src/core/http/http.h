@@ -132,6 +132,11 @@ struct wg_req {
 	void *spool_hash;           /* BLAKE2b state of an upload as it is spooled (Idempotency-Key) */
 	unsigned char body_digest[32];  /* of the upload, once complete */
 	bool body_digest_ready;
+	/* parked (req_park): what answers it once what it waits for is done */
+	int park;                   /* enum in server.c, under the park lock */
+	int park_rc;
+	int (*park_finish)(wg_req *r, int rc, void *ctx);
+	void *park_ctx;
 };
 
 /* Records the failure (code, field, zh-CN and English texts) and returns code,
@@ -153,6 +158,28 @@ int req_reply(wg_req *r, int status, json_t *body);
 /* Sets a raw response; takes ownership of data (wg_malloc'd). */
 int req_reply_raw(wg_req *r, int status, const char *content_type, char *data, size_t len);
 void req_add_header(wg_req *r, const char *name, const char *value);  /* value must outlive the request (arena) */
+
+/* Suspended answers. A handler whose answer waits for work another thread
+ * finishes in batches (a group commit: the scan log, the NAT sample writer)
+ * parks its request instead of holding a server thread while it waits:
+ *
+ *   if (req_park(r, finish, ctx)) { hand r to the committer; return 0; }
+ *   ... else wait in place, as outside the server ...
+ *
+ * and the committer, once the request's work is durable (or failed), calls
+ * req_unpark(r, rc), from any thread, exactly once. The server thread is
+ * free meanwhile: the connection is suspended (libmicrohttpd) and resumed
+ * by req_unpark; then, on a server thread, finish(r, rc, ctx) sets the
+ * answer as a handler would (req_reply, req_fail, audit_event) and it is
+ * sent. finish runs without a database connection (the handler's was given
+ * back when it returned) and its rc is the committer's. The committer may
+ * unpark before the handler has returned: the answer is then sent at once.
+ * ctx must live as long as the request (r->arena). req_park is false, and
+ * nothing is parked, outside the server (the CLI, jobs: r->mhd is NULL) and
+ * for a route whose answer the dispatcher itself commits (ROUTE_WRITE,
+ * ROUTE_SNAPSHOT): the caller then waits in place. */
+bool req_park(wg_req *r, int (*finish)(wg_req *r, int rc, void *ctx), void *ctx);
+void req_unpark(wg_req *r, int rc);
 
 /* Removes upload files a stopped server left in the data directory (they
  * hold personal data); returns how many. Call before serving. */

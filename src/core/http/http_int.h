@@ -27,4 +27,12 @@ int    http_static_response(const char *static_dir, const wg_req *r, struct MHD_
 /* Counts a request from ADDRESS in this minute; false once it made PER_MINUTE (ratelimit.c). */
 bool   http_rate_allow(const char *address, int64_t now, int64_t per_minute);
 
+/* Parked requests (park.c). After the handler returned: true when r is
+ * parked and its connection now suspended (answer nothing yet). */
+bool   http_park_hold(wg_req *r);
+/* True when r was parked and req_unpark has answered it. */
+bool   http_park_answered(wg_req *r);
+/* Runs the parked request's finish, which sets its answer. */
+void   http_park_finish(wg_req *r);
+
 #endif

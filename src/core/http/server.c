@@ -22,8 +22,10 @@
 
 #define WG_MAX_LISTEN 8   /* addresses one server listens on (--listen A,B,…) */
 
+#define WG_MAX_THREADS 64 /* serve threads, wangge.conf allows 1 to 64 */
+
 struct wg_http {
-	struct MHD_Daemon *daemon[WG_MAX_LISTEN];
+	struct MHD_Daemon *daemon[WG_MAX_LISTEN * WG_MAX_THREADS];
 	size_t ndaemons;
 	struct wg_app *app;
 	char static_dir[1024];
@@ -279,12 +281,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (r->park_finish && http_park_answered(r)) {  /* called again: resumed by req_unpark */
+		http_park_finish(r);
+		return send_request(mhd, r);
+	}
 	if (r->spool[0] || r->spool_fd >= 0)
 		http_spool_finish(r);
 	if (r->route_index == -2)
 		return send_static(h, mhd, r);
 	if (!r->fail.code)
 		http_dispatch(r);
+	if (r->park_finish) {  /* parked by its handler (req_park) */
+		if (http_park_hold(r))
+			return MHD_YES;  /* suspended: answered when resumed */
+		http_park_finish(r);   /* the committer was quicker */
+	}
 	return send_request(mhd, r);
 }
 
@@ -405,9 +416,33 @@ static void http_free(struct wg_http *h)
 	wg_free(h);
 }
 
-static struct MHD_Daemon *start_one(struct wg_http *h, const struct sockaddr_storage *ss, bool any6, unsigned threads)
+/* True when nothing else listens on the address: bound without
+ * SO_REUSEPORT, which fails while any other socket listens there (another
+ * server sharing the port with SO_REUSEPORT would otherwise share our
+ * connections out with us, silently). */
+static bool address_free(const struct sockaddr_storage *ss, bool any6)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO;
+	int one = 1, v6only = !any6;
+	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool ok = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+		  (ss->ss_family != AF_INET6 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) == 0) &&
+		  bind(fd, (const struct sockaddr *)ss, len) == 0;
+	close(fd);
+	return ok;
+}
+
+/* One server thread: a daemon of its own polling its own socket. The
+ * threads of an address each listen on it (SO_REUSEPORT), and the kernel
+ * shares the connections out among them. (One daemon with a pool of
+ * threads lets the first idle thread accept a burst of connections: with
+ * parked answers its threads are seldom busy, and a few threads got every
+ * connection while the others slept.) */
+static struct MHD_Daemon *start_one(struct wg_http *h, const struct sockaddr_storage *ss, bool any6, bool shared)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
 	if (ss->ss_family == AF_INET6)
 		flags |= any6 ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
 	if (h->tls_cert)
@@ -421,7 +456,7 @@ static struct MHD_Daemon *start_one(struct wg_http *h, const struct sockaddr_sto
 	struct MHD_OptionItem none[] = { { MHD_OPTION_END, 0, NULL } };
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
 				MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
-				MHD_OPTION_THREAD_POOL_SIZE, threads,
+				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)shared,
 				MHD_OPTION_CONNECTION_TIMEOUT, WG_CONNECTION_TIMEOUT_SECONDS,
 				MHD_OPTION_URI_LOG_CALLBACK, uri_seen, h,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
@@ -470,17 +505,21 @@ int http_start(struct wg_app *app, const struct wg_http_config *cfg, struct wg_h
 		}
 	}
 	unsigned threads = cfg->threads ? cfg->threads : 2u;
+	threads = threads > WG_MAX_THREADS ? WG_MAX_THREADS : threads;
 	for (size_t i = 0; i < n; i++) {
 		/* The threads are shared out over the addresses, at least one each. */
 		unsigned t = threads / (unsigned)n + (i < threads % (unsigned)n);
-		h->daemon[i] = start_one(h, &ss[i], any6[i], t ? t : 1u);
-		if (!h->daemon[i]) {
-			for (size_t k = 0; k < i; k++)
-				MHD_stop_daemon(h->daemon[k]);
-			http_free(h);
-			return wg_error("cannot listen on %s / 无法监听 %s", cfg->listen, cfg->listen);
+		for (unsigned k = 0; k < (t ? t : 1u); k++) {
+			struct MHD_Daemon *d = k == 0 && t > 1 && !address_free(&ss[i], any6[i]) ? NULL
+					       : start_one(h, &ss[i], any6[i], t > 1);
+			if (!d) {
+				for (size_t j = 0; j < h->ndaemons; j++)
+					MHD_stop_daemon(h->daemon[j]);
+				http_free(h);
+				return wg_error("cannot listen on %s / 无法监听 %s", cfg->listen, cfg->listen);
+			}
+			h->daemon[h->ndaemons++] = d;
 		}
-		h->ndaemons++;
 	}
 	*out = h;
 	return 0;
