@@ -84,6 +84,19 @@ test('no role gets a right its maker lacks, and duties stay separate', async () 
   assert.deepEqual(nothing.json.items.map((x) => x.name).sort(), all.map((x) => x.name).sort());
 });
 
+test("a role's rights the administrator lacks may stay on it, never be added", async () => {
+  const cmd = (await roles(admin, 'GET')).json.items.find((x) => x.name === 'command');
+  assert.ok(cmd.rights.includes('PERSON_REVEAL') && cmd.rights.includes('TRACE_RUN'));
+  // Taking one off keeps the rest, though she holds neither PERSON_REVEAL nor TRACE_RUN herself.
+  const fewer = cmd.rights.filter((x) => x !== 'TRACE_RUN');
+  const r = await roles(admin, 'PATCH', `/${cmd.id}`, { rights: fewer });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual([...r.json.rights].sort(), [...fewer].sort());
+  // Putting it back is granting it: refused, nothing changed.
+  expectError(await roles(admin, 'PATCH', `/${cmd.id}`, { rights: cmd.rights }), 403, 'forbidden', 'rights');
+  assert.deepEqual([...(await roles(admin, 'GET')).json.items.find((x) => x.name === 'command').rights].sort(), [...fewer].sort());
+});
+
 test('a built-in role edited keeps its edit when the server starts again', async () => {
   const vol = (await roles(admin, 'GET')).json.items.find((x) => x.name === 'volunteer');
   const r = await roles(admin, 'PATCH', `/${vol.id}`, { rights: ['GRID_READ', 'USER_READ'] });

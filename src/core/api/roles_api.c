@@ -86,8 +86,12 @@ static int check_label(wg_req *r, const char *key, bool required)
 }
 
 /* The body's rank and rights, checked against the actor: a rank below
- * their own, rights they hold, no conflict of duties. */
-static int check_grants(wg_req *r, int *rank, struct wg_rights *set, bool required)
+ * their own, rights they hold, no conflict of duties. kept: the role's
+ * rights before a change (NULL for a new role); those may stay even when
+ * the actor does not hold them, since keeping grants nothing new (the
+ * administrator takes a right off the command center's role without
+ * holding the rest of its rights herself). */
+static int check_grants(wg_req *r, int *rank, struct wg_rights *set, bool required, const struct wg_rights *kept)
 {
 	const struct wg_role *actor = r->user->role;
 	json_t *v = json_object_get(r->body, "rank");
@@ -112,7 +116,7 @@ static int check_grants(wg_req *r, int *rank, struct wg_rights *set, bool requir
 			return req_failf(r, WG_ERR_VALIDATION, "rights", "rights[%zu] 不是已知的权限", "rights[%zu] is not a known right", i, i);
 		if (rights_has(set, right))
 			return req_failf(r, WG_ERR_VALIDATION, "rights", "权限 %s 重复", "right %s is listed twice", right->name, right->name);
-		if (!rbac_allows(actor, right))
+		if (!rbac_allows(actor, right) && !(kept && rights_has(kept, right)))
 			return req_failf(r, WG_ERR_FORBIDDEN, "rights", "您没有权限 %s(%s),不能授予", "you do not hold %s (%s) and may not grant it",
 					 right->name, right->zh, right->name, right->en);
 		rights_add(set, right);
@@ -165,7 +169,7 @@ static int roles_create(wg_req *r)
 		return req_failf(r, WG_ERR_VALIDATION, "name", "角色名称应为 2 到 %u 个小写字母、数字或 _,以字母开头",
 				 "name must be 2 to %u lower-case letters, digits or _, starting with a letter",
 				 WG_MAX_ROLE_NAME, WG_MAX_ROLE_NAME);
-	if (check_label(r, "zh", true) || check_label(r, "en", true) || check_grants(r, &rank, &set, true))
+	if (check_label(r, "zh", true) || check_label(r, "en", true) || check_grants(r, &rank, &set, true, NULL))
 		return r->fail.code;
 	wg_param p[] = { WG_PTEXT(json_string_value(name)), WG_PTEXT(json_string_value(json_object_get(r->body, "zh"))),
 			 WG_PTEXT(json_string_value(json_object_get(r->body, "en"))), WG_PINT(rank), WG_PINT(r->now), WG_PINT(r->now) };
@@ -209,7 +213,7 @@ static int roles_patch(wg_req *r)
 	struct wg_rights set = role->rights;
 	int rank = role->rank;
 	int64_t version = role->version;
-	if (check_label(r, "zh", false) || check_label(r, "en", false) || check_grants(r, &rank, &set, false))
+	if (check_label(r, "zh", false) || check_label(r, "en", false) || check_grants(r, &rank, &set, false, &role->rights))
 		return r->fail.code;
 	json_t *zh = json_object_get(r->body, "zh"), *en = json_object_get(r->body, "en");
 	wg_param p[] = { WG_PINT(r->now), zh ? WG_PTEXT(json_string_value(zh)) : WG_PNULL,

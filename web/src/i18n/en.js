@@ -102,7 +102,16 @@ export default {
     disableConfirm: 'Disable account {name}? All its sessions end at once.', q: 'User or display name', dept: 'Department (grid)', allDepts: 'All',
     totp: 'Two factors', totpOn: 'Two-factor sign-in is on', totpOff: 'This account has no two-factor sign-in: nothing to reset.', times: 'Created {created}, changed {updated}',
   },
-  roles: { title: 'Roles and rights', name: 'Role', zh: 'Chinese name', rights: 'Rights', readonly: 'Roles and rights are defined by the system; read-only for now.' },
+  roles: {
+    title: 'Roles and rights', name: 'Role', zh: 'Chinese name', en: 'English name', rights: 'Rights', rank: 'Rank', own: 'own',
+    readonly: 'Roles and rights are kept by the system administrator; read-only here.',
+    intro: 'The 9 built-in roles may have their rights changed (upgrades keep the change), and the county may make roles of its own. You grant only rights you hold (a role\'s own rights may stay or go), at a rank below yours; the administrator role, your own role and the auditor\'s cannot be changed (separation of duties).',
+    add: 'New role', editTitle: 'Change role {name}', nameHint: '2–32 lower-case letters, digits or _, starting with a letter, e.g. street_clerk',
+    rankHint: '1–{max}; manages accounts of lower rank only', notYours: 'You do not hold this right, so you cannot grant it', personal: 'personal data',
+    locked: 'locked', whyAdmin: 'The administrator role cannot be changed', whyOwn: 'Your own role cannot be changed', whyAudit: 'The auditor\'s role cannot be changed (separation of duties)',
+    whyRank: 'A role of your rank or above cannot be changed', saved: 'Role saved', deleted: 'Role deleted', deleteConfirm: 'Delete role {name}? A role accounts still hold cannot be deleted.',
+    modules: { core: 'Platform (accounts, audit, system)', grid: 'Grid', registry: 'Households and persons', tracing: 'Contact tracing', control: 'Control lists' },
+  },
   depts: { title: 'Departments (grid tree)', hint: 'The grid tree is the department tree: county → street/town → community/village → grid → building.' },
   // Dictionaries, parameters (read-only)
   dicts: {

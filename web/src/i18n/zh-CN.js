@@ -102,7 +102,16 @@ export default {
     disableConfirm: '确定停用账户 {name}?该账户的全部会话会立即失效。', q: '用户名或显示名称', dept: '部门(网格)', allDepts: '全部',
     totp: '双因素', totpOn: '已启用双因素登录', totpOff: '该账户未启用双因素登录,无需重置。', times: '创建于 {created},更新于 {updated}',
   },
-  roles: { title: '角色权限', name: '角色', zh: '中文名', rights: '权限', readonly: '角色和权限由系统定义,目前只读。' },
+  roles: {
+    title: '角色权限', name: '角色', zh: '中文名', en: '英文名', rights: '权限', rank: '级别', own: '自建',
+    readonly: '角色和权限由系统管理员维护;这里只能查看。',
+    intro: '内置的 9 种角色可以调整权限(以后升级不会改回);也可以新建本县自己的角色。只能授予自己持有的权限(角色原有的权限可以保留或去掉),级别须低于自己;系统管理员、自己的角色和审计管理员的角色不能修改(职责分离)。',
+    add: '新建角色', editTitle: '修改角色 {name}', nameHint: '2–32 个小写字母、数字或下划线,以字母开头,如 street_clerk',
+    rankHint: '1–{max};只能管理级别更低的账户', notYours: '您自己没有这项权限,不能授予', personal: '个人信息',
+    locked: '不能修改', whyAdmin: '系统管理员角色不能修改', whyOwn: '不能修改自己的角色', whyAudit: '审计管理员的角色不能修改(职责分离)',
+    whyRank: '级别不低于您的角色不能修改', saved: '角色已保存', deleted: '角色已删除', deleteConfirm: '删除角色 {name}?仍有账户使用的角色不能删除。',
+    modules: { core: '平台(账户、审计、系统)', grid: '网格', registry: '户与人员', tracing: '流调溯源', control: '管控名单' },
+  },
   depts: { title: '部门(网格树)', hint: '网格树即部门树:县 → 街道/镇 → 社区/村 → 网格 → 楼栋。' },
   // 字典管理、参数设置(只读)
   dicts: {
