@@ -635,7 +635,8 @@ static int import_rows(wg_req *r, const struct wg_resource *res, struct import_s
 		} else {
 			ch.alone -= ch.alone > 0;
 			fatal = import_row_alone(r, res, st, o, row.number, row.prepared);
-			sheet_release_rows(reader);
+			if (chunks)  /* kept for a chunk; otherwise the next row releases it, a lock less per row */
+				sheet_release_rows(reader);
 		}
 		json_decref(o);
 		if (r->progress && *rows % 1000 == 0)
