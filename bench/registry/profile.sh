@@ -10,12 +10,15 @@
 # committing, and outside SQLite (the per-row work a quiet machine's wall
 # time would show as the gap to the ceiling).
 #   bench/registry/profile.sh [N]     (default 200000; needs perf)
+# WANGGE=path profiles another build of the same tree's program (an older
+# commit's, for a before and after on the same machine).
 set -eu
 cd "$(dirname "$0")/../.."
 N=${1:-200000}
 out=bench/out/registry; mkdir -p "$out"
 command -v perf >/dev/null || { echo "perf is not installed"; exit 1; }
 make -s build/wangge
+bin=${WANGGE:-build/wangge}
 cc -O2 -o "$out/gen" bench/registry/gen.c
 cc -O2 -o "$out/schema_insert" bench/registry/schema_insert.c -lsqlite3
 cc -O2 -o "$out/to_xlsx" bench/registry/to_xlsx.c $(pkg-config --cflags --libs xlsxwriter)
@@ -26,7 +29,7 @@ xlsx="${csv%.csv}.xlsx"
 [ -s "$xlsx" ] || "$out/to_xlsx" "$csv" "$xlsx" >/dev/null
 data=$(mktemp -d /tmp/wangge-regprof.XXXXXX)
 trap 'rm -rf "$data" "$out"/profile.db* "$out"/profile.perf*' EXIT INT TERM
-echo "rows: $N, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uptime | sed 's/.*load/load/')"
+echo "$bin, rows: $N, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uptime | sed 's/.*load/load/')"
 
 # samples TID-OR-EMPTY FILTER: cpu-clock samples (ms) of the thread whose stacks match FILTER
 samples() {
@@ -49,7 +52,7 @@ for file in "$csv" "$xlsx"; do
 	rm -rf "$data"
 	echo "admin-password-2026" | build/wangge init --data "$data" --password-stdin >/dev/null
 	build/wangge demo --data "$data" --persons 0 >/dev/null
-	perf record -q --call-graph dwarf,16384 -F 1000 -o "$out/profile.perf" build/wangge import persons "$file" --as command --data "$data" >/dev/null 2>&1
+	perf record -q --call-graph dwarf,16384 -F 1000 -o "$out/profile.perf" "$bin" import persons "$file" --as command --data "$data" >/dev/null 2>&1
 	main=$(threads | sort -k2,2n | head -1 | cut -d" " -f2)  # the process's first thread
 	all=$(threads | awk -v t="$main" '$2 == t { print $1 }')
 	reader=$(threads | awk -v t="$main" '$2 != t { n += $1 } END { print n + 0 }')
