@@ -54,9 +54,8 @@ static void id_facts(const char *idn, struct ident_id *id)
 /* Gender and birth date come with the ID number: derived when absent,
  * checked when given. An ID number the import's reading thread checked is
  * not checked again, only read. */
-static int check_against_id(wg_req *r, json_t *body)
+static int check_against_id(wg_req *r, json_t *body, json_t *value)
 {
-	json_t *value = json_object_get(body, "id_number");
 	const char *idn = json_string_value(value);
 	struct ident_id id;
 	struct ident_id_opts opts = { .today = -1 };
@@ -84,24 +83,26 @@ static int check_against_id(wg_req *r, json_t *body)
 static int person_check(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body)
 {
 	(void)res;
-	json_t *h = json_object_get(body, "household_id");
+	/* Each member looked up once: an import checks a million rows. */
+	json_t *h = json_object_get(body, "household_id"), *g = json_object_get(body, "grid_id");
+	bool has_grid = json_is_integer(g);
 	if (json_is_integer(h)) {
 		int64_t grid = 0;
-		json_t *g = json_object_get(body, "grid_id");
 		if (household_grid(r, json_integer_value(h), &grid))
 			return r->fail.code;
-		if (json_is_integer(g) && json_integer_value(g) != grid)
+		if (has_grid && json_integer_value(g) != grid)
 			return req_fail(r, WG_ERR_VALIDATION, "grid_id", "所属网格与所属户的网格不一致",
 					"grid_id differs from the household's grid");
-		if (!json_is_integer(g))
+		if (!has_grid)
 			json_object_set_new(body, "grid_id", json_integer(grid));
+		has_grid = true;
 	}
-	if (id == 0 && !json_is_integer(json_object_get(body, "grid_id")))
+	if (id == 0 && !has_grid)
 		return req_fail(r, WG_ERR_REQUIRED, "grid_id", "缺少必填字段 grid_id(所属网格),或给出 household_id(所属户)",
 				"grid_id is required, or a household_id to take it from");
-	if (check_against_id(r, body))
-		return r->fail.code;
 	json_t *idn = json_object_get(body, "id_number");
+	if (check_against_id(r, body, idn))
+		return r->fail.code;
 	if (id == 0 || idn)
 		json_object_set_new(body, "id_missing", json_boolean(!json_is_string(idn)));
 	return 0;
@@ -122,10 +123,12 @@ static int person_import_row(wg_req *r, const struct wg_resource *res, json_t *r
 	}
 	json_object_del(row, "address");
 	/* 与户主关系: the row that says 户主 (or 本人) heads its household. */
-	const char *relation = json_string_value(json_object_get(row, "relation"));
+	json_t *given = json_object_get(row, "relation");
+	const char *relation = json_string_value(given);
 	if (relation && (strcmp(relation, "户主") == 0 || strcmp(relation, "本人") == 0))
 		import_mark_row(r);
-	json_object_del(row, "relation");
+	if (given)  /* most rosters have no such column: no second look */
+		json_object_del(row, "relation");
 	return 0;
 }
 
@@ -154,8 +157,8 @@ static int person_after_insert(wg_req *r, const struct wg_resource *res, int64_t
 {
 	(void)res;
 	(void)path;
-	json_t *household = json_object_get(body, "household_id");
-	if (!import_row_is_marked(r) || !json_is_integer(household))
+	json_t *household = import_row_is_marked(r) ? json_object_get(body, "household_id") : NULL;
+	if (!json_is_integer(household))
 		return 0;
 	wg_param p[] = { WG_PINT(id), WG_PINT(r->now), WG_PINT(json_integer_value(household)) };
 	/* In a batch it follows the rows, so it finds a household the batch makes. */

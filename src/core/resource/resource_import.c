@@ -369,6 +369,13 @@ static void refresh_statistics(wg_req *r, const struct wg_resource *res)
 
 /* ---- rows: one by one, or in chunks ---- */
 
+/* Whether a row failed for what it says (the database answered as it should). */
+static bool row_input_error(int code)
+{
+	return code == WG_ERR_VALIDATION || code == WG_ERR_UNKNOWN_FIELD || code == WG_ERR_REQUIRED || code == WG_ERR_NOT_FOUND ||
+	       code == WG_ERR_FORBIDDEN || code == WG_ERR_CONFLICT || code == WG_ERR_PRECONDITION || code == WG_ERR_TOO_LARGE;
+}
+
 /* Imports a row (o; NULL when a cell could not be read, r->fail says why)
  * as every row is imported; true when it failed, its error recorded. */
 static bool import_row(wg_req *r, const struct wg_resource *res, struct import_state *st, json_t *o, uint32_t number,
@@ -390,8 +397,13 @@ static bool import_row(wg_req *r, const struct wg_resource *res, struct import_s
 	r->arena = request_arena;
 	*out_of_memory = r->fail.code == WG_ERR_NOMEM;
 	if (failed) {
+		bool input = row_input_error(r->fail.code);
 		row_failed(r, st, number);
-		import_memo_forget(r);
+		/* Undone writes (?partial=1) take what the memo learnt with them; a row
+		 * refused for what it says otherwise leaves them, and the memo stays
+		 * true: a file of repeated rows is not read again for each of them. */
+		if (st->partial || !input)
+			import_memo_forget(r);
 		im->extra_created = extra_before;
 	}
 	return failed;
@@ -635,7 +647,8 @@ static int import_rows(wg_req *r, const struct wg_resource *res, struct import_s
 		} else {
 			ch.alone -= ch.alone > 0;
 			fatal = import_row_alone(r, res, st, o, row.number, row.prepared);
-			sheet_release_rows(reader);
+			if (chunks)  /* kept for a chunk; otherwise the next row releases it, a lock less per row */
+				sheet_release_rows(reader);
 		}
 		json_decref(o);
 		if (r->progress && *rows % 1000 == 0)

@@ -9,6 +9,7 @@
 #include "core/lib/timefmt.h"
 #include "core/sheet/sheet.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -165,9 +166,10 @@ static json_t *row_object(wg_req *r, const struct wg_resource *res, const struct
 void *import_prepare_row(void *ctx, const struct sheet_row *row)
 {
 	struct import_ahead_ctx *c = ctx;
-	struct wg_row_ahead *a = wg_calloc(1, sizeof *a);
+	struct wg_row_ahead *a = wg_malloc(sizeof *a);
 	if (!a)
 		return NULL;  /* the import prepares the row itself */
+	memset(a, 0, offsetof(struct wg_row_ahead, checked));  /* the entries are written as they are used */
 	memset(&c->scratch.fail, 0, sizeof c->scratch.fail);
 	a->row = row_object(&c->scratch, c->res, row, c->h, c->specs, c->nspecs);
 	if (!a->row && c->scratch.fail.code == WG_ERR_NOMEM) {

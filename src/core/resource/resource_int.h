@@ -37,6 +37,7 @@ struct wg_row_ahead *resource_row_ahead_copy(const struct wg_row_ahead *ahead);
  * INSERT texts it built. */
 #define WG_INSERT_FIELDS 31   /* 4 + 2 × 31 parameters at most */
 #define WG_INSERT_SHAPES 8
+#define WG_IMPORT_MEMO_RECENT 8  /* memo entries last found, one per slot: a family's rows ask again at once */
 struct wg_import_memo;
 struct wg_import {
 	int64_t *ids;
@@ -46,6 +47,8 @@ struct wg_import {
 	int64_t extra_created;
 	struct wg_import_memo *memo;  /* WG_IMPORT_MEMO_SIZE entries, made on first use */
 	size_t memo_used;
+	struct wg_import_memo *recent[WG_IMPORT_MEMO_RECENT];  /* found last, by slot (NULL: none) */
+	size_t recent_next;           /* the entry a new slot takes */
 	bool row_marked;              /* import_mark_row; cleared before each row */
 	bool updating;                /* ?update=1 */
 	const struct wg_row_ahead *ahead;  /* the current row's, NULL if it was not prepared ahead */

@@ -72,11 +72,34 @@ static struct wg_import_memo *memo_find(struct wg_import *im, const char *slot, 
 	}
 }
 
+/* A roster's rows come family by family and grid by grid: most lookups ask
+ * what the row before asked for the same slot, answered without hashing. */
+static struct wg_import_memo *recent_find(const struct wg_import *im, const char *slot, const char *key)
+{
+	for (size_t i = 0; i < WG_IMPORT_MEMO_RECENT; i++) {
+		struct wg_import_memo *m = im->recent[i];
+		if (m && m->slot == slot)
+			return strcmp(m->key, key) == 0 ? m : NULL;
+	}
+	return NULL;
+}
+
+static void recent_keep(struct wg_import *im, struct wg_import_memo *m)
+{
+	size_t i = 0;
+	while (i < WG_IMPORT_MEMO_RECENT && im->recent[i] && im->recent[i]->slot != m->slot)
+		i++;
+	if (i == WG_IMPORT_MEMO_RECENT)
+		i = im->recent_next++ % WG_IMPORT_MEMO_RECENT;
+	im->recent[i] = m;
+}
+
 void import_memo_forget(wg_req *r)
 {
 	struct wg_import *im = r->import;
 	if (!im || !im->memo)
 		return;
+	memset(im->recent, 0, sizeof im->recent);
 	for (size_t i = 0; i < WG_IMPORT_MEMO_SIZE; i++) {
 		wg_free(im->memo[i].key);
 		wg_free(im->memo[i].text);
@@ -87,11 +110,16 @@ void import_memo_forget(wg_req *r)
 
 bool import_memo_get(wg_req *r, const char *slot, const char *key, int64_t *value, const char **text)
 {
-	if (!r->import || !r->import->memo)
+	struct wg_import *im = r->import;
+	if (!im || !im->memo)
 		return false;
-	struct wg_import_memo *m = memo_find(r->import, slot, key, memo_hash(slot, key));
-	if (!m->hash)
-		return false;
+	struct wg_import_memo *m = recent_find(im, slot, key);
+	if (!m) {
+		m = memo_find(im, slot, key, memo_hash(slot, key));
+		if (!m->hash)
+			return false;
+		recent_keep(im, m);
+	}
 	*value = m->value;
 	if (text)
 		*text = m->text ? m->text : "";
@@ -120,6 +148,7 @@ void import_memo_set(wg_req *r, const char *slot, const char *key, int64_t value
 	}
 	*m = (struct wg_import_memo){ h, k, t, value, slot };
 	im->memo_used++;
+	recent_keep(im, m);
 }
 
 void import_count_extra(wg_req *r, const char *resource)

@@ -120,10 +120,21 @@ static bool ahead_full(const struct sheet_ahead *a)
 	return a->tail - a->head >= a->nslots - 1 || (a->held >= WG_SHEET_AHEAD_BYTES && a->tail > a->given);
 }
 
+/* Whether the rows waiting for the caller are enough to prepare the next:
+ * fewer, and the caller is about to wait (a spreadsheet to unzip makes this
+ * thread the slower one): the row goes over as it is and the caller
+ * prepares it itself, so the two share the work and neither sleeps. Read
+ * under the lock, used after it. */
+static bool ahead_deep(const struct sheet_ahead *a)
+{
+	return a->tail - a->given >= a->nslots / 4 || a->held >= WG_SHEET_AHEAD_BYTES / 4;
+}
+
 static void *ahead_run(void *arg)
 {
 	struct sheet_reader *r = arg;
 	struct sheet_ahead *a = r->ahead;
+	bool deep = false;
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		while (!a->stop && ahead_full(a)) {
@@ -146,10 +157,7 @@ static void *ahead_run(void *arg)
 		struct sheet_row row;
 		memset(&row, 0, sizeof row);
 		int rc = sheet_rows_fresh(r, &row);
-		/* A caller waiting for rows means this thread is the slower one
-		 * (a spreadsheet to unzip): the row goes over as it is, and the
-		 * caller prepares it itself, so the two share the work. */
-		if (rc == 0 && !row.end && a->prep.prepare && !atomic_load_explicit(&a->caller_waits, memory_order_relaxed))
+		if (rc == 0 && !row.end && a->prep.prepare && deep && !atomic_load_explicit(&a->caller_waits, memory_order_relaxed))
 			row.prepared = a->prep.prepare(a->prep.ctx, &row);
 		/* The row's cells and texts live in r->row's memory, which moves to
 		 * the slot as it is: the row stays valid there. */
@@ -161,6 +169,7 @@ static void *ahead_run(void *arg)
 		pthread_mutex_lock(&a->lock);
 		a->tail++;
 		a->held += s->buf.text.len;
+		deep = ahead_deep(a);
 		if (a->caller_waits)
 			pthread_cond_broadcast(&a->changed);
 		if (slot_is_last(s))

@@ -12,6 +12,7 @@
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
 #include "core/lib/mem.h"
+#include "core/lib/parse.h"
 
 #include <assert.h>
 #include <expat.h>
@@ -429,9 +430,9 @@ static void XMLCALL ws_start(void *ud, const XML_Char *name, const XML_Char **at
 {
 	struct sheet_reader *r = ud;
 	struct xlsx *x = r->impl;
-	const char *ln = local_name(name);
 	if (x->stopped)
 		return;
+	const char *ln = local_name(name);
 	if (!x->in_sheet_data) {
 		if (strcmp(ln, "sheetData") == 0)
 			x->in_sheet_data = true;
@@ -451,7 +452,7 @@ static void XMLCALL ws_start(void *ud, const XML_Char *name, const XML_Char **at
 		uint32_t col = ref ? ref_column(ref) : 0;
 		x->col = col ? col : x->last_col + 1;
 		x->last_col = x->col;
-		snprintf(x->type, sizeof x->type, "%s", t ? t : "n");
+		wg_copy_text(x->type, sizeof x->type, t ? t : "n");  /* a cell at a time: no printf */
 		x->in_c = true;
 		x->in_is = x->in_v = x->in_t = false;
 		x->rph_depth = 0;
@@ -521,9 +522,9 @@ static void XMLCALL ws_end(void *ud, const XML_Char *name)
 {
 	struct sheet_reader *r = ud;
 	struct xlsx *x = r->impl;
-	const char *ln = local_name(name);
 	if (x->stopped || !x->in_sheet_data)
 		return;
+	const char *ln = local_name(name);
 	if (strcmp(ln, "v") == 0) {
 		x->in_v = false;
 	} else if (strcmp(ln, "t") == 0) {
