@@ -69,7 +69,6 @@ static json_t *item_json(const char *key, const char *group, const char *zh, con
 
 /* What the page set for a parameter, read before the answer is built. */
 struct stored {
-	const struct wg_param_spec *spec;
 	json_t *value;              /* the stored text as the API shows it */
 	int64_t updated_at;
 	char updated_by[96];
@@ -241,7 +240,7 @@ static int parameter_set(wg_req *r)
 	/* Live at once. Should the commit still fail, the next sign-in's
 	 * params_load puts back what the store holds. */
 	params_apply_live(r->app, p, json_is_null(v) ? NULL : text);
-	struct stored st = { .spec = p, .value = json_is_null(v) ? NULL : stored_value(p, text), .updated_at = r->now };
+	struct stored st = { .value = json_is_null(v) ? NULL : stored_value(p, text), .updated_at = r->now };
 	snprintf(st.updated_by, sizeof st.updated_by, "%s", r->user->username);
 	json_t *item = parameter_json(r->app, p, &st);
 	json_decref(st.value);

@@ -3,12 +3,12 @@
 #include "core/app/params.h"
 #include "core/lib/err.h"
 #include "core/lib/log.h"
+#include "core/lib/timefmt.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define INT_PARAM(key, group, zh, en, unit, live) \
 	{ #key, group, zh, en, unit, offsetof(struct wg_config, key), 0, true, live }
@@ -92,15 +92,6 @@ json_t *params_value_json(const struct wg_config *cfg, const struct wg_param_spe
 	return json_integer(__atomic_load_n((const int64_t *)(const void *)at, __ATOMIC_RELAXED));
 }
 
-/* Whether this machine knows the zone (the same files wg_time_zone_set reads). */
-static bool zone_known(const char *name)
-{
-	char path[512];
-	struct stat sb;
-	snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", name);
-	return !strstr(name, "..") && stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
 static bool refuse(char *why_zh, char *why_en, size_t size, const char *zh, const char *en)
 {
 	snprintf(why_zh, size, "%s", zh);
@@ -142,7 +133,7 @@ bool params_check(const struct wg_param_spec *p, const json_t *v, char out[WG_PA
 				      "must be the address residents open, e.g. https://wg.example.gov.cn");
 		return refuse(why_zh, why_en, size, "格式无效", "is not valid");
 	}
-	if (strcmp(p->key, "time_zone") == 0 && !zone_known(s))
+	if (strcmp(p->key, "time_zone") == 0 && !wg_time_zone_known(s))
 		return refuse(why_zh, why_en, size, "不是本机已知的时区名称(例如 Asia/Shanghai)",
 			      "is not a time zone this machine knows (e.g. Asia/Shanghai)");
 	snprintf(out, WG_PARAM_TEXT, "%s", (const char *)&scratch + p->offset);

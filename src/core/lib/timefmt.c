@@ -12,19 +12,31 @@ static char zone[64] = "Asia/Shanghai";
 /* The offset of the last day asked for: (day << 20) | (offset + 2^19); 0 = none. */
 static _Atomic uint64_t day_offset;
 
-bool wg_time_zone_set(const char *name)
+/* The rule TZ is set to for a zone name, NULL when the zone is unknown.
+ * Without the zone file (no tzdata), glibc would silently use UTC: China's
+ * zone has had no daylight saving since 1991, so its POSIX rule stands in. */
+static const char *zone_rule(const char *name)
 {
 	char path[160];
 	struct stat sb;
-	/* Without the zone file (no tzdata), glibc would silently use UTC:
-	 * China's zone has had no daylight saving since 1991, so its POSIX rule stands in. */
+	if (strstr(name, ".."))
+		return NULL;
 	snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", name);
-	const char *rule = name;
-	if (stat(path, &sb) != 0) {
-		if (strcmp(name, "Asia/Shanghai") != 0 && strcmp(name, "PRC") != 0)
-			return false;
-		rule = "CST-8";
-	}
+	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+		return name;
+	return strcmp(name, "Asia/Shanghai") == 0 || strcmp(name, "PRC") == 0 ? "CST-8" : NULL;
+}
+
+bool wg_time_zone_known(const char *name)
+{
+	return zone_rule(name) != NULL;
+}
+
+bool wg_time_zone_set(const char *name)
+{
+	const char *rule = zone_rule(name);
+	if (!rule)
+		return false;
 	if (setenv("TZ", rule, 1) != 0)
 		return false;
 	tzset();

@@ -20,6 +20,8 @@
  * before any thread starts. Returns false when the zone is unknown (times
  * then stay in the previous zone). */
 bool wg_time_zone_set(const char *name);
+/* Whether wg_time_zone_set would take the zone (checks only; any thread). */
+bool wg_time_zone_known(const char *name);
 const char *wg_time_zone(void);
 /* Seconds east of UTC at t in the zone. */
 int32_t wg_time_offset(int64_t t);
