@@ -178,46 +178,81 @@ static bool parse_u32_text(const char *s, uint32_t *out)
 	return true;
 }
 
+/* The worksheet's elements that matter, told apart without a string compare each. */
+enum ws_tag { WS_OTHER, WS_SHEET_DATA, WS_ROW, WS_C, WS_V, WS_IS, WS_T, WS_RPH };
+
+static enum ws_tag ws_tag_of(const struct xlsx *x, const char *name)
+{
+	const char *ln = x->scan ? name : xlsx_local_name(name);   /* the scanner's names are local */
+	switch (ln[0]) {
+	case 'c':
+		return ln[1] == '\0' ? WS_C : WS_OTHER;
+	case 'v':
+		return ln[1] == '\0' ? WS_V : WS_OTHER;
+	case 't':
+		return ln[1] == '\0' ? WS_T : WS_OTHER;
+	case 'i':
+		return ln[1] == 's' && ln[2] == '\0' ? WS_IS : WS_OTHER;
+	case 'r':
+		if (ln[1] == 'o' && ln[2] == 'w' && ln[3] == '\0')
+			return WS_ROW;
+		return ln[1] == 'P' && ln[2] == 'h' && ln[3] == '\0' ? WS_RPH : WS_OTHER;
+	case 's':
+		return strcmp(ln, "sheetData") == 0 ? WS_SHEET_DATA : WS_OTHER;
+	default:
+		return WS_OTHER;
+	}
+}
+
+static void ws_row_start(struct sheet_reader *r, struct xlsx *x, const char **atts)
+{
+	const char *rn = xlsx_attr(atts, "r", false);
+	uint32_t num;
+	if (!rn || !parse_u32_text(rn, &num) || num == 0)
+		num = x->row_number + 1;
+	x->row_number = num;
+	x->last_col = 0;
+	x->in_row = true;
+	sheet_rowbuf_clear(&r->row, num);
+}
+
+static void ws_cell_start(struct xlsx *x, const char **atts)
+{
+	const char *ref = xlsx_attr(atts, "r", false), *t = xlsx_attr(atts, "t", false);
+	uint32_t col = ref ? ref_column(ref) : 0;
+	x->col = col ? col : x->last_col + 1;
+	x->last_col = x->col;
+	wg_copy_text(x->type, sizeof x->type, t ? t : "n");  /* a cell at a time: no printf */
+	x->in_c = true;
+	x->in_is = x->in_v = x->in_t = false;
+	x->rph_depth = 0;
+	wg_buf_reset(&x->val);
+}
+
 static void XMLCALL ws_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
 	struct sheet_reader *r = ud;
 	struct xlsx *x = r->impl;
 	if (x->stopped)
 		return;
-	const char *ln = xlsx_local_name(name);
+	enum ws_tag tag = ws_tag_of(x, name);
 	if (!x->in_sheet_data) {
-		if (strcmp(ln, "sheetData") == 0)
+		if (tag == WS_SHEET_DATA)
 			x->in_sheet_data = true;
 		return;
 	}
-	if (strcmp(ln, "row") == 0) {
-		const char *rn = xlsx_attr(atts, "r", false);
-		uint32_t num;
-		if (!rn || !parse_u32_text(rn, &num) || num == 0)
-			num = x->row_number + 1;
-		x->row_number = num;
-		x->last_col = 0;
-		x->in_row = true;
-		sheet_rowbuf_clear(&r->row, num);
-	} else if (strcmp(ln, "c") == 0 && x->in_row) {
-		const char *ref = xlsx_attr(atts, "r", false), *t = xlsx_attr(atts, "t", false);
-		uint32_t col = ref ? ref_column(ref) : 0;
-		x->col = col ? col : x->last_col + 1;
-		x->last_col = x->col;
-		wg_copy_text(x->type, sizeof x->type, t ? t : "n");  /* a cell at a time: no printf */
-		x->in_c = true;
-		x->in_is = x->in_v = x->in_t = false;
-		x->rph_depth = 0;
-		wg_buf_reset(&x->val);
-	} else if (x->in_c && strcmp(ln, "v") == 0) {
+	if (tag == WS_ROW)
+		ws_row_start(r, x, atts);
+	else if (tag == WS_C && x->in_row)
+		ws_cell_start(x, atts);
+	else if (tag == WS_V && x->in_c)
 		x->in_v = true;
-	} else if (x->in_c && strcmp(ln, "is") == 0) {
+	else if (tag == WS_IS && x->in_c)
 		x->in_is = true;
-	} else if (x->in_is && strcmp(ln, "rPh") == 0) {
+	else if (tag == WS_RPH && x->in_is)
 		x->rph_depth++;
-	} else if (x->in_is && x->rph_depth == 0 && strcmp(ln, "t") == 0) {
+	else if (tag == WS_T && x->in_is && x->rph_depth == 0)
 		x->in_t = true;
-	}
 }
 
 static void XMLCALL ws_text(void *ud, const XML_Char *s, int len)
@@ -267,9 +302,12 @@ static int cell_end(struct sheet_reader *r, struct xlsx *x)
 		}
 	}
 	/* inlineStr, str (formula result), e (error such as #N/A), d (ISO date) */
-	if (x->scan && !sheet_utf8_valid(v, len))
-		return sheet_fail(r, WG_ERR_VALIDATION, SHEET_FORMAT, x->row_number, x->col,
-		                  "(文字不是有效的UTF-8)", " (text not valid UTF-8)");
+	if (x->scan && !sheet_utf8_valid(v, len)) {
+		char dzh[200], den[200];
+		snprintf(dzh, sizeof dzh, "(工作表“%s”:文字不是有效的UTF-8)", x->sheet_name);
+		snprintf(den, sizeof den, " (sheet “%s”: text not valid UTF-8)", x->sheet_name);
+		return sheet_fail(r, WG_ERR_VALIDATION, SHEET_FORMAT, x->row_number, x->col, dzh, den);
+	}
 	return sheet_rowbuf_add(r, x->col, v, len, false, 0);
 }
 
@@ -279,25 +317,25 @@ static void XMLCALL ws_end(void *ud, const XML_Char *name)
 	struct xlsx *x = r->impl;
 	if (x->stopped || !x->in_sheet_data)
 		return;
-	const char *ln = xlsx_local_name(name);
-	if (strcmp(ln, "v") == 0) {
+	enum ws_tag tag = ws_tag_of(x, name);
+	if (tag == WS_V) {
 		x->in_v = false;
-	} else if (strcmp(ln, "t") == 0) {
+	} else if (tag == WS_T) {
 		x->in_t = false;
-	} else if (strcmp(ln, "rPh") == 0 && x->rph_depth > 0) {
+	} else if (tag == WS_RPH && x->rph_depth > 0) {
 		x->rph_depth--;
-	} else if (strcmp(ln, "is") == 0) {
+	} else if (tag == WS_IS) {
 		x->in_is = false;
-	} else if (strcmp(ln, "c") == 0 && x->in_c) {
+	} else if (tag == WS_C && x->in_c) {
 		x->in_c = false;
 		int rc = cell_end(r, x);
 		if (rc)
 			sheet_abort(x, rc);
-	} else if (strcmp(ln, "row") == 0 && x->in_row) {
+	} else if (tag == WS_ROW && x->in_row) {
 		x->in_row = false;
 		x->row_ready = true;
 		ws_stop(x, true);
-	} else if (strcmp(ln, "sheetData") == 0) {
+	} else if (tag == WS_SHEET_DATA) {
 		x->in_sheet_data = false;
 		x->done = true;
 		x->stopped = true;

@@ -22,6 +22,12 @@ const char *xlsx_local_name(const char *name)
 /* The value of an attribute by local name; namespaced = must carry a namespace. */
 const char *xlsx_attr(const char **atts, const char *name, bool namespaced)
 {
+	if (!namespaced) {   /* a name without a namespace is the whole name */
+		for (size_t i = 0; atts[i]; i += 2)
+			if (atts[i][0] == name[0] && strcmp(atts[i], name) == 0)
+				return atts[i + 1];
+		return NULL;
+	}
 	for (size_t i = 0; atts[i]; i += 2) {
 		bool has_ns = strchr(atts[i], NS_SEP) != NULL;
 		if (has_ns == namespaced && strcmp(xlsx_local_name(atts[i]), name) == 0)

@@ -35,7 +35,7 @@ struct sheet_xml {
 
 	unsigned depth;
 	size_t names_len;
-	unsigned name_off[SHEET_XML_MAX_DEPTH];
+	unsigned name_off[SHEET_XML_MAX_DEPTH], name_len[SHEET_XML_MAX_DEPTH];
 	char names[NAME_BYTES];
 	const char *atts[2 * SHEET_XML_MAX_ATTS + 1];
 
@@ -303,10 +303,20 @@ static enum step text(struct sheet_xml *s)
 
 /* ---- markup ------------------------------------------------------------ */
 
-static bool name_char(unsigned char c)
+/* The bytes that end a name. */
+static const bool name_stop[256] = {
+	[' '] = true, ['\t'] = true, ['\r'] = true, ['\n'] = true, ['/'] = true, ['>'] = true,
+	['='] = true, ['"'] = true, ['\''] = true, ['<'] = true, ['&'] = true, ['\0'] = true,
+};
+
+/* The end of the name at p (before end); *local after its last ':'. */
+static char *name_end(char *p, char *end, char **local)
 {
-	return c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '/' && c != '>' && c != '=' &&
-	       c != '"' && c != '\'' && c != '<' && c != '&' && c != '\0';
+	*local = p;
+	for (; p < end && !name_stop[(unsigned char)*p]; p++)
+		if (*p == ':')
+			*local = p + 1;
+	return p;
 }
 
 static bool is_space(char c)
@@ -341,22 +351,11 @@ static char *tag_end(char *p, char *end)
 	return NULL;
 }
 
-static const char *local_of(const char *name, size_t n)
-{
-	const char *colon = memchr(name, ':', n);
-	while (colon) {
-		const char *next = memchr(colon + 1, ':', n - (size_t)(colon + 1 - name));
-		if (!next)
-			break;
-		colon = next;
-	}
-	return colon ? colon + 1 : name;
-}
-
 static enum step push_name(struct sheet_xml *s, const char *name, size_t n)
 {
 	if (s->depth == SHEET_XML_MAX_DEPTH || s->names_len + n + 1 > NAME_BYTES)
 		return bad(s, name, "元素嵌套过深", "elements nested too deep");
+	s->name_len[s->depth] = (unsigned)n;
 	s->name_off[s->depth++] = (unsigned)s->names_len;
 	memcpy(s->names + s->names_len, name, n);
 	s->names_len += n;
@@ -370,7 +369,7 @@ static enum step pop_name(struct sheet_xml *s, const char *name, size_t n)
 	if (s->depth == 0)
 		return bad(s, name, "多余的结束标签", "an end tag with no start tag");
 	const char *open = s->names + s->name_off[s->depth - 1];
-	if (strlen(open) != n || memcmp(open, name, n) != 0)
+	if (s->name_len[s->depth - 1] != n || memcmp(open, name, n) != 0)
 		return bad(s, name, "结束标签与开始标签不符", "an end tag that does not match its start tag");
 	s->names_len = s->name_off[--s->depth];
 	return STEP_OK;
@@ -393,12 +392,10 @@ static enum step attributes(struct sheet_xml *s, char *p, char *gt, bool *empty)
 		}
 		if (q == p)
 			return bad(s, q, "属性之间缺少空白", "attributes not separated by white space");
-		char *name = q;
-		while (q < gt && name_char((unsigned char)*q))
-			q++;
-		char *name_end = q;
-		q = (char *)skip_space(q, gt);
-		if (name == name_end || q == gt || *q != '=')
+		char *name = q, *local;
+		char *name_stop_at = name_end(q, gt, &local);
+		q = (char *)skip_space(name_stop_at, gt);
+		if (name == name_stop_at || q == gt || *q != '=')
 			return bad(s, name, "属性格式错误", "a malformed attribute");
 		q = (char *)skip_space(q + 1, gt);
 		if (q == gt || (*q != '"' && *q != '\''))
@@ -410,15 +407,14 @@ static enum step attributes(struct sheet_xml *s, char *p, char *gt, bool *empty)
 		if (len < 0)
 			return STEP_FAIL;
 		q[1 + len] = '\0';
-		*name_end = '\0';
+		*name_stop_at = '\0';
 		p = close + 1;
-		if (strcmp(name, "xmlns") == 0 || strncmp(name, "xmlns:", 6) == 0)
+		if (name[0] == 'x' && strncmp(name, "xmlns", 5) == 0 && (name[5] == '\0' || name[5] == ':'))
 			continue;   /* as expat with namespaces: declarations are not attributes */
 		if (na == 2 * SHEET_XML_MAX_ATTS)
 			return bad(s, name, "属性过多", "too many attributes");
-		char *colon = strchr(name, ':');
-		if (colon)
-			*colon = '|';
+		if (local != name)
+			local[-1] = '|';   /* "prefix|local", as expat's "uri|local" */
 		s->atts[na++] = name;
 		s->atts[na++] = q + 1;
 	}
@@ -432,9 +428,8 @@ static enum step start_tag(struct sheet_xml *s)
 	char *gt = tag_end(p + 1, end);
 	if (!gt)
 		return STEP_MORE;
-	char *name = p + 1, *q = name;
-	while (q < gt && name_char((unsigned char)*q))
-		q++;
+	char *name = p + 1, *local;
+	char *q = name_end(name, gt, &local);
 	size_t n = (size_t)(q - name);
 	if (n == 0)
 		return bad(s, p, "标签名无效", "an invalid tag name");
@@ -447,7 +442,6 @@ static enum step start_tag(struct sheet_xml *s)
 		return STEP_FAIL;
 	s->root_seen = true;
 	name[n] = '\0';
-	const char *local = local_of(name, n);
 	s->pos = (size_t)(gt + 1 - s->buf);
 	s->h->start(s->ud, local, s->atts);
 	if (empty) {
@@ -465,9 +459,8 @@ static enum step end_tag(struct sheet_xml *s)
 	char *gt = memchr(p + 2, '>', (size_t)(end - p - 2));
 	if (!gt)
 		return STEP_MORE;
-	char *name = p + 2, *q = name;
-	while (q < gt && name_char((unsigned char)*q))
-		q++;
+	char *name = p + 2, *local;
+	char *q = name_end(name, gt, &local);
 	size_t n = (size_t)(q - name);
 	if (n == 0 || skip_space(q, gt) != gt)
 		return bad(s, p, "结束标签格式错误", "a malformed end tag");
@@ -475,7 +468,7 @@ static enum step end_tag(struct sheet_xml *s)
 		return STEP_FAIL;
 	name[n] = '\0';
 	s->pos = (size_t)(gt + 1 - s->buf);
-	s->h->end(s->ud, local_of(name, n));
+	s->h->end(s->ud, local);
 	return STEP_OK;
 }
 
