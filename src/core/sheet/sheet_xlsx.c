@@ -89,7 +89,8 @@ static void XMLCALL sst_end(void *ud, const XML_Char *name)
 		c->rph_depth--;
 	} else if (strcmp(ln, "si") == 0 && c->in_si) {
 		c->in_si = false;
-		if (c->pc.scan && !sheet_utf8_valid(t->text.data + c->start, t->text.len - c->start)) {
+		size_t len = t->text.len - c->start;
+		if (c->pc.scan && len && !sheet_utf8_valid(t->text.data + c->start, len)) {
 			xlsx_part_abort(&c->pc, sheet_fail(c->pc.r, WG_ERR_VALIDATION, SHEET_FORMAT, 0, 0,
 			                              "(共享字符串不是有效的UTF-8)", " (a shared string not valid UTF-8)"));
 			return;
