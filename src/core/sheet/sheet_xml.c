@@ -213,6 +213,11 @@ static bool entity(const char *p, const char *end, char *w, size_t *used, size_t
 
 enum decode { DECODE_TEXT, DECODE_CDATA, DECODE_ATTR };
 
+/* The bytes text keeps as they are: not a control character, '&' or '<'. */
+static const bool plain[256] = {
+	[0x20 ... 0x25] = true, [0x27 ... 0x3B] = true, [0x3D ... 0xFF] = true,
+};
+
 /* Decodes [p, p+n) in place: line ends to LF, entities (not in CDATA),
  * white space to spaces in attribute values. The new length, or -1 when
  * malformed (then bad() has been called). */
@@ -220,7 +225,7 @@ static long decode(struct sheet_xml *s, char *p, size_t n, enum decode how)
 {
 	size_t i = 0, w;
 	/* the common run: nothing to rewrite */
-	while (i < n && (unsigned char)p[i] >= 0x20 && p[i] != '&' && p[i] != '<')
+	while (i < n && plain[(unsigned char)p[i]])
 		i++;
 	for (w = i; i < n;) {
 		unsigned char c = (unsigned char)p[i];
@@ -331,23 +336,12 @@ static const char *skip_space(const char *p, const char *end)
 	return p;
 }
 
-/* The '>' closing a start tag, past quoted attribute values. */
-static char *tag_end(char *p, char *end)
+/* memchr for the few bytes of a name or an attribute value: no call. */
+static inline char *find_byte(char *p, const char *end, char c)
 {
-	char quote = 0;
-	for (; p < end; p++) {
-		if (quote) {
-			char *q = memchr(p, quote, (size_t)(end - p));
-			if (!q)
-				return NULL;
-			p = q;
-			quote = 0;
-		} else if (*p == '"' || *p == '\'') {
-			quote = *p;
-		} else if (*p == '>') {
+	for (; p < end; p++)
+		if (*p == c)
 			return p;
-		}
-	}
 	return NULL;
 }
 
@@ -369,54 +363,89 @@ static enum step pop_name(struct sheet_xml *s, const char *name, size_t n)
 	if (s->depth == 0)
 		return bad(s, name, "多余的结束标签", "an end tag with no start tag");
 	const char *open = s->names + s->name_off[s->depth - 1];
-	if (s->name_len[s->depth - 1] != n || memcmp(open, name, n) != 0)
+	bool same = s->name_len[s->depth - 1] == n;
+	for (size_t i = 0; same && i < n; i++)
+		same = open[i] == name[i];
+	if (!same)
 		return bad(s, name, "结束标签与开始标签不符", "an end tag that does not match its start tag");
 	s->names_len = s->name_off[--s->depth];
 	return STEP_OK;
 }
 
-/* Parses the attributes of a whole start tag [p, gt) into s->atts, in place. */
-static enum step attributes(struct sheet_xml *s, char *p, char *gt, bool *empty)
+/* An attribute as found: its name, where the name stops, its local part,
+ * its value's first byte and closing quote. */
+struct att_at {
+	char *name, *stop, *local, *value, *close;
+};
+
+/* Finds the attributes of the start tag whose name ends at q, and the end
+ * of the tag: STEP_MORE if the buffer ends first (nothing is changed yet). */
+static enum step find_attributes(struct sheet_xml *s, char *q, char *end, struct att_at *at, size_t *n,
+                                 char **gt, bool *empty)
 {
-	size_t na = 0;
+	*n = 0;
 	*empty = false;
 	for (;;) {
-		char *q = (char *)skip_space(p, gt);
-		if (q == gt)
-			break;
-		if (*q == '/') {
-			if (q + 1 != gt)
-				return bad(s, q, "标签中有多余的/", "a stray '/' in a tag");
-			*empty = true;
-			break;
+		char *a = (char *)skip_space(q, end);
+		if (a == end)
+			return STEP_MORE;
+		if (*a == '>') {
+			*gt = a;
+			return STEP_OK;
 		}
-		if (q == p)
-			return bad(s, q, "属性之间缺少空白", "attributes not separated by white space");
-		char *name = q, *local;
-		char *name_stop_at = name_end(q, gt, &local);
-		q = (char *)skip_space(name_stop_at, gt);
-		if (name == name_stop_at || q == gt || *q != '=')
-			return bad(s, name, "属性格式错误", "a malformed attribute");
-		q = (char *)skip_space(q + 1, gt);
-		if (q == gt || (*q != '"' && *q != '\''))
-			return bad(s, name, "属性值缺少引号", "an attribute value without quotes");
-		char *close = memchr(q + 1, *q, (size_t)(gt - q - 1));
-		if (!close)
-			return bad(s, q, "属性值缺少引号", "an attribute value without quotes");
-		long len = decode(s, q + 1, (size_t)(close - q - 1), DECODE_ATTR);
+		if (*a == '/') {
+			if (a + 1 == end)
+				return STEP_MORE;
+			if (a[1] != '>')
+				return bad(s, a, "标签中有多余的/", "a stray '/' in a tag");
+			*empty = true;
+			*gt = a + 1;
+			return STEP_OK;
+		}
+		if (a == q)
+			return bad(s, a, "属性之间缺少空白", "attributes not separated by white space");
+		struct att_at *t = &at[*n];
+		t->name = a;
+		t->stop = name_end(a, end, &t->local);
+		a = (char *)skip_space(t->stop, end);
+		if (a == end)
+			return STEP_MORE;
+		if (t->stop == t->name || *a != '=')
+			return bad(s, t->name, "属性格式错误", "a malformed attribute");
+		a = (char *)skip_space(a + 1, end);
+		if (a == end)
+			return STEP_MORE;
+		if (*a != '"' && *a != '\'')
+			return bad(s, t->name, "属性值缺少引号", "an attribute value without quotes");
+		t->value = a + 1;
+		t->close = find_byte(a + 1, end, *a);
+		if (!t->close)
+			return STEP_MORE;
+		if (*n == SHEET_XML_MAX_ATTS)
+			return bad(s, t->name, "属性过多", "too many attributes");
+		++*n;
+		q = t->close + 1;
+	}
+}
+
+/* Decodes and terminates the attributes found, in place, into s->atts. */
+static enum step attributes(struct sheet_xml *s, struct att_at *at, size_t n)
+{
+	size_t na = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct att_at *t = &at[i];
+		long len = decode(s, t->value, (size_t)(t->close - t->value), DECODE_ATTR);
 		if (len < 0)
 			return STEP_FAIL;
-		q[1 + len] = '\0';
-		*name_stop_at = '\0';
-		p = close + 1;
+		t->value[len] = '\0';
+		*t->stop = '\0';
+		char *name = t->name;
 		if (name[0] == 'x' && strncmp(name, "xmlns", 5) == 0 && (name[5] == '\0' || name[5] == ':'))
 			continue;   /* as expat with namespaces: declarations are not attributes */
-		if (na == 2 * SHEET_XML_MAX_ATTS)
-			return bad(s, name, "属性过多", "too many attributes");
-		if (local != name)
-			local[-1] = '|';   /* "prefix|local", as expat's "uri|local" */
+		if (t->local != name)
+			t->local[-1] = '|';   /* "prefix|local", as expat's "uri|local" */
 		s->atts[na++] = name;
-		s->atts[na++] = q + 1;
+		s->atts[na++] = t->value;
 	}
 	s->atts[na] = NULL;
 	return STEP_OK;
@@ -425,20 +454,22 @@ static enum step attributes(struct sheet_xml *s, char *p, char *gt, bool *empty)
 static enum step start_tag(struct sheet_xml *s)
 {
 	char *p = s->buf + s->pos, *end = s->buf + s->end;
-	char *gt = tag_end(p + 1, end);
-	if (!gt)
-		return STEP_MORE;
-	char *name = p + 1, *local;
-	char *q = name_end(name, gt, &local);
+	char *name = p + 1, *local, *gt;
+	struct att_at at[SHEET_XML_MAX_ATTS];
+	size_t nat;
+	bool empty;
+	char *q = name_end(name, end, &local);
 	size_t n = (size_t)(q - name);
-	if (n == 0)
+	if (q == end)
+		return STEP_MORE;
+	if (n == 0 || (!is_space(*q) && *q != '/' && *q != '>'))
 		return bad(s, p, "标签名无效", "an invalid tag name");
+	enum step st = find_attributes(s, q, end, at, &nat, &gt, &empty);
+	if (st != STEP_OK)
+		return st;
 	if (s->depth == 0 && s->root_seen)
 		return bad(s, p, "根元素之后还有元素", "an element after the root element");
-	if (q < gt && !is_space(*q) && *q != '/')
-		return bad(s, q, "标签名无效", "an invalid tag name");
-	bool empty;
-	if (push_name(s, name, n) != STEP_OK || attributes(s, q, gt, &empty) != STEP_OK)
+	if (push_name(s, name, n) != STEP_OK || attributes(s, at, nat) != STEP_OK)
 		return STEP_FAIL;
 	s->root_seen = true;
 	name[n] = '\0';
@@ -456,7 +487,7 @@ static enum step start_tag(struct sheet_xml *s)
 static enum step end_tag(struct sheet_xml *s)
 {
 	char *p = s->buf + s->pos, *end = s->buf + s->end;
-	char *gt = memchr(p + 2, '>', (size_t)(end - p - 2));
+	char *gt = find_byte(p + 2, end, '>');
 	if (!gt)
 		return STEP_MORE;
 	char *name = p + 2, *local;
