@@ -212,6 +212,28 @@ static void test_scanner_chunk_boundaries(void **state)
 	free(data);
 	wg_buf_release(&x);
 	wg_buf_release(&want);
+
+	/* and 6,000 shared strings, the sheet pointing at them backwards */
+	wg_buf sst = WG_BUF_INIT(64u << 20), sheet = WG_BUF_INIT(64u << 20), rows_want = WG_BUF_INIT(64u << 20);
+	wg_buf_printf(&sst, "<sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">");
+	wg_buf_printf(&sheet, "%s<worksheet><sheetData>", SHEET_HEAD);
+	for (unsigned i = 0; i < 6000; i++) {
+		wg_buf_printf(&sst, "<si><r><t>串%u&lt;</t></r><r><rPr><b/></rPr><t xml:space=\"preserve\"> 第二段\r\n</t></r>"
+		              "<rPh sb=\"0\" eb=\"1\"><t>ignored</t></rPh></si>", i);
+		wg_buf_printf(&sheet, "<row r=\"%u\"><c r=\"A%u\" t=\"s\"><v>%u</v></c></row>", i + 1, i + 1, 5999 - i);
+		wg_buf_printf(&rows_want, "%u|串%u< 第二段\n\n", i + 1, 5999 - i);
+	}
+	wg_buf_printf(&sst, "</sst>");
+	wg_buf_printf(&sheet, "</sheetData></worksheet>");
+	assert_int_equal(sst.err | sheet.err | rows_want.err, 0);
+	data = make_xlsx(sheet.data, sheet.len, sst.data, &len);
+	rows = both(data, len);
+	assert_string_equal(rows, rows_want.data);
+	wg_free(rows);
+	free(data);
+	wg_buf_release(&sst);
+	wg_buf_release(&sheet);
+	wg_buf_release(&rows_want);
 }
 
 /* A worksheet in UTF-16 is read by expat, as before. */

@@ -65,7 +65,7 @@ struct sst_ctx {
 static void XMLCALL sst_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
 	struct sst_ctx *c = ud;
-	const char *ln = xlsx_local_name(name);
+	const char *ln = c->pc.scan ? name : xlsx_local_name(name);   /* the scanner's names are local */
 	(void)atts;
 	if (strcmp(ln, "si") == 0) {
 		c->in_si = true;
@@ -82,7 +82,7 @@ static void XMLCALL sst_end(void *ud, const XML_Char *name)
 {
 	struct sst_ctx *c = ud;
 	struct sst *t = c->sst;
-	const char *ln = xlsx_local_name(name);
+	const char *ln = c->pc.scan ? name : xlsx_local_name(name);   /* the scanner's names are local */
 	if (strcmp(ln, "t") == 0) {
 		c->in_t = false;
 	} else if (strcmp(ln, "rPh") == 0 && c->rph_depth > 0) {
