@@ -31,6 +31,14 @@ struct sst {
 	size_t n, cap;
 };
 
+/* What a cell's t attribute says, as far as reading it goes. */
+enum cell_type {
+	CELL_NUMBER,     /* none, or "n" */
+	CELL_SHARED,     /* "s": an index into the shared strings */
+	CELL_BOOL,       /* "b" */
+	CELL_TEXT,       /* inlineStr, str (formula result), e (error such as #N/A), d (ISO date), others */
+};
+
 struct xlsx {
 	zip_t *zip;
 	struct sst sst;
@@ -46,7 +54,7 @@ struct xlsx {
 	int rc;                    /* wg_err of a failure inside a handler */
 
 	uint32_t row_number, last_col, col;
-	char type[16];
+	enum cell_type type;
 	bool in_c, in_v, in_is, in_t;
 	int rph_depth;
 	wg_buf val;
@@ -223,7 +231,10 @@ static void ws_cell_start(struct xlsx *x, const char **atts)
 	uint32_t col = ref ? ref_column(ref) : 0;
 	x->col = col ? col : x->last_col + 1;
 	x->last_col = x->col;
-	wg_copy_text(x->type, sizeof x->type, t ? t : "n");  /* a cell at a time: no printf */
+	x->type = !t || strcmp(t, "n") == 0 ? CELL_NUMBER
+	        : strcmp(t, "s") == 0      ? CELL_SHARED
+	        : strcmp(t, "b") == 0      ? CELL_BOOL
+	                                   : CELL_TEXT;
 	x->in_c = true;
 	x->in_is = x->in_v = x->in_t = false;
 	x->rph_depth = 0;
@@ -275,8 +286,7 @@ static int cell_end(struct sheet_reader *r, struct xlsx *x)
 {
 	const char *v = x->val.data ? x->val.data : "";
 	size_t len = x->val.len;
-	const char *type = x->type;
-	if (strcmp(type, "s") == 0) {
+	if (x->type == CELL_SHARED) {
 		uint32_t idx;
 		if (len == 0)
 			return 0;
@@ -286,13 +296,13 @@ static int cell_end(struct sheet_reader *r, struct xlsx *x)
 		const char *s = x->sst.text.data + x->sst.off[idx];
 		return sheet_rowbuf_add(r, x->col, s, strlen(s), false, 0);
 	}
-	if (strcmp(type, "b") == 0) {
+	if (x->type == CELL_BOOL) {
 		if (len == 0)
 			return 0;
 		const char *b = strcmp(v, "0") == 0 ? "FALSE" : "TRUE";
 		return sheet_rowbuf_add(r, x->col, b, strlen(b), false, 0);
 	}
-	if (strcmp(type, "n") == 0) {
+	if (x->type == CELL_NUMBER) {
 		double d;
 		char shown[32];
 		if (len == 0)
@@ -302,7 +312,7 @@ static int cell_end(struct sheet_reader *r, struct xlsx *x)
 			return sheet_rowbuf_add(r, x->col, shown, strlen(shown), true, d);
 		}
 	}
-	/* inlineStr, str (formula result), e (error such as #N/A), d (ISO date) */
+	/* CELL_TEXT, or a number that is not one */
 	if (x->scan && !sheet_utf8_valid(v, len)) {
 		char dzh[200], den[200];
 		snprintf(dzh, sizeof dzh, "(工作表“%s”:文字不是有效的UTF-8)", x->sheet_name);

@@ -23,9 +23,13 @@ const char *xlsx_local_name(const char *name)
 const char *xlsx_attr(const char **atts, const char *name, bool namespaced)
 {
 	if (!namespaced) {   /* a name without a namespace is the whole name */
-		for (size_t i = 0; atts[i]; i += 2)
-			if (atts[i][0] == name[0] && strcmp(atts[i], name) == 0)
+		for (size_t i = 0; atts[i]; i += 2) {
+			const char *a = atts[i], *b = name;
+			while (*a && *a == *b)   /* names of a letter or two: no call */
+				a++, b++;
+			if (*a == *b)
 				return atts[i + 1];
+		}
 		return NULL;
 	}
 	for (size_t i = 0; atts[i]; i += 2) {

@@ -434,7 +434,11 @@ static enum step attributes(struct sheet_xml *s, struct att_at *at, size_t n)
 	size_t na = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct att_at *t = &at[i];
-		long len = decode(s, t->value, (size_t)(t->close - t->value), DECODE_ATTR);
+		const char *v = t->value;
+		while (v < t->close && plain[(unsigned char)*v])
+			v++;
+		long len = v == t->close ? (long)(v - t->value)   /* nothing to decode, the usual case */
+		                         : decode(s, t->value, (size_t)(t->close - t->value), DECODE_ATTR);
 		if (len < 0)
 			return STEP_FAIL;
 		t->value[len] = '\0';
