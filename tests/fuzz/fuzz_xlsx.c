@@ -10,6 +10,7 @@
 #include "core/sheet/sheet.h"
 #include "core/sheet/sheet_int.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 struct rows {
 	char *text;
 	size_t len, cap;
-	int rc;
+	int rc, code;
 };
 
 static void put(struct rows *o, const void *p, size_t n)
@@ -46,6 +47,7 @@ static void read_rows(const uint8_t *data, size_t size, enum sheet_xlsx_xml xml,
 	memset(o, 0, sizeof *o);
 	o->rc = sheet_open_memory_xml(data, size, xml, &r, &err);
 	if (o->rc) {
+		o->code = err.code;
 		if (!err.message_zh[0] || !err.message_en[0])
 			__builtin_trap();
 		return;
@@ -61,6 +63,7 @@ static void read_rows(const uint8_t *data, size_t size, enum sheet_xlsx_xml xml,
 			put(o, &c->from_number, sizeof c->from_number);
 		}
 	}
+	o->code = sheet_last_error(r)->code;
 	if (o->rc && !sheet_last_error(r)->message_zh[0])
 		__builtin_trap();
 	sheet_close(r);
@@ -130,7 +133,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	read_rows(data, size, SHEET_XLSX_SCANNER, &scanned);
 	read_rows(data, size, SHEET_XLSX_EXPAT, &parsed);
-	if (parsed.rc == 0 && (scanned.rc != 0 || scanned.len != parsed.len ||
+	/* the scanner may stop at its own limits (nesting, attributes, a tag's length) */
+	bool limited = scanned.rc != 0 && scanned.code == SHEET_TOO_LARGE;
+	if (parsed.rc == 0 && !limited && (scanned.rc != 0 || scanned.len != parsed.len ||
 	                       (parsed.len && memcmp(scanned.text, parsed.text, parsed.len) != 0)))
 		__builtin_trap();
 	free(scanned.text);

@@ -293,6 +293,31 @@ static void test_scanner_malformed(void **state)
 	}
 }
 
+/* Elements nested deeper than the scanner keeps track of (64): refused as
+ * too large, naming the sheet and cell, where expat would read on. */
+static void test_scanner_limits(void **state)
+{
+	(void)state;
+	wg_buf x = WG_BUF_INIT(1u << 20);
+	wg_buf_printf(&x, "%s<worksheet><sheetData><row r=\"2\"><c r=\"B2\" t=\"inlineStr\"><is>", SHEET_HEAD);
+	for (int i = 0; i < 70; i++)
+		wg_buf_printf(&x, "<r>");
+	wg_buf_printf(&x, "x");
+	for (int i = 0; i < 70; i++)
+		wg_buf_printf(&x, "</r>");
+	wg_buf_printf(&x, "</is></c></row></sheetData></worksheet>");
+	size_t len;
+	char *data = make_xlsx(x.data, x.len, NULL, &len);
+	char *rows = dump(data, len, SHEET_XLSX_SCANNER);
+	char want[64];
+	snprintf(want, sizeof want, "ERR %d 第2行B列", SHEET_TOO_LARGE);
+	assert_non_null(strstr(rows, want));
+	assert_non_null(strstr(rows, "sheet “名单”: elements nested too deep"));
+	wg_free(rows);
+	free(data);
+	wg_buf_release(&x);
+}
+
 /* ---- sample workbooks ---------------------------------------------------- */
 
 static void same_file(const char *path)
@@ -389,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_scanner_chunk_boundaries),
 		cmocka_unit_test(test_scanner_utf16_falls_back),
 		cmocka_unit_test(test_scanner_malformed),
+		cmocka_unit_test(test_scanner_limits),
 		cmocka_unit_test(test_scanner_matches_expat_on_samples),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

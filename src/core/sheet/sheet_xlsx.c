@@ -405,16 +405,18 @@ static int ws_scan_status(struct sheet_reader *r, struct xlsx *x, enum sheet_xml
 		return x->rc;            /* a handler's failure, or 0 after </sheetData> */
 	default:
 		ws_where(x, zh, en, sizeof zh);
-		if (st == SHEET_XML_MALFORMED) {
+		if (st == SHEET_XML_MALFORMED || st == SHEET_XML_TOO_LARGE) {
 			/* sheet_fail writes the row and cell; both texts name the sheet */
 			const char *rz, *re;
 			unsigned long long at;
 			char dzh[400], den[400];
+			bool large = st == SHEET_XML_TOO_LARGE;
 			sheet_xml_error(x->scan, &rz, &re, &at);
-			snprintf(dzh, sizeof dzh, "(%sXML格式错误:%s,解压后第%llu字节)", zh, rz, at + 1);
-			snprintf(den, sizeof den, " (%s: malformed XML: %s, at byte %llu uncompressed)", en, re, at + 1);
-			return sheet_fail(r, WG_ERR_VALIDATION, SHEET_FORMAT, x->row_number, x->in_c ? x->col : 0,
-			                  dzh, den);
+			snprintf(dzh, sizeof dzh, "(%s%s:%s,解压后第%llu字节)", zh, large ? "" : "XML格式错误", rz, at + 1);
+			snprintf(den, sizeof den, " (%s: %s%s, at byte %llu uncompressed)", en, large ? "" : "malformed XML: ",
+			         re, at + 1);
+			return sheet_fail(r, large ? WG_ERR_TOO_LARGE : WG_ERR_VALIDATION, large ? SHEET_TOO_LARGE : SHEET_FORMAT,
+			                  x->row_number, x->in_c ? x->col : 0, dzh, den);
 		}
 		return xlsx_scan_fail(r, x->scan, st, &x->rd, zh, x->row_number, 0);
 	}

@@ -323,6 +323,8 @@ int xlsx_scan_fail(struct sheet_reader *r, struct sheet_xml *scan, enum sheet_xm
 	sheet_xml_error(scan, &zh, &en, &at);
 	snprintf(dzh, sizeof dzh, "(%s:%s,解压后第%llu字节)", part, zh, at + 1);
 	snprintf(den, sizeof den, " (%s: %s, at byte %llu uncompressed)", part, en, at + 1);
+	if (st == SHEET_XML_TOO_LARGE)
+		return sheet_fail(r, WG_ERR_TOO_LARGE, SHEET_TOO_LARGE, row, col, dzh, den);
 	return sheet_fail(r, WG_ERR_VALIDATION, SHEET_FORMAT, row, col, dzh, den);
 }
 

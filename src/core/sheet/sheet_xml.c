@@ -96,6 +96,14 @@ static enum step bad(struct sheet_xml *s, const char *p, const char *zh, const c
 	return STEP_FAIL;
 }
 
+/* Records which of the scanner's limits the part goes over, at p. */
+static enum step over(struct sheet_xml *s, const char *p, const char *zh, const char *en)
+{
+	bad(s, p, zh, en);
+	s->sticky = SHEET_XML_TOO_LARGE;
+	return STEP_FAIL;
+}
+
 /* Moves the unread bytes to the front and reads more behind them. */
 static enum sheet_xml_status refill(struct sheet_xml *s)
 {
@@ -107,8 +115,8 @@ static enum sheet_xml_status refill(struct sheet_xml *s)
 	}
 	if (s->cap - s->end < SHEET_XML_CHUNK) {
 		if (s->end >= SHEET_XML_MAX_TOKEN) {
-			bad(s, s->buf, "标记过长", "a tag, comment or CDATA section too long");
-			return SHEET_XML_MALFORMED;
+			over(s, s->buf, "标记过长", "a tag, comment or CDATA section too long");
+			return SHEET_XML_TOO_LARGE;
 		}
 		char *grown = wg_realloc(s->buf, s->cap * 2);
 		if (!grown)
@@ -348,7 +356,7 @@ static inline char *find_byte(char *p, const char *end, char c)
 static enum step push_name(struct sheet_xml *s, const char *name, size_t n)
 {
 	if (s->depth == SHEET_XML_MAX_DEPTH || s->names_len + n + 1 > NAME_BYTES)
-		return bad(s, name, "元素嵌套过深", "elements nested too deep");
+		return over(s, name, "元素嵌套过深", "elements nested too deep");
 	s->name_len[s->depth] = (unsigned)n;
 	s->name_off[s->depth++] = (unsigned)s->names_len;
 	memcpy(s->names + s->names_len, name, n);
@@ -422,7 +430,7 @@ static enum step find_attributes(struct sheet_xml *s, char *q, char *end, struct
 		if (!t->close)
 			return STEP_MORE;
 		if (*n == SHEET_XML_MAX_ATTS)
-			return bad(s, t->name, "属性过多", "too many attributes");
+			return over(s, t->name, "属性过多", "too many attributes");
 		++*n;
 		q = t->close + 1;
 	}

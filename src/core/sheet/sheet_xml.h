@@ -36,6 +36,7 @@ enum sheet_xml_status {
 	SHEET_XML_SUSPENDED,    /* a handler asked to pause; run again to go on */
 	SHEET_XML_STOPPED,      /* a handler stopped the scan for good */
 	SHEET_XML_MALFORMED,    /* sheet_xml_error() says what */
+	SHEET_XML_TOO_LARGE,    /* over one of the limits above; sheet_xml_error() says which */
 	SHEET_XML_READ_FAILED,  /* the read callback failed */
 	SHEET_XML_NOMEM,
 	SHEET_XML_FOREIGN,      /* not UTF-8 (a BOM or declaration says so): read it otherwise */
