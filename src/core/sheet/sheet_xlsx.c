@@ -15,7 +15,6 @@
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
 #include "core/lib/mem.h"
-#include "core/lib/parse.h"
 
 #include <assert.h>
 #include <expat.h>
@@ -100,12 +99,12 @@ static void XMLCALL sst_end(void *ud, const XML_Char *name)
 		size_t len = t->text.len - c->start;
 		if (c->pc.scan && len && !sheet_utf8_valid(t->text.data + c->start, len)) {
 			xlsx_part_abort(&c->pc, sheet_fail(c->pc.r, WG_ERR_VALIDATION, SHEET_FORMAT, 0, 0,
-			                              "(共享字符串不是有效的UTF-8)", " (a shared string not valid UTF-8)"));
+			                                   "(共享字符串不是有效的UTF-8)", " (a shared string not valid UTF-8)"));
 			return;
 		}
 		if (t->n == WG_MAX_SHARED_STRINGS) {
 			xlsx_part_abort(&c->pc, sheet_fail(c->pc.r, WG_ERR_TOO_LARGE, SHEET_TOO_LARGE, 0, 0,
-			                              "(共享字符串过多)", " (too many shared strings)"));
+			                                   "(共享字符串过多)", " (too many shared strings)"));
 			return;
 		}
 		if (t->n == t->cap) {
@@ -121,7 +120,7 @@ static void XMLCALL sst_end(void *ud, const XML_Char *name)
 		t->off[t->n++] = (uint32_t)c->start;
 		if (wg_buf_putc(&t->text, '\0'))
 			xlsx_part_abort(&c->pc, sheet_fail(c->pc.r, t->text.err, t->text.err == WG_ERR_NOMEM ? SHEET_NOMEM : SHEET_TOO_LARGE,
-			                              0, 0, NULL, NULL));
+			                                   0, 0, NULL, NULL));
 	}
 }
 
@@ -132,8 +131,8 @@ static void XMLCALL sst_text(void *ud, const XML_Char *s, int len)
 		return;
 	if (wg_buf_append(&c->sst->text, s, (size_t)len))
 		xlsx_part_abort(&c->pc, sheet_fail(c->pc.r, c->sst->text.err,
-		                              c->sst->text.err == WG_ERR_NOMEM ? SHEET_NOMEM : SHEET_TOO_LARGE,
-		                              0, 0, NULL, NULL));
+		                                   c->sst->text.err == WG_ERR_NOMEM ? SHEET_NOMEM : SHEET_TOO_LARGE,
+		                                   0, 0, NULL, NULL));
 }
 
 /* ---- the worksheet ----------------------------------------------------- */

@@ -132,8 +132,8 @@ static void XMLCALL refuse_doctype(void *ud, const XML_Char *name, const XML_Cha
 /* Streams one part through a namespace-aware expat parser. ud must start
  * with a struct part_ctx. Returns 0, or fills the reader error. */
 int xlsx_parse_part(struct sheet_reader *r, zip_t *zip, const char *name, unsigned long long limit,
-                      XML_StartElementHandler start, XML_EndElementHandler end,
-                      XML_CharacterDataHandler text, struct part_ctx *pc, bool required)
+                    XML_StartElementHandler start, XML_EndElementHandler end,
+                    XML_CharacterDataHandler text, struct part_ctx *pc, bool required)
 {
 	zip_file_t *zf = NULL;
 	unsigned long long total = 0;
@@ -307,7 +307,7 @@ out:
 /* The message for a scan that did not end well: what was malformed and
  * where (the part, and the row and cell when in the worksheet). */
 int xlsx_scan_fail(struct sheet_reader *r, struct sheet_xml *scan, enum sheet_xml_status st,
-                     const struct part_read *rd, const char *part, uint32_t row, uint32_t col)
+                   const struct part_read *rd, const char *part, uint32_t row, uint32_t col)
 {
 	const char *zh, *en;
 	unsigned long long at;
@@ -331,7 +331,7 @@ int xlsx_scan_fail(struct sheet_reader *r, struct sheet_xml *scan, enum sheet_xm
 /* xlsx_parse_part() through the scanner, for the shared strings; expat reads a
  * part that is not UTF-8. */
 int xlsx_scan_part(struct sheet_reader *r, zip_t *zip, const char *name, unsigned long long limit,
-                     const struct sheet_xml_handlers *h, struct part_ctx *pc)
+                   const struct sheet_xml_handlers *h, struct part_ctx *pc)
 {
 	struct part_read rd = { .limit = limit };
 	char where[160];
