@@ -219,6 +219,11 @@ size_t sheet_utf8_valid_prefix(const unsigned char *p, size_t n, bool *incomplet
 		uint32_t cp, min;
 		if (b < 0x80) {
 			i++;
+			for (uint64_t w; i + 8 <= n; i += 8) {   /* ASCII runs (digits) a word at a time */
+				memcpy(&w, p + i, 8);
+				if (w & 0x8080808080808080ull)
+					break;
+			}
 			continue;
 		}
 		if ((b & 0xE0) == 0xC0)

@@ -25,8 +25,14 @@ struct sheet_ops {
 	void (*close)(struct sheet_reader *r);
 };
 
+/* What reads an XLSX file's worksheet and shared strings: the scanner of
+ * sheet_xml.h, or expat (kept as the reference the scanner is tested
+ * against, and for parts not in UTF-8). */
+enum sheet_xlsx_xml { SHEET_XLSX_SCANNER, SHEET_XLSX_EXPAT };
+
 struct sheet_reader {
 	enum sheet_format format;
+	enum sheet_xlsx_xml xlsx_xml;
 	const struct sheet_ops *ops;
 	void *impl;
 	struct sheet_rowbuf row;          /* filled by the format */
@@ -60,6 +66,10 @@ bool sheet_utf8_valid(const char *s, size_t n);
 /* Length of the valid UTF-8 prefix; *incomplete when it stops at a character
  * cut off by the end of the buffer (CSV reads in chunks). */
 size_t sheet_utf8_valid_prefix(const unsigned char *p, size_t n, bool *incomplete);
+
+/* sheet_open_memory() with the XML reader of an XLSX file chosen (tests). */
+int sheet_open_memory_xml(const void *data, size_t len, enum sheet_xlsx_xml xml,
+                          struct sheet_reader **reader, struct sheet_error *err);
 
 int sheet_csv_open(struct sheet_reader *r, const char *path, const void *data, size_t len);
 int sheet_xlsx_open(struct sheet_reader *r, const char *path, const void *data, size_t len);

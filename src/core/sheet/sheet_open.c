@@ -37,12 +37,13 @@ static int reader_new(struct sheet_reader **out, enum sheet_format f, struct she
 }
 
 static int open_common(const char *path, const void *data, size_t len, enum sheet_format f,
-                       struct sheet_reader **reader, struct sheet_error *err)
+                       enum sheet_xlsx_xml xml, struct sheet_reader **reader, struct sheet_error *err)
 {
 	struct sheet_reader *r = NULL;
 	int rc = reader_new(&r, f, err);
 	if (rc)
 		return rc;
+	r->xlsx_xml = xml;
 	switch (f) {
 	case SHEET_FORMAT_XLSX:
 		rc = sheet_xlsx_open(r, path, data, len);
@@ -85,18 +86,24 @@ int sheet_open_file(const char *path, struct sheet_reader **reader, struct sheet
 		sheet_error_set(err, SHEET_IO, 0, NULL, NULL, NULL);
 		return WG_ERR_IO;
 	}
-	return open_common(path, NULL, 0, sheet_detect(magic, got), reader, err);
+	return open_common(path, NULL, 0, sheet_detect(magic, got), SHEET_XLSX_SCANNER, reader, err);
 }
 
-int sheet_open_memory(const void *data, size_t len, struct sheet_reader **reader,
-                      struct sheet_error *err)
+int sheet_open_memory_xml(const void *data, size_t len, enum sheet_xlsx_xml xml,
+                          struct sheet_reader **reader, struct sheet_error *err)
 {
 	assert(reader && (data || len == 0));
 	*reader = NULL;
 	sheet_error_set(err, SHEET_OK, 0, NULL, NULL, NULL);
 	if (!data)
 		data = "";
-	return open_common(NULL, data, len, sheet_detect(data, len), reader, err);
+	return open_common(NULL, data, len, sheet_detect(data, len), xml, reader, err);
+}
+
+int sheet_open_memory(const void *data, size_t len, struct sheet_reader **reader,
+                      struct sheet_error *err)
+{
+	return sheet_open_memory_xml(data, len, SHEET_XLSX_SCANNER, reader, err);
 }
 
 void sheet_close(struct sheet_reader *r)

@@ -1,4 +1,7 @@
-/* XLSX reader: libzip for the container, expat for the XML.
+/* XLSX reader: libzip for the container; expat for the small XML parts and
+ * the scanner of sheet_xml.h for the big ones (expat for those too when
+ * they are not UTF-8, or when a test asks for it: the same handlers serve
+ * both, so both give the same rows).
  *
  * The first worksheet is found the way Excel finds it: _rels/.rels names the
  * workbook, the workbook lists its sheets in order, the workbook's .rels maps
@@ -7,12 +10,11 @@
  * of every <row>, so one row is in memory at a time. Every part is read
  * through a byte counter with a cap (limits.h) so a zip bomb stops early;
  * DOCTYPEs are refused outright (no entity expansion). */
-#include "core/sheet/sheet_int.h"
+#include "core/sheet/sheet_xlsx_int.h"
 
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
 #include "core/lib/mem.h"
-#include "core/lib/parse.h"
 
 #include <assert.h>
 #include <expat.h>
@@ -21,7 +23,6 @@
 #include <zip.h>
 
 #define XLSX_CHUNK (64 * 1024)
-#define NS_SEP '|'
 
 struct sst {
 	wg_buf text;          /* strings, each NUL-terminated */
@@ -29,290 +30,34 @@ struct sst {
 	size_t n, cap;
 };
 
+/* What a cell's t attribute says, as far as reading it goes. */
+enum cell_type {
+	CELL_NUMBER,     /* none, or "n" */
+	CELL_SHARED,     /* "s": an index into the shared strings */
+	CELL_BOOL,       /* "b" */
+	CELL_TEXT,       /* inlineStr, str (formula result), e (error such as #N/A), d (ISO date), others */
+};
+
 struct xlsx {
 	zip_t *zip;
 	struct sst sst;
+	char sheet_name[128];      /* the first sheet's, for messages */
 
-	/* worksheet streaming */
+	/* worksheet streaming: one of the two */
 	XML_Parser p;
+	struct sheet_xml *scan;
+	struct part_read rd;
 	zip_file_t *zf;
 	unsigned long long read_total;
 	bool suspended, final_fed, done, stopped, row_ready, in_sheet_data, in_row;
 	int rc;                    /* wg_err of a failure inside a handler */
 
 	uint32_t row_number, last_col, col;
-	char type[16];
+	enum cell_type type;
 	bool in_c, in_v, in_is, in_t;
 	int rph_depth;
 	wg_buf val;
 };
-
-/* ---- helpers ----------------------------------------------------------- */
-
-static const char *local_name(const char *name)
-{
-	const char *sep = strrchr(name, NS_SEP);
-	return sep ? sep + 1 : name;
-}
-
-/* The value of an attribute by local name; namespaced = must carry a namespace. */
-static const char *attr(const char **atts, const char *name, bool namespaced)
-{
-	for (size_t i = 0; atts[i]; i += 2) {
-		bool has_ns = strchr(atts[i], NS_SEP) != NULL;
-		if (has_ns == namespaced && strcmp(local_name(atts[i]), name) == 0)
-			return atts[i + 1];
-	}
-	return NULL;
-}
-
-static bool ends_with(const char *s, const char *tail)
-{
-	size_t n = strlen(s), t = strlen(tail);
-	return n >= t && strcmp(s + n - t, tail) == 0;
-}
-
-/* Resolves a relationship target against the part that holds the .rels:
- * "/xl/worksheets/sheet1.xml" is absolute, "worksheets/sheet1.xml" is
- * relative to the source part's folder; "." and ".." are folded. */
-static int resolve_target(const char *source_part, const char *target, wg_buf *out)
-{
-	char *segs[64];
-	size_t nseg = 0;
-	char tmp[1024];
-	wg_buf_reset(out);
-	if (target[0] == '/') {
-		snprintf(tmp, sizeof tmp, "%s", target + 1);
-	} else {
-		const char *slash = strrchr(source_part, '/');
-		int dir = slash ? (int)(slash - source_part) + 1 : 0;
-		snprintf(tmp, sizeof tmp, "%.*s%s", dir, source_part, target);
-	}
-	for (char *s = tmp, *seg; (seg = s) != NULL;) {
-		char *slash = strchr(s, '/');
-		if (slash)
-			*slash = '\0';
-		s = slash ? slash + 1 : NULL;
-		if (*seg == '\0' || strcmp(seg, ".") == 0)
-			continue;
-		if (strcmp(seg, "..") == 0) {
-			if (nseg)
-				nseg--;
-			continue;
-		}
-		if (nseg == sizeof segs / sizeof segs[0])
-			return WG_ERR_VALIDATION;
-		segs[nseg++] = seg;
-	}
-	for (size_t i = 0; i < nseg; i++)
-		wg_buf_printf(out, "%s%s", i ? "/" : "", segs[i]);
-	if (!out->data)
-		wg_buf_append(out, "", 0);
-	return out->err;
-}
-
-static zip_int64_t locate(zip_t *z, const char *name)
-{
-	zip_int64_t i = zip_name_locate(z, name, 0);
-	if (i < 0)
-		i = zip_name_locate(z, name, ZIP_FL_NOCASE);
-	return i;
-}
-
-/* ---- whole small parts (rels, workbook) -------------------------------- */
-
-struct part_ctx {
-	XML_Parser p;
-	struct sheet_reader *r;
-	bool refused;
-	int rc;            /* set by a handler that failed (after sheet_fail) */
-};
-
-static void part_abort(struct part_ctx *pc, int rc)
-{
-	pc->rc = rc;
-	XML_StopParser(pc->p, XML_FALSE);
-}
-
-static void XMLCALL refuse_doctype(void *ud, const XML_Char *name, const XML_Char *sysid,
-                                   const XML_Char *pubid, int has_internal)
-{
-	struct part_ctx *pc = ud;
-	(void)name, (void)sysid, (void)pubid, (void)has_internal;
-	pc->refused = true;
-	XML_StopParser(pc->p, XML_FALSE);
-}
-
-/* Streams one part through a namespace-aware expat parser. ud must start
- * with a struct part_ctx. Returns 0, or fills the reader error. */
-static int parse_part(struct sheet_reader *r, const char *name, unsigned long long limit,
-                      XML_StartElementHandler start, XML_EndElementHandler end,
-                      XML_CharacterDataHandler text, struct part_ctx *pc, bool required)
-{
-	struct xlsx *x = r->impl;
-	zip_file_t *zf = NULL;
-	unsigned long long total = 0;
-	int rc = WG_ERR_VALIDATION;
-	zip_int64_t idx = locate(x->zip, name);
-	if (idx < 0) {
-		if (!required)
-			return 0;
-		return sheet_fail(r, rc, SHEET_FORMAT, 0, 0, "(缺少工作簿部件)", " (a workbook part is missing)");
-	}
-	pc->r = r;
-	pc->p = XML_ParserCreateNS(NULL, NS_SEP);
-	if (!pc->p)
-		return sheet_fail(r, WG_ERR_NOMEM, SHEET_NOMEM, 0, 0, NULL, NULL);
-	XML_SetUserData(pc->p, pc);
-	XML_SetElementHandler(pc->p, start, end);
-	if (text)
-		XML_SetCharacterDataHandler(pc->p, text);
-	XML_SetStartDoctypeDeclHandler(pc->p, refuse_doctype);
-	zf = zip_fopen_index(x->zip, (zip_uint64_t)idx, 0);
-	if (!zf) {
-		rc = sheet_fail(r, WG_ERR_VALIDATION, SHEET_FORMAT, 0, 0, "(无法解压)", " (cannot decompress)");
-		goto out;
-	}
-	for (;;) {
-		void *buf = XML_GetBuffer(pc->p, XLSX_CHUNK);
-		if (!buf) {
-			rc = sheet_fail(r, WG_ERR_NOMEM, SHEET_NOMEM, 0, 0, NULL, NULL);
-			goto out;
-		}
-		zip_int64_t got = zip_fread(zf, buf, XLSX_CHUNK);
-		if (got < 0) {
-			rc = sheet_fail(r, WG_ERR_VALIDATION, SHEET_FORMAT, 0, 0, "(压缩数据损坏)",
-			                " (compressed data damaged)");
-			goto out;
-		}
-		total += (unsigned long long)got;
-		if (total > limit) {
-			rc = sheet_fail(r, WG_ERR_TOO_LARGE, SHEET_TOO_LARGE, 0, 0, NULL, NULL);
-			goto out;
-		}
-		if (XML_ParseBuffer(pc->p, (int)got, got == 0) != XML_STATUS_OK) {
-			if (pc->rc) {
-				rc = pc->rc;
-				goto out;
-			}
-			rc = sheet_fail(r, WG_ERR_VALIDATION, SHEET_FORMAT, 0, 0,
-			                pc->refused ? "(不允许DOCTYPE)" : "(XML格式错误)",
-			                pc->refused ? " (DOCTYPE not allowed)" : " (malformed XML)");
-			goto out;
-		}
-		if (got == 0)
-			break;
-	}
-	rc = 0;
-out:
-	if (zf)
-		zip_fclose(zf);
-	XML_ParserFree(pc->p);
-	pc->p = NULL;
-	return rc;
-}
-
-/* ---- relationships and the workbook ------------------------------------ */
-
-struct rels_ctx {
-	struct part_ctx pc;
-	const char *want_id;        /* Id to look up, or NULL */
-	const char *want_type;      /* Type suffix to look up, or NULL */
-	char target_by_id[512];
-	char target_by_type[512];
-};
-
-static void XMLCALL rels_start(void *ud, const XML_Char *name, const XML_Char **atts)
-{
-	struct rels_ctx *c = ud;
-	if (strcmp(local_name(name), "Relationship") != 0)
-		return;
-	const char *id = attr(atts, "Id", false), *type = attr(atts, "Type", false);
-	const char *target = attr(atts, "Target", false);
-	const char *mode = attr(atts, "TargetMode", false);
-	if (!target || (mode && strcmp(mode, "External") == 0))
-		return;
-	if (c->want_id && id && !c->target_by_id[0] && strcmp(id, c->want_id) == 0)
-		snprintf(c->target_by_id, sizeof c->target_by_id, "%s", target);
-	if (c->want_type && type && !c->target_by_type[0] && ends_with(type, c->want_type))
-		snprintf(c->target_by_type, sizeof c->target_by_type, "%s", target);
-}
-
-static void XMLCALL ignore_end(void *ud, const XML_Char *name)
-{
-	(void)ud, (void)name;
-}
-
-struct workbook_ctx {
-	struct part_ctx pc;
-	char first_sheet_rid[256];
-	bool seen;
-};
-
-static void XMLCALL workbook_start(void *ud, const XML_Char *name, const XML_Char **atts)
-{
-	struct workbook_ctx *c = ud;
-	if (c->seen || strcmp(local_name(name), "sheet") != 0)
-		return;
-	const char *rid = attr(atts, "id", true);
-	if (!rid)
-		return;
-	snprintf(c->first_sheet_rid, sizeof c->first_sheet_rid, "%s", rid);
-	c->seen = true;
-}
-
-/* The .rels part that belongs to a part: xl/workbook.xml → xl/_rels/workbook.xml.rels */
-static void rels_of(const char *part, char *out, size_t size)
-{
-	const char *slash = strrchr(part, '/');
-	int dir = slash ? (int)(slash - part) + 1 : 0;
-	snprintf(out, size, "%.*s_rels/%s.rels", dir, part, part + dir);
-}
-
-/* Finds the parts of the first worksheet and of the shared strings. */
-static int find_parts(struct sheet_reader *r, wg_buf *sheet_part, wg_buf *sst_part)
-{
-	struct rels_ctx root = { .want_type = "/officeDocument" };
-	struct workbook_ctx wb = { 0 };
-	struct rels_ctx wbr = { 0 };
-	wg_buf workbook = WG_BUF_INIT(1024);
-	char rels[1200];
-	int rc = parse_part(r, "_rels/.rels", WG_MAX_XLSX_PART, rels_start, ignore_end, NULL, &root.pc, false);
-	if (rc)
-		goto out;
-	rc = resolve_target("", root.target_by_type[0] ? root.target_by_type : "xl/workbook.xml", &workbook);
-	if (rc)
-		goto nomem;
-	rc = parse_part(r, workbook.data, WG_MAX_XLSX_PART, workbook_start, ignore_end, NULL, &wb.pc, true);
-	if (rc)
-		goto out;
-	if (!wb.seen) {
-		rc = sheet_fail(r, WG_ERR_VALIDATION, SHEET_NO_SHEET, 0, 0, NULL, NULL);
-		goto out;
-	}
-	wbr.want_id = wb.first_sheet_rid;
-	wbr.want_type = "/sharedStrings";
-	rels_of(workbook.data, rels, sizeof rels);
-	rc = parse_part(r, rels, WG_MAX_XLSX_PART, rels_start, ignore_end, NULL, &wbr.pc, true);
-	if (rc)
-		goto out;
-	if (!wbr.target_by_id[0]) {
-		rc = sheet_fail(r, WG_ERR_VALIDATION, SHEET_NO_SHEET, 0, 0, "(找不到第一个工作表)",
-		                " (the first worksheet cannot be found)");
-		goto out;
-	}
-	if (resolve_target(workbook.data, wbr.target_by_id, sheet_part))
-		goto nomem;
-	if (wbr.target_by_type[0] && resolve_target(workbook.data, wbr.target_by_type, sst_part))
-		goto nomem;
-	rc = 0;
-	goto out;
-nomem:
-	rc = sheet_fail(r, WG_ERR_VALIDATION, SHEET_FORMAT, 0, 0, "(部件路径无效)", " (invalid part path)");
-out:
-	wg_buf_release(&workbook);
-	return rc;
-}
 
 /* ---- shared strings ---------------------------------------------------- */
 
@@ -327,7 +72,7 @@ struct sst_ctx {
 static void XMLCALL sst_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
 	struct sst_ctx *c = ud;
-	const char *ln = local_name(name);
+	const char *ln = c->pc.scan ? name : xlsx_local_name(name);   /* the scanner's names are local */
 	(void)atts;
 	if (strcmp(ln, "si") == 0) {
 		c->in_si = true;
@@ -344,23 +89,29 @@ static void XMLCALL sst_end(void *ud, const XML_Char *name)
 {
 	struct sst_ctx *c = ud;
 	struct sst *t = c->sst;
-	const char *ln = local_name(name);
+	const char *ln = c->pc.scan ? name : xlsx_local_name(name);   /* the scanner's names are local */
 	if (strcmp(ln, "t") == 0) {
 		c->in_t = false;
 	} else if (strcmp(ln, "rPh") == 0 && c->rph_depth > 0) {
 		c->rph_depth--;
 	} else if (strcmp(ln, "si") == 0 && c->in_si) {
 		c->in_si = false;
+		size_t len = t->text.len - c->start;
+		if (c->pc.scan && len && !sheet_utf8_valid(t->text.data + c->start, len)) {
+			xlsx_part_abort(&c->pc, sheet_fail(c->pc.r, WG_ERR_VALIDATION, SHEET_FORMAT, 0, 0,
+			                                   "(共享字符串不是有效的UTF-8)", " (a shared string not valid UTF-8)"));
+			return;
+		}
 		if (t->n == WG_MAX_SHARED_STRINGS) {
-			part_abort(&c->pc, sheet_fail(c->pc.r, WG_ERR_TOO_LARGE, SHEET_TOO_LARGE, 0, 0,
-			                              "(共享字符串过多)", " (too many shared strings)"));
+			xlsx_part_abort(&c->pc, sheet_fail(c->pc.r, WG_ERR_TOO_LARGE, SHEET_TOO_LARGE, 0, 0,
+			                                   "(共享字符串过多)", " (too many shared strings)"));
 			return;
 		}
 		if (t->n == t->cap) {
 			size_t cap = t->cap ? t->cap * 2 : 1024;
 			uint32_t *o = wg_realloc(t->off, cap * sizeof *o);
 			if (!o) {
-				part_abort(&c->pc, sheet_fail(c->pc.r, WG_ERR_NOMEM, SHEET_NOMEM, 0, 0, NULL, NULL));
+				xlsx_part_abort(&c->pc, sheet_fail(c->pc.r, WG_ERR_NOMEM, SHEET_NOMEM, 0, 0, NULL, NULL));
 				return;
 			}
 			t->off = o;
@@ -368,8 +119,8 @@ static void XMLCALL sst_end(void *ud, const XML_Char *name)
 		}
 		t->off[t->n++] = (uint32_t)c->start;
 		if (wg_buf_putc(&t->text, '\0'))
-			part_abort(&c->pc, sheet_fail(c->pc.r, t->text.err, t->text.err == WG_ERR_NOMEM ? SHEET_NOMEM : SHEET_TOO_LARGE,
-			                              0, 0, NULL, NULL));
+			xlsx_part_abort(&c->pc, sheet_fail(c->pc.r, t->text.err, t->text.err == WG_ERR_NOMEM ? SHEET_NOMEM : SHEET_TOO_LARGE,
+			                                   0, 0, NULL, NULL));
 	}
 }
 
@@ -379,18 +130,27 @@ static void XMLCALL sst_text(void *ud, const XML_Char *s, int len)
 	if (!c->in_t || c->rph_depth > 0 || len <= 0)
 		return;
 	if (wg_buf_append(&c->sst->text, s, (size_t)len))
-		part_abort(&c->pc, sheet_fail(c->pc.r, c->sst->text.err,
-		                              c->sst->text.err == WG_ERR_NOMEM ? SHEET_NOMEM : SHEET_TOO_LARGE,
-		                              0, 0, NULL, NULL));
+		xlsx_part_abort(&c->pc, sheet_fail(c->pc.r, c->sst->text.err,
+		                                   c->sst->text.err == WG_ERR_NOMEM ? SHEET_NOMEM : SHEET_TOO_LARGE,
+		                                   0, 0, NULL, NULL));
 }
 
 /* ---- the worksheet ----------------------------------------------------- */
+
+/* Stops the worksheet's parser: for good, or until the next row is asked for. */
+static void ws_stop(struct xlsx *x, bool resumable)
+{
+	if (x->scan)
+		sheet_xml_stop(x->scan, resumable);
+	else
+		XML_StopParser(x->p, resumable ? XML_TRUE : XML_FALSE);
+}
 
 static void sheet_abort(struct xlsx *x, int rc)
 {
 	x->rc = rc;
 	x->stopped = true;
-	XML_StopParser(x->p, XML_FALSE);
+	ws_stop(x, false);
 }
 
 /* "D166" → column 4 (row part ignored: the <row r> decides). 0 if malformed. */
@@ -426,46 +186,84 @@ static bool parse_u32_text(const char *s, uint32_t *out)
 	return true;
 }
 
+/* The worksheet's elements that matter, told apart without a string compare each. */
+enum ws_tag { WS_OTHER, WS_SHEET_DATA, WS_ROW, WS_C, WS_V, WS_IS, WS_T, WS_RPH };
+
+static enum ws_tag ws_tag_of(const struct xlsx *x, const char *name)
+{
+	const char *ln = x->scan ? name : xlsx_local_name(name);   /* the scanner's names are local */
+	switch (ln[0]) {
+	case 'c':
+		return ln[1] == '\0' ? WS_C : WS_OTHER;
+	case 'v':
+		return ln[1] == '\0' ? WS_V : WS_OTHER;
+	case 't':
+		return ln[1] == '\0' ? WS_T : WS_OTHER;
+	case 'i':
+		return ln[1] == 's' && ln[2] == '\0' ? WS_IS : WS_OTHER;
+	case 'r':
+		if (ln[1] == 'o' && ln[2] == 'w' && ln[3] == '\0')
+			return WS_ROW;
+		return ln[1] == 'P' && ln[2] == 'h' && ln[3] == '\0' ? WS_RPH : WS_OTHER;
+	case 's':
+		return strcmp(ln, "sheetData") == 0 ? WS_SHEET_DATA : WS_OTHER;
+	default:
+		return WS_OTHER;
+	}
+}
+
+static void ws_row_start(struct sheet_reader *r, struct xlsx *x, const char **atts)
+{
+	const char *rn = xlsx_attr(atts, "r", false);
+	uint32_t num;
+	if (!rn || !parse_u32_text(rn, &num) || num == 0)
+		num = x->row_number + 1;
+	x->row_number = num;
+	x->last_col = 0;
+	x->in_row = true;
+	sheet_rowbuf_clear(&r->row, num);
+}
+
+static void ws_cell_start(struct xlsx *x, const char **atts)
+{
+	const char *ref = xlsx_attr(atts, "r", false), *t = xlsx_attr(atts, "t", false);
+	uint32_t col = ref ? ref_column(ref) : 0;
+	x->col = col ? col : x->last_col + 1;
+	x->last_col = x->col;
+	x->type = !t || strcmp(t, "n") == 0 ? CELL_NUMBER
+	        : strcmp(t, "s") == 0      ? CELL_SHARED
+	        : strcmp(t, "b") == 0      ? CELL_BOOL
+	                                   : CELL_TEXT;
+	x->in_c = true;
+	x->in_is = x->in_v = x->in_t = false;
+	x->rph_depth = 0;
+	wg_buf_reset(&x->val);
+}
+
 static void XMLCALL ws_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
 	struct sheet_reader *r = ud;
 	struct xlsx *x = r->impl;
 	if (x->stopped)
 		return;
-	const char *ln = local_name(name);
+	enum ws_tag tag = ws_tag_of(x, name);
 	if (!x->in_sheet_data) {
-		if (strcmp(ln, "sheetData") == 0)
+		if (tag == WS_SHEET_DATA)
 			x->in_sheet_data = true;
 		return;
 	}
-	if (strcmp(ln, "row") == 0) {
-		const char *rn = attr(atts, "r", false);
-		uint32_t num;
-		if (!rn || !parse_u32_text(rn, &num) || num == 0)
-			num = x->row_number + 1;
-		x->row_number = num;
-		x->last_col = 0;
-		x->in_row = true;
-		sheet_rowbuf_clear(&r->row, num);
-	} else if (strcmp(ln, "c") == 0 && x->in_row) {
-		const char *ref = attr(atts, "r", false), *t = attr(atts, "t", false);
-		uint32_t col = ref ? ref_column(ref) : 0;
-		x->col = col ? col : x->last_col + 1;
-		x->last_col = x->col;
-		wg_copy_text(x->type, sizeof x->type, t ? t : "n");  /* a cell at a time: no printf */
-		x->in_c = true;
-		x->in_is = x->in_v = x->in_t = false;
-		x->rph_depth = 0;
-		wg_buf_reset(&x->val);
-	} else if (x->in_c && strcmp(ln, "v") == 0) {
+	if (tag == WS_ROW)
+		ws_row_start(r, x, atts);
+	else if (tag == WS_C && x->in_row)
+		ws_cell_start(x, atts);
+	else if (tag == WS_V && x->in_c)
 		x->in_v = true;
-	} else if (x->in_c && strcmp(ln, "is") == 0) {
+	else if (tag == WS_IS && x->in_c)
 		x->in_is = true;
-	} else if (x->in_is && strcmp(ln, "rPh") == 0) {
+	else if (tag == WS_RPH && x->in_is)
 		x->rph_depth++;
-	} else if (x->in_is && x->rph_depth == 0 && strcmp(ln, "t") == 0) {
+	else if (tag == WS_T && x->in_is && x->rph_depth == 0)
 		x->in_t = true;
-	}
 }
 
 static void XMLCALL ws_text(void *ud, const XML_Char *s, int len)
@@ -487,8 +285,7 @@ static int cell_end(struct sheet_reader *r, struct xlsx *x)
 {
 	const char *v = x->val.data ? x->val.data : "";
 	size_t len = x->val.len;
-	const char *type = x->type;
-	if (strcmp(type, "s") == 0) {
+	if (x->type == CELL_SHARED) {
 		uint32_t idx;
 		if (len == 0)
 			return 0;
@@ -498,13 +295,13 @@ static int cell_end(struct sheet_reader *r, struct xlsx *x)
 		const char *s = x->sst.text.data + x->sst.off[idx];
 		return sheet_rowbuf_add(r, x->col, s, strlen(s), false, 0);
 	}
-	if (strcmp(type, "b") == 0) {
+	if (x->type == CELL_BOOL) {
 		if (len == 0)
 			return 0;
 		const char *b = strcmp(v, "0") == 0 ? "FALSE" : "TRUE";
 		return sheet_rowbuf_add(r, x->col, b, strlen(b), false, 0);
 	}
-	if (strcmp(type, "n") == 0) {
+	if (x->type == CELL_NUMBER) {
 		double d;
 		char shown[32];
 		if (len == 0)
@@ -514,7 +311,13 @@ static int cell_end(struct sheet_reader *r, struct xlsx *x)
 			return sheet_rowbuf_add(r, x->col, shown, strlen(shown), true, d);
 		}
 	}
-	/* inlineStr, str (formula result), e (error such as #N/A), d (ISO date) */
+	/* CELL_TEXT, or a number that is not one */
+	if (x->scan && !sheet_utf8_valid(v, len)) {
+		char dzh[200], den[200];
+		snprintf(dzh, sizeof dzh, "(工作表“%s”:文字不是有效的UTF-8)", x->sheet_name);
+		snprintf(den, sizeof den, " (sheet “%s”: text not valid UTF-8)", x->sheet_name);
+		return sheet_fail(r, WG_ERR_VALIDATION, SHEET_FORMAT, x->row_number, x->col, dzh, den);
+	}
 	return sheet_rowbuf_add(r, x->col, v, len, false, 0);
 }
 
@@ -524,29 +327,29 @@ static void XMLCALL ws_end(void *ud, const XML_Char *name)
 	struct xlsx *x = r->impl;
 	if (x->stopped || !x->in_sheet_data)
 		return;
-	const char *ln = local_name(name);
-	if (strcmp(ln, "v") == 0) {
+	enum ws_tag tag = ws_tag_of(x, name);
+	if (tag == WS_V) {
 		x->in_v = false;
-	} else if (strcmp(ln, "t") == 0) {
+	} else if (tag == WS_T) {
 		x->in_t = false;
-	} else if (strcmp(ln, "rPh") == 0 && x->rph_depth > 0) {
+	} else if (tag == WS_RPH && x->rph_depth > 0) {
 		x->rph_depth--;
-	} else if (strcmp(ln, "is") == 0) {
+	} else if (tag == WS_IS) {
 		x->in_is = false;
-	} else if (strcmp(ln, "c") == 0 && x->in_c) {
+	} else if (tag == WS_C && x->in_c) {
 		x->in_c = false;
 		int rc = cell_end(r, x);
 		if (rc)
 			sheet_abort(x, rc);
-	} else if (strcmp(ln, "row") == 0 && x->in_row) {
+	} else if (tag == WS_ROW && x->in_row) {
 		x->in_row = false;
 		x->row_ready = true;
-		XML_StopParser(x->p, XML_TRUE);
-	} else if (strcmp(ln, "sheetData") == 0) {
+		ws_stop(x, true);
+	} else if (tag == WS_SHEET_DATA) {
 		x->in_sheet_data = false;
 		x->done = true;
 		x->stopped = true;
-		XML_StopParser(x->p, XML_FALSE); /* nothing after the data matters */
+		ws_stop(x, false); /* nothing after the data matters */
 	}
 }
 
@@ -581,12 +384,56 @@ static int ws_status(struct sheet_reader *r, struct xlsx *x, enum XML_Status st)
 	return sheet_fail(r, WG_ERR_VALIDATION, SHEET_FORMAT, x->row_number, 0, dzh, den);
 }
 
+/* The worksheet named in messages: "工作表“名单”" / "sheet “名单”". */
+static void ws_where(const struct xlsx *x, char *zh, char *en, size_t size)
+{
+	snprintf(zh, size, "工作表“%s”", x->sheet_name);
+	snprintf(en, size, "sheet “%s”", x->sheet_name);
+}
+
+static int ws_scan_status(struct sheet_reader *r, struct xlsx *x, enum sheet_xml_status st)
+{
+	char zh[200], en[200];
+	switch (st) {
+	case SHEET_XML_SUSPENDED:
+		return 0;
+	case SHEET_XML_DONE:
+		x->final_fed = true;     /* a well-formed worksheet without sheetData */
+		return 0;
+	case SHEET_XML_STOPPED:
+		return x->rc;            /* a handler's failure, or 0 after </sheetData> */
+	default:
+		ws_where(x, zh, en, sizeof zh);
+		if (st == SHEET_XML_MALFORMED || st == SHEET_XML_TOO_LARGE) {
+			/* sheet_fail writes the row and cell; both texts name the sheet */
+			const char *rz, *re;
+			unsigned long long at;
+			char dzh[400], den[400];
+			bool large = st == SHEET_XML_TOO_LARGE;
+			sheet_xml_error(x->scan, &rz, &re, &at);
+			snprintf(dzh, sizeof dzh, "(%s%s:%s,解压后第%llu字节)", zh, large ? "" : "XML格式错误", rz, at + 1);
+			snprintf(den, sizeof den, " (%s: %s%s, at byte %llu uncompressed)", en, large ? "" : "malformed XML: ",
+			         re, at + 1);
+			return sheet_fail(r, large ? WG_ERR_TOO_LARGE : WG_ERR_VALIDATION, large ? SHEET_TOO_LARGE : SHEET_FORMAT,
+			                  x->row_number, x->in_c ? x->col : 0, dzh, den);
+		}
+		return xlsx_scan_fail(r, x->scan, st, &x->rd, zh, x->row_number, 0);
+	}
+}
+
 static int xlsx_next(struct sheet_reader *r, bool *got)
 {
 	struct xlsx *x = r->impl;
 	int rc;
 	*got = false;
 	x->row_ready = false;
+	if (x->scan) {
+		if (x->done || x->final_fed)
+			return 0;
+		rc = ws_scan_status(r, x, sheet_xml_run(x->scan));
+		*got = rc == 0 && x->row_ready;
+		return rc;
+	}
 	if (x->suspended) {
 		rc = ws_status(r, x, XML_ResumeParser(x->p));
 		if (rc)
@@ -622,6 +469,7 @@ static void xlsx_close(struct sheet_reader *r)
 		zip_fclose(x->zf);
 	if (x->p)
 		XML_ParserFree(x->p);
+	sheet_xml_free(x->scan);
 	if (x->zip)
 		zip_discard(x->zip);
 	wg_buf_release(&x->sst.text);
@@ -655,16 +503,48 @@ static int open_zip(struct sheet_reader *r, struct xlsx *x, const char *path, co
 	return 0;
 }
 
+static const struct sheet_xml_handlers ws_handlers = { ws_start, ws_end, ws_text };
+static const struct sheet_xml_handlers sst_handlers = { sst_start, sst_end, sst_text };
+
+/* The scanner on the worksheet; *foreign when expat must read it instead. */
+static int open_sheet_scan(struct sheet_reader *r, struct xlsx *x, bool *foreign)
+{
+	*foreign = false;
+	x->rd = (struct part_read){ .zf = x->zf, .limit = WG_MAX_SHEET_XML };
+	x->scan = sheet_xml_new(xlsx_part_read, &x->rd, &ws_handlers, r);
+	if (!x->scan)
+		return sheet_fail(r, WG_ERR_NOMEM, SHEET_NOMEM, 0, 0, NULL, NULL);
+	enum sheet_xml_status st = sheet_xml_begin(x->scan);
+	if (st == SHEET_XML_DONE)
+		return 0;
+	if (st != SHEET_XML_FOREIGN)
+		return ws_scan_status(r, x, st);
+	*foreign = true;
+	sheet_xml_free(x->scan);
+	x->scan = NULL;
+	return 0;
+}
+
 static int open_sheet_stream(struct sheet_reader *r, struct xlsx *x, const char *part)
 {
-	zip_int64_t idx = locate(x->zip, part);
+	zip_int64_t idx = xlsx_locate(x->zip, part);
 	if (idx < 0)
 		return sheet_fail(r, WG_ERR_VALIDATION, SHEET_NO_SHEET, 0, 0, "(工作表部件缺失)",
 		                  " (worksheet part missing)");
-	x->zf = zip_fopen_index(x->zip, (zip_uint64_t)idx, 0);
-	if (!x->zf)
-		return sheet_fail(r, WG_ERR_VALIDATION, SHEET_FORMAT, 0, 0, "(无法解压工作表)",
-		                  " (cannot decompress the worksheet)");
+	for (int pass = 0; pass < 2; pass++) {
+		bool foreign = false;
+		x->zf = zip_fopen_index(x->zip, (zip_uint64_t)idx, 0);
+		if (!x->zf)
+			return sheet_fail(r, WG_ERR_VALIDATION, SHEET_FORMAT, 0, 0, "(无法解压工作表)",
+			                  " (cannot decompress the worksheet)");
+		if (pass > 0 || r->xlsx_xml != SHEET_XLSX_SCANNER)
+			break;
+		int rc = open_sheet_scan(r, x, &foreign);
+		if (rc || !foreign)
+			return rc;
+		zip_fclose(x->zf);   /* from the start again, for expat */
+		x->zf = NULL;
+	}
 	x->p = XML_ParserCreateNS(NULL, NS_SEP);
 	if (!x->p)
 		return sheet_fail(r, WG_ERR_NOMEM, SHEET_NOMEM, 0, 0, NULL, NULL);
@@ -689,13 +569,16 @@ int sheet_xlsx_open(struct sheet_reader *r, const char *path, const void *data, 
 	rc = open_zip(r, x, path, data, len);
 	if (rc)
 		goto out;
-	rc = find_parts(r, &sheet_part, &sst_part);
+	rc = xlsx_find_parts(r, x->zip, &sheet_part, &sst_part, x->sheet_name, sizeof x->sheet_name);
 	if (rc)
 		goto out;
 	if (sst_part.len) {
 		struct sst_ctx sc = { .sst = &x->sst };
-		rc = parse_part(r, sst_part.data, WG_MAX_SHARED_STRINGS_XML, sst_start, sst_end, sst_text, &sc.pc,
-		                false);
+		if (r->xlsx_xml == SHEET_XLSX_SCANNER)
+			rc = xlsx_scan_part(r, x->zip, sst_part.data, WG_MAX_SHARED_STRINGS_XML, &sst_handlers, &sc.pc);
+		else
+			rc = xlsx_parse_part(r, x->zip, sst_part.data, WG_MAX_SHARED_STRINGS_XML, sst_start, sst_end, sst_text,
+			                &sc.pc, false);
 		if (rc)
 			goto out;
 	}
