@@ -9,7 +9,7 @@
 #                                                SERVE_ARGS such as "--threads 4" may be set)
 # Prints per run and build: scans/s, p50, p99, non-2xx, the requests wrk
 # counted, the scans counted back from the store and the files left in
-# data/trace; then the median scans/s of each build and their ratio.
+# data/trace and the server's CPU per scan; then the median scans/s of each build and their ratio.
 set -eu
 cd "$(dirname "$0")/../.."
 OLD=$1 NEW=$2
@@ -39,6 +39,9 @@ function request()
 	return wrk.format("POST", "/api/v1/scans", { ["content-type"] = "application/json", ["authorization"] = "Bearer " .. token }, body)
 end
 EOF
+# The server's user + system CPU so far, in clock ticks: the CPU a scan
+# costs moves far less with the neighbours' load than scans/s does.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 run_one() { # label binary round
 	label=$1 bin=$2 round=$3
 	d=$(mktemp -d /tmp/wangge-scans.XXXXXX); rm -rf "$d"
@@ -57,16 +60,19 @@ run_one() { # label binary round
 	token=$(curl -s -X POST -H 'content-type: application/json' \
 		-d '{"username":"command","password":"wangge-demo-2026"}' http://127.0.0.1:$port/api/v1/session |
 		sed 's/.*"token":"\([^"]*\)".*/\1/')
+	cpu0=$(cpu_ticks "$srv")
 	wrk -t2 -c"$CONN" -d"${SECS}s" --latency -s "$out/scan.lua" http://127.0.0.1:$port -- "$PERSONS" "$code" "$token" > "$out/w.txt" 2>&1
+	cpu1=$(cpu_ticks "$srv")
 	counted=$(curl -s -H "authorization: Bearer $cmd" "http://127.0.0.1:$port/api/v1/venues/$vid/scans?days=14" |
 		sed 's/.*"scans":\([0-9]*\).*/\1/')
 	kill "$srv"; wait "$srv" 2>/dev/null || true
 	files=$(ls "$d/trace" | wc -l)
 	rm -rf "$d"
-	awk -v l="$label" -v f="$files" -v c="$counted" '
+	awk -v l="$label" -v f="$files" -v c="$counted" -v ticks=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" '
 		/Requests\/sec/ { rps = $2 } /^ +50%/ { p50 = $2 } /^ +99%/ { p99 = $2 } /Non-2xx/ { bad = $NF }
 		/requests in/ { n = $1 }
-		END { printf "%s %.0f scans/s p50 %s p99 %s non-2xx %d requests %d counted %s files %s\n", l, rps, p50, p99, bad, n, c, f }' \
+		END { printf "%s %.0f scans/s p50 %s p99 %s non-2xx %d requests %d counted %s files %s server-cpu %.1f us/scan\n",
+			l, rps, p50, p99, bad, n, c, f, n ? ticks * 1e6 / hz / n : 0 }' \
 		"$out/w.txt" | tee -a "$out/scans.txt"
 }
 uptime

@@ -102,6 +102,14 @@ struct trace_store {
 	 * commit, so an append may go its way and be told when it is durable. */
 	bool   committer_running, committer_stop, committer_idle;
 	pthread_t committer;
+	/* The waking thread beside it: tells the appends that did not wait
+	 * (their callbacks) that a commit made them durable, while the
+	 * committer goes on to the next commit. Its own lock, wake_mu. */
+	bool   waker_running, waker_stop;
+	pthread_t waker;
+	pthread_mutex_t wake_mu;
+	pthread_cond_t wake_cv;
+	struct waiter *to_wake;
 };
 
 /* trace_util.c */

@@ -224,6 +224,62 @@ static void kick(struct trace_store *s)
 		pthread_cond_signal(&s->commit_cv);
 }
 
+/* The appends that did not wait go to the waking thread, when it runs:
+ * telling a few dozen of them (each a suspended request to resume) took
+ * the committing thread as long as an fsync, and the next commit waited
+ * for it. Returns the waiters left for the caller to wake (those that
+ * sleep on their semaphore: a post each). */
+static struct waiter *hand_to_waker(struct trace_store *s, struct waiter *done)
+{
+	struct waiter *own = NULL, *theirs = NULL, *last = NULL;
+	if (!s->waker_running)
+		return done;
+	for (struct waiter *w = done, *x; w; w = x) {
+		x = w->next;
+		if (w->done) {
+			w->next = theirs;
+			theirs = w;
+			if (!last)
+				last = w;
+		} else {
+			w->next = own;
+			own = w;
+		}
+	}
+	if (theirs) {
+		pthread_mutex_lock(&s->wake_mu);
+		last->next = s->to_wake;
+		s->to_wake = theirs;
+		pthread_cond_signal(&s->wake_cv);
+		pthread_mutex_unlock(&s->wake_mu);
+	}
+	return own;
+}
+
+static void *waker_run(void *arg)
+{
+	struct trace_store *s = arg;
+	pthread_mutex_lock(&s->wake_mu);
+	for (;;) {
+		struct waiter *list = s->to_wake;
+		s->to_wake = NULL;
+		if (list) {
+			pthread_mutex_unlock(&s->wake_mu);
+			for (struct waiter *w = list, *x; w; w = x) {
+				x = w->next;
+				wake(w, WAIT_DONE, w->rc);
+			}
+			pthread_mutex_lock(&s->wake_mu);
+			continue;
+		}
+		if (s->waker_stop)
+			break;
+		pthread_cond_wait(&s->wake_cv, &s->wake_mu);
+	}
+	pthread_mutex_unlock(&s->wake_mu);
+	return NULL;
+}
+
 /* One commit, led by this thread (L->committing set), then the waiters it
  * acknowledged woken and the lead handed on. mu held on entry and return. */
 static void lead(struct trace_store *s, struct trace_log *L)
@@ -252,6 +308,7 @@ static void lead(struct trace_store *s, struct trace_log *L)
 	L->waiters = keep;
 	L->committing = next != NULL; /* handed on, or free for the next append */
 	pthread_mutex_unlock(&s->mu);
+	done = hand_to_waker(s, done);
 	for (struct waiter *w = done, *x; w; w = x) {
 		x = w->next;
 		wake(w, WAIT_DONE, w->rc);
@@ -335,12 +392,48 @@ static void *committer_run(void *arg)
 	return NULL;
 }
 
+/* The waking thread, before the committer that hands it work; without it
+ * the committer wakes every append itself. */
+static void waker_start(struct trace_store *s)
+{
+	if (s->waker_running || pthread_mutex_init(&s->wake_mu, NULL))
+		return;
+	if (pthread_cond_init(&s->wake_cv, NULL)) {
+		pthread_mutex_destroy(&s->wake_mu);
+		return;
+	}
+	s->to_wake = NULL;
+	s->waker_stop = false;
+	if (pthread_create(&s->waker, NULL, waker_run, s) != 0) {
+		pthread_cond_destroy(&s->wake_cv);
+		pthread_mutex_destroy(&s->wake_mu);
+		return;
+	}
+	s->waker_running = true;
+}
+
+/* After the committer has stopped: what it handed over is told first. */
+static void waker_stop(struct trace_store *s)
+{
+	if (!s->waker_running)
+		return;
+	pthread_mutex_lock(&s->wake_mu);
+	s->waker_stop = true;
+	pthread_cond_signal(&s->wake_cv);
+	pthread_mutex_unlock(&s->wake_mu);
+	pthread_join(s->waker, NULL);
+	s->waker_running = false;
+	pthread_cond_destroy(&s->wake_cv);
+	pthread_mutex_destroy(&s->wake_mu);
+}
+
 int tlog_committer_start(struct trace_store *s)
 {
 	int rc = TRACE_OK;
 
 	pthread_mutex_lock(&s->mu);
 	if (!s->committer_running) {
+		waker_start(s);
 		s->committer_stop = false;
 		s->committer_idle = false;
 		if (pthread_create(&s->committer, NULL, committer_run, s) != 0)
@@ -361,6 +454,7 @@ void tlog_committer_stop(struct trace_store *s)
 	pthread_mutex_unlock(&s->mu);
 	if (running)
 		pthread_join(s->committer, NULL);
+	waker_stop(s);
 }
 
 /* ---- becoming the writer ---------------------------------------------------- */

@@ -38,15 +38,26 @@ int scans_venue_by_code(wg_req *r, const char *code, int64_t *id, char *path, si
 /* The venue of a scan and, for a person_id scan, the person's node path,
  * read by one statement: a checkpoint records tens of thousands of scans
  * a second, and each statement costs as much as the check itself. Both are
- * read afresh for every scan (nothing is kept), so a venue or a person
- * changed a moment ago is seen as it is now. */
+ * kept in memory (scan_memo.c) while the store's stamp says no venue or
+ * person's place has changed since, so a venue or a person changed a
+ * moment ago is seen as it is now. */
 static int scan_venue_and_person(wg_req *r, const char *code, struct cases_subject *subject, int64_t *id, char *path,
 				 size_t size)
 {
 	wg_stmt *s;
-	if (!subject->person_id)
-		return scans_venue_by_code(r, code, id, path, size);
 	code = venue_code_of(code);
+	uint64_t stamp = store_stamp(r->db);
+	if (scan_memo_venue(stamp, code, id, path, size) &&
+	    (!subject->person_id || scan_memo_person(stamp, subject->person_id, subject->path, sizeof subject->path))) {
+		subject->path_read = subject->found = subject->person_id != 0;
+		return 0;
+	}
+	if (!subject->person_id) {
+		int rc = scans_venue_by_code(r, code, id, path, size);
+		if (!rc)
+			scan_memo_keep_venue(stamp, code, *id, path);
+		return rc;
+	}
 	wg_param p[] = { WG_PINT(subject->person_id), WG_PTEXT(code) };
 	int rc = store_query(r->db, "SELECT v.id, v.node_path, (SELECT node_path FROM registry_people WHERE id = ?)"
 			     " FROM venues v WHERE v.code = ?", p, 2, &s);
@@ -65,6 +76,9 @@ static int scan_venue_and_person(wg_req *r, const char *code, struct cases_subje
 		return req_fail(r, -rc, NULL, NULL, NULL);
 	if (rc != 1)
 		return req_failf(r, WG_ERR_VALIDATION, "venue_code", "场所码 %s 不存在", "unknown venue code %s", code, code);
+	scan_memo_keep_venue(stamp, code, *id, path);
+	if (subject->found)
+		scan_memo_keep_person(stamp, subject->person_id, subject->path);
 	return 0;
 }
 
@@ -98,27 +112,43 @@ static void unnamed(const struct cases_subject *subject, uint32_t *trace_id, boo
 	}
 }
 
-/* The subject's ids as answers name them: a registry person, or a
- * phone-only subject. */
-static json_t *subject_ids(uint32_t trace_id, bool is_subject)
+static void put_id(wg_buf *b, const char *key, bool has, int64_t id);
+
+/* The change an audit record of a stay is chained by (audit_event_text):
+ * the subject's ids and the place, as JSON with its keys in order. It
+ * names no phone. */
+int scans_stay_change(wg_buf *b, uint32_t trace_id, bool is_subject, const char *place_key, int64_t place)
 {
-	return json_pack("{s:o, s:o}", "person_id", is_subject ? json_null() : json_integer(trace_id),
-			 "subject_id", is_subject ? json_integer(trace_id) : json_null());
+	bool place_first = strcmp(place_key, "person_id") < 0;
+	wg_buf_puts(b, "{");
+	if (place_first) {
+		json_emit_string(b, place_key, strlen(place_key));
+		wg_buf_puts(b, ":");
+		json_emit_integer(b, place);
+		wg_buf_puts(b, ",");
+	}
+	put_id(b, "\"person_id\":", !is_subject, trace_id);
+	put_id(b, ",\"subject_id\":", is_subject, trace_id);
+	if (!place_first) {
+		wg_buf_puts(b, ",");
+		json_emit_string(b, place_key, strlen(place_key));
+		wg_buf_puts(b, ":");
+		json_emit_integer(b, place);
+	}
+	wg_buf_puts(b, "}");
+	return b->err ? WG_ERR_NOMEM : 0;
 }
 
 /* Audits a scan or dwell without the phone number it may have named. */
 static int audit_stay(wg_req *r, const char *action, const char *resource, int64_t id, const char *path,
 		      uint32_t trace_id, bool is_subject, const char *place_key, int64_t place)
 {
-	json_t *change = subject_ids(trace_id, is_subject);
-	if (!change || json_object_set_new(change, place_key, json_integer(place))) {
-		json_decref(change);
-		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
-	}
+	wg_buf change = WG_BUF_INIT(256);
+	int rc = scans_stay_change(&change, trace_id, is_subject, place_key, place);
 	/* The stay itself is durable in the scan log before the answer; its
 	 * audit record is chained by the audit queue, as reads are. */
-	int rc = audit_event(r, action, resource, id, path, change);
-	json_decref(change);
+	rc = rc ? req_fail(r, rc, NULL, NULL, NULL) : audit_event_text(r, action, resource, id, path, change.data, change.len);
+	wg_buf_release(&change);
 	return rc;
 }
 

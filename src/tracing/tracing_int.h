@@ -27,6 +27,17 @@ const char *venue_code_of(const char *scanned);
 int scans_venue_by_code(wg_req *r, const char *code, int64_t *id, char *path, size_t size);
 int scans_append(wg_req *r, uint32_t trace_id, int64_t venue, int64_t t_in, int64_t t_out, bool *duplicate);
 int scans_audit(wg_req *r, int64_t venue, const char *path, uint32_t trace_id, bool is_subject);
+/* The change a stay's audit record is chained by, written as the digest
+ * reads it (keys in order): {"person_id","subject_id"} and the place. */
+int scans_stay_change(wg_buf *b, uint32_t trace_id, bool is_subject, const char *place_key, int64_t place);
+
+/* scan_memo.c: the venue of a code and a person's place as read from the
+ * store under STAMP (store_stamp), kept and given back while the stamp is
+ * the same; false when not kept (or STAMP is 0). */
+bool scan_memo_venue(uint64_t stamp, const char *code, int64_t *id, char *path, size_t size);
+void scan_memo_keep_venue(uint64_t stamp, const char *code, int64_t id, const char *path);
+bool scan_memo_person(uint64_t stamp, int64_t id, char *path, size_t size);
+void scan_memo_keep_person(uint64_t stamp, int64_t id, const char *path);
 
 /* The server's scan store (store.c), NULL when not open. Appends and
  * single queries use it as it is; the lock keeps several queries one

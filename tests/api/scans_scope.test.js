@@ -3,7 +3,7 @@
 'use strict';
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startServer, ADMIN_PASSWORD, DEMO } = require('./helpers');
+const { startServer, sql, ADMIN_PASSWORD, DEMO } = require('./helpers');
 const { expectError, poll, demoPlaces } = require('./expect');
 
 const now = Math.floor(Date.now() / 1000);
@@ -46,6 +46,41 @@ test('a scan by person id names a person in the caller\'s scope; outside it answ
   // Dwells likewise.
   expectError(await dwell({ person_id: elsewhere, lat: 33.7, lng: 119.8, t_in: now - 900, t_out: now - 600 }), 404, 'not_found', 'person_id');
   assert.equal((await dwell({ person_id: mine, lat: 33.7, lng: 119.8, t_in: now - 900, t_out: now - 600 })).status, 201);
+});
+
+// A checkpoint's scans keep the venue and the person's place in memory
+// between changes; a change, by the API or behind the server's back, is
+// seen by the next scan.
+test('a venue or a person moved a moment ago is scanned where it is now', async () => {
+  const at = (ago) => ({ venue_code: venue.code, person_id: mine, t_in: now - ago, t_out: now - ago + 300 });
+  const move = async (what, id, grid) => {
+    const r = await srv.api('PATCH', `/api/v1/${what}/${id}`, { token: command, body: { grid_id: grid } });
+    assert.equal(r.status, 200, r.text);
+  };
+  assert.equal((await scan(at(3600))).status, 201);
+  assert.equal((await scan(at(3500))).status, 201, 'the second scan, from memory where anything is kept');
+  await move('persons', mine, places.otherStreetGrid);
+  expectError(await scan(at(3400)), 404, 'not_found', 'person_id');
+  await move('persons', mine, DEMO.grid);
+  assert.equal((await scan(at(3300))).status, 201);
+  await move('venues', venue.id, places.otherStreetGrid);
+  expectError(await scan(at(3200)), 403, 'forbidden', 'venue_code');
+  await move('venues', venue.id, DEMO.grid);
+  assert.equal((await scan(at(3100))).status, 201);
+  // Behind the server's back: SQL moves the venue, then the person.
+  const [venuePath, personPath] = [sql(srv.data, `SELECT node_path FROM venues WHERE id = ${venue.id}`),
+    sql(srv.data, `SELECT node_path FROM persons WHERE id = ${mine}`)];
+  assert.match(venuePath, /^\/1\//);
+  sql(srv.data, `UPDATE venues SET node_path = '/1/999999/' WHERE id = ${venue.id}`);
+  const refused = await poll(async () => ((await scan(at(3000))).status === 403 ? true : null), 3000);
+  assert.ok(refused, 'a venue moved by SQL is out of the checkpoint\'s scope within 3 s');
+  sql(srv.data, `UPDATE venues SET node_path = '${venuePath}' WHERE id = ${venue.id}`);
+  assert.ok(await poll(async () => ((await scan(at(2900))).status === 201 ? true : null), 3000));
+  sql(srv.data, `UPDATE persons SET node_path = '/1/999999/' WHERE id = ${mine}`);
+  assert.ok(await poll(async () => ((await scan(at(2800))).status === 404 ? true : null), 3000),
+    'a person moved by SQL is out of scope within 3 s');
+  sql(srv.data, `UPDATE persons SET node_path = '${personPath}' WHERE id = ${mine}`);
+  assert.ok(await poll(async () => ((await scan(at(2700))).status === 201 ? true : null), 3000));
 });
 
 test('a scan by phone is kept whoever has the number, and its answer names no id', async () => {

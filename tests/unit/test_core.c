@@ -464,6 +464,35 @@ static void headers_are_read_strictly(void **state)
 }
 
 
+/* Flat bodies are read without jansson's parser, to the same object; anything
+ * else is left to jansson (NULL), which names what is wrong. */
+static void flat_bodies_read_as_jansson_reads_them(void **state)
+{
+	(void)state;
+	static const char *same[] = {
+		"{\"venue_code\":\"V4K2M9QX7T\",\"person_id\":12345,\"t_in\":1796000000,\"t_out\":1796000600}",
+		" {\r\n\t\"a\" : -7 , \"b\":true,\"c\":false,\"d\":null,\"e\":\"x y/z\",\"\":0 } ",
+		"{}", "{\"n\":999999999999999999}",
+	};
+	static const char *left[] = {
+		"{\"a\":1,\"a\":2}", "{\"n\":1.5}", "{\"n\":1e3}", "{\"n\":01}", "{\"n\":-0}", "{\"n\":-}",
+		"{\"n\":1234567890123456789}", "{\"s\":\"\\u4e2d\"}", "{\"s\":\"\xe4\xb8\xad\"}", "{\"a\":[1]}",
+		"{\"a\":{}}", "{\"a\":1,}", "{\"a\":1} x", "{\"a\":truex}", "[1]", "", "{\"a\" 1}", "{\"a\":\"x",
+		"{\"a\":1", "{\"a\":\"tab\there\"}",
+	};
+	for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+		json_t *flat = json_flat_load(same[i], strlen(same[i]));
+		json_t *full = json_loads(same[i], JSON_REJECT_DUPLICATES, NULL);
+		assert_non_null(flat);
+		assert_non_null(full);
+		assert_true(json_equal(flat, full));
+		json_decref(flat);
+		json_decref(full);
+	}
+	for (size_t i = 0; i < sizeof left / sizeof left[0]; i++)
+		assert_null(json_flat_load(left[i], strlen(left[i])));
+}
+
 /* Local time as people read it, and the times they type. */
 static void times_are_read_and_written_in_local_time(void **state)
 {
@@ -524,6 +553,7 @@ int main(void)
 		cmocka_unit_test(passwords_need_length_and_complexity),
 		cmocka_unit_test(headers_are_read_strictly),
 		cmocka_unit_test(times_are_read_and_written_in_local_time),
+		cmocka_unit_test(flat_bodies_read_as_jansson_reads_them),
 	};
 	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

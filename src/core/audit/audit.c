@@ -63,23 +63,31 @@ struct audit_queue {
 
 /* Queues one record for the flusher, which chains it within a few
  * milliseconds; without a running queue (the CLI) it is written now. */
+/* Not serving (a command): the record is written now, in a transaction
+ * of its own if need be. CH is the change's digest, "" for none. */
+static int audit_now(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
+		     const char *ch)
+{
+	char rid[24] = "";
+	if (record_id)
+		rid[wg_format_i64(rid, record_id)] = '\0';
+	struct audit_event ev = { action, resource, rid, node_path, NULL, ch };
+	bool own = !store_in_transaction(r->db);
+	if (own && store_begin(r->db))
+		return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
+	int rc = audit_write(r->app, r->db, r->user, NULL, r->address, r->now, &ev);
+	if (own)
+		rc = rc ? (store_rollback(r->db), rc) : store_commit(r->db);
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+}
+
 static int audit_queue(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
-		       json_t *change)
+		       const char *ch)
 {
 	struct audit_queue *q = r->app->audit;
-	char ch[65] = "";
 	int rc = 0;
-	if (!q || !q->running) { /* not serving: write now, in a transaction of its own if need be */
-		bool own = !store_in_transaction(r->db);
-		if (own && store_begin(r->db))
-			return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
-		rc = audit_req(r, action, resource, record_id, node_path, change);
-		if (own)
-			rc = rc ? (store_rollback(r->db), rc) : store_commit(r->db);
-		return rc;
-	}
-	if (change && (rc = audit_change_hash(change, ch)))
-		return req_fail(r, rc, NULL, NULL, NULL);
+	if (!q || !q->running)
+		return audit_now(r, action, resource, record_id, node_path, ch);
 	pthread_mutex_lock(&q->lock);
 	if (q->len == q->cap) {
 		size_t cap = q->cap ? q->cap * 2 : 1024;
@@ -100,7 +108,7 @@ static int audit_queue(wg_req *r, const char *action, const char *resource, int6
 	wg_copy_text(it->resource, sizeof it->resource, resource);
 	it->record = record_id;
 	wg_copy_text(it->node_path, sizeof it->node_path, node_path ? node_path : "");
-	memcpy(it->change_hash, ch, sizeof ch);
+	wg_copy_text(it->change_hash, sizeof it->change_hash, ch);
 	if (q->len >= 512)
 		pthread_cond_signal(&q->wake);
 out:
@@ -110,13 +118,23 @@ out:
 
 int audit_read(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path)
 {
-	return audit_queue(r, action, resource, record_id, node_path, NULL);
+	return audit_queue(r, action, resource, record_id, node_path, "");
 }
 
 int audit_event(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
 		json_t *change)
 {
-	return audit_queue(r, action, resource, record_id, node_path, change);
+	char ch[65];
+	int rc = audit_change_hash(change, ch);
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : audit_queue(r, action, resource, record_id, node_path, ch);
+}
+
+int audit_event_text(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
+		     const char *change, size_t len)
+{
+	char ch[65];
+	audit_text_hash(change, len, ch);
+	return audit_queue(r, action, resource, record_id, node_path, ch);
 }
 
 int audit_count(wg_req *r, const char *resource, int64_t n)

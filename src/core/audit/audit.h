@@ -49,6 +49,13 @@ int audit_read(wg_req *r, const char *action, const char *resource, int64_t reco
  * their own transaction. The change is hashed now. */
 int audit_event(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
 		json_t *change);
+/* The same with the change already written as its digest reads it: JSON,
+ * compact, keys sorted (json_dumps with JSON_COMPACT | JSON_SORT_KEYS), so
+ * that the busiest events (scans) need not build a tree and dump it. */
+int audit_event_text(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
+		     const char *change, size_t len);
+/* The digest a change is chained by: SHA-256 of its text, 64 hex. */
+void audit_text_hash(const char *text, size_t len, char out[65]);
 /* Counts n reads of a resource that is not personal data: one chained
  * record per user, address, resource and minute ("reads", record_id the
  * count, node_path the reader's scope), written when the minute is over. */

@@ -67,6 +67,13 @@ void audit_row_hash(const unsigned char key[32], const struct audit_row *a, char
 	wg_hex(out, mac, sizeof mac);
 }
 
+void audit_text_hash(const char *text, size_t len, char out[65])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const unsigned char *)text, len);
+	wg_hex(out, h, sizeof h);
+}
+
 int audit_change_hash(json_t *change, char out[65])
 {
 	out[0] = '\0';
@@ -75,10 +82,8 @@ int audit_change_hash(json_t *change, char out[65])
 	char *text = json_dumps(change, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!text)
 		return WG_ERR_NOMEM;
-	unsigned char h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(h, (const unsigned char *)text, strlen(text));
+	audit_text_hash(text, strlen(text), out);
 	free(text);
-	sodium_bin2hex(out, 65, h, sizeof h);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "core/http/headers.h"
 #include "core/lib/err.h"
 #include "core/lib/buf.h"
+#include "core/lib/json.h"
 #include "core/lib/limits.h"
 
 #include <microhttpd.h>
@@ -131,6 +132,8 @@ static int parse_json_body(wg_req *r)
 		return req_failf(r, WG_ERR_MEDIA_TYPE, "Content-Type", "请求体应为 application/json,收到 %s",
 				 "the body must be application/json, got %s", ctype ? ctype : "(无 Content-Type)",
 				 ctype ? ctype : "(no Content-Type)");
+	if ((r->body = json_flat_load(r->raw.data, r->raw.len)))
+		return 0;
 	size_t too_deep = json_nesting_beyond(r->raw.data, r->raw.len, WG_MAX_JSON_DEPTH);
 	if (too_deep)
 		return req_failf(r, WG_ERR_BAD_JSON, NULL, "JSON 嵌套超过 %u 层(第 %zu 字节)",

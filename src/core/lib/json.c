@@ -150,3 +150,148 @@ int json_set_time(json_t *o, const char *key, int64_t t)
 		return WG_ERR_NOMEM;
 	return 0;
 }
+
+/* ---- reading a flat object quickly ---- */
+
+struct flat {
+	const char *p, *end;
+};
+
+static void flat_ws(struct flat *f)
+{
+	while (f->p < f->end && (*f->p == ' ' || *f->p == '\t' || *f->p == '\n' || *f->p == '\r'))
+		f->p++;
+}
+
+/* A string of printable ASCII without escapes, its quotes consumed; false
+ * for anything else (escapes, control bytes, UTF-8), left to jansson. */
+static bool flat_string(struct flat *f, const char **s, size_t *n)
+{
+	if (f->p >= f->end || *f->p != '"')
+		return false;
+	const char *start = ++f->p;
+	while (f->p < f->end && *f->p != '"') {
+		unsigned char c = (unsigned char)*f->p;
+		if (c < 0x20 || c > 0x7e || c == '\\')
+			return false;
+		f->p++;
+	}
+	if (f->p >= f->end)
+		return false;
+	*s = start;
+	*n = (size_t)(f->p - start);
+	f->p++;
+	return true;
+}
+
+static bool flat_delimited(const struct flat *f)
+{
+	return f->p >= f->end || *f->p == ',' || *f->p == '}' || *f->p == ' ' || *f->p == '\t' || *f->p == '\n' ||
+	       *f->p == '\r';
+}
+
+static bool flat_word(struct flat *f, const char *w, size_t n)
+{
+	if ((size_t)(f->end - f->p) < n || memcmp(f->p, w, n) != 0)
+		return false;
+	f->p += n;
+	return flat_delimited(f);
+}
+
+/* An integer of at most 18 digits (no overflow to think of), no leading
+ * zero, not "-0"; a fraction or exponent is left to jansson. */
+static bool flat_integer(struct flat *f, json_int_t *out)
+{
+	bool neg = f->p < f->end && *f->p == '-';
+	const char *start = f->p += neg;
+	int64_t v = 0;
+	while (f->p < f->end && *f->p >= '0' && *f->p <= '9' && f->p - start < 18)
+		v = v * 10 + (*f->p++ - '0');
+	size_t digits = (size_t)(f->p - start);
+	if (digits == 0 || (start[0] == '0' && (digits > 1 || neg)) || !flat_delimited(f))
+		return false;
+	*out = neg ? -v : v;
+	return true;
+}
+
+static json_t *flat_value(struct flat *f)
+{
+	const char *s;
+	size_t n;
+	json_int_t i;
+	if (f->p >= f->end)
+		return NULL;
+	switch (*f->p) {
+	case '"':
+		return flat_string(f, &s, &n) ? json_stringn_nocheck(s, n) : NULL;
+	case 't':
+		return flat_word(f, "true", 4) ? json_true() : NULL;
+	case 'f':
+		return flat_word(f, "false", 5) ? json_false() : NULL;
+	case 'n':
+		return flat_word(f, "null", 4) ? json_null() : NULL;
+	default:
+		return flat_integer(f, &i) ? json_integer(i) : NULL;
+	}
+}
+
+static bool flat_member(struct flat *f, json_t *obj)
+{
+	char key[64];
+	const char *k;
+	size_t n;
+	flat_ws(f);
+	if (!flat_string(f, &k, &n) || n >= sizeof key)
+		return false;
+	memcpy(key, k, n);
+	key[n] = '\0';
+	flat_ws(f);
+	if (f->p >= f->end || *f->p++ != ':')
+		return false;
+	flat_ws(f);
+	json_t *v = flat_value(f);
+	if (!v)
+		return false;
+	/* a repeated key is refused by jansson, with its message */
+	if (json_object_get(obj, key) || json_object_set_new_nocheck(obj, key, v)) {
+		json_decref(v);
+		return false;
+	}
+	flat_ws(f);
+	return true;
+}
+
+json_t *json_flat_load(const char *text, size_t len)
+{
+	struct flat f = { text, text + len };
+	flat_ws(&f);
+	if (f.p >= f.end || *f.p++ != '{')
+		return NULL;
+	json_t *obj = json_object();
+	if (!obj)
+		return NULL;
+	flat_ws(&f);
+	if (f.p < f.end && *f.p == '}') {
+		f.p++;
+	} else {
+		for (;;) {
+			if (!flat_member(&f, obj))
+				goto other;
+			if (f.p < f.end && *f.p == ',') {
+				f.p++;
+				continue;
+			}
+			if (f.p < f.end && *f.p == '}') {
+				f.p++;
+				break;
+			}
+			goto other;
+		}
+	}
+	flat_ws(&f);
+	if (f.p == f.end)
+		return obj;
+other:
+	json_decref(obj);
+	return NULL;
+}

@@ -187,6 +187,25 @@ bool store_in_transaction(const wg_conn *c) { return c->in_tx; }
 
 uint64_t store_read_version(wg_conn *c) { return c->store->be->read_version ? c->store->be->read_version(c) : 0; }
 
+uint64_t store_stamp(wg_conn *c)
+{
+	if (c->store->dialect == WG_POSTGRES)
+		return store_changes(c->store);
+	uint64_t version = c->in_tx ? 0 : store_read_version(c);
+	if (!version)
+		return 0;
+	if (version == c->stamp_version)
+		return c->stamp;
+	/* Read at or after VERSION: a change between the two is in n, and
+	 * the next look, at a later version, reads n again. */
+	int64_t n;
+	if (store_int(c, "SELECT n FROM store_marks WHERE id = 1", NULL, 0, &n))
+		return 0;
+	c->stamp_version = version;
+	c->stamp = (uint64_t)n + 1;
+	return c->stamp;
+}
+
 int store_query(wg_conn *c, const char *sql, const wg_param *params, size_t n, wg_stmt **out)
 {
 	/* A connection runs one statement at a time: a query in the middle of

@@ -77,6 +77,18 @@ enum wg_dialect conn_dialect(const wg_conn *c);
  * for the tables that notify). */
 uint64_t store_read_version(wg_conn *c);
 
+/* A number that changes whenever something a server keeps in memory for
+ * its busiest paths changes (a venue's code or place, a person's place:
+ * the tables whose triggers mark the store), in any process; 0 when the
+ * store cannot tell (nothing may be kept then). A thing read from the
+ * store after the stamp was taken may be kept tagged with it and served
+ * while the stamp is the same. SQLite: the store_marks row the triggers
+ * raise, read again only when the store has seen a commit since the last
+ * look (store_read_version), so it costs nothing between commits; never in
+ * a transaction or a loop over another statement's rows (it may query).
+ * PostgreSQL: store_changes (the triggers notify). */
+uint64_t store_stamp(wg_conn *c);
+
 /* Runs a script of several statements without parameters (migrations). */
 int store_exec_script(wg_conn *c, const char *sql);
 

@@ -73,6 +73,8 @@ struct wg_conn {
 	uint64_t tx_version;
 	unsigned char snapshot_hdr[48];
 	uint64_t snapshot_at;
+	/* store_stamp(): the read version it was last read at, and the stamp. */
+	uint64_t stamp_version, stamp;
 	void *begin_ps, *commit_ps;
 	char last_error[256];
 	wg_stmt stmt;      /* one active statement per connection */
