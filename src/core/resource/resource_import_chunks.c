@@ -170,7 +170,8 @@ static void chunk_release(struct chunk *ch)
 #define CHUNK_MEMO_ENTRIES(rows) (2 * (rows))
 
 /* What the chunk's rows will look up and the ids they take, before them:
- * a query among them would send the batch kept so far. */
+ * a query among them would send the batch kept so far. The caller has made
+ * room in the memo (import_memo_reserve). */
 static int chunk_prefetch(wg_req *r, const struct wg_resource *res, struct chunk *ch)
 {
 	json_t *rows[WG_IMPORT_CHUNK_MAX_ROWS];
@@ -178,7 +179,6 @@ static int chunk_prefetch(wg_req *r, const struct wg_resource *res, struct chunk
 	for (size_t i = 0; i < ch->n; i++)
 		if (ch->row[i].o)
 			rows[n++] = ch->row[i].o;
-	import_memo_reserve(r, CHUNK_MEMO_ENTRIES(n));
 	if (res->hooks.import_prefetch && n)
 		res->hooks.import_prefetch(r, res, rows, n);
 	memset(&r->fail, 0, sizeof r->fail);  /* a row fails on its own, in its order */
@@ -312,8 +312,11 @@ static int chunks_settle(wg_req *r, const struct wg_resource *res, struct import
 	int rc = chunk_again(r, res, st, cs, sent);  /* from before the sent chunk, so before the other too */
 	if (!built)
 		return rc;
-	if (!rc && !(rc = chunk_remake(r, built)) && !(rc = chunk_prefetch(r, res, built)))
-		return chunk_build(r, res, st, cs, built);
+	if (!rc && !(rc = chunk_remake(r, built))) {
+		import_memo_reserve(r, CHUNK_MEMO_ENTRIES(built->n));
+		if (!(rc = chunk_prefetch(r, res, built)))
+			return chunk_build(r, res, st, cs, built);
+	}
 	chunk_release(built);
 	return rc;
 }
@@ -344,7 +347,9 @@ static int chunks_step(wg_req *r, const struct wg_resource *res, struct import_s
 									     : chunks_settle(r, res, st, cs);
 	if (rc)
 		return rc;
+	bool unsent = cs->built != NULL;
 	unsigned forgotten = r->import->memo_forgotten;
+	import_memo_reserve(r, CHUNK_MEMO_ENTRIES(ch->n));
 	struct store_batch *aside = store_batch_set_aside(r->db);
 	rc = chunk_prefetch(r, res, ch);
 	int taken = store_batch_take_up(r->db, aside);
@@ -355,7 +360,7 @@ static int chunks_step(wg_req *r, const struct wg_resource *res, struct import_s
 	}
 	if ((rc = chunk_send(r, res, st, cs)))
 		return rc;
-	if (r->import->memo_forgotten != forgotten)
+	if (unsent && r->import->memo_forgotten != forgotten)
 		import_memo_forget(r);  /* the lookups may have missed what the chunk just sent made */
 	cs->cur = chunk_free_buffer(cs);
 	return chunk_build(r, res, st, cs, ch);
