@@ -149,7 +149,8 @@ int  store_batch_flush(wg_conn *c);
  * failure, and nothing of the batch is (rolled back to its savepoint). */
 int  store_batch_end(wg_conn *c, bool keep);
 /* Ends the batch as store_batch_end(c, true) does, but without waiting for
- * the server to store its last COPY: the caller prepares what comes next
+ * the server to store its last COPY (or to run the kept statements, which
+ * go last): the caller prepares what comes next
  * meanwhile. 0 when it is sent (a failure of its earlier parts, found at
  * once, is returned and nothing of the batch is kept). Whatever the
  * connection does next first reads the answer; store_batch_wait() returns

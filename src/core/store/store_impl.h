@@ -77,10 +77,11 @@ struct wg_conn {
 	char last_error[256];
 	wg_stmt stmt;      /* one active statement per connection */
 	struct store_batch *batch;  /* PostgreSQL: writes kept for the next flush (store_pg_batch.c) */
-	/* PostgreSQL: a batch sent by store_batch_send() whose last COPY the
-	 * server may still be storing (its result unread), and what that batch
+	/* PostgreSQL: a batch sent by store_batch_send() whose last COPY or
+	 * statements the server may still be at (their results unread), and what that batch
 	 * came to once read, until store_batch_wait() hands it over. */
 	bool batch_unread;
+	size_t batch_unread_results;  /* the kept statements' results unread (pipeline mode), 0: a COPY's */
 	int batch_outcome;
 	struct wg_conn *next_free;
 };

@@ -317,8 +317,10 @@ static int read_results(wg_conn *c, size_t sent, bool synced, int rc)
 }
 
 /* Every kept statement prepared first (PQprepare waits for its answer,
- * which pipeline mode does not allow), then all sent, then all read. */
-static int send_statements(wg_conn *c, struct store_batch *b)
+ * which pipeline mode does not allow), then all sent, then all read; with
+ * unread, the reading is left to store_batch_settle(), the connection still
+ * in pipeline mode. */
+static int send_statements(wg_conn *c, struct store_batch *b, bool unread)
 {
 	const char *end = b->stmts.data + b->stmts.len, *name;
 	struct kept *k = wg_malloc(sizeof *k);
@@ -343,6 +345,11 @@ static int send_statements(wg_conn *c, struct store_batch *b)
 	bool synced = PQpipelineSync(c->db) == 1;
 	if (!synced && !rc)
 		rc = store_pg_fail(c, NULL);
+	if (!rc && unread) {
+		c->batch_unread = true;
+		c->batch_unread_results = sent;
+		return 0;
+	}
 	rc = read_results(c, sent, synced, rc);
 	if (!PQexitPipelineMode(c->db) && !rc)
 		rc = store_pg_fail(c, NULL);
@@ -368,8 +375,8 @@ static const struct batch_target *last_target(const struct store_batch *b)
 	return last;
 }
 
-/* Sends what is kept; with unread and no kept statements, the last COPY's
- * answer is left unread (store_batch_send). */
+/* Sends what is kept; with unread, the answer to what goes last (the kept
+ * statements, or else the last COPY) is left unread (store_batch_send). */
 static int flush(wg_conn *c, bool unread)
 {
 	struct store_batch *b = c->batch;
@@ -389,7 +396,7 @@ static int flush(wg_conn *c, bool unread)
 			if (b->target[i].stage == stage && b->target[i].rows.len)
 				rc = send_copy(c, &b->target[i], &b->target[i] == last);
 	if (!rc && b->nstmts)
-		rc = send_statements(c, b);
+		rc = send_statements(c, b, unread);
 	for (size_t i = 0; i < b->ntargets; i++)
 		wg_buf_reset(&b->target[i].rows);
 	wg_buf_reset(&b->stmts);
@@ -432,7 +439,15 @@ void store_batch_settle(wg_conn *c)
 	if (!c->batch_unread)
 		return;
 	c->batch_unread = false;
-	int rc = finish(c, 0);
+	int rc = 0;
+	if (c->batch_unread_results) {  /* kept statements, in pipeline mode */
+		rc = read_results(c, c->batch_unread_results, true, 0);
+		if (!PQexitPipelineMode(c->db) && !rc)
+			rc = store_pg_fail(c, NULL);
+		c->batch_unread_results = 0;
+	} else {
+		rc = finish(c, 0);
+	}
 	int undo = rc ? exec_command(c, "ROLLBACK TO SAVEPOINT wg_batch") : 0;
 	int release = exec_command(c, "RELEASE SAVEPOINT wg_batch");
 	c->batch_outcome = rc ? rc : undo ? undo : release;
