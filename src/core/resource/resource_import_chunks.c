@@ -247,8 +247,28 @@ static int chunk_remake(wg_req *r, struct chunk *ch)
 	return 0;
 }
 
-static int chunks_settle(wg_req *r, const struct wg_resource *res, struct import_state *st, struct chunks *cs);
+static int chunk_build(wg_req *r, const struct wg_resource *res, struct import_state *st, struct chunks *cs,
+		       struct chunk *ch);
 static int chunks_drain(wg_req *r, const struct wg_resource *res, struct import_state *st, struct chunks *cs);
+
+/* A sent chunk refused: done again row by row, from the import as it was
+ * before it; the chunk made on it (built, its batch dropped; or NULL) made
+ * again from its rows as read, with its lookups. 0, or the failure that
+ * ends the import. */
+static int chunk_refused(wg_req *r, const struct wg_resource *res, struct import_state *st, struct chunks *cs,
+			 struct chunk *sent, struct chunk *built)
+{
+	int rc = chunk_again(r, res, st, cs, sent);
+	if (!built)
+		return rc;
+	if (!rc && !(rc = chunk_remake(r, built))) {
+		import_memo_reserve(r, CHUNK_MEMO_ENTRIES(built->n));
+		if (!(rc = chunk_prefetch(r, res, built)))
+			return chunk_build(r, res, st, cs, built);
+	}
+	chunk_release(built);
+	return rc;
+}
 
 /* Imports the chunk's rows into a new batch, which stays open (cs->built);
  * or, when a failed row's writes went out with it, drops the batch and
@@ -287,13 +307,19 @@ static int chunk_build(wg_req *r, const struct wg_resource *res, struct import_s
 		return 0;
 	}
 	store_batch_end(r->db, false);
-	rc = chunks_settle(r, res, st, cs);  /* what was sent before it first */
-	return rc ? (chunk_release(ch), rc) : chunk_again(r, res, st, cs, ch);
+	/* What was sent before it first: refused, this chunk was made on it too. */
+	struct chunk *sent = cs->sent;
+	if (sent) {
+		cs->sent = NULL;
+		if (store_batch_wait(r->db))
+			return chunk_refused(r, res, st, cs, sent, ch);
+		chunk_release(sent);
+	}
+	return chunk_again(r, res, st, cs, ch);
 }
 
-/* The answer to the chunk sent last: kept; or refused, and then the chunk
- * made on it is dropped, the refused one done again row by row and the
- * other made again. 0, or the failure that ends the import. */
+/* The answer to the chunk sent last: kept, or refused (chunk_refused).
+ * 0, or the failure that ends the import. */
 static int chunks_settle(wg_req *r, const struct wg_resource *res, struct import_state *st, struct chunks *cs)
 {
 	struct chunk *sent = cs->sent, *built = cs->built;
@@ -309,16 +335,7 @@ static int chunks_settle(wg_req *r, const struct wg_resource *res, struct import
 		store_batch_end(r->db, false);
 		cs->built = NULL;
 	}
-	int rc = chunk_again(r, res, st, cs, sent);  /* from before the sent chunk, so before the other too */
-	if (!built)
-		return rc;
-	if (!rc && !(rc = chunk_remake(r, built))) {
-		import_memo_reserve(r, CHUNK_MEMO_ENTRIES(built->n));
-		if (!(rc = chunk_prefetch(r, res, built)))
-			return chunk_build(r, res, st, cs, built);
-	}
-	chunk_release(built);
-	return rc;
+	return chunk_refused(r, res, st, cs, sent, built);
 }
 
 /* Sends the made chunk without waiting; refused at once, it is done again
