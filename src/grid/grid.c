@@ -514,11 +514,13 @@ int grid_add_leader(wg_conn *c, int64_t node_id, int64_t user_id, const char *du
 
 const char *const grid_code_names[] = { "网格编码", "网格代码", "所属网格编码", "grid_code", NULL };
 
+/* The import memo's slot for a grid by its code. */
+static const char MEMO_GRID_CODE[] = "grid code";
+
 int grid_by_code(wg_req *r, const char *code, int64_t *id)
 {
-	static const char memo[] = "grid code";
 	int found;
-	if (import_memo_get(r, memo, code, id, NULL))
+	if (import_memo_get(r, MEMO_GRID_CODE, code, id, NULL))
 		return 0;
 	if (grid_find_by_code(r, code, id, &found))
 		return r->fail.code;
@@ -527,8 +529,60 @@ int grid_by_code(wg_req *r, const char *code, int64_t *id)
 				 found ? "网格编码 %s 对应多个网格" : "网格编码 %s 不存在或不在您的管辖范围内",
 				 found ? "grid code %s matches several grids" : "grid code %s does not exist or is outside your scope",
 				 code, code);
-	import_memo_set(r, memo, code, *id, NULL);
+	import_memo_set(r, MEMO_GRID_CODE, code, *id, NULL);
 	return 0;
+}
+
+/* The code of the rows before, remembered once it is known to be the only one. */
+#define GRID_CODE_BYTES 128   /* 32 characters (grid_fields), in UTF-8 */
+struct code_run {
+	char code[GRID_CODE_BYTES + 1];
+	int64_t id;
+	int found;
+};
+
+static void code_run_end(wg_req *r, const struct code_run *run)
+{
+	if (run->found == 1)
+		import_memo_set(r, MEMO_GRID_CODE, run->code, run->id, NULL);
+}
+
+int grid_by_codes(wg_req *r, const char *const *codes, size_t n)
+{
+	wg_buf a = WG_BUF_INIT(WG_MAX_BATCH_BYTES);
+	struct code_run run = { .found = 0 };
+	int64_t unused;
+	size_t asked = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strlen(codes[i]) <= GRID_CODE_BYTES && !import_memo_get(r, MEMO_GRID_CODE, codes[i], &unused, NULL)) {
+			store_array_text(&a, codes[i], strlen(codes[i]));
+			asked++;
+		}
+	int rc = store_array_end(&a);
+	if (rc || !asked) {
+		wg_buf_release(&a);
+		return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+	}
+	wg_stmt *s;
+	wg_param p[] = { WG_PTEXTN(a.data, a.len) };
+	rc = store_query(r->db, "SELECT code, id, path FROM grid_nodes WHERE code = ANY(?::text[]) ORDER BY code", p, 1, &s);
+	wg_buf_release(&a);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	while ((rc = stmt_next(s)) == 1) {
+		if (!scope_contains(r->user->scope_path, stmt_text(s, 2)))
+			continue;
+		if (strcmp(stmt_text(s, 0), run.code) != 0) {
+			code_run_end(r, &run);
+			run = (struct code_run){ .found = 0 };
+			wg_copy_text(run.code, sizeof run.code, stmt_text(s, 0));
+		}
+		run.id = stmt_int(s, 1);
+		run.found++;
+	}
+	stmt_done(s);
+	code_run_end(r, &run);
+	return rc < 0 ? req_fail(r, -rc, NULL, NULL, NULL) : 0;
 }
 
 int grid_code_to_id(wg_req *r, json_t *row)

@@ -25,6 +25,10 @@ int grid_add_leader(wg_conn *c, int64_t node_id, int64_t user_id, const char *du
  * import_row step that turns a row's grid_code into its grid_id. */
 extern const char *const grid_code_names[];
 int grid_by_code(wg_req *r, const char *code, int64_t *id);
+/* PostgreSQL, an import's chunk: the codes looked up in one query, each
+ * found once in the caller's scope remembered as grid_by_code() remembers
+ * it (the others are left to it, row by row). Fails only when the store does. */
+int grid_by_codes(wg_req *r, const char *const *codes, size_t n);
 int grid_code_to_id(wg_req *r, json_t *row);
 /* Level of a kind (province 1 … building 7), 0 when unknown. */
 int grid_kind_level(const char *kind);

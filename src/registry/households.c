@@ -127,6 +127,55 @@ static bool grid_households_known(wg_req *r, int64_t grid)
 	return import_memo_get(r, MEMO_GRID_READ, gkey, &unused, NULL) && !import_memo_get(r, MEMO_GRID_PARTLY, gkey, &unused, NULL);
 }
 
+/* The households of these grids (a chunk's new ones) into the memo as
+ * read_grid_households() puts them, in one query; the marks first. */
+int household_prefetch_grids(wg_req *r, const int64_t *grids, size_t n)
+{
+	char key[HOUSEHOLD_KEY], hkey[WG_I64_DIGITS + 1], gkey[WG_I64_DIGITS + 1];
+	wg_buf a = WG_BUF_INIT(WG_MAX_BATCH_BYTES);
+	int64_t unused, counted = 0;
+	size_t asked = 0, rows = 0;
+	for (size_t i = 0; i < n && import_in_progress(r); i++) {
+		household_memo_key(grids[i], gkey);
+		if (import_memo_get(r, MEMO_GRID_READ, gkey, &unused, NULL))
+			continue;
+		import_memo_set(r, MEMO_GRID_READ, gkey, 1, NULL);
+		store_array_int(&a, grids[i]);
+		asked++;
+	}
+	int rc = store_array_end(&a);
+	if (rc || !asked) {
+		wg_buf_release(&a);
+		return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+	}
+	wg_stmt *s;
+	/* An address's household is its first: the lowest id, as one by one; one too many says "partly". */
+	wg_param p[] = { WG_PTEXTN(a.data, a.len), WG_PINT(WG_IMPORT_GRID_HOUSEHOLDS + 1) };
+	/* grid by grid, as read_grid_households asks (an index scan each, whatever the table's statistics say) */
+	rc = store_query(r->db, "SELECT g.grid_id, h.id, h.address FROM unnest(?::bigint[]) AS g(grid_id) CROSS JOIN LATERAL"
+			 " (SELECT id, address FROM households WHERE grid_id = g.grid_id ORDER BY id LIMIT ?) h"
+			 " ORDER BY g.grid_id, h.id", p, 2, &s);
+	wg_buf_release(&a);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	while ((rc = stmt_next(s)) == 1) {
+		int64_t grid = stmt_int(s, 0), id = stmt_int(s, 1);
+		rows = grid == counted ? rows + 1 : 1;
+		counted = grid;
+		if (rows > WG_IMPORT_GRID_HOUSEHOLDS) {
+			household_memo_key(grid, gkey);
+			import_memo_set(r, MEMO_GRID_PARTLY, gkey, 1, NULL);
+			continue;
+		}
+		if (household_key(grid, stmt_text(s, 2), key))  /* a long address is asked for on its own */
+			import_memo_set(r, MEMO_HOUSEHOLD, key, id, NULL);
+		household_memo_key(id, hkey);
+		import_memo_set(r, MEMO_HOUSEHOLD_GRID, hkey, grid, NULL);
+	}
+	stmt_done(s);
+	return rc < 0 ? req_fail(r, -rc, NULL, NULL, NULL) : 0;
+}
+
 int household_prefetch_grid(wg_req *r, int64_t grid)
 {
 	char gkey[WG_I64_DIGITS + 1];

@@ -133,24 +133,38 @@ static int person_import_row(wg_req *r, const struct wg_resource *res, json_t *r
 }
 
 /* The grids a chunk's rows name, their paths and their households, looked
- * up before the rows, so the rows ask nothing of the database themselves. */
+ * up before the rows in a query each for all of them (PostgreSQL), so the
+ * rows ask nothing of the database themselves. What is not found is left
+ * to the row, which fails on its own, in its order. */
 static void person_import_prefetch(wg_req *r, const struct wg_resource *res, json_t *const *rows, size_t n)
 {
-	char path[WG_MAX_GRID_PATH];
-	int64_t last = 0;
+	const char *codes[WG_IMPORT_CHUNK_MAX_ROWS] = { NULL };
+	int64_t grids[WG_IMPORT_CHUNK_MAX_ROWS], housed[WG_IMPORT_CHUNK_MAX_ROWS];
+	size_t ncodes = 0, ngrids = 0, nhoused = 0;
 	(void)res;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && i < WG_IMPORT_CHUNK_MAX_ROWS; i++) {
+		const char *code = json_string_value(json_object_get(rows[i], "grid_code"));
+		if (code && (!ncodes || strcmp(codes[ncodes - 1], code) != 0))  /* a roster goes grid by grid */
+			codes[ncodes++] = code;
+	}
+	if (grid_by_codes(r, codes, ncodes))
+		goto done;
+	for (size_t i = 0; i < n && i < WG_IMPORT_CHUNK_MAX_ROWS; i++) {
 		const char *code = json_string_value(json_object_get(rows[i], "grid_code"));
 		int64_t grid;
-		if (!code || grid_by_code(r, code, &grid) || grid == last) {
-			memset(&r->fail, 0, sizeof r->fail);  /* the row fails on its own, in its order */
+		if (!code || grid_by_code(r, code, &grid)) {
+			memset(&r->fail, 0, sizeof r->fail);
 			continue;
 		}
-		last = grid;
-		if (resource_node_path(r, grid, "grid_code", path, sizeof path) ||
-		    (json_is_string(json_object_get(rows[i], "address")) && household_prefetch_grid(r, grid)))
-			memset(&r->fail, 0, sizeof r->fail);
+		if (!ngrids || grids[ngrids - 1] != grid)
+			grids[ngrids++] = grid;
+		if (json_is_string(json_object_get(rows[i], "address")) && (!nhoused || housed[nhoused - 1] != grid))
+			housed[nhoused++] = grid;
 	}
+	if (!resource_node_paths(r, grids, ngrids))
+		household_prefetch_grids(r, housed, nhoused);
+done:
+	memset(&r->fail, 0, sizeof r->fail);
 }
 
 static int person_after_insert(wg_req *r, const struct wg_resource *res, int64_t id, json_t *body, const char *path)

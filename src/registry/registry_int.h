@@ -21,6 +21,8 @@ int household_grid(wg_req *r, int64_t household_id, int64_t *grid_id);
 int household_by_address(wg_req *r, int64_t grid, const char *address, int64_t *id);
 /* Batching, the grid's households are read into the import memo at once (see households.c). */
 int household_prefetch_grid(wg_req *r, int64_t grid);
+/* PostgreSQL, an import's chunk: the households of these grids, in one query. */
+int household_prefetch_grids(wg_req *r, const int64_t *grids, size_t n);
 /* POST /api/v1/persons/{id}/merge */
 int person_merge(wg_req *r);
 /* wangge demo: a synthetic population of the demo county (demo.c). */

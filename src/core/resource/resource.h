@@ -277,6 +277,11 @@ json_t *resource_secret_json(wg_req *r, const struct wg_field *f, const char *te
 int  resource_want_reveal(wg_req *r, const struct wg_resource *res);
 /* The path of a grid node inside the caller's scope (404 otherwise). */
 int  resource_node_path(wg_req *r, int64_t node_id, const char *field, char *path, size_t size);
+/* PostgreSQL, an import's chunk: the paths of these nodes, as
+ * resource_node_path() finds (and locks) them, in three queries for all of
+ * them; each found in the caller's scope is remembered for the import, the
+ * others are left to resource_node_path(). Fails only when the store does. */
+int  resource_node_paths(wg_req *r, const int64_t *ids, size_t n);
 const struct wg_field *resource_field(const struct wg_resource *res, const char *name);
 /* Moves every record of every registered resource, and of every table
  * added by resource_add_path_column, from below old_path to below new_path. */

@@ -38,26 +38,33 @@ static int ascending(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The next WG_IMPORT_ID_BATCH ids of table's sequence, in one round trip
- * (the sequence is looked up once, not for every id). */
+/* A pool holds the ids left over and a batch more: a chunk's rows never wait for a refill. */
+#define WG_IMPORT_ID_POOL (WG_IMPORT_ID_BATCH + WG_IMPORT_CHUNK_MAX_ROWS)
+
+/* The ids left, then as many more of table's sequence as the pool holds,
+ * in one round trip (the sequence is looked up once, not for every id). */
 static int refill(wg_req *r, struct import_ids *pool)
 {
 	wg_stmt *s;
-	wg_param p[] = { WG_PTEXT(pool->table), WG_PINT(WG_IMPORT_ID_BATCH) };
+	size_t left = pool->n - pool->next;
+	memmove(pool->ids, pool->ids + pool->next, left * sizeof *pool->ids);
+	pool->n = left;
+	pool->next = 0;
+	wg_param p[] = { WG_PTEXT(pool->table), WG_PINT((int64_t)(WG_IMPORT_ID_POOL - left)) };
 	int rc = store_query(r->db, "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(?, 'id')::regclass AS seq)"
 			     " SELECT nextval(s.seq) FROM s, generate_series(1, ?)", p, 2, &s);
 	if (rc)
 		return rc;
-	pool->n = pool->next = 0;
-	while ((rc = stmt_next(s)) == 1 && pool->n < WG_IMPORT_ID_BATCH)
+	while ((rc = stmt_next(s)) == 1 && pool->n < WG_IMPORT_ID_POOL)
 		pool->ids[pool->n++] = stmt_int(s, 0);
 	stmt_done(s);
 	if (rc < 0)
 		return -rc;
 	if (pool->n == 0)
 		return WG_ERR_DB;
-	/* Sessions share a sequence, so the ids need not be consecutive; in order they must be. */
-	qsort(pool->ids, pool->n, sizeof *pool->ids, ascending);
+	/* Sessions share a sequence, so the ids need not be consecutive; in order they must be
+	 * (the ones left were taken before, so they stay first). */
+	qsort(pool->ids + left, pool->n - left, sizeof *pool->ids, ascending);
 	return 0;
 }
 
@@ -70,7 +77,7 @@ static int next_id(wg_req *r, const char *table, int64_t *id)
 			pool = &im->idpool[i];
 	if (!pool)
 		return WG_ERR_INTERNAL;
-	if (!pool->ids && !(pool->ids = wg_malloc(WG_IMPORT_ID_BATCH * sizeof *pool->ids)))
+	if (!pool->ids && !(pool->ids = wg_malloc(WG_IMPORT_ID_POOL * sizeof *pool->ids)))
 		return WG_ERR_NOMEM;
 	pool->table = table;
 	if (pool->next == pool->n) {
@@ -79,6 +86,18 @@ static int next_id(wg_req *r, const char *table, int64_t *id)
 			return rc;
 	}
 	*id = pool->ids[pool->next++];
+	return 0;
+}
+
+int import_ids_reserve(wg_req *r, size_t n)
+{
+	struct wg_import *im = r->import;
+	for (size_t i = 0; i < WG_IMPORT_ID_TABLES; i++) {
+		struct import_ids *pool = &im->idpool[i];
+		int rc = pool->ids && pool->table && pool->n - pool->next < n ? refill(r, pool) : 0;
+		if (rc)
+			return rc;
+	}
 	return 0;
 }
 

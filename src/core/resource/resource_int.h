@@ -47,6 +47,7 @@ struct wg_import {
 	int64_t extra_created;
 	struct wg_import_memo *memo;  /* WG_IMPORT_MEMO_SIZE entries, made on first use */
 	size_t memo_used;
+	unsigned memo_forgotten;      /* times the memo was emptied */
 	struct wg_import_memo *recent[WG_IMPORT_MEMO_RECENT];  /* found last, by slot (NULL: none) */
 	size_t recent_next;           /* the entry a new slot takes */
 	bool row_marked;              /* import_mark_row; cleared before each row */
@@ -95,6 +96,14 @@ void import_release(wg_req *r, struct wg_import *im);
  * the sequences that are larger, and the import's ids must keep ascending. */
 void import_ids_forget(struct wg_import *im);
 void import_batch_release(struct wg_import *im);
+/* Before a chunk: at least n ids at hand in each table's pool in use, so its
+ * rows take theirs without a query in the middle of the batch. */
+int  import_ids_reserve(wg_req *r, size_t n);
+/* Before a chunk's lookups: the memo emptied now if n more entries would
+ * fill it, rather than in the middle of the chunk's rows. */
+void import_memo_reserve(wg_req *r, size_t n);
+/* Whether n more entries would fill the memo (import_memo_reserve would empty it). */
+bool import_memo_full(const wg_req *r, size_t n);
 
 /* An import's rows (resource_import_rows.c): the columns it reads (the
  * last two an export's 编号 and 路径), and each row's object, made by the
@@ -118,6 +127,31 @@ void    import_release_row(void *prepared);
 /* The row's object, as prepared ahead or made now; NULL (r->fail says why) when a cell is not its field's type. */
 json_t *import_take_row(wg_req *r, const struct wg_resource *res, const struct sheet_row *row,
 			const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs);
+
+/* An import's running account (resource_import.c), and its rows: one by
+ * one, or in chunks (resource_import_chunks.c). */
+struct import_state {
+	json_t *errors;
+	json_t *rows;            /* what became of each row, the first WG_MAX_IMPORT_REPORT */
+	int64_t inserted, updated, unchanged;
+	bool partial, dry_run;
+	bool update;             /* ?update=1: a row that finds its record updates it */
+	bool from_export;        /* the file is this resource's export (编号 and 路径): 编号 names the record */
+	uint32_t row;            /* the file row being imported */
+};
+void import_add_error(struct import_state *st, uint32_t row, const char *field, const char *zh, const char *en);
+/* Imports a row (o; NULL when a cell could not be read, r->fail says why)
+ * as every row is imported; true when it failed, its error recorded. */
+bool import_row(wg_req *r, const struct wg_resource *res, struct import_state *st, json_t *o, uint32_t number,
+		const struct wg_row_ahead *ahead, bool *out_of_memory);
+/* A row on its own (?partial=1: under a savepoint of its own): 0, or the failure that ends the import. */
+int  import_row_alone(wg_req *r, const struct wg_resource *res, struct import_state *st, json_t *o, uint32_t number,
+		      const struct wg_row_ahead *ahead);
+/* Every row of the file: 0 when all were read (each row's own failure is
+ * in st), else the reader's failure; r->fail when the import must end. */
+struct sheet_reader;
+int  import_rows(wg_req *r, const struct wg_resource *res, struct import_state *st, struct sheet_reader *reader,
+		 const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs, uint32_t *rows);
 
 /* Handlers (resource_handlers.c, resource_import.c, resource_export.c). */
 int  resource_handle_list(wg_req *r);

@@ -106,6 +106,19 @@ void import_memo_forget(wg_req *r)
 	}
 	memset(im->memo, 0, WG_IMPORT_MEMO_SIZE * sizeof *im->memo);
 	im->memo_used = 0;
+	im->memo_forgotten++;
+}
+
+bool import_memo_full(const wg_req *r, size_t n)
+{
+	const struct wg_import *im = r->import;
+	return im && im->memo && im->memo_used + n >= WG_IMPORT_MEMO_SIZE / 2;
+}
+
+void import_memo_reserve(wg_req *r, size_t n)
+{
+	if (import_memo_full(r, n))
+		import_memo_forget(r);
 }
 
 bool import_memo_get(wg_req *r, const char *slot, const char *key, int64_t *value, const char **text)

@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The import memo's slot for a node's path. */
+static const char MEMO_NODE_PATH[] = "node_path";
+
 /* PostgreSQL, in a write: share-lock the node and every ancestor, so a
  * concurrent subtree move (which locks the moved node first) either waits
  * for this write or has finished before it and its new paths are seen. */
@@ -60,7 +63,7 @@ int resource_node_path(wg_req *r, int64_t node_id, const char *field, char *path
 	 * on PostgreSQL, the ancestors' locks) holds for the whole transaction. */
 	if (import_in_progress(r))
 		key[wg_format_i64(key, node_id)] = '\0';
-	if (import_in_progress(r) && import_memo_get(r, "node_path", key, &unused, &known) && strlen(known) < size) {
+	if (import_in_progress(r) && import_memo_get(r, MEMO_NODE_PATH, key, &unused, &known) && strlen(known) < size) {
 		memcpy(path, known, strlen(known) + 1);
 		return 0;
 	}
@@ -76,8 +79,76 @@ int resource_node_path(wg_req *r, int64_t node_id, const char *field, char *path
 		return req_failf(r, WG_ERR_NOT_FOUND, field, "网格节点 %lld 不存在或不在您的管辖范围内",
 				 "grid node %lld does not exist or is outside your scope",
 				 (long long)node_id, (long long)node_id);
-	import_memo_set(r, "node_path", key, node_id, path);
+	import_memo_set(r, MEMO_NODE_PATH, key, node_id, path);
 	return 0;
+}
+
+/* Appends the ids of the path's nodes to the array literal. */
+static void path_ids(wg_buf *a, const char *path)
+{
+	for (const char *c = path; *c; ) {
+		int64_t id = 0;
+		while (*c == '/')
+			c++;
+		if (!*c)
+			break;
+		while (*c >= '0' && *c <= '9')
+			id = id * 10 + (*c++ - '0');
+		store_array_int(a, id);
+	}
+}
+
+/* The nodes' paths: remembered (remember) or their nodes' ids appended to locks. */
+static int paths_of(wg_req *r, const wg_buf *ids, bool remember, wg_buf *locks)
+{
+	wg_stmt *s;
+	char key[WG_I64_DIGITS + 1];
+	wg_param p[] = { WG_PTEXTN(ids->data, ids->len) };
+	int rc = store_query(r->db, "SELECT id, path FROM grid_nodes WHERE id = ANY(?::bigint[])", p, 1, &s);
+	if (rc)
+		return rc;
+	while ((rc = stmt_next(s)) == 1) {
+		if (!remember) {
+			path_ids(locks, stmt_text(s, 1));
+			continue;
+		}
+		if (!scope_contains(r->user->scope_path, stmt_text(s, 1)) || stmt_len(s, 1) >= WG_MAX_GRID_PATH)
+			continue;
+		key[wg_format_i64(key, stmt_int(s, 0))] = '\0';
+		import_memo_set(r, MEMO_NODE_PATH, key, stmt_int(s, 0), stmt_text(s, 1));
+	}
+	stmt_done(s);
+	return rc < 0 ? -rc : 0;
+}
+
+int resource_node_paths(wg_req *r, const int64_t *ids, size_t n)
+{
+	wg_buf a = WG_BUF_INIT(WG_MAX_BATCH_BYTES), locks = WG_BUF_INIT(WG_MAX_BATCH_BYTES);
+	char key[WG_I64_DIGITS + 1];
+	const char *known;
+	int64_t unused;
+	size_t asked = 0;
+	for (size_t i = 0; i < n; i++) {
+		key[wg_format_i64(key, ids[i])] = '\0';
+		if (!import_memo_get(r, MEMO_NODE_PATH, key, &unused, &known)) {
+			store_array_int(&a, ids[i]);
+			asked++;
+		}
+	}
+	int rc = store_array_end(&a);
+	if (!rc && asked && r->route && (r->route->flags & ROUTE_WRITE)) {
+		/* as resource_node_path: the ancestors share-locked, then the paths as they are now */
+		rc = paths_of(r, &a, false, &locks);
+		if (!rc && !(rc = store_array_end(&locks))) {
+			wg_param p[] = { WG_PTEXTN(locks.data, locks.len) };
+			rc = store_run(r->db, "SELECT id FROM grid_nodes WHERE id = ANY(?::bigint[]) FOR SHARE", p, 1);
+		}
+	}
+	if (!rc && asked)
+		rc = paths_of(r, &a, true, NULL);
+	wg_buf_release(&a);
+	wg_buf_release(&locks);
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
 }
 
 int resource_scope_of_new(wg_req *r, const struct wg_resource *res, json_t *body, char *path, size_t size)

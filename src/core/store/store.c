@@ -132,6 +132,7 @@ void store_sweep_snapshots(wg_store *st)
 int store_exec_script(wg_conn *c, const char *sql)
 {
 	stmt_done(&c->stmt);
+	store_batch_settle(c);
 	end_snapshot(c);
 	return c->store->be->exec_script(c, sql);
 }
@@ -164,8 +165,10 @@ int store_begin_read(wg_conn *c)
 
 int store_commit(wg_conn *c)
 {
-	/* A batch still open is sent with the transaction, or fails it. */
+	/* A batch still open is sent with the transaction, or fails it; so does one sent and not asked about. */
 	int rc = c->batch ? store_batch_end(c, true) : 0;
+	int sent = store_batch_wait(c);
+	rc = rc ? rc : sent;
 	if (rc) {
 		store_rollback(c);
 		return rc;
@@ -178,6 +181,7 @@ int store_commit(wg_conn *c)
 int store_rollback(wg_conn *c)
 {
 	store_batch_discard(c);
+	store_batch_wait(c);  /* read, so the connection is free; its outcome no longer matters */
 	int rc = store_run(c, "ROLLBACK", NULL, 0);
 	c->in_tx = false;
 	return rc;
@@ -215,6 +219,7 @@ int store_query(wg_conn *c, const char *sql, const wg_param *params, size_t n, w
 		log_warn("store: a query cut another's rows short / 查询打断了另一条语句的结果: [%.120s] while reading [%.120s]",
 			 sql, c->stmt.sql ? c->stmt.sql : "");
 	stmt_done(&c->stmt);
+	store_batch_settle(c);
 	/* A read sees every write before it, and a batch that failed fails what follows. */
 	int flushed = c->batch ? store_batch_flush(c) : 0;
 	if (flushed)

@@ -160,6 +160,24 @@ int  store_batch_flush(wg_conn *c);
 /* Flushes (with keep) and ends the batch: 0 when all of it is kept, else the
  * failure, and nothing of the batch is (rolled back to its savepoint). */
 int  store_batch_end(wg_conn *c, bool keep);
+/* Ends the batch as store_batch_end(c, true) does, but without waiting for
+ * the server to store its last COPY (or to run the kept statements, which
+ * go last): the caller prepares what comes next
+ * meanwhile. 0 when it is sent (a failure of its earlier parts, found at
+ * once, is returned and nothing of the batch is kept). Whatever the
+ * connection does next first reads the answer; store_batch_wait() returns
+ * it: 0 when the batch is kept, else its failure, and then nothing of it is
+ * (rolled back to its savepoint, the transaction usable). A commit with a
+ * failed batch unasked fails and rolls back. */
+int  store_batch_send(wg_conn *c);
+int  store_batch_wait(wg_conn *c);
+/* The open batch set aside (NULL when none), and taken up again: queries
+ * in between neither send it nor see its writes (lookups that need none
+ * of them, made before it is sent). Taking it up while another batch was
+ * begun is WG_ERR_USAGE, and it is lost. */
+struct store_batch;
+struct store_batch *store_batch_set_aside(wg_conn *c);
+int  store_batch_take_up(wg_conn *c, struct store_batch *b);
 void store_batch_mark(wg_conn *c);
 bool store_batch_undo(wg_conn *c);
 

@@ -79,6 +79,12 @@ struct wg_conn {
 	char last_error[256];
 	wg_stmt stmt;      /* one active statement per connection */
 	struct store_batch *batch;  /* PostgreSQL: writes kept for the next flush (store_pg_batch.c) */
+	/* PostgreSQL: a batch sent by store_batch_send() whose last COPY or
+	 * statements the server may still be at (their results unread), and what that batch
+	 * came to once read, until store_batch_wait() hands it over. */
+	bool batch_unread;
+	size_t batch_unread_results;  /* the kept statements' results unread (pipeline mode), 0: a COPY's */
+	int batch_outcome;
 	struct wg_conn *next_free;
 };
 
@@ -117,6 +123,10 @@ int64_t store_parse_int(const char *t);
 /* Adds one; takes a copy of sql. Returns NULL when out of memory. */
 struct stmt_cache_entry *store_cache_add(wg_conn *c, const char *sql, uint64_t h, void *prepared);
 void store_set_error(wg_conn *c, const char *msg);
+/* Reads the result of a batch store_batch_send() left with the server (and
+ * releases or rolls back its savepoint), keeping the outcome for
+ * store_batch_wait(): anything else the connection does comes after it. */
+void store_batch_settle(wg_conn *c);
 /* PostgreSQL: the channel the schema's triggers notify, and a change heard. */
 #define WG_CHANGES_CHANNEL "wangge_changes"
 void store_change_heard(wg_store *st);

@@ -48,17 +48,21 @@ int store_batch_begin(wg_conn *c)
 	return 0;
 }
 
-void store_batch_discard(wg_conn *c)
+static void batch_free(struct store_batch *b)
 {
-	struct store_batch *b = c->batch;
-	if (!b)
-		return;
 	for (size_t i = 0; i < b->ntargets; i++) {
 		wg_free(b->target[i].target);
 		wg_buf_release(&b->target[i].rows);
 	}
 	wg_buf_release(&b->stmts);
 	wg_free(b);
+}
+
+void store_batch_discard(wg_conn *c)
+{
+	if (!c->batch)
+		return;
+	batch_free(c->batch);
 	c->batch = NULL;
 }
 
@@ -224,7 +228,9 @@ static int exec_command(wg_conn *c, const char *sql)
 	return finish(c, 0);
 }
 
-static int send_copy(wg_conn *c, struct batch_target *t)
+/* A COPY of the target's rows; with unread, the server's answer is left to
+ * store_batch_settle() (the caller goes on while the server stores them). */
+static int send_copy(wg_conn *c, struct batch_target *t, bool unread)
 {
 	wg_buf sql = WG_BUF_INIT(WG_MAX_SQL);
 	wg_buf_printf(&sql, "COPY %s FROM STDIN", t->target);
@@ -244,6 +250,10 @@ static int send_copy(wg_conn *c, struct batch_target *t)
 	}
 	if (PQputCopyEnd(c->db, rc ? "batch failed" : NULL) != 1 && !rc)
 		rc = store_pg_fail(c, NULL);
+	if (!rc && unread) {
+		c->batch_unread = true;
+		return 0;
+	}
 	return finish(c, rc);
 }
 
@@ -307,8 +317,10 @@ static int read_results(wg_conn *c, size_t sent, bool synced, int rc)
 }
 
 /* Every kept statement prepared first (PQprepare waits for its answer,
- * which pipeline mode does not allow), then all sent, then all read. */
-static int send_statements(wg_conn *c, struct store_batch *b)
+ * which pipeline mode does not allow), then all sent, then all read; with
+ * unread, the reading is left to store_batch_settle(), the connection still
+ * in pipeline mode. */
+static int send_statements(wg_conn *c, struct store_batch *b, bool unread)
 {
 	const char *end = b->stmts.data + b->stmts.len, *name;
 	struct kept *k = wg_malloc(sizeof *k);
@@ -333,6 +345,11 @@ static int send_statements(wg_conn *c, struct store_batch *b)
 	bool synced = PQpipelineSync(c->db) == 1;
 	if (!synced && !rc)
 		rc = store_pg_fail(c, NULL);
+	if (!rc && unread) {
+		c->batch_unread = true;
+		c->batch_unread_results = sent;
+		return 0;
+	}
 	rc = read_results(c, sent, synced, rc);
 	if (!PQexitPipelineMode(c->db) && !rc)
 		rc = store_pg_fail(c, NULL);
@@ -347,11 +364,25 @@ static bool batch_is_empty(const struct store_batch *b)
 	return b->nstmts == 0;
 }
 
-int store_batch_flush(wg_conn *c)
+/* The target sent last: the one whose answer a send need not wait for. */
+static const struct batch_target *last_target(const struct store_batch *b)
+{
+	const struct batch_target *last = NULL;
+	for (unsigned stage = 0; stage < WG_BATCH_STAGES; stage++)
+		for (size_t i = 0; i < b->ntargets; i++)
+			if (b->target[i].stage == stage && b->target[i].rows.len)
+				last = &b->target[i];
+	return last;
+}
+
+/* Sends what is kept; with unread, the answer to what goes last (the kept
+ * statements, or else the last COPY) is left unread (store_batch_send). */
+static int flush(wg_conn *c, bool unread)
 {
 	struct store_batch *b = c->batch;
 	if (!b)
 		return 0;
+	store_batch_settle(c);
 	if (b->failed || batch_is_empty(b))
 		return b->failed;
 	int rc = 0;
@@ -359,12 +390,13 @@ int store_batch_flush(wg_conn *c)
 		rc = exec_command(c, "SAVEPOINT wg_batch");
 		b->savepoint = rc == 0;
 	}
+	const struct batch_target *last = unread && !b->nstmts ? last_target(b) : NULL;
 	for (unsigned stage = 0; stage < WG_BATCH_STAGES; stage++)
 		for (size_t i = 0; i < b->ntargets && !rc; i++)
 			if (b->target[i].stage == stage && b->target[i].rows.len)
-				rc = send_copy(c, &b->target[i]);
+				rc = send_copy(c, &b->target[i], &b->target[i] == last);
 	if (!rc && b->nstmts)
-		rc = send_statements(c, b);
+		rc = send_statements(c, b, unread);
 	for (size_t i = 0; i < b->ntargets; i++)
 		wg_buf_reset(&b->target[i].rows);
 	wg_buf_reset(&b->stmts);
@@ -373,12 +405,14 @@ int store_batch_flush(wg_conn *c)
 	return b->failed = rc;
 }
 
+int store_batch_flush(wg_conn *c) { return flush(c, false); }
+
 int store_batch_end(wg_conn *c, bool keep)
 {
 	struct store_batch *b = c->batch;
 	if (!b)
 		return WG_ERR_USAGE;
-	int rc = keep ? store_batch_flush(c) : 0;
+	int rc = keep ? flush(c, false) : 0;
 	bool savepoint = b->savepoint;
 	store_batch_discard(c);
 	if (!savepoint)
@@ -386,6 +420,64 @@ int store_batch_end(wg_conn *c, bool keep)
 	int undo = rc || !keep ? exec_command(c, "ROLLBACK TO SAVEPOINT wg_batch") : 0;
 	int release = exec_command(c, "RELEASE SAVEPOINT wg_batch");
 	return rc ? rc : undo ? undo : release;
+}
+
+int store_batch_send(wg_conn *c)
+{
+	struct store_batch *b = c->batch;
+	if (!b)
+		return WG_ERR_USAGE;
+	int rc = flush(c, true);
+	if (rc || !c->batch_unread)
+		return store_batch_end(c, true);  /* found at once, or nothing left with the server: as usual */
+	store_batch_discard(c);  /* its savepoint is released or rolled back when the answer is read */
+	return 0;
+}
+
+void store_batch_settle(wg_conn *c)
+{
+	if (!c->batch_unread)
+		return;
+	c->batch_unread = false;
+	int rc = 0;
+	if (c->batch_unread_results) {  /* kept statements, in pipeline mode */
+		rc = read_results(c, c->batch_unread_results, true, 0);
+		if (!PQexitPipelineMode(c->db) && !rc)
+			rc = store_pg_fail(c, NULL);
+		c->batch_unread_results = 0;
+	} else {
+		rc = finish(c, 0);
+	}
+	int undo = rc ? exec_command(c, "ROLLBACK TO SAVEPOINT wg_batch") : 0;
+	int release = exec_command(c, "RELEASE SAVEPOINT wg_batch");
+	c->batch_outcome = rc ? rc : undo ? undo : release;
+}
+
+struct store_batch *store_batch_set_aside(wg_conn *c)
+{
+	struct store_batch *b = c->batch;
+	c->batch = NULL;
+	return b;
+}
+
+int store_batch_take_up(wg_conn *c, struct store_batch *b)
+{
+	if (!b)
+		return 0;
+	if (!c->batch) {
+		c->batch = b;
+		return 0;
+	}
+	batch_free(b);  /* one batch at a time: the one begun meanwhile stays, this one is lost */
+	return WG_ERR_USAGE;
+}
+
+int store_batch_wait(wg_conn *c)
+{
+	store_batch_settle(c);
+	int rc = c->batch_outcome;
+	c->batch_outcome = 0;
+	return rc;
 }
 
 /* ---- arrays ---- */
