@@ -103,7 +103,7 @@ static int write_part(struct trace_log *L, const struct part *p)
 		for (size_t i = 0; i < cnt; i++)
 			recs[i] = *tlog_rec(p->g, at + i);
 		tlog_frame_header(L->cbuf, recs, (uint32_t)cnt, p->g->first_lsn + at);
-		if (trace_write_all(p->g->fd, L->cbuf, need))
+		if (tlog_write(p->g, L->cbuf, need))
 			return TRACE_ERR_IO;
 		at += cnt;
 	}

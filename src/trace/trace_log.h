@@ -7,6 +7,7 @@
 #include "trace/trace_int.h"
 
 #define TLOG_HEADER       64u
+#define TLOG_ROOM         (4u << 20)  /* zeros the writer writes ahead of its frames */
 #define TLOG_FRAME_HEADER 32u
 #define TLOG_MAX_FRAME    (1u << 20)   /* records in one frame */
 
@@ -20,6 +21,7 @@ struct tlog_file {
 	bool has_frames;
 	uint64_t valid_len;      /* bytes up to the end of the last good frame */
 	uint64_t torn;           /* bytes after it: a torn tail, dropped */
+	uint64_t room;           /* or zeros to the end: room the writer made ahead */
 };
 
 int  tlog_path(const char *dir, uint32_t kind, uint64_t gen, char *buf, size_t cap);
@@ -38,6 +40,9 @@ void tlog_file_header(uint8_t hdr[TLOG_HEADER], uint32_t kind, uint64_t gen);
 void tlog_frame_header(uint8_t hdr[TLOG_FRAME_HEADER], const struct trace_rec *recs, uint32_t count,
 		       uint64_t lsn);
 int  tlog_create(const char *dir, uint32_t kind, uint64_t gen, int *fd);
+struct tlog_gen;
+/* The writer's: n bytes at g->data_end, room made ahead (trace_logfile.c). */
+int  tlog_write(struct tlog_gen *g, const void *p, size_t n);
 int  tlog_truncate(const char *path, uint64_t len);
 int  tlog_list(const char *dir, uint32_t kind, uint64_t **gens, size_t *n);
 int  tlog_fsync_dir(const char *dir);
@@ -60,6 +65,8 @@ struct tlog_gen {
 	uint32_t *slot;          /* hash set of the records: index + 1, 0 empty (mu) */
 	size_t cap;              /* slots, a power of two */
 	int fd;                  /* the writer's open file, else -1 */
+	uint64_t data_end;       /* the writer's: where the next frame goes */
+	uint64_t room_end;       /* ... and the end of the zeros written ahead of it */
 	int refs;                /* the list it is on, snapshots, commits (mu) */
 	double first_at;         /* monotonic seconds of its first record */
 	uint32_t min_t, max_t;   /* span of its records */

@@ -42,8 +42,13 @@ static void gen_free(struct tlog_gen *g)
 {
 	if (!g)
 		return;
-	if (g->fd >= 0)
+	if (g->fd >= 0) {
+		/* the room written ahead goes with a clean close (a crash leaves
+		 * it, and the reader takes it for what it is) */
+		if (g->room_end > g->data_end && ftruncate(g->fd, (off_t)g->data_end) != 0)
+			trace_warn("扫码日志:关闭时未能截去预先写下的空间 / scan log: the room written ahead could not be cut at close");
 		close(g->fd);
+	}
 	if (g->chunk)
 		for (size_t c = 0; c < TLOG_NCHUNK && g->chunk[c]; c++)
 			wg_free(g->chunk[c]);
@@ -216,6 +221,11 @@ static int load_gen(struct trace_store *s, struct trace_log *L, uint32_t kind, u
 	if (f.has_frames && f.first_lsn < *prev_end) {
 		/* overlaps the generation before it: a replayed batch */
 		rc = trace_diag_set(d, TRACE_ERR_SEQUENCE, 0, TLOG_HEADER, strrchr(path, '/') + 1);
+		goto out;
+	}
+	if (f.room && owner && (rc = tlog_truncate(path, f.valid_len))) {
+		/* the room written ahead goes quietly: appends go to a fresh generation */
+		trace_diag_set(d, rc, 0, f.valid_len, strrchr(path, '/') + 1);
 		goto out;
 	}
 	if (f.torn && owner) {
@@ -526,6 +536,7 @@ int tlog_start_gen(struct trace_store *s, uint32_t kind)
 	g = tlog_gen_new(kind, gen, L->next_lsn, tlog_slots_for(s));
 	if (g) {
 		g->fd = fd;
+		g->data_end = g->room_end = TLOG_HEADER;
 		fd = -1;
 		rc = tlog_list_push(&L->open, &L->nopen, &L->capopen, g);
 		if (rc)

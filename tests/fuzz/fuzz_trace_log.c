@@ -2,7 +2,8 @@
  * and trace_store_log_start do with each log file). Whatever the bytes,
  * the reader returns an error or records that were framed with good
  * checksums, in sequence, each with a zero reserved field; what it keeps
- * plus what it calls a torn tail is the whole file; and the writer's
+ * plus what it calls a torn tail or the writer's room (zeros to the end)
+ * is the whole file; and the writer's
  * strict reading never accepts what the lenient one refuses.
  *
  * The first input byte chooses the form: 0 the bytes as they are; 1 a
@@ -67,7 +68,8 @@ static void check(const uint8_t *buf, size_t len)
 	if (rs == TRACE_OK && rl != TRACE_OK)
 		abort(); /* the writer accepted what a reader refuses */
 	if (rl == TRACE_OK) {
-		if (lenient.valid_len + lenient.torn != len || lenient.valid_len > len)
+		if (lenient.valid_len + lenient.torn + lenient.room != len || lenient.valid_len > len
+		    || (lenient.torn && lenient.room))
 			abort();
 		if (lenient.has_frames && lenient.end_lsn - lenient.first_lsn != lenient.n)
 			abort();
