@@ -12,6 +12,21 @@
 /* The import memo's slot for a node's path. */
 static const char MEMO_NODE_PATH[] = "node_path";
 
+/* The next node id in a path ("/1/23/456/"), and where to go on from;
+ * NULL at its end. */
+static const char *path_next_id(const char *c, int64_t *id)
+{
+	while (*c == '/')
+		c++;
+	if (!*c)
+		return NULL;
+	const char *digits = c;
+	*id = 0;
+	while (*c >= '0' && *c <= '9')
+		*id = *id * 10 + (*c++ - '0');
+	return c > digits ? c : NULL;  /* anything else ends it */
+}
+
 /* PostgreSQL, in a write: share-lock the node and every ancestor, so a
  * concurrent subtree move (which locks the moved node first) either waits
  * for this write or has finished before it and its new paths are seen. */
@@ -21,14 +36,8 @@ static int lock_ancestors(wg_req *r, const char *path)
 	wg_param p[WG_MAX_GRID_DEPTH + 2];
 	size_t n = 0;
 	wg_buf_puts(&sql, "SELECT id FROM grid_nodes WHERE id IN (");
-	for (const char *c = path; *c && n < WG_MAX_GRID_DEPTH + 2; ) {
-		int64_t id = 0;
-		while (*c == '/')
-			c++;
-		if (!*c)
-			break;
-		while (*c >= '0' && *c <= '9')
-			id = id * 10 + (*c++ - '0');
+	int64_t id;
+	for (const char *c = path; n < WG_MAX_GRID_DEPTH + 2 && (c = path_next_id(c, &id)); ) {
 		wg_buf_puts(&sql, n ? ", ?" : "?");
 		p[n++] = WG_PINT(id);
 	}
@@ -86,16 +95,9 @@ int resource_node_path(wg_req *r, int64_t node_id, const char *field, char *path
 /* Appends the ids of the path's nodes to the array literal. */
 static void path_ids(wg_buf *a, const char *path)
 {
-	for (const char *c = path; *c; ) {
-		int64_t id = 0;
-		while (*c == '/')
-			c++;
-		if (!*c)
-			break;
-		while (*c >= '0' && *c <= '9')
-			id = id * 10 + (*c++ - '0');
+	int64_t id;
+	for (const char *c = path; (c = path_next_id(c, &id)); )
 		store_array_int(a, id);
-	}
 }
 
 /* The nodes' paths: remembered (remember) or their nodes' ids appended to locks. */
