@@ -8,26 +8,37 @@ static _Atomic uint64_t fail_nth;
 static _Atomic uint64_t attempts;
 static _Atomic bool fired;
 static atomic_flag env_read = ATOMIC_FLAG_INIT;
+static _Atomic bool env_done;
 
+/* Every allocation passes here: after the first, a plain load, not a
+ * read-modify-write that every thread's allocations would contend for. */
 static void read_env_once(void)
 {
+	if (atomic_load_explicit(&env_done, memory_order_acquire))
+		return;
 	if (atomic_flag_test_and_set(&env_read))
 		return;
 	const char *s = getenv("WG_FAIL_ALLOC");
-	if (!s)
-		return;
-	uint64_t v = 0;
-	for (; *s >= '0' && *s <= '9'; s++)
-		v = v * 10 + (uint64_t)(*s - '0');
-	atomic_store(&fail_nth, v);
+	if (s) {
+		uint64_t v = 0;
+		for (; *s >= '0' && *s <= '9'; s++)
+			v = v * 10 + (uint64_t)(*s - '0');
+		atomic_store(&fail_nth, v);
+	}
+	atomic_store_explicit(&env_done, true, memory_order_release);
 }
 
+/* Allocations are counted only while a failure is armed (a test, or
+ * WG_FAIL_ALLOC): counting them all made every allocation of every thread
+ * write the same shared word. */
 static bool should_fail(void)
 {
 	read_env_once();
+	uint64_t f = atomic_load_explicit(&fail_nth, memory_order_relaxed);
+	if (!f)
+		return false;
 	uint64_t n = atomic_fetch_add(&attempts, 1) + 1;
-	uint64_t f = atomic_load(&fail_nth);
-	if (f && n == f) {
+	if (n == f) {
 		atomic_store(&fired, true);
 		return true;
 	}

@@ -25,7 +25,8 @@ char *wg_strndup(const char *s, size_t n);
 
 /* Fail the nth allocation counted from now (1 = the next one); 0 disables. */
 void     wg_mem_fail_at(uint64_t nth);
-/* Number of allocations attempted since the last wg_mem_fail_at(). */
+/* Number of allocations attempted since the last wg_mem_fail_at(), counted
+ * only while a failure is armed (nth > 0). */
 uint64_t wg_mem_attempts(void);
 /* True once an injected failure has fired since the last wg_mem_fail_at(). */
 bool     wg_mem_failure_fired(void);
