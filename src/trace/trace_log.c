@@ -632,6 +632,20 @@ static int check_call(enum trace_kind kind, size_t n, size_t *added, struct trac
 	return TRACE_OK;
 }
 
+/* The first half of every append: the call checked and the new records
+ * added. Returns with mu held on success, without it on error. */
+static int begin_append(trace_store *s, enum trace_kind kind, const struct trace_rec *recs, size_t n, int64_t now,
+			size_t *added, struct trace_diag *diag, struct trace_log **L, uint64_t *target, size_t *fresh)
+{
+	int rc = check_call(kind, n, added, diag);
+	if (rc)
+		return rc;
+	rc = log_add(s, kind, recs, n, now, diag, L, target, fresh);
+	if (rc)
+		pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 /* Waits for the records log_add added (mu held; returns without it). */
 static int wait_added(trace_store *s, struct trace_log *L, uint64_t target, size_t fresh, size_t *added,
 		      struct trace_diag *diag)
@@ -650,16 +664,9 @@ int trace_store_log_append(trace_store *s, enum trace_kind kind, const struct tr
 	struct trace_log *L = NULL;
 	uint64_t target;
 	size_t fresh;
-	int rc = check_call(kind, n, added, diag);
+	int rc = begin_append(s, kind, recs, n, now, added, diag, &L, &target, &fresh);
 
-	if (rc)
-		return rc;
-	rc = log_add(s, kind, recs, n, now, diag, &L, &target, &fresh);
-	if (rc) {
-		pthread_mutex_unlock(&s->mu);
-		return rc;
-	}
-	return wait_added(s, L, target, fresh, added, diag);
+	return rc ? rc : wait_added(s, L, target, fresh, added, diag);
 }
 
 int trace_store_log_append_async(trace_store *s, enum trace_kind kind, const struct trace_rec *recs, size_t n,
@@ -669,16 +676,11 @@ int trace_store_log_append_async(trace_store *s, enum trace_kind kind, const str
 	struct trace_log *L = NULL;
 	uint64_t target;
 	size_t fresh;
-	int rc = check_call(kind, n, added, diag);
 
 	*pending = false;
+	int rc = begin_append(s, kind, recs, n, now, added, diag, &L, &target, &fresh);
 	if (rc)
 		return rc;
-	rc = log_add(s, kind, recs, n, now, diag, &L, &target, &fresh);
-	if (rc) {
-		pthread_mutex_unlock(&s->mu);
-		return rc;
-	}
 	if (L->durable_lsn < target && s->committer_running) {
 		struct waiter *w = wg_malloc(sizeof *w);
 		if (w) { /* without memory: waits in place */
