@@ -1,8 +1,10 @@
 /* Fuzz target: JSON body → declared-resource validation, the path every
  * create and update takes. Whatever the bytes, the result is either
  * accepted or a failure naming its code, with zh-CN and English texts; and
- * an import's row checked ahead on its reading thread (resource_prepare_row)
- * ends exactly as the same row checked on the import's thread alone. */
+ * an import's row checked ahead on its reading thread and flattened
+ * (resource_prepare_row), then made again on the import's thread
+ * (resource_row_from_flat), ends exactly as the same row checked on the
+ * import's thread alone. */
 #include "core/lib/err.h"
 #include "core/http/http.h"
 #include "core/lib/mem.h"
@@ -58,25 +60,31 @@ static void check(wg_req *r, int rc)
 
 static void same_ahead(const json_t *body)
 {
-	json_t *alone = json_deep_copy(body);
+	json_t *alone = json_deep_copy(body), *read = json_deep_copy(body), *row = NULL;
 	wg_req *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b), *scratch = calloc(1, sizeof *scratch);
-	struct wg_row_ahead *ahead = wg_calloc(1, sizeof *ahead);
+	struct wg_row_flat *flat = NULL;
+	struct wg_row_ahead ahead = { 0 };
 	struct wg_import im = { 0 };
-	if (!alone || !a || !b || !scratch || !ahead || !(ahead->row = json_deep_copy(body)))
+	if (!alone || !read || !a || !b || !scratch)
 		goto done;
 	int rc_alone = resource_validate(a, &res, alone, true);
-	resource_prepare_row(scratch, &res, ahead);
-	im.ahead = ahead;
+	/* no flat form (a real number, an object in the row): the import makes the row itself */
+	if (!(flat = resource_prepare_row(scratch, &res, read)) || !(row = resource_row_from_flat(flat, &ahead)))
+		goto done;
+	im.ahead = &ahead;
 	b->import = &im;
-	int rc_ahead = resource_validate(b, &res, ahead->row, true);
+	int rc_ahead = resource_validate(b, &res, row, true);
 	if (rc_alone != rc_ahead || strcmp(a->fail.field, b->fail.field) != 0 || strcmp(a->fail.zh, b->fail.zh) != 0 ||
 	    strcmp(a->fail.en, b->fail.en) != 0)
 		abort();
 	/* a failed row is dropped whole; an accepted one must be the same record */
-	if (rc_alone == 0 && !json_equal(alone, ahead->row))
+	if (rc_alone == 0 && !json_equal(alone, row))
 		abort();
 done:
-	resource_row_ahead_free(ahead);
+	resource_row_ahead_release(&ahead);
+	wg_free(flat);
+	json_decref(row);
+	json_decref(read);
 	json_decref(alone);
 	free(a);
 	free(b);

@@ -36,7 +36,7 @@
 
 struct chunk_row {
 	json_t *o;                    /* the row's object (NULL: fail says why) */
-	const struct wg_row_ahead *ahead;  /* the reading thread's work on it, until the reader releases it */
+	struct wg_row_ahead ahead;    /* its checks made ahead (its secrets' texts kept by the reader until it releases the row) */
 	size_t member, nmembers;      /* its members as read, in chunk.member */
 	uint32_t number;
 	struct wg_fail fail;
@@ -121,14 +121,15 @@ static const char *spec_key(const struct chunks *cs, const char *key)
 	return NULL;
 }
 
-/* Keeps a row for the chunk (o: from import_take_row, r->fail when NULL). */
-static void chunk_keep(wg_req *r, struct chunks *cs, json_t *o, const struct sheet_row *row)
+/* Keeps a row for the chunk (o and ahead: from import_take_row, r->fail
+ * when o is NULL; the chunk takes ahead's references). */
+static void chunk_keep(wg_req *r, struct chunks *cs, json_t *o, const struct sheet_row *row, const struct wg_row_ahead *ahead)
 {
 	struct chunk *ch = cs->cur;
 	struct chunk_row *k = &ch->row[ch->n++];
 	const char *key;
 	json_t *v;
-	*k = (struct chunk_row){ .o = json_incref(o), .ahead = row->prepared, .member = ch->members, .number = row->number };
+	*k = (struct chunk_row){ .o = json_incref(o), .ahead = *ahead, .member = ch->members, .number = row->number };
 	json_object_foreach(o, key, v) {
 		const char *stable = spec_key(cs, key);
 		if (stable && k->nmembers < cs->nspecs)
@@ -157,8 +158,10 @@ static json_t *chunk_row_again(const struct chunk *ch, const struct chunk_row *k
 
 static void chunk_release(struct chunk *ch)
 {
-	for (size_t i = 0; i < ch->n; i++)
+	for (size_t i = 0; i < ch->n; i++) {
 		json_decref(ch->row[i].o);
+		resource_row_ahead_release(&ch->row[i].ahead);
+	}
 	for (size_t i = 0; i < ch->members; i++)
 		json_decref(ch->member[i].value);
 	ch->n = ch->members = ch->bytes = 0;
@@ -237,7 +240,7 @@ static int chunk_remake(wg_req *r, struct chunk *ch)
 {
 	for (size_t i = 0; i < ch->n; i++) {
 		struct chunk_row *k = &ch->row[i];
-		k->ahead = NULL;
+		resource_row_ahead_release(&k->ahead);
 		if (!k->o)
 			continue;
 		json_decref(k->o);
@@ -293,7 +296,7 @@ static int chunk_build(wg_req *r, const struct wg_resource *res, struct import_s
 		store_batch_mark(r->db);
 		if (!k->o)
 			r->fail = k->fail;
-		if (import_row(r, res, st, k->o, k->number, k->ahead, &out_of_memory) && st->partial && !store_batch_undo(r->db))
+		if (import_row(r, res, st, k->o, k->number, &k->ahead, &out_of_memory) && st->partial && !store_batch_undo(r->db))
 			again = true;
 	}
 	r->import->batching = false;
@@ -418,9 +421,10 @@ int import_rows(wg_req *r, const struct wg_resource *res, struct import_state *s
 			import_add_error(st, row.number, "", "行数超过上限", "too many rows");
 			break;
 		}
-		json_t *o = import_take_row(r, res, &row, h, specs, nspecs);
+		struct wg_row_ahead ahead;
+		json_t *o = import_take_row(r, res, &row, h, specs, nspecs, &ahead);
 		if (chunks && cs.alone == 0) {
-			chunk_keep(r, &cs, o, &row);
+			chunk_keep(r, &cs, o, &row, &ahead);
 			if (cs.cur->n == cs.size || cs.cur->bytes >= WG_IMPORT_CHUNK_BYTES) {
 				fatal = chunks_step(r, res, st, &cs);
 				sheet_release_rows(reader);  /* made: what the reading thread made of them is no longer needed */
@@ -429,7 +433,8 @@ int import_rows(wg_req *r, const struct wg_resource *res, struct import_state *s
 			cs.alone -= cs.alone > 0;
 			fatal = chunks ? chunks_drain(r, res, st, &cs) : 0;
 			if (!fatal)
-				fatal = import_row_alone(r, res, st, o, row.number, row.prepared);
+				fatal = import_row_alone(r, res, st, o, row.number, &ahead);
+			resource_row_ahead_release(&ahead);
 			if (chunks)  /* kept for a chunk; otherwise the next row releases it, a lock less per row */
 				sheet_release_rows(reader);
 		}

@@ -166,33 +166,39 @@ static json_t *row_object(wg_req *r, const struct wg_resource *res, const struct
 void *import_prepare_row(void *ctx, const struct sheet_row *row)
 {
 	struct import_ahead_ctx *c = ctx;
-	struct wg_row_ahead *a = wg_malloc(sizeof *a);
-	if (!a)
-		return NULL;  /* the import prepares the row itself */
-	memset(a, 0, offsetof(struct wg_row_ahead, checked));  /* the entries are written as they are used */
 	memset(&c->scratch.fail, 0, sizeof c->scratch.fail);
-	a->row = row_object(&c->scratch, c->res, row, c->h, c->specs, c->nspecs);
-	if (!a->row && c->scratch.fail.code == WG_ERR_NOMEM) {
-		wg_free(a);
-		return NULL;
+	json_t *o = row_object(&c->scratch, c->res, row, c->h, c->specs, c->nspecs);
+	if (o) {
+		struct wg_row_flat *flat = resource_prepare_row(&c->scratch, c->res, o);
+		json_decref(o);  /* here, where it was made: freed by the other thread, each piece would cross over */
+		return flat;     /* NULL: the import prepares the row itself */
 	}
-	if (a->row)
-		resource_prepare_row(&c->scratch, c->res, a);
-	else
-		a->fail = c->scratch.fail;
-	return a;
+	if (c->scratch.fail.code == WG_ERR_NOMEM)
+		return NULL;
+	struct wg_row_flat *flat = wg_malloc(sizeof *flat);
+	if (flat) {
+		memset(flat, 0, offsetof(struct wg_row_flat, member));
+		flat->fail = c->scratch.fail;
+	}
+	return flat;
 }
 
-void import_release_row(void *prepared) { resource_row_ahead_free(prepared); }
+void import_release_row(void *prepared) { wg_free(prepared); }
 
-/* The row's object: as prepared ahead, or made here. */
 json_t *import_take_row(wg_req *r, const struct wg_resource *res, const struct sheet_row *row,
-			const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs)
+			const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs,
+			struct wg_row_ahead *ahead)
 {
-	const struct wg_row_ahead *a = row->prepared;
-	if (!a)
+	const struct wg_row_flat *flat = row->prepared;
+	ahead->nchecked = ahead->nsealed = 0;
+	if (!flat)
 		return row_object(r, res, row, h, specs, nspecs);
-	if (!a->row)
-		r->fail = a->fail;
-	return json_incref(a->row);
+	if (flat->fail.code) {
+		r->fail = flat->fail;
+		return NULL;
+	}
+	json_t *o = resource_row_from_flat(flat, ahead);
+	if (!o)
+		req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+	return o;
 }

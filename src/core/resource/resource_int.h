@@ -7,30 +7,61 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* A file row as the import's reading thread prepared it, beside the
- * import (resource_prepare_row): its object, the values that passed the
- * checks that need no database (made canonical), and the ciphertext and
- * blind index of each secret. Each value is held by a reference, so none
- * is freed and its address reused while the row is imported: the import
- * skips the work for exactly these values, whatever a hook replaced since. */
+/* An import's rows are read, checked and their secrets sealed on a
+ * reading thread (resource_ahead.c). What it leaves for the import is one
+ * flat block per row (struct wg_row_flat): each member of the row's object
+ * in its canonical form, whether it passed the checks that need no
+ * database, and each secret's ciphertext and blind index. The import's
+ * thread makes the row's object from the block (resource_row_from_flat):
+ * a block read in order costs it a fraction of walking, and freeing, an
+ * object another core built. The row's checked values and sealed secrets
+ * are then noted by field and value (struct wg_row_ahead), each held by a
+ * reference, so none is freed and its address reused while the row is
+ * imported: the import skips the work for exactly these values, whatever
+ * a hook replaced since. */
 #define WG_AHEAD_VALUES 32
 #define WG_AHEAD_SECRETS 4
 #define WG_AHEAD_SEALED 192   /* "k<version>:" + base64 of nonce, text and tag */
+#define WG_FLAT_MEMBERS 48
+#define WG_FLAT_TEXT 4096     /* keys and texts; a wider row is made by the import itself */
+enum wg_flat_kind { FLAT_NULL, FLAT_TRUE, FLAT_FALSE, FLAT_INT, FLAT_TEXT, FLAT_TAGS };
+struct wg_row_flat {
+	struct wg_fail fail;      /* code set: a cell could not be read, the row fails with this */
+	size_t n, nsealed, used;
+	struct wg_flat_member {
+		const struct wg_field *field;  /* NULL: not a field (an import column, an export's 编号) */
+		int64_t integer;               /* FLAT_INT */
+		uint32_t key, key_len;         /* in text */
+		uint32_t at, len;              /* FLAT_TEXT: in text; FLAT_TAGS: the entries, each ended by NUL */
+		uint8_t kind;                  /* enum wg_flat_kind */
+		bool checked;
+		int8_t sealed;                 /* in sealed, -1: none */
+	} member[WG_FLAT_MEMBERS];
+	struct { char enc[WG_AHEAD_SEALED], bidx[WG_BLIND_HEX]; } sealed[WG_AHEAD_SECRETS];
+	char text[WG_FLAT_TEXT];
+};
+/* The import's thread's note of a row's checked values and sealed
+ * secrets (enc and bidx in the row's block, which outlives the row's import). */
 struct wg_row_ahead {
-	json_t *row;              /* NULL when a cell could not be read: fail says why */
-	struct wg_fail fail;
 	size_t nchecked, nsealed;
 	/* by field and value: true, false and null are one object each, wherever they stand */
 	struct { const struct wg_field *field; json_t *value; } checked[WG_AHEAD_VALUES];
-	struct { const struct wg_field *field; json_t *value; char enc[WG_AHEAD_SEALED], bidx[WG_BLIND_HEX]; } sealed[WG_AHEAD_SECRETS];
+	struct { const struct wg_field *field; json_t *value; const char *enc, *bidx; } sealed[WG_AHEAD_SECRETS];
 };
-/* On the reading thread: checks each settable member of ahead->row and
- * seals its secrets. scratch takes the failures and must hold .app. */
-void resource_prepare_row(wg_req *scratch, const struct wg_resource *res, struct wg_row_ahead *ahead);
-void resource_row_ahead_free(struct wg_row_ahead *ahead);
-/* A copy holding its own references: the import keeps a chunk's rows past
- * the reading thread's release of them. NULL when out of memory. */
-struct wg_row_ahead *resource_row_ahead_copy(const struct wg_row_ahead *ahead);
+/* On the reading thread: checks each settable member of row (made
+ * canonical in it), seals its secrets, and flattens the row into a new
+ * block; NULL when out of memory or when the row does not fit a block
+ * (the import then makes and checks it itself). scratch takes the
+ * failures and must hold .app. */
+struct wg_row_flat *resource_prepare_row(wg_req *scratch, const struct wg_resource *res, json_t *row);
+/* On the import's thread: the row's object made from its block, its
+ * checked values and secrets noted in ahead (released with
+ * resource_row_ahead_release); NULL when out of memory. */
+json_t *resource_row_from_flat(const struct wg_row_flat *flat, struct wg_row_ahead *ahead);
+void resource_row_ahead_release(struct wg_row_ahead *ahead);
+/* Checks v, row's member key, as f's value (made canonical in row): 0 or the failure. */
+int resource_validate_value(wg_req *r, const struct wg_resource *res, const struct wg_field *f, json_t *row, const char *key,
+			    json_t *v);
 
 /* An import in progress (r->import): what the import remembers
  * (resource_memo.c), the row being imported as prepared ahead, and the
@@ -124,9 +155,13 @@ struct import_ahead_ctx {
 int     import_specs(const struct wg_resource *res, struct sheet_column_spec **specs, const char ***names, size_t *n);
 void   *import_prepare_row(void *ctx, const struct sheet_row *row);
 void    import_release_row(void *prepared);
-/* The row's object, as prepared ahead or made now; NULL (r->fail says why) when a cell is not its field's type. */
+/* The row's object, made from its block prepared ahead (its checks noted
+ * in ahead, to be released with resource_row_ahead_release) or made now
+ * (ahead left empty); NULL (r->fail says why) when a cell is not its
+ * field's type. */
 json_t *import_take_row(wg_req *r, const struct wg_resource *res, const struct sheet_row *row,
-			const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs);
+			const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs,
+			struct wg_row_ahead *ahead);
 
 /* An import's running account (resource_import.c), and its rows: one by
  * one, or in chunks (resource_import_chunks.c). */

@@ -1,6 +1,6 @@
 /* Checking a value against its field's declaration (type, range, length,
- * accepted values, canonical form), and the same checks made ahead of an
- * import on its reading thread (resource_prepare_row). */
+ * accepted values, canonical form); an import's reading thread makes the
+ * same checks ahead (resource_ahead.c). */
 #include "core/resource/resource_int.h"
 #include "core/lib/err.h"
 #include "core/lib/limits.h"
@@ -56,8 +56,8 @@ static int validate_tags(wg_req *r, const struct wg_resource *res, const struct 
 
 static int canonicalise(wg_req *r, const struct wg_field *f, json_t *body, const char *key, const char *s);
 
-static int validate_value(wg_req *r, const struct wg_resource *res, const struct wg_field *f, json_t *body, const char *key,
-			  json_t *v)
+int resource_validate_value(wg_req *r, const struct wg_resource *res, const struct wg_field *f, json_t *body, const char *key,
+			    json_t *v)
 {
 	const char *name = f->name;
 	if (json_is_null(v)) {
@@ -178,7 +178,7 @@ static int validate_value(wg_req *r, const struct wg_resource *res, const struct
 			 f->zh, name, type_zh(f->type), name, type_en(f->type));
 }
 
-/* Whether v, as the value of f, passed validate_value() on the import's reading thread. */
+/* Whether v, as the value of f, passed resource_validate_value() on the import's reading thread. */
 static bool checked_ahead(const wg_req *r, const struct wg_field *f, const json_t *v)
 {
 	const struct wg_row_ahead *a = import_ahead(r);
@@ -208,7 +208,7 @@ int resource_validate(wg_req *r, const struct wg_resource *res, json_t *body, bo
 		if (!create && (f->flags & FF_CREATE_ONLY))
 			return req_failf(r, WG_ERR_VALIDATION, key, "字段 %s 创建后不能修改", "field %s cannot be changed after creation",
 					 key, key);
-		if (!checked_ahead(r, f, v) && validate_value(r, res, f, body, key, v))
+		if (!checked_ahead(r, f, v) && resource_validate_value(r, res, f, body, key, v))
 			return r->fail.code;
 	}
 	if (create) {
@@ -266,74 +266,4 @@ static int canonicalise(wg_req *r, const struct wg_field *f, json_t *body, const
 	if (strcmp(out, s) != 0 && json_object_set_new(body, key, json_string(out)))
 		return req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	return 0;
-}
-
-/* A secret's ciphertext and blind index, made ahead; false leaves it to the insert. */
-static bool seal_ahead(const struct wg_keys *k, const struct wg_field *f, json_t *v, struct wg_row_ahead *a)
-{
-	if (a->nsealed == WG_AHEAD_SECRETS)
-		return false;
-	const char *s = json_string_value(v);
-	size_t n = json_string_length(v);
-	wg_buf enc = WG_BUF_INIT(WG_AHEAD_SEALED);
-	bool sealed = crypt_encrypt(k, f->name, s, n, &enc) == 0 && enc.len < WG_AHEAD_SEALED;
-	if (sealed) {
-		memcpy(a->sealed[a->nsealed].enc, enc.data, enc.len);
-		a->sealed[a->nsealed].enc[enc.len] = '\0';
-		crypt_blind_index(k, f->name, s, n, a->sealed[a->nsealed].bidx);
-		a->sealed[a->nsealed].field = f;
-		a->sealed[a->nsealed++].value = json_incref(v);
-	}
-	wg_buf_release(&enc);
-	return sealed;
-}
-
-void resource_prepare_row(wg_req *scratch, const struct wg_resource *res, struct wg_row_ahead *a)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach(a->row, key, v) {
-		const struct wg_field *f = resource_field(res, key);
-		if (!f || (f->flags & FF_READONLY) || a->nchecked == WG_AHEAD_VALUES)
-			continue;
-		/* A failure is left for the import to find again, in its own order. */
-		if (validate_value(scratch, res, f, a->row, key, v)) {
-			memset(&scratch->fail, 0, sizeof scratch->fail);
-			continue;
-		}
-		v = json_object_get(a->row, key);  /* canonical now */
-		a->checked[a->nchecked].field = f;
-		a->checked[a->nchecked++].value = json_incref(v);
-		if ((f->flags & FF_SECRET) && json_is_string(v))
-			seal_ahead(&scratch->app->keys, f, v, a);
-	}
-}
-
-void resource_row_ahead_free(struct wg_row_ahead *a)
-{
-	if (!a)
-		return;
-	for (size_t i = 0; i < a->nchecked; i++)
-		json_decref(a->checked[i].value);
-	for (size_t i = 0; i < a->nsealed; i++)
-		json_decref(a->sealed[i].value);
-	json_decref(a->row);
-	wg_free(a);
-}
-
-struct wg_row_ahead *resource_row_ahead_copy(const struct wg_row_ahead *a)
-{
-	struct wg_row_ahead *c = wg_malloc(sizeof *c);
-	if (!c)
-		return NULL;
-	/* the header, and only the entries in use */
-	memcpy(c, a, offsetof(struct wg_row_ahead, checked));
-	memcpy(c->checked, a->checked, a->nchecked * sizeof *a->checked);
-	memcpy(c->sealed, a->sealed, a->nsealed * sizeof *a->sealed);
-	json_incref(c->row);
-	for (size_t i = 0; i < c->nchecked; i++)
-		json_incref(c->checked[i].value);
-	for (size_t i = 0; i < c->nsealed; i++)
-		json_incref(c->sealed[i].value);
-	return c;
 }

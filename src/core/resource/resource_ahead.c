@@ -1,0 +1,183 @@
+/* An import's row checked ahead: on the reading thread, each settable
+ * member checked as resource_validate() would (made canonical), each
+ * secret sealed, and the row flattened into one block; on the import's
+ * thread, the row's object made again from the block, its checks noted by
+ * field and value (resource_int.h says why a block and not the object). */
+#include "core/resource/resource_int.h"
+#include "core/lib/mem.h"
+
+#include <stddef.h>
+#include <string.h>
+
+/* Appends n bytes (and a NUL) to the block's text; false when they do not fit. */
+static bool flat_put(struct wg_row_flat *flat, const char *s, size_t n, uint32_t *at)
+{
+	if (n >= WG_FLAT_TEXT - flat->used)
+		return false;
+	*at = (uint32_t)flat->used;
+	memcpy(flat->text + flat->used, s, n);
+	flat->text[flat->used + n] = '\0';
+	flat->used += n + 1;
+	return true;
+}
+
+/* A tag set's entries, each ended by NUL; false for anything but texts. */
+static bool flat_tags(struct wg_row_flat *flat, json_t *v, struct wg_flat_member *m)
+{
+	size_t i;
+	json_t *e;
+	m->at = (uint32_t)flat->used;
+	json_array_foreach(v, i, e) {
+		uint32_t at;
+		if (!json_is_string(e) || memchr(json_string_value(e), '\0', json_string_length(e)) ||
+		    !flat_put(flat, json_string_value(e), json_string_length(e), &at))
+			return false;
+	}
+	m->len = (uint32_t)(flat->used - m->at);
+	m->kind = FLAT_TAGS;
+	return true;
+}
+
+/* The member's value into the block; false when it has no flat form. */
+static bool flat_value(struct wg_row_flat *flat, json_t *v, struct wg_flat_member *m)
+{
+	switch (json_typeof(v)) {
+	case JSON_NULL:
+		m->kind = FLAT_NULL;
+		return true;
+	case JSON_TRUE:
+		m->kind = FLAT_TRUE;
+		return true;
+	case JSON_FALSE:
+		m->kind = FLAT_FALSE;
+		return true;
+	case JSON_INTEGER:
+		m->kind = FLAT_INT;
+		m->integer = json_integer_value(v);
+		return true;
+	case JSON_STRING:
+		m->kind = FLAT_TEXT;
+		m->len = (uint32_t)json_string_length(v);
+		return flat_put(flat, json_string_value(v), json_string_length(v), &m->at);
+	case JSON_ARRAY:
+		return flat_tags(flat, v, m);
+	default:
+		return false;
+	}
+}
+
+/* A secret's ciphertext and blind index, made ahead; false leaves it to the insert. */
+static bool seal_ahead(const struct wg_keys *k, const struct wg_field *f, json_t *v, struct wg_row_flat *flat)
+{
+	if (flat->nsealed == WG_AHEAD_SECRETS)
+		return false;
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+	wg_buf enc = WG_BUF_INIT(WG_AHEAD_SEALED);
+	bool sealed = crypt_encrypt(k, f->name, s, n, &enc) == 0 && enc.len < WG_AHEAD_SEALED;
+	if (sealed) {
+		memcpy(flat->sealed[flat->nsealed].enc, enc.data, enc.len);
+		flat->sealed[flat->nsealed].enc[enc.len] = '\0';
+		crypt_blind_index(k, f->name, s, n, flat->sealed[flat->nsealed].bidx);
+		flat->nsealed++;
+	}
+	wg_buf_release(&enc);
+	return sealed;
+}
+
+struct wg_row_flat *resource_prepare_row(wg_req *scratch, const struct wg_resource *res, json_t *row)
+{
+	struct wg_row_flat *flat = wg_malloc(sizeof *flat);
+	if (!flat)
+		return NULL;
+	/* the members are written as they are used */
+	memset(flat, 0, offsetof(struct wg_row_flat, member));
+	void *it = json_object_iter(row);
+	for (; it; it = json_object_iter_next(row, it)) {
+		const char *key = json_object_iter_key(it);
+		json_t *v = json_object_iter_value(it);
+		const struct wg_field *f = resource_field(res, key);
+		if (flat->n == WG_FLAT_MEMBERS)
+			goto whole;
+		struct wg_flat_member *m = &flat->member[flat->n++];
+		*m = (struct wg_flat_member){ .field = f, .sealed = -1 };
+		/* A failure is left for the import to find again, in its own order. */
+		if (f && !(f->flags & FF_READONLY) && !resource_validate_value(scratch, res, f, row, key, v)) {
+			m->checked = true;
+			v = json_object_iter_value(it);  /* canonical now */
+			if ((f->flags & FF_SECRET) && json_is_string(v) && seal_ahead(&scratch->app->keys, f, v, flat))
+				m->sealed = (int8_t)(flat->nsealed - 1);
+		}
+		memset(&scratch->fail, 0, sizeof scratch->fail);
+		size_t key_len = json_object_iter_key_len(it);
+		m->key_len = (uint32_t)key_len;
+		if (!flat_put(flat, key, key_len, &m->key) || !flat_value(flat, v, m))
+			goto whole;
+	}
+	return flat;
+whole:
+	wg_free(flat);
+	return NULL;
+}
+
+static json_t *flat_json(const struct wg_row_flat *flat, const struct wg_flat_member *m)
+{
+	switch (m->kind) {
+	case FLAT_NULL:
+		return json_null();
+	case FLAT_TRUE:
+		return json_true();
+	case FLAT_FALSE:
+		return json_false();
+	case FLAT_INT:
+		return json_integer(m->integer);
+	case FLAT_TEXT:  /* the text of a string jansson took, so UTF-8 already */
+		return json_stringn_nocheck(flat->text + m->at, m->len);
+	default: {
+		json_t *a = json_array();
+		for (const char *e = flat->text + m->at; a && e < flat->text + m->at + m->len; e += strlen(e) + 1)
+			if (json_array_append_new(a, json_string_nocheck(e))) {
+				json_decref(a);
+				a = NULL;
+			}
+		return a;
+	}
+	}
+}
+
+json_t *resource_row_from_flat(const struct wg_row_flat *flat, struct wg_row_ahead *ahead)
+{
+	ahead->nchecked = ahead->nsealed = 0;
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < flat->n; i++) {
+		const struct wg_flat_member *m = &flat->member[i];
+		json_t *v = flat_json(flat, m);
+		if (!v || json_object_setn_new_nocheck(o, flat->text + m->key, m->key_len, v)) {
+			json_decref(o);
+			o = NULL;
+			break;
+		}
+		if (m->checked && ahead->nchecked < WG_AHEAD_VALUES) {
+			ahead->checked[ahead->nchecked].field = m->field;
+			ahead->checked[ahead->nchecked++].value = json_incref(v);
+		}
+		if (m->sealed >= 0) {
+			ahead->sealed[ahead->nsealed].field = m->field;
+			ahead->sealed[ahead->nsealed].value = json_incref(v);
+			ahead->sealed[ahead->nsealed].enc = flat->sealed[m->sealed].enc;
+			ahead->sealed[ahead->nsealed++].bidx = flat->sealed[m->sealed].bidx;
+		}
+	}
+	if (!o)
+		resource_row_ahead_release(ahead);
+	return o;
+}
+
+void resource_row_ahead_release(struct wg_row_ahead *ahead)
+{
+	for (size_t i = 0; i < ahead->nchecked; i++)
+		json_decref(ahead->checked[i].value);
+	for (size_t i = 0; i < ahead->nsealed; i++)
+		json_decref(ahead->sealed[i].value);
+	ahead->nchecked = ahead->nsealed = 0;
+}
