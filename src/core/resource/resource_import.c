@@ -103,21 +103,56 @@ static int64_t upload_bytes(const wg_req *r)
 	return stat(r->upload_path, &st) == 0 ? (int64_t)st.st_size : -1;
 }
 
-static int defer_indexes(wg_req *r, const struct wg_resource *res, struct deferred_indexes *d)
+/* The unique index of one of res's FF_UNIQUE fields (one column, made by
+ * CREATE UNIQUE INDEX, no WHERE): its name, and the field; false if none. */
+static int unique_index(wg_req *r, const struct wg_resource *res, char name[128], const struct wg_field **field)
+{
+	*field = NULL;
+	for (size_t i = 0; i < res->nfields && !*field; i++) {
+		const struct wg_field *f = &res->fields[i];
+		if (!(f->flags & FF_UNIQUE))
+			continue;
+		char column[72];
+		snprintf(column, sizeof column, "%s%s", f->name, f->flags & FF_SECRET ? "_bidx" : "");
+		wg_stmt *s;
+		wg_param p[] = { WG_PTEXT(res->table), WG_PTEXT(column) };
+		int rc = store_query(r->db, "SELECT il.name FROM pragma_index_list(?1) il WHERE il.\"unique\" AND il.origin = 'c'"
+				     " AND NOT il.partial AND (SELECT COUNT(*) FROM pragma_index_info(il.name)) = 1"
+				     " AND (SELECT name FROM pragma_index_info(il.name)) = ?2", p, 2, &s);
+		if (rc)
+			return rc;
+		if ((rc = stmt_next(s)) == 1 && stmt_len(s, 0) < 128) {
+			snprintf(name, 128, "%s", stmt_text(s, 0));
+			*field = f;
+		}
+		stmt_done(s);
+		if (rc < 0)
+			return -rc;
+	}
+	return 0;
+}
+
+/* The indexes to drop: the table's non-unique ones, and (an import that
+ * only adds records) the unique index of an FF_UNIQUE field, whose values
+ * the import then keeps in memory. */
+static int defer_indexes(wg_req *r, const struct wg_resource *res, bool adds_only, struct deferred_indexes *d)
 {
 	int64_t bytes = upload_bytes(r), rows = 0;
 	if (!res->import_defer_indexes || conn_dialect(r->db) != WG_SQLITE || bytes < r->app->config.import_sort_index_bytes ||
 	    bytes > WG_MAX_SORT_INDEX_BYTES)
 		return 0;
-	char sql[160];
+	char sql[160], unique[128] = "";
 	snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", res->table);
 	int rc = store_int(r->db, sql, NULL, 0, &rows);
 	if (rc || rows > bytes / WG_DEFER_INDEX_BYTES_PER_ROW)
 		return rc;
+	const struct wg_field *unique_field = NULL;
+	if (adds_only && (rc = unique_index(r, res, unique, &unique_field)))
+		return rc;
 	wg_stmt *s;
-	wg_param p[] = { WG_PTEXT(res->table) };
+	wg_param p[] = { WG_PTEXT(res->table), WG_PTEXT(unique) };
 	rc = store_query(r->db, "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL"
-			 " AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY name", p, 1, &s);
+			 " AND (sql NOT LIKE 'CREATE UNIQUE%' OR name = ?) ORDER BY name", p, 2, &s);
 	if (rc)
 		return rc;
 	char names[16][128];
@@ -132,6 +167,8 @@ static int defer_indexes(wg_req *r, const struct wg_resource *res, struct deferr
 	stmt_done(s);
 	if (rc < 0)
 		return -rc;
+	if (unique_field && (rc = import_unique_begin(r, res, unique_field, rows + bytes / WG_DEFER_INDEX_BYTES_PER_ROW)))
+		return rc;
 	if (d->n)
 		log_info("import into %s: %zu indexes dropped, rebuilt by sorting at the end / 导入期间重建索引", res->table, d->n);
 	for (size_t i = 0; i < d->n && !rc; i++) {
@@ -231,7 +268,7 @@ int resource_handle_import(wg_req *r)
 	}
 	/* An export of this resource brought back: its 编号 and 路径 columns are there. */
 	st.from_export = nspecs >= 2 && h.column[nspecs - 2] >= 0 && h.column[nspecs - 1] >= 0;
-	if ((rc = defer_indexes(r, res, &deferred))) {
+	if ((rc = defer_indexes(r, res, !st.update, &deferred))) {
 		req_fail(r, rc, NULL, NULL, NULL);
 		goto done;
 	}
@@ -251,6 +288,7 @@ int resource_handle_import(wg_req *r)
 	}
 	/* Dry runs and rejected files roll back, which brings the indexes back by itself. */
 	bool kept = !st.dry_run && (st.partial || json_array_size(st.errors) == 0);
+	import_unique_end(&im);  /* its memory, before the sorts take theirs */
 	if (!r->fail.code && kept && (rc = rebuild_indexes(r, &deferred)))
 		req_fail(r, rc, NULL, NULL, NULL);
 	if (r->fail.code)
@@ -286,6 +324,7 @@ int resource_handle_import(wg_req *r)
 		}
 	}
 done:
+	import_unique_end(&im);
 	import_release(r, &im);
 	r->import = NULL;
 	deferred_release(&deferred);

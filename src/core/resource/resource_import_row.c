@@ -221,6 +221,7 @@ bool import_row(wg_req *r, const struct wg_resource *res, struct import_state *s
 	st->row = number;
 	im->row_marked = false;
 	im->stage = 0;
+	import_unique_row_begins(im);
 	int64_t extra_before = im->extra_created;  /* a failed row's households roll back with it */
 	/* What a row allocates in the arena dies with the row: files are long. */
 	wg_arena request_arena = r->arena;
@@ -253,9 +254,16 @@ int import_row_alone(wg_req *r, const struct wg_resource *res, struct import_sta
 	bool out_of_memory;
 	if (st->partial && store_run(r->db, "SAVEPOINT import_row", NULL, 0))
 		return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
+	int64_t before = st->partial ? store_writes(r->db) : -1;
 	bool failed = import_row(r, res, st, o, number, ahead, &out_of_memory);
-	if (st->partial && store_run(r->db, failed ? "ROLLBACK TO SAVEPOINT import_row" : "RELEASE SAVEPOINT import_row", NULL, 0))
+	/* A row refused before it wrote anything (a repeated ID number) has
+	 * nothing to undo: a file of people already registered, imported again
+	 * to add the new ones, is not a rollback per row. */
+	bool undo = failed && (before < 0 || store_writes(r->db) != before);
+	if (st->partial && store_run(r->db, undo ? "ROLLBACK TO SAVEPOINT import_row" : "RELEASE SAVEPOINT import_row", NULL, 0))
 		return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
+	if (st->partial && undo)
+		import_unique_row_undone(r->import);  /* its value went with it */
 	return out_of_memory ? req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL) : 0;
 }
 

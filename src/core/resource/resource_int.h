@@ -70,6 +70,7 @@ int resource_validate_value(wg_req *r, const struct wg_resource *res, const stru
 #define WG_INSERT_SHAPES 8
 #define WG_IMPORT_MEMO_RECENT 8  /* memo entries last found, one per slot: a family's rows ask again at once */
 struct wg_import_memo;
+struct import_unique;
 struct wg_import {
 	int64_t *ids;
 	uint32_t *rows;
@@ -82,6 +83,7 @@ struct wg_import {
 	struct wg_import_memo *recent[WG_IMPORT_MEMO_RECENT];  /* found last, by slot (NULL: none) */
 	size_t recent_next;           /* the entry a new slot takes */
 	bool row_marked;              /* import_mark_row; cleared before each row */
+	struct import_unique *unique; /* a unique index dropped for the import: its values (resource_unique.c) */
 	bool updating;                /* ?update=1 */
 	const struct wg_row_ahead *ahead;  /* the current row's, NULL if it was not prepared ahead */
 	/* The INSERTs last built, by the fields a row gives and their order
@@ -135,6 +137,20 @@ int  import_ids_reserve(wg_req *r, size_t n);
 void import_memo_reserve(wg_req *r, size_t n);
 /* Whether n more entries would fill the memo (import_memo_reserve would empty it). */
 bool import_memo_full(const wg_req *r, size_t n);
+
+/* A unique index dropped for a big import that only adds records: its
+ * values in memory instead (resource_unique.c). begin loads the values the
+ * table holds (expected: about how many there will be); holder finds the
+ * record holding a stored value (0: none); stored notes the value a row
+ * stored; a row undone takes its value back out. */
+int  import_unique_begin(wg_req *r, const struct wg_resource *res, const struct wg_field *f, int64_t expected);
+void import_unique_end(struct wg_import *im);
+/* The field of res whose unique index the import dropped, NULL if none. */
+const struct wg_field *import_unique_field(const wg_req *r, const struct wg_resource *res);
+int  import_unique_holder(wg_req *r, const char *value, size_t n, int64_t *other);
+int  import_unique_stored(wg_req *r, const char *value, size_t n, int64_t id);
+void import_unique_row_begins(struct wg_import *im);
+void import_unique_row_undone(struct wg_import *im);
 
 /* An import's rows (resource_import_rows.c): the columns it reads (the
  * last two an export's 编号 and 路径), and each row's object, made by the

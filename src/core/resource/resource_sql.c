@@ -95,6 +95,46 @@ static int bind_field(wg_req *r, const struct wg_field *f, json_t *v, struct bou
 }
 
 /* FF_UNIQUE: the value may not belong to another record (409, naming it when visible). */
+/* The failure for f's value, which record other (hanging at path) holds already. */
+static int unique_taken(wg_req *r, const struct wg_resource *res, const struct wg_field *f, int64_t other, const char *path)
+{
+	uint32_t row = import_row_of(r, other);
+	bool visible = scope_contains(r->user->scope_path, path);
+	if (row)
+		return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)与本文件第%u行重复:同一人登记了两次",
+				 "%s repeats row %u of this file: the same person twice",
+				 f->zh, f->name, row, f->name, row);
+	if (visible && import_in_progress(r))
+		return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)已登记在%s %lld 中,不能重复登记;如是更新名单,请用更新模式重新导入(update=1)",
+				 "%s is already registered as %s %lld; to update a roster, import it again with update=1",
+				 f->zh, f->name, res->zh, (long long)other, f->name, res->en, (long long)other);
+	if (visible)
+		return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)已登记在%s %lld 中,不能重复登记;如是同一人请合并",
+				 "%s is already registered as %s %lld; merge if it is the same person",
+				 f->zh, f->name, res->zh, (long long)other, f->name, res->en, (long long)other);
+	return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)已在您管辖范围以外登记,请联系上级核实",
+			 "%s is already registered outside your scope; ask the level above to check",
+			 f->zh, f->name, f->name);
+}
+
+/* Fails when record other (not 0), holder of f's value, is another than self. */
+static int unique_other(wg_req *r, const struct wg_resource *res, const struct wg_field *f, int64_t other, int64_t self)
+{
+	if (!other || other == self)
+		return 0;
+	char sql[256], path[WG_MAX_GRID_PATH] = "";
+	snprintf(sql, sizeof sql, "SELECT %s FROM %s WHERE id = ?", res->path_column, res->table);
+	wg_stmt *s;
+	wg_param p[] = { WG_PINT(other) };
+	int rc = store_query(r->db, sql, p, 1, &s);
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	if ((rc = stmt_next(s)) == 1)
+		wg_copy_text(path, sizeof path, stmt_text(s, 0));
+	stmt_done(s);
+	return rc < 0 ? req_fail(r, -rc, NULL, NULL, NULL) : unique_taken(r, res, f, other, path);
+}
+
 static int check_unique(wg_req *r, const struct wg_resource *res, json_t *body, int64_t self)
 {
 	const char *key;
@@ -119,28 +159,14 @@ static int check_unique(wg_req *r, const struct wg_resource *res, json_t *body, 
 			return req_fail(r, rc, NULL, NULL, NULL);
 		rc = stmt_next(s);
 		int64_t other = rc == 1 ? stmt_int(s, 0) : 0;
-		bool visible = rc == 1 && scope_contains(r->user->scope_path, stmt_text(s, 1));
+		char path[WG_MAX_GRID_PATH] = "";
+		if (other)
+			wg_copy_text(path, sizeof path, stmt_text(s, 1));
 		stmt_done(s);
 		if (rc < 0)
 			return req_fail(r, -rc, NULL, NULL, NULL);
-		if (!other)
-			continue;
-		uint32_t row = import_row_of(r, other);
-		if (row)
-			return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)与本文件第%u行重复:同一人登记了两次",
-					 "%s repeats row %u of this file: the same person twice",
-					 f->zh, f->name, row, f->name, row);
-		if (visible && import_in_progress(r))
-			return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)已登记在%s %lld 中,不能重复登记;如是更新名单,请用更新模式重新导入(update=1)",
-					 "%s is already registered as %s %lld; to update a roster, import it again with update=1",
-					 f->zh, f->name, res->zh, (long long)other, f->name, res->en, (long long)other);
-		if (visible)
-			return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)已登记在%s %lld 中,不能重复登记;如是同一人请合并",
-					 "%s is already registered as %s %lld; merge if it is the same person",
-					 f->zh, f->name, res->zh, (long long)other, f->name, res->en, (long long)other);
-		return req_failf(r, WG_ERR_CONFLICT, f->name, "%s(%s)已在您管辖范围以外登记,请联系上级核实",
-				 "%s is already registered outside your scope; ask the level above to check",
-				 f->zh, f->name, f->name);
+		if (other)
+			return unique_taken(r, res, f, other, path);
 	}
 	return 0;
 }
@@ -331,6 +357,9 @@ int resource_insert(wg_req *r, const struct wg_resource *res, json_t *body, cons
 	json_t *v;
 	/* The unique indexes speak first; the query that names the other
 	 * record runs only on a conflict (a round trip less per row). */
+	/* A unique index the import dropped: its values are in memory. */
+	const struct wg_field *unique = import_unique_field(r, res);
+	const wg_param *stored = NULL;
 	p[n++] = WG_PINT(1);
 	p[n++] = WG_PINT(r->now);
 	p[n++] = WG_PINT(r->now);
@@ -342,10 +371,15 @@ int resource_insert(wg_req *r, const struct wg_resource *res, json_t *body, cons
 			return req_fail(r, WG_ERR_INTERNAL, NULL, NULL, NULL);
 		if (bind_field(r, f, v, &b))
 			return r->fail.code;
+		if (f == unique && b.param[b.n - 1].type == WG_P_TEXT)
+			stored = &p[n + b.n - 1];  /* the value, or a secret's blind index */
 		fields[nfields++] = f;
 		for (int k = 0; k < b.n; k++)
 			p[n++] = b.param[k];
 	}
+	int64_t other = 0;
+	if (stored && (import_unique_holder(r, stored->s, stored->n, &other) || unique_other(r, res, unique, other, 0)))
+		return r->fail.code ? r->fail.code : req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
 	int rc = insert_sql(r, res, fields, nfields, &columns, &built, &cols, &sql);
 	if (!rc && import_batching(r)) {
 		r->import->stage = 1;
@@ -354,6 +388,8 @@ int resource_insert(wg_req *r, const struct wg_resource *res, json_t *body, cons
 	}
 	else if (!rc)
 		rc = store_insert(r->db, sql, p + 1, n - 1, id);
+	if (!rc && stored)
+		rc = import_unique_stored(r, stored->s, stored->n, *id);
 	wg_buf_release(&built);
 	wg_buf_release(&columns);
 	if (rc == WG_ERR_NOT_FOUND && conn_dialect(r->db) != WG_SQLITE)

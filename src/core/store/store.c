@@ -266,6 +266,8 @@ size_t stmt_len(const wg_stmt *s, int col) { return s->conn->store->be->len(s, c
 const char *stmt_column_name(const wg_stmt *s, int col) { return s->conn->store->be->column_name(s, col); }
 int64_t stmt_changes(const wg_stmt *s) { return s->changes; }
 
+int64_t store_writes(wg_conn *c) { return c->store->be->writes ? c->store->be->writes(c) : -1; }
+
 int64_t stmt_int(const wg_stmt *s, int col) { return s->conn->store->be->integer(s, col); }
 
 int store_run(wg_conn *c, const char *sql, const wg_param *params, size_t n)

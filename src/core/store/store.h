@@ -116,6 +116,12 @@ size_t stmt_len(const wg_stmt *s, int col);
 const char *stmt_column_name(const wg_stmt *s, int col);
 /* Rows changed by the last INSERT/UPDATE/DELETE. */
 int64_t stmt_changes(const wg_stmt *s);
+/* Rows the connection's statements have written since it opened (by
+ * INSERT, UPDATE, DELETE; a failed statement's count nothing), -1 where the
+ * store does not say (PostgreSQL): a savepoint nothing was written under
+ * needs no rollback, which in a big SQLite transaction costs in proportion
+ * to the whole transaction. */
+int64_t store_writes(wg_conn *c);
 
 /* Convenience: run a statement, discard rows. */
 int store_run(wg_conn *c, const char *sql, const wg_param *params, size_t n);

@@ -22,6 +22,8 @@ struct wg_backend {
 	const char *(*column_name)(const wg_stmt *s, int col);
 	int64_t (*changes)(const wg_stmt *s);
 	int  (*backup)(wg_conn *c, const char *dest);
+	/* Rows the connection's statements have written since it opened; NULL where not known. */
+	int64_t (*writes)(wg_conn *c);
 	/* The id of the row the connection last inserted; NULL where RETURNING is the way. */
 	int64_t (*last_insert_id)(wg_conn *c);
 	/* Ends a read snapshot the connection kept between requests (with

@@ -391,6 +391,11 @@ out:
 	return rc;
 }
 
+static int64_t sqlite_writes(wg_conn *c)
+{
+	return sqlite3_total_changes64(c->db);
+}
+
 static int64_t sqlite_last_insert_id(wg_conn *c)
 {
 	return sqlite3_last_insert_rowid(c->db);
@@ -411,6 +416,7 @@ const struct wg_backend wg_sqlite_backend = {
 	.column_name = sqlite_column_name,
 	.changes = sqlite_changes,
 	.backup = sqlite_backup,
+	.writes = sqlite_writes,
 	.last_insert_id = sqlite_last_insert_id,
 	.end_snapshot = sqlite_end_snapshot,
 	.read_version = sqlite_read_version,
