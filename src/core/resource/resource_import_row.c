@@ -221,7 +221,7 @@ bool import_row(wg_req *r, const struct wg_resource *res, struct import_state *s
 	st->row = number;
 	im->row_marked = false;
 	im->stage = 0;
-	import_unique_row_begins(im);
+	import_unique_row_begins(im, ahead);
 	int64_t extra_before = im->extra_created;  /* a failed row's households roll back with it */
 	/* What a row allocates in the arena dies with the row: files are long. */
 	wg_arena request_arena = r->arena;

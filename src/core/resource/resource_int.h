@@ -149,7 +149,7 @@ void import_unique_end(struct wg_import *im);
 const struct wg_field *import_unique_field(const wg_req *r, const struct wg_resource *res);
 int  import_unique_holder(wg_req *r, const char *value, size_t n, int64_t *other);
 int  import_unique_stored(wg_req *r, const char *value, size_t n, int64_t id);
-void import_unique_row_begins(struct wg_import *im);
+void import_unique_row_begins(struct wg_import *im, const struct wg_row_ahead *ahead);
 void import_unique_row_undone(struct wg_import *im);
 
 /* An import's rows (resource_import_rows.c): the columns it reads (the
