@@ -4,7 +4,9 @@
 # households, audit), from CSV and from XLSX, beside the ceiling that counts:
 # a C program inserting the same rows into the registry's own schema
 # (persons, households, every index, the non-unique ones built by sorting at
-# the end as wangge does). Every import and its ceiling run RUNS times,
+# the end), and beside a second one that builds the unique index on the ID
+# number by sorting too, as wangge now does (finding repeats in memory
+# meanwhile, which the C program does not). Every import and its ceilings run RUNS times,
 # alternately, in this one run; medians and the ratio are printed. Then the
 # same on PostgreSQL for the first PG_N rows: the import, the import row by
 # row (import_chunk_rows = 0, as before batches), and the ceiling there (the
@@ -58,16 +60,19 @@ runs() { cut -d" " -f1 < "$out/$1.times" | tr '\n' ' ' | sed 's/ $//; s/ / \/ /g
 peak() { cut -d" " -f2 < "$out/$1.times" | sort -n | tail -1 | awk '{ printf "%d", $1 / 1024 }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 share() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f %%", 100 * b / a }'; }
-line() {  # LABEL NAME ROWS CEILING-NAME
+line() {  # LABEL NAME ROWS [CEILING-NAME [SECOND-CEILING-NAME]]
 	s=$(secs "$2")
 	c=${4:+$(share "$s" "$(secs "$4")")}
-	printf '| %s | %s (%s) | %s | %s | %s MB |\n' "$1" "$s" "$(runs "$2")" "$(rate "$3" "$s")" "${c:-100 %}" "$(peak "$2")"
+	d=${5:+ $(share "$s" "$(secs "$5")") |}
+	printf '| %s | %s (%s) | %s | %s |%s %s MB |\n' "$1" "$s" "$(runs "$2")" "$(rate "$3" "$s")" "${c:-100 %}" "$d" "$(peak "$2")"
 }
 
 rm -f "$out"/*.times
 for run in $(seq "$RUNS"); do
 	rm -f "$out/sorted.db"*
 	timed ceiling "$out/schema_insert" "$out/sorted.db" "$csv" sorted
+	rm -f "$out/sorted.db"*
+	timed ceiling_all "$out/schema_insert" "$out/sorted.db" "$csv" allsorted
 	fresh "$data"
 	timed import_csv build/wangge import persons "$csv" --as command --data "$data"
 	fresh "$data"
@@ -75,10 +80,11 @@ for run in $(seq "$RUNS"); do
 done
 echo
 echo "SQLite, $N rows, median of $RUNS (each run):"
-printf '| path | seconds | rows/s | of the ceiling | peak RSS |\n|---|---|---|---|---|\n'
-line "C prepared insert into the registry schema, indexes sorted at the end (ceiling)" ceiling "$N"
-line "wangge import persons, CSV" import_csv "$N" ceiling
-line "wangge import persons, XLSX" import_xlsx "$N" ceiling
+printf '| path | seconds | rows/s | of the ceiling | of the second ceiling | peak RSS |\n|---|---|---|---|---|---|\n'
+line "C prepared insert into the registry schema, non-unique indexes sorted at the end (ceiling)" ceiling "$N" ceiling ceiling_all
+line "the same, the unique index sorted at the end too (second ceiling)" ceiling_all "$N" ceiling ceiling_all
+line "wangge import persons, CSV" import_csv "$N" ceiling ceiling_all
+line "wangge import persons, XLSX" import_xlsx "$N" ceiling ceiling_all
 tail -1 "$out/import_xlsx.txt"
 
 if ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then

@@ -4,9 +4,11 @@
  * "k1:" + base64 of XChaCha20-Poly1305, 32-hex blind indexes), a household
  * per new address, every index of the schema; no parsing beyond splitting,
  * no validation, no encryption, no audit. With "sorted", the non-unique
- * indexes are dropped first and built at the end, as wangge does for a big
- * import into a small table.
- *   schema_insert DB CSV live|sorted */
+ * indexes are dropped first and built at the end; with "allsorted" the
+ * unique one on the ID number too (as wangge does for a big import into a
+ * small table, which then finds repeated ID numbers in memory; this
+ * program does not look for them).
+ *   schema_insert DB CSV live|sorted|allsorted */
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +36,7 @@ static const char *const schema =
 	"CREATE INDEX persons_household ON persons(household_id);";
 
 static const char *const secondary[] = {
+	"CREATE UNIQUE INDEX persons_id_number ON persons(id_number_bidx)",  /* allsorted only */
 	"CREATE INDEX persons_phone ON persons(phone_bidx)",
 	"CREATE INDEX persons_path ON persons(node_path)",
 	"CREATE INDEX persons_name ON persons(name, node_path)",
@@ -71,15 +74,17 @@ int main(int argc, char **argv)
 	char line[4096], last_address[512] = "", last_code[32] = "", id_enc[96], id_bidx[40], ph_enc[96], ph_bidx[40], path[64];
 	long rows = 0, household = 0, grids = 0;
 	if (argc != 4 || sqlite3_open(argv[1], &db) != SQLITE_OK)
-		return fprintf(stderr, "usage: schema_insert DB CSV live|sorted\n"), 2;
-	int sorted = strcmp(argv[3], "sorted") == 0;
+		return fprintf(stderr, "usage: schema_insert DB CSV live|sorted|allsorted\n"), 2;
+	int sorted = strcmp(argv[3], "sorted") == 0 || strcmp(argv[3], "allsorted") == 0;
+	size_t first = strcmp(argv[3], "allsorted") == 0 ? 0 : 1;  /* the unique index, or not */
 	FILE *f = fopen(argv[2], "r");
 	if (!f || sqlite3_exec(db, schema, NULL, NULL, NULL) != SQLITE_OK)
 		return fprintf(stderr, "%s\n", sqlite3_errmsg(db)), 1;
 	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-	for (size_t i = 0; sorted && i < sizeof secondary / sizeof secondary[0]; i++) {
+	for (size_t i = first; sorted && i < sizeof secondary / sizeof secondary[0]; i++) {
+		const char *name = strstr(secondary[i], "INDEX ") + 6;
 		char drop[96];
-		snprintf(drop, sizeof drop, "DROP INDEX %.*s", (int)strcspn(secondary[i] + 13, " "), secondary[i] + 13);
+		snprintf(drop, sizeof drop, "DROP INDEX %.*s", (int)strcspn(name, " "), name);
 		sqlite3_exec(db, drop, NULL, NULL, NULL);
 	}
 	sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO grid_nodes (id, code, path) VALUES (?, ?, ?)", -1, &grid, NULL);
@@ -135,7 +140,7 @@ int main(int argc, char **argv)
 			return 1;
 		rows++;
 	}
-	for (size_t i = 0; sorted && i < sizeof secondary / sizeof secondary[0]; i++)
+	for (size_t i = first; sorted && i < sizeof secondary / sizeof secondary[0]; i++)
 		if (sqlite3_exec(db, secondary[i], NULL, NULL, NULL) != SQLITE_OK)
 			return fprintf(stderr, "%s\n", sqlite3_errmsg(db)), 1;
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
