@@ -160,7 +160,7 @@ static int import_one(wg_req *r, const struct wg_resource *res, json_t *row, str
 	int64_t id, version = 0;
 	char path[WG_MAX_GRID_PATH];
 	const char *field = NULL;
-	if ((res->hooks.import_row && res->hooks.import_row(r, res, row)) ||
+	if (resource_unique_first(r, res, row) || (res->hooks.import_row && res->hooks.import_row(r, res, row)) ||
 	    find_existing(r, res, row, st, &id, &version, path, sizeof path, &field))
 		return r->fail.code;
 	if (id && !res->import_key && !st->update)
@@ -221,8 +221,9 @@ bool import_row(wg_req *r, const struct wg_resource *res, struct import_state *s
 	st->row = number;
 	im->row_marked = false;
 	im->stage = 0;
-	import_unique_row_begins(im, ahead);
+	import_unique_row_begins(im);
 	int64_t extra_before = im->extra_created;  /* a failed row's households roll back with it */
+	int64_t writes_before = store_writes(r->db);
 	/* What a row allocates in the arena dies with the row: files are long. */
 	wg_arena request_arena = r->arena;
 	r->arena = im->row_arena;
@@ -233,13 +234,16 @@ bool import_row(wg_req *r, const struct wg_resource *res, struct import_state *s
 	im->row_arena = r->arena;
 	r->arena = request_arena;
 	*out_of_memory = r->fail.code == WG_ERR_NOMEM;
+	/* Whether the row wrote anything (unknown: as if it did). */
+	im->row_wrote = writes_before < 0 || store_writes(r->db) != writes_before;
 	if (failed) {
 		bool input = row_input_error(r->fail.code);
 		row_failed(r, st, number);
 		/* Undone writes (?partial=1) take what the memo learnt with them; a row
 		 * refused for what it says otherwise leaves them, and the memo stays
-		 * true: a file of repeated rows is not read again for each of them. */
-		if (st->partial || !input)
+		 * true: a file of repeated rows is not read again for each of them.
+		 * Nor is a row refused before it wrote anything undone. */
+		if ((st->partial && im->row_wrote) || !input)
 			import_memo_forget(r);
 		im->extra_created = extra_before;
 	}
@@ -254,12 +258,12 @@ int import_row_alone(wg_req *r, const struct wg_resource *res, struct import_sta
 	bool out_of_memory;
 	if (st->partial && store_run(r->db, "SAVEPOINT import_row", NULL, 0))
 		return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
-	int64_t before = st->partial ? store_writes(r->db) : -1;
 	bool failed = import_row(r, res, st, o, number, ahead, &out_of_memory);
-	/* A row refused before it wrote anything (a repeated ID number) has
-	 * nothing to undo: a file of people already registered, imported again
-	 * to add the new ones, is not a rollback per row. */
-	bool undo = failed && (before < 0 || store_writes(r->db) != before);
+	/* A row refused before it wrote anything (a repeated ID number, a grid
+	 * outside the caller's scope) has nothing to undo: a file of people
+	 * already registered, imported again to add the new ones, is not a
+	 * rollback per row. */
+	bool undo = failed && r->import->row_wrote;
 	if (st->partial && store_run(r->db, undo ? "ROLLBACK TO SAVEPOINT import_row" : "RELEASE SAVEPOINT import_row", NULL, 0))
 		return req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
 	if (st->partial && undo)

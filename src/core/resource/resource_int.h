@@ -83,6 +83,7 @@ struct wg_import {
 	struct wg_import_memo *recent[WG_IMPORT_MEMO_RECENT];  /* found last, by slot (NULL: none) */
 	size_t recent_next;           /* the entry a new slot takes */
 	bool row_marked;              /* import_mark_row; cleared before each row */
+	bool row_wrote;               /* the last row imported wrote something (or the store cannot say) */
 	struct import_unique *unique; /* a unique index dropped for the import: its values (resource_unique.c) */
 	bool updating;                /* ?update=1 */
 	const struct wg_row_ahead *ahead;  /* the current row's, NULL if it was not prepared ahead */
@@ -148,8 +149,15 @@ void import_unique_end(struct wg_import *im);
 /* The field of res whose unique index the import dropped, NULL if none. */
 const struct wg_field *import_unique_field(const wg_req *r, const struct wg_resource *res);
 int  import_unique_holder(wg_req *r, const char *value, size_t n, int64_t *other);
+/* With the unique index dropped: a row whose valid value of that field
+ * another record holds is refused before it writes anything (its
+ * household, say), as the insert would refuse it; a savepoint rolled back
+ * in a big SQLite transaction costs in proportion to the transaction. 0
+ * when it is not held, not valid (the row's checks say so in their turn),
+ * or no index was dropped. */
+int  resource_unique_first(wg_req *r, const struct wg_resource *res, json_t *row);
 int  import_unique_stored(wg_req *r, const char *value, size_t n, int64_t id);
-void import_unique_row_begins(struct wg_import *im, const struct wg_row_ahead *ahead);
+void import_unique_row_begins(struct wg_import *im);
 void import_unique_row_undone(struct wg_import *im);
 
 /* An import's rows (resource_import_rows.c): the columns it reads (the

@@ -135,6 +135,35 @@ static int unique_other(wg_req *r, const struct wg_resource *res, const struct w
 	return rc < 0 ? req_fail(r, -rc, NULL, NULL, NULL) : unique_taken(r, res, f, other, path);
 }
 
+int resource_unique_first(wg_req *r, const struct wg_resource *res, json_t *row)
+{
+	const struct wg_field *f = import_unique_field(r, res);
+	json_t *v = f ? json_object_get(row, f->name) : NULL;
+	if (!json_is_string(v))
+		return 0;
+	const char *stored = NULL;
+	char bidx[WG_BLIND_HEX];
+	const struct wg_row_ahead *a = import_ahead(r);
+	for (size_t i = 0; a && i < a->nsealed && !stored; i++)
+		if (a->sealed[i].field == f && a->sealed[i].value == v)
+			stored = a->sealed[i].bidx;  /* checked and sealed ahead */
+	if (!stored) {
+		if (resource_validate_value(r, res, f, row, f->name, v)) {
+			memset(&r->fail, 0, sizeof r->fail);  /* found again by the row's own checks, in their order */
+			return 0;
+		}
+		v = json_object_get(row, f->name);  /* canonical now */
+		stored = json_string_value(v);
+		if (f->flags & FF_SECRET) {
+			crypt_blind_index(&r->app->keys, f->name, stored, json_string_length(v), bidx);
+			stored = bidx;
+		}
+	}
+	int64_t other = 0;
+	int rc = import_unique_holder(r, stored, strlen(stored), &other);
+	return rc ? req_fail(r, rc, NULL, NULL, NULL) : unique_other(r, res, f, other, 0);
+}
+
 static int check_unique(wg_req *r, const struct wg_resource *res, json_t *body, int64_t self)
 {
 	const char *key;
@@ -378,9 +407,12 @@ int resource_insert(wg_req *r, const struct wg_resource *res, json_t *body, cons
 			p[n++] = b.param[k];
 	}
 	int64_t other = 0;
-	if (stored && (import_unique_holder(r, stored->s, stored->n, &other) || unique_other(r, res, unique, other, 0)))
-		return r->fail.code ? r->fail.code : req_fail(r, WG_ERR_DB, NULL, NULL, NULL);
-	int rc = insert_sql(r, res, fields, nfields, &columns, &built, &cols, &sql);
+	int rc = stored ? import_unique_holder(r, stored->s, stored->n, &other) : 0;
+	if (rc)
+		return req_fail(r, rc, NULL, NULL, NULL);
+	if (unique_other(r, res, unique, other, 0))
+		return r->fail.code;
+	rc = insert_sql(r, res, fields, nfields, &columns, &built, &cols, &sql);
 	if (!rc && import_batching(r)) {
 		r->import->stage = 1;
 		rc = import_batch_insert(r, res->table, cols, p, n, id);  /* a duplicate fails the chunk's COPY */

@@ -176,19 +176,10 @@ int import_unique_stored(wg_req *r, const char *value, size_t n, int64_t id)
 	return unique_put(u, unique_hash(value, n), id, &u->row_slot);
 }
 
-void import_unique_row_begins(struct wg_import *im, const struct wg_row_ahead *ahead)
+void import_unique_row_begins(struct wg_import *im)
 {
-	struct import_unique *u = im->unique;
-	if (!u)
-		return;
-	u->row_slot = u->cap;
-	/* The table is bigger than the caches: the slot the row's blind index
-	 * will ask for is fetched now, while the row's other work goes on. */
-	for (size_t i = 0; ahead && i < ahead->nsealed; i++)
-		if (ahead->sealed[i].field == u->field) {
-			uint64_t hash = unique_hash(ahead->sealed[i].bidx, strlen(ahead->sealed[i].bidx));
-			__builtin_prefetch(&u->slot[hash & (u->cap - 1)]);
-		}
+	if (im->unique)
+		im->unique->row_slot = im->unique->cap;
 }
 
 void import_unique_row_undone(struct wg_import *im)
