@@ -115,6 +115,12 @@ static enum MHD_Result send_static(struct wg_http *h, struct MHD_Connection *mhd
 struct peer {
 	char address[sizeof ((wg_req *)0)->address_text];
 	wg_req *kept;
+	/* The route its last API request matched: a scanner asks the same path
+	 * again and again (the routes are fixed while the server runs). */
+	int route_index;            /* -1: none kept */
+	int64_t route_id;
+	char route_method[8];
+	char route_url[96];
 };
 
 /* What a kept record may hold on to between requests: its arena's one
@@ -154,6 +160,7 @@ static void on_connection(void *cls, struct MHD_Connection *mhd, void **socket_c
 		if (p) {  /* without it, requests format the address themselves */
 			peer_address(mhd, p->address, sizeof p->address);
 			p->kept = NULL;
+			p->route_index = -1;
 		}
 		*socket_context = p;
 	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
@@ -169,6 +176,25 @@ static struct peer *peer_of(struct MHD_Connection *mhd)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	return ci ? ci->socket_context : NULL;
+}
+
+/* router_match, or the connection's last match when this is the same
+ * method and path again. */
+static int route_of(struct peer *p, const char *method, const char *url, int64_t *id, bool *method_mismatch)
+{
+	*method_mismatch = false;
+	if (p && p->route_index >= 0 && strcmp(p->route_url, url) == 0 && strcmp(p->route_method, method) == 0) {
+		*id = p->route_id;
+		return p->route_index;
+	}
+	int i = router_match(method, url, id, method_mismatch);
+	if (p && i >= 0 && strlen(url) < sizeof p->route_url && strlen(method) < sizeof p->route_method) {
+		p->route_index = i;
+		p->route_id = *id;
+		wg_copy_text(p->route_url, sizeof p->route_url, url);
+		wg_copy_text(p->route_method, sizeof p->route_method, method);
+	}
+	return i;
 }
 
 /* Called with the request line's URI, before any header: the request's
@@ -321,7 +347,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
 		}
 		if (is_api(url)) {
 			bool method_mismatch;
-			r->route_index = router_match(method, url, &r->id, &method_mismatch);
+			r->route_index = route_of(peer_of(mhd), method, url, &r->id, &method_mismatch);
 			r->route = router_get(r->route_index);
 			if (!r->route) {
 				req_fail(r, method_mismatch ? WG_ERR_METHOD : WG_ERR_NO_ROUTE, NULL, NULL, NULL);
