@@ -15,30 +15,6 @@ cd "$(dirname "$0")/../.."
 OLD=$1 NEW=$2
 RUNS=${RUNS:-3} SECS=${SECONDS:-10} CONN=${CONNECTIONS:-64} PERSONS=${PERSONS:-20000}
 out=bench/out/scans; mkdir -p "$out"; rm -f "$out"/*.txt
-cat > "$out/scan.lua" <<'EOF'
--- Each request a new record: person and minute advance together, spread
--- over the demo's persons and the last ten days (inside the retention).
-local counter, stride = 0, 1
-local base = os.time() - 600
-function setup(thread)
-	thread:set("offset", stride * 1000003)
-	stride = stride + 1
-end
-function init(args)
-	persons = tonumber(args[1])
-	code = args[2]
-	token = args[3]
-	counter = offset or 0
-end
-function request()
-	counter = counter + 1
-	local person = counter % persons + 1
-	local minute = math.floor(counter / persons) % 14000
-	local t_in = base - minute * 60
-	local body = '{"venue_code":"' .. code .. '","person_id":' .. person .. ',"t_in":' .. t_in .. ',"t_out":' .. (t_in + 600) .. '}'
-	return wrk.format("POST", "/api/v1/scans", { ["content-type"] = "application/json", ["authorization"] = "Bearer " .. token }, body)
-end
-EOF
 # The server's user + system CPU so far, in clock ticks: the CPU a scan
 # costs moves far less with the neighbours' load than scans/s does.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -61,7 +37,7 @@ run_one() { # label binary round
 		-d '{"username":"command","password":"wangge-demo-2026"}' http://127.0.0.1:$port/api/v1/session |
 		sed 's/.*"token":"\([^"]*\)".*/\1/')
 	cpu0=$(cpu_ticks "$srv")
-	wrk -t2 -c"$CONN" -d"${SECS}s" --latency -s "$out/scan.lua" http://127.0.0.1:$port -- "$PERSONS" "$code" "$token" > "$out/w.txt" 2>&1
+	wrk -t2 -c"$CONN" -d"${SECS}s" --latency -s bench/http/scan.lua http://127.0.0.1:$port -- "$PERSONS" "$code" "$token" > "$out/w.txt" 2>&1
 	cpu1=$(cpu_ticks "$srv")
 	counted=$(curl -s -H "authorization: Bearer $cmd" "http://127.0.0.1:$port/api/v1/venues/$vid/scans?days=14" |
 		sed 's/.*"scans":\([0-9]*\).*/\1/')

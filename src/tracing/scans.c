@@ -144,7 +144,9 @@ static int audit_stay(wg_req *r, const char *action, const char *resource, int64
 		      uint32_t trace_id, bool is_subject, const char *place_key, int64_t place)
 {
 	wg_buf change = WG_BUF_INIT(256);
-	int rc = scans_stay_change(&change, trace_id, is_subject, place_key, place);
+	/* Room for any change at once (three ids and the keys): one allocation, not one per doubling. */
+	int rc = wg_buf_reserve(&change, 128);
+	rc = rc ? rc : scans_stay_change(&change, trace_id, is_subject, place_key, place);
 	/* The stay itself is durable in the scan log before the answer; its
 	 * audit record is chained by the audit queue, as reads are. */
 	rc = rc ? req_fail(r, rc, NULL, NULL, NULL) : audit_event_text(r, action, resource, id, path, change.data, change.len);
@@ -179,6 +181,7 @@ static int reply_stay(wg_req *r, uint32_t trace_id, bool is_subject, const char 
 {
 	wg_buf b = WG_BUF_INIT(1024);
 	size_t len;
+	wg_buf_reserve(&b, 320);  /* the whole answer at once (b.err says if not) */
 	put_id(&b, "{\"person_id\":", !is_subject && trace_id, trace_id);
 	put_id(&b, ",\"subject_id\":", is_subject && trace_id, trace_id);
 	wg_buf_puts(&b, ",");
@@ -270,11 +273,16 @@ static int scan_answer(wg_req *r, int rc, void *ctx)
 	return reply_stay(r, trace_id, is_subject, "venue_id", w->venue, w->t_in, w->t_out, w->added == 0);
 }
 
-/* Called by the log's committing thread: the scan is durable (or the log failed). */
+/* Called by the log's committing thread: the scan is durable (or the log
+ * failed); with ctx NULL, every scan of the commit has been told, and
+ * their connections are resumed. */
 static void scan_durable(void *ctx, int rc)
 {
 	struct scan_wait *w = ctx;
-	req_unpark(w->r, rc);
+	if (w)
+		req_unpark_later(w->r, rc);
+	else
+		req_unpark_flush();
 }
 
 /* Appends the scan to the log. In the server the request is parked until

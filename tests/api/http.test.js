@@ -230,6 +230,35 @@ test('keep-alive: one connection carries many requests, successes and errors ali
   }
 });
 
+test('keep-alive: the same path asked again with another id or another method gets its own route', async () => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const auth = { authorization: `Bearer ${token}` };
+  const steps = [
+    [`/api/v1/grids/${DEMO.county}`, 'GET', 200, DEMO.county],
+    [`/api/v1/grids/${DEMO.grid}`, 'GET', 200, DEMO.grid],
+    [`/api/v1/grids/${DEMO.county}`, 'GET', 200, DEMO.county],
+    [`/api/v1/grids/${DEMO.county}`, 'GET', 200, DEMO.county],
+    ['/api/v1/me', 'GET', 200, null],
+    ['/api/v1/me', 'PUT', 405, null],
+    ['/api/v1/me', 'PUT', 405, null],
+    ['/api/v1/me', 'GET', 200, null],
+    [`/api/v1/grids/${DEMO.street}`, 'GET', 200, DEMO.street],
+  ];
+  let socket = null;
+  try {
+    for (const [p, method, status, id] of steps) {
+      const r = await request({ agent, path: p, method, headers: auth });
+      assert.equal(r.status, status, `${method} ${p}: ${r.text}`);
+      if (id !== null) assert.equal(r.json.id, id, `${method} ${p}`);
+      else if (status === 200) assert.equal(r.json.username, 'command', `${method} ${p}`);
+      if (socket) assert.equal(r.socket, socket, `${method} ${p} reused the connection`);
+      socket = r.socket;
+    }
+  } finally {
+    agent.destroy();
+  }
+});
+
 test('request headers: 6 KiB of them are served, an oversize header is 431 and the server goes on', async () => {
   const big = 'x'.repeat(6 * 1024);
   const ok = await request({ path: `/api/v1/grids/${DEMO.county}`, headers: { authorization: `Bearer ${token}`, 'x-note': big } });

@@ -107,10 +107,27 @@ static enum MHD_Result send_static(struct wg_http *h, struct MHD_Connection *mhd
 }
 
 /* What is known of a connection for all its requests: the peer's address,
- * formatted once rather than for every request on a kept-alive connection. */
+ * formatted once rather than for every request on a kept-alive connection;
+ * and the record of its last request, made as new for the next one (a
+ * kept-alive connection asks one request after another: a checkpoint's
+ * scanner thousands), so a request allocates no record, no first arena
+ * chunk and no body buffer of its own. */
 struct peer {
 	char address[sizeof ((wg_req *)0)->address_text];
+	wg_req *kept;
+	/* The route its last API request matched: a scanner asks the same path
+	 * again and again (the routes are fixed while the server runs). */
+	int route_index;            /* -1: none kept */
+	int64_t route_id;
+	char route_method[8];
+	char route_url[96];
 };
+
+/* What a kept record may hold on to between requests: its arena's one
+ * chunk when the request used no more than that, and a body buffer this
+ * small. A bigger request's memory goes back when it ends, as before. */
+#define KEPT_ARENA 4096u
+#define KEPT_BODY  4096u
 
 static void peer_address(struct MHD_Connection *mhd, char *out, size_t size)
 {
@@ -132,19 +149,52 @@ static void peer_address(struct MHD_Connection *mhd, char *out, size_t size)
 	}
 }
 
+static void request_free(wg_req *r);
+
 static void on_connection(void *cls, struct MHD_Connection *mhd, void **socket_context,
 			  enum MHD_ConnectionNotificationCode toe)
 {
 	(void)cls;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		struct peer *p = wg_malloc(sizeof *p);
-		if (p)  /* without it, requests format the address themselves */
+		if (p) {  /* without it, requests format the address themselves */
 			peer_address(mhd, p->address, sizeof p->address);
+			p->kept = NULL;
+			p->route_index = -1;
+		}
 		*socket_context = p;
 	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		wg_free(*socket_context);
+		struct peer *p = *socket_context;
+		if (p)
+			request_free(p->kept);
+		wg_free(p);
 		*socket_context = NULL;
 	}
+}
+
+static struct peer *peer_of(struct MHD_Connection *mhd)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* router_match, or the connection's last match when this is the same
+ * method and path again. */
+static int route_of(struct peer *p, const char *method, const char *url, int64_t *id, bool *method_mismatch)
+{
+	*method_mismatch = false;
+	if (p && p->route_index >= 0 && strcmp(p->route_url, url) == 0 && strcmp(p->route_method, method) == 0) {
+		*id = p->route_id;
+		return p->route_index;
+	}
+	int i = router_match(method, url, id, method_mismatch);
+	if (p && i >= 0 && strlen(url) < sizeof p->route_url && strlen(method) < sizeof p->route_method) {
+		p->route_index = i;
+		p->route_id = *id;
+		wg_copy_text(p->route_url, sizeof p->route_url, url);
+		wg_copy_text(p->route_method, sizeof p->route_method, method);
+	}
+	return i;
 }
 
 /* Called with the request line's URI, before any header: the request's
@@ -153,12 +203,17 @@ static void on_connection(void *cls, struct MHD_Connection *mhd, void **socket_c
 static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *mhd)
 {
 	(void)cls;
-	(void)mhd;
-	wg_req *r = wg_calloc(1, sizeof *r);
-	if (!r)
-		return NULL;
-	r->spool_fd = -1;
-	r->route_index = -1;
+	struct peer *p = peer_of(mhd);
+	wg_req *r = p ? p->kept : NULL;
+	if (r) {
+		p->kept = NULL;
+	} else {
+		r = wg_calloc(1, sizeof *r);
+		if (!r)
+			return NULL;
+		r->spool_fd = -1;
+		r->route_index = -1;
+	}
 	r->raw_url_len = strlen(uri);
 	r->raw_url_nul = strstr(uri, "%00") != NULL;
 	return r;
@@ -181,9 +236,9 @@ static wg_req *request_begin(struct wg_http *h, wg_req *r, struct MHD_Connection
 	r->method = method;
 	r->now = time(NULL);
 	r->started_us = now_us();
-	arena_init(&r->arena, 1u << 20);
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	const struct peer *peer = ci ? ci->socket_context : NULL;
+	if (!r->arena.max)  /* a new record; a kept one holds its chunk */
+		arena_init(&r->arena, 1u << 20);
+	const struct peer *peer = peer_of(mhd);
 	if (peer)
 		memcpy(r->address_text, peer->address, sizeof r->address_text);
 	else
@@ -205,17 +260,57 @@ static wg_req *request_begin(struct wg_http *h, wg_req *r, struct MHD_Connection
 	return r;
 }
 
-static void request_free(wg_req *r)
+/* Lets go of what the request holds but its record. */
+static void request_clear(wg_req *r)
 {
-	if (!r)
-		return;
 	req_spool_discard(r);
 	json_decref(r->body);
 	json_decref(r->out);
 	wg_free(r->out_raw);
+}
+
+static void request_free(wg_req *r)
+{
+	if (!r)
+		return;
+	request_clear(r);
 	wg_buf_release(&r->raw);
 	arena_release(&r->arena);
 	wg_free(r);
+}
+
+/* The connection's next request gets r as a new record would be (every
+ * field zero but for its arena's chunk and its body buffer, both empty),
+ * when the connection has none kept yet; otherwise r is freed. */
+static void request_keep(struct peer *p, wg_req *r)
+{
+	if (!p || p->kept) {
+		request_free(r);
+		return;
+	}
+	request_clear(r);
+	wg_arena arena = r->arena;
+	wg_buf raw = r->raw;
+	if (arena.total <= KEPT_ARENA)
+		arena_clear(&arena);
+	else
+		arena_release(&arena);
+	if (raw.cap > KEPT_BODY)
+		wg_buf_release(&raw);
+	wg_buf_reset(&raw);
+	memset(r, 0, sizeof *r);
+	r->arena = arena;
+	r->raw = raw;
+	r->spool_fd = -1;
+	r->route_index = -1;
+	p->kept = r;
+}
+
+/* The body's buffer empty, at most max bytes (a kept record's storage stays). */
+static void body_limit(wg_req *r, size_t max)
+{
+	wg_buf_reset(&r->raw);
+	r->raw.max = max;
 }
 
 static bool is_api(const char *url)
@@ -237,7 +332,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
 			return MHD_NO;
 		*con_cls = r;
 		atomic_fetch_add(&h->in_flight, 1);
-		wg_buf_init(&r->raw, 0);
+		body_limit(r, 0);
 		/* The whole URL counts, query included. */
 		if (r->raw_url_len > WG_MAX_URL || strlen(url) > WG_MAX_URL) {
 			r->route_index = -1;
@@ -252,7 +347,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
 		}
 		if (is_api(url)) {
 			bool method_mismatch;
-			r->route_index = router_match(method, url, &r->id, &method_mismatch);
+			r->route_index = route_of(peer_of(mhd), method, url, &r->id, &method_mismatch);
 			r->route = router_get(r->route_index);
 			if (!r->route) {
 				req_fail(r, method_mismatch ? WG_ERR_METHOD : WG_ERR_NO_ROUTE, NULL, NULL, NULL);
@@ -265,7 +360,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
 		} else {
 			r->route_index = -2;
 		}
-		wg_buf_init(&r->raw, http_body_limit(r));
+		body_limit(r, http_body_limit(r));
 		if (r->route && (r->route->flags & ROUTE_UPLOAD) && r->user)
 			http_spool_open(r);
 		return MHD_YES;
@@ -303,12 +398,11 @@ static void on_completed(void *cls, struct MHD_Connection *mhd, void **con_cls, 
 {
 	struct wg_http *h = cls;
 	wg_req *r = *con_cls;
-	(void)mhd;
 	(void)code;
 	if (!r)
 		return;
 	if (!r->begun) {  /* ended before its headers were read (431, a closed connection) */
-		request_free(r);
+		request_keep(peer_of(mhd), r);
 		*con_cls = NULL;
 		return;
 	}
@@ -317,7 +411,7 @@ static void on_completed(void *cls, struct MHD_Connection *mhd, void **con_cls, 
 	if (r->route_index != -2)
 		metrics_record(r->route_index, status, us);
 	log_request(r->method, r->url, status, us);
-	request_free(r);
+	request_keep(peer_of(mhd), r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&h->in_flight, 1);
 }
