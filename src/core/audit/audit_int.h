@@ -43,9 +43,6 @@ int audit_head_lock(wg_conn *c, int64_t *last_id, char last_hash[65]);
 int audit_append_rows(wg_conn *c, const unsigned char key[32], struct audit_row *rows, size_t n, char prev[65]);
 int audit_head_store(struct wg_app *app, wg_conn *c, int64_t last_id, const char *last_hash);
 
-/* SHA-256 (sha256.c): the processor's SHA instructions when it has them. */
-void audit_sha256(const void *data, size_t len, unsigned char out[32]);
-
 /* SHA-256 of the change's canonical JSON as hex ("" for none): what the
  * chain keeps of a change instead of the change itself. */
 int audit_change_hash(json_t *change, char out[65]);

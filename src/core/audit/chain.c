@@ -70,7 +70,7 @@ void audit_row_hash(const unsigned char key[32], const struct audit_row *a, char
 void audit_text_hash(const char *text, size_t len, char out[65])
 {
 	unsigned char h[crypto_hash_sha256_BYTES];
-	audit_sha256(text, len, h);
+	crypto_hash_sha256(h, (const unsigned char *)text, len);
 	wg_hex(out, h, sizeof h);
 }
 
