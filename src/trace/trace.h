@@ -218,12 +218,9 @@ int  trace_store_log_append(trace_store *s, enum trace_kind kind, const struct t
  * starts with the folder, trace_store_log_start), returns TRACE_OK with
  * *pending set and *added counted; done(ctx, rc) is then called once, from
  * the committing thread, when they are durable (rc TRACE_OK) or the log
- * failed (rc TRACE_ERR_IO: nothing of them may be acknowledged). After
- * the calls for the appends one commit acknowledged, done(NULL, TRACE_OK)
- * is called once: the end of a batch, for a caller that acts on many at
- * once. done must be quick and must not call into the store. Otherwise
- * (*pending false) it returned as trace_store_log_append does, done never
- * called for it. */
+ * failed (rc TRACE_ERR_IO: nothing of them may be acknowledged). done must
+ * be quick and must not call into the store. Otherwise (*pending false)
+ * it returned as trace_store_log_append does, done never called. */
 int  trace_store_log_append_async(trace_store *s, enum trace_kind kind, const struct trace_rec *recs,
 				  size_t n, int64_t now, size_t *added, struct trace_diag *diag,
 				  void (*done)(void *ctx, int rc), void *ctx, bool *pending);

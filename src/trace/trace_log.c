@@ -217,33 +217,6 @@ static void wake(struct waiter *w, int state, int rc)
 	sem_post(&w->sem); /* after this w may be gone: its thread returns */
 }
 
-/* Wakes every waiter of a list. Then each function that was told of an
- * append (done) is called once more with ctx NULL: the end of what one
- * commit acknowledged, so that its caller may act on them together (a
- * server resumes the connections of each of its threads at once). */
-#define WAKE_ENDS 4
-static void wake_all(struct waiter *list)
-{
-	void (*ends[WAKE_ENDS])(void *ctx, int rc);
-	size_t nends = 0;
-	for (struct waiter *w = list, *x; w; w = x) {
-		void (*done)(void *ctx, int rc) = w->done;
-		size_t i = 0;
-		x = w->next;
-		wake(w, WAIT_DONE, w->rc);  /* w may be gone after this */
-		while (done && i < nends && ends[i] != done)
-			i++;
-		if (done && i == nends) {
-			if (nends < WAKE_ENDS)
-				ends[nends++] = done;
-			else
-				done(NULL, TRACE_OK);  /* more kinds than kept: its batch ends here */
-		}
-	}
-	for (size_t i = 0; i < nends; i++)
-		ends[i](NULL, TRACE_OK);
-}
-
 /* Tells the committing thread that there are records to commit. mu held. */
 static void kick(struct trace_store *s)
 {
@@ -292,7 +265,10 @@ static void *waker_run(void *arg)
 		s->to_wake = NULL;
 		if (list) {
 			pthread_mutex_unlock(&s->wake_mu);
-			wake_all(list);
+			for (struct waiter *w = list, *x; w; w = x) {
+				x = w->next;
+				wake(w, WAIT_DONE, w->rc);
+			}
 			pthread_mutex_lock(&s->wake_mu);
 			continue;
 		}
@@ -332,7 +308,11 @@ static void lead(struct trace_store *s, struct trace_log *L)
 	L->waiters = keep;
 	L->committing = next != NULL; /* handed on, or free for the next append */
 	pthread_mutex_unlock(&s->mu);
-	wake_all(hand_to_waker(s, done));
+	done = hand_to_waker(s, done);
+	for (struct waiter *w = done, *x; w; w = x) {
+		x = w->next;
+		wake(w, WAIT_DONE, w->rc);
+	}
 	if (next)
 		wake(next, WAIT_LEAD, TRACE_OK);
 	pthread_mutex_lock(&s->mu);

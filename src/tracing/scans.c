@@ -273,16 +273,11 @@ static int scan_answer(wg_req *r, int rc, void *ctx)
 	return reply_stay(r, trace_id, is_subject, "venue_id", w->venue, w->t_in, w->t_out, w->added == 0);
 }
 
-/* Called by the log's committing thread: the scan is durable (or the log
- * failed); with ctx NULL, every scan of the commit has been told, and
- * their connections are resumed. */
+/* Called by the log's committing thread: the scan is durable (or the log failed). */
 static void scan_durable(void *ctx, int rc)
 {
 	struct scan_wait *w = ctx;
-	if (w)
-		req_unpark_later(w->r, rc);
-	else
-		req_unpark_flush();
+	req_unpark(w->r, rc);
 }
 
 /* Appends the scan to the log. In the server the request is parked until

@@ -180,13 +180,6 @@ void req_add_header(wg_req *r, const char *name, const char *value);  /* value m
  * ROUTE_SNAPSHOT): the caller then waits in place. */
 bool req_park(wg_req *r, int (*finish)(wg_req *r, int rc, void *ctx), void *ctx);
 void req_unpark(wg_req *r, int rc);
-/* req_unpark for a committer that answers many requests at once: each is
- * answered now, its connection resumed at the next req_unpark_flush() on
- * the same thread, which resumes them a server thread after another (so
- * that each thread wakes once for its share, not once for each). The
- * committer must call req_unpark_flush() when it has answered its batch. */
-void req_unpark_later(wg_req *r, int rc);
-void req_unpark_flush(void);
 
 /* Removes upload files a stopped server left in the data directory (they
  * hold personal data); returns how many. Call before serving. */

@@ -15,7 +15,6 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <stdlib.h>
 
 enum { PARK_NONE, PARK_PARKED, PARK_SUSPENDED, PARK_ANSWERED };
 
@@ -44,8 +43,7 @@ bool req_park(wg_req *r, int (*finish)(wg_req *r, int rc, void *ctx), void *ctx)
 	return true;
 }
 
-/* Answers r; returns its connection when it is suspended (to resume), else NULL. */
-static struct MHD_Connection *answer(wg_req *r, int rc)
+void req_unpark(wg_req *r, int rc)
 {
 	pthread_mutex_t *m = park_lock(r);
 	pthread_mutex_lock(m);
@@ -55,54 +53,8 @@ static struct MHD_Connection *answer(wg_req *r, int rc)
 	pthread_mutex_unlock(m);
 	/* After the unlock r may be answered and freed by its server thread,
 	 * unless it was suspended: then it lives until it is resumed. */
-	return resume;
-}
-
-void req_unpark(wg_req *r, int rc)
-{
-	struct MHD_Connection *resume = answer(r, rc);
 	if (resume)
 		MHD_resume_connection(resume);
-}
-
-/* The connections req_unpark_later answered on this thread, not resumed
- * yet, each with its server thread's daemon. */
-#define LATER_MAX 256
-struct later {
-	const void *daemon;
-	struct MHD_Connection *connection;
-};
-static _Thread_local struct later later[LATER_MAX];
-static _Thread_local size_t nlater;
-
-static int by_daemon(const void *a, const void *b)
-{
-	const struct later *x = a, *y = b;
-	return (uintptr_t)x->daemon < (uintptr_t)y->daemon ? -1 : (uintptr_t)x->daemon > (uintptr_t)y->daemon;
-}
-
-/* Each resume wakes the connection's server thread. One commit answers a
- * few dozen requests spread over all the threads: resumed in the order
- * they came, a thread woke for its first, sent it and slept, and woke
- * again for its next; resumed a thread after another, each wakes once and
- * finds all of its own resumed. */
-void req_unpark_flush(void)
-{
-	qsort(later, nlater, sizeof later[0], by_daemon);
-	for (size_t i = 0; i < nlater; i++)
-		MHD_resume_connection(later[i].connection);
-	nlater = 0;
-}
-
-void req_unpark_later(wg_req *r, int rc)
-{
-	struct MHD_Connection *resume = answer(r, rc);
-	if (!resume)
-		return;
-	if (nlater == LATER_MAX)
-		req_unpark_flush();
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(resume, MHD_CONNECTION_INFO_DAEMON);
-	later[nlater++] = (struct later){ ci ? ci->daemon : NULL, resume };
 }
 
 bool http_park_hold(wg_req *r)
