@@ -160,7 +160,8 @@ static int import_one(wg_req *r, const struct wg_resource *res, json_t *row, str
 	int64_t id, version = 0;
 	char path[WG_MAX_GRID_PATH];
 	const char *field = NULL;
-	if (resource_unique_first(r, res, row) || (res->hooks.import_row && res->hooks.import_row(r, res, row)) ||
+	if (resource_validate_given(r, res, row) || resource_unique_first(r, res, row) ||
+	    (res->hooks.import_row && res->hooks.import_row(r, res, row)) ||
 	    find_existing(r, res, row, st, &id, &version, path, sizeof path, &field))
 		return r->fail.code;
 	if (id && !res->import_key && !st->update)

@@ -59,6 +59,13 @@ struct wg_row_flat *resource_prepare_row(wg_req *scratch, const struct wg_resour
  * resource_row_ahead_release); NULL when out of memory. */
 json_t *resource_row_from_flat(const struct wg_row_flat *flat, struct wg_row_ahead *ahead);
 void resource_row_ahead_release(struct wg_row_ahead *ahead);
+/* The values of the fields body gives, each checked as resource_validate
+ * checks it (made canonical), but not whether it may be set nor what is
+ * missing: an import checks them before its hooks write anything (a
+ * person's household), so that a row refused for a bad value has nothing
+ * to undo. A savepoint rolled back in a big SQLite transaction costs in
+ * proportion to the transaction. */
+int resource_validate_given(wg_req *r, const struct wg_resource *res, json_t *body);
 /* Checks v, row's member key, as f's value (made canonical in row): 0 or the failure. */
 int resource_validate_value(wg_req *r, const struct wg_resource *res, const struct wg_field *f, json_t *row, const char *key,
 			    json_t *v);

@@ -194,6 +194,20 @@ bool import_value_checked(const wg_req *r, const struct wg_resource *res, const 
 	return f && checked_ahead(r, f, v);
 }
 
+int resource_validate_given(wg_req *r, const struct wg_resource *res, json_t *body)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(body, key, v) {
+		const struct wg_field *f = resource_field(res, key);
+		if (!f || (f->flags & (FF_READONLY | FF_CREATE_ONLY)))
+			continue;  /* whether it may be set at all is resource_validate's to say */
+		if (!checked_ahead(r, f, v) && resource_validate_value(r, res, f, body, key, v))
+			return r->fail.code;
+	}
+	return 0;
+}
+
 int resource_validate(wg_req *r, const struct wg_resource *res, json_t *body, bool create)
 {
 	const char *key;
