@@ -156,11 +156,11 @@ void import_unique_end(struct wg_import *im);
 /* The field of res whose unique index the import dropped, NULL if none. */
 const struct wg_field *import_unique_field(const wg_req *r, const struct wg_resource *res);
 int  import_unique_holder(wg_req *r, const char *value, size_t n, int64_t *other);
-/* With the unique index dropped: a row whose valid value of that field
- * another record holds is refused before it writes anything (its
- * household, say), as the insert would refuse it; a savepoint rolled back
- * in a big SQLite transaction costs in proportion to the transaction. 0
- * when it is not held, not valid (the row's checks say so in their turn),
+/* With the unique index dropped: a row whose value of that field another
+ * record holds is refused before it writes anything (its household, say),
+ * as the insert would refuse it; a savepoint rolled back in a big SQLite
+ * transaction costs in proportion to the transaction. Called after
+ * resource_validate_given, which checked the value. 0 when it is not held
  * or no index was dropped. */
 int  resource_unique_first(wg_req *r, const struct wg_resource *res, json_t *row);
 int  import_unique_stored(wg_req *r, const char *value, size_t n, int64_t id);

@@ -32,6 +32,16 @@ static int secret_columns(wg_req *r, const struct wg_field *f, struct bound *b)
 	return 0;
 }
 
+/* Where f's value v is among the secrets the reading thread sealed, -1 if not there. */
+static int sealed_ahead(const wg_req *r, const struct wg_field *f, const json_t *v)
+{
+	const struct wg_row_ahead *a = import_ahead(r);
+	for (size_t i = 0; a && i < a->nsealed; i++)
+		if (a->sealed[i].field == f && a->sealed[i].value == v)
+			return (int)i;
+	return -1;
+}
+
 static int bind_field(wg_req *r, const struct wg_field *f, json_t *v, struct bound *b)
 {
 	b->n = 1;
@@ -73,13 +83,12 @@ static int bind_field(wg_req *r, const struct wg_field *f, json_t *v, struct bou
 	}
 	if (secret_columns(r, f, b))
 		return r->fail.code;
-	const struct wg_row_ahead *a = import_ahead(r);
-	for (size_t i = 0; a && i < a->nsealed; i++)
-		if (a->sealed[i].field == f && a->sealed[i].value == v) {
-			b->param[0] = WG_PTEXT(a->sealed[i].enc);
-			b->param[1] = WG_PTEXT(a->sealed[i].bidx);
-			return 0;
-		}
+	int sealed = sealed_ahead(r, f, v);
+	if (sealed >= 0) {
+		b->param[0] = WG_PTEXT(import_ahead(r)->sealed[sealed].enc);
+		b->param[1] = WG_PTEXT(import_ahead(r)->sealed[sealed].bidx);
+		return 0;
+	}
 	wg_buf enc = WG_BUF_INIT(2048);
 	char bidx[WG_BLIND_HEX];
 	int rc = crypt_encrypt(&r->app->keys, f->name, s, n, &enc);
@@ -94,7 +103,6 @@ static int bind_field(wg_req *r, const struct wg_field *f, json_t *v, struct bou
 	return 0;
 }
 
-/* FF_UNIQUE: the value may not belong to another record (409, naming it when visible). */
 /* The failure for f's value, which record other (hanging at path) holds already. */
 static int unique_taken(wg_req *r, const struct wg_resource *res, const struct wg_field *f, int64_t other, const char *path)
 {
@@ -141,29 +149,22 @@ int resource_unique_first(wg_req *r, const struct wg_resource *res, json_t *row)
 	json_t *v = f ? json_object_get(row, f->name) : NULL;
 	if (!json_is_string(v))
 		return 0;
-	const char *stored = NULL;
+	/* resource_validate_given has checked the value and made it canonical */
+	const char *stored = json_string_value(v);
 	char bidx[WG_BLIND_HEX];
-	const struct wg_row_ahead *a = import_ahead(r);
-	for (size_t i = 0; a && i < a->nsealed && !stored; i++)
-		if (a->sealed[i].field == f && a->sealed[i].value == v)
-			stored = a->sealed[i].bidx;  /* checked and sealed ahead */
-	if (!stored) {
-		if (resource_validate_value(r, res, f, row, f->name, v)) {
-			memset(&r->fail, 0, sizeof r->fail);  /* found again by the row's own checks, in their order */
-			return 0;
-		}
-		v = json_object_get(row, f->name);  /* canonical now */
-		stored = json_string_value(v);
-		if (f->flags & FF_SECRET) {
-			crypt_blind_index(&r->app->keys, f->name, stored, json_string_length(v), bidx);
-			stored = bidx;
-		}
+	int sealed = sealed_ahead(r, f, v);
+	if (sealed >= 0) {
+		stored = import_ahead(r)->sealed[sealed].bidx;
+	} else if (f->flags & FF_SECRET) {
+		crypt_blind_index(&r->app->keys, f->name, stored, json_string_length(v), bidx);
+		stored = bidx;
 	}
 	int64_t other = 0;
 	int rc = import_unique_holder(r, stored, strlen(stored), &other);
 	return rc ? req_fail(r, rc, NULL, NULL, NULL) : unique_other(r, res, f, other, 0);
 }
 
+/* FF_UNIQUE: the value may not belong to another record (409, naming it when visible). */
 static int check_unique(wg_req *r, const struct wg_resource *res, json_t *body, int64_t self)
 {
 	const char *key;
