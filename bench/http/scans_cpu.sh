@@ -22,6 +22,7 @@ echo "admin-password-2026" | "$OLD" init --data "$out/data" --password-stdin >/d
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 run_one() { # label binary
 	d="$out/run"; rm -rf "$d"; cp -a "$out/data" "$d"
+	"$2" migrate --data "$d" >/dev/null  # a build with newer migrations brings the copy up to date
 	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	"$2" serve --data "$d" --listen 127.0.0.1:$port ${SERVE_ARGS:-} >/dev/null 2>&1 & srv=$!
 	for try in 1 2 3 4 5 6 7 8 9 10; do curl -s -o /dev/null http://127.0.0.1:$port/healthz && break; sleep 0.2; done

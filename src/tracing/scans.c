@@ -148,8 +148,16 @@ static int audit_stay(wg_req *r, const char *action, const char *resource, int64
 	int rc = wg_buf_reserve(&change, 128);
 	rc = rc ? rc : scans_stay_change(&change, trace_id, is_subject, place_key, place);
 	/* The stay itself is durable in the scan log before the answer; its
-	 * audit record is chained by the audit queue, as reads are. */
-	rc = rc ? req_fail(r, rc, NULL, NULL, NULL) : audit_event_text(r, action, resource, id, path, change.data, change.len);
+	 * audit record is chained by the audit queue, as reads are. A venue's
+	 * scans by one user are gathered into one record until the queue is
+	 * written: a chained record for each scan cost a checkpoint's server a
+	 * fifth of its CPU (bench/RESULTS.md). */
+	if (rc)
+		rc = req_fail(r, rc, NULL, NULL, NULL);
+	else if (strcmp(action, "scan") == 0)
+		rc = audit_event_gathered(r, action, resource, id, path, change.data, change.len);
+	else
+		rc = audit_event_text(r, action, resource, id, path, change.data, change.len);
 	wg_buf_release(&change);
 	return rc;
 }

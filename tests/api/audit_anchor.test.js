@@ -176,6 +176,34 @@ test('reads of the tree and venues are counted per user and minute; reads of per
   assert.equal(verify().code, 0);
 });
 
+test('a venue\'s scans by one user are gathered into records that count them; the count is chained', async () => {
+  await restart();
+  const command = await srv.login('command');
+  const v = await srv.api('POST', '/api/v1/venues', { token: command, body: { grid_id: DEMO.grid, name: '审计卡口', kind: 'checkpoint' } });
+  assert.equal(v.status, 201, v.text);
+  const firstId = Number(head()) + 1;
+  // Forty people at the gate at once, each scan answered on its own.
+  const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => srv.api('POST', '/api/v1/scans',
+    { token: command, body: { venue_code: v.json.code, phone: `1370000${String(1000 + i)}` } })));
+  for (const r of answers) assert.equal(r.status, 201, r.text);
+  await srv.stop();
+  srv = null;
+  const recs = sql(data, `SELECT id, events, record_id, node_path, change_hash FROM audit WHERE action = 'scan' AND id >= ${firstId}`)
+    .split('\n').filter(Boolean).map((l) => l.split('|'));
+  assert.equal(recs.reduce((n, r) => n + Number(r[1]), 0), 40, 'every scan counted once');
+  assert.ok(recs.length < 40, `gathered: ${recs.length} records for 40 scans`);
+  assert.ok(recs.every((r) => r[2] === String(v.json.id) && r[3] === '/1/2/3/4/' && /^[0-9a-f]{64}$/.test(r[4])));
+  assert.equal(verify().code, 0);
+  // The count is covered by the record's MAC: one scan more or less is found.
+  const many = recs.find((r) => Number(r[1]) > 1);
+  sql(data, `UPDATE audit SET events = events - 1 WHERE id = ${many[0]}`);
+  const bad = verify();
+  assert.equal(bad.code, 1, bad.stdout);
+  assert.match(bad.stdout, new RegExp(`record ${many[0]} was altered`));
+  sql(data, `UPDATE audit SET events = events + 1 WHERE id = ${many[0]}`);
+  assert.equal(verify().code, 0);
+});
+
 test('old records move to signed, compressed archive files; verify reads them with the live chain', async () => {
   const before = count();
   const a = run(['audit', 'archive', '--days', '0', '--data', data.dir]);
@@ -191,6 +219,9 @@ test('old records move to signed, compressed archive files; verify reads them wi
   assert.equal(lines.length, moved);
   assert.equal(lines[0].split('\t')[0], '1');
   assert.equal(lines[0].split('\t').length, 12);
+  // A record of several scans carries their count as a thirteenth field; it reads back the same.
+  const gathered = lines.map((l) => l.split('\t')).filter((f) => f[5] === 'scan' && f.length === 13);
+  assert.ok(gathered.length >= 1 && gathered.every((f) => Number(f[12]) > 1), 'the gathered scans keep their count');
   assert.match(fs.readFileSync(path.join(dir, files[0]), 'utf8'), /^WGARCH1 1 1 \d+ \d+ [0-9a-f]{64} [0-9a-f]{64} [0-9a-f]{64} [0-9a-f]{128}\n$/);
   assert.ok(count() < before, 'the live table holds less');
   assert.equal(sql(data, "SELECT COUNT(*) FROM audit WHERE action = 'archive'"), '1');

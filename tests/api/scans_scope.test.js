@@ -99,7 +99,8 @@ test('a scan by phone is kept whoever has the number, and its answer names no id
   const recs = await poll(async () => {
     const a = await srv.api('GET', '/api/v1/audit?resource=venues&limit=200', { token: auditor });
     const scans = a.json.items.filter((x) => x.action === 'scan' && x.username === 'checkpoint');
-    return scans.length >= 4 ? scans : null;
+    // Scans close together are gathered into one record that counts them.
+    return scans.reduce((n, x) => n + x.events, 0) >= 4 ? scans : null;
   });
   assert.ok(recs);
   const c = await srv.api('POST', '/api/v1/cases', { token: command, body: { person_id: mine, onset_at: now - 60, preset: 'v9' } });

@@ -61,3 +61,25 @@ test('filtered to persons: who revealed what (the server filters)', async () => 
   await h.shot(page, 'audit');
   assert.deepEqual(errors, []);
 });
+
+test('a checkpoint\'s scans at one venue read as one record with their number', async () => {
+  const command = await srv.login('command');
+  const v = await srv.api('POST', '/api/v1/venues', { token: command, body: { grid_id: h.DEMO.grid, name: '审计页卡口', kind: 'checkpoint' } });
+  assert.equal(v.status, 201, v.text);
+  const scans = await Promise.all(Array.from({ length: 30 }, (_, i) => srv.api('POST', '/api/v1/scans',
+    { token: command, body: { venue_code: v.json.code, phone: `1370000${2000 + i}` } })));
+  for (const r of scans) assert.equal(r.status, 201, r.text);
+  let api;
+  for (let i = 0; i < 50; i++) {   // chained by the audit queue within moments
+    api = (await srv.api('GET', `/api/v1/audit?action=scan&record=${v.json.id}`, { token: auditor })).json.items;
+    if (api.reduce((n, x) => n + x.events, 0) === 30) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(api.reduce((n, x) => n + x.events, 0), 30, 'every scan counted once');
+  await page.goto(`${srv.base}/audit?action=scan&record=${v.json.id}`);
+  await page.waitForFunction((n) => document.querySelectorAll('[data-test=audit-table] .el-table__body tr').length === n, api.length);
+  const shown = await page.locator('[data-test=audit-events]').allInnerTexts();
+  assert.deepEqual(shown.map((s) => s.trim()), api.filter((x) => x.events > 1).map((x) => `共 ${x.events} 次`));
+  assert.ok(shown.length >= 1, 'thirty scans at once make at least one record of several');
+  assert.deepEqual(errors, []);
+});

@@ -81,7 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size_t len = audit_archive_format_line(&row, line, sizeof line);
 			CHECK(len > 0 && line[len - 1] == '\n');
 			CHECK(audit_archive_parse_line(line, len - 1, &again, buf2, sizeof buf2) == 0);
-			CHECK(again.row.id == row.row.id && again.row.at == row.row.at && again.row.user_id == row.row.user_id);
+			CHECK(again.row.id == row.row.id && again.row.at == row.row.at && again.row.user_id == row.row.user_id &&
+			      again.row.events == row.row.events);
 			CHECK(strcmp(again.row.username, row.row.username) == 0 && strcmp(again.hash, row.hash) == 0 &&
 			      strcmp(again.row.node_path, row.row.node_path) == 0);
 		}

@@ -14,8 +14,9 @@ static json_t *audit_item(wg_req *r, wg_stmt *s, void *ctx)
 {
 	(void)r;
 	(void)ctx;
-	json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+	json_t *o = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
 			      "id", (json_int_t)stmt_int(s, 0), "user_id", (json_int_t)stmt_int(s, 2),
+			      "events", (json_int_t)stmt_int(s, 11),
 			      "username", stmt_text(s, 3), "address", stmt_text(s, 4), "action", stmt_text(s, 5),
 			      "resource", stmt_text(s, 6), "record_id", stmt_text(s, 7), "node_path", stmt_text(s, 8),
 			      "hash", stmt_text(s, 9), "change_hash", stmt_text(s, 10));
@@ -65,7 +66,7 @@ static int audit_list(wg_req *r)
 	/* The trail is read by id only (no other index): the count stops at a cap. */
 	if (!pager_rows(r, &pg,
 			"SELECT id, at, COALESCE(user_id, 0), username, address, action, resource, record_id, node_path, hash,"
-			" change_hash" AUDIT_FROM " AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?", p, 16, 0, audit_item, NULL) &&
+			" change_hash, events" AUDIT_FROM " AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?", p, 16, 0, audit_item, NULL) &&
 	    !pager_count(r, &pg, AUDIT_FROM, p, 13, WG_MAX_SEARCH_COUNT))
 		return pager_reply(r, &pg);
 #undef AUDIT_FROM

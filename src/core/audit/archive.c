@@ -60,6 +60,10 @@ size_t audit_archive_format_line(const struct audit_archive_row *r, char *out, s
 			ok = put_escaped(out, size, &o, text[i] ? text[i] : "");
 		}
 	}
+	/* A record of several events ends with their count; one of a single
+	 * event is the line it was before the count existed. */
+	if (ok && a->events > 1)
+		ok = o + 1 < size && (out[o++] = '\t') && put_int(out, size, &o, a->events);
 	if (!ok || o + 2 > size)
 		return 0;
 	out[o++] = '\n';
@@ -69,18 +73,21 @@ size_t audit_archive_format_line(const struct audit_archive_row *r, char *out, s
 
 int audit_archive_parse_line(const char *line, size_t n, struct audit_archive_row *r, char *buf, size_t size)
 {
-	const char *field[ARCHIVE_FIELDS];
-	size_t len[ARCHIVE_FIELDS], k = 0, start = 0;
+	const char *field[ARCHIVE_FIELDS + 1];
+	size_t len[ARCHIVE_FIELDS + 1], k = 0, start = 0;
 	for (size_t i = 0; i <= n; i++) {
 		if (i < n && line[i] != '\t')
 			continue;
-		if (k == ARCHIVE_FIELDS)
+		if (k == ARCHIVE_FIELDS + 1)
 			return WG_ERR_VALIDATION;
 		field[k] = line + start;
 		len[k++] = i - start;
 		start = i + 1;
 	}
-	if (k != ARCHIVE_FIELDS)
+	int64_t events = 1;
+	if (k == ARCHIVE_FIELDS + 1 && (!wg_parse_i64(field[ARCHIVE_FIELDS], len[ARCHIVE_FIELDS], &events) || events < 2))
+		return WG_ERR_VALIDATION;  /* a count is written only above 1 */
+	if (k < ARCHIVE_FIELDS)
 		return WG_ERR_VALIDATION;
 	int64_t num[3];
 	for (int i = 0; i < 3; i++)
@@ -111,7 +118,7 @@ int audit_archive_parse_line(const char *line, size_t n, struct audit_archive_ro
 		buf[o++] = '\0';
 	}
 	*r = (struct audit_archive_row){
-		.row = { .id = num[0], .at = num[1], .user_id = num[2], .username = text[0], .address = text[1],
+		.row = { .id = num[0], .at = num[1], .user_id = num[2], .events = events, .username = text[0], .address = text[1],
 			 .action = text[2], .resource = text[3], .record_id = text[4], .node_path = text[5],
 			 .change_hash = text[6], .prev_hash = text[7] },
 		.hash = text[8],
@@ -172,7 +179,7 @@ static int write_rows(wg_conn *c, struct archive_out *o)
 	wg_stmt *s;
 	wg_param p[] = { WG_PINT(o->info.first_id), WG_PINT(o->info.last_id) };
 	int rc = store_query(c, "SELECT id, at, COALESCE(user_id, 0), username, address, action, resource, record_id, node_path,"
-			     " change_hash, prev_hash, hash FROM audit WHERE id >= ? AND id <= ? ORDER BY id", p, 2, &s);
+			     " change_hash, prev_hash, hash, events FROM audit WHERE id >= ? AND id <= ? ORDER BY id", p, 2, &s);
 	if (rc)
 		return rc;
 	while ((rc = stmt_next(s)) == 1) {
@@ -180,7 +187,7 @@ static int write_rows(wg_conn *c, struct archive_out *o)
 			.row = { .id = stmt_int(s, 0), .at = stmt_int(s, 1), .user_id = stmt_int(s, 2), .username = stmt_text(s, 3),
 				 .address = stmt_text(s, 4), .action = stmt_text(s, 5), .resource = stmt_text(s, 6),
 				 .record_id = stmt_text(s, 7), .node_path = stmt_text(s, 8), .change_hash = stmt_text(s, 9),
-				 .prev_hash = stmt_text(s, 10) },
+				 .prev_hash = stmt_text(s, 10), .events = stmt_int(s, 12) },
 			.hash = stmt_text(s, 11),
 		};
 		/* Only an unbroken run is archived: a gap is for the verifier to name. */

@@ -20,6 +20,11 @@
 #define GENESIS_HASH AUDIT_GENESIS_HASH
 /* Reads counted per user and minute wait here until their minute is over. */
 #define AUDIT_MAX_COUNTERS 4096
+/* Records gathering events (audit_event_gathered) found by their key until
+ * the queue is written; a power of two. When it is full, an event gets a
+ * record of its own. */
+#define AUDIT_GATHER_SLOTS 4096
+#define AUDIT_GATHER_PROBES 8
 
 struct audit_item {
 	int64_t at, user_id;
@@ -30,6 +35,9 @@ struct audit_item {
 	int64_t record;
 	char node_path[512];
 	char change_hash[65];   /* "" for reads */
+	int64_t events;         /* how many events the record stands for */
+	bool gathering;         /* digest still open (audit_event_gathered) */
+	crypto_hash_sha256_state digest;
 };
 
 /* Reads of one resource by one user from one address in one minute. */
@@ -49,6 +57,9 @@ struct audit_queue {
 	size_t len, cap;
 	struct audit_counter *counters;
 	size_t ncounters;
+	/* Index + 1 into items of a record gathering events, by its key; all
+	 * zero whenever items is replaced. */
+	uint32_t *gather;
 	bool stop, running;
 	struct wg_app *app;
 	/* The keeper thread: checkpoints and archives, apart from the writer
@@ -81,21 +92,16 @@ static int audit_now(wg_req *r, const char *action, const char *resource, int64_
 	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
 }
 
-static int audit_queue(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
-		       const char *ch)
+/* A new record at the end of the queue for the request's user, or NULL
+ * when the queue is full. Called with the lock held. */
+static struct audit_item *queue_item(struct audit_queue *q, wg_req *r, const char *action, const char *resource,
+				     int64_t record_id, const char *node_path)
 {
-	struct audit_queue *q = r->app->audit;
-	int rc = 0;
-	if (!q || !q->running)
-		return audit_now(r, action, resource, record_id, node_path, ch);
-	pthread_mutex_lock(&q->lock);
 	if (q->len == q->cap) {
 		size_t cap = q->cap ? q->cap * 2 : 1024;
 		struct audit_item *items = cap <= WG_AUDIT_QUEUE_MAX ? wg_realloc(q->items, cap * sizeof *items) : NULL;
-		if (!items) {
-			rc = WG_ERR_BUSY;
-			goto out;
-		}
+		if (!items)
+			return NULL;
 		q->items = items;
 		q->cap = cap;
 	}
@@ -108,12 +114,26 @@ static int audit_queue(wg_req *r, const char *action, const char *resource, int6
 	wg_copy_text(it->resource, sizeof it->resource, resource);
 	it->record = record_id;
 	wg_copy_text(it->node_path, sizeof it->node_path, node_path ? node_path : "");
-	wg_copy_text(it->change_hash, sizeof it->change_hash, ch);
+	it->change_hash[0] = '\0';
+	it->events = 1;
+	it->gathering = false;
 	if (q->len >= 512)
 		pthread_cond_signal(&q->wake);
-out:
+	return it;
+}
+
+static int audit_queue(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
+		       const char *ch)
+{
+	struct audit_queue *q = r->app->audit;
+	if (!q || !q->running)
+		return audit_now(r, action, resource, record_id, node_path, ch);
+	pthread_mutex_lock(&q->lock);
+	struct audit_item *it = queue_item(q, r, action, resource, record_id, node_path);
+	if (it)
+		wg_copy_text(it->change_hash, sizeof it->change_hash, ch);
 	pthread_mutex_unlock(&q->lock);
-	return rc ? req_fail(r, rc, NULL, NULL, NULL) : 0;
+	return it ? 0 : req_fail(r, WG_ERR_BUSY, NULL, NULL, NULL);
 }
 
 int audit_read(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path)
@@ -135,6 +155,80 @@ int audit_event_text(wg_req *r, const char *action, const char *resource, int64_
 	char ch[65];
 	audit_text_hash(change, len, ch);
 	return audit_queue(r, action, resource, record_id, node_path, ch);
+}
+
+static uint32_t gather_hash(int64_t user_id, int64_t record, int64_t minute)
+{
+	uint64_t h = (uint64_t)user_id * 0x9E3779B97F4A7C15u ^ (uint64_t)record * 0xC2B2AE3D27D4EB4Fu ^ (uint64_t)minute;
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9u;
+	return (uint32_t)(h >> 32);
+}
+
+static bool gathers(const struct audit_item *it, wg_req *r, const char *action, const char *resource, int64_t record_id,
+		    const char *node_path)
+{
+	return it->gathering && it->record == record_id && it->user_id == (r->user ? r->user->id : 0) &&
+	       it->at / 60 == r->now / 60 && strcmp(it->action, action) == 0 && strcmp(it->resource, resource) == 0 &&
+	       strcmp(it->address, r->address) == 0 && strcmp(it->node_path, node_path) == 0;
+}
+
+/* The record gathering this event, found or started; NULL when the queue
+ * is full. Called with the lock held. */
+static struct audit_item *gathering_item(struct audit_queue *q, wg_req *r, const char *action, const char *resource,
+					 int64_t record_id, const char *node_path)
+{
+	uint32_t h = gather_hash(r->user ? r->user->id : 0, record_id, r->now / 60), *free_slot = NULL;
+	for (uint32_t k = 0; k < AUDIT_GATHER_PROBES; k++) {
+		uint32_t *slot = &q->gather[(h + k) & (AUDIT_GATHER_SLOTS - 1)];
+		if (!*slot) {
+			free_slot = slot;
+			break;
+		}
+		struct audit_item *it = &q->items[*slot - 1];
+		if (gathers(it, r, action, resource, record_id, node_path)) {
+			it->events++;
+			crypto_hash_sha256_update(&it->digest, (const unsigned char *)"\n", 1);
+			return it;
+		}
+	}
+	struct audit_item *it = queue_item(q, r, action, resource, record_id, node_path);
+	if (!it)
+		return NULL;
+	it->gathering = true;
+	crypto_hash_sha256_init(&it->digest);
+	if (free_slot)
+		*free_slot = (uint32_t)q->len;
+	return it;
+}
+
+int audit_event_gathered(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
+			 const char *change, size_t len)
+{
+	struct audit_queue *q = r->app->audit;
+	if (!q || !q->running)
+		return audit_event_text(r, action, resource, record_id, node_path, change, len);
+	node_path = node_path ? node_path : "";
+	pthread_mutex_lock(&q->lock);
+	struct audit_item *it = gathering_item(q, r, action, resource, record_id, node_path);
+	if (it)
+		crypto_hash_sha256_update(&it->digest, (const unsigned char *)change, len);
+	pthread_mutex_unlock(&q->lock);
+	return it ? 0 : req_fail(r, WG_ERR_BUSY, NULL, NULL, NULL);
+}
+
+/* Closes the digests of records that were gathering: from now on they are
+ * written as they are (also when a failed write puts them back). */
+static void close_gathered(struct audit_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!items[i].gathering)
+			continue;
+		unsigned char h[crypto_hash_sha256_BYTES];
+		crypto_hash_sha256_final(&items[i].digest, h);
+		wg_hex(items[i].change_hash, h, sizeof h);
+		items[i].gathering = false;
+	}
 }
 
 int audit_count(wg_req *r, const char *resource, int64_t n)
@@ -189,7 +283,7 @@ static void rows_of_items(const struct audit_item *items, size_t n, int64_t firs
 	for (size_t i = 0; i < n; i++) {
 		rid[i][wg_format_i64(rid[i], items[i].record)] = '\0';
 		rows[i] = (struct audit_row){
-			.id = first_id + (int64_t)i, .at = items[i].at, .user_id = items[i].user_id,
+			.id = first_id + (int64_t)i, .at = items[i].at, .user_id = items[i].user_id, .events = items[i].events,
 			.username = items[i].username, .address = items[i].address, .action = items[i].action,
 			.resource = items[i].resource, .record_id = rid[i],
 			.node_path = items[i].node_path, .change_hash = items[i].change_hash,
@@ -259,6 +353,8 @@ static void counters_to_items(struct audit_queue *q, int64_t now, bool all)
 		it->record = c->count;
 		wg_copy_text(it->node_path, sizeof it->node_path, c->node_path);
 		it->change_hash[0] = '\0';
+		it->events = 1;
+		it->gathering = false;
 	}
 	q->ncounters = kept;
 }
@@ -317,7 +413,9 @@ static void *flusher(void *arg)
 		q->items = batch;
 		q->cap = batch_cap;
 		q->len = 0;
+		memset(q->gather, 0, AUDIT_GATHER_SLOTS * sizeof *q->gather);
 		pthread_mutex_unlock(&q->lock);
+		close_gathered(items, n);
 		int rc = flush_batch(q->app, items, n);
 		store_sweep_snapshots(q->app->store);
 		if (rc)
@@ -335,6 +433,9 @@ static void *flusher(void *arg)
 				wg_free(q->items);
 				q->items = merged;
 				q->len = q->cap = total;
+				/* Gathering goes on in new records (the indexes have moved). */
+				close_gathered(merged + n, total - n);
+				memset(q->gather, 0, AUDIT_GATHER_SLOTS * sizeof *q->gather);
 			}
 			pthread_mutex_unlock(&q->lock);
 			struct timespec pause = { 0, 100 * 1000000L };
@@ -378,7 +479,10 @@ int audit_queue_start(struct wg_app *app)
 	pthread_cond_init(&q->keeper_wake, NULL);
 	q->app = app;
 	q->counters = wg_calloc(AUDIT_MAX_COUNTERS, sizeof *q->counters);
-	if (!q->counters) {
+	q->gather = wg_calloc(AUDIT_GATHER_SLOTS, sizeof *q->gather);
+	if (!q->counters || !q->gather) {
+		wg_free(q->counters);
+		wg_free(q->gather);
 		wg_free(q);
 		return WG_ERR_NOMEM;
 	}
@@ -387,6 +491,7 @@ int audit_queue_start(struct wg_app *app)
 	q->next_checkpoint = 0;
 	q->next_archive = time(NULL) + 60;
 	if (pthread_create(&q->thread, NULL, flusher, q) != 0) {
+		wg_free(q->gather);
 		wg_free(q->counters);
 		wg_free(q);
 		return WG_ERR_INTERNAL;
@@ -423,6 +528,7 @@ void audit_queue_stop(struct wg_app *app)
 	pthread_cond_destroy(&q->keeper_wake);
 	wg_free(q->items);
 	wg_free(q->counters);
+	wg_free(q->gather);
 	wg_free(q);
 	app->audit = NULL;
 }

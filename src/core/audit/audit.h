@@ -54,6 +54,15 @@ int audit_event(wg_req *r, const char *action, const char *resource, int64_t rec
  * that the busiest events (scans) need not build a tree and dump it. */
 int audit_event_text(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
 		     const char *change, size_t len);
+/* One of many events of one kind (the scans at a venue), its change
+ * written as audit_event_text's: gathered with the others the same user
+ * records from the same address at the same record and node in the same
+ * minute, until the queue is next written (20 ms), into one record whose
+ * `events` is their number and whose change digest is SHA-256 of their
+ * changes in order, each after the first preceded by a newline (one event:
+ * exactly audit_event_text's record). Not serving: audit_event_text. */
+int audit_event_gathered(wg_req *r, const char *action, const char *resource, int64_t record_id, const char *node_path,
+			 const char *change, size_t len);
 /* The digest a change is chained by: SHA-256 of its text, 64 hex. */
 void audit_text_hash(const char *text, size_t len, char out[65]);
 /* Counts n reads of a resource that is not personal data: one chained

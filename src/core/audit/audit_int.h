@@ -13,9 +13,11 @@
 
 #define AUDIT_GENESIS_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
-/* One record of the chain as it is hashed. */
+/* One record of the chain as it is hashed. EVENTS is how many events of
+ * one kind it stands for (several scans at one venue): 1, or more, never 0
+ * (a row read from an older store says 1). */
 struct audit_row {
-	int64_t id, at, user_id;
+	int64_t id, at, user_id, events;
 	const char *username, *address, *action, *resource, *record_id, *node_path, *change_hash, *prev_hash;
 };
 

@@ -34,13 +34,17 @@ void audit_row_hash(const unsigned char key[32], const struct audit_row *a, char
 {
 	unsigned char msg[2048];
 	unsigned char mac[32];
-	char num[72];
+	char num[96];
 	size_t len = 0, n = 0;
 	n += wg_format_i64(num + n, a->id);
 	num[n++] = '|';
 	n += wg_format_i64(num + n, a->at);
 	num[n++] = '|';
 	n += wg_format_i64(num + n, a->user_id);
+	if (a->events > 1) {  /* a single event is hashed as before the count existed */
+		num[n++] = '|';
+		n += wg_format_i64(num + n, a->events);
+	}
 	const char *text[] = { a->username, a->address, a->action, a->resource, a->record_id, a->node_path, a->change_hash };
 	bool fits = put_field(msg, sizeof msg, &len, a->prev_hash, strlen(a->prev_hash)) &&
 		    put_field(msg, sizeof msg, &len, num, n);
@@ -114,11 +118,11 @@ int audit_head_lock(wg_conn *c, int64_t *last_id, char last_hash[65])
 	return rc;
 }
 
-#define AUDIT_COLUMNS 12
+#define AUDIT_COLUMNS 13
 
 #define AUDIT_INSERT "INSERT INTO audit (id, at, user_id, username, address, action, resource, record_id," \
-		     " node_path, change_hash, prev_hash, hash) VALUES "
-#define AUDIT_ROW_PARAMS "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+		     " node_path, change_hash, prev_hash, hash, events) VALUES "
+#define AUDIT_ROW_PARAMS "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 /* The statement that inserts AUDIT_ROWS_PER_INSERT rows, built once. */
 static char insert_many_sql[sizeof AUDIT_INSERT + AUDIT_ROWS_PER_INSERT * (sizeof AUDIT_ROW_PARAMS + 2)];
@@ -157,7 +161,7 @@ int audit_append_rows(wg_conn *c, const unsigned char key[32], struct audit_row 
 			WG_PINT(a->id), WG_PINT(a->at), a->user_id ? WG_PINT(a->user_id) : WG_PNULL,
 			WG_PTEXT(a->username), WG_PTEXT(a->address), WG_PTEXT(a->action), WG_PTEXT(a->resource),
 			WG_PTEXT(a->record_id), WG_PTEXT(a->node_path), WG_PTEXT(a->change_hash), WG_PTEXT(hash[i]),
-			WG_PTEXT(hash[i + 1]),
+			WG_PTEXT(hash[i + 1]), WG_PINT(a->events > 1 ? a->events : 1),
 		};
 		memcpy(p + np, row, sizeof row);
 		np += AUDIT_COLUMNS;

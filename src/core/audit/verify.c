@@ -120,7 +120,7 @@ static int walk_live(struct walk *w, wg_conn *c)
 	wg_stmt *s;
 	wg_param p[] = { WG_PINT(w->expect) };
 	int rc = store_query(c, "SELECT id, at, COALESCE(user_id, 0), username, address, action, resource, record_id,"
-			     " node_path, change_hash, prev_hash, hash FROM audit WHERE id >= ? ORDER BY id", p, 1, &s);
+			     " node_path, change_hash, prev_hash, hash, events FROM audit WHERE id >= ? ORDER BY id", p, 1, &s);
 	if (rc)
 		return rc;
 	while ((rc = stmt_next(s)) == 1) {
@@ -128,7 +128,7 @@ static int walk_live(struct walk *w, wg_conn *c)
 			.id = stmt_int(s, 0), .at = stmt_int(s, 1), .user_id = stmt_int(s, 2),
 			.username = stmt_text(s, 3), .address = stmt_text(s, 4), .action = stmt_text(s, 5),
 			.resource = stmt_text(s, 6), .record_id = stmt_text(s, 7), .node_path = stmt_text(s, 8),
-			.change_hash = stmt_text(s, 9),
+			.change_hash = stmt_text(s, 9), .events = stmt_int(s, 12),
 		};
 		if ((rc = check_row(w, &a, stmt_text(s, 10), stmt_text(s, 11))) != 0)
 			break;

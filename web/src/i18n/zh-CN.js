@@ -91,7 +91,7 @@ export default {
   },
   contacts: { grid: '所在地区', gridAll: '全部(管辖范围内)', title: '下发名单', exportXlsx: '导出 XLSX', case: '病例编号', rank: '序', kind: '类别' },
   audit: {
-    search: '查询', resetFilters: '重置', actionFilter: '操作', userFilter: '操作人', userHint: '完整的用户名', recordFilter: '记录编号', recordHint: '如人员编号 42', any: '不限', verify: '校验审计链', verifying: '正在校验整条审计链…', intact: '审计链完整', broken: '审计链已被破坏', verified: '校验了 {records} 条记录、{checkpoints} 个签名检查点、{archives} 个归档文件', firstBad: '第一条出问题的记录:第 {id} 条', showBad: '列出这条记录', verifiedAt: '校验时间:{at}', verifyHint: '核对每条记录的哈希链、链尾和签名检查点,与服务器上的 wangge audit verify 相同;校验本身也记入审计。', presetReveal: '谁查看了完整身份证号和电话',
+    events: '共 {n} 次', search: '查询', resetFilters: '重置', actionFilter: '操作', userFilter: '操作人', userHint: '完整的用户名', recordFilter: '记录编号', recordHint: '如人员编号 42', any: '不限', verify: '校验审计链', verifying: '正在校验整条审计链…', intact: '审计链完整', broken: '审计链已被破坏', verified: '校验了 {records} 条记录、{checkpoints} 个签名检查点、{archives} 个归档文件', firstBad: '第一条出问题的记录:第 {id} 条', showBad: '列出这条记录', verifiedAt: '校验时间:{at}', verifyHint: '核对每条记录的哈希链、链尾和签名检查点,与服务器上的 wangge audit verify 相同;校验本身也记入审计。', presetReveal: '谁查看了完整身份证号和电话',
     title: '审计日志', at: '时间', user: '操作人', address: '来源地址', action: '操作', resource: '对象', record: '记录', path: '节点路径',
     resourceFilter: '对象类型', limit: '每页条数', hash: '哈希',
   },
