@@ -81,5 +81,7 @@ test('a checkpoint\'s scans at one venue read as one record with their number', 
   const shown = await page.locator('[data-test=audit-events]').allInnerTexts();
   assert.deepEqual(shown.map((s) => s.trim()), api.filter((x) => x.events > 1).map((x) => `共 ${x.events} 次`));
   assert.ok(shown.length >= 1, 'thirty scans at once make at least one record of several');
+  await page.mouse.move(0, 0);
+  await h.shot(page, 'audit-scans');
   assert.deepEqual(errors, []);
 });
