@@ -99,6 +99,7 @@ test('the checkpoint duty records passers-by at its post, one after another, onl
   assert.match(said, /手机号\W?phone\W?[:：]/, said);
   assert.match(said, /phone: /, 'and in English');
   assert.equal(await page.inputValue('#m-ckp-phone'), '139 0515', 'back in the field');
+  assert.match(said, /139 0515/, 'the wrong number shown as typed, not as if masked');
   assert.equal(await page.locator('#m-ckp-phone').getAttribute('aria-invalid'), 'true');
   assert.equal(await scans(), start + 1);
   await page.fill('#m-ckp-phone', '');

@@ -27,11 +27,14 @@ export function phoneDigits(text) {
   return String(text || '').replace(/[０-９]/g, (d) => String.fromCharCode(d.charCodeAt(0) - 0xfee0)).replace(/\D/g, '');
 }
 
-/** 138****5678: enough to tell the people of the last hour apart, not a number to call. */
+/**
+ * 138****5678: enough to tell the people of the last hour apart, not a
+ * number to call. A number that is not 11 digits is no one's: shown as
+ * typed, so the mistake can be seen.
+ */
 export function maskPhone(text) {
   const d = phoneDigits(text);
-  if (d.length >= 7) return `${d.slice(0, 3)}****${d.slice(-4)}`;
-  return d ? `${d.slice(0, 1)}****` : '****';
+  return d.length === 11 ? `${d.slice(0, 3)}****${d.slice(-4)}` : String(text || '').trim();
 }
 
 const POST = 'wg.m.checkpointPost';
