@@ -144,7 +144,7 @@ test('the checkpoint duty records passers-by at its post, one after another, onl
   await ctx.close();
 });
 
-test('a post is chosen from the scope’s venues, checkpoints first, and remembered', async () => {
+test('a post is chosen from the scope’s venues, checkpoints first, and remembered; a role without the right is told so', async () => {
   // A second checkpoint in the town: the page asks which one.
   const other = await call('POST', '/api/v1/venues', { grid_id: h.DEMO.grid, name: '阜城北检查站', kind: 'checkpoint' });
   const ctx = await h.context(browser, { phone: true });
@@ -160,4 +160,13 @@ test('a post is chosen from the scope’s venues, checkpoints first, and remembe
   await page.reload();
   await page.locator('[data-test=m-ckp-post]', { hasText: '阜城北检查站' }).waitFor();
   await ctx.close();
+
+  // A role without the right (a volunteer) is told so, with nothing to fill in.
+  const vol = await h.context(browser, { phone: true });
+  await h.signInApi(vol, srv.base, 'volunteer');
+  const other2 = await vol.newPage();
+  await other2.goto(`${srv.base}/m/checkpoint`);
+  await other2.locator('[data-test=m-ckp-cannot]').waitFor();
+  assert.equal(await other2.locator('#m-ckp-phone').count(), 0);
+  await vol.close();
 });

@@ -352,6 +352,7 @@ export default {
     recent: 'Recorded here on this phone', none: 'Nothing recorded yet', takenAt: 'made {time}, to send',
     recorded: 'Recorded', duplicate: 'Already recorded', refused: 'Not recorded', waiting: 'To send', sending: 'Sending…', queued: 'Kept on this phone; sent when online',
     notKept: 'Not kept', idNumber: 'ID number', personNo: 'person {id}',
+    cannot: 'Your role may not record passers-by (it needs the right to record venue scans).',
   },
   offline: {
     lists: 'Offline: the contact and to-locate lists are not kept on the phone; they load when the network returns. Changes are kept on the phone meanwhile.',

@@ -353,6 +353,7 @@ export default {
     recent: '本机在此卡口的登记', none: '还没有登记', takenAt: '{time} 登记,待上传',
     recorded: '已登记', duplicate: '重复登记', refused: '未登记', waiting: '待上传', sending: '正在上传…', queued: '已保存在本机,联网后上传',
     notKept: '未能保存', idNumber: '身份证号', personNo: '人员 {id}',
+    cannot: '您的角色不能登记过往人员(需要“登记场所扫码”权限)。',
   },
   offline: {
     lists: '离线:接触者和待定位名单不保存在手机上,联网后自动加载。可以照常记录,修改先保存在本机。',
