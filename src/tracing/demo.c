@@ -3,7 +3,10 @@
  * weeks of scans by the people who live near them, and one case of the demo
  * grid traced and applied, as the command center would do it, so that the
  * community's contact list and the not-located queue show something true.
- * Deterministic for a seed. */
+ * Then a checkpoint (检查站) in every town, with its own two weeks of scans
+ * round the clock, made last and from a random stream of their own: the
+ * other venues, their scans and the case are those the demo made before
+ * there were checkpoints. Deterministic for a seed. */
 #include "tracing/tracing_int.h"
 #include "core/app/app.h"
 #include "core/auth/auth.h"
@@ -21,15 +24,19 @@ struct venue_plan {
 	const char *name, *kind;
 	int open_hour, hours;      /* when people come */
 	unsigned per_100;          /* visits a day per 100 neighbours */
+	bool today;                /* the two weeks end today (up to now), not yesterday */
 };
 
 static const struct venue_plan community_venues[] = {
-	{ "超市", "market", 8, 12, 18 }, { "农贸市场", "market", 6, 5, 14 }, { "大药房", "pharmacy", 8, 12, 5 },
-	{ "小吃店", "restaurant", 11, 9, 8 }, { "卫生服务站", "hospital", 8, 9, 3 }, { "公交站", "transit", 6, 14, 10 },
+	{ "超市", "market", 8, 12, 18, false }, { "农贸市场", "market", 6, 5, 14, false }, { "大药房", "pharmacy", 8, 12, 5, false },
+	{ "小吃店", "restaurant", 11, 9, 8, false }, { "卫生服务站", "hospital", 8, 9, 3, false }, { "公交站", "transit", 6, 14, 10, false },
 };
 static const struct venue_plan town_venues[] = {
-	{ "镇超市", "market", 8, 12, 6 }, { "镇药店", "pharmacy", 8, 12, 2 },
+	{ "镇超市", "market", 8, 12, 6, false }, { "镇药店", "pharmacy", 8, 12, 2, false },
 };
+/* Manned day and night: the town's people pass it now and then, today too
+ * (the duty's page counts the last 24 hours). */
+static const struct venue_plan town_checkpoint = { "检查站", "checkpoint", 0, 24, 5, true };
 
 struct demo_venue {
 	int64_t id;
@@ -37,9 +44,16 @@ struct demo_venue {
 	char path[WG_MAX_GRID_PATH];   /* where its neighbours live (the community or the town) */
 };
 
+struct town {
+	int64_t grid;
+	char grid_path[WG_MAX_GRID_PATH], name[128], path[WG_MAX_GRID_PATH];
+};
+
 struct tracing_demo {
 	struct wg_demo *d;
 	uint64_t rnd;
+	struct town *towns;        /* every town: its first community's first grid */
+	size_t ntowns;
 	struct demo_venue *v;
 	size_t nv, cap;
 	struct trace_rec *recs;
@@ -84,12 +98,14 @@ static int add_venue(struct tracing_demo *t, int64_t grid, const char *grid_path
 	return 0;
 }
 
-/* The demo community's venues on its first grid; a market and a pharmacy on
- * the first grid of every town's first community. */
-static int make_venues(struct tracing_demo *t)
+/* Every town of the demo county, with the first grid of its first community. */
+static int read_towns(struct tracing_demo *t)
 {
 	wg_stmt *s;
 	wg_param p[] = { WG_PINT(t->d->scope[2]) };
+	t->towns = wg_calloc(128, sizeof *t->towns);
+	if (!t->towns)
+		return WG_ERR_NOMEM;
 	int rc = store_query(t->d->c,
 		"SELECT tw.id, tw.name, tw.path, v.id, v.name, v.path, g.id, g.path FROM grid_nodes tw"
 		" JOIN grid_nodes v ON v.id = (SELECT MIN(x.id) FROM grid_nodes x WHERE x.parent_id = tw.id)"
@@ -98,18 +114,25 @@ static int make_venues(struct tracing_demo *t)
 		" ORDER BY tw.id", p, 1, &s);
 	if (rc)
 		return rc;
-	struct { int64_t grid; char grid_path[WG_MAX_GRID_PATH], town[128], town_path[WG_MAX_GRID_PATH]; } towns[128];
-	size_t n = 0;
-	while ((rc = stmt_next(s)) == 1 && n < 128) {
-		towns[n].grid = stmt_int(s, 6);
-		snprintf(towns[n].grid_path, sizeof towns[n].grid_path, "%s", stmt_text(s, 7));
-		snprintf(towns[n].town, sizeof towns[n].town, "%s", stmt_text(s, 1));
-		snprintf(towns[n].town_path, sizeof towns[n].town_path, "%s", stmt_text(s, 2));
-		n++;
+	while ((rc = stmt_next(s)) == 1 && t->ntowns < 128) {
+		struct town *tw = &t->towns[t->ntowns++];
+		tw->grid = stmt_int(s, 6);
+		snprintf(tw->grid_path, sizeof tw->grid_path, "%s", stmt_text(s, 7));
+		snprintf(tw->name, sizeof tw->name, "%s", stmt_text(s, 1));
+		snprintf(tw->path, sizeof tw->path, "%s", stmt_text(s, 2));
 	}
 	stmt_done(s);
-	if (rc < 0)
-		return -rc;
+	return rc < 0 ? -rc : 0;
+}
+
+/* The demo community's venues on its first grid; a market and a pharmacy on
+ * the first grid of every town's first community. */
+static int make_venues(struct tracing_demo *t)
+{
+	wg_stmt *s;
+	int rc = read_towns(t);
+	if (rc)
+		return rc;
 	char community[128] = "", community_path[WG_MAX_GRID_PATH] = "", grid_path[WG_MAX_GRID_PATH] = "";
 	wg_param q[] = { WG_PINT(t->d->scope[2]), WG_PINT(t->d->scope[3]) };
 	rc = store_query(t->d->c, "SELECT c.name, c.path, g.path FROM grid_nodes c, grid_nodes g WHERE c.id = ? AND g.id = ?", q, 2, &s);
@@ -132,11 +155,10 @@ static int make_venues(struct tracing_demo *t)
 		*suffix = '\0';
 	for (size_t i = 0; !rc && i < WG_COUNT(community_venues); i++)
 		rc = add_venue(t, t->d->scope[3], grid_path, short_name, community_path, &community_venues[i]);
-	for (size_t k = 0; !rc && k < n; k++) {
-		char town[128];
-		snprintf(town, sizeof town, "%s", towns[k].town);
+	for (size_t k = 0; !rc && k < t->ntowns; k++) {
+		const struct town *tw = &t->towns[k];
 		for (size_t i = 0; !rc && i < WG_COUNT(town_venues); i++)
-			rc = add_venue(t, towns[k].grid, towns[k].grid_path, town, towns[k].town_path, &town_venues[i]);
+			rc = add_venue(t, tw->grid, tw->grid_path, tw->name, tw->path, &town_venues[i]);
 	}
 	return rc;
 }
@@ -145,7 +167,8 @@ static int add_scan(struct tracing_demo *t, int64_t person, const struct demo_ve
 {
 	const struct venue_plan *plan = v->plan;
 	int32_t off = wg_time_offset(t->d->now);
-	int64_t midnight = ((t->d->now + off) / 86400 - DEMO_SCAN_DAYS + day) * 86400 - off;   /* local midnight */
+	int64_t first = (t->d->now + off) / 86400 - DEMO_SCAN_DAYS + (plan->today ? 1 : 0);
+	int64_t midnight = (first + day) * 86400 - off;   /* local midnight */
 	int64_t in = midnight + (int64_t)(plan->open_hour + (int)(next(t) % (unsigned)plan->hours)) * 3600 + (int64_t)(next(t) % 60) * 60;
 	int64_t out = in + (int64_t)(10 + next(t) % 50) * 60;
 	if (out > t->d->now)
@@ -163,12 +186,13 @@ static int add_scan(struct tracing_demo *t, int64_t person, const struct demo_ve
 	return 0;
 }
 
-/* Two weeks of scans: each day, each neighbour with a phone goes to each
- * venue near home with the venue's chance. */
-static int make_scans(struct tracing_demo *t)
+/* Two weeks of scans at the venues from FIRST on: each day, each neighbour
+ * with a phone goes to each venue near home with the venue's chance. */
+static int plan_scans(struct tracing_demo *t, size_t first)
 {
 	int rc = 0;
-	for (size_t i = 0; !rc && i < t->nv; i++) {
+	t->nrecs = 0;
+	for (size_t i = first; !rc && i < t->nv; i++) {
 		const struct demo_venue *v = &t->v[i];
 		char lo[WG_MAX_GRID_PATH + 2], hi[WG_MAX_GRID_PATH + 2];
 		scope_range(v->path, lo, hi, sizeof lo);
@@ -186,17 +210,53 @@ static int make_scans(struct tracing_demo *t)
 		stmt_done(s);
 		rc = rc < 0 ? -rc : rc;
 	}
-	if (rc || !t->nrecs)
-		return rc;
-	size_t added = 0;
+	return rc;
+}
+
+/* Appends the planned scans to the engine's store; how many were new. */
+static int store_scans(struct tracing_demo *t, size_t *added)
+{
 	struct trace_diag diag = { 0 };
+	*added = 0;
+	if (!t->nrecs)
+		return 0;
 	trace_store *store = tracing_store_lock();
-	rc = store ? trace_store_append(store, TRACE_SCAN, t->recs, t->nrecs, t->d->now, &added, &diag) : TRACE_ERR_IO;
+	int rc = store ? trace_store_append(store, TRACE_SCAN, t->recs, t->nrecs, t->d->now, added, &diag) : TRACE_ERR_IO;
 	tracing_store_unlock();
 	if (rc)
 		return wg_error("demo scans: %s / 演示扫码记录写入失败:%s", trace_err_en(rc), trace_err_zh(rc)), WG_ERR_IO;
-	printf("demo: %zu venues, %zu scans over %d days / 演示场所和扫码已生成\n", t->nv, added, DEMO_SCAN_DAYS);
 	return 0;
+}
+
+static int make_scans(struct tracing_demo *t)
+{
+	size_t added;
+	int rc = plan_scans(t, 0);
+	if (rc || !t->nrecs)
+		return rc;
+	rc = store_scans(t, &added);
+	if (!rc)
+		printf("demo: %zu venues, %zu scans over %d days / 演示场所和扫码已生成\n", t->nv, added, DEMO_SCAN_DAYS);
+	return rc;
+}
+
+/* A checkpoint in every town (<镇名>检查站) and its scans, from a random
+ * stream of their own, after the case: what the demo made before stays as
+ * it was, venue ids and all. */
+static int make_checkpoints(struct tracing_demo *t)
+{
+	size_t first = t->nv, added = 0;
+	int rc = 0;
+	t->rnd = (t->d->seed * 2654435761u + 97) | 1;
+	for (size_t k = 0; !rc && k < t->ntowns; k++) {
+		const struct town *tw = &t->towns[k];
+		rc = add_venue(t, tw->grid, tw->grid_path, tw->name, tw->path, &town_checkpoint);
+	}
+	rc = rc ? rc : plan_scans(t, first);
+	rc = rc ? rc : store_scans(t, &added);
+	if (!rc)
+		printf("demo: %zu checkpoints, %zu scans at them / 演示检查站和扫码已生成\n", t->nv - first, added);
+	return rc;
 }
 
 /* The case's look-back (the v9 preset's two days before onset). */
@@ -287,7 +347,10 @@ int tracing_demo(struct wg_demo *d)
 		rc = make_scans(&t);
 	if (!rc)
 		rc = make_case(&t);
+	if (!rc)
+		rc = make_checkpoints(&t);
 	tracing_stop(d->app);
+	wg_free(t.towns);
 	wg_free(t.v);
 	wg_free(t.recs);
 	return rc;

@@ -87,6 +87,18 @@ test('the grid worker\'s first worklist after a start is the whole worklist', as
   assert.equal(sheet.text.trim().split('\n').length - 1, day.json.total, sheet.text);
 });
 
+test('the checkpoint duty\'s town has its checkpoint, passed by people in the last 24 hours; every town has one', async () => {
+  const checkpoint = await srv.login('checkpoint');
+  const posts = await srv.api('GET', '/api/v1/venues?kind=checkpoint&limit=100', { token: checkpoint });
+  assert.equal(posts.status, 200, posts.text);
+  assert.deepEqual(posts.json.items.map((v) => v.name), ['阜城街道检查站']);
+  const day = await srv.api('GET', `/api/v1/venues/${posts.json.items[0].id}/scans?days=1`, { token: checkpoint });
+  assert.ok(day.json.scans > 0, `scans in the last 24 hours: ${day.text}`);
+  const towns = await srv.api('GET', `/api/v1/grids/${DEMO.county}/children`, { token: command });
+  const all = await srv.api('GET', '/api/v1/venues?kind=checkpoint&limit=100', { token: command });
+  assert.deepEqual(all.json.items.map((v) => v.name).sort(), towns.json.items.map((t) => `${t.name}检查站`).sort());
+});
+
 test('every role\'s first screen has something: the grid worker\'s people, the community\'s contact list', async () => {
   const mine = await srv.api('GET', '/api/v1/persons?limit=5', { token: gridworker });
   assert.ok(mine.json.total > 5, 'people in the grid worker\'s grid');

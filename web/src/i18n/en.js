@@ -344,6 +344,16 @@ export default {
     button: 'Scan', title: 'Scan a person code', starting: 'Opening the camera…', aim: 'Hold the person code or the ID card’s QR code inside the frame',
     torchOn: 'Torch on', torchOff: 'Torch off', switch: 'Switch camera', type: 'Type instead',
   },
+  ckp: {
+    title: 'Checkpoint', tab: 'Checkpoint', offline: 'Offline: scans are kept on this phone (timed when made) and sent when the network returns',
+    pick: 'Choose your post', noPosts: 'No venue in your scope. Ask the community or command to add a checkpoint under Venues.', change: 'Change post',
+    count24: 'Last 24 h:', times: 'scans', pending: '{n} to send',
+    phone: 'Phone number', phoneHint: '11-digit phone number', record: 'Record', ready: 'Type a phone number and tap Record, or tap Scan for a person code',
+    recent: 'Recorded here on this phone', none: 'Nothing recorded yet', takenAt: 'made {time}, to send',
+    recorded: 'Recorded', duplicate: 'Already recorded', refused: 'Not recorded', waiting: 'To send', sending: 'Sending…', queued: 'Kept on this phone; sent when online',
+    notKept: 'Not kept', idNumber: 'ID number', personNo: 'person {id}',
+    cannot: 'Your role may not record passers-by (it needs the right to record venue scans).',
+  },
   offline: {
     lists: 'Offline: the contact and to-locate lists are not kept on the phone; they load when the network returns. Changes are kept on the phone meanwhile.',
   },

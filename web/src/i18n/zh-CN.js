@@ -344,6 +344,17 @@ export default {
     button: '扫码', title: '扫人员码', starting: '正在打开摄像头…', aim: '把人员码或身份证上的二维码放进框里',
     torchOn: '打开手电筒', torchOff: '关闭手电筒', switch: '切换摄像头', type: '手动输入',
   },
+  // 卡口登记 (phone/pages/CheckpointPage.vue): the checkpoint duty records each passer-by.
+  ckp: {
+    title: '卡口登记', tab: '卡口', offline: '网络已断开:登记先保存在本机(时间按登记时刻),联网后自动上传',
+    pick: '选择值守的卡口', noPosts: '您的管辖范围内没有场所。请联系社区或指挥部在“场所与场所码”中添加卡口。', change: '换卡口',
+    count24: '近 24 小时', times: '人次', pending: '待上传 {n}',
+    phone: '手机号', phoneHint: '输入 11 位手机号', record: '登记', ready: '输入手机号后点“登记”,或点“扫码”扫人员码',
+    recent: '本机在此卡口的登记', none: '还没有登记', takenAt: '{time} 登记,待上传',
+    recorded: '已登记', duplicate: '重复登记', refused: '未登记', waiting: '待上传', sending: '正在上传…', queued: '已保存在本机,联网后上传',
+    notKept: '未能保存', idNumber: '身份证号', personNo: '人员 {id}',
+    cannot: '您的角色不能登记过往人员(需要“登记场所扫码”权限)。',
+  },
   offline: {
     lists: '离线:接触者和待定位名单不保存在手机上,联网后自动加载。可以照常记录,修改先保存在本机。',
   },

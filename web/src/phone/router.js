@@ -17,6 +17,8 @@ const routes = [
   { path: '/m/alerts', component: () => import('./pages/AlertsPage.vue') },
   { path: '/m/nat', component: () => import('./pages/NatPage.vue') },
   { path: '/m/nat/:id', component: () => import('./pages/NatPage.vue') },
+  // 卡口登记: the checkpoint duty's page (SCAN_WRITE).
+  { path: '/m/checkpoint', component: () => import('./pages/CheckpointPage.vue') },
   { path: '/m/:rest(.*)*', redirect: '/m/' },
 ];
 
@@ -76,6 +78,7 @@ router.beforeEach(async (to) => {
   }
   // Someone who may not read the registry (a volunteer) starts at the work they may do.
   if (to.path === '/m/' && session.me && !can('PERSON_READ')) {
+    if (can('SCAN_WRITE')) return '/m/checkpoint';
     if (can('CONTROL_READ')) return '/m/today';
     if (can('NAT_SAMPLE')) return '/m/nat';
   }
