@@ -69,7 +69,7 @@ static void same_ahead(const json_t *body)
 		goto done;
 	int rc_alone = resource_validate(a, &res, alone, true);
 	/* no flat form (a real number, an object in the row): the import makes the row itself */
-	if (!(flat = resource_prepare_row(scratch, &res, read)) || !(row = resource_row_from_flat(flat, &ahead)))
+	if (!(flat = resource_prepare_row(scratch, &res, read)) || !(row = resource_row_from_flat(flat, &ahead, NULL)))
 		goto done;
 	im.ahead = &ahead;
 	b->import = &im;

@@ -438,7 +438,7 @@ int import_rows(wg_req *r, const struct wg_resource *res, struct import_state *s
 			if (chunks)  /* kept for a chunk; otherwise the next row releases it, a lock less per row */
 				sheet_release_rows(reader);
 		}
-		json_decref(o);
+		import_drop_row(r, o);
 		if (r->progress && *rows % 1000 == 0)
 			r->progress(r, *rows);
 	}

@@ -191,14 +191,25 @@ json_t *import_take_row(wg_req *r, const struct wg_resource *res, const struct s
 {
 	const struct wg_row_flat *flat = row->prepared;
 	ahead->nchecked = ahead->nsealed = 0;
+	ahead->given_checked = false;
 	if (!flat)
 		return row_object(r, res, row, h, specs, nspecs);
 	if (flat->fail.code) {
 		r->fail = flat->fail;
 		return NULL;
 	}
-	json_t *o = resource_row_from_flat(flat, ahead);
+	json_t *spare = r->import->spare_row;
+	r->import->spare_row = NULL;
+	json_t *o = resource_row_from_flat(flat, ahead, spare);
 	if (!o)
 		req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	return o;
+}
+
+void import_drop_row(wg_req *r, json_t *o)
+{
+	if (o && o->refcount == 1 && !r->import->spare_row)
+		r->import->spare_row = o;
+	else
+		json_decref(o);
 }

@@ -175,6 +175,7 @@ void import_count_extra(wg_req *r, const char *resource)
 void import_release(wg_req *r, struct wg_import *im)
 {
 	import_memo_forget(r);
+	json_decref(im->spare_row);
 	wg_free(im->memo);
 	wg_free(im->ids);
 	wg_free(im->rows);
