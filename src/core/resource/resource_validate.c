@@ -184,7 +184,7 @@ int resource_validate_value(wg_req *r, const struct wg_resource *res, const stru
 static bool checked_ahead(const wg_req *r, const struct wg_field *f, const json_t *v)
 {
 	const struct wg_row_ahead *a = import_ahead(r);
-	size_t n = a ? a->nchecked : 0, i = n ? r->import->ahead_next % n : 0;
+	size_t n = a ? a->nchecked : 0, i = a && r->import->ahead_next < n ? r->import->ahead_next : 0;
 	for (size_t k = 0; k < n; k++, i = i + 1 == n ? 0 : i + 1)
 		if (a->checked[i].field == f && a->checked[i].value == v) {
 			r->import->ahead_next = i + 1;
