@@ -111,7 +111,7 @@ static int person_check(wg_req *r, const struct wg_resource *res, int64_t id, js
 static int person_import_row(wg_req *r, const struct wg_resource *res, json_t *row)
 {
 	(void)res;
-	json_t *addr = json_object_get(row, "address");
+	json_t *addr = import_column(r, row, "address");
 	int64_t grid, household = 0;
 	if (grid_code_to_id(r, row, &grid))
 		return r->fail.code;
@@ -121,14 +121,14 @@ static int person_import_row(wg_req *r, const struct wg_resource *res, json_t *r
 		json_object_set_new_nocheck(row, "household_id", json_integer(household));
 	}
 	if (addr)
-		json_object_del(row, "address");
+		import_column_drop(r, row, "address");
 	/* 与户主关系: the row that says 户主 (or 本人) heads its household. */
-	json_t *given = json_object_get(row, "relation");
+	json_t *given = import_column(r, row, "relation");
 	const char *relation = json_string_value(given);
 	if (relation && (strcmp(relation, "户主") == 0 || strcmp(relation, "本人") == 0))
 		import_mark_row(r);
 	if (given)  /* most rosters have no such column: no second look */
-		json_object_del(row, "relation");
+		import_column_drop(r, row, "relation");
 	return 0;
 }
 
@@ -308,5 +308,6 @@ struct wg_resource person_resource = {
 	.nimport_extra = sizeof person_import_extra / sizeof person_import_extra[0],
 	.import_key = NULL,
 	.import_defer_indexes = true,
+	.import_aside = true,  /* person_import_row drops grid_code, address and relation */
 	.export_columns = person_export, .nexport_columns = WG_COUNT(person_export),
 };

@@ -100,7 +100,7 @@ struct wg_row_flat *resource_prepare_row(wg_req *scratch, const struct wg_resour
 		if (flat->n == WG_FLAT_MEMBERS)
 			goto whole;
 		struct wg_flat_member *m = &flat->member[flat->n++];
-		*m = (struct wg_flat_member){ .field = f, .sealed = -1 };
+		*m = (struct wg_flat_member){ .field = f, .sealed = -1, .aside = res->import_aside && !f && key[0] != '_' };
 		/* A failure is left for the import to find again, in its own order. */
 		if (f && !(f->flags & FF_READONLY) && !resource_validate_value(scratch, res, f, row, key, v)) {
 			m->checked = true;
@@ -199,15 +199,16 @@ static bool given_field(const struct wg_flat_member *m)
 	return m->field && !(m->field->flags & (FF_READONLY | FF_CREATE_ONLY));
 }
 
-json_t *resource_row_from_flat(const struct wg_row_flat *flat, struct wg_row_ahead *ahead, json_t *reuse)
+json_t *resource_row_from_flat(const struct wg_row_flat *flat, struct wg_row_ahead *ahead, json_t *reuse, json_t *aside)
 {
 	ahead->nchecked = ahead->nsealed = 0;
 	ahead->given_checked = true;
+	ahead->aside = aside;
 	json_t *o = reuse ? reuse : json_object();
-	void *it = reuse ? json_object_iter(reuse) : NULL;
+	void *it = reuse ? json_object_iter(reuse) : NULL, *beside = aside ? json_object_iter(aside) : NULL;
 	for (size_t i = 0; o && i < flat->n; i++) {
 		const struct wg_flat_member *m = &flat->member[i];
-		json_t *v = put_member(o, &it, flat, m);
+		json_t *v = m->aside && aside ? put_member(aside, &beside, flat, m) : put_member(o, &it, flat, m);
 		if (!v) {
 			json_decref(o);
 			o = NULL;
@@ -227,6 +228,8 @@ json_t *resource_row_from_flat(const struct wg_row_flat *flat, struct wg_row_ahe
 			ahead->sealed[ahead->nsealed++].bidx = flat->sealed[m->sealed].bidx;
 		}
 	}
+	if (aside)
+		drop_from(aside, beside);
 	if (o)
 		drop_from(o, it);
 	else
@@ -242,4 +245,5 @@ void resource_row_ahead_release(struct wg_row_ahead *ahead)
 		json_decref(ahead->sealed[i].value);
 	ahead->nchecked = ahead->nsealed = 0;
 	ahead->given_checked = false;
+	ahead->aside = NULL;
 }
