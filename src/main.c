@@ -2,6 +2,7 @@
  * every module's (src/modules.c). */
 #include "cli/cli.h"
 #include "core/app/module.h"
+#include "core/lib/json.h"
 #include "core/platform.h"
 
 #include <stdio.h>
@@ -37,6 +38,9 @@ static void usage(FILE *to)
 
 int main(int argc, char **argv)
 {
+#ifndef __SANITIZE_ADDRESS__  /* ASan watches each of jansson's blocks itself */
+	json_alloc_install();
+#endif
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

@@ -8,7 +8,10 @@
 # thread, which parses, checks and encrypts ahead), then for the import's
 # thread the share in SQLite's inserts, in building the deferred indexes and
 # committing, and outside SQLite (the per-row work a quiet machine's wall
-# time would show as the gap to the ceiling).
+# time would show as the gap to the ceiling), and of that the part spent
+# preparing rows the reading thread handed over as read (it does so while
+# few rows wait, which on a shared machine happens whenever it is
+# descheduled: compare builds on what is left).
 #   bench/registry/profile.sh [N]     (default 200000; needs perf)
 # WANGGE=path profiles another build of the same tree's program (an older
 # commit's, for a before and after on the same machine).
@@ -52,5 +55,8 @@ for file in "$csv" "$xlsx"; do
 	reader=$(threads | awk -v t="$main" '$2 != t { n += $1 } END { print n + 0 }')
 	inserts=$(samples "$main" "store_insert")
 	finish=$(samples "$main" "rebuild_indexes|store_commit")
-	echo "import ${file##*.}: import thread $(secs "$all") s CPU (SQLite inserts $(secs "$inserts"), indexes and commit $(secs "$finish"), outside SQLite $(secs $((all - inserts - finish))): the per-row work and start-up), reading thread $(secs "$reader") s"
+	# rows the reading thread handed over as read, when few waited (its own
+	# share of the work, done here instead: cells, checks, encryption)
+	share=$(samples "$main" "row_object|canonicalise|crypt_encrypt|crypt_blind_index")
+	echo "import ${file##*.}: import thread $(secs "$all") s CPU (SQLite inserts $(secs "$inserts"), indexes and commit $(secs "$finish"), outside SQLite $(secs $((all - inserts - finish))): the per-row work and start-up, of which $(secs "$share") preparing rows the reading thread left to it), reading thread $(secs "$reader") s"
 done

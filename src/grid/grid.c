@@ -585,15 +585,18 @@ int grid_by_codes(wg_req *r, const char *const *codes, size_t n)
 	return rc < 0 ? req_fail(r, -rc, NULL, NULL, NULL) : 0;
 }
 
-int grid_code_to_id(wg_req *r, json_t *row)
+int grid_code_to_id(wg_req *r, json_t *row, int64_t *grid)
 {
-	json_t *code = json_object_get(row, "grid_code");
-	int64_t grid;
+	json_t *code = import_column(r, row, "grid_code");
+	int64_t found = 0;
 	if (json_is_string(code)) {
-		if (grid_by_code(r, json_string_value(code), &grid))
+		if (grid_by_code(r, json_string_value(code), &found))
 			return r->fail.code;
-		json_object_set_new(row, "grid_id", json_integer(grid));
+		json_object_set_new_nocheck(row, "grid_id", json_integer(found));
 	}
-	json_object_del(row, "grid_code");
+	if (code)  /* most files have it, the rest need not look twice */
+		import_column_drop(r, row, "grid_code");
+	if (grid)
+		*grid = code && found ? found : json_integer_value(json_object_get(row, "grid_id"));
 	return 0;
 }

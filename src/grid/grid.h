@@ -29,7 +29,9 @@ int grid_by_code(wg_req *r, const char *code, int64_t *id);
  * found once in the caller's scope remembered as grid_by_code() remembers
  * it (the others are left to it, row by row). Fails only when the store does. */
 int grid_by_codes(wg_req *r, const char *const *codes, size_t n);
-int grid_code_to_id(wg_req *r, json_t *row);
+/* An import's row: its grid_code (if any) replaced by the grid_id it names;
+ * *grid (unless NULL) the row's grid_id then, 0 if none. */
+int grid_code_to_id(wg_req *r, json_t *row, int64_t *grid);
 /* Level of a kind (province 1 … building 7), 0 when unknown. */
 int grid_kind_level(const char *kind);
 

@@ -276,7 +276,7 @@ static int household_check(wg_req *r, const struct wg_resource *res, int64_t id,
 static int household_import_row(wg_req *r, const struct wg_resource *res, json_t *row)
 {
 	(void)res;
-	return grid_code_to_id(r, row);
+	return grid_code_to_id(r, row, NULL);
 }
 
 static const struct sheet_column_spec household_import_extra[] = {

@@ -74,9 +74,9 @@ static int check_against_id(wg_req *r, json_t *body, json_t *value)
 		return req_failf(r, WG_ERR_VALIDATION, "birth_date", "出生日期(birth_date)与身份证号(id_number)不符:应为 %s",
 				 "birth_date contradicts id_number, which says %s", birth, birth);
 	if (!g || json_is_null(g))
-		json_object_set_new(body, "gender", json_string(gender));
+		json_object_set_new_nocheck(body, "gender", json_string(gender));
 	if (!b || json_is_null(b))
-		json_object_set_new(body, "birth_date", json_string(birth));
+		json_object_set_new_nocheck(body, "birth_date", json_string(birth));
 	return 0;
 }
 
@@ -94,7 +94,7 @@ static int person_check(wg_req *r, const struct wg_resource *res, int64_t id, js
 			return req_fail(r, WG_ERR_VALIDATION, "grid_id", "所属网格与所属户的网格不一致",
 					"grid_id differs from the household's grid");
 		if (!has_grid)
-			json_object_set_new(body, "grid_id", json_integer(grid));
+			json_object_set_new_nocheck(body, "grid_id", json_integer(grid));
 		has_grid = true;
 	}
 	if (id == 0 && !has_grid)
@@ -104,31 +104,31 @@ static int person_check(wg_req *r, const struct wg_resource *res, int64_t id, js
 	if (check_against_id(r, body, idn))
 		return r->fail.code;
 	if (id == 0 || idn)
-		json_object_set_new(body, "id_missing", json_boolean(!json_is_string(idn)));
+		json_object_set_new_nocheck(body, "id_missing", json_boolean(!json_is_string(idn)));
 	return 0;
 }
 
 static int person_import_row(wg_req *r, const struct wg_resource *res, json_t *row)
 {
 	(void)res;
-	json_t *addr = json_object_get(row, "address");
+	json_t *addr = import_column(r, row, "address");
 	int64_t grid, household = 0;
-	if (grid_code_to_id(r, row))
+	if (grid_code_to_id(r, row, &grid))
 		return r->fail.code;
-	grid = json_integer_value(json_object_get(row, "grid_id"));
 	if (json_is_string(addr) && grid && !json_object_get(row, "household_id")) {
 		if (household_by_address(r, grid, json_string_value(addr), &household))
 			return r->fail.code;
-		json_object_set_new(row, "household_id", json_integer(household));
+		json_object_set_new_nocheck(row, "household_id", json_integer(household));
 	}
-	json_object_del(row, "address");
+	if (addr)
+		import_column_drop(r, row, "address");
 	/* 与户主关系: the row that says 户主 (or 本人) heads its household. */
-	json_t *given = json_object_get(row, "relation");
+	json_t *given = import_column(r, row, "relation");
 	const char *relation = json_string_value(given);
 	if (relation && (strcmp(relation, "户主") == 0 || strcmp(relation, "本人") == 0))
 		import_mark_row(r);
 	if (given)  /* most rosters have no such column: no second look */
-		json_object_del(row, "relation");
+		import_column_drop(r, row, "relation");
 	return 0;
 }
 
@@ -308,5 +308,6 @@ struct wg_resource person_resource = {
 	.nimport_extra = sizeof person_import_extra / sizeof person_import_extra[0],
 	.import_key = NULL,
 	.import_defer_indexes = true,
+	.import_aside = true,  /* person_import_row drops grid_code, address and relation */
 	.export_columns = person_export, .nexport_columns = WG_COUNT(person_export),
 };

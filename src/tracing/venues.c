@@ -55,7 +55,7 @@ static const struct sheet_column_spec venue_import_extra[] = {
 static int venue_import_row(wg_req *r, const struct wg_resource *res, json_t *row)
 {
 	(void)res;
-	return grid_code_to_id(r, row);
+	return grid_code_to_id(r, row, NULL);
 }
 
 static const struct wg_export_column venue_export[] = {

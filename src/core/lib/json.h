@@ -8,6 +8,10 @@
 
 #include <jansson.h>
 
+/* Keeps jansson's small blocks per thread for the next value
+ * (json_alloc.c); called once, before any thread starts. */
+void json_alloc_install(void);
+
 int json_emit(wg_buf *out, const json_t *v);
 /* The pieces, for writers that build an answer straight from a statement
  * row without a jansson tree (s need not be NUL-terminated). */

@@ -146,6 +146,14 @@ struct wg_resource {
 	const struct sheet_column_spec *import_extra;
 	size_t nimport_extra;
 	const char *import_key;
+	/* A row prepared ahead keeps its import columns that are no field (a
+	 * grid code, an address; not an export's 编号) beside its object, not
+	 * among its members: the import_row hook reads them with import_column()
+	 * and drops them with import_column_drop(), and a row's object no longer
+	 * gains and loses them row after row. Only for a resource whose hooks
+	 * drop every such column, so that no member is left for the checks to
+	 * call unknown. */
+	bool import_aside;
 	/* Query parameters an import of this resource takes besides the
 	 * import's own (NULL-terminated; read by its import_row hook), e.g. a
 	 * category for every row of a city's list. */
@@ -206,6 +214,11 @@ bool     import_row_is_marked(const wg_req *r);
 /* Whether the import's reading thread found v, as the value of the field
  * named so, valid, and made it canonical (a hook need not check it again). */
 bool     import_value_checked(const wg_req *r, const struct wg_resource *res, const char *field, const json_t *v);
+/* An import column that is no field, as the row gives it: kept beside the
+ * row's object (import_aside) or its member; NULL when the row has none.
+ * Dropped from the row when the hook has used it. */
+json_t  *import_column(const wg_req *r, json_t *row, const char *key);
+void     import_column_drop(const wg_req *r, json_t *row, const char *key);
 
 /* On PostgreSQL an import sends its rows in chunks, each a batch of writes
  * (core/store/store.h): a record a row creates goes with the chunk's COPY,

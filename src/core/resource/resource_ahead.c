@@ -100,7 +100,7 @@ struct wg_row_flat *resource_prepare_row(wg_req *scratch, const struct wg_resour
 		if (flat->n == WG_FLAT_MEMBERS)
 			goto whole;
 		struct wg_flat_member *m = &flat->member[flat->n++];
-		*m = (struct wg_flat_member){ .field = f, .sealed = -1 };
+		*m = (struct wg_flat_member){ .field = f, .sealed = -1, .aside = res->import_aside && !f && key[0] != '_' };
 		/* A failure is left for the import to find again, in its own order. */
 		if (f && !(f->flags & FF_READONLY) && !resource_validate_value(scratch, res, f, row, key, v)) {
 			m->checked = true;
@@ -145,22 +145,82 @@ static json_t *flat_json(const struct wg_row_flat *flat, const struct wg_flat_me
 	}
 }
 
-json_t *resource_row_from_flat(const struct wg_row_flat *flat, struct wg_row_ahead *ahead)
+/* Whether the member at it of an object has the block member's key. */
+static bool same_key(void *it, const struct wg_row_flat *flat, const struct wg_flat_member *m)
+{
+	return json_object_iter_key_len(it) == m->key_len && memcmp(json_object_iter_key(it), flat->text + m->key, m->key_len) == 0;
+}
+
+/* The block member's value written into v, a value of the same kind only
+ * the object holds (a text, an integer); false when it is not one. */
+static bool set_in_place(const struct wg_row_flat *flat, const struct wg_flat_member *m, json_t *v)
+{
+	if (v->refcount != 1)
+		return false;
+	if (m->kind == FLAT_TEXT && json_is_string(v))
+		return json_string_setn_nocheck(v, flat->text + m->at, m->len) == 0;
+	return m->kind == FLAT_INT && json_is_integer(v) && json_integer_set(v, m->integer) == 0;
+}
+
+/* Drops the object's members from it on. */
+static void drop_from(json_t *o, void *it)
+{
+	while (it) {
+		void *next = json_object_iter_next(o, it);
+		json_object_deln(o, json_object_iter_key(it), json_object_iter_key_len(it));
+		it = next;
+	}
+}
+
+/* Member m of the block into o: in place of the member at *it when that
+ * one has its key (*it moves past it), else added at the end, the members
+ * from *it on dropped first. The value now there, NULL when out of memory. */
+static json_t *put_member(json_t *o, void **it, const struct wg_row_flat *flat, const struct wg_flat_member *m)
+{
+	json_t *v;
+	if (*it && same_key(*it, flat, m)) {
+		void *here = *it;
+		*it = json_object_iter_next(o, here);
+		v = json_object_iter_value(here);
+		if (set_in_place(flat, m, v))
+			return v;
+		v = flat_json(flat, m);
+		return v && !json_object_iter_set_new(o, here, v) ? v : NULL;
+	}
+	drop_from(o, *it);
+	*it = NULL;
+	v = flat_json(flat, m);
+	return v && !json_object_setn_new_nocheck(o, flat->text + m->key, m->key_len, v) ? v : NULL;
+}
+
+/* Whether resource_validate_given would check the member's value. */
+static bool given_field(const struct wg_flat_member *m)
+{
+	return m->field && !(m->field->flags & (FF_READONLY | FF_CREATE_ONLY));
+}
+
+json_t *resource_row_from_flat(const struct wg_row_flat *flat, struct wg_row_ahead *ahead, json_t *reuse, json_t *aside)
 {
 	ahead->nchecked = ahead->nsealed = 0;
-	json_t *o = json_object();
+	ahead->given_checked = true;
+	ahead->aside = aside;
+	json_t *o = reuse ? reuse : json_object();
+	void *it = reuse ? json_object_iter(reuse) : NULL, *beside = aside ? json_object_iter(aside) : NULL;
 	for (size_t i = 0; o && i < flat->n; i++) {
 		const struct wg_flat_member *m = &flat->member[i];
-		json_t *v = flat_json(flat, m);
-		if (!v || json_object_setn_new_nocheck(o, flat->text + m->key, m->key_len, v)) {
+		json_t *v = m->aside && aside ? put_member(aside, &beside, flat, m) : put_member(o, &it, flat, m);
+		if (!v) {
 			json_decref(o);
 			o = NULL;
 			break;
 		}
-		if (m->checked && ahead->nchecked < WG_AHEAD_VALUES) {
+		bool noted = m->checked && ahead->nchecked < WG_AHEAD_VALUES;
+		if (noted) {
 			ahead->checked[ahead->nchecked].field = m->field;
 			ahead->checked[ahead->nchecked++].value = json_incref(v);
 		}
+		if (!noted && given_field(m))
+			ahead->given_checked = false;
 		if (m->sealed >= 0) {
 			ahead->sealed[ahead->nsealed].field = m->field;
 			ahead->sealed[ahead->nsealed].value = json_incref(v);
@@ -168,7 +228,11 @@ json_t *resource_row_from_flat(const struct wg_row_flat *flat, struct wg_row_ahe
 			ahead->sealed[ahead->nsealed++].bidx = flat->sealed[m->sealed].bidx;
 		}
 	}
-	if (!o)
+	if (aside)
+		drop_from(aside, beside);
+	if (o)
+		drop_from(o, it);
+	else
 		resource_row_ahead_release(ahead);
 	return o;
 }
@@ -180,4 +244,6 @@ void resource_row_ahead_release(struct wg_row_ahead *ahead)
 	for (size_t i = 0; i < ahead->nsealed; i++)
 		json_decref(ahead->sealed[i].value);
 	ahead->nchecked = ahead->nsealed = 0;
+	ahead->given_checked = false;
+	ahead->aside = NULL;
 }

@@ -422,8 +422,9 @@ int import_rows(wg_req *r, const struct wg_resource *res, struct import_state *s
 			break;
 		}
 		struct wg_row_ahead ahead;
-		json_t *o = import_take_row(r, res, &row, h, specs, nspecs, &ahead);
-		if (chunks && cs.alone == 0) {
+		bool alone = !chunks || cs.alone > 0;
+		json_t *o = import_take_row(r, res, &row, h, specs, nspecs, &ahead, alone);
+		if (!alone) {
 			chunk_keep(r, &cs, o, &row, &ahead);
 			if (cs.cur->n == cs.size || cs.cur->bytes >= WG_IMPORT_CHUNK_BYTES) {
 				fatal = chunks_step(r, res, st, &cs);
@@ -438,7 +439,7 @@ int import_rows(wg_req *r, const struct wg_resource *res, struct import_state *s
 			if (chunks)  /* kept for a chunk; otherwise the next row releases it, a lock less per row */
 				sheet_release_rows(reader);
 		}
-		json_decref(o);
+		import_drop_row(r, o);
 		if (r->progress && *rows % 1000 == 0)
 			r->progress(r, *rows);
 	}

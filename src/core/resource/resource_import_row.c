@@ -160,7 +160,9 @@ static int import_one(wg_req *r, const struct wg_resource *res, json_t *row, str
 	int64_t id, version = 0;
 	char path[WG_MAX_GRID_PATH];
 	const char *field = NULL;
-	if (resource_validate_given(r, res, row) || resource_unique_first(r, res, row) ||
+	/* A row as its block made it, every given value checked ahead, has nothing for the first. */
+	const struct wg_row_ahead *ahead = import_ahead(r);
+	if ((!(ahead && ahead->given_checked) && resource_validate_given(r, res, row)) || resource_unique_first(r, res, row) ||
 	    (res->hooks.import_row && res->hooks.import_row(r, res, row)) ||
 	    find_existing(r, res, row, st, &id, &version, path, sizeof path, &field))
 		return r->fail.code;
@@ -229,6 +231,7 @@ bool import_row(wg_req *r, const struct wg_resource *res, struct import_state *s
 	wg_arena request_arena = r->arena;
 	r->arena = im->row_arena;
 	im->ahead = ahead;
+	im->ahead_next = 0;
 	bool failed = !o || import_one(r, res, o, st);
 	im->ahead = NULL;
 	arena_clear(&r->arena);

@@ -187,18 +187,46 @@ void import_release_row(void *prepared) { wg_free(prepared); }
 
 json_t *import_take_row(wg_req *r, const struct wg_resource *res, const struct sheet_row *row,
 			const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs,
-			struct wg_row_ahead *ahead)
+			struct wg_row_ahead *ahead, bool alone)
 {
 	const struct wg_row_flat *flat = row->prepared;
+	struct wg_import *im = r->import;
 	ahead->nchecked = ahead->nsealed = 0;
+	ahead->given_checked = false;
+	ahead->aside = NULL;
 	if (!flat)
 		return row_object(r, res, row, h, specs, nspecs);
 	if (flat->fail.code) {
 		r->fail = flat->fail;
 		return NULL;
 	}
-	json_t *o = resource_row_from_flat(flat, ahead);
+	json_t *spare = im->spare_row;
+	im->spare_row = NULL;
+	if (alone && res->import_aside && !im->aside)
+		im->aside = json_object();  /* NULL: the columns stay in the row */
+	json_t *o = resource_row_from_flat(flat, ahead, spare, alone && res->import_aside ? im->aside : NULL);
 	if (!o)
 		req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
 	return o;
+}
+
+json_t *import_column(const wg_req *r, json_t *row, const char *key)
+{
+	const struct wg_row_ahead *a = import_ahead(r);
+	return a && a->aside ? json_object_get(a->aside, key) : json_object_get(row, key);
+}
+
+void import_column_drop(const wg_req *r, json_t *row, const char *key)
+{
+	const struct wg_row_ahead *a = import_ahead(r);
+	if (!a || !a->aside)
+		json_object_del(row, key);
+}
+
+void import_drop_row(wg_req *r, json_t *o)
+{
+	if (o && o->refcount == 1 && !r->import->spare_row)
+		r->import->spare_row = o;
+	else
+		json_decref(o);
 }

@@ -35,6 +35,7 @@ struct wg_row_flat {
 		uint32_t at, len;              /* FLAT_TEXT: in text; FLAT_TAGS: the entries, each ended by NUL */
 		uint8_t kind;                  /* enum wg_flat_kind */
 		bool checked;
+		bool aside;                    /* an import column kept beside the row's object (import_aside) */
 		int8_t sealed;                 /* in sealed, -1: none */
 	} member[WG_FLAT_MEMBERS];
 	struct { char enc[WG_AHEAD_SEALED], bidx[WG_BLIND_HEX]; } sealed[WG_AHEAD_SECRETS];
@@ -44,6 +45,10 @@ struct wg_row_flat {
  * secrets (enc and bidx in the row's block, which outlives the row's import). */
 struct wg_row_ahead {
 	size_t nchecked, nsealed;
+	/* Every member resource_validate_given checks was checked ahead (and
+	 * noted): the row's object as made from its block needs no such pass. */
+	bool given_checked;
+	json_t *aside;            /* the row's import columns kept beside its object, NULL: among its members */
 	/* by field and value: true, false and null are one object each, wherever they stand */
 	struct { const struct wg_field *field; json_t *value; } checked[WG_AHEAD_VALUES];
 	struct { const struct wg_field *field; json_t *value; const char *enc, *bidx; } sealed[WG_AHEAD_SECRETS];
@@ -56,8 +61,18 @@ struct wg_row_ahead {
 struct wg_row_flat *resource_prepare_row(wg_req *scratch, const struct wg_resource *res, json_t *row);
 /* On the import's thread: the row's object made from its block, its
  * checked values and secrets noted in ahead (released with
- * resource_row_ahead_release); NULL when out of memory. */
-json_t *resource_row_from_flat(const struct wg_row_flat *flat, struct wg_row_ahead *ahead);
+ * resource_row_ahead_release); NULL when out of memory. With reuse (an
+ * object only the caller holds, which it hands over: the last row's, as
+ * its hooks left it), the object is that one made over: a member with the
+ * key the block has at the same place stays where it is, a text or an
+ * integer only the object holds takes the new value in place, and the
+ * members from the first that differs on are dropped and the block's
+ * added. Its members are then the block's, in the block's order, as in a
+ * new object, at a fraction of the allocations: rows of a file mostly
+ * repeat the last one's keys. With aside (an object kept for the import,
+ * made over the same way), the members the block keeps aside go there and
+ * ahead->aside names it. */
+json_t *resource_row_from_flat(const struct wg_row_flat *flat, struct wg_row_ahead *ahead, json_t *reuse, json_t *aside);
 void resource_row_ahead_release(struct wg_row_ahead *ahead);
 /* The values of the fields body gives, each checked as resource_validate
  * checks it (made canonical), but not whether it may be set nor what is
@@ -94,6 +109,9 @@ struct wg_import {
 	struct import_unique *unique; /* a unique index dropped for the import: its values (resource_unique.c) */
 	bool updating;                /* ?update=1 */
 	const struct wg_row_ahead *ahead;  /* the current row's, NULL if it was not prepared ahead */
+	size_t ahead_next;            /* where in ahead->checked the next lookup starts (the row's order) */
+	json_t *spare_row;            /* the last row's object, only the import holding it: made over for the next */
+	json_t *aside;                /* the row's import columns kept beside its object (import_aside) */
 	/* The INSERTs last built, by the fields a row gives and their order
 	 * (a file's rows mostly repeat a few: with or without tags, phone …):
 	 * building the text once per shape saves a tenth of a row's work. */
@@ -189,10 +207,15 @@ void    import_release_row(void *prepared);
 /* The row's object, made from its block prepared ahead (its checks noted
  * in ahead, to be released with resource_row_ahead_release) or made now
  * (ahead left empty); NULL (r->fail says why) when a cell is not its
- * field's type. */
+ * field's type. A row imported alone (not kept for a chunk, whose lookups
+ * read the rows' columns together) keeps its import columns aside when
+ * its resource says so (import_aside). */
 json_t *import_take_row(wg_req *r, const struct wg_resource *res, const struct sheet_row *row,
 			const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs,
-			struct wg_row_ahead *ahead);
+			struct wg_row_ahead *ahead, bool alone);
+/* Done with a row's object (ahead released): kept to be made over for the
+ * next row when nothing else holds it, else let go. */
+void    import_drop_row(wg_req *r, json_t *o);
 
 /* An import's running account (resource_import.c), and its rows: one by
  * one, or in chunks (resource_import_chunks.c). */

@@ -31,14 +31,27 @@ struct import_unique {
 	struct unique_slot *slot;
 	size_t cap, used;         /* cap a power of two; used counts taken-back slots too */
 	size_t row_slot;          /* the slot the current row filled, cap when none */
+	/* The value the row last found no slot's hash for, with that hash: asked
+	 * again (the insert asks what resource_unique_first asked) and stored,
+	 * it is not hashed and probed again. Forgotten when the slots change. */
+	char free_value[WG_BLIND_HEX + 8];
+	size_t free_len;          /* 0: none */
+	uint64_t free_hash;
 };
 
+/* FNV-1a over eight bytes at a time (a blind index is 32), mixed at the end. */
 static uint64_t unique_hash(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603u;
-	for (size_t i = 0; i < n; i++)
+	uint64_t h = 1469598103934665603u ^ n, w;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * 1099511628211u;
+		h ^= h >> 32;
+	}
+	for (; i < n; i++)
 		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
-	return h;
+	return h ^ (h >> 29);
 }
 
 /* The slot holding hash after start, or the empty slot where it would go. */
@@ -152,12 +165,26 @@ static int unique_confirm(wg_req *r, const struct import_unique *u, int64_t id, 
 	return rc < 0 ? -rc : 0;
 }
 
+/* Whether value is the one last found with no slot of its hash. */
+static bool noted_free(const struct import_unique *u, const char *value, size_t n)
+{
+	return u->free_len && n == u->free_len && memcmp(u->free_value, value, n) == 0;
+}
+
 int import_unique_holder(wg_req *r, const char *value, size_t n, int64_t *other)
 {
-	const struct import_unique *u = r->import->unique;
-	uint64_t hash = unique_hash(value, n);
+	struct import_unique *u = r->import->unique;
 	*other = 0;
-	for (size_t k = unique_probe(u, hash, (size_t)hash); u->slot[k].id != 0; k = unique_probe(u, hash, k + 1)) {
+	if (noted_free(u, value, n))
+		return 0;
+	uint64_t hash = unique_hash(value, n);
+	size_t k = unique_probe(u, hash, (size_t)hash);
+	if (u->slot[k].id == 0 && n < sizeof u->free_value) {
+		memcpy(u->free_value, value, n);
+		u->free_len = n;
+		u->free_hash = hash;
+	}
+	for (; u->slot[k].id != 0; k = unique_probe(u, hash, k + 1)) {
 		bool same = false;
 		int rc = u->slot[k].id > 0 ? unique_confirm(r, u, u->slot[k].id, value, n, &same) : 0;
 		if (rc)
@@ -173,13 +200,17 @@ int import_unique_holder(wg_req *r, const char *value, size_t n, int64_t *other)
 int import_unique_stored(wg_req *r, const char *value, size_t n, int64_t id)
 {
 	struct import_unique *u = r->import->unique;
-	return unique_put(u, unique_hash(value, n), id, &u->row_slot);
+	uint64_t hash = noted_free(u, value, n) ? u->free_hash : unique_hash(value, n);
+	u->free_len = 0;
+	return unique_put(u, hash, id, &u->row_slot);
 }
 
 void import_unique_row_begins(struct wg_import *im)
 {
-	if (im->unique)
+	if (im->unique) {
 		im->unique->row_slot = im->unique->cap;
+		im->unique->free_len = 0;
+	}
 }
 
 void import_unique_row_undone(struct wg_import *im)
@@ -187,6 +218,8 @@ void import_unique_row_undone(struct wg_import *im)
 	struct import_unique *u = im->unique;
 	if (u && u->row_slot < u->cap)
 		u->slot[u->row_slot].id = -1;  /* still probed past: what follows it stays found */
-	if (u)
+	if (u) {
 		u->row_slot = u->cap;
+		u->free_len = 0;
+	}
 }

@@ -178,13 +178,18 @@ int resource_validate_value(wg_req *r, const struct wg_resource *res, const stru
 			 f->zh, name, type_zh(f->type), name, type_en(f->type));
 }
 
-/* Whether v, as the value of f, passed resource_validate_value() on the import's reading thread. */
+/* Whether v, as the value of f, passed resource_validate_value() on the
+ * import's reading thread. The row's members are asked in their order,
+ * mostly, so the search starts after the one found last. */
 static bool checked_ahead(const wg_req *r, const struct wg_field *f, const json_t *v)
 {
 	const struct wg_row_ahead *a = import_ahead(r);
-	for (size_t i = 0; a && i < a->nchecked; i++)
-		if (a->checked[i].field == f && a->checked[i].value == v)
+	size_t n = a ? a->nchecked : 0, i = a && r->import->ahead_next < n ? r->import->ahead_next : 0;
+	for (size_t k = 0; k < n; k++, i = i + 1 == n ? 0 : i + 1)
+		if (a->checked[i].field == f && a->checked[i].value == v) {
+			r->import->ahead_next = i + 1;
 			return true;
+		}
 	return false;
 }
 
