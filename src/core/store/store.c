@@ -69,6 +69,7 @@ void store_close(wg_store *st)
 			if (c->db)
 				st->be->disconnect(c);
 			conn_free_cache(c);
+			store_copy_release(c);
 		}
 	}
 	if (st->be && st->be->close_store)

@@ -87,6 +87,7 @@ struct wg_conn {
 	bool batch_unread;
 	size_t batch_unread_results;  /* the kept statements' results unread (pipeline mode), 0: a COPY's */
 	int batch_outcome;
+	struct copy_cache *copies;  /* PostgreSQL: tables' columns for one COPY a table (store_pg_copy.c) */
 	struct wg_conn *next_free;
 };
 
@@ -145,5 +146,19 @@ int  store_pg_statement(wg_conn *c, const char *sql, const char **name);
 int  store_pg_fail(wg_conn *c, void *res);
 /* Forgets a batch without sending it (the transaction is ending anyway). */
 void store_batch_discard(wg_conn *c);
+
+/* One COPY a table (store_pg_copy.c). A target ("table (columns)") as a
+ * batch's rows give it, placed among its table's columns: read from the
+ * catalog on first sight (a query: *rc its failure), kept with the
+ * connection. NULL when it cannot be placed (out of room). */
+struct copy_shape;
+const struct copy_shape *store_copy_shape(wg_conn *c, const char *target, int *rc);
+/* What the shape's rows are COPYed into: every column of the table, or the target itself. */
+const char *store_copy_target(const struct copy_shape *sh);
+/* A row of a placed shape as a line of its table's COPY (without the newline). */
+bool store_copy_placed(const struct copy_shape *sh);
+void store_copy_line(const struct copy_shape *sh, const wg_param *p, wg_buf *line,
+		     void (*value)(wg_buf *, const wg_param *), void (*text)(wg_buf *, const char *, size_t));
+void store_copy_release(wg_conn *c);
 
 #endif

@@ -132,13 +132,22 @@ int store_batch_insert(wg_conn *c, unsigned stage, const char *target, const wg_
 		return WG_ERR_USAGE;
 	if (b->failed)
 		return b->failed;
-	struct batch_target *t = target_of(b, stage, target);
+	/* Rows of one table giving different columns go into one COPY (store_pg_copy.c). */
+	int rc = 0;
+	const struct copy_shape *sh = store_copy_shape(c, target, &rc);
+	if (rc)
+		return b->failed = rc;
+	struct batch_target *t = target_of(b, stage, sh ? store_copy_target(sh) : target);
 	if (!t)
 		return b->failed = WG_ERR_NOMEM;
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			wg_buf_putc(&t->rows, '\t');
-		copy_value(&t->rows, &p[i]);
+	if (sh && store_copy_placed(sh)) {
+		store_copy_line(sh, p, &t->rows, copy_value, copy_text);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				wg_buf_putc(&t->rows, '\t');
+			copy_value(&t->rows, &p[i]);
+		}
 	}
 	wg_buf_putc(&t->rows, '\n');
 	if (t->rows.err)
