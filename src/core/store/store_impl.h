@@ -148,11 +148,16 @@ int  store_pg_fail(wg_conn *c, void *res);
 void store_batch_discard(wg_conn *c);
 
 /* One COPY a table (store_pg_copy.c). A target ("table (columns)") as a
- * batch's rows give it, placed among its table's columns: read from the
- * catalog on first sight (a query: *rc its failure), kept with the
- * connection. NULL when it cannot be placed (out of room). */
+ * batch's rows give it, placed among its table's columns: read by READ on
+ * first sight (*rc its failure), kept with the connection. NULL when it
+ * cannot be placed (out of room). */
 struct copy_shape;
-const struct copy_shape *store_copy_shape(wg_conn *c, const char *target, int *rc);
+struct copy_layout;
+/* Reads the table's columns from the catalog, store_copy_column() for each. */
+typedef int (*copy_columns_fn)(wg_conn *c, const char *table, struct copy_layout *l);
+const struct copy_shape *store_copy_shape(wg_conn *c, const char *target, copy_columns_fn read, int *rc);
+/* One column of the table, in order: its default's text (pg_get_expr), if it has one. */
+int store_copy_column(struct copy_layout *l, const char *name, const char *def, bool has_default);
 /* What the shape's rows are COPYed into: every column of the table, or the target itself. */
 const char *store_copy_target(const struct copy_shape *sh);
 /* A row of a placed shape as a line of its table's COPY (without the newline). */

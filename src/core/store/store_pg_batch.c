@@ -125,6 +125,28 @@ static bool batch_is_full(const struct store_batch *b)
 	return bytes >= WG_BATCH_FLUSH_BYTES || b->nstmts >= WG_BATCH_STATEMENTS;
 }
 
+/* A table's columns and their defaults, for one COPY a table: read beside
+ * the batch (the rows kept so far stay kept), once per connection. */
+static int read_columns(wg_conn *c, const char *table, struct copy_layout *l)
+{
+	const char *name;
+	store_batch_settle(c);
+	int rc = store_pg_statement(c, "SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a"
+				    " LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+				    " WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped"
+				    " AND a.attgenerated = '' ORDER BY a.attnum", &name);
+	if (rc)
+		return rc;
+	const char *values[] = { table };
+	PGresult *r = PQexecPrepared(c->db, name, 1, values, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		return store_pg_fail(c, r);
+	for (int i = 0; i < PQntuples(r) && !rc; i++)
+		rc = store_copy_column(l, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), !PQgetisnull(r, i, 1));
+	PQclear(r);
+	return rc;
+}
+
 int store_batch_insert(wg_conn *c, unsigned stage, const char *target, const wg_param *p, size_t n)
 {
 	struct store_batch *b = c->batch;
@@ -134,7 +156,7 @@ int store_batch_insert(wg_conn *c, unsigned stage, const char *target, const wg_
 		return b->failed;
 	/* Rows of one table giving different columns go into one COPY (store_pg_copy.c). */
 	int rc = 0;
-	const struct copy_shape *sh = store_copy_shape(c, target, &rc);
+	const struct copy_shape *sh = store_copy_shape(c, target, read_columns, &rc);
 	if (rc)
 		return b->failed = rc;
 	struct batch_target *t = target_of(b, stage, sh ? store_copy_target(sh) : target);

@@ -105,48 +105,30 @@ static bool constant_default(const char *expr, bool has, char **fill)
 	return *fill != NULL;
 }
 
-/* The table's columns and defaults, read once per connection. */
-static int read_layout(wg_conn *c, const char *table, struct copy_layout *l)
+int store_copy_column(struct copy_layout *l, const char *name, const char *def, bool has_default)
 {
-	wg_stmt *s;
-	wg_param p[] = { WG_PTEXT(table) };
-	/* The rows kept so far stay kept: the catalog is read beside the batch,
-	 * as an import's lookups are (store_batch_set_aside), not after sending it. */
-	struct store_batch *kept = c->batch;
-	c->batch = NULL;
-	int rc = store_query(c, "SELECT a.attname, pg_get_expr(d.adbin, d.adrelid), CASE WHEN d.adbin IS NULL THEN 0 ELSE 1 END"
-			     " FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
-			     " WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''"
-			     " ORDER BY a.attnum", p, 1, &s);
-	if (rc) {
-		c->batch = kept;
+	if (l->ncol == COPY_COLUMNS)
+		return WG_ERR_TOO_LARGE;
+	size_t j = l->ncol++;
+	l->fixed[j] = constant_default(def, has_default, &l->fill[j]);
+	return (l->name[j] = wg_strdup(name)) ? 0 : WG_ERR_NOMEM;
+}
+
+/* The table's columns and defaults (READ asks the catalog), once per connection. */
+static int read_layout(wg_conn *c, const char *table, copy_columns_fn read, struct copy_layout *l)
+{
+	int rc = read(c, table, l);
+	if (rc && rc != WG_ERR_TOO_LARGE && rc != WG_ERR_NOMEM)
 		return rc;
-	}
-	bool fits = true;
-	while ((rc = stmt_next(s)) == 1) {
-		if (l->ncol == COPY_COLUMNS) {
-			fits = false;
-			continue;
-		}
-		size_t j = l->ncol++;
-		l->name[j] = wg_strdup(stmt_text(s, 0));
-		l->fixed[j] = constant_default(stmt_text(s, 1), stmt_int(s, 2) != 0, &l->fill[j]);
-		if (!l->name[j])
-			fits = false;
-	}
-	stmt_done(s);
-	c->batch = kept;
 	wg_buf t = WG_BUF_INIT(WG_MAX_SQL);
 	wg_buf_printf(&t, "%s (", table);
-	for (size_t j = 0; j < l->ncol && l->name[j]; j++)
-		wg_buf_printf(&t, j ? ", %s" : "%s", l->name[j]);
+	for (size_t j = 0; j < l->ncol; j++)
+		wg_buf_printf(&t, j ? ", %s" : "%s", l->name[j] ? l->name[j] : "");
 	wg_buf_puts(&t, ")");
 	l->table = wg_strdup(table);
 	l->target = t.err ? NULL : wg_buf_detach(&t, NULL);
 	wg_buf_release(&t);
-	if (rc < 0)
-		return -rc;
-	if (fits && l->table && l->target)
+	if (!rc && l->table && l->target)
 		return 0;
 	/* Kept as unusable, so that it is asked once: rows of the table keep their own COPYs. */
 	char *keep = l->table;
@@ -156,7 +138,8 @@ static int read_layout(wg_conn *c, const char *table, struct copy_layout *l)
 	return 0;
 }
 
-static const struct copy_layout *layout_of(wg_conn *c, struct copy_cache *k, const char *table, size_t len, int *rc)
+static const struct copy_layout *layout_of(wg_conn *c, struct copy_cache *k, const char *table, size_t len,
+					   copy_columns_fn read, int *rc)
 {
 	for (size_t i = 0; i < k->nlayouts; i++)
 		if (strlen(k->layout[i].table) == len && memcmp(k->layout[i].table, table, len) == 0)
@@ -167,7 +150,7 @@ static const struct copy_layout *layout_of(wg_conn *c, struct copy_cache *k, con
 	memcpy(name, table, len);
 	name[len] = '\0';
 	struct copy_layout *l = &k->layout[k->nlayouts];
-	*rc = read_layout(c, name, l);
+	*rc = read_layout(c, name, read, l);
 	if (*rc || !l->table) {
 		layout_free(l);
 		return NULL;
@@ -202,7 +185,7 @@ static bool place(const struct copy_layout *l, const char *columns, int from[COP
 	return true;
 }
 
-const struct copy_shape *store_copy_shape(wg_conn *c, const char *target, int *rc)
+const struct copy_shape *store_copy_shape(wg_conn *c, const char *target, copy_columns_fn read, int *rc)
 {
 	*rc = 0;
 	struct copy_cache *k = c->copies;
@@ -216,7 +199,7 @@ const struct copy_shape *store_copy_shape(wg_conn *c, const char *target, int *r
 	const char *open = strstr(target, " (");
 	if (!open)
 		return NULL;
-	const struct copy_layout *l = layout_of(c, k, target, (size_t)(open - target), rc);
+	const struct copy_layout *l = layout_of(c, k, target, (size_t)(open - target), read, rc);
 	if (*rc)
 		return NULL;
 	struct copy_shape *sh = &k->shape[k->nshapes];
