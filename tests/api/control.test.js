@@ -269,12 +269,15 @@ test('checks: temperature, symptoms, samples; alerts raised, addressed to the te
   expectError(await check({ nat_result: 'negative' }), 422, 'validation_failed', 'nat_result');
   expectError(await check({ temperature: 36.5 }, volunteer), 403, 'forbidden');
   assert.equal(await counted(), 0, 'nothing written');
-  const normal = await check({ temperature: 37.2, at: `${day(0)}T00:30:00+08:00`, symptoms: [] });
+  // Early today, typed as local time: 00:30, or midnight itself when the test runs before 00:31.
+  const early = Math.min(at(day(0), 0.5), Math.max(at(day(0), 0), now() - 60));
+  const earlyText = new Date((early + 8 * 3600) * 1000).toISOString().slice(0, 19) + '+08:00';
+  const normal = await check({ temperature: 37.2, at: earlyText, symptoms: [] });
   assert.equal(normal.status, 201, normal.text);
   assert.deepEqual(normal.json.alerts, []);
   assert.equal(normal.json.temperature, 37.2);
-  assert.equal(normal.json.at, at(day(0), 0.5));
-  assert.equal(normal.json.at_text, `${day(0)}T00:30:00+08:00`);
+  assert.equal(normal.json.at, early);
+  assert.equal(normal.json.at_text, earlyText);
   assert.equal(normal.json.day_no, 1);
   const fever = await check({ temperature: 37.3 });
   assert.equal(fever.json.fever, true);
@@ -489,9 +492,12 @@ test('the whole way: trace → apply with open_controls → records under the ca
   assert.equal(twice.json.controls.opened, 0);
   assert.equal(twice.json.controls.already, 3);
 
-  // Today's round: a temperature and a negative sample each, then release.
+  // Day 1's round: a temperature and a negative sample each, then release. Day 1 is the day of
+  // the last exposure, the day before today when the test runs just after midnight: the check
+  // is dated then.
   for (const r of recs) {
-    const ck = await srv.api('POST', `/api/v1/controls/${r.id}/checks`, { token: gridworker, body: { temperature: 36.4, nat_sampled: true, tube: `QC-${r.id}` } });
+    const ck = await srv.api('POST', `/api/v1/controls/${r.id}/checks`,
+      { token: gridworker, body: { temperature: 36.4, nat_sampled: true, tube: `QC-${r.id}`, at: t - 4000 } });
     assert.equal(ck.status, 201, ck.text);
     expectError(await srv.api('POST', `/api/v1/controls/${r.id}/release`, { token: community, body: {} }), 409, 'conflict', 'nat');
     assert.equal((await srv.api('POST', `/api/v1/checks/${ck.json.id}/result`, { token: gridworker, body: { result: 'negative' } })).status, 200);

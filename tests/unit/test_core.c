@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "core/lib/arena.h"
@@ -362,6 +364,52 @@ static void encryption_round_trips_every_length(void **state)
 	}
 }
 
+static void nonce_of(const struct wg_keys *k, unsigned char nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES])
+{
+	wg_buf enc = WG_BUF_INIT(4096);
+	unsigned char raw[256];
+	size_t rawlen;
+	assert_int_equal(crypt_encrypt(k, "phone", "13900000000", 11, &enc), 0);
+	assert_int_equal(sodium_base642bin(raw, sizeof raw, enc.data + 3, enc.len - 3, NULL, &rawlen, NULL,
+					   sodium_base64_VARIANT_URLSAFE_NO_PADDING), 0);
+	memcpy(nonce, raw, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	wg_buf_release(&enc);
+}
+
+/* Nonces come from a pool drawn a page at a time: never one twice, across
+ * refills of the pool, and not the parent's after a fork. */
+static void nonces_are_never_reused(void **state)
+{
+	(void)state;
+	enum { N = 1000, L = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES };
+	struct wg_keys k;
+	static unsigned char seen[N][L];
+	test_keys(&k);
+	for (size_t i = 0; i < N; i++) {
+		nonce_of(&k, seen[i]);
+		for (size_t j = 0; j < i; j++)
+			assert_memory_not_equal(seen[i], seen[j], L);
+	}
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		unsigned char mine[L];
+		nonce_of(&k, mine);
+		_exit(write(fds[1], mine, L) == L ? 0 : 1);
+	}
+	unsigned char theirs[L], mine[L];
+	assert_int_equal(read(fds[0], theirs, L), L);
+	nonce_of(&k, mine);
+	assert_memory_not_equal(theirs, mine, L);
+	int status;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_int_equal(status, 0);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 /* The blind index stays what stored rows were indexed with: keyed
  * BLAKE2b-128 over the column name, its NUL, and the value, as hex. */
 static void blind_index_is_stable(void **state)
@@ -584,6 +632,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(buf_respects_its_maximum),
 		cmocka_unit_test(encryption_round_trips_every_length),
+		cmocka_unit_test(nonces_are_never_reused),
 		cmocka_unit_test(blind_index_is_stable),
 		cmocka_unit_test(buf_rejects_overflowing_sizes),
 		cmocka_unit_test(buf_hex_and_detach),
