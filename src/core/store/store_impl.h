@@ -160,10 +160,10 @@ const struct copy_shape *store_copy_shape(wg_conn *c, const char *target, copy_c
 int store_copy_column(struct copy_layout *l, const char *name, const char *def, bool has_default);
 /* What the shape's rows are COPYed into: every column of the table, or the target itself. */
 const char *store_copy_target(const struct copy_shape *sh);
-/* A row of a placed shape as a line of its table's COPY (without the newline). */
-bool store_copy_placed(const struct copy_shape *sh);
-void store_copy_line(const struct copy_shape *sh, const wg_param *p, wg_buf *line,
-		     void (*value)(wg_buf *, const wg_param *), void (*text)(wg_buf *, const char *, size_t));
+/* A row of N values as a line of its COPY in COPY's text format (without
+ * the newline): placed in its table's columns when SH was, else as given
+ * (SH may be NULL). */
+void store_copy_line(const struct copy_shape *sh, const wg_param *p, size_t n, wg_buf *line);
 void store_copy_release(wg_conn *c);
 
 #endif

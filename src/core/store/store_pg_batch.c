@@ -68,38 +68,6 @@ void store_batch_discard(wg_conn *c)
 
 /* ---- keeping ---- */
 
-/* COPY's text format: \N is NULL; backslash, tab, newline and carriage return escaped. */
-static void copy_text(wg_buf *b, const char *s, size_t n)
-{
-	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
-		char e = s[i] == '\\' ? '\\' : s[i] == '\t' ? 't' : s[i] == '\n' ? 'n' : s[i] == '\r' ? 'r' : 0;
-		if (!e)
-			continue;
-		wg_buf_append(b, s + run, i - run);
-		wg_buf_putc(b, '\\');
-		wg_buf_putc(b, e);
-		run = i + 1;
-	}
-	wg_buf_append(b, s + run, n - run);
-}
-
-static void copy_value(wg_buf *b, const wg_param *p)
-{
-	char digits[WG_I64_DIGITS];
-	switch (p->type) {
-	case WG_P_NULL:
-		wg_buf_append(b, "\\N", 2);
-		break;
-	case WG_P_INT:
-		wg_buf_append(b, digits, wg_format_i64(digits, p->i));
-		break;
-	default:
-		copy_text(b, p->s, p->n);
-		break;
-	}
-}
-
 static struct batch_target *target_of(struct store_batch *b, unsigned stage, const char *target)
 {
 	for (size_t i = 0; i < b->ntargets; i++)
@@ -162,15 +130,7 @@ int store_batch_insert(wg_conn *c, unsigned stage, const char *target, const wg_
 	struct batch_target *t = target_of(b, stage, sh ? store_copy_target(sh) : target);
 	if (!t)
 		return b->failed = WG_ERR_NOMEM;
-	if (sh && store_copy_placed(sh)) {
-		store_copy_line(sh, p, &t->rows, copy_value, copy_text);
-	} else {
-		for (size_t i = 0; i < n; i++) {
-			if (i)
-				wg_buf_putc(&t->rows, '\t');
-			copy_value(&t->rows, &p[i]);
-		}
-	}
+	store_copy_line(sh, p, n, &t->rows);
 	wg_buf_putc(&t->rows, '\n');
 	if (t->rows.err)
 		return b->failed = t->rows.err;
