@@ -139,9 +139,14 @@ int scans_stay_change(wg_buf *b, uint32_t trace_id, bool is_subject, const char 
 	return b->err ? WG_ERR_NOMEM : 0;
 }
 
-/* Audits a scan or dwell without the phone number it may have named. */
-static int audit_stay(wg_req *r, const char *action, const char *resource, int64_t id, const char *path,
-		      uint32_t trace_id, bool is_subject, const char *place_key, int64_t place)
+typedef int (*stay_audit_fn)(wg_req *r, const char *action, const char *resource, int64_t record_id,
+			     const char *node_path, const char *change, size_t len);
+
+/* Audits a scan or dwell without the phone number it may have named, by
+ * AUDIT: a record of its own (audit_event_text), or gathered with the
+ * venue's other scans (audit_event_gathered). */
+static int audit_stay(wg_req *r, stay_audit_fn audit, const char *action, const char *resource, int64_t id,
+		      const char *path, uint32_t trace_id, bool is_subject, const char *place_key, int64_t place)
 {
 	wg_buf change = WG_BUF_INIT(256);
 	/* Room for any change at once (three ids and the keys): one allocation, not one per doubling. */
@@ -152,12 +157,7 @@ static int audit_stay(wg_req *r, const char *action, const char *resource, int64
 	 * scans by one user are gathered into one record until the queue is
 	 * written: a chained record for each scan cost a checkpoint's server a
 	 * fifth of its CPU (bench/RESULTS.md). */
-	if (rc)
-		rc = req_fail(r, rc, NULL, NULL, NULL);
-	else if (strcmp(action, "scan") == 0)
-		rc = audit_event_gathered(r, action, resource, id, path, change.data, change.len);
-	else
-		rc = audit_event_text(r, action, resource, id, path, change.data, change.len);
+	rc = rc ? req_fail(r, rc, NULL, NULL, NULL) : audit(r, action, resource, id, path, change.data, change.len);
 	wg_buf_release(&change);
 	return rc;
 }
@@ -250,7 +250,7 @@ int scans_append(wg_req *r, uint32_t trace_id, int64_t venue, int64_t t_in, int6
 
 int scans_audit(wg_req *r, int64_t venue, const char *path, uint32_t trace_id, bool is_subject)
 {
-	return audit_stay(r, "scan", "venues", venue, path, trace_id, is_subject, "venue_id", venue);
+	return audit_stay(r, audit_event_gathered, "scan", "venues", venue, path, trace_id, is_subject, "venue_id", venue);
 }
 
 /* A scan waiting for the log's group commit: what its answer needs. */
@@ -386,7 +386,7 @@ int dwell_create(wg_req *r)
 	}
 	if (rc)
 		return stay_failed(r, rc, tracing_params()->max_dwell_min, "位置记录无效:%s", "invalid location record: %s");
-	if (audit_stay(r, "dwell", is_subject ? "trace_subjects" : "persons", trace_id, "", trace_id, is_subject, "cell", cell))
+	if (audit_stay(r, audit_event_text, "dwell", is_subject ? "trace_subjects" : "persons", trace_id, "", trace_id, is_subject, "cell", cell))
 		return r->fail.code;
 	unnamed(&subject, &trace_id, &is_subject);
 	return reply_stay(r, trace_id, is_subject, "cell", cell, t_in, t_out, added == 0);
