@@ -7,7 +7,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startServer, DEMO } = require('./helpers');
 const { expectError, sleep, poll } = require('./expect');
-const { idNumber, phone, now, day, at, person, control, node, user, rollupsAgree } = require('./control_util');
+const { idNumber, phone, now, day, at, person, control, node, user, rollupsAgree, OFFSET } = require('./control_util');
 
 let srv, command, community, gridworker, volunteer;
 let seq = 100;
@@ -455,7 +455,10 @@ test('the whole way: trace → apply with open_controls → records under the ca
   for (const n of names) p[n] = await person(srv, community, DEMO.grid, `全程${n}`);
   const venue = (await srv.api('POST', '/api/v1/venues', { token: community, body: { grid_id: DEMO.grid, name: '全程超市', kind: 'market' } })).json;
   const other = (await srv.api('POST', '/api/v1/venues', { token: community, body: { grid_id: DEMO.grid, name: '全程药店', kind: 'pharmacy' } })).json;
-  const t = now();
+  // The whole drill on one local day: its scans span two hours before t, so in the first
+  // hours after midnight it ends a minute before midnight instead of now.
+  const sinceMidnight = (now() + OFFSET) % 86400;
+  const t = sinceMidnight >= 7500 ? now() : now() - sinceMidnight - 60;
   const scans = [[venue, '病例甲', t - 7200, t - 5400], [venue, '同店乙', t - 6600, t - 4800], [venue, '同店丙', t - 5300, t - 4000],
     [other, '同店乙', t - 4500, t - 3600], [other, '次密丁', t - 4200, t - 3300]];
   for (const [v, n, tin, tout] of scans)
