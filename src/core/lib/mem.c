@@ -1,6 +1,7 @@
 #include "core/lib/mem.h"
 
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,23 @@ void *wg_realloc(void *p, size_t n)
 }
 
 void wg_free(void *p) { free(p); }
+
+#define WG_HUGE_PAGE ((size_t)2 << 20)
+
+void *wg_calloc_table(size_t count, size_t size)
+{
+	size_t n;
+	if (!wg_size_mul(count, size, &n) || n < 2 * WG_HUGE_PAGE)
+		return wg_calloc(count, size);
+	if (should_fail())
+		return NULL;
+	size_t rounded = (n + WG_HUGE_PAGE - 1) & ~(WG_HUGE_PAGE - 1);
+	void *p = aligned_alloc(WG_HUGE_PAGE, rounded);
+	if (!p)
+		return NULL;
+	(void)madvise(p, rounded, MADV_HUGEPAGE);  /* only faster: refused, the table is in small pages */
+	return memset(p, 0, rounded);
+}
 
 char *wg_strndup(const char *s, size_t n)
 {

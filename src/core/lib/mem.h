@@ -20,6 +20,10 @@ void *wg_malloc(size_t n);
 void *wg_calloc(size_t count, size_t size);
 void *wg_realloc(void *p, size_t n);
 void  wg_free(void *p);
+/* As wg_calloc, for a big table read at random (a hash table of a million
+ * entries): in pages of 2 MB where the system allows it, so that a lookup
+ * costs one cache miss and not a page-table walk besides. Freed with wg_free. */
+void *wg_calloc_table(size_t count, size_t size);
 char *wg_strdup(const char *s);
 char *wg_strndup(const char *s, size_t n);
 

@@ -185,6 +185,8 @@ void *import_prepare_row(void *ctx, const struct sheet_row *row)
 
 void import_release_row(void *prepared) { wg_free(prepared); }
 
+void import_warm_row(const void *prepared) { resource_row_warm(prepared); }
+
 json_t *import_take_row(wg_req *r, const struct wg_resource *res, const struct sheet_row *row,
 			const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs,
 			struct wg_row_ahead *ahead, bool alone)
@@ -204,6 +206,10 @@ json_t *import_take_row(wg_req *r, const struct wg_resource *res, const struct s
 	im->spare_row = NULL;
 	if (alone && res->import_aside && !im->aside)
 		im->aside = json_object();  /* NULL: the columns stay in the row */
+	const struct wg_field *unique = import_unique_field(r, res);
+	for (size_t i = 0; unique && i < flat->n; i++)
+		if (flat->member[i].field == unique && flat->member[i].sealed >= 0)
+			import_unique_prefetch(im, flat->sealed[flat->member[i].sealed].bidx, WG_BLIND_HEX - 1);
 	json_t *o = resource_row_from_flat(flat, ahead, spare, alone && res->import_aside ? im->aside : NULL);
 	if (!o)
 		req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);

@@ -38,7 +38,7 @@ struct wg_row_flat {
 		bool aside;                    /* an import column kept beside the row's object (import_aside) */
 		int8_t sealed;                 /* in sealed, -1: none */
 	} member[WG_FLAT_MEMBERS];
-	struct { char enc[WG_AHEAD_SEALED], bidx[WG_BLIND_HEX]; } sealed[WG_AHEAD_SECRETS];
+	struct { char enc[WG_AHEAD_SEALED], bidx[WG_BLIND_HEX]; size_t enc_len; } sealed[WG_AHEAD_SECRETS];
 	char text[WG_FLAT_TEXT];
 };
 /* The import's thread's note of a row's checked values and sealed
@@ -51,7 +51,8 @@ struct wg_row_ahead {
 	json_t *aside;            /* the row's import columns kept beside its object, NULL: among its members */
 	/* by field and value: true, false and null are one object each, wherever they stand */
 	struct { const struct wg_field *field; json_t *value; } checked[WG_AHEAD_VALUES];
-	struct { const struct wg_field *field; json_t *value; const char *enc, *bidx; } sealed[WG_AHEAD_SECRETS];
+	/* bidx: WG_BLIND_HEX - 1 characters */
+	struct { const struct wg_field *field; json_t *value; const char *enc, *bidx; size_t enc_len; } sealed[WG_AHEAD_SECRETS];
 };
 /* On the reading thread: checks each settable member of row (made
  * canonical in it), seals its secrets, and flattens the row into a new
@@ -73,6 +74,9 @@ struct wg_row_flat *resource_prepare_row(wg_req *scratch, const struct wg_resour
  * made over the same way), the members the block keeps aside go there and
  * ahead->aside names it. */
 json_t *resource_row_from_flat(const struct wg_row_flat *flat, struct wg_row_ahead *ahead, json_t *reuse, json_t *aside);
+/* Fetches into this core's cache what resource_row_from_flat will read of
+ * the block (the reading thread wrote it on the other core). */
+void resource_row_warm(const struct wg_row_flat *flat);
 void resource_row_ahead_release(struct wg_row_ahead *ahead);
 /* The values of the fields body gives, each checked as resource_validate
  * checks it (made canonical), but not whether it may be set nor what is
@@ -174,6 +178,10 @@ void import_unique_end(struct wg_import *im);
 /* The field of res whose unique index the import dropped, NULL if none. */
 const struct wg_field *import_unique_field(const wg_req *r, const struct wg_resource *res);
 int  import_unique_holder(wg_req *r, const char *value, size_t n, int64_t *other);
+/* The row's value (as stored) is about to be asked for: its slot is
+ * fetched into the cache meanwhile (a million values' slots are far
+ * apart) and its hash kept for the asking. */
+void import_unique_prefetch(struct wg_import *im, const char *value, size_t n);
 /* With the unique index dropped: a row whose value of that field another
  * record holds is refused before it writes anything (its household, say),
  * as the insert would refuse it; a savepoint rolled back in a big SQLite
@@ -187,8 +195,8 @@ void import_unique_row_undone(struct wg_import *im);
 
 /* An import's rows (resource_import_rows.c): the columns it reads (the
  * last two an export's 编号 and 路径), and each row's object, made by the
- * reading thread ahead (sheet_read_ahead with import_prepare_row and
- * import_release_row: its object, the checks that need no database, the
+ * reading thread ahead (sheet_read_ahead with import_prepare_row,
+ * import_release_row and import_warm_row: its object, the checks that need no database, the
  * secrets' encryption; what needs the database, and the order in which a
  * row's errors are found, stay with the import) or by import_take_row. */
 struct sheet_column_spec;
@@ -204,6 +212,7 @@ struct import_ahead_ctx {
 int     import_specs(const struct wg_resource *res, struct sheet_column_spec **specs, const char ***names, size_t *n);
 void   *import_prepare_row(void *ctx, const struct sheet_row *row);
 void    import_release_row(void *prepared);
+void    import_warm_row(const void *prepared);
 /* The row's object, made from its block prepared ahead (its checks noted
  * in ahead, to be released with resource_row_ahead_release) or made now
  * (ahead left empty); NULL (r->fail says why) when a cell is not its

@@ -85,8 +85,9 @@ static int bind_field(wg_req *r, const struct wg_field *f, json_t *v, struct bou
 		return r->fail.code;
 	int sealed = sealed_ahead(r, f, v);
 	if (sealed >= 0) {
-		b->param[0] = WG_PTEXT(import_ahead(r)->sealed[sealed].enc);
-		b->param[1] = WG_PTEXT(import_ahead(r)->sealed[sealed].bidx);
+		const struct wg_row_ahead *a = import_ahead(r);
+		b->param[0] = WG_PTEXTN(a->sealed[sealed].enc, a->sealed[sealed].enc_len);
+		b->param[1] = WG_PTEXTN(a->sealed[sealed].bidx, WG_BLIND_HEX - 1);
 		return 0;
 	}
 	wg_buf enc = WG_BUF_INIT(2048);
@@ -151,16 +152,19 @@ int resource_unique_first(wg_req *r, const struct wg_resource *res, json_t *row)
 		return 0;
 	/* resource_validate_given has checked the value and made it canonical */
 	const char *stored = json_string_value(v);
+	size_t len = json_string_length(v);
 	char bidx[WG_BLIND_HEX];
 	int sealed = sealed_ahead(r, f, v);
 	if (sealed >= 0) {
 		stored = import_ahead(r)->sealed[sealed].bidx;
+		len = WG_BLIND_HEX - 1;
 	} else if (f->flags & FF_SECRET) {
-		crypt_blind_index(&r->app->keys, f->name, stored, json_string_length(v), bidx);
+		crypt_blind_index(&r->app->keys, f->name, stored, len, bidx);
 		stored = bidx;
+		len = WG_BLIND_HEX - 1;
 	}
 	int64_t other = 0;
-	int rc = import_unique_holder(r, stored, strlen(stored), &other);
+	int rc = import_unique_holder(r, stored, len, &other);
 	return rc ? req_fail(r, rc, NULL, NULL, NULL) : unique_other(r, res, f, other, 0);
 }
 

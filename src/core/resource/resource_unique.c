@@ -37,6 +37,10 @@ struct import_unique {
 	char free_value[WG_BLIND_HEX + 8];
 	size_t free_len;          /* 0: none */
 	uint64_t free_hash;
+	/* The value import_unique_prefetch() was given, with its hash. */
+	char hashed_value[WG_BLIND_HEX + 8];
+	size_t hashed_len;        /* 0: none */
+	uint64_t hashed;
 };
 
 /* FNV-1a over eight bytes at a time (a blind index is 32), mixed at the end. */
@@ -66,7 +70,7 @@ static size_t unique_probe(const struct import_unique *u, uint64_t hash, size_t 
 static int unique_grow(struct import_unique *u)
 {
 	size_t cap = u->cap ? u->cap * 2 : 1024;
-	struct unique_slot *slot = wg_calloc(cap, sizeof *slot), *old = u->slot;
+	struct unique_slot *slot = wg_calloc_table(cap, sizeof *slot), *old = u->slot;
 	if (!slot)
 		return WG_ERR_NOMEM;
 	size_t old_cap = u->cap;
@@ -171,13 +175,25 @@ static bool noted_free(const struct import_unique *u, const char *value, size_t 
 	return u->free_len && n == u->free_len && memcmp(u->free_value, value, n) == 0;
 }
 
+void import_unique_prefetch(struct wg_import *im, const char *value, size_t n)
+{
+	struct import_unique *u = im->unique;
+	if (!u || n > sizeof u->hashed_value)
+		return;
+	u->hashed_len = n;
+	memcpy(u->hashed_value, value, n);
+	u->hashed = unique_hash(value, n);
+	__builtin_prefetch(&u->slot[u->hashed & (u->cap - 1)]);
+}
+
 int import_unique_holder(wg_req *r, const char *value, size_t n, int64_t *other)
 {
 	struct import_unique *u = r->import->unique;
 	*other = 0;
 	if (noted_free(u, value, n))
 		return 0;
-	uint64_t hash = unique_hash(value, n);
+	bool hashed = u->hashed_len == n && memcmp(u->hashed_value, value, n) == 0;
+	uint64_t hash = hashed ? u->hashed : unique_hash(value, n);
 	size_t k = unique_probe(u, hash, (size_t)hash);
 	if (u->slot[k].id == 0 && n < sizeof u->free_value) {
 		memcpy(u->free_value, value, n);

@@ -125,6 +125,11 @@ struct sheet_prepare {
 	 * A caller that stops now and then for longer (a chunk sent to the
 	 * database) asks for more, so the reading goes on meanwhile. */
 	size_t rows;
+	/* Optional: called on the caller's thread, as a row is handed out,
+	 * with what prepare made of the next row when that is read already:
+	 * it fetches into the caller's cache what the caller will read of it
+	 * (the other core wrote it), so the caller does not wait for it then. */
+	void (*warm)(const void *prepared);
 };
 #define SHEET_AHEAD_ROWS 32
 /* From now on a second thread reads and parses the rows ahead of the

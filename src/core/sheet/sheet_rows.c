@@ -265,6 +265,9 @@ static int ahead_next(struct sheet_ahead *a, struct sheet_row *row)
 		a->given++;
 		a->held -= s->buf.text.len;
 		a->last_given = slot_is_last(s);
+		const void *next = a->given < a->tail ? a->slot[a->given % a->nslots].row.prepared : NULL;
+		if (next && a->prep.warm)
+			a->prep.warm(next);
 	}
 	pthread_mutex_unlock(&a->lock);
 	*row = s->row;

@@ -84,6 +84,17 @@ void store_close(wg_store *st)
 enum wg_dialect store_dialect(const wg_store *st) { return st->dialect; }
 enum wg_dialect conn_dialect(const wg_conn *c) { return c->store->dialect; }
 uint64_t store_busy_micros(const wg_store *st) { return atomic_load(&st->busy_micros); }
+
+void store_time_whole(wg_conn *c, bool whole)
+{
+	if (!c || whole == c->timed_whole)
+		return;
+	if (whole)
+		c->timed_since = now_micros();
+	else
+		atomic_fetch_add(&c->store->busy_micros, now_micros() - c->timed_since);
+	c->timed_whole = whole;
+}
 uint64_t store_query_count(const wg_store *st) { return atomic_load(&st->queries); }
 
 int store_acquire(wg_store *st, wg_conn **out)
@@ -107,6 +118,7 @@ void store_release(wg_store *st, wg_conn *c)
 	store_batch_discard(c);
 	if (c->in_tx)
 		store_rollback(c);
+	store_time_whole(c, false);
 	pthread_mutex_lock(&st->lock);
 	c->next_free = st->free_list;
 	st->free_list = c;
@@ -230,9 +242,10 @@ int store_query(wg_conn *c, const char *sql, const wg_param *params, size_t n, w
 	wg_stmt *s = &c->stmt;
 	memset(s, 0, sizeof *s);
 	s->conn = c;
-	uint64_t t0 = now_micros();
+	uint64_t t0 = c->timed_whole ? 0 : now_micros();
 	int rc = c->store->be->query(c, sql, params, n, s);
-	atomic_fetch_add(&c->store->busy_micros, now_micros() - t0);
+	if (!c->timed_whole)
+		atomic_fetch_add(&c->store->busy_micros, now_micros() - t0);
 	atomic_fetch_add(&c->store->queries, 1);
 	if (rc)
 		return rc;

@@ -44,6 +44,10 @@ void store_close(wg_store *st);
 enum wg_dialect store_dialect(const wg_store *st);
 /* Cumulative time spent inside the database, for /metrics. */
 uint64_t store_busy_micros(const wg_store *st);
+/* From now (whole) until called again (!whole), c's time in the database
+ * counts as one stretch, not query by query: for a run of many short
+ * statements (an import), whose own clock readings would cost more. */
+void store_time_whole(wg_conn *c, bool whole);
 uint64_t store_query_count(const wg_store *st);
 
 int  store_acquire(wg_store *st, wg_conn **out);

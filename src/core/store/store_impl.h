@@ -87,6 +87,11 @@ struct wg_conn {
 	bool batch_unread;
 	size_t batch_unread_results;  /* the kept statements' results unread (pipeline mode), 0: a COPY's */
 	int batch_outcome;
+	/* store_time_whole(): its queries are timed as one stretch from then
+	 * (an import's million rows, two clock readings each, cost more than
+	 * the metric tells). */
+	bool timed_whole;
+	uint64_t timed_since;
 	struct copy_cache *copies;  /* PostgreSQL: tables' columns for one COPY a table (store_pg_copy.c) */
 	struct wg_conn *next_free;
 };
