@@ -244,3 +244,13 @@ test('key rotation re-encrypts everything and the data stays readable', async ()
   const verify = srv.cli(['audit', 'verify']);
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 });
+
+test('重点人群 may be separated by 、，；,; spaces or tabs: each word is a tag, in its order', async () => {
+  const id = idNumber('320923', '19470707', 311);
+  const row = `1,分隔符,男,${id},13900001111,,沟墩镇墩北9组90号,${GRID1},常住,"低保对象，独居老人；孕产妇,慢性病;残疾人 退役军人\t党员、、特困老人",`;
+  const r = await importFile(community, Buffer.from([HEADER, row].join('\r\n') + '\r\n'));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.inserted, 1, r.text);
+  const got = await srv.api('GET', `/api/v1/persons?id_number=${id}`, { token: command });
+  assert.deepEqual(got.json.items[0].tags, ['低保对象', '独居老人', '孕产妇', '慢性病', '残疾人', '退役军人', '党员', '特困老人']);
+});

@@ -410,27 +410,42 @@ static void nonces_are_never_reused(void **state)
 	close(fds[1]);
 }
 
+/* The blind index as it is defined, worked out in one go. */
+static void reference_blind(const struct wg_keys *k, const char *column, const char *value, size_t n, char out[WG_BLIND_HEX])
+{
+	crypto_generichash_state st;
+	unsigned char h[16];
+	crypto_generichash_init(&st, k->blind, sizeof k->blind, sizeof h);
+	crypto_generichash_update(&st, (const unsigned char *)column, strlen(column) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)value, n);
+	crypto_generichash_final(&st, h, sizeof h);
+	sodium_bin2hex(out, WG_BLIND_HEX, h, sizeof h);
+}
+
 /* The blind index stays what stored rows were indexed with: keyed
- * BLAKE2b-128 over the column name, its NUL, and the value, as hex. */
+ * BLAKE2b-128 over the column name, its NUL, and the value, as hex;
+ * whatever the thread kept of earlier columns and keys. */
 static void blind_index_is_stable(void **state)
 {
 	(void)state;
-	struct wg_keys k;
+	struct wg_keys k, other;
 	char got[WG_BLIND_HEX], want[WG_BLIND_HEX], big[2000];
 	test_keys(&k);
+	test_keys(&other);
+	assert_memory_not_equal(k.blind, other.blind, sizeof k.blind);
 	memset(big, '7', sizeof big);
 	size_t lengths[] = { 0, 11, 18, sizeof big };
-	for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
-		crypto_generichash_state st;
-		unsigned char h[16];
-		crypto_generichash_init(&st, k.blind, sizeof k.blind, sizeof h);
-		crypto_generichash_update(&st, (const unsigned char *)"phone", 6);
-		crypto_generichash_update(&st, (const unsigned char *)big, lengths[i]);
-		crypto_generichash_final(&st, h, sizeof h);
-		sodium_bin2hex(want, sizeof want, h, sizeof h);
-		crypt_blind_index(&k, "phone", big, lengths[i], got);
-		assert_string_equal(got, want);
-	}
+	/* more columns than a thread keeps, one with a name too long to keep, two keys in turn */
+	const char *columns[] = { "phone", "id_number", "a", "b", "c", "phone",
+				  "a column whose name is longer than any kept one, sixty-four bytes", "id_number" };
+	for (size_t round = 0; round < 3; round++)
+		for (size_t c = 0; c < sizeof columns / sizeof columns[0]; c++)
+			for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+				const struct wg_keys *key = (c + round) % 2 ? &other : &k;
+				reference_blind(key, columns[c], big, lengths[i], want);
+				crypt_blind_index(key, columns[c], big, lengths[i], got);
+				assert_string_equal(got, want);
+			}
 	/* the same value in another column indexes differently */
 	crypt_blind_index(&k, "phone", big, 11, got);
 	crypt_blind_index(&k, "id_number", big, 11, want);

@@ -109,7 +109,8 @@ struct wg_row_flat *resource_prepare_row(wg_req *scratch, const struct wg_resour
 			if ((f->flags & FF_SECRET) && json_is_string(v) && seal_ahead(&scratch->app->keys, f, v, flat))
 				m->sealed = (int8_t)(flat->nsealed - 1);
 		}
-		memset(&scratch->fail, 0, sizeof scratch->fail);
+		if (scratch->fail.code)  /* nearly a kilobyte: cleared only when written */
+			memset(&scratch->fail, 0, sizeof scratch->fail);
 		size_t key_len = json_object_iter_key_len(it);
 		m->key_len = (uint32_t)key_len;
 		if (!flat_put(flat, key, key_len, &m->key) || !flat_value(flat, v, m))

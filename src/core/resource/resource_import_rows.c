@@ -26,6 +26,22 @@ static bool parse_bool(const char *s, bool *out)
 	return false;
 }
 
+/* The length of the separator at p, 0 if none: people separate words with
+ * 、 , ， ; ； or spaces (the byte that starts one is checked first: a
+ * long list's every byte is asked). */
+static size_t tag_separator(const char *p, const char *end)
+{
+	static const char *const seps[] = { "、", "，", "；", ",", ";", " ", "\t", NULL };
+	if (!strchr("\xe3\xef,; \t", *p) || !*p)
+		return 0;
+	for (const char *const *s = seps; *s; s++) {
+		size_t n = strlen(*s);
+		if ((size_t)(end - p) >= n && memcmp(p, *s, n) == 0)
+			return n;
+	}
+	return 0;
+}
+
 static json_t *cell_value(wg_req *r, const struct wg_field *f, const struct sheet_cell *c)
 {
 	int64_t x;
@@ -60,19 +76,12 @@ static json_t *cell_value(wg_req *r, const struct wg_field *f, const struct shee
 		return json_string(text);
 	}
 	if (f->type == FT_TAGS) {
-		/* People separate words with 、 , ， ; ； or spaces. */
 		json_t *a = json_array();
 		const char *p = c->text, *end = c->text + c->len;
 		while (a && p < end) {
-			static const char *const seps[] = { "、", "，", "；", ",", ";", " ", "\t", NULL };
 			size_t word = 0, sep = 0;
-			while (p + word < end && !sep) {
-				for (const char *const *s = seps; *s && !sep; s++)
-					if (strncmp(p + word, *s, strlen(*s)) == 0)
-						sep = strlen(*s);
-				if (!sep)
-					word++;
-			}
+			while (p + word < end && !(sep = tag_separator(p + word, end)))
+				word++;
 			if (word)
 				json_array_append_new(a, json_stringn(p, word));
 			p += word + sep;
@@ -166,7 +175,8 @@ static json_t *row_object(wg_req *r, const struct wg_resource *res, const struct
 void *import_prepare_row(void *ctx, const struct sheet_row *row)
 {
 	struct import_ahead_ctx *c = ctx;
-	memset(&c->scratch.fail, 0, sizeof c->scratch.fail);
+	if (c->scratch.fail.code)
+		memset(&c->scratch.fail, 0, sizeof c->scratch.fail);
 	json_t *o = row_object(&c->scratch, c->res, row, c->h, c->specs, c->nspecs);
 	if (o) {
 		struct wg_row_flat *flat = resource_prepare_row(&c->scratch, c->res, o);
