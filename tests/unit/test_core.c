@@ -423,8 +423,9 @@ static void reference_blind(const struct wg_keys *k, const char *column, const c
 }
 
 /* The blind index stays what stored rows were indexed with: keyed
- * BLAKE2b-128 over the column name, its NUL, and the value, as hex;
- * whatever the thread kept of earlier columns and keys. */
+ * BLAKE2b-128 over the column name, its NUL, and the value, as hex, for
+ * every column and key in turn (the short message goes through in one
+ * call, the long one in parts). */
 static void blind_index_is_stable(void **state)
 {
 	(void)state;
@@ -435,7 +436,7 @@ static void blind_index_is_stable(void **state)
 	assert_memory_not_equal(k.blind, other.blind, sizeof k.blind);
 	memset(big, '7', sizeof big);
 	size_t lengths[] = { 0, 11, 18, sizeof big };
-	/* more columns than a thread keeps, one with a name too long to keep, two keys in turn */
+	/* several columns, a long name, two keys in turn */
 	const char *columns[] = { "phone", "id_number", "a", "b", "c", "phone",
 				  "a column whose name is longer than any kept one, sixty-four bytes", "id_number" };
 	for (size_t round = 0; round < 3; round++)

@@ -230,53 +230,23 @@ bool crypt_is_stale(const struct wg_keys *k, const char *text)
 	return parse_prefix(text, strlen(text), &version, &skip) == 0 && version != k->version[k->current];
 }
 
-/* A column's keyed hash with the key's block and the column's name already
- * absorbed, kept per thread: a million rows' import hashes two values a
- * row, and each hash otherwise compresses the key's block first. The copy
- * of the key tells whether an entry is still the caller's. */
-#define BLIND_KEPT 4
-struct blind_kept {
-	unsigned char key[sizeof ((struct wg_keys *)0)->blind];
-	char column[48];
-	bool used;
-	crypto_generichash_state st;
-};
-static _Thread_local struct blind_kept blind_kept[BLIND_KEPT];
-static _Thread_local unsigned blind_next;
-
-static const crypto_generichash_state *blind_state(const struct wg_keys *k, const char *column, size_t clen)
-{
-	if (clen > sizeof blind_kept[0].column)
-		return NULL;
-	for (size_t i = 0; i < BLIND_KEPT; i++) {
-		struct blind_kept *e = &blind_kept[i];
-		if (e->used && memcmp(e->column, column, clen) == 0 && sodium_memcmp(e->key, k->blind, sizeof e->key) == 0)
-			return &e->st;
-	}
-	struct blind_kept *e = &blind_kept[blind_next++ % BLIND_KEPT];
-	memcpy(e->key, k->blind, sizeof e->key);
-	memcpy(e->column, column, clen);
-	e->used = true;
-	crypto_generichash_init(&e->st, k->blind, sizeof k->blind, 16);
-	crypto_generichash_update(&e->st, (const unsigned char *)column, clen);
-	return &e->st;
-}
-
 void crypt_blind_index(const struct wg_keys *k, const char *column, const char *plain, size_t n, char out[WG_BLIND_HEX])
 {
-	unsigned char h[16];
+	unsigned char h[16], msg[1024];
 	size_t clen = strlen(column) + 1;
-	/* The column's name with its NUL, then the value. */
-	const crypto_generichash_state *kept = blind_state(k, column, clen);
-	crypto_generichash_state st;
-	if (kept) {
-		st = *kept;
+	/* The column's name with its NUL, then the value: in one call when it
+	 * fits (most of the cost of a short hash is in the incremental calls). */
+	if (clen + n <= sizeof msg) {
+		memcpy(msg, column, clen);
+		memcpy(msg + clen, plain, n);
+		crypto_generichash(h, sizeof h, msg, clen + n, k->blind, sizeof k->blind);
+		sodium_memzero(msg, clen + n);
 	} else {
+		crypto_generichash_state st;
 		crypto_generichash_init(&st, k->blind, sizeof k->blind, sizeof h);
 		crypto_generichash_update(&st, (const unsigned char *)column, clen);
+		crypto_generichash_update(&st, (const unsigned char *)plain, n);
+		crypto_generichash_final(&st, h, sizeof h);
 	}
-	crypto_generichash_update(&st, (const unsigned char *)plain, n);
-	crypto_generichash_final(&st, h, sizeof h);
-	sodium_memzero(&st, sizeof st);
 	wg_hex(out, h, sizeof h);
 }
