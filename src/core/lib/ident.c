@@ -160,10 +160,26 @@ char ident_id_check_char(const char *d)
 }
 
 /* Normalises into out[] (at most 18 chars are kept; *len counts all). */
+/* Eighteen ASCII characters as they should be, the usual cell: nothing to fold or drop. */
+static bool id_plain(const char *s, size_t n)
+{
+	if (n != 18)
+		return false;
+	for (size_t i = 0; i < 17; i++)
+		if (!ident_is_digit(s[i]))
+			return false;
+	return ident_is_digit(s[17]) || s[17] == 'X';
+}
+
 static enum ident_status id_normalise(const char *s, size_t n, char *out, size_t *len, bool *changed)
 {
 	char a[IDENT_MAX_INPUT + 1];
 	size_t alen;
+	if (id_plain(s, n)) {
+		memcpy(out, s, 18);
+		*len = 18;
+		return IDENT_OK;
+	}
 	if (!ident_fold_ascii(s, n, a, sizeof a, &alen, changed))
 		return IDENT_TOO_LONG;
 	if (alen == 0)

@@ -261,7 +261,7 @@ int resource_handle_import(wg_req *r)
 	struct wg_import im = { 0 };
 	struct deferred_indexes deferred = { 0 };
 	struct file_digest digest = { 0 };
-	struct import_ahead_ctx ahead;
+	struct import_ahead_ctx ahead = { 0 };
 	size_t nspecs = 0;
 	int64_t flag;
 	int rc;
@@ -377,6 +377,7 @@ done:
 	json_decref(st.errors);
 	json_decref(st.rows);
 	sheet_close(reader);  /* stops the reading thread, which uses h and ahead */
+	json_decref(ahead.spare);
 	sheet_header_release(&h);
 	wg_free(specs);
 	wg_free(names);

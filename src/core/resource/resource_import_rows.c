@@ -146,29 +146,59 @@ int import_specs(const struct wg_resource *res, struct sheet_column_spec **specs
 	return 0;
 }
 
-static json_t *row_object(wg_req *r, const struct wg_resource *res, const struct sheet_row *row,
-			  const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs)
+/* Drops the object's members from it on. */
+static void drop_rest(json_t *o, void *it)
 {
-	json_t *o = json_object();
+	while (it) {
+		void *next = json_object_iter_next(o, it);
+		json_object_del(o, json_object_iter_key(it));
+		it = next;
+	}
+}
+
+/* key's value v into o: in place of the member at *it when that one has
+ * the key (*it moves past it), else added at the end, the members from *it
+ * on dropped first (o's members come in the columns' order). */
+static int put_value(json_t *o, void **it, const char *key, json_t *v)
+{
+	if (*it && strcmp(json_object_iter_key(*it), key) == 0) {
+		void *here = *it;
+		*it = json_object_iter_next(o, here);
+		return json_object_iter_set_new(o, here, v);
+	}
+	drop_rest(o, *it);
+	*it = NULL;
+	return json_object_set_new(o, key, v);
+}
+
+/* The row's object; with reuse (the last row's, nothing else holding it)
+ * made over from that one, most of whose members it has again. */
+static json_t *row_object(wg_req *r, const struct wg_resource *res, const struct sheet_row *row,
+			  const struct sheet_header *h, const struct sheet_column_spec *specs, size_t nspecs, json_t *reuse)
+{
+	json_t *o = reuse ? reuse : json_object();
+	void *it = reuse ? json_object_iter(o) : NULL;
 	for (size_t k = 0; o && k < nspecs; k++) {
 		const struct sheet_cell *c = sheet_row_cell(row, h, k);
 		int64_t id;
+		json_t *v;
 		if (c && strcmp(specs[k].key, "_id") == 0 && wg_parse_i64(c->text, c->len, &id) && id > 0) {
-			json_object_set_new(o, "_id", json_integer(id));  /* an export's 编号: used when the file is one */
-			continue;
+			v = json_integer(id);  /* an export's 编号: used when the file is one */
+		} else if (specs[k].key[0] == '_' || !c || c->len == 0) {
+			continue;  /* recognised, deliberately unused (序号), or empty */
+		} else {
+			const struct wg_field *f = resource_field(res, specs[k].key);
+			v = f ? cell_value(r, f, c) : json_stringn(c->text, c->len);
 		}
-		if (specs[k].key[0] == '_')  /* recognised, deliberately unused (序号) */
-			continue;
-		if (!c || c->len == 0)
-			continue;
-		const struct wg_field *f = resource_field(res, specs[k].key);
-		json_t *v = f ? cell_value(r, f, c) : json_stringn(c->text, c->len);
-		if (!v) {
+		if (!v && !r->fail.code)
+			req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
+		if (!v || put_value(o, &it, specs[k].key, v)) {
 			json_decref(o);
 			return NULL;
 		}
-		json_object_set_new(o, specs[k].key, v);
 	}
+	if (o)
+		drop_rest(o, it);
 	return o;
 }
 
@@ -177,11 +207,17 @@ void *import_prepare_row(void *ctx, const struct sheet_row *row)
 	struct import_ahead_ctx *c = ctx;
 	if (c->scratch.fail.code)
 		memset(&c->scratch.fail, 0, sizeof c->scratch.fail);
-	json_t *o = row_object(&c->scratch, c->res, row, c->h, c->specs, c->nspecs);
+	json_t *o = row_object(&c->scratch, c->res, row, c->h, c->specs, c->nspecs, c->spare);
+	c->spare = NULL;
 	if (o) {
 		struct wg_row_flat *flat = resource_prepare_row(&c->scratch, c->res, o);
-		json_decref(o);  /* here, where it was made: freed by the other thread, each piece would cross over */
-		return flat;     /* NULL: the import prepares the row itself */
+		/* kept here, where it was made, for the next row: freed by the
+		 * other thread, each piece would cross over */
+		if (o->refcount == 1)
+			c->spare = o;
+		else
+			json_decref(o);
+		return flat;  /* NULL: the import prepares the row itself */
 	}
 	if (c->scratch.fail.code == WG_ERR_NOMEM)
 		return NULL;
@@ -207,7 +243,7 @@ json_t *import_take_row(wg_req *r, const struct wg_resource *res, const struct s
 	ahead->given_checked = false;
 	ahead->aside = NULL;
 	if (!flat)
-		return row_object(r, res, row, h, specs, nspecs);
+		return row_object(r, res, row, h, specs, nspecs, NULL);
 	if (flat->fail.code) {
 		r->fail = flat->fail;
 		return NULL;

@@ -208,6 +208,7 @@ struct import_ahead_ctx {
 	const struct sheet_header *h;
 	const struct sheet_column_spec *specs;
 	size_t nspecs;
+	json_t *spare;            /* the last row's object, made over for the next (the reading thread's own) */
 };
 int     import_specs(const struct wg_resource *res, struct sheet_column_spec **specs, const char ***names, size_t *n);
 void   *import_prepare_row(void *ctx, const struct sheet_row *row);
