@@ -83,7 +83,7 @@ static json_t *cell_value(wg_req *r, const struct wg_field *f, const struct shee
 			while (p + word < end && !(sep = tag_separator(p + word, end)))
 				word++;
 			if (word)
-				json_array_append_new(a, json_stringn(p, word));
+				json_array_append_new(a, json_stringn_nocheck(p, word));  /* cut at whole characters */
 			p += word + sep;
 		}
 		return a;
@@ -93,7 +93,7 @@ static json_t *cell_value(wg_req *r, const struct wg_field *f, const struct shee
 			if (strcmp(f->labels[i], c->text) == 0)
 				return json_string(f->values[i]);
 	}
-	return json_stringn(c->text, c->len);
+	return json_stringn_nocheck(c->text, c->len);  /* the sheet's cells are valid UTF-8 (sheet.h) */
 }
 
 /* An import column of the resource's with this key, NULL if none. */
@@ -188,7 +188,7 @@ static json_t *row_object(wg_req *r, const struct wg_resource *res, const struct
 			continue;  /* recognised, deliberately unused (序号), or empty */
 		} else {
 			const struct wg_field *f = resource_field(res, specs[k].key);
-			v = f ? cell_value(r, f, c) : json_stringn(c->text, c->len);
+			v = f ? cell_value(r, f, c) : json_stringn_nocheck(c->text, c->len);
 		}
 		if (!v && !r->fail.code)
 			req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
