@@ -159,7 +159,6 @@ char ident_id_check_char(const char *d)
 	return map[sum % 11];
 }
 
-/* Normalises into out[] (at most 18 chars are kept; *len counts all). */
 /* Eighteen ASCII characters as they should be, the usual cell: nothing to fold or drop. */
 static bool id_plain(const char *s, size_t n)
 {
@@ -171,6 +170,7 @@ static bool id_plain(const char *s, size_t n)
 	return ident_is_digit(s[17]) || s[17] == 'X';
 }
 
+/* Normalises into out[] (at most 18 chars are kept; *len counts all). */
 static enum ident_status id_normalise(const char *s, size_t n, char *out, size_t *len, bool *changed)
 {
 	char a[IDENT_MAX_INPUT + 1];

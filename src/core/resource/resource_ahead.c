@@ -164,10 +164,10 @@ static json_t *flat_json(const struct wg_row_flat *flat, const struct wg_flat_me
 	}
 }
 
-/* Whether the member at it of an object has the block member's key. */
-static bool same_key(void *it, const struct wg_row_flat *flat, const struct wg_flat_member *m)
+/* Whether the member at it of an object has this key. */
+static bool key_at(void *it, const char *key, size_t key_len)
 {
-	return json_object_iter_key_len(it) == m->key_len && memcmp(json_object_iter_key(it), flat->text + m->key, m->key_len) == 0;
+	return json_object_iter_key_len(it) == key_len && memcmp(json_object_iter_key(it), key, key_len) == 0;
 }
 
 /* The block member's value written into v, a value of the same kind only
@@ -181,8 +181,7 @@ static bool set_in_place(const struct wg_row_flat *flat, const struct wg_flat_me
 	return m->kind == FLAT_INT && json_is_integer(v) && json_integer_set(v, m->integer) == 0;
 }
 
-/* Drops the object's members from it on. */
-static void drop_from(json_t *o, void *it)
+void resource_object_drop_from(json_t *o, void *it)
 {
 	while (it) {
 		void *next = json_object_iter_next(o, it);
@@ -191,25 +190,31 @@ static void drop_from(json_t *o, void *it)
 	}
 }
 
-/* Member m of the block into o: in place of the member at *it when that
- * one has its key (*it moves past it), else added at the end, the members
- * from *it on dropped first. The value now there, NULL when out of memory. */
-static json_t *put_member(json_t *o, void **it, const struct wg_row_flat *flat, const struct wg_flat_member *m)
+int resource_object_put(json_t *o, void **it, const char *key, size_t key_len, json_t *v)
 {
-	json_t *v;
-	if (*it && same_key(*it, flat, m)) {
+	if (*it && key_at(*it, key, key_len)) {
 		void *here = *it;
 		*it = json_object_iter_next(o, here);
-		v = json_object_iter_value(here);
-		if (set_in_place(flat, m, v))
-			return v;
-		v = flat_json(flat, m);
-		return v && !json_object_iter_set_new(o, here, v) ? v : NULL;
+		return json_object_iter_set_new(o, here, v);
 	}
-	drop_from(o, *it);
+	resource_object_drop_from(o, *it);
 	*it = NULL;
-	v = flat_json(flat, m);
-	return v && !json_object_setn_new_nocheck(o, flat->text + m->key, m->key_len, v) ? v : NULL;
+	return json_object_setn_new_nocheck(o, key, key_len, v);
+}
+
+/* Member m of the block into o as resource_object_put puts a value, a text
+ * or an integer only the object holds written in place. The value now
+ * there, NULL when out of memory. */
+static json_t *put_member(json_t *o, void **it, const struct wg_row_flat *flat, const struct wg_flat_member *m)
+{
+	const char *key = flat->text + m->key;
+	if (*it && key_at(*it, key, m->key_len) && set_in_place(flat, m, json_object_iter_value(*it))) {
+		json_t *v = json_object_iter_value(*it);
+		*it = json_object_iter_next(o, *it);
+		return v;
+	}
+	json_t *v = flat_json(flat, m);
+	return v && !resource_object_put(o, it, key, m->key_len, v) ? v : NULL;
 }
 
 /* Whether resource_validate_given would check the member's value. */
@@ -249,9 +254,9 @@ json_t *resource_row_from_flat(const struct wg_row_flat *flat, struct wg_row_ahe
 		}
 	}
 	if (aside)
-		drop_from(aside, beside);
+		resource_object_drop_from(aside, beside);
 	if (o)
-		drop_from(o, it);
+		resource_object_drop_from(o, it);
 	else
 		resource_row_ahead_release(ahead);
 	return o;

@@ -32,7 +32,7 @@ static bool parse_bool(const char *s, bool *out)
 static size_t tag_separator(const char *p, const char *end)
 {
 	static const char *const seps[] = { "、", "，", "；", ",", ";", " ", "\t", NULL };
-	if (!strchr("\xe3\xef,; \t", *p) || !*p)
+	if (!*p || !strchr("\xe3\xef,; \t", *p))
 		return 0;
 	for (const char *const *s = seps; *s; s++) {
 		size_t n = strlen(*s);
@@ -146,31 +146,6 @@ int import_specs(const struct wg_resource *res, struct sheet_column_spec **specs
 	return 0;
 }
 
-/* Drops the object's members from it on. */
-static void drop_rest(json_t *o, void *it)
-{
-	while (it) {
-		void *next = json_object_iter_next(o, it);
-		json_object_del(o, json_object_iter_key(it));
-		it = next;
-	}
-}
-
-/* key's value v into o: in place of the member at *it when that one has
- * the key (*it moves past it), else added at the end, the members from *it
- * on dropped first (o's members come in the columns' order). */
-static int put_value(json_t *o, void **it, const char *key, json_t *v)
-{
-	if (*it && strcmp(json_object_iter_key(*it), key) == 0) {
-		void *here = *it;
-		*it = json_object_iter_next(o, here);
-		return json_object_iter_set_new(o, here, v);
-	}
-	drop_rest(o, *it);
-	*it = NULL;
-	return json_object_set_new(o, key, v);
-}
-
 /* The row's object; with reuse (the last row's, nothing else holding it)
  * made over from that one, most of whose members it has again. */
 static json_t *row_object(wg_req *r, const struct wg_resource *res, const struct sheet_row *row,
@@ -192,13 +167,13 @@ static json_t *row_object(wg_req *r, const struct wg_resource *res, const struct
 		}
 		if (!v && !r->fail.code)
 			req_fail(r, WG_ERR_NOMEM, NULL, NULL, NULL);
-		if (!v || put_value(o, &it, specs[k].key, v)) {
+		if (!v || resource_object_put(o, &it, specs[k].key, strlen(specs[k].key), v)) {
 			json_decref(o);
 			return NULL;
 		}
 	}
 	if (o)
-		drop_rest(o, it);
+		resource_object_drop_from(o, it);
 	return o;
 }
 

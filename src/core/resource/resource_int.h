@@ -74,6 +74,14 @@ struct wg_row_flat *resource_prepare_row(wg_req *scratch, const struct wg_resour
  * made over the same way), the members the block keeps aside go there and
  * ahead->aside names it. */
 json_t *resource_row_from_flat(const struct wg_row_flat *flat, struct wg_row_ahead *ahead, json_t *reuse, json_t *aside);
+/* An object made over for the next row, its members put in order: key's
+ * value v (taken) in place of the member at *it when that one has the key
+ * (*it moves past it), else at the end, the members from *it on dropped
+ * first; 0, or -1 when out of memory (v let go). What the row did not give
+ * is dropped at the end with resource_object_drop_from(o, *it). The keys
+ * must be valid UTF-8 (they are the columns' or the block's). */
+int  resource_object_put(json_t *o, void **it, const char *key, size_t key_len, json_t *v);
+void resource_object_drop_from(json_t *o, void *it);
 /* Fetches into this core's cache what resource_row_from_flat will read of
  * the block (the reading thread wrote it on the other core). */
 void resource_row_warm(const struct wg_row_flat *flat);

@@ -31,16 +31,15 @@ struct import_unique {
 	struct unique_slot *slot;
 	size_t cap, used;         /* cap a power of two; used counts taken-back slots too */
 	size_t row_slot;          /* the slot the current row filled, cap when none */
-	/* The value the row last found no slot's hash for, with that hash: asked
-	 * again (the insert asks what resource_unique_first asked) and stored,
-	 * it is not hashed and probed again. Forgotten when the slots change. */
-	char free_value[WG_BLIND_HEX + 8];
-	size_t free_len;          /* 0: none */
-	uint64_t free_hash;
-	/* The value import_unique_prefetch() was given, with its hash. */
+	/* The value last hashed, with its hash: a row's value is hashed once,
+	 * as the row is taken (import_unique_prefetch), though resource_unique_first
+	 * and the insert ask for it and the insert then stores it. free: no slot
+	 * held its hash when it was last asked for, so it is not probed again;
+	 * forgotten when the slots change. */
 	char hashed_value[WG_BLIND_HEX + 8];
 	size_t hashed_len;        /* 0: none */
 	uint64_t hashed;
+	bool free;
 };
 
 /* FNV-1a over eight bytes at a time (a blind index is 32), mixed at the end. */
@@ -169,37 +168,44 @@ static int unique_confirm(wg_req *r, const struct import_unique *u, int64_t id, 
 	return rc < 0 ? -rc : 0;
 }
 
-/* Whether value is the one last found with no slot of its hash. */
-static bool noted_free(const struct import_unique *u, const char *value, size_t n)
+/* Whether value is the one hashed last. */
+static bool hashed_last(const struct import_unique *u, const char *value, size_t n)
 {
-	return u->free_len && n == u->free_len && memcmp(u->free_value, value, n) == 0;
+	return u->hashed_len && n == u->hashed_len && memcmp(u->hashed_value, value, n) == 0;
+}
+
+/* value's hash, kept for the next asking. */
+static uint64_t hash_of(struct import_unique *u, const char *value, size_t n)
+{
+	if (hashed_last(u, value, n))
+		return u->hashed;
+	uint64_t hash = unique_hash(value, n);
+	if (n && n <= sizeof u->hashed_value) {
+		memcpy(u->hashed_value, value, n);
+		u->hashed_len = n;
+		u->hashed = hash;
+		u->free = false;
+	}
+	return hash;
 }
 
 void import_unique_prefetch(struct wg_import *im, const char *value, size_t n)
 {
 	struct import_unique *u = im->unique;
-	if (!u || n > sizeof u->hashed_value)
-		return;
-	u->hashed_len = n;
-	memcpy(u->hashed_value, value, n);
-	u->hashed = unique_hash(value, n);
-	__builtin_prefetch(&u->slot[u->hashed & (u->cap - 1)]);
+	if (u)
+		__builtin_prefetch(&u->slot[hash_of(u, value, n) & (u->cap - 1)]);
 }
 
 int import_unique_holder(wg_req *r, const char *value, size_t n, int64_t *other)
 {
 	struct import_unique *u = r->import->unique;
 	*other = 0;
-	if (noted_free(u, value, n))
+	if (u->free && hashed_last(u, value, n))
 		return 0;
-	bool hashed = u->hashed_len == n && memcmp(u->hashed_value, value, n) == 0;
-	uint64_t hash = hashed ? u->hashed : unique_hash(value, n);
+	uint64_t hash = hash_of(u, value, n);
 	size_t k = unique_probe(u, hash, (size_t)hash);
-	if (u->slot[k].id == 0 && n < sizeof u->free_value) {
-		memcpy(u->free_value, value, n);
-		u->free_len = n;
-		u->free_hash = hash;
-	}
+	if (u->slot[k].id == 0)
+		u->free = hashed_last(u, value, n);
 	for (; u->slot[k].id != 0; k = unique_probe(u, hash, k + 1)) {
 		bool same = false;
 		int rc = u->slot[k].id > 0 ? unique_confirm(r, u, u->slot[k].id, value, n, &same) : 0;
@@ -216,8 +222,8 @@ int import_unique_holder(wg_req *r, const char *value, size_t n, int64_t *other)
 int import_unique_stored(wg_req *r, const char *value, size_t n, int64_t id)
 {
 	struct import_unique *u = r->import->unique;
-	uint64_t hash = noted_free(u, value, n) ? u->free_hash : unique_hash(value, n);
-	u->free_len = 0;
+	uint64_t hash = hash_of(u, value, n);
+	u->free = false;
 	return unique_put(u, hash, id, &u->row_slot);
 }
 
@@ -225,7 +231,7 @@ void import_unique_row_begins(struct wg_import *im)
 {
 	if (im->unique) {
 		im->unique->row_slot = im->unique->cap;
-		im->unique->free_len = 0;
+		im->unique->free = false;
 	}
 }
 
@@ -236,6 +242,6 @@ void import_unique_row_undone(struct wg_import *im)
 		u->slot[u->row_slot].id = -1;  /* still probed past: what follows it stays found */
 	if (u) {
 		u->row_slot = u->cap;
-		u->free_len = 0;
+		u->free = false;
 	}
 }

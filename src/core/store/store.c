@@ -84,6 +84,7 @@ void store_close(wg_store *st)
 enum wg_dialect store_dialect(const wg_store *st) { return st->dialect; }
 enum wg_dialect conn_dialect(const wg_conn *c) { return c->store->dialect; }
 uint64_t store_busy_micros(const wg_store *st) { return atomic_load(&st->busy_micros); }
+uint64_t store_query_count(const wg_store *st) { return atomic_load(&st->queries); }
 
 void store_time_whole(wg_conn *c, bool whole)
 {
@@ -95,7 +96,6 @@ void store_time_whole(wg_conn *c, bool whole)
 		atomic_fetch_add(&c->store->busy_micros, now_micros() - c->timed_since);
 	c->timed_whole = whole;
 }
-uint64_t store_query_count(const wg_store *st) { return atomic_load(&st->queries); }
 
 int store_acquire(wg_store *st, wg_conn **out)
 {
